@@ -1,0 +1,379 @@
+//! Custom resources of group `ats.dev`, version `v1alpha1`, and their conditions.
+
+pub mod conditions;
+
+use std::collections::BTreeMap;
+
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub use conditions::Condition;
+
+use crate::model::VendorKind;
+
+pub const GROUP: &str = "ats.dev";
+pub const FINALIZER: &str = "ats.dev/cleanup";
+/// Setting this annotation (to any new value, conventionally a timestamp) asks for a sync now.
+pub const SYNC_REQUESTED_ANNOTATION: &str = "ats.dev/sync-requested-at";
+
+/// A tenant's connection to one ATS.
+#[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[kube(
+    group = "ats.dev",
+    version = "v1alpha1",
+    kind = "AtsConnection",
+    namespaced,
+    status = "AtsConnectionStatus",
+    shortname = "atsconn",
+    category = "ats",
+    printcolumn = r#"{"name":"Vendor","type":"string","jsonPath":".spec.vendor"}"#,
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+)]
+#[serde(rename_all = "camelCase")]
+pub struct AtsConnectionSpec {
+    pub vendor: VendorKind,
+    /// API base URL override (sandbox, regional hosts). Defaults to the vendor's public API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// OAuth token endpoint override.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_url: Option<String>,
+    /// Account subdomain, for vendors whose API host carries it (Workable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subdomain: Option<String>,
+    pub auth: AuthSpec,
+    /// Secret key holding the webhook signing secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_secret_ref: Option<SecretKeyRef>,
+    /// Client-side request budget, below the vendor's own limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimitSpec>,
+}
+
+/// Credentials, read from one Secret in the connection's namespace.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthSpec {
+    /// Name of the Secret holding the credentials.
+    pub secret_name: String,
+    /// Key of the OAuth client id (default `clientId`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id_key: Option<String>,
+    /// Key of the OAuth client secret (default `clientSecret`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret_key: Option<String>,
+    /// Key of an API key or token, for vendors that use one (default `apiKey`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_key: Option<String>,
+    /// The acting user: Greenhouse's token `sub`, Lever's `perform_as`, Workable's `member_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[A-Za-z0-9_-]{1,64}$"))]
+    pub sub: Option<String>,
+}
+
+impl AuthSpec {
+    pub fn client_id_key(&self) -> &str {
+        self.client_id_key.as_deref().unwrap_or("clientId")
+    }
+    pub fn client_secret_key(&self) -> &str {
+        self.client_secret_key.as_deref().unwrap_or("clientSecret")
+    }
+    pub fn api_key_key(&self) -> &str {
+        self.api_key_key.as_deref().unwrap_or("apiKey")
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretKeyRef {
+    pub name: String,
+    pub key: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RateLimitSpec {
+    /// Requests allowed per window.
+    #[schemars(range(min = 1))]
+    pub requests: u32,
+    /// Window length in seconds.
+    #[schemars(range(min = 1, max = 3600))]
+    pub window_seconds: u32,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AtsConnectionStatus {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+}
+
+/// How applications are scored.
+#[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[kube(
+    group = "ats.dev",
+    version = "v1alpha1",
+    kind = "ScoringProfile",
+    namespaced,
+    status = "ScoringProfileStatus",
+    shortname = "atsprofile",
+    category = "ats",
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+)]
+#[serde(rename_all = "camelCase")]
+pub struct ScoringProfileSpec {
+    #[serde(default)]
+    pub weights: Weights,
+    /// Skills every hire needs, in addition to those the job text names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub must_have_skills: Vec<String>,
+    /// Skills that help, in addition to those the job text names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nice_to_have_skills: Vec<String>,
+    #[serde(default)]
+    pub bands: Bands,
+}
+
+/// Relative weights of the component scores; they need not sum to 100.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Weights {
+    #[schemars(range(min = 0, max = 100))]
+    pub skills: u32,
+    #[schemars(range(min = 0, max = 100))]
+    pub experience: u32,
+    #[schemars(range(min = 0, max = 100))]
+    pub title: u32,
+    #[schemars(range(min = 0, max = 100))]
+    pub education: u32,
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Weights {
+            skills: 40,
+            experience: 30,
+            title: 20,
+            education: 10,
+        }
+    }
+}
+
+/// Lowest scores of each band; below `moderateFit` is a weak fit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Bands {
+    #[schemars(range(min = 0, max = 100))]
+    pub strong_fit: u8,
+    #[schemars(range(min = 0, max = 100))]
+    pub good_fit: u8,
+    #[schemars(range(min = 0, max = 100))]
+    pub moderate_fit: u8,
+}
+
+impl Default for Bands {
+    fn default() -> Self {
+        Bands {
+            strong_fit: 80,
+            good_fit: 65,
+            moderate_fit: 45,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScoringProfileStatus {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+}
+
+/// What to sync from a connection, how to score it, and when.
+#[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[kube(
+    group = "ats.dev",
+    version = "v1alpha1",
+    kind = "AtsSync",
+    namespaced,
+    status = "AtsSyncStatus",
+    shortname = "atssync",
+    category = "ats",
+    printcolumn = r#"{"name":"Vendor","type":"string","jsonPath":".status.vendor"}"#,
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Synced","type":"string","jsonPath":".status.conditions[?(@.type==\"Synced\")].status"}"#,
+    printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason","priority":1}"#,
+    printcolumn = r#"{"name":"Last Sync","type":"date","jsonPath":".status.lastSyncTime"}"#,
+    printcolumn = r#"{"name":"Scored","type":"integer","jsonPath":".status.totals.scored"}"#,
+    printcolumn = r#"{"name":"Next Sync","type":"date","jsonPath":".status.nextSyncTime","priority":1}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+)]
+#[serde(rename_all = "camelCase")]
+pub struct AtsSyncSpec {
+    pub connection_ref: LocalRef,
+    pub scoring_profile_ref: LocalRef,
+    /// An interval such as `30s`, `15m`, `1h`, or a five-field cron expression (UTC).
+    pub schedule: String,
+    #[serde(default)]
+    pub suspend: bool,
+    #[serde(default)]
+    pub scope: Scope,
+    #[serde(default)]
+    pub write_back: WriteBackSpec,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LocalRef {
+    pub name: String,
+}
+
+/// Which jobs' applications are synced. Empty lists mean no restriction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Scope {
+    #[serde(default = "default_job_statuses")]
+    pub job_statuses: Vec<ScopeJobStatus>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub job_ids: Vec<String>,
+}
+
+fn default_job_statuses() -> Vec<ScopeJobStatus> {
+    vec![ScopeJobStatus::Open]
+}
+
+impl Default for Scope {
+    fn default() -> Self {
+        Scope {
+            job_statuses: default_job_statuses(),
+            job_ids: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ScopeJobStatus {
+    Draft,
+    Open,
+    Closed,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum WriteBackMode {
+    Note,
+    CustomField,
+    #[default]
+    Both,
+    None,
+}
+
+impl WriteBackMode {
+    pub fn note(self) -> bool {
+        matches!(self, WriteBackMode::Note | WriteBackMode::Both)
+    }
+    pub fn custom_field(self) -> bool {
+        matches!(self, WriteBackMode::CustomField | WriteBackMode::Both)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WriteBackSpec {
+    #[serde(default)]
+    pub mode: WriteBackMode,
+    /// The custom field that receives the score.
+    #[serde(default = "default_custom_field_key")]
+    #[schemars(regex(pattern = r"^[a-z0-9_]{1,64}$"))]
+    pub custom_field_key: String,
+    /// Score and record, but write nothing to the ATS.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+fn default_custom_field_key() -> String {
+    "ai_score".to_string()
+}
+
+impl Default for WriteBackSpec {
+    fn default() -> Self {
+        WriteBackSpec {
+            mode: WriteBackMode::default(),
+            custom_field_key: default_custom_field_key(),
+            dry_run: false,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AtsSyncStatus {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<VendorKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sync_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_successful_sync_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_sync_time: Option<String>,
+    /// The vendor `updated_at` up to which everything has been seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watermark: Option<String>,
+    /// Counts of the last sync.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sync: Option<SyncCounts>,
+    /// Counts since the sync was created (from the ledger).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totals: Option<SyncCounts>,
+    /// The last `ats.dev/sync-requested-at` value acted on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_handled_sync_request: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncCounts {
+    pub jobs: u64,
+    pub applications_seen: u64,
+    pub scored: u64,
+    pub unchanged: u64,
+    pub written_back: u64,
+    pub failed: u64,
+}
+
+/// All CRDs of the operator, in a stable order.
+pub fn crds() -> Vec<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition>
+{
+    use kube::CustomResourceExt;
+    vec![AtsConnection::crd(), ScoringProfile::crd(), AtsSync::crd()]
+}
+
+/// The CRDs as one multi-document YAML stream, as in `crds/`.
+pub fn crds_yaml() -> Result<String, serde_yaml::Error> {
+    let mut out = String::new();
+    for crd in crds() {
+        out.push_str("---\n");
+        out.push_str(&serde_yaml::to_string(&crd)?);
+    }
+    Ok(out)
+}
+
+/// Labels every object the operator creates carries.
+pub fn managed_labels() -> BTreeMap<String, String> {
+    BTreeMap::from([(
+        "app.kubernetes.io/managed-by".to_string(),
+        "ats-operator".to_string(),
+    )])
+}

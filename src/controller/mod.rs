@@ -1,0 +1,1 @@
+//! Reconcile, status, finalizers and worker supervision.

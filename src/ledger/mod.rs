@@ -1,0 +1,1 @@
+//! The audit ledger: every decision, write-back state and sync cursor.

@@ -1,0 +1,10 @@
+//! ats-operator: runs each tenant's ATS integration and scores applications explainably.
+
+pub mod api;
+pub mod controller;
+pub mod ledger;
+pub mod model;
+pub mod sandbox;
+pub mod scoring;
+pub mod sync;
+pub mod vendors;

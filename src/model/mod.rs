@@ -1,0 +1,259 @@
+//! The common model: every vendor payload is mapped into these types before
+//! anything else (scoring, ledger, status) reads it.
+//!
+//! Personal fields live in [`PersonalInfo`] and never reach the scorer: the
+//! scorer takes a [`BlindCandidate`], which is built without them.
+
+pub mod resume;
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The ATS vendors the operator knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum VendorKind {
+    Greenhouse,
+    Lever,
+    Workable,
+    Ashby,
+    SmartRecruiters,
+}
+
+impl VendorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VendorKind::Greenhouse => "greenhouse",
+            VendorKind::Lever => "lever",
+            VendorKind::Workable => "workable",
+            VendorKind::Ashby => "ashby",
+            VendorKind::SmartRecruiters => "smartrecruiters",
+        }
+    }
+}
+
+impl std::fmt::Display for VendorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmploymentType {
+    FullTime,
+    PartTime,
+    Contract,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    Draft,
+    Open,
+    Closed,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Draft => "draft",
+            JobStatus::Open => "open",
+            JobStatus::Closed => "closed",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Person {
+    pub id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: String,
+    pub title: String,
+    /// Plain text, HTML stripped.
+    pub description: String,
+    pub requirements: Vec<String>,
+    pub nice_to_have: Vec<String>,
+    pub location: Option<String>,
+    pub employment_type: Option<EmploymentType>,
+    pub department: Option<String>,
+    pub hiring_manager: Option<Person>,
+    pub status: JobStatus,
+    pub created_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// Fields that identify a person. Kept apart from everything scoring reads.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PersonalInfo {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkExperience {
+    pub title: String,
+    pub company: Option<String>,
+    pub start_year: Option<i32>,
+    /// `None` means the position is current.
+    pub end_year: Option<i32>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EducationLevel {
+    HighSchool,
+    Associate,
+    Bachelor,
+    Master,
+    Doctorate,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Education {
+    pub school: Option<String>,
+    pub degree: Option<String>,
+    pub discipline: Option<String>,
+    pub level: Option<EducationLevel>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StructuredResume {
+    pub work_experience: Vec<WorkExperience>,
+    pub education: Vec<Education>,
+    pub skills: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Resume {
+    pub url: Option<String>,
+    pub parsed_text: String,
+    pub structured: StructuredResume,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    pub id: String,
+    pub personal: PersonalInfo,
+    /// The candidate's current title, as the ATS holds it.
+    pub title: Option<String>,
+    pub resume: Resume,
+    pub source: Option<String>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplicationStatus {
+    New,
+    Reviewed,
+    Shortlisted,
+    Rejected,
+    Hired,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Application {
+    pub id: String,
+    pub candidate_id: String,
+    pub job_id: String,
+    pub status: ApplicationStatus,
+    pub stage: Option<String>,
+    pub applied_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// What the scorer may see of a candidate: the resume, with the candidate's
+/// own name, email and phone redacted from its text, and nothing personal.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BlindCandidate {
+    pub title: Option<String>,
+    pub resume_text: String,
+    pub structured: StructuredResume,
+}
+
+impl BlindCandidate {
+    pub fn from_candidate(c: &Candidate) -> Self {
+        let mut text = c.resume.parsed_text.clone();
+        let p = &c.personal;
+        for secret in [&p.email, &p.phone, &p.first_name, &p.last_name, &p.address]
+            .into_iter()
+            .flatten()
+        {
+            let s = secret.trim();
+            if s.len() >= 2 {
+                text = text.replace(s, "[redacted]");
+            }
+        }
+        BlindCandidate {
+            title: c.title.clone(),
+            resume_text: text,
+            structured: c.resume.structured.clone(),
+        }
+    }
+}
+
+/// Recommendation band, from strongest to weakest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Band {
+    StrongFit,
+    GoodFit,
+    ModerateFit,
+    WeakFit,
+}
+
+impl Band {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Band::StrongFit => "strong_fit",
+            Band::GoodFit => "good_fit",
+            Band::ModerateFit => "moderate_fit",
+            Band::WeakFit => "weak_fit",
+        }
+    }
+    /// The tag written to the ATS, e.g. `ai-strong-fit`.
+    pub fn tag(self) -> String {
+        format!("ai-{}", self.as_str().replace('_', "-"))
+    }
+}
+
+/// Component scores, each 0-100. A component the profile does not weigh is absent.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ComponentScores {
+    pub skills: Option<u8>,
+    pub experience: Option<u8>,
+    pub title: Option<u8>,
+    pub education: Option<u8>,
+}
+
+/// The scorer's explainable result for one application.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Score {
+    pub score: u8,
+    pub components: ComponentScores,
+    pub strengths: Vec<String>,
+    pub gaps: Vec<String>,
+    pub band: Band,
+}
+
+/// One page-independent batch of what changed in a tenant since a watermark.
+#[derive(Clone, Debug, Default)]
+pub struct ChangeSet {
+    pub jobs: Vec<Job>,
+    pub candidates: Vec<Candidate>,
+    pub applications: Vec<Application>,
+    /// Applications the vendor reports deleted.
+    pub deleted_application_ids: Vec<String>,
+    /// The highest vendor `updated_at` seen; the next watermark.
+    pub high_watermark: Option<DateTime<Utc>>,
+}

@@ -1,0 +1,1 @@
+//! Parsing of plain-text resumes into structured data.

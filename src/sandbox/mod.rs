@@ -1,0 +1,1 @@
+//! Vendor sandboxes: HTTP servers that behave as the vendors documented APIs do.

@@ -1,0 +1,1 @@
+//! Explainable scoring of one application against one job.

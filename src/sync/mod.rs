@@ -1,0 +1,1 @@
+//! Sync workers: pull, map, score, write back, record.

@@ -1,0 +1,1 @@
+//! Greenhouse Harvest v3 (OAuth 2.0 client credentials).

@@ -1,0 +1,1 @@
+//! Shared HTTP for vendor clients: rate limits, retries with backoff, OAuth tokens.
