@@ -1,1 +1,253 @@
 //! Reconcile, status, finalizers and worker supervision.
+//!
+//! Three controllers share one [`Context`]: `AtsSync` (the main one: it runs one
+//! in-process worker per sync), `AtsConnection` (verifies credentials) and
+//! `ScoringProfile` (validates). Each reconciles inside kube's `finalizer()` where
+//! it owns something to clean up, shares one `error_policy`, publishes Events via a
+//! `Recorder` and writes status by server-side apply only when it changed.
+
+pub mod connection;
+pub mod profile;
+pub mod resolve;
+pub mod status;
+pub mod sync;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{ObjectReference, Secret};
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::watcher;
+use kube::{Client, Resource, ResourceExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::Mutex;
+use tracing::{info, warn};
+
+use crate::api::{AtsConnection, AtsSync, ScoringProfile};
+use crate::ledger::Ledger;
+use crate::sync::SyncKey;
+use crate::sync::worker::WorkerHandle;
+use status::SyncView;
+
+/// The field manager of every status the operator applies.
+pub const MANAGER: &str = "ats-operator";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ControllerError {
+    #[error("kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    #[error("finalizer: {0}")]
+    Finalizer(String),
+    #[error("audit ledger: {0}")]
+    Ledger(#[from] crate::ledger::LedgerError),
+    #[error("object has no namespace")]
+    NoNamespace,
+}
+
+/// One sync's view and the status last applied from it; the lock serializes
+/// status writes of the reconciler and the worker.
+#[derive(Default)]
+pub struct SyncSlot {
+    pub view: SyncView,
+    pub applied: Option<crate::api::AtsSyncStatus>,
+    pub object_ref: Option<ObjectReference>,
+}
+
+pub struct Context {
+    pub client: Client,
+    pub recorder: Recorder,
+    pub ledger: Arc<Ledger>,
+    pub workers: Mutex<HashMap<SyncKey, WorkerHandle>>,
+    pub slots: std::sync::Mutex<HashMap<SyncKey, Arc<Mutex<SyncSlot>>>>,
+}
+
+impl Context {
+    pub fn new(client: Client, ledger: Arc<Ledger>) -> Arc<Self> {
+        let reporter = Reporter {
+            controller: MANAGER.into(),
+            instance: std::env::var("POD_NAME").ok(),
+        };
+        Arc::new(Context {
+            recorder: Recorder::new(client.clone(), reporter),
+            client,
+            ledger,
+            workers: Mutex::new(HashMap::new()),
+            slots: std::sync::Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn slot(&self, key: &SyncKey) -> Arc<Mutex<SyncSlot>> {
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        slots.entry(key.clone()).or_default().clone()
+    }
+
+    pub fn forget_slot(&self, key: &SyncKey) {
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        slots.remove(key);
+    }
+
+    /// Publishes an Event; failures are logged, never fatal.
+    pub async fn event(
+        &self,
+        reference: &ObjectReference,
+        type_: EventType,
+        reason: &str,
+        action: &str,
+        note: String,
+    ) {
+        let ev = Event {
+            type_,
+            reason: reason.into(),
+            note: Some(truncate(note, 1000)),
+            action: action.into(),
+            secondary: None,
+        };
+        if let Err(e) = self.recorder.publish(&ev, reference).await {
+            warn!(error = %e, "could not publish event");
+        }
+    }
+}
+
+fn truncate(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut cut = max;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
+    s
+}
+
+/// Applies `status` to `obj` by server-side apply. A vanished object is not an error.
+pub async fn apply_status<K>(
+    client: &Client,
+    obj_name: &str,
+    namespace: &str,
+    status: &impl Serialize,
+) -> Result<(), kube::Error>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
+{
+    let api: Api<K> = Api::namespaced(client.clone(), namespace);
+    let patch = serde_json::json!({
+        "apiVersion": K::api_version(&()),
+        "kind": K::kind(&()),
+        "status": status,
+    });
+    match api
+        .patch_status(obj_name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(&patch))
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The one error policy: log, retry with a short backoff.
+pub fn error_policy<K>(obj: Arc<K>, error: &ControllerError, _ctx: Arc<Context>) -> Action
+where
+    K: ResourceExt,
+{
+    warn!(name = %obj.name_any(), namespace = ?obj.namespace(), %error, "reconcile failed");
+    Action::requeue(Duration::from_secs(15))
+}
+
+/// Runs the three controllers until `shutdown` resolves, then stops all workers.
+pub async fn run(
+    client: Client,
+    ledger: Arc<Ledger>,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) {
+    let ctx = Context::new(client.clone(), ledger);
+    let wc = watcher::Config::default();
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let stop = || {
+        let mut rx = rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+
+    let syncs = Controller::new(Api::<AtsSync>::all(client.clone()), wc.clone());
+    let store = syncs.store();
+    let (s1, s2, s3) = (store.clone(), store.clone(), store);
+    let syncs = syncs
+        .watches(Api::<AtsConnection>::all(client.clone()), wc.clone(), move |c| {
+            sync::referencing(&s1, &c.namespace().unwrap_or_default(), |s| {
+                s.spec.connection_ref.name == c.name_any()
+            })
+        })
+        .watches(Api::<ScoringProfile>::all(client.clone()), wc.clone(), move |p| {
+            sync::referencing(&s2, &p.namespace().unwrap_or_default(), |s| {
+                s.spec.scoring_profile_ref.name == p.name_any()
+            })
+        })
+        // A Secret may back any connection of its namespace; resolving is cheap and
+        // a worker only restarts when its resolved spec really changed.
+        .watches(Api::<Secret>::all(client.clone()), wc.clone(), move |sec| {
+            sync::referencing(&s3, &sec.namespace().unwrap_or_default(), |_| true)
+        })
+        .graceful_shutdown_on(stop())
+        .run(sync::reconcile, error_policy, ctx.clone())
+        .for_each(|_| async {});
+
+    let conns = Controller::new(Api::<AtsConnection>::all(client.clone()), wc.clone());
+    let cstore = conns.store();
+    let conns = conns
+        .watches(Api::<Secret>::all(client.clone()), wc.clone(), move |sec| {
+            let ns = sec.namespace().unwrap_or_default();
+            cstore
+                .state()
+                .into_iter()
+                .filter(|c| {
+                    c.namespace().as_deref() == Some(ns.as_str())
+                        && c.spec.auth.secret_name == sec.name_any()
+                })
+                .map(|c| kube::runtime::reflector::ObjectRef::from_obj(&*c))
+                .collect::<Vec<_>>()
+        })
+        .graceful_shutdown_on(stop())
+        .run(connection::reconcile, error_policy, ctx.clone())
+        .for_each(|_| async {});
+
+    let profiles = Controller::new(Api::<ScoringProfile>::all(client.clone()), wc)
+        .graceful_shutdown_on(stop())
+        .run(profile::reconcile, error_policy, ctx.clone())
+        .for_each(|_| async {});
+
+    info!("controllers started");
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = tx.send(true);
+    });
+    futures::join!(syncs, conns, profiles);
+    let workers: Vec<WorkerHandle> = ctx.workers.lock().await.drain().map(|(_, w)| w).collect();
+    for w in workers {
+        w.stop().await;
+    }
+    info!("controllers stopped");
+}
+
+/// Applies the CRDs by server-side apply and waits until each is Established.
+pub async fn install_crds(client: &Client) -> Result<(), ControllerError> {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in crate::api::crds() {
+        let name = crd.name_any();
+        api.patch(&name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(&crd))
+            .await?;
+        let established = kube::runtime::conditions::is_crd_established();
+        kube::runtime::wait::await_condition(api.clone(), &name, established)
+            .await
+            .map_err(|e| ControllerError::Finalizer(format!("waiting for CRD {name}: {e}")))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,40 @@
+//! The `ScoringProfile` reconciler: validates the profile and reports it in status.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use kube::ResourceExt;
+use kube::runtime::controller::Action;
+
+use super::{Context, ControllerError, status::ts};
+use crate::api::conditions::{self, Condition, READY, reason};
+use crate::api::{ScoringProfile, ScoringProfileStatus};
+
+/// Pure: the Ready condition of a profile.
+pub fn ready_condition(profile: &ScoringProfile) -> Condition {
+    match crate::scoring::validate_profile(&profile.spec) {
+        Ok(()) => Condition::new(READY, true, reason::VALID, "Profile is valid"),
+        Err(e) => Condition::new(READY, false, reason::INVALID_SPEC, e.to_string()),
+    }
+}
+
+pub async fn reconcile(
+    profile: Arc<ScoringProfile>,
+    ctx: Arc<Context>,
+) -> Result<Action, ControllerError> {
+    let ns = profile.namespace().ok_or(ControllerError::NoNamespace)?;
+    let previous = profile.status.clone().unwrap_or_default();
+    let status = ScoringProfileStatus {
+        conditions: conditions::merge(
+            &previous.conditions,
+            vec![ready_condition(&profile)],
+            &ts(Utc::now()),
+            profile.metadata.generation,
+        ),
+        observed_generation: profile.metadata.generation,
+    };
+    if status != previous {
+        super::apply_status::<ScoringProfile>(&ctx.client, &profile.name_any(), &ns, &status).await?;
+    }
+    Ok(Action::await_change())
+}

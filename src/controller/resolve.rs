@@ -1,0 +1,335 @@
+//! Pure decisions of the reconcilers: what a worker should run given the three
+//! resources and the Secret, and what to do with the worker that runs now.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::ResourceExt;
+use sha2::{Digest, Sha256};
+
+use crate::api::conditions::reason;
+use crate::api::{AtsConnection, AtsSync, ScopeJobStatus, ScoringProfile};
+use crate::model::JobStatus;
+use crate::sync::{Schedule, SyncKey, SyncSpec};
+use crate::vendors::{self, ConnectionConfig, PullScope, SecretValue, VendorError};
+
+/// Something the user must see: becomes the Ready condition's reason and message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub reason: &'static str,
+    pub message: String,
+    /// True when nothing changes until the user fixes something.
+    pub stalled: bool,
+}
+
+impl Problem {
+    fn invalid(message: impl Into<String>) -> Self {
+        Problem {
+            reason: reason::INVALID_SPEC,
+            message: message.into(),
+            stalled: true,
+        }
+    }
+
+    /// How a failed sync or credential check reads in status. Messages never carry
+    /// credential values: vendor errors are built without them.
+    pub fn from_vendor(vendor: &str, e: &VendorError) -> Self {
+        let (reason, stalled) = match e {
+            VendorError::Auth(_) => (reason::AUTH_FAILED, true),
+            VendorError::Forbidden(_) => (reason::FORBIDDEN, true),
+            VendorError::ReauthorizationRequired(_) => (reason::REAUTHORIZATION_REQUIRED, true),
+            VendorError::RateLimited { .. } => (reason::RATE_LIMITED, false),
+            VendorError::Unavailable(_) => (reason::VENDOR_UNAVAILABLE, false),
+            VendorError::Rejected { .. } | VendorError::Decode(_) => {
+                (reason::VENDOR_ERROR, false)
+            }
+            VendorError::Config(_) => (reason::INVALID_SPEC, true),
+        };
+        Problem {
+            reason,
+            message: format!("{vendor}: {e}"),
+            stalled,
+        }
+    }
+}
+
+/// Resolves the connection and its Secret into what a vendor client needs.
+pub fn resolve_connection(
+    conn: &AtsConnection,
+    secret: Option<&Secret>,
+) -> Result<ConnectionConfig, Problem> {
+    let spec = &conn.spec;
+    for (field, url) in [("spec.baseUrl", &spec.base_url), ("spec.tokenUrl", &spec.token_url)] {
+        if let Some(u) = url {
+            match url::Url::parse(u) {
+                Ok(p) if p.scheme() == "https" || p.scheme() == "http" => {}
+                _ => {
+                    return Err(Problem::invalid(format!(
+                        "AtsConnection {}: {field} {u:?} is not an http(s) URL",
+                        conn.name_any()
+                    )));
+                }
+            }
+        }
+    }
+    let secret_name = &spec.auth.secret_name;
+    let Some(secret) = secret else {
+        return Err(Problem {
+            reason: reason::SECRET_NOT_FOUND,
+            message: format!(
+                "Secret {secret_name:?} (spec.auth.secretName of AtsConnection {}) not found in namespace {}",
+                conn.name_any(),
+                conn.namespace().unwrap_or_default()
+            ),
+            stalled: false,
+        });
+    };
+    let data = secret.data.clone().unwrap_or_default();
+    let mut credentials = BTreeMap::new();
+    for (logical, key) in vendors::required_credentials(spec.vendor, &spec.auth) {
+        let value = data
+            .get(&key)
+            .map(|b| String::from_utf8_lossy(&b.0).trim().to_string())
+            .filter(|v| !v.is_empty());
+        let Some(value) = value else {
+            return Err(Problem {
+                reason: reason::SECRET_NOT_FOUND,
+                message: format!("Secret {secret_name:?} has no non-empty key {key:?}"),
+                stalled: false,
+            });
+        };
+        credentials.insert(logical.to_string(), SecretValue::new(value));
+    }
+    Ok(ConnectionConfig {
+        vendor: spec.vendor,
+        base_url: spec.base_url.clone(),
+        token_url: spec.token_url.clone(),
+        subdomain: spec.subdomain.clone(),
+        credentials,
+        sub: spec.auth.sub.clone(),
+        rate_limit: spec
+            .rate_limit
+            .as_ref()
+            .map(|r| (r.requests, Duration::from_secs(u64::from(r.window_seconds)))),
+    })
+}
+
+/// What the `AtsSync` asks for, given what exists.
+pub fn resolve_sync(
+    sync: &AtsSync,
+    connection: Option<&AtsConnection>,
+    profile: Option<&ScoringProfile>,
+    secret: Option<&Secret>,
+) -> Result<SyncSpec, Problem> {
+    let ns = sync.namespace().unwrap_or_default();
+    let schedule = Schedule::parse(&sync.spec.schedule).map_err(|e| Problem::invalid(e.to_string()))?;
+    let Some(connection) = connection else {
+        return Err(Problem {
+            stalled: false,
+            ..Problem::invalid(format!(
+                "spec.connectionRef.name: AtsConnection {:?} not found in namespace {ns}",
+                sync.spec.connection_ref.name
+            ))
+        });
+    };
+    let Some(profile) = profile else {
+        return Err(Problem {
+            stalled: false,
+            ..Problem::invalid(format!(
+                "spec.scoringProfileRef.name: ScoringProfile {:?} not found in namespace {ns}",
+                sync.spec.scoring_profile_ref.name
+            ))
+        });
+    };
+    crate::scoring::validate_profile(&profile.spec).map_err(|e| {
+        Problem::invalid(format!("ScoringProfile {}: {e}", profile.name_any()))
+    })?;
+    let cfg = resolve_connection(connection, secret)?;
+    let scope = PullScope {
+        job_statuses: sync
+            .spec
+            .scope
+            .job_statuses
+            .iter()
+            .map(|s| match s {
+                ScopeJobStatus::Draft => JobStatus::Draft,
+                ScopeJobStatus::Open => JobStatus::Open,
+                ScopeJobStatus::Closed => JobStatus::Closed,
+            })
+            .collect(),
+        job_ids: sync.spec.scope.job_ids.clone(),
+    };
+    let generation = profile.metadata.generation.unwrap_or(0);
+    Ok(SyncSpec {
+        key: SyncKey {
+            namespace: ns,
+            name: sync.name_any(),
+        },
+        connection: cfg,
+        schedule,
+        scope,
+        write_back: sync.spec.write_back.clone(),
+        profile: profile.spec.clone(),
+        profile_identity: format!("{}/{generation}", profile.uid().unwrap_or_default()),
+        profile_generation: generation,
+    })
+}
+
+/// A hash of everything a worker runs with, credentials included (they are hashed,
+/// never stored), so a rotated Secret restarts the worker.
+pub fn spec_hash(spec: &SyncSpec) -> String {
+    let mut h = Sha256::new();
+    h.update(format!("{spec:?}"));
+    for (k, v) in &spec.connection.credentials {
+        h.update(k.as_bytes());
+        h.update([0]);
+        h.update(v.expose().as_bytes());
+        h.update([0]);
+    }
+    hex::encode(h.finalize())
+}
+
+/// What to do with the worker of one sync.
+#[derive(Debug, PartialEq, Eq)]
+pub enum WorkerAction {
+    Start,
+    Restart,
+    Stop,
+    Keep,
+    None,
+}
+
+/// Pure: `running` is the hash of the worker running now, `desired` the hash it
+/// should run with (None when it should not run: suspended, invalid, deleted).
+pub fn supervise(running: Option<&str>, desired: Option<&str>) -> WorkerAction {
+    match (running, desired) {
+        (None, None) => WorkerAction::None,
+        (None, Some(_)) => WorkerAction::Start,
+        (Some(_), None) => WorkerAction::Stop,
+        (Some(a), Some(b)) if a == b => WorkerAction::Keep,
+        (Some(_), Some(_)) => WorkerAction::Restart,
+    }
+}
+
+/// Pure: whether the `ats.dev/sync-requested-at` annotation asks for a sync now.
+pub fn sync_requested(annotation: Option<&str>, last_handled: Option<&str>) -> bool {
+    match annotation {
+        Some(a) if !a.is_empty() => Some(a) != last_handled,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::*;
+    use crate::model::VendorKind;
+    use k8s_openapi::ByteString;
+
+    fn conn() -> AtsConnection {
+        let mut c = AtsConnection::new(
+            "gh",
+            AtsConnectionSpec {
+                vendor: VendorKind::Greenhouse,
+                base_url: Some("http://127.0.0.1:9000".into()),
+                auth: AuthSpec {
+                    secret_name: "gh-creds".into(),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        );
+        c.metadata.namespace = Some("tenant-a".into());
+        c
+    }
+
+    fn secret(pairs: &[(&str, &str)]) -> Secret {
+        Secret {
+            data: Some(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), ByteString(v.as_bytes().to_vec())))
+                    .collect(),
+            ),
+            ..Default::default()
+        }
+    }
+
+    fn sync(schedule: &str) -> AtsSync {
+        let mut s = AtsSync::new(
+            "nightly",
+            AtsSyncSpec {
+                connection_ref: LocalRef { name: "gh".into() },
+                scoring_profile_ref: LocalRef { name: "default".into() },
+                schedule: schedule.into(),
+                ..Default::default()
+            },
+        );
+        s.metadata.namespace = Some("tenant-a".into());
+        s
+    }
+
+    fn profile() -> ScoringProfile {
+        let mut p = ScoringProfile::new("default", ScoringProfileSpec::default());
+        p.metadata.generation = Some(3);
+        p.metadata.uid = Some("u1".into());
+        p
+    }
+
+    #[test]
+    fn missing_secret_names_it() {
+        let p = resolve_connection(&conn(), None).unwrap_err();
+        assert_eq!(p.reason, reason::SECRET_NOT_FOUND);
+        assert!(p.message.contains("gh-creds"), "{}", p.message);
+        assert!(!p.stalled);
+    }
+
+    #[test]
+    fn missing_key_names_key_not_value() {
+        let p = resolve_connection(&conn(), Some(&secret(&[("clientId", "id-123")]))).unwrap_err();
+        assert_eq!(p.reason, reason::SECRET_NOT_FOUND);
+        assert!(p.message.contains("clientSecret"));
+        assert!(!p.message.contains("id-123"));
+    }
+
+    #[test]
+    fn bad_schedule_is_invalid_spec_naming_field() {
+        let s = secret(&[("clientId", "a"), ("clientSecret", "b")]);
+        let p = resolve_sync(&sync("every day"), Some(&conn()), Some(&profile()), Some(&s))
+            .unwrap_err();
+        assert_eq!(p.reason, reason::INVALID_SPEC);
+        assert!(p.message.contains("spec.schedule"));
+        assert!(p.stalled);
+    }
+
+    #[test]
+    fn unknown_reference_is_invalid_spec_naming_field() {
+        let p = resolve_sync(&sync("15m"), None, Some(&profile()), None).unwrap_err();
+        assert_eq!(p.reason, reason::INVALID_SPEC);
+        assert!(p.message.contains("spec.connectionRef.name"));
+    }
+
+    #[test]
+    fn resolves_and_rotated_secret_changes_hash() {
+        let s1 = secret(&[("clientId", "a"), ("clientSecret", "b")]);
+        let s2 = secret(&[("clientId", "a"), ("clientSecret", "c")]);
+        let a = resolve_sync(&sync("15m"), Some(&conn()), Some(&profile()), Some(&s1)).unwrap();
+        let b = resolve_sync(&sync("15m"), Some(&conn()), Some(&profile()), Some(&s2)).unwrap();
+        assert_eq!(a.profile_generation, 3);
+        assert_ne!(spec_hash(&a), spec_hash(&b));
+        assert_eq!(spec_hash(&a), spec_hash(&a.clone()));
+        assert!(!format!("{a:?}").contains("\"b\""));
+    }
+
+    #[test]
+    fn supervision() {
+        assert_eq!(supervise(None, Some("h")), WorkerAction::Start);
+        assert_eq!(supervise(Some("h"), Some("h")), WorkerAction::Keep);
+        assert_eq!(supervise(Some("h"), Some("g")), WorkerAction::Restart);
+        assert_eq!(supervise(Some("h"), None), WorkerAction::Stop);
+        assert!(sync_requested(Some("t1"), None));
+        assert!(!sync_requested(Some("t1"), Some("t1")));
+        assert!(!sync_requested(None, Some("t1")));
+    }
+}

@@ -1,0 +1,154 @@
+//! Status of an `AtsSync`, derived from one in-memory view that both the
+//! reconciler and the worker update. Rendering is pure; publishing applies it by
+//! server-side apply only when it differs from what was last applied.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+use super::resolve::Problem;
+use crate::api::conditions::{self, Condition, reason};
+use crate::api::{AtsSyncStatus, SyncCounts};
+use crate::model::VendorKind;
+
+/// What the operator knows of one sync.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SyncView {
+    pub generation: Option<i64>,
+    pub vendor: Option<VendorKind>,
+    /// Why no worker runs (bad spec, missing Secret), from the reconciler.
+    pub problem: Option<Problem>,
+    pub suspended: bool,
+    /// The last run's failure, if it failed.
+    pub run_problem: Option<Problem>,
+    pub has_run: bool,
+    pub last_sync_time: Option<DateTime<Utc>>,
+    pub last_successful_sync_time: Option<DateTime<Utc>>,
+    pub next_sync_time: Option<DateTime<Utc>>,
+    pub watermark: Option<DateTime<Utc>>,
+    pub last_counts: Option<SyncCounts>,
+    pub totals: Option<SyncCounts>,
+    pub last_handled_sync_request: Option<String>,
+}
+
+pub fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn summary(c: &SyncCounts) -> String {
+    format!(
+        "Last sync saw {} applications in {} jobs: {} scored, {} unchanged, {} written back, {} failed",
+        c.applications_seen, c.jobs, c.scored, c.unchanged, c.written_back, c.failed
+    )
+}
+
+/// Pure: the conditions the view implies (without transition times).
+pub fn conditions_for(view: &SyncView) -> Vec<Condition> {
+    use conditions::{READY, STALLED, SYNCED};
+    let not_stalled = || Condition::new(STALLED, false, reason::NO_PROBLEM, "");
+    let failing = |p: &Problem| {
+        vec![
+            Condition::new(READY, false, p.reason, p.message.clone()),
+            Condition::new(SYNCED, false, p.reason, p.message.clone()),
+            if p.stalled {
+                Condition::new(STALLED, true, p.reason, p.message.clone())
+            } else {
+                not_stalled()
+            },
+        ]
+    };
+    if let Some(p) = &view.problem {
+        return failing(p);
+    }
+    if view.suspended {
+        return vec![
+            Condition::new(READY, true, reason::SUSPENDED, "Sync is suspended (spec.suspend)"),
+            Condition::new(SYNCED, false, reason::SUSPENDED, "Sync is suspended (spec.suspend)"),
+            not_stalled(),
+        ];
+    }
+    if let Some(p) = &view.run_problem {
+        return failing(p);
+    }
+    if !view.has_run {
+        let msg = "Waiting for the first sync to finish";
+        return vec![
+            Condition::new(READY, false, reason::PENDING, msg),
+            Condition::new(SYNCED, false, reason::PENDING, msg),
+            not_stalled(),
+        ];
+    }
+    let msg = view.last_counts.as_ref().map(summary).unwrap_or_default();
+    vec![
+        Condition::new(READY, true, reason::SYNCED, msg.clone()),
+        Condition::new(SYNCED, true, reason::SYNCED, msg),
+        not_stalled(),
+    ]
+}
+
+/// Pure: the full status, keeping transition times of unchanged conditions.
+pub fn render(view: &SyncView, previous: &[Condition], now: DateTime<Utc>) -> AtsSyncStatus {
+    AtsSyncStatus {
+        conditions: conditions::merge(previous, conditions_for(view), &ts(now), view.generation),
+        observed_generation: view.generation,
+        vendor: view.vendor,
+        last_sync_time: view.last_sync_time.map(ts),
+        last_successful_sync_time: view.last_successful_sync_time.map(ts),
+        next_sync_time: if view.problem.is_some() || view.suspended {
+            None
+        } else {
+            view.next_sync_time.map(ts)
+        },
+        watermark: view.watermark.map(ts),
+        last_sync: view.last_counts.clone(),
+        totals: view.totals.clone(),
+        last_handled_sync_request: view.last_handled_sync_request.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn first_sync_pending_then_ready() {
+        let mut v = SyncView {
+            generation: Some(1),
+            ..Default::default()
+        };
+        let s1 = render(&v, &[], at("2026-11-23T10:00:00Z"));
+        let ready = conditions::find(&s1.conditions, "Ready").unwrap();
+        assert_eq!((ready.status.as_str(), ready.reason.as_str()), ("False", "Pending"));
+        v.has_run = true;
+        v.last_counts = Some(SyncCounts {
+            scored: 3,
+            ..Default::default()
+        });
+        let s2 = render(&v, &s1.conditions, at("2026-11-23T10:01:00Z"));
+        let ready = conditions::find(&s2.conditions, "Ready").unwrap();
+        assert!(ready.is_true());
+        assert_eq!(ready.last_transition_time, "2026-11-23T10:01:00Z");
+        // Rendering the same view again changes nothing: no status write.
+        assert_eq!(render(&v, &s2.conditions, at("2026-11-23T10:09:00Z")), s2);
+    }
+
+    #[test]
+    fn stalled_problem() {
+        let v = SyncView {
+            problem: Some(Problem {
+                reason: reason::INVALID_SPEC,
+                message: "spec.schedule: bad".into(),
+                stalled: true,
+            }),
+            next_sync_time: Some(at("2026-11-23T10:00:00Z")),
+            ..Default::default()
+        };
+        let s = render(&v, &[], at("2026-11-23T10:00:00Z"));
+        let stalled = conditions::find(&s.conditions, "Stalled").unwrap();
+        assert!(stalled.is_true());
+        assert_eq!(stalled.reason, "InvalidSpec");
+        assert!(s.next_sync_time.is_none());
+    }
+}

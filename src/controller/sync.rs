@@ -1,0 +1,291 @@
+//! The `AtsSync` reconciler: resolves references, supervises the worker, publishes status.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::Api;
+use kube::runtime::controller::Action;
+use kube::runtime::events::EventType;
+use kube::runtime::finalizer::{Event as Finalizer, finalizer};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::{Resource, ResourceExt};
+use tracing::{Instrument, info, info_span, warn};
+
+use super::resolve::{self, Problem, WorkerAction};
+use super::status::{self, SyncView};
+use super::{Context, ControllerError};
+use crate::api::conditions::reason;
+use crate::api::{
+    AtsConnection, AtsSync, FINALIZER, SYNC_REQUESTED_ANNOTATION, ScoringProfile, SyncCounts,
+};
+use crate::sync::SyncKey;
+use crate::sync::pipeline::SyncError;
+use crate::sync::worker::{self, RunOutcome};
+
+/// Syncs of `namespace` that satisfy `pred`, for the watch mappers.
+pub fn referencing(
+    store: &Store<AtsSync>,
+    namespace: &str,
+    pred: impl Fn(&AtsSync) -> bool,
+) -> Vec<ObjectRef<AtsSync>> {
+    store
+        .state()
+        .into_iter()
+        .filter(|s| s.namespace().as_deref() == Some(namespace) && pred(s))
+        .map(|s| ObjectRef::from_obj(&*s))
+        .collect()
+}
+
+pub async fn reconcile(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, ControllerError> {
+    let ns = sync.namespace().ok_or(ControllerError::NoNamespace)?;
+    let span = info_span!("reconcile", tenant = %ns, sync = %sync.name_any());
+    let api: Api<AtsSync> = Api::namespaced(ctx.client.clone(), &ns);
+    finalizer(&api, FINALIZER, sync, |event| async {
+        match event {
+            Finalizer::Apply(s) => apply(s, ctx.clone()).await,
+            Finalizer::Cleanup(s) => cleanup(s, ctx.clone()).await,
+        }
+    })
+    .instrument(span)
+    .await
+    .map_err(|e| ControllerError::Finalizer(e.to_string()))
+}
+
+fn key_of(sync: &AtsSync) -> SyncKey {
+    SyncKey {
+        namespace: sync.namespace().unwrap_or_default(),
+        name: sync.name_any(),
+    }
+}
+
+/// Seeds a fresh view from the status already on the object, so an operator
+/// restart does not reset what users see.
+fn seed_view(sync: &AtsSync) -> SyncView {
+    let parse = |s: &Option<String>| {
+        s.as_deref()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc))
+    };
+    let st = sync.status.clone().unwrap_or_default();
+    SyncView {
+        has_run: st.last_sync_time.is_some(),
+        last_sync_time: parse(&st.last_sync_time),
+        last_successful_sync_time: parse(&st.last_successful_sync_time),
+        watermark: parse(&st.watermark),
+        last_counts: st.last_sync.clone(),
+        totals: st.totals.clone(),
+        last_handled_sync_request: st.last_handled_sync_request.clone(),
+        ..Default::default()
+    }
+}
+
+async fn apply(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, ControllerError> {
+    let key = key_of(&sync);
+    let ns = &key.namespace;
+    let client = &ctx.client;
+    let connection = Api::<AtsConnection>::namespaced(client.clone(), ns)
+        .get_opt(&sync.spec.connection_ref.name)
+        .await?;
+    let profile = Api::<ScoringProfile>::namespaced(client.clone(), ns)
+        .get_opt(&sync.spec.scoring_profile_ref.name)
+        .await?;
+    let secret = match &connection {
+        Some(c) => {
+            Api::<Secret>::namespaced(client.clone(), ns)
+                .get_opt(&c.spec.auth.secret_name)
+                .await?
+        }
+        None => None,
+    };
+    let resolved = resolve::resolve_sync(&sync, connection.as_ref(), profile.as_ref(), secret.as_ref());
+    let desired = match &resolved {
+        Ok(spec) if !sync.spec.suspend => Some((spec.clone(), resolve::spec_hash(spec))),
+        _ => None,
+    };
+
+    let object_ref = sync.object_ref(&());
+    let action = {
+        let mut workers = ctx.workers.lock().await;
+        let running = workers.get(&key).map(|w| w.spec_hash.clone());
+        let action = resolve::supervise(running.as_deref(), desired.as_ref().map(|d| d.1.as_str()));
+        match &action {
+            WorkerAction::Start | WorkerAction::Restart => {
+                if let Some(old) = workers.remove(&key) {
+                    old.stop().await;
+                }
+                if let Some((spec, hash)) = desired {
+                    let reporter = Arc::new(SyncReporter(Arc::downgrade(&ctx)));
+                    workers.insert(key.clone(), worker::spawn(spec, hash, ctx.ledger.clone(), reporter));
+                }
+            }
+            WorkerAction::Stop => {
+                if let Some(old) = workers.remove(&key) {
+                    old.stop().await;
+                }
+            }
+            WorkerAction::Keep | WorkerAction::None => {}
+        }
+        action
+    };
+
+    let slot = ctx.slot(&key);
+    let (new_problem, triggered) = {
+        let mut slot = slot.lock().await;
+        if slot.applied.is_none() {
+            slot.view = seed_view(&sync);
+            slot.applied = sync.status.clone();
+        }
+        slot.object_ref = Some(object_ref.clone());
+        let view = &mut slot.view;
+        view.generation = sync.metadata.generation;
+        view.vendor = connection.as_ref().map(|c| c.spec.vendor);
+        view.suspended = sync.spec.suspend;
+        let problem = resolved.as_ref().err().cloned();
+        let new_problem = problem.clone().filter(|p| view.problem.as_ref() != Some(p));
+        view.problem = problem;
+        let requested = sync.annotations().get(SYNC_REQUESTED_ANNOTATION).cloned();
+        let mut triggered = false;
+        if resolve::sync_requested(requested.as_deref(), view.last_handled_sync_request.as_deref()) {
+            view.last_handled_sync_request = requested;
+            triggered = true;
+        }
+        (new_problem, triggered)
+    };
+    if triggered && let Some(w) = ctx.workers.lock().await.get(&key) {
+        info!("sync requested by annotation");
+        w.trigger();
+    }
+    super::sync::publish(&ctx, &key).await?;
+
+    match action {
+        WorkerAction::Start => {
+            ctx.event(&object_ref, EventType::Normal, "WorkerStarted", "Start", "Sync worker started".into())
+                .await
+        }
+        WorkerAction::Restart => {
+            ctx.event(
+                &object_ref,
+                EventType::Normal,
+                "WorkerRestarted",
+                "Restart",
+                "Spec, connection, profile or Secret changed; sync worker restarted".into(),
+            )
+            .await
+        }
+        WorkerAction::Stop if sync.spec.suspend => {
+            ctx.event(&object_ref, EventType::Normal, reason::SUSPENDED, "Stop", "Sync suspended".into())
+                .await
+        }
+        _ => {}
+    }
+    if let Some(p) = new_problem {
+        warn!(reason = p.reason, message = %p.message, "sync cannot run");
+        ctx.event(&object_ref, EventType::Warning, p.reason, "Resolve", p.message).await;
+    }
+    // Missing Secrets and references are watched, but a periodic look is cheap insurance.
+    Ok(match &resolved {
+        Err(p) if !p.stalled => Action::requeue(Duration::from_secs(30)),
+        _ => Action::requeue(Duration::from_secs(600)),
+    })
+}
+
+async fn cleanup(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, ControllerError> {
+    let key = key_of(&sync);
+    let worker = ctx.workers.lock().await.remove(&key);
+    if let Some(w) = worker {
+        w.stop().await;
+        info!("sync worker stopped for deletion");
+    }
+    ctx.forget_slot(&key);
+    Ok(Action::await_change())
+}
+
+/// Renders and applies the status of `key` if it changed.
+pub async fn publish(ctx: &Context, key: &SyncKey) -> Result<(), kube::Error> {
+    let slot = ctx.slot(key);
+    let mut slot = slot.lock().await;
+    let previous = slot
+        .applied
+        .as_ref()
+        .map(|s| s.conditions.clone())
+        .unwrap_or_default();
+    let status = status::render(&slot.view, &previous, Utc::now());
+    if slot.applied.as_ref() == Some(&status) {
+        return Ok(());
+    }
+    super::apply_status::<AtsSync>(&ctx.client, &key.name, &key.namespace, &status).await?;
+    slot.applied = Some(status);
+    Ok(())
+}
+
+/// Turns worker reports into status and Events. Weak: workers must not keep the
+/// context alive.
+struct SyncReporter(Weak<Context>);
+
+#[async_trait]
+impl worker::Reporter for SyncReporter {
+    async fn run_started(&self, _key: &SyncKey, _at: DateTime<Utc>) {}
+
+    async fn run_finished(&self, key: &SyncKey, outcome: RunOutcome) {
+        let Some(ctx) = self.0.upgrade() else { return };
+        let totals = ctx.ledger.totals(&key.ledger_key()).ok().map(|t| SyncCounts {
+            scored: t.scored,
+            written_back: t.written_back,
+            failed: t.failed,
+            ..Default::default()
+        });
+        let slot = ctx.slot(key);
+        let (event, object_ref) = {
+            let mut slot = slot.lock().await;
+            let view = &mut slot.view;
+            view.has_run = true;
+            view.last_sync_time = Some(outcome.finished);
+            view.next_sync_time = Some(outcome.next_sync);
+            if totals.is_some() {
+                view.totals = totals;
+            }
+            let vendor = view.vendor.map(|v| v.to_string()).unwrap_or_default();
+            let event = match &outcome.result {
+                Ok(report) => {
+                    let recovered = view.run_problem.take().is_some();
+                    view.last_successful_sync_time = Some(outcome.finished);
+                    view.watermark = report.watermark.or(view.watermark);
+                    view.last_counts = Some(report.counts.clone());
+                    (report.counts.scored > 0 || recovered).then(|| {
+                        (
+                            EventType::Normal,
+                            reason::SYNCED,
+                            format!(
+                                "Scored {} applications, wrote back {}, {} unchanged",
+                                report.counts.scored, report.counts.written_back, report.counts.unchanged
+                            ),
+                        )
+                    })
+                }
+                Err(e) => {
+                    let p = match e {
+                        SyncError::Vendor(v) => Problem::from_vendor(&vendor, v),
+                        SyncError::Ledger(l) => Problem {
+                            reason: reason::LEDGER_ERROR,
+                            message: l.to_string(),
+                            stalled: false,
+                        },
+                    };
+                    let changed = view.run_problem.as_ref().map(|o| o.reason) != Some(p.reason);
+                    view.run_problem = Some(p.clone());
+                    changed.then_some((EventType::Warning, p.reason, p.message))
+                }
+            };
+            (event, slot.object_ref.clone())
+        };
+        if let Err(e) = publish(&ctx, key).await {
+            warn!(error = %e, "could not publish status");
+        }
+        if let (Some((t, r, note)), Some(oref)) = (event, object_ref) {
+            ctx.event(&oref, t, r, "Sync", note).await;
+        }
+    }
+}

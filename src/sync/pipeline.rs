@@ -1,0 +1,279 @@
+//! One sync run: recover unfinished writes, pull what changed, score what is new
+//! or changed, write each score back exactly once, advance the watermark.
+//!
+//! Exactly once: a decision is recorded as Pending in the ledger *before* its
+//! write. A run that finds Pending rows from an earlier run asks the vendor whether
+//! the note already landed (the note carries the write key) before writing again.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Datelike, Utc};
+use futures::StreamExt;
+use sha2::{Digest, Sha256};
+use tracing::{info, warn};
+
+use super::SyncSpec;
+use crate::api::SyncCounts;
+use crate::ledger::{Cursor, Decision, DecisionOutcome, Ledger, LedgerError};
+use crate::model::{Application, ApplicationStatus, BlindCandidate};
+use crate::scoring;
+use crate::vendors::{AtsClient, VendorError, WriteBackRequest};
+
+/// Records updated this close to the watermark are fetched again, so a record
+/// committed late at the boundary is not missed. Fingerprints make the overlap free.
+pub const LOOKBACK: chrono::Duration = chrono::Duration::minutes(2);
+
+/// Writes in flight at once; the rate limiter still paces them.
+const WRITE_CONCURRENCY: usize = 4;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Vendor(#[from] VendorError),
+    #[error("audit ledger: {0}")]
+    Ledger(#[from] LedgerError),
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunReport {
+    pub counts: SyncCounts,
+    pub watermark: Option<DateTime<Utc>>,
+}
+
+/// What to do with one application, decided from the ledger's write state.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Same inputs, same profile, same write-back: nothing to do.
+    Unchanged,
+    /// Score (again) and write.
+    Score,
+}
+
+/// Pure: whether an application with decision fingerprint `fp` needs scoring.
+pub fn verdict(previous: Option<&crate::ledger::WriteState>, fp: &str) -> Verdict {
+    match previous {
+        Some(p) if p.fingerprint == fp => Verdict::Unchanged,
+        _ => Verdict::Score,
+    }
+}
+
+/// The decision fingerprint: the scorer's inputs, the profile and the write-back
+/// settings. Switching `dryRun` off therefore writes what a dry run only recorded.
+pub fn decision_fingerprint(input_fp: &str, spec: &SyncSpec) -> String {
+    let wb = &spec.write_back;
+    hex_sha(&format!(
+        "{input_fp}|{}|{:?}|{}|{}",
+        spec.profile_identity, wb.mode, wb.custom_field_key, wb.dry_run
+    ))
+}
+
+/// The idempotency key written into the note.
+pub fn write_key(ledger_key: &str, application_id: &str, decision_fp: &str) -> String {
+    hex_sha(&format!("{ledger_key}|{application_id}|{decision_fp}"))[..20].to_string()
+}
+
+fn hex_sha(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+fn outcome(spec: &SyncSpec) -> DecisionOutcome {
+    if spec.write_back.dry_run {
+        DecisionOutcome::DryRun
+    } else if !spec.write_back.mode.note() && !spec.write_back.mode.custom_field() {
+        DecisionOutcome::NoWriteBack
+    } else {
+        DecisionOutcome::ToWrite
+    }
+}
+
+fn request(spec: &SyncSpec, application: Application, d: &Decision) -> WriteBackRequest {
+    let mode = spec.write_back.mode;
+    WriteBackRequest {
+        application,
+        score: d.score.clone(),
+        note: mode.note(),
+        custom_field: mode
+            .custom_field()
+            .then(|| spec.write_back.custom_field_key.clone()),
+        key: d.write_key.clone(),
+    }
+}
+
+/// Runs one sync. A vendor error aborts the run (the watermark stays), except for
+/// failed writes, which stay in the ledger and are retried by the next run.
+pub async fn run_once(
+    client: &dyn AtsClient,
+    ledger: &Ledger,
+    spec: &SyncSpec,
+    now: DateTime<Utc>,
+) -> Result<RunReport, SyncError> {
+    let lkey = spec.key.ledger_key();
+    let mut counts = SyncCounts::default();
+
+    recover_unfinished(client, ledger, spec, &mut counts).await?;
+
+    let identity = spec.source_identity();
+    let cursor = ledger.cursor(&lkey)?.filter(|c| c.identity == identity);
+    let since = cursor.as_ref().map(|c| c.watermark - LOOKBACK);
+    let changes = client.pull(since, &spec.scope).await?;
+    info!(
+        since = ?since,
+        jobs = changes.jobs.len(),
+        candidates = changes.candidates.len(),
+        applications = changes.applications.len(),
+        "pulled changes"
+    );
+
+    let jobs: HashMap<&str, &crate::model::Job> =
+        changes.jobs.iter().map(|j| (j.id.as_str(), j)).collect();
+    let candidates: HashMap<&str, &crate::model::Candidate> = changes
+        .candidates
+        .iter()
+        .map(|c| (c.id.as_str(), c))
+        .collect();
+    counts.jobs = jobs.len() as u64;
+
+    let mut to_write = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for app in &changes.applications {
+        if !seen.insert(app.id.as_str()) {
+            continue;
+        }
+        let Some(job) = jobs.get(app.job_id.as_str()) else {
+            continue; // out of scope
+        };
+        counts.applications_seen += 1;
+        let Some(candidate) = candidates.get(app.candidate_id.as_str()) else {
+            warn!(application = %app.id, candidate = %app.candidate_id, "candidate missing from pull; will retry next sync");
+            counts.failed += 1;
+            continue;
+        };
+        let blind = BlindCandidate::from_candidate(candidate);
+        let input_fp = scoring::fingerprint(job, &blind, app);
+        let fp = decision_fingerprint(&input_fp, spec);
+        if verdict(ledger.write_state(&lkey, &app.id)?.as_ref(), &fp) == Verdict::Unchanged {
+            counts.unchanged += 1;
+            continue;
+        }
+        let score = scoring::score(job, &blind, &spec.profile, now.year());
+        let decision = Decision {
+            sync_key: lkey.clone(),
+            tenant: spec.key.namespace.clone(),
+            vendor: spec.connection.vendor,
+            application_id: app.id.clone(),
+            candidate_id: app.candidate_id.clone(),
+            job_id: app.job_id.clone(),
+            write_key: write_key(&lkey, &app.id, &fp),
+            fingerprint: fp,
+            profile_generation: spec.profile_generation,
+            score,
+            outcome: outcome(spec),
+            decided_at: now,
+        };
+        ledger.record_decision(&decision)?;
+        counts.scored += 1;
+        if decision.outcome == DecisionOutcome::ToWrite {
+            to_write.push(request(spec, app.clone(), &decision));
+        }
+    }
+
+    let failure = write_all(client, ledger, &lkey, to_write, &mut counts).await?;
+
+    // Failed writes stay Pending/Failed in the ledger and are recovered next run,
+    // so the watermark may advance past them.
+    let watermark = match (cursor.map(|c| c.watermark), changes.high_watermark) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+    if let Some(w) = watermark {
+        ledger.set_cursor(
+            &lkey,
+            &Cursor {
+                identity,
+                watermark: w,
+            },
+        )?;
+    }
+    if let Some(e) = failure {
+        return Err(e.into());
+    }
+    Ok(RunReport { counts, watermark })
+}
+
+/// Writes concurrently; returns the first error that should fail the run.
+async fn write_all(
+    client: &dyn AtsClient,
+    ledger: &Ledger,
+    lkey: &str,
+    reqs: Vec<WriteBackRequest>,
+    counts: &mut SyncCounts,
+) -> Result<Option<VendorError>, SyncError> {
+    let mut results = futures::stream::iter(reqs.into_iter().map(|req| async move {
+        let r = client.write_back(&req).await;
+        (req, r)
+    }))
+    .buffer_unordered(WRITE_CONCURRENCY);
+    let mut first_error = None;
+    while let Some((req, r)) = results.next().await {
+        match r {
+            Ok(()) => {
+                ledger.mark_written(lkey, &req.application.id, &req.key)?;
+                counts.written_back += 1;
+            }
+            Err(e) => {
+                warn!(application = %req.application.id, error = %e, "write-back failed; will retry next sync");
+                ledger.mark_failed(lkey, &req.application.id, &req.key, &e.to_string())?;
+                counts.failed += 1;
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    Ok(first_error)
+}
+
+/// Finishes writes an earlier run recorded but did not confirm.
+async fn recover_unfinished(
+    client: &dyn AtsClient,
+    ledger: &Ledger,
+    spec: &SyncSpec,
+    counts: &mut SyncCounts,
+) -> Result<(), SyncError> {
+    let lkey = spec.key.ledger_key();
+    for state in ledger.pending_writes(&lkey)? {
+        let Some(d) = ledger
+            .decisions(&lkey, &state.application_id)?
+            .into_iter()
+            .rev()
+            .find(|d| d.write_key == state.write_key)
+        else {
+            continue;
+        };
+        if d.outcome != DecisionOutcome::ToWrite {
+            continue;
+        }
+        let app = Application {
+            id: d.application_id.clone(),
+            candidate_id: d.candidate_id.clone(),
+            job_id: d.job_id.clone(),
+            status: ApplicationStatus::New,
+            stage: None,
+            applied_at: None,
+            updated_at: None,
+        };
+        let req = request(spec, app, &d);
+        // The note is written last, so when it is there the whole write landed.
+        let landed = req.note && client.note_exists(&req).await?;
+        if landed {
+            info!(application = %d.application_id, "write-back had landed before a restart");
+        } else {
+            if let Err(e) = client.write_back(&req).await {
+                ledger.mark_failed(&lkey, &d.application_id, &d.write_key, &e.to_string())?;
+                counts.failed += 1;
+                return Err(e.into());
+            }
+            counts.written_back += 1;
+        }
+        ledger.mark_written(&lkey, &d.application_id, &d.write_key)?;
+    }
+    Ok(())
+}
