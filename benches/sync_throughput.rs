@@ -1,0 +1,220 @@
+//! Sync benchmark: prints figures, asserts nothing.
+//!
+//! A Greenhouse sandbox with 10,000 applications runs as a separate process (so the
+//! memory figure is the operator's own); the sync pipeline runs here, with the real
+//! vendor client and a SQLite ledger.
+//!
+//! 1. Full sync, rate limit off, write-back on: throughput.
+//! 2. The same sync again: nothing changed, nothing written.
+//! 3. Full sync with Greenhouse's limit (50 requests / 30 s), write-back off:
+//!    wall time over the rate-limit lower bound (goal: at most 1.1).
+//!
+//! Run: `cargo bench --bench sync_throughput` (env `BENCH_APPLICATIONS` to resize).
+
+use std::collections::BTreeMap;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ats_operator::api::{ScoringProfileSpec, WriteBackMode, WriteBackSpec};
+use ats_operator::ledger::Ledger;
+use ats_operator::model::{JobStatus, VendorKind};
+use ats_operator::sync::pipeline;
+use ats_operator::sync::{Schedule, SyncKey, SyncSpec};
+use ats_operator::vendors::{self, ConnectionConfig, PullScope, SecretValue};
+use serde_json::Value;
+
+struct Sandbox {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+async fn start_sandbox(apps: usize, rate_limit: &str) -> Sandbox {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_ats-operator"))
+        .args([
+            "sandbox",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--applications",
+            &apps.to_string(),
+            "--jobs",
+            "100",
+            "--rate-limit",
+            rate_limit,
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start sandbox");
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    for _ in 0..300 {
+        if http
+            .get(format!("{base}/_sandbox/stats"))
+            .send()
+            .await
+            .is_ok()
+        {
+            return Sandbox { child, base };
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("sandbox did not start");
+}
+
+async fn json(url: &str) -> Value {
+    reqwest::get(url)
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json")
+}
+
+fn spec(sb: &Sandbox, creds: &Value, mode: WriteBackMode, name: &str) -> SyncSpec {
+    let mut credentials = BTreeMap::new();
+    for (k, j) in [("clientId", "client_id"), ("clientSecret", "client_secret")] {
+        credentials.insert(
+            k.to_string(),
+            SecretValue::new(creds[j].as_str().unwrap_or_default()),
+        );
+    }
+    SyncSpec {
+        key: SyncKey {
+            namespace: "bench".into(),
+            name: name.into(),
+        },
+        connection: ConnectionConfig {
+            vendor: VendorKind::Greenhouse,
+            base_url: Some(sb.base.clone()),
+            token_url: Some(format!("{}/token", sb.base)),
+            subdomain: None,
+            credentials,
+            sub: None,
+            rate_limit: None,
+        },
+        schedule: Schedule::parse("15m").expect("schedule"),
+        scope: PullScope {
+            job_statuses: vec![JobStatus::Open, JobStatus::Closed, JobStatus::Draft],
+            job_ids: vec![],
+        },
+        write_back: WriteBackSpec {
+            mode,
+            ..Default::default()
+        },
+        profile: ScoringProfileSpec::default(),
+        profile_identity: "bench/1".into(),
+        profile_generation: 1,
+    }
+}
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+fn api_requests(stats: &Value) -> u64 {
+    stats["requests"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(k, _)| k.contains(" /v3/"))
+                .map(|(_, v)| v.as_u64().unwrap_or(0))
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::main]
+async fn main() {
+    let apps: usize = std::env::var("BENCH_APPLICATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ledger = Ledger::open(&dir.path().join("ledger.db")).expect("ledger");
+    println!("sync benchmark: {apps} applications, Greenhouse v3 sandbox");
+
+    // 1 and 2: no rate limit, write-back on.
+    {
+        let sb = start_sandbox(apps, "off").await;
+        let creds = json(&format!("{}/_sandbox/credentials", sb.base)).await;
+        let spec = spec(&sb, &creds, WriteBackMode::Both, "unlimited");
+        let client = vendors::connect(&spec.connection).expect("client");
+        let t = Instant::now();
+        let r = pipeline::run_once(client.as_ref(), &ledger, &spec, chrono::Utc::now())
+            .await
+            .expect("full sync");
+        let secs = t.elapsed().as_secs_f64();
+        let stats = json(&format!("{}/_sandbox/stats", sb.base)).await;
+        println!(
+            "full sync, no rate limit:    {:>7.2} s  {:>8.0} applications/s  (seen {}, scored {}, written back {}, {} API requests)",
+            secs,
+            r.counts.applications_seen as f64 / secs,
+            r.counts.applications_seen,
+            r.counts.scored,
+            r.counts.written_back,
+            api_requests(&stats)
+        );
+        let t = Instant::now();
+        let r2 = pipeline::run_once(client.as_ref(), &ledger, &spec, chrono::Utc::now())
+            .await
+            .expect("second sync");
+        println!(
+            "unchanged re-sync:           {:>7.2} s  (scored {}, written back {})",
+            t.elapsed().as_secs_f64(),
+            r2.counts.scored,
+            r2.counts.written_back
+        );
+    }
+
+    // 3: Greenhouse's limit, reads only (20,000 writes at 50 / 30 s would take hours).
+    {
+        let (limit, window) = (50u64, 30u64);
+        let sb = start_sandbox(apps, &format!("{limit}/{window}")).await;
+        let creds = json(&format!("{}/_sandbox/credentials", sb.base)).await;
+        let spec = spec(&sb, &creds, WriteBackMode::None, "limited");
+        let client = vendors::connect(&spec.connection).expect("client");
+        let t = Instant::now();
+        let r = pipeline::run_once(client.as_ref(), &ledger, &spec, chrono::Utc::now())
+            .await
+            .expect("limited sync");
+        let secs = t.elapsed().as_secs_f64();
+        let stats = json(&format!("{}/_sandbox/stats", sb.base)).await;
+        let n = api_requests(&stats);
+        // The first window opens with the first request; n requests need
+        // ceil(n / limit) windows, so the last one starts after (ceil - 1) full windows.
+        let bound = (n.div_ceil(limit).saturating_sub(1) * window) as f64;
+        let ratio = if bound > 0.0 { secs / bound } else { f64::NAN };
+        println!(
+            "full sync, {limit} req / {window} s:   {:>7.2} s  lower bound {:.0} s  ratio {:.3}  ({} API requests, {} rate-limited, scored {})",
+            secs,
+            bound,
+            ratio,
+            n,
+            stats["rate_limited"],
+            r.counts.scored
+        );
+    }
+    println!("peak memory (VmHWM) of the operator side: {:.1} MiB", peak_rss_mib());
+}
