@@ -160,12 +160,27 @@ where
     Action::requeue(Duration::from_secs(15))
 }
 
+/// Watches all namespaces, or only `Some(ns)` (a namespace-scoped install).
+fn scoped<K>(client: &Client, namespace: Option<&str>) -> Api<K>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope> + Clone + DeserializeOwned + std::fmt::Debug,
+    K::DynamicType: Default,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
 /// Runs the three controllers until `shutdown` resolves, then stops all workers.
+/// `namespace` limits the operator to one namespace.
 pub async fn run(
     client: Client,
     ledger: Arc<Ledger>,
+    namespace: Option<String>,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) {
+    let ns = namespace.as_deref();
     let ctx = Context::new(client.clone(), ledger);
     let wc = watcher::Config::default();
     let (tx, rx) = tokio::sync::watch::channel(false);
@@ -176,33 +191,33 @@ pub async fn run(
         }
     };
 
-    let syncs = Controller::new(Api::<AtsSync>::all(client.clone()), wc.clone());
+    let syncs = Controller::new(scoped::<AtsSync>(&client, ns), wc.clone());
     let store = syncs.store();
     let (s1, s2, s3) = (store.clone(), store.clone(), store);
     let syncs = syncs
-        .watches(Api::<AtsConnection>::all(client.clone()), wc.clone(), move |c| {
+        .watches(scoped::<AtsConnection>(&client, ns), wc.clone(), move |c| {
             sync::referencing(&s1, &c.namespace().unwrap_or_default(), |s| {
                 s.spec.connection_ref.name == c.name_any()
             })
         })
-        .watches(Api::<ScoringProfile>::all(client.clone()), wc.clone(), move |p| {
+        .watches(scoped::<ScoringProfile>(&client, ns), wc.clone(), move |p| {
             sync::referencing(&s2, &p.namespace().unwrap_or_default(), |s| {
                 s.spec.scoring_profile_ref.name == p.name_any()
             })
         })
         // A Secret may back any connection of its namespace; resolving is cheap and
         // a worker only restarts when its resolved spec really changed.
-        .watches(Api::<Secret>::all(client.clone()), wc.clone(), move |sec| {
+        .watches(scoped::<Secret>(&client, ns), wc.clone(), move |sec| {
             sync::referencing(&s3, &sec.namespace().unwrap_or_default(), |_| true)
         })
         .graceful_shutdown_on(stop())
         .run(sync::reconcile, error_policy, ctx.clone())
         .for_each(|_| async {});
 
-    let conns = Controller::new(Api::<AtsConnection>::all(client.clone()), wc.clone());
+    let conns = Controller::new(scoped::<AtsConnection>(&client, ns), wc.clone());
     let cstore = conns.store();
     let conns = conns
-        .watches(Api::<Secret>::all(client.clone()), wc.clone(), move |sec| {
+        .watches(scoped::<Secret>(&client, ns), wc.clone(), move |sec| {
             let ns = sec.namespace().unwrap_or_default();
             cstore
                 .state()
@@ -218,7 +233,7 @@ pub async fn run(
         .run(connection::reconcile, error_policy, ctx.clone())
         .for_each(|_| async {});
 
-    let profiles = Controller::new(Api::<ScoringProfile>::all(client.clone()), wc)
+    let profiles = Controller::new(scoped::<ScoringProfile>(&client, ns), wc)
         .graceful_shutdown_on(stop())
         .run(profile::reconcile, error_policy, ctx.clone())
         .for_each(|_| async {});
