@@ -112,7 +112,8 @@ pub struct DevCluster {
 }
 
 impl DevCluster {
-    /// Starts a cluster keeping its data, certificates, logs and kubeconfig in `dir`.
+    /// Starts a cluster with its data, certificates, logs and kubeconfig in `dir`, which
+    /// is left in place afterwards (the etcd data is reset at each start).
     pub async fn start(dir: &Path) -> Result<Self, DevClusterError> {
         Self::start_inner(dir, false).await
     }
@@ -152,7 +153,7 @@ impl DevCluster {
     ) -> Result<Self, DevClusterError> {
         let [etcd_port, peer_port, api_port] = free_ports()?;
         let etcd_data = dir.join("etcd");
-        // A failed attempt may have left a half-initialised member behind.
+        // Every start (and retry) begins from an empty store, not a half-initialised one.
         if etcd_data.exists() {
             fs::remove_dir_all(&etcd_data).map_err(io_err("removing old etcd data"))?;
         }
