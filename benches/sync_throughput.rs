@@ -147,6 +147,11 @@ fn api_requests(stats: &Value) -> u64 {
 
 #[tokio::main]
 async fn main() {
+    // `cargo test --all-targets` runs benches too, without `--bench`: stay quick there.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("sync_throughput: run with `cargo bench --bench sync_throughput`");
+        return;
+    }
     let apps: usize = std::env::var("BENCH_APPLICATIONS")
         .ok()
         .and_then(|v| v.parse().ok())
