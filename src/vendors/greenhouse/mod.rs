@@ -1,5 +1,7 @@
 //! Greenhouse Harvest v3 (OAuth 2.0 client credentials).
 
+pub mod sandbox;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 

@@ -1,0 +1,158 @@
+//! Fixed-window rate limiter, as Greenhouse (30 s) and Workable (10 s) use.
+//!
+//! A window opens with the first request after the previous window ended, so a
+//! client that counts from its own first request has a well-defined lower
+//! bound on when its budget refills.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limit {
+    pub requests: u32,
+    pub window: Duration,
+}
+
+/// What the limiter decided for one request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// No limit is configured.
+    Unlimited,
+    Allowed {
+        limit: u32,
+        remaining: u32,
+        /// Window end, epoch seconds rounded up.
+        reset_epoch: u64,
+    },
+    Limited {
+        limit: u32,
+        reset_epoch: u64,
+        /// Whole seconds until the window ends, rounded up, at least 1.
+        retry_after: u64,
+    },
+}
+
+#[derive(Debug)]
+pub struct FixedWindow {
+    limit: Option<Limit>,
+    window_start: Option<Instant>,
+    count: u32,
+}
+
+impl FixedWindow {
+    pub fn new(limit: Option<Limit>) -> Self {
+        FixedWindow {
+            limit,
+            window_start: None,
+            count: 0,
+        }
+    }
+
+    pub fn limit(&self) -> Option<Limit> {
+        self.limit
+    }
+
+    /// Replaces the limit and starts afresh.
+    pub fn set_limit(&mut self, limit: Option<Limit>) {
+        self.limit = limit;
+        self.window_start = None;
+        self.count = 0;
+    }
+
+    pub fn check(&mut self) -> Decision {
+        self.check_at(Instant::now(), SystemTime::now())
+    }
+
+    /// Counts one request at `now` (`wall` is the same moment on the wall clock).
+    pub fn check_at(&mut self, now: Instant, wall: SystemTime) -> Decision {
+        let Some(limit) = self.limit else {
+            return Decision::Unlimited;
+        };
+        let start = match self.window_start {
+            Some(s) if now < s + limit.window => s,
+            _ => {
+                self.window_start = Some(now);
+                self.count = 0;
+                now
+            }
+        };
+        let left = (start + limit.window).saturating_duration_since(now);
+        let reset_epoch = ceil_secs(
+            wall.duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .saturating_add(left),
+        );
+        if self.count < limit.requests {
+            self.count += 1;
+            Decision::Allowed {
+                limit: limit.requests,
+                remaining: limit.requests - self.count,
+                reset_epoch,
+            }
+        } else {
+            Decision::Limited {
+                limit: limit.requests,
+                reset_epoch,
+                retry_after: ceil_secs(left).max(1),
+            }
+        }
+    }
+}
+
+pub fn ceil_secs(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_opens_on_first_request_after_the_last_one_ended() {
+        let mut w = FixedWindow::new(Some(Limit {
+            requests: 2,
+            window: Duration::from_secs(30),
+        }));
+        let t0 = Instant::now();
+        let wall = UNIX_EPOCH + Duration::from_secs(1_000);
+        assert!(matches!(
+            w.check_at(t0, wall),
+            Decision::Allowed {
+                remaining: 1,
+                reset_epoch: 1_030,
+                ..
+            }
+        ));
+        assert!(matches!(
+            w.check_at(t0 + Duration::from_secs(1), wall + Duration::from_secs(1)),
+            Decision::Allowed { remaining: 0, .. }
+        ));
+        let d = w.check_at(
+            t0 + Duration::from_millis(10_500),
+            wall + Duration::from_millis(10_500),
+        );
+        assert_eq!(
+            d,
+            Decision::Limited {
+                limit: 2,
+                reset_epoch: 1_030,
+                retry_after: 20
+            }
+        );
+        // Long after the window: a new one starts at this request.
+        let d = w.check_at(t0 + Duration::from_secs(95), wall + Duration::from_secs(95));
+        assert_eq!(
+            d,
+            Decision::Allowed {
+                limit: 2,
+                remaining: 1,
+                reset_epoch: 1_125
+            }
+        );
+    }
+
+    #[test]
+    fn unlimited_when_off() {
+        let mut w = FixedWindow::new(None);
+        assert_eq!(w.check(), Decision::Unlimited);
+    }
+}
