@@ -4,6 +4,8 @@
 //! always yields the same tenant; only control-API mutations (touch, new
 //! applications) and client writes change it afterwards.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -739,6 +741,8 @@ pub struct Tenant {
     pub jobs: Vec<GenJob>,
     pub candidates: Vec<GenCandidate>,
     pub applications: Vec<GenApplication>,
+    /// Application indices by candidate id.
+    by_candidate: HashMap<u64, Vec<usize>>,
     rng: StdRng,
 }
 
@@ -825,6 +829,7 @@ impl Tenant {
             jobs: gen_jobs,
             candidates: Vec::new(),
             applications: Vec::with_capacity(applications),
+            by_candidate: HashMap::new(),
             rng,
         };
         // Spread application history across 2025 (days 100..360), id order = time order.
@@ -902,16 +907,14 @@ impl Tenant {
             let ci = self.rng.gen_range(0..self.candidates.len());
             let cid = self.candidates[ci].id;
             // Prefer a job this candidate has not applied to yet.
+            let applied: Vec<u64> = self
+                .by_candidate
+                .get(&cid)
+                .map(|v| v.iter().map(|&i| self.applications[i].job_id).collect())
+                .unwrap_or_default();
             let mut ji = job_idx;
             for _ in 0..4 {
-                let jid = self.jobs[ji].id;
-                if !self
-                    .applications
-                    .iter()
-                    .rev()
-                    .take(5_000)
-                    .any(|a| a.candidate_id == cid && a.job_id == jid)
-                {
+                if !applied.contains(&self.jobs[ji].id) {
                     break;
                 }
                 ji = *pick(&mut self.rng, jobs);
@@ -943,6 +946,10 @@ impl Tenant {
             _ => self.rng.gen_range(0..STAGES.len() - 1),
         };
         let c = &mut self.candidates[cand_idx];
+        self.by_candidate
+            .entry(c.id)
+            .or_default()
+            .push(self.applications.len());
         if updated > c.updated_at {
             c.updated_at = updated;
         }
@@ -1021,11 +1028,9 @@ impl Tenant {
         }
         c.updated_at = now;
         c.last_activity_at = now;
-        for a in self
-            .applications
-            .iter_mut()
-            .filter(|a| a.candidate_id == cid)
-        {
+        let idxs = self.by_candidate.get(&cid).cloned().unwrap_or_default();
+        for i in idxs {
+            let a = &mut self.applications[i];
             a.attachment_updated_at = now;
             if a.id == app_id {
                 a.updated_at = now;

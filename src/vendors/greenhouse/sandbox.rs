@@ -267,10 +267,15 @@ async fn method_not_allowed() -> ApiError {
     ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
 }
 
-/// Logs method, path and status; never headers or query strings (tokens, emails).
+/// Logs method, route and status; never headers, query strings or concrete
+/// paths (tokens, emails, resume file names).
 async fn log_request(req: Request, next: Next) -> Response {
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
+    let path = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "(unmatched)".into());
     let resp = next.run(req).await;
     tracing::debug!(%method, %path, status = resp.status().as_u16(), "sandbox request");
     resp
