@@ -70,7 +70,7 @@ pub struct AuthSpec {
     pub api_key_key: Option<String>,
     /// The acting user: Greenhouse's token `sub`, Lever's `perform_as`, Workable's `member_id`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^[A-Za-z0-9_-]{1,64}$"))]
+    #[schemars(pattern(r"^[A-Za-z0-9_-]{1,64}$"))]
     pub sub: Option<String>,
 }
 
@@ -292,7 +292,7 @@ pub struct WriteBackSpec {
     pub mode: WriteBackMode,
     /// The custom field that receives the score.
     #[serde(default = "default_custom_field_key")]
-    #[schemars(regex(pattern = r"^[a-z0-9_]{1,64}$"))]
+    #[schemars(pattern(r"^[a-z0-9_]{1,64}$"))]
     pub custom_field_key: String,
     /// Score and record, but write nothing to the ATS.
     #[serde(default)]
