@@ -213,13 +213,11 @@ async fn main() {
         let ratio = if bound > 0.0 { secs / bound } else { f64::NAN };
         println!(
             "full sync, {limit} req / {window} s:   {:>7.2} s  lower bound {:.0} s  ratio {:.3}  ({} API requests, {} rate-limited, scored {})",
-            secs,
-            bound,
-            ratio,
-            n,
-            stats["rate_limited"],
-            r.counts.scored
+            secs, bound, ratio, n, stats["rate_limited"], r.counts.scored
         );
     }
-    println!("peak memory (VmHWM) of the operator side: {:.1} MiB", peak_rss_mib());
+    println!(
+        "peak memory (VmHWM) of the operator side: {:.1} MiB",
+        peak_rss_mib()
+    );
 }

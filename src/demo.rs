@@ -57,7 +57,9 @@ pub async fn run(applications: usize, keep: bool) -> Result<(), DemoError> {
 
     println!("Starting the Greenhouse v3 sandbox with {applications} applications ...");
     let sb = sandbox::start_greenhouse(
-        "127.0.0.1:0".parse().map_err(|_| DemoError::Other("address".into()))?,
+        "127.0.0.1:0"
+            .parse()
+            .map_err(|_| DemoError::Other("address".into()))?,
         SandboxOptions {
             applications,
             jobs: (applications / 10).clamp(3, 30),
@@ -105,8 +107,8 @@ pub async fn run(applications: usize, keep: bool) -> Result<(), DemoError> {
 
     println!("Running the operator ...");
     let ledger_dir = cluster.dir().join("ledger");
-    let ledger = Ledger::open(&ledger_dir.join("ledger.db"))
-        .map_err(|e| DemoError::Other(e.to_string()))?;
+    let ledger =
+        Ledger::open(&ledger_dir.join("ledger.db")).map_err(|e| DemoError::Other(e.to_string()))?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let operator = tokio::spawn(crate::controller::run(
         client.clone(),
@@ -147,11 +149,19 @@ async fn get_json(http: &reqwest::Client, url: &str) -> Result<Value, DemoError>
         .map_err(|e| DemoError::Sandbox(e.to_string()))
 }
 
-async fn wait_ready(api: &Api<AtsSync>, name: &str, timeout: Duration) -> Result<AtsSync, DemoError> {
+async fn wait_ready(
+    api: &Api<AtsSync>,
+    name: &str,
+    timeout: Duration,
+) -> Result<AtsSync, DemoError> {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         let s = api.get(name).await?;
-        let conds = s.status.as_ref().map(|s| s.conditions.clone()).unwrap_or_default();
+        let conds = s
+            .status
+            .as_ref()
+            .map(|s| s.conditions.clone())
+            .unwrap_or_default();
         if conditions::find(&conds, conditions::READY).is_some_and(|c| c.is_true()) {
             return Ok(s);
         }
@@ -159,7 +169,9 @@ async fn wait_ready(api: &Api<AtsSync>, name: &str, timeout: Duration) -> Result
             let why = conditions::find(&conds, conditions::READY)
                 .map(|c| format!("{}: {}", c.reason, c.message))
                 .unwrap_or_else(|| "no status yet".into());
-            return Err(DemoError::Other(format!("AtsSync {name} not Ready in time ({why})")));
+            return Err(DemoError::Other(format!(
+                "AtsSync {name} not Ready in time ({why})"
+            )));
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
@@ -167,13 +179,20 @@ async fn wait_ready(api: &Api<AtsSync>, name: &str, timeout: Duration) -> Result
 
 fn print_status(s: &AtsSync) {
     let st = s.status.clone().unwrap_or_default();
-    let cond = |t: &str| conditions::find(&st.conditions, t).map(|c| c.status.clone()).unwrap_or_default();
+    let cond = |t: &str| {
+        conditions::find(&st.conditions, t)
+            .map(|c| c.status.clone())
+            .unwrap_or_default()
+    };
     println!("\n$ kubectl get atssyncs -n {NAMESPACE}");
-    println!("{:<22} {:<11} {:<6} {:<7} {:<21} {:>6}", "NAME", "VENDOR", "READY", "SYNCED", "LAST SYNC", "SCORED");
+    println!(
+        "{:<22} {:<11} {:<6} {:<7} {:<21} {:>6}",
+        "NAME", "VENDOR", "READY", "SYNCED", "LAST SYNC", "SCORED"
+    );
     println!(
         "{:<22} {:<11} {:<6} {:<7} {:<21} {:>6}",
         s.name_any(),
-        st.vendor.map(|v| v.to_string()).unwrap_or_default(),
+        st.vendor.clone().unwrap_or_default(),
         cond("Ready"),
         cond("Synced"),
         st.last_sync_time.clone().unwrap_or_default(),
@@ -181,7 +200,10 @@ fn print_status(s: &AtsSync) {
     );
     println!("\nConditions:");
     for c in &st.conditions {
-        println!("  {:<8} {:<6} {:<10} {}", c.type_, c.status, c.reason, c.message);
+        println!(
+            "  {:<8} {:<6} {:<10} {}",
+            c.type_, c.status, c.reason, c.message
+        );
     }
     if let Some(n) = &st.next_sync_time {
         println!("Next sync: {n}");
@@ -204,7 +226,10 @@ async fn print_scores(http: &reqwest::Client, base: &str, creds: &Value) -> Resu
         .json()
         .await
         .map_err(err)?;
-    let bearer = token["access_token"].as_str().unwrap_or_default().to_string();
+    let bearer = token["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let apps: Value = http
         .get(format!("{base}/v3/applications?per_page=500"))
         .bearer_auth(&bearer)
@@ -230,20 +255,22 @@ async fn print_scores(http: &reqwest::Client, base: &str, creds: &Value) -> Resu
         .filter_map(|a| {
             let score = a["custom_fields"]["ai_score"]["value"].as_i64()?;
             let id = a["id"].to_string();
-            let band = notes
+            let note = notes
                 .as_array()
                 .into_iter()
                 .flatten()
-                .find(|n| n["application_id"].to_string() == id)
+                .find(|n| n["application_id"] == a["id"])
                 .and_then(|n| n["body"].as_str())
                 .and_then(|b| b.lines().next())
                 .unwrap_or("")
                 .to_string();
-            Some((score, id, band))
+            Some((score, id, note))
         })
         .collect();
     rows.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    println!("\nScores in Greenhouse (custom field ai_score, and the note's first line), best first:");
+    println!(
+        "\nScores in Greenhouse (custom field ai_score, and the note's first line), best first:"
+    );
     println!("{:<12} {:>5}  NOTE", "APPLICATION", "SCORE");
     for (score, id, note) in rows.iter().take(15) {
         println!("{id:<12} {score:>5}  {note}");

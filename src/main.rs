@@ -1,3 +1,193 @@
-fn main() {
-    println!("ats-operator");
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use ats_operator::{api, controller, demo, ledger::Ledger, sandbox};
+
+#[derive(Parser)]
+#[command(
+    name = "ats-operator",
+    version,
+    about = "Runs tenants' ATS integrations with explainable AI scoring"
+)]
+struct Cli {
+    /// Log format: text or json.
+    #[arg(long, global = true, env = "ATS_LOG_FORMAT", default_value = "text")]
+    log_format: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the controller against the cluster of the current kubeconfig or service account.
+    Run {
+        /// SQLite file of the audit ledger.
+        #[arg(
+            long,
+            env = "ATS_LEDGER_PATH",
+            default_value = "/var/lib/ats-operator/ledger.db"
+        )]
+        ledger_path: PathBuf,
+        /// Watch only this namespace (default: all).
+        #[arg(long, env = "ATS_WATCH_NAMESPACE")]
+        namespace: Option<String>,
+    },
+    /// Print the CRDs as YAML.
+    Crds,
+    /// Serve a vendor sandbox with generated data.
+    Sandbox {
+        #[arg(long, default_value = "greenhouse")]
+        vendor: String,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        #[arg(long, default_value_t = 200)]
+        applications: usize,
+        #[arg(long, default_value_t = 20)]
+        jobs: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// `REQUESTS/SECONDS` such as `50/30`, or `off`.
+        #[arg(long, default_value = "50/30")]
+        rate_limit: String,
+    },
+    /// Start a local control plane, a sandbox and the operator; print status and scores.
+    Demo {
+        #[arg(long, default_value_t = 60)]
+        applications: usize,
+        /// Keep everything running after printing, until Ctrl-C.
+        #[arg(long)]
+        keep: bool,
+    },
+}
+
+fn init_tracing(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,kube=warn,hyper=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+fn parse_rate_limit(s: &str) -> Result<Option<(u32, std::time::Duration)>, String> {
+    if s == "off" {
+        return Ok(None);
+    }
+    let (n, secs) = s
+        .split_once('/')
+        .ok_or_else(|| format!("--rate-limit {s:?}: expected REQUESTS/SECONDS or off"))?;
+    let n: u32 = n
+        .parse()
+        .map_err(|_| format!("--rate-limit {s:?}: bad request count"))?;
+    let secs: u64 = secs
+        .parse()
+        .map_err(|_| format!("--rate-limit {s:?}: bad seconds"))?;
+    Ok(Some((n, std::time::Duration::from_secs(secs))))
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    if !matches!(cli.command, Command::Crds) {
+        init_tracing(&cli.log_format);
+    }
+    let result: Result<(), String> = match cli.command {
+        Command::Crds => api::crds_yaml()
+            .map(|y| print!("{y}"))
+            .map_err(|e| e.to_string()),
+        Command::Run {
+            ledger_path,
+            namespace,
+        } => run(ledger_path, namespace).await,
+        Command::Sandbox {
+            vendor,
+            listen,
+            applications,
+            jobs,
+            seed,
+            rate_limit,
+        } => serve_sandbox(&vendor, listen, applications, jobs, seed, &rate_limit).await,
+        Command::Demo { applications, keep } => demo::run(applications, keep)
+            .await
+            .map_err(|e| e.to_string()),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(ledger_path: PathBuf, namespace: Option<String>) -> Result<(), String> {
+    let ledger = Ledger::open(&ledger_path)
+        .map_err(|e| format!("opening ledger {}: {e}", ledger_path.display()))?;
+    let client = kube::Client::try_default()
+        .await
+        .map_err(|e| format!("connecting to Kubernetes: {e}"))?;
+    controller::run(client, Arc::new(ledger), namespace, shutdown_signal()).await;
+    Ok(())
+}
+
+async fn serve_sandbox(
+    vendor: &str,
+    listen: SocketAddr,
+    applications: usize,
+    jobs: usize,
+    seed: u64,
+    rate_limit: &str,
+) -> Result<(), String> {
+    if vendor != "greenhouse" {
+        return Err(format!(
+            "--vendor {vendor:?}: only greenhouse has a sandbox so far"
+        ));
+    }
+    let opts = sandbox::SandboxOptions {
+        seed,
+        jobs,
+        applications,
+        rate_limit: parse_rate_limit(rate_limit)?,
+        ..Default::default()
+    };
+    let running = sandbox::start_greenhouse(listen, opts)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("Greenhouse v3 sandbox");
+    println!("  base URL:  {}", running.base_url);
+    println!("  token URL: {}", running.token_url);
+    println!(
+        "  credentials: GET {}/_sandbox/credentials",
+        running.base_url
+    );
+    shutdown_signal().await;
+    Ok(())
 }

@@ -320,8 +320,10 @@ pub struct AtsSyncStatus {
     pub conditions: Vec<Condition>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
+    /// The connection's vendor, for `kubectl get`. A string: an optional enum renders
+    /// `null` into the schema's enum, which kube-apiserver 1.20 rejects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub vendor: Option<VendorKind>,
+    pub vendor: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_sync_time: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -354,7 +356,8 @@ pub struct SyncCounts {
 }
 
 /// All CRDs of the operator, in a stable order.
-pub fn crds() -> Vec<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition>
+pub fn crds()
+-> Vec<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition>
 {
     use kube::CustomResourceExt;
     vec![AtsConnection::crd(), ScoringProfile::crd(), AtsSync::crd()]

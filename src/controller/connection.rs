@@ -28,7 +28,8 @@ pub async fn reconcile(
         let secret = Api::<Secret>::namespaced(ctx.client.clone(), &ns)
             .get_opt(&conn.spec.auth.secret_name)
             .await?;
-        let checked: Result<(), Problem> = match resolve::resolve_connection(&conn, secret.as_ref()) {
+        let checked: Result<(), Problem> = match resolve::resolve_connection(&conn, secret.as_ref())
+        {
             Ok(cfg) => match vendors::connect(&cfg) {
                 Ok(client) => client
                     .verify()
@@ -39,22 +40,39 @@ pub async fn reconcile(
             Err(p) => Err(p),
         };
         let ready = match &checked {
-            Ok(()) => Condition::new(READY, true, reason::VALID, "Credentials accepted by the vendor"),
+            Ok(()) => Condition::new(
+                READY,
+                true,
+                reason::VALID,
+                "Credentials accepted by the vendor",
+            ),
             Err(p) => Condition::new(READY, false, p.reason, p.message.clone()),
         };
         let previous = conn.status.clone().unwrap_or_default();
         let status = AtsConnectionStatus {
-            conditions: conditions::merge(&previous.conditions, vec![ready], &ts(Utc::now()), conn.metadata.generation),
+            conditions: conditions::merge(
+                &previous.conditions,
+                vec![ready],
+                &ts(Utc::now()),
+                conn.metadata.generation,
+            ),
             observed_generation: conn.metadata.generation,
         };
         if status != previous {
-            super::apply_status::<AtsConnection>(&ctx.client, &conn.name_any(), &ns, &status).await?;
+            super::apply_status::<AtsConnection>(&ctx.client, &conn.name_any(), &ns, &status)
+                .await?;
             let was = conditions::find(&previous.conditions, READY).map(|c| c.reason.clone());
             if let Err(p) = &checked
                 && was.as_deref() != Some(p.reason)
             {
-                ctx.event(&conn.object_ref(&()), EventType::Warning, p.reason, "Verify", p.message.clone())
-                    .await;
+                ctx.event(
+                    &conn.object_ref(&()),
+                    EventType::Warning,
+                    p.reason,
+                    "Verify",
+                    p.message.clone(),
+                )
+                .await;
             }
         }
         Ok(match checked {

@@ -133,7 +133,10 @@ pub async fn apply_status<K>(
     status: &impl Serialize,
 ) -> Result<(), kube::Error>
 where
-    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
 {
     let api: Api<K> = Api::namespaced(client.clone(), namespace);
     let patch = serde_json::json!({
@@ -142,7 +145,11 @@ where
         "status": status,
     });
     match api
-        .patch_status(obj_name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(&patch))
+        .patch_status(
+            obj_name,
+            &PatchParams::apply(MANAGER).force(),
+            &Patch::Apply(&patch),
+        )
         .await
     {
         Ok(_) => Ok(()),
@@ -163,7 +170,10 @@ where
 /// Watches all namespaces, or only `Some(ns)` (a namespace-scoped install).
 fn scoped<K>(client: &Client, namespace: Option<&str>) -> Api<K>
 where
-    K: Resource<Scope = k8s_openapi::NamespaceResourceScope> + Clone + DeserializeOwned + std::fmt::Debug,
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
     K::DynamicType: Default,
 {
     match namespace {
@@ -200,11 +210,15 @@ pub async fn run(
                 s.spec.connection_ref.name == c.name_any()
             })
         })
-        .watches(scoped::<ScoringProfile>(&client, ns), wc.clone(), move |p| {
-            sync::referencing(&s2, &p.namespace().unwrap_or_default(), |s| {
-                s.spec.scoring_profile_ref.name == p.name_any()
-            })
-        })
+        .watches(
+            scoped::<ScoringProfile>(&client, ns),
+            wc.clone(),
+            move |p| {
+                sync::referencing(&s2, &p.namespace().unwrap_or_default(), |s| {
+                    s.spec.scoring_profile_ref.name == p.name_any()
+                })
+            },
+        )
         // A Secret may back any connection of its namespace; resolving is cheap and
         // a worker only restarts when its resolved spec really changed.
         .watches(scoped::<Secret>(&client, ns), wc.clone(), move |sec| {
@@ -257,8 +271,12 @@ pub async fn install_crds(client: &Client) -> Result<(), ControllerError> {
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
     for crd in crate::api::crds() {
         let name = crd.name_any();
-        api.patch(&name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(&crd))
-            .await?;
+        api.patch(
+            &name,
+            &PatchParams::apply(MANAGER).force(),
+            &Patch::Apply(&crd),
+        )
+        .await?;
         let established = kube::runtime::conditions::is_crd_established();
         kube::runtime::wait::await_condition(api.clone(), &name, established)
             .await

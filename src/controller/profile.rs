@@ -34,7 +34,8 @@ pub async fn reconcile(
         observed_generation: profile.metadata.generation,
     };
     if status != previous {
-        super::apply_status::<ScoringProfile>(&ctx.client, &profile.name_any(), &ns, &status).await?;
+        super::apply_status::<ScoringProfile>(&ctx.client, &profile.name_any(), &ns, &status)
+            .await?;
     }
     Ok(Action::await_change())
 }

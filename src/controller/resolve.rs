@@ -41,9 +41,7 @@ impl Problem {
             VendorError::ReauthorizationRequired(_) => (reason::REAUTHORIZATION_REQUIRED, true),
             VendorError::RateLimited { .. } => (reason::RATE_LIMITED, false),
             VendorError::Unavailable(_) => (reason::VENDOR_UNAVAILABLE, false),
-            VendorError::Rejected { .. } | VendorError::Decode(_) => {
-                (reason::VENDOR_ERROR, false)
-            }
+            VendorError::Rejected { .. } | VendorError::Decode(_) => (reason::VENDOR_ERROR, false),
             VendorError::Config(_) => (reason::INVALID_SPEC, true),
         };
         Problem {
@@ -60,7 +58,10 @@ pub fn resolve_connection(
     secret: Option<&Secret>,
 ) -> Result<ConnectionConfig, Problem> {
     let spec = &conn.spec;
-    for (field, url) in [("spec.baseUrl", &spec.base_url), ("spec.tokenUrl", &spec.token_url)] {
+    for (field, url) in [
+        ("spec.baseUrl", &spec.base_url),
+        ("spec.tokenUrl", &spec.token_url),
+    ] {
         if let Some(u) = url {
             match url::Url::parse(u) {
                 Ok(p) if p.scheme() == "https" || p.scheme() == "http" => {}
@@ -123,7 +124,8 @@ pub fn resolve_sync(
     secret: Option<&Secret>,
 ) -> Result<SyncSpec, Problem> {
     let ns = sync.namespace().unwrap_or_default();
-    let schedule = Schedule::parse(&sync.spec.schedule).map_err(|e| Problem::invalid(e.to_string()))?;
+    let schedule =
+        Schedule::parse(&sync.spec.schedule).map_err(|e| Problem::invalid(e.to_string()))?;
     let Some(connection) = connection else {
         return Err(Problem {
             stalled: false,
@@ -142,9 +144,8 @@ pub fn resolve_sync(
             ))
         });
     };
-    crate::scoring::validate_profile(&profile.spec).map_err(|e| {
-        Problem::invalid(format!("ScoringProfile {}: {e}", profile.name_any()))
-    })?;
+    crate::scoring::validate_profile(&profile.spec)
+        .map_err(|e| Problem::invalid(format!("ScoringProfile {}: {e}", profile.name_any())))?;
     let cfg = resolve_connection(connection, secret)?;
     let scope = PullScope {
         job_statuses: sync
@@ -261,7 +262,9 @@ mod tests {
             "nightly",
             AtsSyncSpec {
                 connection_ref: LocalRef { name: "gh".into() },
-                scoring_profile_ref: LocalRef { name: "default".into() },
+                scoring_profile_ref: LocalRef {
+                    name: "default".into(),
+                },
                 schedule: schedule.into(),
                 ..Default::default()
             },
@@ -296,8 +299,13 @@ mod tests {
     #[test]
     fn bad_schedule_is_invalid_spec_naming_field() {
         let s = secret(&[("clientId", "a"), ("clientSecret", "b")]);
-        let p = resolve_sync(&sync("every day"), Some(&conn()), Some(&profile()), Some(&s))
-            .unwrap_err();
+        let p = resolve_sync(
+            &sync("every day"),
+            Some(&conn()),
+            Some(&profile()),
+            Some(&s),
+        )
+        .unwrap_err();
         assert_eq!(p.reason, reason::INVALID_SPEC);
         assert!(p.message.contains("spec.schedule"));
         assert!(p.stalled);

@@ -60,8 +60,18 @@ pub fn conditions_for(view: &SyncView) -> Vec<Condition> {
     }
     if view.suspended {
         return vec![
-            Condition::new(READY, true, reason::SUSPENDED, "Sync is suspended (spec.suspend)"),
-            Condition::new(SYNCED, false, reason::SUSPENDED, "Sync is suspended (spec.suspend)"),
+            Condition::new(
+                READY,
+                true,
+                reason::SUSPENDED,
+                "Sync is suspended (spec.suspend)",
+            ),
+            Condition::new(
+                SYNCED,
+                false,
+                reason::SUSPENDED,
+                "Sync is suspended (spec.suspend)",
+            ),
             not_stalled(),
         ];
     }
@@ -89,7 +99,7 @@ pub fn render(view: &SyncView, previous: &[Condition], now: DateTime<Utc>) -> At
     AtsSyncStatus {
         conditions: conditions::merge(previous, conditions_for(view), &ts(now), view.generation),
         observed_generation: view.generation,
-        vendor: view.vendor,
+        vendor: view.vendor.map(|v| v.to_string()),
         last_sync_time: view.last_sync_time.map(ts),
         last_successful_sync_time: view.last_successful_sync_time.map(ts),
         next_sync_time: if view.problem.is_some() || view.suspended {
@@ -120,7 +130,10 @@ mod tests {
         };
         let s1 = render(&v, &[], at("2026-11-23T10:00:00Z"));
         let ready = conditions::find(&s1.conditions, "Ready").unwrap();
-        assert_eq!((ready.status.as_str(), ready.reason.as_str()), ("False", "Pending"));
+        assert_eq!(
+            (ready.status.as_str(), ready.reason.as_str()),
+            ("False", "Pending")
+        );
         v.has_run = true;
         v.last_counts = Some(SyncCounts {
             scored: 3,

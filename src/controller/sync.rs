@@ -100,7 +100,12 @@ async fn apply(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, Controll
         }
         None => None,
     };
-    let resolved = resolve::resolve_sync(&sync, connection.as_ref(), profile.as_ref(), secret.as_ref());
+    let resolved = resolve::resolve_sync(
+        &sync,
+        connection.as_ref(),
+        profile.as_ref(),
+        secret.as_ref(),
+    );
     let desired = match &resolved {
         Ok(spec) if !sync.spec.suspend => Some((spec.clone(), resolve::spec_hash(spec))),
         _ => None,
@@ -118,7 +123,10 @@ async fn apply(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, Controll
                 }
                 if let Some((spec, hash)) = desired {
                     let reporter = Arc::new(SyncReporter(Arc::downgrade(&ctx)));
-                    workers.insert(key.clone(), worker::spawn(spec, hash, ctx.ledger.clone(), reporter));
+                    workers.insert(
+                        key.clone(),
+                        worker::spawn(spec, hash, ctx.ledger.clone(), reporter),
+                    );
                 }
             }
             WorkerAction::Stop => {
@@ -148,7 +156,10 @@ async fn apply(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, Controll
         view.problem = problem;
         let requested = sync.annotations().get(SYNC_REQUESTED_ANNOTATION).cloned();
         let mut triggered = false;
-        if resolve::sync_requested(requested.as_deref(), view.last_handled_sync_request.as_deref()) {
+        if resolve::sync_requested(
+            requested.as_deref(),
+            view.last_handled_sync_request.as_deref(),
+        ) {
             view.last_handled_sync_request = requested;
             triggered = true;
         }
@@ -162,8 +173,14 @@ async fn apply(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, Controll
 
     match action {
         WorkerAction::Start => {
-            ctx.event(&object_ref, EventType::Normal, "WorkerStarted", "Start", "Sync worker started".into())
-                .await
+            ctx.event(
+                &object_ref,
+                EventType::Normal,
+                "WorkerStarted",
+                "Start",
+                "Sync worker started".into(),
+            )
+            .await
         }
         WorkerAction::Restart => {
             ctx.event(
@@ -176,14 +193,27 @@ async fn apply(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, Controll
             .await
         }
         WorkerAction::Stop if sync.spec.suspend => {
-            ctx.event(&object_ref, EventType::Normal, reason::SUSPENDED, "Stop", "Sync suspended".into())
-                .await
+            ctx.event(
+                &object_ref,
+                EventType::Normal,
+                reason::SUSPENDED,
+                "Stop",
+                "Sync suspended".into(),
+            )
+            .await
         }
         _ => {}
     }
     if let Some(p) = new_problem {
         warn!(reason = p.reason, message = %p.message, "sync cannot run");
-        ctx.event(&object_ref, EventType::Warning, p.reason, "Resolve", p.message).await;
+        ctx.event(
+            &object_ref,
+            EventType::Warning,
+            p.reason,
+            "Resolve",
+            p.message,
+        )
+        .await;
     }
     // Missing Secrets and references are watched, but a periodic look is cheap insurance.
     Ok(match &resolved {
@@ -231,12 +261,16 @@ impl worker::Reporter for SyncReporter {
 
     async fn run_finished(&self, key: &SyncKey, outcome: RunOutcome) {
         let Some(ctx) = self.0.upgrade() else { return };
-        let totals = ctx.ledger.totals(&key.ledger_key()).ok().map(|t| SyncCounts {
-            scored: t.scored,
-            written_back: t.written_back,
-            failed: t.failed,
-            ..Default::default()
-        });
+        let totals = ctx
+            .ledger
+            .totals(&key.ledger_key())
+            .ok()
+            .map(|t| SyncCounts {
+                scored: t.scored,
+                written_back: t.written_back,
+                failed: t.failed,
+                ..Default::default()
+            });
         let slot = ctx.slot(key);
         let (event, object_ref) = {
             let mut slot = slot.lock().await;
@@ -260,7 +294,9 @@ impl worker::Reporter for SyncReporter {
                             reason::SYNCED,
                             format!(
                                 "Scored {} applications, wrote back {}, {} unchanged",
-                                report.counts.scored, report.counts.written_back, report.counts.unchanged
+                                report.counts.scored,
+                                report.counts.written_back,
+                                report.counts.unchanged
                             ),
                         )
                     })

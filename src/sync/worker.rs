@@ -90,9 +90,8 @@ pub fn spawn(
     let trigger = Arc::new(Notify::new());
     let (stop, stop_rx) = watch::channel(false);
     let span = info_span!("worker", tenant = %spec.key.namespace, sync = %spec.key.name, vendor = %spec.connection.vendor);
-    let join = tokio::spawn(
-        run_loop(spec, ledger, reporter, trigger.clone(), stop_rx).instrument(span),
-    );
+    let join =
+        tokio::spawn(run_loop(spec, ledger, reporter, trigger.clone(), stop_rx).instrument(span));
     WorkerHandle {
         spec_hash,
         trigger,
@@ -130,13 +129,20 @@ async fn run_loop(
                     _ = stop.changed() => break,
                 }
             }
-            Err(e) => Err(SyncError::Vendor(vendors::VendorError::Config(e.to_string()))),
+            Err(e) => Err(SyncError::Vendor(vendors::VendorError::Config(
+                e.to_string(),
+            ))),
         };
         let finished = Utc::now();
         match &result {
             Ok(r) => {
                 transient_failures = 0;
-                info!(scored = r.counts.scored, written = r.counts.written_back, unchanged = r.counts.unchanged, "sync finished");
+                info!(
+                    scored = r.counts.scored,
+                    written = r.counts.written_back,
+                    unchanged = r.counts.unchanged,
+                    "sync finished"
+                );
             }
             Err(SyncError::Vendor(e)) if e.is_transient() => {
                 transient_failures += 1;

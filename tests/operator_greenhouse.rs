@@ -1,0 +1,539 @@
+//! The operator end to end: a real kube-apiserver, the Greenhouse sandbox, the
+//! operator in-process (scoped to the test's namespace), asserting on status,
+//! Events and what the sandbox received.
+
+mod support;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ats_operator::api::{
+    AtsConnection, AtsSync, SYNC_REQUESTED_ANNOTATION, ScoringProfile, conditions,
+};
+use ats_operator::ledger::Ledger;
+use ats_operator::sandbox::{self, RunningSandbox, SandboxOptions};
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::events::v1::Event as KubeEvent;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::{Client, ResourceExt};
+use serde_json::{Value, json};
+
+const SYNC: &str = "greenhouse-open-jobs";
+/// A deadline so a broken operator fails the test instead of hanging it.
+const DEADLINE: Duration = Duration::from_secs(120);
+
+struct Operator {
+    stop: tokio::sync::oneshot::Sender<()>,
+    join: tokio::task::JoinHandle<()>,
+}
+
+impl Operator {
+    fn start(client: &Client, ns: &str, ledger: &PathBuf) -> Operator {
+        let ledger = Arc::new(Ledger::open(ledger).expect("ledger"));
+        let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+        let join = tokio::spawn(ats_operator::controller::run(
+            client.clone(),
+            ledger,
+            Some(ns.to_string()),
+            async move {
+                let _ = rx.await;
+            },
+        ));
+        Operator { stop, join }
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.join.await;
+    }
+}
+
+struct Tenant {
+    client: Client,
+    ns: String,
+    sandbox: RunningSandbox,
+    http: reqwest::Client,
+    creds: Value,
+    ledger: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Tenant {
+    async fn new(prefix: &str, opts: SandboxOptions) -> Tenant {
+        let client = support::client().await;
+        support::install_crds(&client).await;
+        let ns = support::namespace(&client, prefix).await;
+        let sandbox = sandbox::start_greenhouse("127.0.0.1:0".parse().unwrap(), opts)
+            .await
+            .expect("sandbox");
+        let http = reqwest::Client::new();
+        let creds = get(&http, &format!("{}/_sandbox/credentials", sandbox.base_url)).await;
+        let dir = tempfile::tempdir().unwrap();
+        Tenant {
+            ledger: dir.path().join("ledger.db"),
+            client,
+            ns,
+            sandbox,
+            http,
+            creds,
+            _dir: dir,
+        }
+    }
+
+    fn syncs(&self) -> Api<AtsSync> {
+        Api::namespaced(self.client.clone(), &self.ns)
+    }
+
+    async fn secret(&self, client_secret: &str) {
+        let s: Secret = serde_json::from_value(json!({
+            "metadata": {"name": "greenhouse-credentials"},
+            "stringData": {"clientId": self.creds["client_id"], "clientSecret": client_secret}
+        }))
+        .unwrap();
+        Api::<Secret>::namespaced(self.client.clone(), &self.ns)
+            .patch(
+                "greenhouse-credentials",
+                &PatchParams::apply("test").force(),
+                &Patch::Apply(&s),
+            )
+            .await
+            .unwrap();
+    }
+
+    async fn good_secret(&self) {
+        let secret = self.creds["client_secret"].as_str().unwrap().to_string();
+        self.secret(&secret).await;
+    }
+
+    /// Applies the example resources; `edit` adjusts them first.
+    async fn apply(
+        &self,
+        edit: impl FnOnce(&mut AtsConnection, &mut ScoringProfile, &mut AtsSync),
+    ) {
+        let (mut c, mut p, mut s) =
+            ats_operator::demo::example_resources(&self.sandbox.base_url, &self.sandbox.token_url)
+                .unwrap();
+        for m in [&mut c.metadata, &mut p.metadata, &mut s.metadata] {
+            m.namespace = Some(self.ns.clone());
+        }
+        edit(&mut c, &mut p, &mut s);
+        let pp = PatchParams::apply("test").force();
+        Api::<AtsConnection>::namespaced(self.client.clone(), &self.ns)
+            .patch(&c.name_any(), &pp, &Patch::Apply(&c))
+            .await
+            .unwrap();
+        Api::<ScoringProfile>::namespaced(self.client.clone(), &self.ns)
+            .patch(&p.name_any(), &pp, &Patch::Apply(&p))
+            .await
+            .unwrap();
+        self.syncs()
+            .patch(&s.name_any(), &pp, &Patch::Apply(&s))
+            .await
+            .unwrap();
+    }
+
+    async fn stats(&self) -> Value {
+        get(
+            &self.http,
+            &format!("{}/_sandbox/stats", self.sandbox.base_url),
+        )
+        .await
+    }
+
+    async fn control(&self, path: &str, body: Value) -> Value {
+        let r = self
+            .http
+            .post(format!("{}/_sandbox/{path}", self.sandbox.base_url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "control {path}: {}", r.status());
+        r.json().await.unwrap_or(Value::Null)
+    }
+
+    /// Waits until the sync's status satisfies `pred`; panics with the status at the deadline.
+    async fn wait(&self, what: &str, pred: impl Fn(&AtsSync) -> bool) -> AtsSync {
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        loop {
+            if let Some(s) = self.syncs().get_opt(SYNC).await.unwrap() {
+                if pred(&s) {
+                    return s;
+                }
+                if tokio::time::Instant::now() > deadline {
+                    panic!("timed out waiting for {what}; status: {:#?}", s.status);
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    async fn request_sync(&self, value: &str) {
+        let patch = json!({"metadata": {"annotations": {SYNC_REQUESTED_ANNOTATION: value}}});
+        self.syncs()
+            .patch(SYNC, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .unwrap();
+    }
+
+    /// Requests a sync and waits for it to finish successfully.
+    async fn sync_now(&self, value: &str) -> AtsSync {
+        let before = self.syncs().get(SYNC).await.unwrap();
+        let last = before.status.and_then(|s| s.last_sync_time);
+        self.request_sync(value).await;
+        self.wait("a requested sync", |s| {
+            let st = s.status.clone().unwrap_or_default();
+            st.last_handled_sync_request.as_deref() == Some(value)
+                && st.last_sync_time.is_some()
+                && st.last_sync_time != last
+        })
+        .await
+    }
+
+    /// Every application in scope, with its notes, read from the sandbox.
+    async fn notes_per_application(&self) -> Vec<(String, usize, Option<i64>)> {
+        let apps = get(
+            &self.http,
+            &format!("{}/_sandbox/applications", self.sandbox.base_url),
+        )
+        .await;
+        let mut out = Vec::new();
+        for a in apps.as_array().unwrap() {
+            if a["job_status"] != "open" {
+                continue;
+            }
+            let id = a["id"].to_string();
+            let notes = get(
+                &self.http,
+                &format!("{}/_sandbox/applications/{id}/notes", self.sandbox.base_url),
+            )
+            .await;
+            let score = a["custom_fields"]["ai_score"]["value"].as_i64();
+            out.push((id, notes.as_array().map(|n| n.len()).unwrap_or(0), score));
+        }
+        out
+    }
+
+    async fn events(&self) -> Vec<(String, String)> {
+        Api::<KubeEvent>::namespaced(self.client.clone(), &self.ns)
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|e| (e.reason.unwrap_or_default(), e.note.unwrap_or_default()))
+            .collect()
+    }
+}
+
+async fn get(http: &reqwest::Client, url: &str) -> Value {
+    http.get(url).send().await.unwrap().json().await.unwrap()
+}
+
+fn cond(s: &AtsSync, t: &str) -> Option<conditions::Condition> {
+    s.status
+        .as_ref()
+        .and_then(|st| conditions::find(&st.conditions, t).cloned())
+}
+
+fn is(s: &AtsSync, t: &str, status: &str, reason: &str) -> bool {
+    cond(s, t).is_some_and(|c| c.status == status && c.reason == reason)
+}
+
+fn small() -> SandboxOptions {
+    SandboxOptions {
+        applications: 40,
+        jobs: 5,
+        rate_limit: None,
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn tenant_is_synced_scored_and_written_back_exactly_once() {
+    let t = Tenant::new("gh-happy", small()).await;
+    t.good_secret().await;
+    t.apply(|_, _, _| {}).await;
+    let op = Operator::start(&t.client, &t.ns, &t.ledger);
+
+    let s = t
+        .wait("Ready and Synced", |s| {
+            is(s, "Ready", "True", "Synced") && is(s, "Synced", "True", "Synced")
+        })
+        .await;
+    let st = s.status.clone().unwrap();
+    let apps = t.notes_per_application().await;
+    assert!(!apps.is_empty());
+    // Every application in scope carries the score: one note and the custom field.
+    for (id, notes, score) in &apps {
+        assert_eq!(*notes, 1, "application {id} notes");
+        assert!(score.is_some(), "application {id} has no ai_score");
+    }
+    let counts = st.last_sync.clone().unwrap();
+    assert_eq!(counts.scored as usize, apps.len());
+    assert_eq!(counts.written_back as usize, apps.len());
+    assert_eq!(st.totals.clone().unwrap().scored as usize, apps.len());
+    assert_eq!(st.vendor.as_deref(), Some("greenhouse"));
+    assert!(st.next_sync_time.is_some() && st.watermark.is_some());
+    assert_eq!(st.observed_generation, s.metadata.generation);
+    assert!(is(&s, "Stalled", "False", "NoProblem"));
+
+    // A second sync with nothing changed writes nothing.
+    let before = t.stats().await;
+    let s2 = t.sync_now("second").await;
+    let after = t.stats().await;
+    assert_eq!(before["notes_created"], after["notes_created"]);
+    assert_eq!(before["application_patches"], after["application_patches"]);
+    let c2 = s2.status.unwrap().last_sync.unwrap();
+    assert_eq!(c2.scored, 0);
+    assert_eq!(c2.written_back, 0);
+
+    // A changed application is re-scored once.
+    let touched = t
+        .control("touch", json!({"application_ids": [apps[0].0.clone()]}))
+        .await;
+    assert_eq!(touched["application_ids"].as_array().unwrap().len(), 1);
+    let s3 = t.sync_now("third").await;
+    assert_eq!(s3.status.unwrap().last_sync.unwrap().scored, 1);
+    let s4 = t.sync_now("fourth").await;
+    assert_eq!(s4.status.unwrap().last_sync.unwrap().scored, 0);
+    let final_notes = t.notes_per_application().await;
+    let touched_notes = final_notes.iter().find(|a| a.0 == apps[0].0).unwrap().1;
+    assert_eq!(
+        touched_notes, 2,
+        "one note per scoring of the changed application"
+    );
+
+    // Events for state changes.
+    let events = t.events().await;
+    assert!(
+        events.iter().any(|(r, _)| r == "WorkerStarted"),
+        "{events:?}"
+    );
+    assert!(events.iter().any(|(r, _)| r == "Synced"), "{events:?}");
+
+    // Deleting the sync stops its worker and removes the finalizer.
+    t.syncs()
+        .delete(SYNC, &DeleteParams::default())
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while t.syncs().get_opt(SYNC).await.unwrap().is_some() {
+        assert!(tokio::time::Instant::now() < deadline, "sync not deleted");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn missing_secret_then_recovers() {
+    let t = Tenant::new("gh-secret", small()).await;
+    t.apply(|_, _, _| {}).await;
+    let op = Operator::start(&t.client, &t.ns, &t.ledger);
+    let s = t
+        .wait("SecretNotFound", |s| {
+            is(s, "Ready", "False", "SecretNotFound")
+        })
+        .await;
+    let msg = cond(&s, "Ready").unwrap().message;
+    assert!(msg.contains("greenhouse-credentials"), "{msg}");
+    assert!(is(&s, "Stalled", "False", "NoProblem"));
+    assert!(t.events().await.iter().any(|(r, _)| r == "SecretNotFound"));
+
+    t.good_secret().await;
+    t.wait("recovery", |s| is(s, "Ready", "True", "Synced"))
+        .await;
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn wrong_credentials_are_auth_failed_and_never_leak() {
+    let t = Tenant::new("gh-auth", small()).await;
+    t.secret("definitely-wrong-secret").await;
+    t.apply(|_, _, _| {}).await;
+    let op = Operator::start(&t.client, &t.ns, &t.ledger);
+    let s = t
+        .wait("AuthFailed", |s| is(s, "Ready", "False", "AuthFailed"))
+        .await;
+    assert!(is(&s, "Stalled", "True", "AuthFailed"));
+    let status = serde_json::to_string(&s.status).unwrap();
+    let events = format!("{:?}", t.events().await);
+    for leak in [
+        "definitely-wrong-secret",
+        t.creds["client_secret"].as_str().unwrap(),
+    ] {
+        assert!(
+            !status.contains(leak) && !events.contains(leak),
+            "secret leaked"
+        );
+    }
+    let conn: AtsConnection = Api::namespaced(t.client.clone(), &t.ns)
+        .get("greenhouse")
+        .await
+        .unwrap();
+    let conn_ready = conn
+        .status
+        .and_then(|st| conditions::find(&st.conditions, "Ready").cloned());
+    assert!(conn_ready.is_none_or(|c| c.reason == "AuthFailed" && c.status == "False"));
+
+    // Fixing the Secret restarts the worker and the sync succeeds.
+    t.good_secret().await;
+    t.wait("recovery", |s| is(s, "Ready", "True", "Synced"))
+        .await;
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn non_site_admin_is_stalled_forbidden() {
+    let t = Tenant::new("gh-403", small()).await;
+    t.good_secret().await;
+    let basic = t.creds["basic_user_id"]
+        .to_string()
+        .trim_matches('"')
+        .to_string();
+    t.apply(|c, _, _| c.spec.auth.sub = Some(basic)).await;
+    let op = Operator::start(&t.client, &t.ns, &t.ledger);
+    let s = t
+        .wait("Forbidden", |s| is(s, "Stalled", "True", "Forbidden"))
+        .await;
+    let msg = cond(&s, "Stalled").unwrap().message;
+    assert!(msg.contains("Site Admin"), "{msg}");
+    assert!(msg.contains("scope"), "{msg}");
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn invalid_spec_names_the_field() {
+    let t = Tenant::new("gh-invalid", small()).await;
+    t.good_secret().await;
+    t.apply(|_, _, s| s.spec.schedule = "every tuesday".into())
+        .await;
+    let op = Operator::start(&t.client, &t.ns, &t.ledger);
+    let s = t
+        .wait("InvalidSpec", |s| is(s, "Ready", "False", "InvalidSpec"))
+        .await;
+    assert!(cond(&s, "Ready").unwrap().message.contains("spec.schedule"));
+    assert!(is(&s, "Stalled", "True", "InvalidSpec"));
+
+    // An unknown reference names its field, and is picked up once it exists.
+    t.apply(|_, _, s| s.spec.connection_ref.name = "nope".into())
+        .await;
+    let s = t
+        .wait("unknown reference", |s| {
+            cond(s, "Ready").is_some_and(|c| c.message.contains("spec.connectionRef.name"))
+        })
+        .await;
+    assert_eq!(cond(&s, "Ready").unwrap().reason, "InvalidSpec");
+
+    // The API server itself rejects an unknown vendor and write-back mode.
+    let bad = json!({
+        "apiVersion": "ats.dev/v1alpha1", "kind": "AtsConnection",
+        "metadata": {"name": "bad"},
+        "spec": {"vendor": "taleo", "auth": {"secretName": "x"}}
+    });
+    let r = Api::<AtsConnection>::namespaced(t.client.clone(), &t.ns)
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(bad).unwrap_or_default(),
+        )
+        .await;
+    assert!(r.is_err());
+    let bad_mode = json!({"spec": {"writeBack": {"mode": "email"}}});
+    let r = t
+        .syncs()
+        .patch(SYNC, &PatchParams::default(), &Patch::Merge(&bad_mode))
+        .await;
+    match r {
+        Err(kube::Error::Api(e)) => assert_eq!(e.code, 422),
+        other => panic!("expected 422, got {other:?}"),
+    }
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn vendor_429_and_5xx_complete_later_without_duplicates() {
+    let t = Tenant::new("gh-faults", small()).await;
+    t.good_secret().await;
+    t.control(
+        "faults",
+        json!({"status": 503, "count": 3, "path_prefix": "/v3/applications"}),
+    )
+    .await;
+    t.control(
+        "faults",
+        json!({"status": 429, "count": 2, "path_prefix": "/v3/notes"}),
+    )
+    .await;
+    t.control(
+        "faults",
+        json!({"status": 500, "count": 2, "path_prefix": "/v3/candidates"}),
+    )
+    .await;
+    t.apply(|_, _, _| {}).await;
+    let op = Operator::start(&t.client, &t.ns, &t.ledger);
+    t.wait("Ready", |s| is(s, "Ready", "True", "Synced")).await;
+    for (id, notes, score) in t.notes_per_application().await {
+        assert_eq!(notes, 1, "application {id}");
+        assert!(score.is_some());
+    }
+    assert!(t.stats().await["rate_limited"].as_u64().unwrap_or(0) >= 2);
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn suspend_stops_and_resume_syncs() {
+    let t = Tenant::new("gh-suspend", small()).await;
+    t.good_secret().await;
+    t.apply(|_, _, s| s.spec.suspend = true).await;
+    let op = Operator::start(&t.client, &t.ns, &t.ledger);
+    t.wait("Suspended", |s| is(s, "Ready", "True", "Suspended"))
+        .await;
+    assert_eq!(t.stats().await["notes_created"], 0);
+    t.apply(|_, _, s| s.spec.suspend = false).await;
+    t.wait("Synced", |s| is(s, "Synced", "True", "Synced"))
+        .await;
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn restart_mid_write_back_neither_loses_nor_duplicates() {
+    // A slow vendor: writes are paced by a tight rate limit, so the operator is
+    // stopped while writes are in flight, some landed and some not.
+    let t = Tenant::new(
+        "gh-restart",
+        SandboxOptions {
+            applications: 40,
+            jobs: 5,
+            rate_limit: Some((20, Duration::from_secs(2))),
+            ..Default::default()
+        },
+    )
+    .await;
+    t.good_secret().await;
+    t.apply(|_, _, _| {}).await;
+    let op = Operator::start(&t.client, &t.ns, &t.ledger);
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while t.stats().await["notes_created"].as_u64().unwrap_or(0) < 5 {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    op.stop().await;
+    let written_at_stop = t.stats().await["notes_created"].as_u64().unwrap();
+
+    let op = Operator::start(&t.client, &t.ns, &t.ledger);
+    t.wait("Synced after restart", |s| {
+        is(s, "Synced", "True", "Synced")
+    })
+    .await;
+    let apps = t.notes_per_application().await;
+    assert!(
+        written_at_stop < apps.len() as u64,
+        "stopped too late to test anything"
+    );
+    for (id, notes, score) in apps {
+        assert_eq!(notes, 1, "application {id}");
+        assert!(score.is_some());
+    }
+    op.stop().await;
+}
