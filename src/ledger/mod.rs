@@ -1,1 +1,580 @@
 //! The audit ledger: every decision, write-back state and sync cursor.
+//!
+//! It stores ids, scores, explanations and fingerprints only: never secrets and
+//! never personal data. SQLite (WAL, `synchronous=NORMAL`) behind a mutex;
+//! every operation is a few sub-millisecond statements, so async callers call
+//! it directly. The SQL is kept plain so a PostgreSQL backend can mirror it.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Score, VendorKind};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("ledger database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("creating ledger directory {path}: {source}")]
+    CreateDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("ledger score encoding: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("ledger schema version {found} is newer than this operator supports ({supported})")]
+    SchemaTooNew { found: i64, supported: i64 },
+    #[error("ledger row holds an invalid {what}: {value:?}")]
+    Corrupt { what: &'static str, value: String },
+    #[error("ledger lock poisoned by a panic in another thread")]
+    Poisoned,
+}
+
+/// Where a sync has got to at its source.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    /// What the watermark belongs to (connection/vendor/scope identity); a
+    /// cursor whose identity differs from the current one is stale.
+    pub identity: String,
+    pub watermark: DateTime<Utc>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteStatus {
+    /// Decided, not yet confirmed written: retried (after checking the vendor) on the next run.
+    Pending,
+    Done,
+    /// The last attempt failed; retried on the next run.
+    Failed,
+}
+
+impl WriteStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            WriteStatus::Pending => "pending",
+            WriteStatus::Done => "done",
+            WriteStatus::Failed => "failed",
+        }
+    }
+    fn parse(s: &str) -> Result<Self, LedgerError> {
+        match s {
+            "pending" => Ok(WriteStatus::Pending),
+            "done" => Ok(WriteStatus::Done),
+            "failed" => Ok(WriteStatus::Failed),
+            other => Err(corrupt("write status", other)),
+        }
+    }
+}
+
+/// What a decision asks to be done with its score.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionOutcome {
+    /// Write the score back to the ATS.
+    ToWrite,
+    /// Recorded only, because the sync is a dry run.
+    DryRun,
+    /// Recorded only, because write-back mode is `none`.
+    NoWriteBack,
+}
+
+impl DecisionOutcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            DecisionOutcome::ToWrite => "to_write",
+            DecisionOutcome::DryRun => "dry_run",
+            DecisionOutcome::NoWriteBack => "no_write_back",
+        }
+    }
+    fn parse(s: &str) -> Result<Self, LedgerError> {
+        match s {
+            "to_write" => Ok(DecisionOutcome::ToWrite),
+            "dry_run" => Ok(DecisionOutcome::DryRun),
+            "no_write_back" => Ok(DecisionOutcome::NoWriteBack),
+            other => Err(corrupt("decision outcome", other)),
+        }
+    }
+}
+
+/// The write-back state of one application in one sync.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WriteState {
+    pub application_id: String,
+    pub fingerprint: String,
+    pub profile_generation: i64,
+    pub write_key: String,
+    pub state: WriteStatus,
+    /// Write attempts since the last decision.
+    pub attempts: u32,
+}
+
+/// One scoring decision, as audited.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decision {
+    pub sync_key: String,
+    pub tenant: String,
+    pub vendor: VendorKind,
+    pub application_id: String,
+    pub candidate_id: String,
+    pub job_id: String,
+    pub fingerprint: String,
+    pub profile_generation: i64,
+    pub score: Score,
+    pub write_key: String,
+    pub outcome: DecisionOutcome,
+    pub decided_at: DateTime<Utc>,
+}
+
+/// Counts since a sync was created.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Scoring decisions recorded.
+    pub scored: u64,
+    /// Successful write-backs.
+    pub written_back: u64,
+    /// Applications whose last write-back attempt failed (still to retry).
+    pub failed: u64,
+}
+
+/// Longest error text kept; vendor errors are summaries, not payloads.
+const MAX_ERROR_CHARS: usize = 500;
+
+/// Schema migrations; `PRAGMA user_version` is the number applied.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE cursors (
+    sync_key   TEXT PRIMARY KEY,
+    identity   TEXT NOT NULL,
+    watermark  TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE decisions (
+    id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+    sync_key           TEXT NOT NULL,
+    tenant             TEXT NOT NULL,
+    vendor             TEXT NOT NULL,
+    application_id     TEXT NOT NULL,
+    candidate_id       TEXT NOT NULL,
+    job_id             TEXT NOT NULL,
+    fingerprint        TEXT NOT NULL,
+    profile_generation INTEGER NOT NULL,
+    score              INTEGER NOT NULL,
+    band               TEXT NOT NULL,
+    score_json         TEXT NOT NULL,
+    write_key          TEXT NOT NULL,
+    outcome            TEXT NOT NULL,
+    decided_at         TEXT NOT NULL
+);
+CREATE INDEX decisions_by_application ON decisions (sync_key, application_id, id);
+CREATE TABLE write_states (
+    sync_key           TEXT NOT NULL,
+    application_id     TEXT NOT NULL,
+    fingerprint        TEXT NOT NULL,
+    profile_generation INTEGER NOT NULL,
+    write_key          TEXT NOT NULL,
+    state              TEXT NOT NULL,
+    attempts           INTEGER NOT NULL,
+    last_error         TEXT,
+    updated_at         TEXT NOT NULL,
+    PRIMARY KEY (sync_key, application_id)
+);
+CREATE INDEX write_states_by_state ON write_states (sync_key, state);
+CREATE TABLE events (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    sync_key       TEXT NOT NULL,
+    application_id TEXT NOT NULL,
+    write_key      TEXT NOT NULL,
+    kind           TEXT NOT NULL,
+    detail         TEXT,
+    at             TEXT NOT NULL
+);
+CREATE INDEX events_by_sync ON events (sync_key, kind);
+"#];
+
+pub struct Ledger {
+    conn: Mutex<Connection>,
+}
+
+fn corrupt(what: &'static str, value: &str) -> LedgerError {
+    LedgerError::Corrupt {
+        what,
+        value: value.to_string(),
+    }
+}
+
+/// Fixed-width RFC 3339 so that stored timestamps sort as text.
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn parse_ts(s: &str) -> Result<DateTime<Utc>, LedgerError> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| corrupt("timestamp", s))
+}
+
+fn parse_vendor(s: &str) -> Result<VendorKind, LedgerError> {
+    serde_json::from_value(serde_json::Value::String(s.to_string()))
+        .map_err(|_| corrupt("vendor", s))
+}
+
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+impl Ledger {
+    /// Opens (creating if needed) the ledger at `path` and migrates its schema.
+    pub fn open(path: &Path) -> Result<Self, LedgerError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| LedgerError::CreateDir {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // WAL lets readers proceed during writes; NORMAL is durable across
+        // process crashes, which is the failure we recover from.
+        let _mode: String =
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        Self::init(conn)
+    }
+
+    /// A ledger that lives as long as the value (tests, dry runs).
+    pub fn open_in_memory() -> Result<Self, LedgerError> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(mut conn: Connection) -> Result<Self, LedgerError> {
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let supported = MIGRATIONS.len() as i64;
+        if version > supported {
+            return Err(LedgerError::SchemaTooNew {
+                found: version,
+                supported,
+            });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+        }
+        Ok(Ledger {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> Result<MutexGuard<'_, Connection>, LedgerError> {
+        self.conn.lock().map_err(|_| LedgerError::Poisoned)
+    }
+
+    pub fn cursor(&self, sync_key: &str) -> Result<Option<Cursor>, LedgerError> {
+        let conn = self.conn()?;
+        let row: Option<(String, String)> = conn
+            .query_row(
+                "SELECT identity, watermark FROM cursors WHERE sync_key = ?1",
+                params![sync_key],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        row.map(|(identity, w)| {
+            Ok(Cursor {
+                identity,
+                watermark: parse_ts(&w)?,
+            })
+        })
+        .transpose()
+    }
+
+    pub fn set_cursor(&self, sync_key: &str, cursor: &Cursor) -> Result<(), LedgerError> {
+        let conn = self.conn()?;
+        conn.execute(
+            "INSERT INTO cursors (sync_key, identity, watermark, updated_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (sync_key) DO UPDATE SET
+                identity = excluded.identity,
+                watermark = excluded.watermark,
+                updated_at = excluded.updated_at",
+            params![sync_key, cursor.identity, ts(cursor.watermark), ts(Utc::now())],
+        )?;
+        Ok(())
+    }
+
+    pub fn write_state(
+        &self,
+        sync_key: &str,
+        application_id: &str,
+    ) -> Result<Option<WriteState>, LedgerError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT application_id, fingerprint, profile_generation, write_key, state, attempts
+             FROM write_states WHERE sync_key = ?1 AND application_id = ?2",
+        )?;
+        let mut rows = stmt.query(params![sync_key, application_id])?;
+        match rows.next()? {
+            Some(row) => Ok(Some(write_state_from_row(row)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Appends the decision to the audit trail and makes it the application's
+    /// current write state: Pending when it is to be written, Done otherwise.
+    /// A crash after this and before [`Ledger::mark_written`] leaves the row
+    /// Pending, which is how the next run knows to finish the write.
+    pub fn record_decision(&self, d: &Decision) -> Result<(), LedgerError> {
+        let score_json = serde_json::to_string(&d.score)?;
+        let state = match d.outcome {
+            DecisionOutcome::ToWrite => WriteStatus::Pending,
+            DecisionOutcome::DryRun | DecisionOutcome::NoWriteBack => WriteStatus::Done,
+        };
+        let now = ts(Utc::now());
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO decisions (sync_key, tenant, vendor, application_id, candidate_id, job_id,
+                fingerprint, profile_generation, score, band, score_json, write_key, outcome, decided_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            params![
+                d.sync_key,
+                d.tenant,
+                d.vendor.as_str(),
+                d.application_id,
+                d.candidate_id,
+                d.job_id,
+                d.fingerprint,
+                d.profile_generation,
+                i64::from(d.score.score),
+                d.score.band.as_str(),
+                score_json,
+                d.write_key,
+                d.outcome.as_str(),
+                ts(d.decided_at),
+            ],
+        )?;
+        tx.execute(
+            "INSERT INTO write_states (sync_key, application_id, fingerprint, profile_generation,
+                write_key, state, attempts, last_error, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, NULL, ?7)
+             ON CONFLICT (sync_key, application_id) DO UPDATE SET
+                fingerprint = excluded.fingerprint,
+                profile_generation = excluded.profile_generation,
+                write_key = excluded.write_key,
+                state = excluded.state,
+                attempts = 0,
+                last_error = NULL,
+                updated_at = excluded.updated_at",
+            params![
+                d.sync_key,
+                d.application_id,
+                d.fingerprint,
+                d.profile_generation,
+                d.write_key,
+                state.as_str(),
+                now,
+            ],
+        )?;
+        append_event(
+            &tx,
+            &d.sync_key,
+            &d.application_id,
+            &d.write_key,
+            "decided",
+            Some(d.outcome.as_str()),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Marks the write with `write_key` as done. A key that is no longer the
+    /// application's current one (a newer decision superseded it) leaves the
+    /// state alone; the event is still audited because the write did land.
+    pub fn mark_written(
+        &self,
+        sync_key: &str,
+        application_id: &str,
+        write_key: &str,
+    ) -> Result<(), LedgerError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let changed = tx.execute(
+            "UPDATE write_states SET state = ?4, attempts = attempts + 1, last_error = NULL,
+                updated_at = ?5
+             WHERE sync_key = ?1 AND application_id = ?2 AND write_key = ?3",
+            params![
+                sync_key,
+                application_id,
+                write_key,
+                WriteStatus::Done.as_str(),
+                ts(Utc::now())
+            ],
+        )?;
+        let kind = if changed > 0 {
+            "written"
+        } else {
+            "written_superseded"
+        };
+        append_event(&tx, sync_key, application_id, write_key, kind, None)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records a failed write attempt; the state stays retryable
+    /// ([`Ledger::pending_writes`] returns it). Ignored for a superseded key.
+    pub fn mark_failed(
+        &self,
+        sync_key: &str,
+        application_id: &str,
+        write_key: &str,
+        error: &str,
+    ) -> Result<(), LedgerError> {
+        let error: String = error.chars().take(MAX_ERROR_CHARS).collect();
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let changed = tx.execute(
+            "UPDATE write_states SET state = ?4, attempts = attempts + 1, last_error = ?5,
+                updated_at = ?6
+             WHERE sync_key = ?1 AND application_id = ?2 AND write_key = ?3 AND state <> ?7",
+            params![
+                sync_key,
+                application_id,
+                write_key,
+                WriteStatus::Failed.as_str(),
+                error,
+                ts(Utc::now()),
+                WriteStatus::Done.as_str(),
+            ],
+        )?;
+        let kind = if changed > 0 {
+            "failed"
+        } else {
+            "failed_superseded"
+        };
+        append_event(&tx, sync_key, application_id, write_key, kind, Some(&error))?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Writes still to do (Pending or Failed), oldest first.
+    pub fn pending_writes(&self, sync_key: &str) -> Result<Vec<WriteState>, LedgerError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT application_id, fingerprint, profile_generation, write_key, state, attempts
+             FROM write_states WHERE sync_key = ?1 AND state IN (?2, ?3)
+             ORDER BY updated_at, application_id",
+        )?;
+        let mut rows = stmt.query(params![
+            sync_key,
+            WriteStatus::Pending.as_str(),
+            WriteStatus::Failed.as_str()
+        ])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(write_state_from_row(row)?);
+        }
+        Ok(out)
+    }
+
+    pub fn totals(&self, sync_key: &str) -> Result<Totals, LedgerError> {
+        let conn = self.conn()?;
+        let scored: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM decisions WHERE sync_key = ?1",
+            params![sync_key],
+            |r| r.get(0),
+        )?;
+        let written: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM events WHERE sync_key = ?1 AND kind IN ('written', 'written_superseded')",
+            params![sync_key],
+            |r| r.get(0),
+        )?;
+        let failed: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM write_states WHERE sync_key = ?1 AND state = ?2",
+            params![sync_key, WriteStatus::Failed.as_str()],
+            |r| r.get(0),
+        )?;
+        Ok(Totals {
+            scored: count(scored),
+            written_back: count(written),
+            failed: count(failed),
+        })
+    }
+
+    /// The application's decisions in this sync, oldest first.
+    pub fn decisions(
+        &self,
+        sync_key: &str,
+        application_id: &str,
+    ) -> Result<Vec<Decision>, LedgerError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT sync_key, tenant, vendor, application_id, candidate_id, job_id, fingerprint,
+                profile_generation, score_json, write_key, outcome, decided_at
+             FROM decisions WHERE sync_key = ?1 AND application_id = ?2 ORDER BY id",
+        )?;
+        let mut rows = stmt.query(params![sync_key, application_id])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let vendor: String = r.get(2)?;
+            let score_json: String = r.get(8)?;
+            let outcome: String = r.get(10)?;
+            let decided_at: String = r.get(11)?;
+            out.push(Decision {
+                sync_key: r.get(0)?,
+                tenant: r.get(1)?,
+                vendor: parse_vendor(&vendor)?,
+                application_id: r.get(3)?,
+                candidate_id: r.get(4)?,
+                job_id: r.get(5)?,
+                fingerprint: r.get(6)?,
+                profile_generation: r.get(7)?,
+                score: serde_json::from_str(&score_json)?,
+                write_key: r.get(9)?,
+                outcome: DecisionOutcome::parse(&outcome)?,
+                decided_at: parse_ts(&decided_at)?,
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn append_event(
+    tx: &Transaction<'_>,
+    sync_key: &str,
+    application_id: &str,
+    write_key: &str,
+    kind: &str,
+    detail: Option<&str>,
+) -> Result<(), LedgerError> {
+    tx.execute(
+        "INSERT INTO events (sync_key, application_id, write_key, kind, detail, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            sync_key,
+            application_id,
+            write_key,
+            kind,
+            detail,
+            ts(Utc::now())
+        ],
+    )?;
+    Ok(())
+}
+
+fn write_state_from_row(row: &rusqlite::Row<'_>) -> Result<WriteState, LedgerError> {
+    let state: String = row.get(4)?;
+    let attempts: i64 = row.get(5)?;
+    Ok(WriteState {
+        application_id: row.get(0)?,
+        fingerprint: row.get(1)?,
+        profile_generation: row.get(2)?,
+        write_key: row.get(3)?,
+        state: WriteStatus::parse(&state)?,
+        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+    })
+}
+
+#[cfg(test)]
+mod tests;

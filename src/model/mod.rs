@@ -5,15 +5,17 @@
 //! scorer takes a [`BlindCandidate`], which is built without them.
 
 pub mod resume;
+pub mod text;
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The ATS vendors the operator knows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum VendorKind {
+    #[default]
     Greenhouse,
     Lever,
     Workable,

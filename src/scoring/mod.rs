@@ -1,1 +1,745 @@
-//! Explainable scoring of one application against one job.
+//! Explainable scoring of one application against one job (v0: deterministic,
+//! rule based, no models).
+//!
+//! The scorer only ever sees a [`BlindCandidate`]: names, contact details and
+//! addresses cannot influence a score because they are not in its input.
+
+pub mod job;
+pub mod skills;
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::api::ScoringProfileSpec;
+use crate::model::{
+    Application, Band, BlindCandidate, ComponentScores, EducationLevel, Job, Score, WorkExperience,
+};
+use job::{EducationAsk, JobAsk, YearsAsk, analyze};
+use skills::{CandidateSkills, Skill};
+
+/// Bumped whenever scoring logic changes, so fingerprints change and every
+/// application is re-scored with the new logic.
+pub const SCORER_VERSION: u32 = 1;
+
+/// At most this many strengths and gaps are reported.
+const MAX_REASONS: usize = 5;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScoringError {
+    #[error("spec.weights: at least one weight must be above 0")]
+    AllWeightsZero,
+    #[error("spec.weights.{field}: {value} is above the maximum of 100")]
+    WeightTooLarge { field: &'static str, value: u32 },
+    #[error("spec.bands.{field}: {value} is above the maximum of 100")]
+    BandTooLarge { field: &'static str, value: u8 },
+    #[error("spec.bands: {upper} ({upper_value}) must be above {lower} ({lower_value})")]
+    BandsNotDecreasing {
+        upper: &'static str,
+        upper_value: u8,
+        lower: &'static str,
+        lower_value: u8,
+    },
+    #[error("spec.{field}[{index}]: a skill must be a non-empty string")]
+    EmptySkill { field: &'static str, index: usize },
+}
+
+/// Checks a profile beyond what the CRD schema enforces.
+pub fn validate_profile(spec: &ScoringProfileSpec) -> Result<(), ScoringError> {
+    let w = &spec.weights;
+    let weights = [
+        ("skills", w.skills),
+        ("experience", w.experience),
+        ("title", w.title),
+        ("education", w.education),
+    ];
+    for (field, value) in weights {
+        if value > 100 {
+            return Err(ScoringError::WeightTooLarge { field, value });
+        }
+    }
+    if weights.iter().all(|(_, v)| *v == 0) {
+        return Err(ScoringError::AllWeightsZero);
+    }
+    let b = &spec.bands;
+    let bands = [
+        ("strongFit", b.strong_fit),
+        ("goodFit", b.good_fit),
+        ("moderateFit", b.moderate_fit),
+    ];
+    for (field, value) in bands {
+        if value > 100 {
+            return Err(ScoringError::BandTooLarge { field, value });
+        }
+    }
+    for pair in bands.windows(2) {
+        let ((upper, upper_value), (lower, lower_value)) = (pair[0], pair[1]);
+        if upper_value <= lower_value {
+            return Err(ScoringError::BandsNotDecreasing {
+                upper,
+                upper_value,
+                lower,
+                lower_value,
+            });
+        }
+    }
+    for (field, list) in [
+        ("mustHaveSkills", &spec.must_have_skills),
+        ("niceToHaveSkills", &spec.nice_to_have_skills),
+    ] {
+        if let Some(index) = list.iter().position(|s| s.trim().is_empty()) {
+            return Err(ScoringError::EmptySkill { field, index });
+        }
+    }
+    Ok(())
+}
+
+/// The band a total score falls in.
+pub fn band(score: u8, spec: &ScoringProfileSpec) -> Band {
+    let b = &spec.bands;
+    if score >= b.strong_fit {
+        Band::StrongFit
+    } else if score >= b.good_fit {
+        Band::GoodFit
+    } else if score >= b.moderate_fit {
+        Band::ModerateFit
+    } else {
+        Band::WeakFit
+    }
+}
+
+/// A reason with its priority; lower sorts first.
+struct Reasons {
+    strengths: Vec<(u8, String)>,
+    gaps: Vec<(u8, String)>,
+}
+
+impl Reasons {
+    fn finish(mut list: Vec<(u8, String)>) -> Vec<String> {
+        // Stable: equal priorities keep the order they were found in.
+        list.sort_by_key(|(p, _)| *p);
+        list.into_iter().map(|(_, s)| s).take(MAX_REASONS).collect()
+    }
+}
+
+/// Scores one candidate for one job. Pure and deterministic; `now_year` is
+/// the year "present" positions run to.
+pub fn score(
+    job: &Job,
+    candidate: &BlindCandidate,
+    profile: &ScoringProfileSpec,
+    now_year: i32,
+) -> Score {
+    let ask = analyze(job, profile);
+    let w = &profile.weights;
+    let mut r = Reasons {
+        strengths: Vec::new(),
+        gaps: Vec::new(),
+    };
+
+    let mut components = ComponentScores::default();
+    let mut weighted = 0u64;
+    let mut total_weight = 0u64;
+    let mut add = |weight: u32, value: u8| -> Option<u8> {
+        (weight > 0).then(|| {
+            weighted += u64::from(weight) * u64::from(value);
+            total_weight += u64::from(weight);
+            value
+        })
+    };
+
+    // Each component only contributes reasons when the profile weighs it.
+    let mut sink = Reasons {
+        strengths: Vec::new(),
+        gaps: Vec::new(),
+    };
+    let skills_value = skills_component(&ask, candidate, reasons_for(w.skills, &mut r, &mut sink));
+    components.skills = add(w.skills, skills_value);
+    let exp_value = experience_component(
+        &ask,
+        job,
+        candidate,
+        now_year,
+        reasons_for(w.experience, &mut r, &mut sink),
+    );
+    components.experience = add(w.experience, exp_value);
+    let title_value = title_component(job, candidate, reasons_for(w.title, &mut r, &mut sink));
+    components.title = add(w.title, title_value);
+    let edu_value =
+        education_component(&ask, candidate, reasons_for(w.education, &mut r, &mut sink));
+    components.education = add(w.education, edu_value);
+
+    let total = if total_weight == 0 {
+        0
+    } else {
+        // Integer rounding keeps the result identical on every platform.
+        ((weighted * 2 + total_weight) / (total_weight * 2)).min(100) as u8
+    };
+    Score {
+        score: total,
+        band: band(total, profile),
+        components,
+        strengths: Reasons::finish(r.strengths),
+        gaps: Reasons::finish(r.gaps),
+    }
+}
+
+fn reasons_for<'a>(weight: u32, r: &'a mut Reasons, sink: &'a mut Reasons) -> &'a mut Reasons {
+    if weight > 0 { r } else { sink }
+}
+
+/// "Rust, Go and 3 more".
+fn list(names: &[&str]) -> String {
+    const SHOWN: usize = 6;
+    if names.len() <= SHOWN {
+        names.join(", ")
+    } else {
+        format!(
+            "{} and {} more",
+            names[..SHOWN].join(", "),
+            names.len() - SHOWN
+        )
+    }
+}
+
+fn plural_years(n: u32) -> String {
+    if n == 1 {
+        "1 year".to_string()
+    } else {
+        format!("{n} years")
+    }
+}
+
+fn pct(num: u64, den: u64) -> u8 {
+    if den == 0 {
+        return 0;
+    }
+    ((num * 200 + den) / (den * 2)).min(100) as u8
+}
+
+// ---------------------------------------------------------------- skills
+
+fn skills_component(ask: &JobAsk, c: &BlindCandidate, r: &mut Reasons) -> u8 {
+    let title = c.title.clone().unwrap_or_default();
+    let have = CandidateSkills::new(&c.structured.skills, &c.resume_text, &[&title]);
+    let (must_yes, must_no) = split_by(&ask.must, &have);
+    let (nice_yes, nice_no) = split_by(&ask.nice, &have);
+    let (m, mt) = (must_yes.len(), ask.must.len());
+    if mt > 0 {
+        if m == mt {
+            r.strengths.push((
+                10,
+                format!("Has all {mt} required skills: {}", list(&must_yes)),
+            ));
+        } else if m > 0 {
+            r.strengths.push((
+                10,
+                format!("Has {m} of {mt} required skills: {}", list(&must_yes)),
+            ));
+        }
+        if !must_no.is_empty() {
+            r.gaps
+                .push((10, format!("Missing required skills: {}", list(&must_no))));
+        }
+    }
+    if !nice_yes.is_empty() {
+        r.strengths.push((
+            50,
+            format!("Also has nice-to-have skills: {}", list(&nice_yes)),
+        ));
+    }
+    if !nice_no.is_empty() {
+        r.gaps.push((
+            50,
+            format!("Missing nice-to-have skills: {}", list(&nice_no)),
+        ));
+    }
+    if mt + ask.nice.len() == 0 {
+        // The job names no skills we recognise: no evidence either way.
+        return 50;
+    }
+    // Must-haves count twice as much as nice-to-haves.
+    let got = 2 * m as u64 + nice_yes.len() as u64;
+    let asked = 2 * mt as u64 + ask.nice.len() as u64;
+    pct(got, asked)
+}
+
+fn split_by<'s>(list: &'s [Skill], have: &CandidateSkills<'_>) -> (Vec<&'s str>, Vec<&'s str>) {
+    let mut yes = Vec::new();
+    let mut no = Vec::new();
+    for s in list {
+        if have.has(s) {
+            yes.push(s.name.as_str());
+        } else {
+            no.push(s.name.as_str());
+        }
+    }
+    (yes, no)
+}
+
+// ------------------------------------------------------------ experience
+
+/// Total years worked, counting overlapping positions once.
+pub fn total_years(work: &[WorkExperience], now_year: i32) -> u32 {
+    let mut spans: Vec<(i32, i32)> = work
+        .iter()
+        .filter_map(|w| {
+            let start = w.start_year?;
+            let end = w.end_year.unwrap_or(now_year).min(now_year);
+            (end >= start).then_some((start, end))
+        })
+        .collect();
+    spans.sort_unstable();
+    let mut total = 0i32;
+    let mut current: Option<(i32, i32)> = None;
+    for (s, e) in spans {
+        match current {
+            Some((cs, ce)) if s <= ce => current = Some((cs, ce.max(e))),
+            Some((cs, ce)) => {
+                total += ce - cs;
+                current = Some((s, e));
+            }
+            None => current = Some((s, e)),
+        }
+    }
+    if let Some((cs, ce)) = current {
+        total += ce - cs;
+    }
+    total.max(0) as u32
+}
+
+/// Seniority level of a title: 0 intern .. 9 executive; 2 when unmarked.
+fn seniority(tokens: &[String]) -> u8 {
+    let mut level = None;
+    for t in tokens {
+        let l = match t.as_str() {
+            "intern" | "internship" | "trainee" | "apprentice" => 0,
+            "junior" | "entry" | "graduate" | "associate" => 1,
+            "mid" | "ii" => 2,
+            "senior" | "iii" => 4,
+            "staff" | "lead" | "iv" => 5,
+            "principal" | "distinguished" => 6,
+            "head" | "director" => 7,
+            "vp" | "vice" => 8,
+            "chief" | "cto" | "ceo" | "cfo" | "coo" | "cpo" => 9,
+            _ => continue,
+        };
+        level = Some(level.map_or(l, |x: u8| x.max(l)));
+    }
+    level.unwrap_or(2)
+}
+
+fn expected_years_for_level(level: u8) -> u32 {
+    match level {
+        0 => 0,
+        1 => 1,
+        2 | 3 => 2,
+        4 => 5,
+        5 => 7,
+        6 | 7 => 8,
+        _ => 10,
+    }
+}
+
+fn experience_component(
+    ask: &JobAsk,
+    job: &Job,
+    c: &BlindCandidate,
+    now_year: i32,
+    r: &mut Reasons,
+) -> u8 {
+    let dated = c
+        .structured
+        .work_experience
+        .iter()
+        .any(|w| w.start_year.is_some());
+    let years = if dated {
+        total_years(&c.structured.work_experience, now_year)
+    } else {
+        // No dated history: fall back on "7 years of experience" in the text.
+        c.resume_text
+            .lines()
+            .map(str::to_lowercase)
+            .filter(|l| l.contains("experience"))
+            .filter_map(|l| job::years_mention(&l))
+            .map(|y| y.min)
+            .max()
+            .unwrap_or(0)
+    };
+    let (needed, label) = match ask.years {
+        Some(y @ YearsAsk { min, .. }) => (min, format!("{y} asked")),
+        None => {
+            let level = seniority(&title_words(&job.title));
+            let e = expected_years_for_level(level);
+            (e, format!("about {e} expected for this title"))
+        }
+    };
+    if !dated && years == 0 {
+        r.gaps.push((20, "No dated work history found".to_string()));
+    }
+    let value = if needed == 0 {
+        100
+    } else {
+        pct(u64::from(years.min(needed)), u64::from(needed))
+    };
+    let sentence = format!("{} of experience ({label})", plural_years(years));
+    if value >= 100 {
+        if years > 0 {
+            r.strengths.push((20, sentence));
+        }
+    } else if dated || years > 0 {
+        r.gaps.push((20, sentence));
+    }
+    value
+}
+
+// ------------------------------------------------------------------ title
+
+/// Lowercase title words with common variants unified.
+fn title_words(title: &str) -> Vec<String> {
+    let mut t = format!(" {} ", title.to_lowercase());
+    for (from, to) in [
+        ("back-end", "backend"),
+        ("back end", "backend"),
+        ("front-end", "frontend"),
+        ("front end", "frontend"),
+        ("full-stack", "fullstack"),
+        ("full stack", "fullstack"),
+        ("site reliability", "sre"),
+        ("machine learning", "ml"),
+        ("vice president", "vp"),
+        ("user experience", "ux"),
+    ] {
+        t = t.replace(from, to);
+    }
+    t.split(|c: char| !(c.is_alphanumeric() || c == '+' || c == '#'))
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            match w {
+                "sr" => "senior",
+                "jr" => "junior",
+                "eng" | "engr" | "developer" | "dev" | "programmer" => "engineer",
+                "mgr" => "manager",
+                "swe" | "sde" => "engineer",
+                "designer" => "design",
+                "scientist" => "science",
+                other => other,
+            }
+            .to_string()
+        })
+        .collect()
+}
+
+const SENIORITY_WORDS: &[&str] = &[
+    "intern",
+    "internship",
+    "trainee",
+    "apprentice",
+    "junior",
+    "entry",
+    "graduate",
+    "associate",
+    "mid",
+    "ii",
+    "iii",
+    "iv",
+    "senior",
+    "staff",
+    "lead",
+    "principal",
+    "distinguished",
+    "head",
+    "director",
+    "vp",
+    "vice",
+    "chief",
+    "level",
+];
+
+/// Words that say little about the role: "software" engineer is any engineer.
+const FILLER_WORDS: &[&str] = &[
+    "of", "and", "the", "for", "in", "at", "a", "i", "software", "to",
+];
+
+fn role_words(words: &[String]) -> BTreeSet<String> {
+    words
+        .iter()
+        .filter(|w| !SENIORITY_WORDS.contains(&w.as_str()) && !FILLER_WORDS.contains(&w.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// Role families: titles in the same family are related even without shared words.
+fn families(words: &BTreeSet<String>) -> BTreeSet<&'static str> {
+    let mut f = BTreeSet::new();
+    for w in words {
+        let fam = match w.as_str() {
+            "engineer" | "sre" | "devops" | "architect" | "backend" | "frontend" | "fullstack"
+            | "platform" | "infrastructure" | "administrator" => "engineering",
+            "data" | "analyst" | "science" | "ml" | "analytics" => "data",
+            "product" => "product",
+            "design" | "ux" | "ui" => "design",
+            "sales" | "account" | "executive" | "representative" | "business" => "sales",
+            "recruiter" | "talent" | "recruiting" => "recruiting",
+            "marketing" => "marketing",
+            _ => continue,
+        };
+        f.insert(fam);
+    }
+    f
+}
+
+/// Similarity of two titles, 0-100, penalising a candidate below the job's level.
+fn title_similarity(job_title: &str, cand_title: &str) -> u8 {
+    let jw = title_words(job_title);
+    let cw = title_words(cand_title);
+    let (jr, cr) = (role_words(&jw), role_words(&cw));
+    if jr.is_empty() || cr.is_empty() {
+        return 0;
+    }
+    let shared = jr.intersection(&cr).count() as u64;
+    // Dice coefficient of role words.
+    let mut sim = pct(2 * shared, (jr.len() + cr.len()) as u64);
+    if sim < 50 && !families(&jr).is_disjoint(&families(&cr)) {
+        sim = 50;
+    }
+    let (jl, cl) = (seniority(&jw), seniority(&cw));
+    let penalty = if cl < jl { (10 * (jl - cl)).min(30) } else { 0 };
+    sim.saturating_sub(penalty)
+}
+
+fn title_component(job: &Job, c: &BlindCandidate, r: &mut Reasons) -> u8 {
+    // Most recent first: open positions, then by end year, then start year.
+    let mut history: Vec<&WorkExperience> = c.structured.work_experience.iter().collect();
+    history.sort_by_key(|w| {
+        (
+            std::cmp::Reverse(w.end_year.unwrap_or(i32::MAX)),
+            std::cmp::Reverse(w.start_year.unwrap_or(i32::MIN)),
+        )
+    });
+    let current = c
+        .title
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .or_else(|| {
+            history
+                .first()
+                .filter(|w| w.end_year.is_none())
+                .map(|w| w.title.as_str())
+        });
+    let current_sim = current.map(|t| (title_similarity(&job.title, t), t));
+    // Recent titles count a little less than the current one.
+    let recent_sim = history
+        .iter()
+        .take(3)
+        .map(|w| w.title.as_str())
+        .filter(|t| Some(*t) != current)
+        .map(|t| {
+            (
+                (u32::from(title_similarity(&job.title, t)) * 85 / 100) as u8,
+                t,
+            )
+        })
+        .max_by_key(|(s, _)| *s);
+
+    let best = match (current_sim, recent_sim) {
+        (Some(c), Some(p)) if p.0 > c.0 => Some((p, false)),
+        (Some(c), _) => Some((c, true)),
+        (None, Some(p)) => Some((p, false)),
+        (None, None) => None,
+    };
+    let Some(((value, title), is_current)) = best else {
+        r.gaps
+            .push((30, "No current or recent title found".to_string()));
+        return 0;
+    };
+    let which = if is_current {
+        "Current title"
+    } else {
+        "Recent title"
+    };
+    if value >= 75 {
+        r.strengths
+            .push((30, format!("{which} closely matches: {title}")));
+    } else if value >= 45 {
+        r.strengths
+            .push((30, format!("{which} is related: {title}")));
+    } else {
+        r.gaps.push((
+            30,
+            format!("No current or recent title close to: {}", job.title.trim()),
+        ));
+    }
+    value
+}
+
+// -------------------------------------------------------------- education
+
+fn level_phrase(l: EducationLevel) -> &'static str {
+    match l {
+        EducationLevel::HighSchool => "a high school diploma",
+        EducationLevel::Associate => "an associate degree",
+        EducationLevel::Bachelor => "a bachelor's degree",
+        EducationLevel::Master => "a master's degree",
+        EducationLevel::Doctorate => "a doctorate",
+    }
+}
+
+fn level_name(l: EducationLevel) -> &'static str {
+    level_phrase(l)
+        .trim_start_matches("an ")
+        .trim_start_matches("a ")
+}
+
+fn level_rank(l: EducationLevel) -> i32 {
+    match l {
+        EducationLevel::HighSchool => 0,
+        EducationLevel::Associate => 1,
+        EducationLevel::Bachelor => 2,
+        EducationLevel::Master => 3,
+        EducationLevel::Doctorate => 4,
+    }
+}
+
+const DISCIPLINE_FILLER: &[&str] = &[
+    "science", "sciences", "studies", "arts", "of", "and", "general", "applied", "in", "the",
+];
+
+/// A discipline is related when the job text names it or one of its
+/// distinctive words ("Computer Engineering" for a "Computer Science" ask).
+fn related_discipline<'a>(ask: &JobAsk, c: &'a BlindCandidate) -> Option<&'a str> {
+    let job_words: BTreeSet<&str> = ask
+        .text_lower
+        .split(|ch: char| !ch.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    c.structured
+        .education
+        .iter()
+        .filter_map(|e| e.discipline.as_deref())
+        .find(|d| {
+            let lower = d.to_lowercase();
+            ask.text_lower.contains(&lower)
+                || lower
+                    .split(|ch: char| !ch.is_alphanumeric())
+                    .filter(|w| w.len() >= 4 && !DISCIPLINE_FILLER.contains(w))
+                    .any(|w| job_words.contains(w))
+        })
+}
+
+fn education_component(ask: &JobAsk, c: &BlindCandidate, r: &mut Reasons) -> u8 {
+    let highest = c
+        .structured
+        .education
+        .iter()
+        .filter_map(|e| e.level)
+        .max_by_key(|l| level_rank(*l));
+    let related = related_discipline(ask, c);
+    if let Some(d) = related {
+        r.strengths
+            .push((41, format!("Studied a related field: {}", d.trim())));
+    }
+    let bonus = if related.is_some() { 10 } else { 0 };
+    match (ask.education, highest) {
+        // Nothing asked: neutral-high.
+        (None, Some(_)) => 85 + bonus,
+        (None, None) => 75,
+        (
+            Some(EducationAsk {
+                level,
+                preferred_only,
+                equivalent_ok,
+            }),
+            have,
+        ) => {
+            let gap = have.map(|h| level_rank(level) - level_rank(h));
+            match gap {
+                Some(g) if g <= 0 => {
+                    if let Some(h) = have {
+                        r.strengths.push((
+                            40,
+                            format!(
+                                "Holds {} ({} {})",
+                                level_phrase(h),
+                                level_name(level),
+                                if preferred_only { "preferred" } else { "asked" }
+                            ),
+                        ));
+                    }
+                    90 + bonus
+                }
+                _ => {
+                    let asked = if preferred_only { "preferred" } else { "asked" };
+                    let sentence = match have {
+                        Some(h) => format!(
+                            "Highest education is {} ({} {asked})",
+                            level_phrase(h),
+                            level_name(level)
+                        ),
+                        None => format!("No education listed ({} {asked})", level_name(level)),
+                    };
+                    r.gaps.push((40, sentence));
+                    let base: i32 = match gap {
+                        Some(g) => 90 - 30 * g,
+                        None => 20,
+                    };
+                    let floor = if preferred_only {
+                        70
+                    } else if equivalent_ok {
+                        60
+                    } else {
+                        10
+                    };
+                    (base.max(floor) + i32::from(bonus)).clamp(0, 100) as u8
+                }
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------ fingerprint
+
+#[derive(Serialize)]
+struct FingerprintInput<'a> {
+    scorer_version: u32,
+    job_title: &'a str,
+    job_description: &'a str,
+    job_requirements: &'a [String],
+    job_nice_to_have: &'a [String],
+    application_job_id: &'a str,
+    candidate: &'a BlindCandidate,
+}
+
+/// Hex sha256 over exactly what the score depends on. Timestamps, stages and
+/// custom fields are left out, so re-syncing unchanged data (or our own
+/// write-back bumping `updated_at`) yields the same fingerprint.
+pub fn fingerprint(job: &Job, candidate: &BlindCandidate, application: &Application) -> String {
+    let input = FingerprintInput {
+        scorer_version: SCORER_VERSION,
+        job_title: &job.title,
+        job_description: &job.description,
+        job_requirements: &job.requirements,
+        job_nice_to_have: &job.nice_to_have,
+        application_job_id: &application.job_id,
+        candidate,
+    };
+    // Serialising plain structs, strings and vectors cannot fail; should it
+    // ever, the Debug form is still canonical for these types.
+    let canonical = serde_json::to_string(&input).unwrap_or_else(|_| {
+        format!(
+            "{SCORER_VERSION}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+            job.title,
+            job.description,
+            job.requirements,
+            job.nice_to_have,
+            application.job_id,
+            candidate
+        )
+    });
+    hex::encode(Sha256::digest(canonical.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,244 @@
+use chrono::TimeZone;
+
+use super::*;
+use crate::model::{Band, ComponentScores};
+
+fn score(n: u8) -> Score {
+    Score {
+        score: n,
+        components: ComponentScores {
+            skills: Some(n),
+            experience: None,
+            title: Some(50),
+            education: Some(90),
+        },
+        strengths: vec!["Has all 3 required skills: Rust, Go, SQL".into()],
+        gaps: vec!["Missing nice-to-have skills: Kafka".into()],
+        band: Band::GoodFit,
+    }
+}
+
+fn decision(app: &str, key: &str, outcome: DecisionOutcome) -> Decision {
+    Decision {
+        sync_key: "ns/sync-a".into(),
+        tenant: "ns".into(),
+        vendor: VendorKind::Greenhouse,
+        application_id: app.into(),
+        candidate_id: format!("c-{app}"),
+        job_id: "j-1".into(),
+        fingerprint: format!("fp-{key}"),
+        profile_generation: 3,
+        score: score(70),
+        write_key: key.into(),
+        outcome,
+        decided_at: Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).single().unwrap(),
+    }
+}
+
+const SYNC: &str = "ns/sync-a";
+
+#[test]
+fn cursor_roundtrip_and_overwrite() {
+    let l = Ledger::open_in_memory().unwrap();
+    assert_eq!(l.cursor(SYNC).unwrap(), None);
+    let c1 = Cursor {
+        identity: "greenhouse|https://sandbox".into(),
+        watermark: Utc
+            .timestamp_micros(1_767_225_600_123_456)
+            .single()
+            .unwrap(),
+    };
+    l.set_cursor(SYNC, &c1).unwrap();
+    assert_eq!(l.cursor(SYNC).unwrap(), Some(c1.clone()));
+    let c2 = Cursor {
+        identity: "other".into(),
+        watermark: c1.watermark + chrono::Duration::hours(1),
+    };
+    l.set_cursor(SYNC, &c2).unwrap();
+    assert_eq!(l.cursor(SYNC).unwrap(), Some(c2));
+    assert_eq!(l.cursor("ns/other").unwrap(), None);
+}
+
+#[test]
+fn decision_without_mark_written_stays_pending() {
+    let l = Ledger::open_in_memory().unwrap();
+    let d = decision("a1", "k1", DecisionOutcome::ToWrite);
+    l.record_decision(&d).unwrap();
+    let ws = l.write_state(SYNC, "a1").unwrap().unwrap();
+    assert_eq!(
+        ws,
+        WriteState {
+            application_id: "a1".into(),
+            fingerprint: "fp-k1".into(),
+            profile_generation: 3,
+            write_key: "k1".into(),
+            state: WriteStatus::Pending,
+            attempts: 0,
+        }
+    );
+    assert_eq!(l.pending_writes(SYNC).unwrap(), vec![ws]);
+    assert_eq!(l.decisions(SYNC, "a1").unwrap(), vec![d]);
+    assert_eq!(l.write_state(SYNC, "nope").unwrap(), None);
+    assert_eq!(l.write_state("ns/other", "a1").unwrap(), None);
+}
+
+#[test]
+fn written_failed_and_retry() {
+    let l = Ledger::open_in_memory().unwrap();
+    l.record_decision(&decision("a1", "k1", DecisionOutcome::ToWrite))
+        .unwrap();
+    l.mark_failed(SYNC, "a1", "k1", "HTTP 503").unwrap();
+    let ws = l.write_state(SYNC, "a1").unwrap().unwrap();
+    assert_eq!((ws.state, ws.attempts), (WriteStatus::Failed, 1));
+    // Failed stays retryable.
+    assert_eq!(l.pending_writes(SYNC).unwrap().len(), 1);
+    assert_eq!(
+        l.totals(SYNC).unwrap(),
+        Totals {
+            scored: 1,
+            written_back: 0,
+            failed: 1
+        }
+    );
+
+    // A stale key does not complete the current write.
+    l.mark_written(SYNC, "a1", "old-key").unwrap();
+    assert_eq!(
+        l.write_state(SYNC, "a1").unwrap().unwrap().state,
+        WriteStatus::Failed
+    );
+
+    l.mark_written(SYNC, "a1", "k1").unwrap();
+    let ws = l.write_state(SYNC, "a1").unwrap().unwrap();
+    assert_eq!((ws.state, ws.attempts), (WriteStatus::Done, 2));
+    assert!(l.pending_writes(SYNC).unwrap().is_empty());
+    // A late failure report cannot undo a confirmed write.
+    l.mark_failed(SYNC, "a1", "k1", "timeout").unwrap();
+    assert_eq!(
+        l.write_state(SYNC, "a1").unwrap().unwrap().state,
+        WriteStatus::Done
+    );
+    let t = l.totals(SYNC).unwrap();
+    assert_eq!((t.scored, t.failed), (1, 0));
+    assert_eq!(t.written_back, 2, "both landed writes are audited");
+
+    // A new decision resets the state to Pending with the new key.
+    let mut d2 = decision("a1", "k2", DecisionOutcome::ToWrite);
+    d2.score = score(90);
+    l.record_decision(&d2).unwrap();
+    let ws = l.write_state(SYNC, "a1").unwrap().unwrap();
+    assert_eq!(
+        (ws.state, ws.attempts, ws.write_key.as_str()),
+        (WriteStatus::Pending, 0, "k2")
+    );
+    let ds = l.decisions(SYNC, "a1").unwrap();
+    assert_eq!(ds.len(), 2);
+    assert_eq!(ds[1].score.score, 90);
+    assert_eq!(l.totals(SYNC).unwrap().scored, 2);
+}
+
+#[test]
+fn dry_run_and_no_write_back_are_done() {
+    let l = Ledger::open_in_memory().unwrap();
+    l.record_decision(&decision("a1", "k1", DecisionOutcome::DryRun))
+        .unwrap();
+    l.record_decision(&decision("a2", "k2", DecisionOutcome::NoWriteBack))
+        .unwrap();
+    assert!(l.pending_writes(SYNC).unwrap().is_empty());
+    assert_eq!(
+        l.write_state(SYNC, "a1").unwrap().unwrap().state,
+        WriteStatus::Done
+    );
+    assert_eq!(
+        l.decisions(SYNC, "a2").unwrap()[0].outcome,
+        DecisionOutcome::NoWriteBack
+    );
+    assert_eq!(
+        l.totals(SYNC).unwrap(),
+        Totals {
+            scored: 2,
+            written_back: 0,
+            failed: 0
+        }
+    );
+}
+
+#[test]
+fn syncs_are_isolated() {
+    let l = Ledger::open_in_memory().unwrap();
+    l.record_decision(&decision("a1", "k1", DecisionOutcome::ToWrite))
+        .unwrap();
+    let mut other = decision("a1", "k9", DecisionOutcome::ToWrite);
+    other.sync_key = "ns/sync-b".into();
+    l.record_decision(&other).unwrap();
+    l.mark_written("ns/sync-b", "a1", "k9").unwrap();
+    assert_eq!(l.pending_writes(SYNC).unwrap().len(), 1);
+    assert!(l.pending_writes("ns/sync-b").unwrap().is_empty());
+    assert_eq!(l.totals(SYNC).unwrap().written_back, 0);
+    assert_eq!(l.totals("ns/sync-b").unwrap().written_back, 1);
+}
+
+#[test]
+fn persists_across_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/dir/ledger.db");
+    let d = decision("a1", "k1", DecisionOutcome::ToWrite);
+    let cursor = Cursor {
+        identity: "id".into(),
+        watermark: Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).single().unwrap(),
+    };
+    {
+        let l = Ledger::open(&path).unwrap();
+        l.set_cursor(SYNC, &cursor).unwrap();
+        l.record_decision(&d).unwrap();
+        l.record_decision(&decision("a2", "k2", DecisionOutcome::ToWrite))
+            .unwrap();
+        l.mark_written(SYNC, "a2", "k2").unwrap();
+    }
+    // Reopening runs no migration twice and finds everything.
+    let l = Ledger::open(&path).unwrap();
+    assert_eq!(l.cursor(SYNC).unwrap(), Some(cursor));
+    assert_eq!(l.decisions(SYNC, "a1").unwrap(), vec![d]);
+    let pending = l.pending_writes(SYNC).unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].application_id, "a1");
+    assert_eq!(l.totals(SYNC).unwrap().written_back, 1);
+    let conn = l.conn().unwrap();
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, MIGRATIONS.len() as i64);
+    let mode: String = conn
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[test]
+fn refuses_newer_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+    }
+    match Ledger::open(&path) {
+        Err(LedgerError::SchemaTooNew { found: 99, .. }) => {}
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => panic!("opened a newer schema"),
+    }
+}
+
+#[test]
+fn long_errors_are_truncated() {
+    let l = Ledger::open_in_memory().unwrap();
+    l.record_decision(&decision("a1", "k1", DecisionOutcome::ToWrite))
+        .unwrap();
+    l.mark_failed(SYNC, "a1", "k1", &"x".repeat(10_000))
+        .unwrap();
+    let conn = l.conn().unwrap();
+    let stored: String = conn
+        .query_row("SELECT last_error FROM write_states", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stored.len(), MAX_ERROR_CHARS);
+}

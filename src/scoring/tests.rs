@@ -1,0 +1,437 @@
+use super::*;
+use crate::api::{Bands, Weights};
+use crate::model::{
+    ApplicationStatus, Candidate, Education, JobStatus, PersonalInfo, Resume, StructuredResume,
+    resume::parse_resume,
+};
+
+const NOW: i32 = 2026;
+
+fn job() -> Job {
+    Job {
+        id: "job-1".into(),
+        title: "Senior Backend Engineer".into(),
+        description: "We build payments infrastructure.\n\n\
+            What you will do:\n- Own services in production\n\n\
+            Requirements:\n- 5+ years of experience as a backend engineer\n\
+            - Strong proficiency in Rust and Kubernetes\n\
+            - Hands-on experience with PostgreSQL and Kafka\n\
+            - Experience with Terraform\n\
+            - Bachelor's degree in Computer Science or related field\n\n\
+            Nice to have:\n- Experience with gRPC\n- Experience with Redis\n"
+            .into(),
+        requirements: vec![],
+        nice_to_have: vec![],
+        location: Some("Remote".into()),
+        employment_type: None,
+        department: None,
+        hiring_manager: None,
+        status: JobStatus::Open,
+        created_at: None,
+        updated_at: None,
+    }
+}
+
+const STRONG: &str = "Jane Doe
+jane.doe@example.com | +1 555 0100 | 12 Elm St, Springfield, IL
+
+SUMMARY
+Backend engineer with 8 years of experience building distributed systems.
+
+EXPERIENCE
+Senior Software Engineer, Acme Corp (2021 - present)
+- Built a high-throughput event pipeline using Kafka
+Software Engineer, Initech (2018 - 2021)
+- Designed and shipped APIs in Rust
+Software Engineer, Hooli (2019 - 2020)
+- Overlapping contract work
+
+EDUCATION
+Bachelor of Science in Computer Science, State University (2014 - 2018)
+
+SKILLS
+Rust, k8s, Postgres, Kafka, gRPC
+";
+
+const WEAK: &str = "John Roe
+john@example.com
+
+SUMMARY
+Sales professional with 2 years of experience closing B2B deals.
+
+EXPERIENCE
+Account Executive, Globex (2024 - present)
+- Exceeded quota using Salesforce
+
+EDUCATION
+High School Diploma, Central High (2016 - 2020)
+
+SKILLS
+Salesforce, Negotiation
+";
+
+fn candidate(text: &str, first: &str, email: &str) -> Candidate {
+    Candidate {
+        id: "cand-1".into(),
+        personal: PersonalInfo {
+            first_name: Some(first.into()),
+            last_name: Some("Doe".into()),
+            email: Some(email.into()),
+            phone: Some("+1 555 0100".into()),
+            address: None,
+        },
+        title: None,
+        resume: Resume {
+            url: None,
+            parsed_text: text.into(),
+            structured: parse_resume(text),
+        },
+        source: None,
+        updated_at: None,
+    }
+}
+
+fn blind(text: &str) -> BlindCandidate {
+    BlindCandidate::from_candidate(&candidate(text, "Jane", "jane.doe@example.com"))
+}
+
+fn app() -> Application {
+    Application {
+        id: "app-1".into(),
+        candidate_id: "cand-1".into(),
+        job_id: "job-1".into(),
+        status: ApplicationStatus::New,
+        stage: Some("Application Review".into()),
+        applied_at: None,
+        updated_at: None,
+    }
+}
+
+#[test]
+fn strong_candidate_outscores_weak() {
+    let p = ScoringProfileSpec::default();
+    let strong = score(&job(), &blind(STRONG), &p, NOW);
+    let weak = score(&job(), &blind(WEAK), &p, NOW);
+    assert!(strong.score > weak.score, "{strong:?}\n{weak:?}");
+    assert!(strong.score >= 80, "{strong:?}");
+    assert_eq!(strong.band, Band::StrongFit);
+    assert_eq!(weak.band, Band::WeakFit);
+    assert!(weak.score < 30, "{weak:?}");
+}
+
+#[test]
+fn strong_candidate_explanations() {
+    let s = score(&job(), &blind(STRONG), &ScoringProfileSpec::default(), NOW);
+    assert_eq!(
+        s.strengths,
+        vec![
+            "Has 4 of 5 required skills: Rust, Kubernetes, PostgreSQL, Kafka",
+            "8 years of experience (5+ asked)",
+            "Current title is related: Senior Software Engineer",
+            "Holds a bachelor's degree (bachelor's degree asked)",
+            "Studied a related field: Computer Science",
+        ]
+    );
+    assert_eq!(
+        s.gaps,
+        vec![
+            "Missing required skills: Terraform",
+            "Missing nice-to-have skills: Redis"
+        ]
+    );
+    // Skills: (2*4 + 1) / (2*5 + 2) = 75.
+    assert_eq!(s.components.skills, Some(75));
+    assert_eq!(s.components.experience, Some(100));
+    assert_eq!(s.components.education, Some(100));
+    // Deterministic.
+    assert_eq!(
+        s,
+        score(&job(), &blind(STRONG), &ScoringProfileSpec::default(), NOW)
+    );
+}
+
+#[test]
+fn weak_candidate_gaps() {
+    let s = score(&job(), &blind(WEAK), &ScoringProfileSpec::default(), NOW);
+    assert_eq!(s.components.skills, Some(0));
+    assert_eq!(s.components.experience, Some(40));
+    assert_eq!(
+        s.gaps[..2],
+        [
+            "Missing required skills: Rust, Kubernetes, PostgreSQL, Kafka, Terraform",
+            "2 years of experience (5+ asked)",
+        ]
+    );
+    assert!(
+        s.gaps.contains(
+            &"Highest education is a high school diploma (bachelor's degree asked)".into()
+        )
+    );
+    assert!(s.gaps.len() <= MAX_REASONS);
+}
+
+#[test]
+fn zero_weights_drop_components() {
+    let p = ScoringProfileSpec {
+        weights: Weights {
+            skills: 1,
+            experience: 0,
+            title: 0,
+            education: 0,
+        },
+        ..Default::default()
+    };
+    let s = score(&job(), &blind(STRONG), &p, NOW);
+    assert_eq!(
+        s.components,
+        ComponentScores {
+            skills: Some(75),
+            experience: None,
+            title: None,
+            education: None
+        }
+    );
+    assert_eq!(s.score, 75);
+    // Only reasons of weighed components are given.
+    assert!(s.strengths.iter().all(|x| x.contains("skills")), "{s:?}");
+    assert!(s.gaps.iter().all(|x| x.contains("skills")), "{s:?}");
+}
+
+#[test]
+fn bands_follow_thresholds() {
+    let p = ScoringProfileSpec::default();
+    assert_eq!(band(80, &p), Band::StrongFit);
+    assert_eq!(band(79, &p), Band::GoodFit);
+    assert_eq!(band(65, &p), Band::GoodFit);
+    assert_eq!(band(64, &p), Band::ModerateFit);
+    assert_eq!(band(45, &p), Band::ModerateFit);
+    assert_eq!(band(44, &p), Band::WeakFit);
+    let strict = ScoringProfileSpec {
+        bands: Bands {
+            strong_fit: 99,
+            good_fit: 98,
+            moderate_fit: 97,
+        },
+        ..Default::default()
+    };
+    let s = score(&job(), &blind(STRONG), &strict, NOW);
+    assert_eq!(s.band, Band::WeakFit);
+}
+
+#[test]
+fn personal_fields_do_not_change_the_score() {
+    let p = ScoringProfileSpec::default();
+    let a = BlindCandidate::from_candidate(&candidate(STRONG, "Jane", "jane.doe@example.com"));
+    // Same resume, different person: the name and contact lines differ.
+    let other_text = STRONG
+        .replace("Jane", "Mohammed")
+        .replace("jane.doe@example.com", "m.k@example.org");
+    let mut other = candidate(&other_text, "Mohammed", "m.k@example.org");
+    other.personal.last_name = Some("Doe".into());
+    other.id = "someone-else".into();
+    let b = BlindCandidate::from_candidate(&other);
+    assert_eq!(a, b, "blind views must be identical");
+    assert_eq!(score(&job(), &a, &p, NOW), score(&job(), &b, &p, NOW));
+    assert_eq!(
+        fingerprint(&job(), &a, &app()),
+        fingerprint(&job(), &b, &app())
+    );
+}
+
+#[test]
+fn fingerprint_stable_and_sensitive() {
+    let b = blind(STRONG);
+    let fp = fingerprint(&job(), &b, &app());
+    assert_eq!(fp.len(), 64);
+    assert!(fp.chars().all(|c| c.is_ascii_hexdigit()));
+
+    // Unchanged data, new timestamps, stage, status, location: same fingerprint.
+    let mut j2 = job();
+    j2.updated_at = Some(chrono::Utc::now());
+    j2.location = Some("Berlin".into());
+    let mut a2 = app();
+    a2.updated_at = Some(chrono::Utc::now());
+    a2.stage = Some("Offer".into());
+    a2.status = ApplicationStatus::Reviewed;
+    assert_eq!(fp, fingerprint(&j2, &b, &a2));
+
+    // Anything the score reads changes it.
+    let mut j3 = job();
+    j3.description.push_str("- Experience with Go\n");
+    assert_ne!(fp, fingerprint(&j3, &b, &app()));
+    let mut j4 = job();
+    j4.title = "Staff Backend Engineer".into();
+    assert_ne!(fp, fingerprint(&j4, &b, &app()));
+    let mut j5 = job();
+    j5.requirements = vec!["Go".into()];
+    assert_ne!(fp, fingerprint(&j5, &b, &app()));
+    let b2 = blind(&STRONG.replace("gRPC", "gRPC, Go"));
+    assert_ne!(fp, fingerprint(&job(), &b2, &app()));
+    let mut a3 = app();
+    a3.job_id = "job-2".into();
+    assert_ne!(fp, fingerprint(&job(), &b, &a3));
+}
+
+#[test]
+fn profile_validation_messages() {
+    assert_eq!(validate_profile(&ScoringProfileSpec::default()), Ok(()));
+    let err = |p: ScoringProfileSpec| validate_profile(&p).map_err(|e| e.to_string());
+    let zero = ScoringProfileSpec {
+        weights: Weights {
+            skills: 0,
+            experience: 0,
+            title: 0,
+            education: 0,
+        },
+        ..Default::default()
+    };
+    assert_eq!(
+        err(zero),
+        Err("spec.weights: at least one weight must be above 0".into())
+    );
+    let bands = |strong, good, moderate| ScoringProfileSpec {
+        bands: Bands {
+            strong_fit: strong,
+            good_fit: good,
+            moderate_fit: moderate,
+        },
+        ..Default::default()
+    };
+    assert_eq!(
+        err(bands(60, 65, 45)),
+        Err("spec.bands: strongFit (60) must be above goodFit (65)".into())
+    );
+    assert_eq!(
+        err(bands(80, 50, 50)),
+        Err("spec.bands: goodFit (50) must be above moderateFit (50)".into())
+    );
+    assert_eq!(
+        err(bands(101, 50, 40)),
+        Err("spec.bands.strongFit: 101 is above the maximum of 100".into())
+    );
+    let skills = ScoringProfileSpec {
+        must_have_skills: vec!["Rust".into()],
+        nice_to_have_skills: vec!["Go".into(), "  ".into()],
+        ..Default::default()
+    };
+    assert_eq!(
+        err(skills),
+        Err("spec.niceToHaveSkills[1]: a skill must be a non-empty string".into())
+    );
+    let mut heavy = ScoringProfileSpec::default();
+    heavy.weights.title = 500;
+    assert_eq!(
+        err(heavy),
+        Err("spec.weights.title: 500 is above the maximum of 100".into())
+    );
+}
+
+#[test]
+fn overlapping_years_are_not_double_counted() {
+    let w = |s, e| crate::model::WorkExperience {
+        title: "Engineer".into(),
+        company: None,
+        start_year: Some(s),
+        end_year: e,
+    };
+    assert_eq!(total_years(&[], NOW), 0);
+    assert_eq!(
+        total_years(&[w(2018, Some(2021)), w(2019, Some(2020))], NOW),
+        3
+    );
+    assert_eq!(total_years(&[w(2021, None), w(2018, Some(2021))], NOW), 8);
+    assert_eq!(
+        total_years(&[w(2010, Some(2012)), w(2015, Some(2016))], NOW),
+        3
+    );
+    // A start in the future counts nothing.
+    assert_eq!(total_years(&[w(2030, None)], NOW), 0);
+}
+
+#[test]
+fn experience_without_ask_uses_title_seniority() {
+    let mut j = job();
+    j.description = "Requirements:\n- Rust".into();
+    j.title = "Staff Engineer".into();
+    let s = score(&j, &blind(WEAK), &ScoringProfileSpec::default(), NOW);
+    // 2 years of 7 expected for a staff title.
+    assert_eq!(s.components.experience, Some(29));
+    assert!(
+        s.gaps
+            .contains(&"2 years of experience (about 7 expected for this title)".into()),
+        "{s:?}"
+    );
+}
+
+#[test]
+fn title_similarity_is_seniority_and_family_aware() {
+    assert_eq!(
+        title_similarity("Senior Backend Engineer", "Sr. Back-end Developer"),
+        100
+    );
+    assert!(
+        title_similarity("Senior Backend Engineer", "Senior Software Engineer")
+            > title_similarity("Senior Backend Engineer", "Junior Software Engineer")
+    );
+    assert_eq!(
+        title_similarity("Senior Backend Engineer", "Account Executive"),
+        0
+    );
+    assert_eq!(title_similarity("Data Engineer", "Data Scientist"), 50);
+    assert_eq!(
+        title_similarity("Backend Engineer", "Site Reliability Engineer"),
+        50
+    );
+    assert_eq!(title_similarity("Product Manager", ""), 0);
+}
+
+#[test]
+fn education_not_asked_is_neutral_high() {
+    let mut j = job();
+    j.description = "Requirements:\n- Rust\n- 1+ years of experience".into();
+    let edu = |level| BlindCandidate {
+        title: None,
+        resume_text: String::new(),
+        structured: StructuredResume {
+            education: vec![Education {
+                school: None,
+                degree: None,
+                discipline: Some("History".into()),
+                level,
+            }],
+            ..Default::default()
+        },
+    };
+    let p = ScoringProfileSpec::default();
+    assert_eq!(
+        score(&j, &edu(Some(EducationLevel::HighSchool)), &p, NOW)
+            .components
+            .education,
+        Some(85)
+    );
+    let mut rust_job = j.clone();
+    rust_job.description.push_str("\n- Background in History");
+    assert_eq!(
+        score(&rust_job, &edu(Some(EducationLevel::HighSchool)), &p, NOW)
+            .components
+            .education,
+        Some(95)
+    );
+}
+
+#[test]
+fn current_title_from_ats_field() {
+    let mut c = candidate(WEAK, "John", "john@example.com");
+    c.title = Some("Senior Backend Engineer".into());
+    let s = score(
+        &job(),
+        &BlindCandidate::from_candidate(&c),
+        &ScoringProfileSpec::default(),
+        NOW,
+    );
+    assert_eq!(s.components.title, Some(100));
+    assert!(
+        s.strengths
+            .contains(&"Current title closely matches: Senior Backend Engineer".into())
+    );
+}
