@@ -44,6 +44,8 @@ fn free_port() -> u16 {
 
 async fn start_sandbox(apps: usize, rate_limit: &str) -> Sandbox {
     let port = free_port();
+    // Waited for in `Drop for Sandbox`.
+    #[allow(clippy::zombie_processes)]
     let child = Command::new(env!("CARGO_BIN_EXE_ats-operator"))
         .args([
             "sandbox",

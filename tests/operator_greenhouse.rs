@@ -29,7 +29,7 @@ struct Operator {
 }
 
 impl Operator {
-    fn start(client: &Client, ns: &str, ledger: &PathBuf) -> Operator {
+    fn start(client: &Client, ns: &str, ledger: &std::path::Path) -> Operator {
         let ledger = Arc::new(Ledger::open(ledger).expect("ledger"));
         let (stop, rx) = tokio::sync::oneshot::channel::<()>();
         let join = tokio::spawn(ats_operator::controller::run(
@@ -432,13 +432,15 @@ async fn invalid_spec_names_the_field() {
         "metadata": {"name": "bad"},
         "spec": {"vendor": "taleo", "auth": {"secretName": "x"}}
     });
-    let r = Api::<AtsConnection>::namespaced(t.client.clone(), &t.ns)
-        .create(
-            &PostParams::default(),
-            &serde_json::from_value(bad).unwrap_or_default(),
-        )
+    let ar = kube::api::ApiResource::erase::<AtsConnection>(&());
+    let dynamic: kube::api::DynamicObject = serde_json::from_value(bad).unwrap();
+    let r = Api::<kube::api::DynamicObject>::namespaced_with(t.client.clone(), &t.ns, &ar)
+        .create(&PostParams::default(), &dynamic)
         .await;
-    assert!(r.is_err());
+    match r {
+        Err(kube::Error::Api(e)) => assert_eq!(e.code, 422),
+        other => panic!("expected 422, got {other:?}"),
+    }
     let bad_mode = json!({"spec": {"writeBack": {"mode": "email"}}});
     let r = t
         .syncs()
