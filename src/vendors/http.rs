@@ -1,682 +1,1324 @@
 //! Shared HTTP for vendor clients: rate limits, retries with backoff, OAuth tokens.
 //!
-//! A vendor client builds requests; [`VendorHttp::send`] paces them through the
-//! connection's [`RateLimiter`], adds the `Authorization` header from an [`Auth`],
-//! retries what may succeed later and classifies the rest into [`VendorError`].
-//! Error messages carry status codes and vendor messages, never credentials.
+//! A vendor client holds one [`VendorHttp`] per connection. It builds requests
+//! (with a closure, so a retry can rebuild them) and gets back a successful
+//! response or a classified [`VendorError`]; everything between — the
+//! `Authorization` header from an [`Auth`], the shared [`RateLimiter`],
+//! `Retry-After`, backoff with jitter, the one token refresh after a 401 — is
+//! done here, so each vendor folder only knows its own paths and payloads.
 
-use std::sync::Arc;
+use std::fmt;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
 use rand::Rng;
-use reqwest::header::{AUTHORIZATION, HeaderMap, RETRY_AFTER};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::{RequestBuilder, Response, StatusCode};
-use serde::Deserialize;
-use tracing::{debug, warn};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tracing::Instrument;
+use url::Url;
 
 use super::{SecretValue, VendorError};
 
-/// Retry and timeout settings.
-#[derive(Clone, Debug)]
-pub struct HttpPolicy {
-    /// Attempts for 5xx, resets and timeouts before giving up.
+// ---------------------------------------------------------------------------
+// Retry policy and backoff
+
+/// How hard a request is retried.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetryPolicy {
+    /// Backoff base: the first retry waits up to this long.
+    pub base: Duration,
+    /// Backoff ceiling for one wait.
+    pub cap: Duration,
+    /// Attempts in total for 5xx, resets and timeouts.
     pub max_attempts: u32,
-    pub base_backoff: Duration,
-    pub max_backoff: Duration,
-    /// 429s honoured in a row before giving up.
-    pub max_rate_limited: u32,
-    /// The longest `Retry-After` honoured; longer ones are capped.
+    /// A `Retry-After` longer than this is not waited out; the caller gets `RateLimited`.
     pub max_retry_after: Duration,
-    pub timeout: Duration,
+    /// How many 429s one request waits out before giving up.
+    pub rate_limit_retries: u32,
+    /// The wait after a 429 without a usable `Retry-After`.
+    pub default_retry_after: Duration,
 }
 
-impl Default for HttpPolicy {
+impl Default for RetryPolicy {
     fn default() -> Self {
-        HttpPolicy {
+        RetryPolicy {
+            base: Duration::from_millis(200),
+            cap: Duration::from_secs(10),
             max_attempts: 6,
-            base_backoff: Duration::from_millis(200),
-            max_backoff: Duration::from_secs(10),
-            max_rate_limited: 30,
             max_retry_after: Duration::from_secs(300),
-            timeout: Duration::from_secs(30),
+            rate_limit_retries: 10,
+            default_retry_after: Duration::from_secs(1),
         }
     }
 }
 
-/// Full-jitter exponential backoff: uniform in `[0, min(max, base * 2^attempt)]`.
-pub fn backoff(policy: &HttpPolicy, attempt: u32) -> Duration {
-    let cap = policy
-        .base_backoff
-        .saturating_mul(1u32 << attempt.min(16))
-        .min(policy.max_backoff);
-    let millis = cap.as_millis() as u64;
-    Duration::from_millis(rand::thread_rng().gen_range(0..=millis))
-}
-
-/// Supplies the `Authorization` header.
-#[async_trait]
-pub trait Auth: Send + Sync {
-    async fn header(&self, http: &reqwest::Client) -> Result<String, VendorError>;
-    /// Forgets a token the vendor rejected; true when a fresh one may help.
-    async fn invalidate(&self) -> bool;
-}
-
-/// A fixed `Authorization` value (API keys, account tokens).
-pub struct StaticAuth(pub SecretValue);
-
-#[async_trait]
-impl Auth for StaticAuth {
-    async fn header(&self, _http: &reqwest::Client) -> Result<String, VendorError> {
-        Ok(self.0.expose().to_string())
+impl RetryPolicy {
+    /// The largest wait before retry number `retry` (0-based): `min(cap, base * 2^retry)`.
+    pub fn backoff_ceiling(&self, retry: u32) -> Duration {
+        let factor = 1u32.checked_shl(retry.min(31)).unwrap_or(u32::MAX);
+        self.base.saturating_mul(factor).min(self.cap)
     }
-    async fn invalidate(&self) -> bool {
-        false
+
+    /// "Full jitter": uniform in `[0, ceiling]`, so clients that failed together
+    /// do not retry together.
+    pub fn backoff(&self, retry: u32) -> Duration {
+        full_jitter(self.backoff_ceiling(retry), &mut rand::thread_rng())
     }
 }
 
-/// An access token and when it stops working.
-#[derive(Clone)]
-struct CachedToken {
-    value: SecretValue,
-    expires_at: Instant,
+pub fn full_jitter(ceiling: Duration, rng: &mut impl Rng) -> Duration {
+    let ms = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
+    Duration::from_millis(rng.gen_range(0..=ms))
 }
 
-/// OAuth 2.0 client credentials with HTTP Basic client authentication.
-pub struct ClientCredentials {
-    token_url: String,
-    client_id: SecretValue,
-    client_secret: SecretValue,
-    /// Extra form fields (Greenhouse's acting user `sub`).
-    extra: Vec<(String, String)>,
-    policy: HttpPolicy,
-    /// Held across the refresh, so concurrent callers wait for one refresh.
-    cache: tokio::sync::Mutex<Option<CachedToken>>,
+// ---------------------------------------------------------------------------
+// Header parsing
+
+/// `Retry-After` as delay-seconds or an HTTP date.
+pub fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
+    let v = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = v.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+    }
+    let at = DateTime::parse_from_rfc2822(v).ok()?.with_timezone(&Utc);
+    Some((at - now).to_std().unwrap_or(Duration::ZERO))
 }
 
-/// Tokens are refreshed this long before they expire.
-const REFRESH_MARGIN: Duration = Duration::from_secs(60);
+/// What a response said about the vendor's rate-limit window.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RateLimitInfo {
+    pub limit: Option<u32>,
+    pub remaining: u32,
+    /// Until the window resets, when the vendor said.
+    pub reset_in: Option<Duration>,
+}
 
-impl ClientCredentials {
-    pub fn new(
-        token_url: String,
-        client_id: SecretValue,
-        client_secret: SecretValue,
-        extra: Vec<(String, String)>,
-        policy: HttpPolicy,
-    ) -> Self {
-        ClientCredentials {
-            token_url,
-            client_id,
-            client_secret,
-            extra,
-            policy,
-            cache: tokio::sync::Mutex::new(None),
+/// Epoch values are at least this; smaller `Reset` values are seconds from now.
+const EPOCH_THRESHOLD: f64 = 1_000_000_000.0;
+
+/// Reads `X-RateLimit-Limit/Remaining/Reset` (Greenhouse) or the
+/// `X-Rate-Limit-*` spelling (Workable). `None` without a `Remaining`.
+pub fn rate_limit_info(headers: &HeaderMap, now: DateTime<Utc>) -> Option<RateLimitInfo> {
+    let get = |suffix: &str| -> Option<f64> {
+        [
+            format!("x-ratelimit-{suffix}"),
+            format!("x-rate-limit-{suffix}"),
+        ]
+        .iter()
+        .find_map(|name| headers.get(name.as_str()))
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .filter(|n| n.is_finite() && *n >= 0.0)
+    };
+    let remaining = get("remaining")?;
+    let reset_in = get("reset").map(|r| {
+        if r >= EPOCH_THRESHOLD {
+            let now_s = now.timestamp() as f64 + f64::from(now.timestamp_subsec_millis()) / 1000.0;
+            Duration::from_secs_f64((r - now_s).max(0.0))
+        } else {
+            Duration::from_secs_f64(r)
         }
-    }
+    });
+    Some(RateLimitInfo {
+        limit: get("limit").map(|l| l as u32),
+        remaining: remaining as u32,
+        reset_in,
+    })
+}
 
-    async fn fetch(&self, http: &reqwest::Client) -> Result<CachedToken, VendorError> {
-        let mut form = vec![("grant_type".to_string(), "client_credentials".to_string())];
-        form.extend(self.extra.iter().cloned());
-        let mut attempt = 0;
-        loop {
-            let sent = http
-                .post(&self.token_url)
-                .basic_auth(self.client_id.expose(), Some(self.client_secret.expose()))
-                .form(&form)
-                .timeout(self.policy.timeout)
-                .send()
-                .await;
-            let retry = match sent {
-                Ok(r) if r.status().is_success() => {
-                    let body: TokenResponse = r
-                        .json()
-                        .await
-                        .map_err(|e| VendorError::Decode(format!("token response: {e}")))?;
-                    return Ok(CachedToken {
-                        value: SecretValue::new(format!("Bearer {}", body.access_token)),
-                        expires_at: Instant::now() + body.lifetime(Utc::now()),
-                    });
-                }
-                Ok(r)
-                    if r.status().is_server_error()
-                        || r.status() == StatusCode::TOO_MANY_REQUESTS =>
-                {
-                    format!("token endpoint answered {}", r.status())
-                }
-                Ok(r) => {
-                    let status = r.status();
-                    let msg = error_message(r).await;
-                    return Err(VendorError::Auth(format!(
-                        "the token endpoint rejected the client credentials ({status}): {msg}"
-                    )));
-                }
-                Err(e) => format!("token endpoint unreachable: {}", without_url(&e)),
+/// The `rel="next"` target of `Link` headers, if any.
+pub fn next_link(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(reqwest::header::LINK)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| link_with_rel(v, "next"))
+}
+
+/// Parses one `Link` value (`<url>; rel="next", <url>; rel="last"`).
+pub fn link_with_rel(value: &str, rel: &str) -> Option<String> {
+    let mut rest = value;
+    loop {
+        let open = rest.find('<')?;
+        let close = open + rest[open..].find('>')?;
+        let target = &rest[open + 1..close];
+        rest = &rest[close + 1..];
+        // Parameters run to the next entry; URLs (inside <>) may hold commas, params not.
+        let end = rest.find('<').unwrap_or(rest.len());
+        let params = &rest[..end];
+        let matches = params.split(';').any(|p| {
+            let Some((k, v)) = p.split_once('=') else {
+                return false;
             };
-            attempt += 1;
-            if attempt >= self.policy.max_attempts {
-                return Err(VendorError::Unavailable(retry));
-            }
-            tokio::time::sleep(backoff(&self.policy, attempt)).await;
+            k.trim().eq_ignore_ascii_case("rel")
+                && v.trim()
+                    .trim_matches(|c| c == '"' || c == ',')
+                    .split_ascii_whitespace()
+                    .any(|r| r.eq_ignore_ascii_case(rel))
+        });
+        if matches && !target.trim().is_empty() {
+            return Some(target.trim().to_string());
         }
     }
 }
 
-#[async_trait]
-impl Auth for ClientCredentials {
-    async fn header(&self, http: &reqwest::Client) -> Result<String, VendorError> {
-        let mut cache = self.cache.lock().await;
-        if let Some(t) = cache.as_ref()
-            && t.expires_at > Instant::now() + REFRESH_MARGIN
-        {
-            return Ok(t.value.expose().to_string());
-        }
-        debug!("requesting an access token");
-        let token = self.fetch(http).await?;
-        let value = token.value.expose().to_string();
-        *cache = Some(token);
-        Ok(value)
-    }
-
-    async fn invalidate(&self) -> bool {
-        *self.cache.lock().await = None;
-        true
-    }
-}
-
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: String,
-    #[serde(default)]
-    expires_in: Option<serde_json::Value>,
-    #[serde(default)]
-    expires_at: Option<String>,
-}
-
-impl TokenResponse {
-    /// Greenhouse has been seen answering `expires_in` (seconds) or `expires_at`.
-    fn lifetime(&self, now: DateTime<Utc>) -> Duration {
-        if let Some(v) = &self.expires_in {
-            let secs = v
-                .as_u64()
-                .or_else(|| v.as_str().and_then(|s| s.parse().ok()));
-            if let Some(s) = secs {
-                return Duration::from_secs(s);
+/// A short, single-line message from an error body: JSON `message`,
+/// `error`/`error_description` and `errors`, else the text itself.
+pub fn error_message(body: &str) -> String {
+    const MAX: usize = 300;
+    let body = body.trim();
+    let mut parts: Vec<String> = Vec::new();
+    if let Ok(Value::Object(o)) = serde_json::from_str::<Value>(body) {
+        for key in ["message", "error", "error_description", "code"] {
+            if let Some(s) = o.get(key).and_then(Value::as_str) {
+                let s = s.trim();
+                if !s.is_empty() && !parts.iter().any(|p| p == s) {
+                    parts.push(s.to_string());
+                }
             }
         }
-        if let Some(at) = self.expires_at.as_deref().and_then(parse_time)
-            && let Ok(d) = (at - now).to_std()
-        {
-            return d;
+        match o.get("errors") {
+            Some(Value::Array(items)) => {
+                for it in items {
+                    match it {
+                        Value::String(s) => parts.push(s.trim().to_string()),
+                        Value::Object(e) => {
+                            if let Some(s) = e.get("message").and_then(Value::as_str) {
+                                let field = e.get("field").and_then(Value::as_str);
+                                parts.push(match field {
+                                    Some(f) => format!("{f} {s}"),
+                                    None => s.to_string(),
+                                });
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Some(Value::Object(fields)) => {
+                for (k, v) in fields {
+                    parts.push(format!("{k}: {}", flatten(v)));
+                }
+            }
+            _ => {}
         }
-        Duration::from_secs(3600)
+    }
+    let msg = if parts.is_empty() {
+        body.split_whitespace().collect::<Vec<_>>().join(" ")
+    } else {
+        parts.join(": ")
+    };
+    if msg.is_empty() {
+        return "no message".into();
+    }
+    truncate(&msg, MAX)
+}
+
+fn flatten(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(a) => a.iter().map(flatten).collect::<Vec<_>>().join(", "),
+        other => other.to_string(),
     }
 }
 
-/// RFC 3339, or `%Y-%m-%dT%H:%M:%S%z` as Greenhouse's docs show.
-pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .or_else(|_| DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%z"))
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+fn truncate(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
 }
 
-/// Paces requests of one connection: the vendor's own headers, 429 pauses and an
-/// optional client-side budget.
-#[derive(Default)]
+/// A transport error without its URL (presigned URLs carry signatures), with its causes.
+fn describe(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(&e);
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    truncate(&msg, 300)
+}
+
+// ---------------------------------------------------------------------------
+// Rate limiter
+
+/// One limiter per connection, shared by all its requests. It honours the
+/// vendor's rate-limit headers and, optionally, a client-side fixed-window
+/// budget and a token bucket. Without any of them `acquire` is one uncontended
+/// lock.
+#[derive(Debug)]
 pub struct RateLimiter {
-    state: std::sync::Mutex<LimiterState>,
+    state: Mutex<LimiterState>,
+    /// Never sleep longer than this on a vendor's word (guards against clock skew).
+    max_wait: Duration,
 }
 
-#[derive(Default)]
-pub struct LimiterState {
-    /// Requests left in the vendor's window, as last reported (decremented locally).
-    remaining: Option<u64>,
+#[derive(Debug)]
+struct LimiterState {
+    /// Requests left in the vendor's window, counted down locally between responses.
+    remaining: Option<u32>,
     reset_at: Option<Instant>,
+    /// After a 429 every request of the connection waits, not only the one refused.
     blocked_until: Option<Instant>,
-    budget: Option<Budget>,
+    window: Option<FixedBudget>,
+    bucket: Option<TokenBucket>,
 }
 
-pub struct Budget {
-    limit: u32,
+#[derive(Debug)]
+struct FixedBudget {
+    requests: u32,
     window: Duration,
-    started: Option<Instant>,
+    start: Option<Instant>,
     used: u32,
 }
 
-impl LimiterState {
-    /// Pure: how long to wait before a request at `now`, or `None` after counting
-    /// the request as sent.
-    pub fn take(&mut self, now: Instant) -> Option<Duration> {
-        let mut until: Option<Instant> = self.blocked_until.filter(|t| *t > now);
-        if self.remaining == Some(0)
-            && let Some(reset) = self.reset_at.filter(|t| *t > now)
-        {
-            until = until.max(Some(reset));
-        }
-        if let Some(b) = self.budget.as_mut() {
-            match b.started {
-                Some(st) if now < st + b.window => {
-                    if b.used >= b.limit {
-                        until = until.max(Some(st + b.window));
-                    }
-                }
-                _ => {
-                    b.started = Some(now);
-                    b.used = 0;
-                }
-            }
-        }
-        if let Some(t) = until {
-            return Some(t - now);
-        }
-        if let Some(b) = self.budget.as_mut() {
-            b.used += 1;
-        }
-        if let Some(r) = self.remaining.as_mut() {
-            *r = r.saturating_sub(1);
-        }
-        None
+#[derive(Debug)]
+struct TokenBucket {
+    per_second: f64,
+    burst: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl Default for RateLimiter {
+    fn default() -> Self {
+        RateLimiter::new(None, None)
     }
-}
-
-/// Rate-limit headers as vendors send them.
-#[derive(Debug, PartialEq)]
-pub struct RateHeaders {
-    pub remaining: Option<u64>,
-    /// Seconds until the window resets.
-    pub reset_in: Option<f64>,
-}
-
-/// Reads `X-RateLimit-*` (Greenhouse) or `X-Rate-Limit-*` (Workable). `Reset` is an
-/// epoch second when large, else seconds from now.
-pub fn rate_headers(h: &HeaderMap, now_epoch: f64) -> RateHeaders {
-    let get = |names: [&str; 2]| {
-        names
-            .iter()
-            .find_map(|n| h.get(*n))
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<f64>().ok())
-    };
-    let remaining = get(["x-ratelimit-remaining", "x-rate-limit-remaining"]).map(|v| v as u64);
-    let reset_in = get(["x-ratelimit-reset", "x-rate-limit-reset"]).map(|r| {
-        if r > 1_000_000_000.0 {
-            (r - now_epoch).max(0.0)
-        } else {
-            r
-        }
-    });
-    RateHeaders {
-        remaining,
-        reset_in,
-    }
-}
-
-/// `Retry-After` in seconds (the HTTP-date form is rare from these vendors).
-pub fn retry_after(h: &HeaderMap) -> Option<Duration> {
-    h.get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .map(|s| Duration::from_secs_f64(s.max(0.0)))
-}
-
-fn now_epoch() -> f64 {
-    Utc::now().timestamp_millis() as f64 / 1000.0
 }
 
 impl RateLimiter {
-    pub fn new(budget: Option<(u32, Duration)>) -> Self {
+    /// `budget`: at most `requests` per `window`, counted from the window's first
+    /// request. `bucket`: `(requests per second, burst)`.
+    pub fn new(budget: Option<(u32, Duration)>, bucket: Option<(f64, u32)>) -> Self {
         RateLimiter {
-            state: std::sync::Mutex::new(LimiterState {
-                budget: budget.map(|(limit, window)| Budget {
-                    limit: limit.max(1),
-                    window,
-                    started: None,
-                    used: 0,
-                }),
-                ..Default::default()
+            state: Mutex::new(LimiterState {
+                remaining: None,
+                reset_at: None,
+                blocked_until: None,
+                window: budget
+                    .filter(|(n, w)| *n > 0 && !w.is_zero())
+                    .map(|(requests, window)| FixedBudget {
+                        requests,
+                        window,
+                        start: None,
+                        used: 0,
+                    }),
+                bucket: bucket
+                    .filter(|(r, b)| *r > 0.0 && *b > 0)
+                    .map(|(per_second, burst)| TokenBucket {
+                        per_second,
+                        burst: f64::from(burst),
+                        tokens: f64::from(burst),
+                        last: Instant::now(),
+                    }),
             }),
+            max_wait: Duration::from_secs(300),
         }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, LimiterState> {
+        // The state stays consistent even if a holder panicked.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Waits until a request may be sent, and counts it.
     pub async fn acquire(&self) {
         loop {
-            let wait = self.lock().take(Instant::now());
+            let wait = self.try_reserve(Instant::now());
             match wait {
                 None => return,
-                Some(wait) => {
-                    debug!(wait_ms = wait.as_millis() as u64, "rate limit: waiting");
+                Some(d) => {
+                    tracing::debug!(wait_ms = d.as_millis() as u64, "waiting for rate limit");
+                    tokio::time::sleep(d).await;
+                }
+            }
+        }
+    }
+
+    /// Reserves a request slot at `now`, or says how long to wait first.
+    fn try_reserve(&self, now: Instant) -> Option<Duration> {
+        let mut s = self.lock();
+        let max_wait = self.max_wait;
+        if let Some(until) = s.blocked_until {
+            if now < until {
+                return Some(until - now);
+            }
+            s.blocked_until = None;
+        }
+        // The vendor's window, as last reported.
+        if let Some(reset) = s.reset_at
+            && now >= reset
+        {
+            s.reset_at = None;
+            s.remaining = None;
+        }
+        if s.remaining == Some(0) {
+            if let Some(reset) = s.reset_at {
+                return Some((reset - now).min(max_wait));
+            }
+            // Exhausted with no reset time: let the vendor's 429 say how long.
+            s.remaining = None;
+        }
+        if let Some(w) = &mut s.window {
+            let start = match w.start {
+                Some(st) if now < st + w.window => st,
+                _ => {
+                    w.used = 0;
+                    w.start = Some(now);
+                    now
+                }
+            };
+            if w.used >= w.requests {
+                return Some(start + w.window - now);
+            }
+        }
+        if let Some(b) = &mut s.bucket {
+            let elapsed = now.saturating_duration_since(b.last).as_secs_f64();
+            b.tokens = (b.tokens + elapsed * b.per_second).min(b.burst);
+            b.last = now;
+            if b.tokens < 1.0 {
+                return Some(Duration::from_secs_f64((1.0 - b.tokens) / b.per_second));
+            }
+        }
+        // Every limit agreed: count the request everywhere.
+        if let Some(w) = &mut s.window {
+            w.used += 1;
+        }
+        if let Some(b) = &mut s.bucket {
+            b.tokens -= 1.0;
+        }
+        if let Some(r) = &mut s.remaining {
+            *r = r.saturating_sub(1);
+        }
+        None
+    }
+
+    /// Holds every request back for `d` (after a 429).
+    pub fn block_for(&self, d: Duration) {
+        let until = Instant::now() + d.min(self.max_wait);
+        let mut s = self.lock();
+        s.blocked_until = s.blocked_until.max(Some(until));
+    }
+
+    /// Takes in a response's rate-limit headers.
+    pub fn observe(&self, headers: &HeaderMap) {
+        let Some(info) = rate_limit_info(headers, Utc::now()) else {
+            return;
+        };
+        self.observe_info(info, Instant::now());
+    }
+
+    fn observe_info(&self, info: RateLimitInfo, now: Instant) {
+        let mut s = self.lock();
+        let reset_at = info.reset_in.map(|d| now + d.min(self.max_wait));
+        // Responses of concurrent requests arrive out of order: within the same
+        // window the smallest `remaining` is the freshest.
+        let same_window = match (s.reset_at, reset_at) {
+            (Some(a), Some(b)) => a.max(b) - a.min(b) < Duration::from_secs(1),
+            _ => false,
+        };
+        s.remaining = Some(match (same_window, s.remaining) {
+            (true, Some(r)) => r.min(info.remaining),
+            _ => info.remaining,
+        });
+        if reset_at.is_some() || !same_window {
+            s.reset_at = reset_at;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Authentication
+
+/// Where the `Authorization` header comes from.
+#[async_trait]
+pub trait Auth: Send + Sync {
+    /// The header for the next request (`None`: send none).
+    async fn header(&self) -> Result<Option<HeaderValue>, VendorError>;
+
+    /// Called after a 401 with the header that was rejected. Returns whether a
+    /// fresh header may succeed (a static key: no).
+    async fn invalidate(&self, rejected: Option<&HeaderValue>) -> bool;
+
+    /// Removes this auth's secrets from a message (vendors echo odd things back).
+    fn redact(&self, msg: &str) -> String {
+        msg.to_string()
+    }
+}
+
+/// No authentication (public endpoints, presigned downloads).
+pub struct NoAuth;
+
+#[async_trait]
+impl Auth for NoAuth {
+    async fn header(&self) -> Result<Option<HeaderValue>, VendorError> {
+        Ok(None)
+    }
+    async fn invalidate(&self, _rejected: Option<&HeaderValue>) -> bool {
+        false
+    }
+}
+
+/// A fixed header: an API key as Basic (`key:`) or Bearer.
+pub struct StaticAuth {
+    header: HeaderValue,
+    secret: SecretValue,
+}
+
+impl StaticAuth {
+    /// `Authorization: Basic base64("<user>:<password>")`.
+    pub fn basic(user: &SecretValue, password: Option<&SecretValue>) -> Result<Self, VendorError> {
+        let raw = format!(
+            "{}:{}",
+            user.expose(),
+            password.map(SecretValue::expose).unwrap_or("")
+        );
+        Self::with(format!("Basic {}", STANDARD.encode(raw)), user.clone())
+    }
+
+    /// `Authorization: Bearer <token>`.
+    pub fn bearer(token: &SecretValue) -> Result<Self, VendorError> {
+        Self::with(format!("Bearer {}", token.expose()), token.clone())
+    }
+
+    fn with(value: String, secret: SecretValue) -> Result<Self, VendorError> {
+        let mut header = HeaderValue::from_str(&value).map_err(|_| {
+            VendorError::Config("credential contains characters not allowed in a header".into())
+        })?;
+        header.set_sensitive(true);
+        Ok(StaticAuth { header, secret })
+    }
+}
+
+impl fmt::Debug for StaticAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("StaticAuth(***)")
+    }
+}
+
+#[async_trait]
+impl Auth for StaticAuth {
+    async fn header(&self) -> Result<Option<HeaderValue>, VendorError> {
+        Ok(Some(self.header.clone()))
+    }
+    async fn invalidate(&self, _rejected: Option<&HeaderValue>) -> bool {
+        false
+    }
+    fn redact(&self, msg: &str) -> String {
+        redact(msg, &[&self.secret])
+    }
+}
+
+fn redact(msg: &str, secrets: &[&SecretValue]) -> String {
+    let mut out = msg.to_string();
+    for s in secrets {
+        // Very short values would blank out ordinary words.
+        if s.expose().len() >= 4 {
+            out = out.replace(s.expose(), "***");
+        }
+    }
+    out
+}
+
+/// When a token expires, from an OAuth token response.
+///
+/// Accepts `expires_in` (seconds, number or numeric string), `expires_at`
+/// (RFC 3339, or `%Y-%m-%dT%H:%M:%S%z` as Greenhouse is also seen to send), and
+/// `expires` (Greenhouse's transition endpoint: either of the above).
+pub fn token_expiry(body: &Value, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let secs = |v: &Value| -> Option<f64> {
+        match v {
+            Value::Number(n) => n.as_f64(),
+            Value::String(s) => s.trim().parse::<f64>().ok(),
+            _ => None,
+        }
+        .filter(|n| n.is_finite() && *n >= 0.0)
+    };
+    let at = |v: &Value| v.as_str().and_then(parse_expiry);
+    let from_secs = |s: f64| now + chrono::Duration::milliseconds((s * 1000.0) as i64);
+    if let Some(s) = body.get("expires_in").and_then(secs) {
+        return Some(from_secs(s));
+    }
+    if let Some(t) = body.get("expires_at").and_then(at) {
+        return Some(t);
+    }
+    let e = body.get("expires")?;
+    secs(e).map(from_secs).or_else(|| at(e))
+}
+
+/// An absolute expiry time in the formats token endpoints use.
+pub fn parse_expiry(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    [
+        "%Y-%m-%dT%H:%M:%S%z",
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+        "%Y-%m-%d %H:%M:%S%z",
+    ]
+    .iter()
+    .find_map(|f| DateTime::parse_from_str(s, f).ok())
+    .map(|t| t.with_timezone(&Utc))
+}
+
+/// When to refresh a token that lives `lifetime`: a minute early, or a fifth
+/// of the lifetime for short-lived tokens.
+pub fn refresh_margin(lifetime: Duration) -> Duration {
+    (lifetime / 5).min(Duration::from_secs(60))
+}
+
+/// The lifetime assumed when a token response names none; a 401 refreshes anyway.
+const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
+
+const TOKEN_REJECTED: &str = "client credentials rejected by the token endpoint";
+
+/// OAuth 2.0 client credentials with a cached token.
+///
+/// The cache sits behind an async mutex held during a refresh, so concurrent
+/// requests wait for one token request instead of each making their own.
+pub struct ClientCredentials {
+    transport: Transport,
+    token_url: Url,
+    client_id: SecretValue,
+    client_secret: SecretValue,
+    /// Form fields besides `grant_type` (e.g. Greenhouse's `sub`).
+    extra: Vec<(String, String)>,
+    cache: tokio::sync::Mutex<Option<CachedToken>>,
+}
+
+struct CachedToken {
+    header: HeaderValue,
+    refresh_at: Instant,
+}
+
+impl fmt::Debug for ClientCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientCredentials")
+            .field("token_url", &self.token_url.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientCredentials {
+    pub fn new(
+        transport: Transport,
+        token_url: &str,
+        client_id: SecretValue,
+        client_secret: SecretValue,
+        extra: Vec<(String, String)>,
+    ) -> Result<Self, VendorError> {
+        let token_url = Url::parse(token_url)
+            .map_err(|e| VendorError::Config(format!("invalid token URL: {e}")))?;
+        Ok(ClientCredentials {
+            transport,
+            token_url,
+            client_id,
+            client_secret,
+            extra,
+            cache: tokio::sync::Mutex::new(None),
+        })
+    }
+
+    async fn fetch(&self) -> Result<CachedToken, VendorError> {
+        let mut form = vec![("grant_type".to_string(), "client_credentials".to_string())];
+        form.extend(self.extra.iter().cloned());
+        let make = || {
+            self.transport
+                .client
+                .post(self.token_url.clone())
+                .basic_auth(self.client_id.expose(), Some(self.client_secret.expose()))
+                .header(reqwest::header::ACCEPT, "application/json")
+                .form(&form)
+        };
+        // Token requests are idempotent; the API limiter does not cover them
+        // (Greenhouse counts them in a window of their own).
+        let resp = self.transport.retrying(None, None, &make, true).await?.0;
+        let status = resp.status();
+        let body = resp.text().await.map_err(|e| {
+            VendorError::Unavailable(format!("reading token response: {}", describe(e)))
+        })?;
+        if !status.is_success() {
+            let code = serde_json::from_str::<Value>(&body)
+                .ok()
+                .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string));
+            let rejected = status == StatusCode::UNAUTHORIZED
+                || matches!(
+                    code.as_deref(),
+                    Some("invalid_client" | "invalid_grant" | "unauthorized_client")
+                );
+            if rejected {
+                tracing::warn!(
+                    status = status.as_u16(),
+                    "token endpoint rejected the client credentials"
+                );
+                return Err(VendorError::Auth(TOKEN_REJECTED.into()));
+            }
+            return Err(VendorError::Rejected {
+                status: status.as_u16(),
+                message: format!("token endpoint: {}", self.redact(&error_message(&body))),
+            });
+        }
+        let v: Value = serde_json::from_str(&body)
+            .map_err(|e| VendorError::Decode(format!("token response is not JSON: {e}")))?;
+        let token = v
+            .get("access_token")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| VendorError::Decode("token response has no access_token".into()))?;
+        let scheme = match v.get("token_type").and_then(Value::as_str) {
+            None => "Bearer".to_string(),
+            Some(t) if t.eq_ignore_ascii_case("bearer") => "Bearer".to_string(),
+            Some(t) => t.to_string(),
+        };
+        let mut header = HeaderValue::from_str(&format!("{scheme} {token}"))
+            .map_err(|_| VendorError::Decode("access_token is not a valid header value".into()))?;
+        header.set_sensitive(true);
+        let now = Utc::now();
+        let lifetime = token_expiry(&v, now)
+            .map(|at| (at - now).to_std().unwrap_or(Duration::ZERO))
+            .unwrap_or(DEFAULT_TOKEN_LIFETIME);
+        tracing::debug!(lifetime_s = lifetime.as_secs(), "obtained access token");
+        Ok(CachedToken {
+            header,
+            refresh_at: Instant::now() + lifetime.saturating_sub(refresh_margin(lifetime)),
+        })
+    }
+}
+
+#[async_trait]
+impl Auth for ClientCredentials {
+    async fn header(&self) -> Result<Option<HeaderValue>, VendorError> {
+        let mut cache = self.cache.lock().await;
+        if let Some(t) = cache.as_ref()
+            && Instant::now() < t.refresh_at
+        {
+            return Ok(Some(t.header.clone()));
+        }
+        let span = tracing::debug_span!("oauth_token", url = %self.token_url);
+        let t = self.fetch().instrument(span).await?;
+        let h = t.header.clone();
+        *cache = Some(t);
+        Ok(Some(h))
+    }
+
+    async fn invalidate(&self, rejected: Option<&HeaderValue>) -> bool {
+        let mut cache = self.cache.lock().await;
+        // Another request may already have replaced the rejected token.
+        if cache.as_ref().map(|t| &t.header) == rejected || rejected.is_none() {
+            *cache = None;
+        }
+        true
+    }
+
+    fn redact(&self, msg: &str) -> String {
+        redact(msg, &[&self.client_id, &self.client_secret])
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Transport and the per-connection client
+
+/// The HTTP client and its retry policy. Cheap to clone (the client is shared).
+#[derive(Clone, Debug)]
+pub struct Transport {
+    client: reqwest::Client,
+    policy: RetryPolicy,
+}
+
+impl Transport {
+    pub fn new(policy: RetryPolicy) -> Result<Self, VendorError> {
+        let client = reqwest::Client::builder()
+            .use_rustls_tls()
+            .user_agent(concat!("ats-operator/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(60))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .redirect(reqwest::redirect::Policy::limited(5))
+            .build()
+            .map_err(|e| {
+                VendorError::Config(format!("building the HTTP client: {}", describe(e)))
+            })?;
+        Ok(Transport { client, policy })
+    }
+
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.policy
+    }
+
+    /// Sends until the response is neither a 429 nor a 5xx (and the transport
+    /// did not fail), within the policy's budgets. Returns the response and the
+    /// `Authorization` header it was sent with.
+    ///
+    /// A non-idempotent request is retried only when it cannot have reached the
+    /// vendor (connect errors, 429); on 5xx or timeouts the caller decides.
+    async fn retrying<F>(
+        &self,
+        limiter: Option<&RateLimiter>,
+        auth: Option<&dyn Auth>,
+        make: &F,
+        idempotent: bool,
+    ) -> Result<(Response, Option<HeaderValue>), VendorError>
+    where
+        F: Fn() -> RequestBuilder + Send + Sync,
+    {
+        let p = &self.policy;
+        let mut failures = 0u32;
+        let mut limited = 0u32;
+        loop {
+            let header = match auth {
+                Some(a) => a.header().await?,
+                None => None,
+            };
+            if let Some(l) = limiter {
+                l.acquire().await;
+            }
+            let mut rb = make();
+            if let Some(h) = &header {
+                rb = rb.header(AUTHORIZATION, h.clone());
+            }
+            match rb.send().await {
+                Ok(resp) => {
+                    if let Some(l) = limiter {
+                        l.observe(resp.headers());
+                    }
+                    let status = resp.status();
+                    if status == StatusCode::TOO_MANY_REQUESTS {
+                        let wait = retry_after(resp.headers(), Utc::now())
+                            .unwrap_or(p.default_retry_after);
+                        if wait > p.max_retry_after || limited >= p.rate_limit_retries {
+                            return Err(VendorError::RateLimited { retry_after: wait });
+                        }
+                        limited += 1;
+                        if let Some(l) = limiter {
+                            l.block_for(wait);
+                        }
+                        tracing::warn!(
+                            path = resp.url().path(),
+                            wait_ms = wait.as_millis() as u64,
+                            "rate limited by the vendor; waiting"
+                        );
+                        if limiter.is_none() {
+                            tokio::time::sleep(wait).await;
+                        }
+                        continue;
+                    }
+                    if status.is_server_error() {
+                        failures += 1;
+                        let path = resp.url().path().to_string();
+                        let hinted = retry_after(resp.headers(), Utc::now());
+                        if !idempotent || failures >= p.max_attempts {
+                            let body = resp.text().await.unwrap_or_default();
+                            let msg = error_message(&body);
+                            let msg = auth.map(|a| a.redact(&msg)).unwrap_or(msg);
+                            return Err(VendorError::Unavailable(format!(
+                                "{path}: HTTP {} after {failures} attempt(s): {msg}",
+                                status.as_u16()
+                            )));
+                        }
+                        let wait = p
+                            .backoff(failures - 1)
+                            .max(hinted.unwrap_or_default().min(p.cap));
+                        tracing::warn!(
+                            %path,
+                            status = status.as_u16(),
+                            attempt = failures,
+                            wait_ms = wait.as_millis() as u64,
+                            "vendor error; retrying"
+                        );
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                    return Ok((resp, header));
+                }
+                Err(e) => {
+                    if e.is_builder() {
+                        return Err(VendorError::Config(format!(
+                            "invalid request: {}",
+                            describe(e)
+                        )));
+                    }
+                    failures += 1;
+                    let safe = idempotent || e.is_connect();
+                    let msg = describe(e);
+                    if !safe || failures >= p.max_attempts {
+                        return Err(VendorError::Unavailable(format!(
+                            "{msg} (after {failures} attempt(s))"
+                        )));
+                    }
+                    let wait = p.backoff(failures - 1);
+                    tracing::warn!(error = %msg, attempt = failures, wait_ms = wait.as_millis() as u64, "request failed; retrying");
                     tokio::time::sleep(wait).await;
                 }
             }
         }
     }
-
-    /// Takes in the vendor's view of the window from a response.
-    pub fn observe(&self, headers: &HeaderMap) {
-        let h = rate_headers(headers, now_epoch());
-        let mut s = self.lock();
-        if let Some(r) = h.remaining {
-            s.remaining = Some(r);
-        }
-        if let Some(secs) = h.reset_in {
-            s.reset_at = Some(Instant::now() + Duration::from_secs_f64(secs));
-        }
-    }
-
-    /// Holds every request back for `d` (after a 429).
-    pub fn block_for(&self, d: Duration) {
-        let mut s = self.lock();
-        let until = Instant::now() + d;
-        s.blocked_until = s.blocked_until.max(Some(until));
-    }
 }
 
-/// One connection's HTTP: a shared client, its auth, its rate limiter.
+/// The HTTP side of one vendor connection: one client, one limiter, one auth.
 pub struct VendorHttp {
-    pub client: reqwest::Client,
-    auth: Arc<dyn Auth>,
+    transport: Transport,
     limiter: RateLimiter,
-    policy: HttpPolicy,
+    auth: Box<dyn Auth>,
 }
+
+impl fmt::Debug for VendorHttp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VendorHttp")
+            .field("limiter", &self.limiter)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How many pages a listing may have before we suspect a cursor loop.
+const MAX_PAGES: usize = 100_000;
+/// Largest download accepted (resumes).
+const MAX_DOWNLOAD: usize = 20 * 1024 * 1024;
 
 impl VendorHttp {
-    pub fn new(
-        auth: Arc<dyn Auth>,
-        budget: Option<(u32, Duration)>,
-        policy: HttpPolicy,
-    ) -> Result<Self, VendorError> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .pool_max_idle_per_host(16)
-            .user_agent(concat!("ats-operator/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| VendorError::Config(format!("HTTP client: {e}")))?;
-        Ok(VendorHttp {
-            client,
+    pub fn new(transport: Transport, limiter: RateLimiter, auth: Box<dyn Auth>) -> Self {
+        VendorHttp {
+            transport,
+            limiter,
             auth,
-            limiter: RateLimiter::new(budget),
-            policy,
-        })
+        }
     }
 
-    pub fn policy(&self) -> &HttpPolicy {
-        &self.policy
+    pub fn client(&self) -> &reqwest::Client {
+        &self.transport.client
     }
 
-    /// Sends the request `make` builds (called again for each retry) and returns a
-    /// 2xx response, or the classified error.
-    pub async fn send(
-        &self,
-        make: impl Fn(&reqwest::Client) -> RequestBuilder,
-    ) -> Result<Response, VendorError> {
-        self.send_inner(make, true).await
+    pub fn limiter(&self) -> &RateLimiter {
+        &self.limiter
     }
 
-    /// For requests that are not idempotent (creating a note): a request lost in
-    /// transit may have landed, so it is not retried blindly; the caller's
-    /// recovery checks the vendor first.
-    pub async fn send_once(
-        &self,
-        make: impl Fn(&reqwest::Client) -> RequestBuilder,
-    ) -> Result<Response, VendorError> {
-        self.send_inner(make, false).await
+    /// Obtains credentials (e.g. a token) without calling the API.
+    pub async fn authenticate(&self) -> Result<(), VendorError> {
+        self.auth.header().await.map(|_| ())
     }
 
-    async fn send_inner(
-        &self,
-        make: impl Fn(&reqwest::Client) -> RequestBuilder,
-        idempotent: bool,
-    ) -> Result<Response, VendorError> {
-        let mut failures = 0u32;
-        let mut limited = 0u32;
+    /// Sends an idempotent request: auth, rate limit, retries; 2xx or a classified error.
+    pub async fn send<F>(&self, make: F) -> Result<Response, VendorError>
+    where
+        F: Fn() -> RequestBuilder + Send + Sync,
+    {
+        self.send_with(make, true).await
+    }
+
+    /// As [`send`](Self::send); a non-idempotent request (a POST creating
+    /// something) is not resent after a 5xx or a timeout, since it may have
+    /// landed: the caller checks and decides.
+    pub async fn send_with<F>(&self, make: F, idempotent: bool) -> Result<Response, VendorError>
+    where
+        F: Fn() -> RequestBuilder + Send + Sync,
+    {
         let mut refreshed = false;
         loop {
-            self.limiter.acquire().await;
-            let auth = self.auth.header(&self.client).await?;
-            let sent = make(&self.client)
-                .header(AUTHORIZATION, auth)
-                .timeout(self.policy.timeout)
-                .send()
-                .await;
-            let resp = match sent {
-                Ok(r) => r,
-                Err(e) => {
-                    failures += 1;
-                    let msg = without_url(&e);
-                    if failures >= self.policy.max_attempts || !idempotent {
-                        return Err(VendorError::Unavailable(msg));
-                    }
-                    warn!(attempt = failures, error = %msg, "request failed; retrying");
-                    tokio::time::sleep(backoff(&self.policy, failures)).await;
-                    continue;
-                }
-            };
-            self.limiter.observe(resp.headers());
+            let (resp, used) = self
+                .transport
+                .retrying(Some(&self.limiter), Some(&*self.auth), &make, idempotent)
+                .await?;
             let status = resp.status();
             if status.is_success() {
                 return Ok(resp);
             }
+            let path = resp.url().path().to_string();
+            let body = resp.text().await.unwrap_or_default();
+            let msg = self.auth.redact(&error_message(&body));
             match status {
                 StatusCode::UNAUTHORIZED => {
-                    if !refreshed && self.auth.invalidate().await {
+                    // An expired or revoked token: one fresh token, one more try.
+                    if !refreshed && self.auth.invalidate(used.as_ref()).await {
                         refreshed = true;
+                        tracing::info!(%path, "401 from the vendor; refreshing credentials");
                         continue;
                     }
-                    let msg = error_message(resp).await;
-                    return Err(VendorError::Auth(format!("401 Unauthorized: {msg}")));
+                    return Err(VendorError::Auth(msg));
                 }
-                StatusCode::FORBIDDEN => {
-                    let msg = error_message(resp).await;
-                    return Err(VendorError::Forbidden(format!("403 Forbidden: {msg}")));
-                }
-                StatusCode::TOO_MANY_REQUESTS => {
-                    limited += 1;
-                    let wait = retry_after(resp.headers())
-                        .or_else(|| {
-                            rate_headers(resp.headers(), now_epoch())
-                                .reset_in
-                                .map(Duration::from_secs_f64)
-                        })
-                        .unwrap_or(Duration::from_secs(1))
-                        .min(self.policy.max_retry_after);
-                    if limited > self.policy.max_rate_limited {
-                        return Err(VendorError::RateLimited { retry_after: wait });
-                    }
-                    debug!(
-                        wait_ms = wait.as_millis() as u64,
-                        "429: honouring Retry-After"
-                    );
-                    self.limiter.block_for(wait);
-                }
-                s if s.is_server_error() => {
-                    failures += 1;
-                    if failures >= self.policy.max_attempts {
-                        let msg = error_message(resp).await;
-                        return Err(VendorError::Unavailable(format!("{s}: {msg}")));
-                    }
-                    warn!(attempt = failures, status = %s, "server error; retrying");
-                    tokio::time::sleep(backoff(&self.policy, failures)).await;
-                }
+                StatusCode::FORBIDDEN => return Err(VendorError::Forbidden(msg)),
                 s => {
-                    let msg = error_message(resp).await;
                     return Err(VendorError::Rejected {
                         status: s.as_u16(),
-                        message: msg,
+                        message: format!("{path}: {msg}"),
                     });
                 }
             }
         }
     }
-}
 
-/// reqwest's error text without the URL (which may carry query parameters).
-fn without_url(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else if e.is_body() || e.is_decode() {
-        "broken response body"
-    } else {
-        "request failed"
-    };
-    match e.url() {
-        Some(u) => format!("{kind} ({}{})", u.host_str().unwrap_or(""), u.path()),
-        None => kind.to_string(),
+    /// GETs `url` and decodes a JSON body.
+    pub async fn get_json<T: DeserializeOwned>(&self, url: &Url) -> Result<T, VendorError> {
+        let resp = self.send(|| self.client().get(url.clone())).await?;
+        decode(resp).await
     }
-}
 
-/// The vendor's message from an error body: `message`, `error_description`,
-/// `error` or `errors`, else the text, trimmed.
-pub async fn error_message(resp: Response) -> String {
-    let text = resp.text().await.unwrap_or_default();
-    let from_json = serde_json::from_str::<serde_json::Value>(&text)
-        .ok()
-        .and_then(|v| {
-            ["message", "error_description", "error", "errors"]
-                .iter()
-                .find_map(|k| match &v[*k] {
-                    serde_json::Value::Null => None,
-                    serde_json::Value::String(s) => Some(s.clone()),
-                    other => Some(other.to_string()),
-                })
-        });
-    let mut msg = from_json.unwrap_or(text);
-    if msg.len() > 300 {
-        let mut cut = 300;
-        while !msg.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        msg.truncate(cut);
-        msg.push('…');
-    }
-    msg
-}
-
-/// The `rel="next"` URL of a `Link` header.
-pub fn next_link(h: &HeaderMap) -> Option<String> {
-    for value in h.get_all(reqwest::header::LINK) {
-        let Ok(value) = value.to_str() else { continue };
-        for part in value.split(',') {
-            let mut pieces = part.split(';');
-            let url = pieces.next()?.trim();
-            let is_next = pieces.any(|p| {
-                let p = p.trim().replace(' ', "");
-                p == "rel=\"next\"" || p == "rel=next"
-            });
-            if is_next && url.starts_with('<') && url.ends_with('>') {
-                return Some(url[1..url.len() - 1].to_string());
+    /// GETs a bare-JSON-array listing and every following page named by
+    /// `Link: <…>; rel="next"`, followed exactly as given.
+    pub async fn get_link_paged<T: DeserializeOwned>(
+        &self,
+        first: Url,
+    ) -> Result<Vec<T>, VendorError> {
+        let mut out = Vec::new();
+        let mut url = first;
+        let origin = url.origin();
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..MAX_PAGES {
+            let resp = self.send(|| self.client().get(url.clone())).await?;
+            let next = next_link(resp.headers());
+            let page: Vec<T> = decode(resp).await?;
+            out.extend(page);
+            let Some(next) = next else {
+                return Ok(out);
+            };
+            let next = url
+                .join(&next)
+                .map_err(|e| VendorError::Decode(format!("invalid next link: {e}")))?;
+            // The bearer token must not follow a link to another host.
+            if next.origin() != origin {
+                return Err(VendorError::Decode(format!(
+                    "next link points to another origin ({})",
+                    next.origin().ascii_serialization()
+                )));
             }
+            if !seen.insert(next.to_string()) {
+                return Err(VendorError::Decode(format!("{}: paging loops", url.path())));
+            }
+            url = next;
         }
+        Err(VendorError::Decode(format!(
+            "{}: more than {MAX_PAGES} pages",
+            url.path()
+        )))
     }
-    None
+
+    /// Downloads a file from a presigned-style URL: no auth header, no rate
+    /// limit, redirects followed, 5xx retried.
+    pub async fn download(&self, url: &str) -> Result<Vec<u8>, VendorError> {
+        let url =
+            Url::parse(url).map_err(|e| VendorError::Decode(format!("invalid file URL: {e}")))?;
+        let make = || self.client().get(url.clone());
+        let (resp, _) = self.transport.retrying(None, None, &make, true).await?;
+        let status = resp.status();
+        if !status.is_success() {
+            let body = resp.text().await.unwrap_or_default();
+            let message = format!("file download: {}", error_message(&body));
+            return Err(match status {
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => VendorError::Forbidden(message),
+                s => VendorError::Rejected {
+                    status: s.as_u16(),
+                    message,
+                },
+            });
+        }
+        if resp
+            .content_length()
+            .is_some_and(|n| n as usize > MAX_DOWNLOAD)
+        {
+            return Err(VendorError::Rejected {
+                status: status.as_u16(),
+                message: "file download: file too large".into(),
+            });
+        }
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| VendorError::Unavailable(format!("file download: {}", describe(e))))?;
+        if bytes.len() > MAX_DOWNLOAD {
+            return Err(VendorError::Rejected {
+                status: status.as_u16(),
+                message: "file download: file too large".into(),
+            });
+        }
+        Ok(bytes.to_vec())
+    }
+}
+
+/// Decodes a JSON body; errors name the path, never the query.
+pub async fn decode<T: DeserializeOwned>(resp: Response) -> Result<T, VendorError> {
+    let path = resp.url().path().to_string();
+    let bytes = resp
+        .bytes()
+        .await
+        .map_err(|e| VendorError::Unavailable(format!("{path}: reading body: {}", describe(e))))?;
+    serde_json::from_slice(&bytes).map_err(|e| VendorError::Decode(format!("{path}: {e}")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
+    use chrono::TimeZone;
+    use rand::SeedableRng;
 
-    #[test]
-    fn backoff_is_bounded() {
-        let p = HttpPolicy::default();
-        for attempt in 0..20 {
-            assert!(backoff(&p, attempt) <= p.max_backoff);
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_str(v).unwrap());
         }
-        assert!(backoff(&p, 1) <= Duration::from_millis(400));
+        h
     }
 
     #[test]
-    fn link_next() {
-        let mut h = HeaderMap::new();
-        h.insert(
-            reqwest::header::LINK,
-            HeaderValue::from_static(
-                "<https://x/v3/jobs?cursor=abc>; rel=\"next\", <https://x/v3/jobs?cursor=zz>; rel=\"prev\"",
-            ),
+    fn backoff_bounds() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.backoff_ceiling(0), Duration::from_millis(200));
+        assert_eq!(p.backoff_ceiling(1), Duration::from_millis(400));
+        assert_eq!(p.backoff_ceiling(5), Duration::from_millis(6400));
+        assert_eq!(p.backoff_ceiling(6), Duration::from_secs(10));
+        assert_eq!(p.backoff_ceiling(40), Duration::from_secs(10));
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for retry in 0..10 {
+            for _ in 0..200 {
+                let d = full_jitter(p.backoff_ceiling(retry), &mut rng);
+                assert!(d <= p.backoff_ceiling(retry));
+            }
+            assert!(p.backoff(retry) <= p.cap);
+        }
+        // Jitter actually spreads.
+        let samples: std::collections::HashSet<_> = (0..50)
+            .map(|_| full_jitter(Duration::from_secs(1), &mut rng))
+            .collect();
+        assert!(samples.len() > 10);
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        let now = Utc.with_ymd_and_hms(2015, 10, 21, 7, 27, 0).unwrap();
+        assert_eq!(
+            retry_after(&headers(&[("retry-after", "7")]), now),
+            Some(Duration::from_secs(7))
         );
+        assert_eq!(
+            retry_after(
+                &headers(&[("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT")]),
+                now
+            ),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(retry_after(&headers(&[("retry-after", "soon")]), now), None);
+        assert_eq!(retry_after(&HeaderMap::new(), now), None);
+    }
+
+    #[test]
+    fn rate_limit_headers_both_spellings() {
+        let now = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
+        let gh = headers(&[
+            ("x-ratelimit-limit", "50"),
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", "1700000012"),
+        ]);
+        assert_eq!(
+            rate_limit_info(&gh, now),
+            Some(RateLimitInfo {
+                limit: Some(50),
+                remaining: 0,
+                reset_in: Some(Duration::from_secs(12))
+            })
+        );
+        let wk = headers(&[
+            ("x-rate-limit-limit", "10"),
+            ("x-rate-limit-remaining", "3"),
+            ("x-rate-limit-reset", "4"),
+        ]);
+        assert_eq!(
+            rate_limit_info(&wk, now),
+            Some(RateLimitInfo {
+                limit: Some(10),
+                remaining: 3,
+                reset_in: Some(Duration::from_secs(4))
+            })
+        );
+        // A reset already past waits nothing.
+        let past = headers(&[
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", "1699999990"),
+        ]);
+        assert_eq!(
+            rate_limit_info(&past, now).unwrap().reset_in,
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            rate_limit_info(&headers(&[("x-ratelimit-limit", "5")]), now),
+            None
+        );
+    }
+
+    #[test]
+    fn limiter_waits_for_reset_when_exhausted() {
+        let l = RateLimiter::default();
+        let now = Instant::now();
+        assert_eq!(l.try_reserve(now), None);
+        l.observe_info(
+            RateLimitInfo {
+                limit: Some(2),
+                remaining: 1,
+                reset_in: Some(Duration::from_secs(10)),
+            },
+            now,
+        );
+        // One left: taken locally, then the next must wait for the reset.
+        assert_eq!(l.try_reserve(now), None);
+        let w = l.try_reserve(now).unwrap();
+        assert!(w > Duration::from_secs(9) && w <= Duration::from_secs(10));
+        // A stale response of the same window does not give budget back.
+        l.observe_info(
+            RateLimitInfo {
+                limit: Some(2),
+                remaining: 1,
+                reset_in: Some(Duration::from_secs(10)),
+            },
+            now,
+        );
+        assert!(l.try_reserve(now).is_some());
+        assert_eq!(l.try_reserve(now + Duration::from_secs(11)), None);
+    }
+
+    #[test]
+    fn limiter_fixed_window_and_bucket() {
+        let l = RateLimiter::new(Some((2, Duration::from_secs(30))), None);
+        let t0 = Instant::now();
+        assert_eq!(l.try_reserve(t0), None);
+        assert_eq!(l.try_reserve(t0), None);
+        assert_eq!(
+            l.try_reserve(t0 + Duration::from_secs(5)),
+            Some(Duration::from_secs(25))
+        );
+        assert_eq!(l.try_reserve(t0 + Duration::from_secs(30)), None);
+
+        let b = RateLimiter::new(None, Some((10.0, 2)));
+        let t0 = Instant::now();
+        assert_eq!(b.try_reserve(t0), None);
+        assert_eq!(b.try_reserve(t0), None);
+        let w = b.try_reserve(t0).unwrap();
+        assert!(w <= Duration::from_millis(100), "{w:?}");
+        assert_eq!(b.try_reserve(t0 + Duration::from_millis(150)), None);
+    }
+
+    #[test]
+    fn link_parsing() {
+        let h = headers(&[(
+            "link",
+            "<https://harvest.greenhouse.io/v3/jobs?cursor=abc,def>; rel=\"next\"",
+        )]);
         assert_eq!(
             next_link(&h).as_deref(),
-            Some("https://x/v3/jobs?cursor=abc")
+            Some("https://harvest.greenhouse.io/v3/jobs?cursor=abc,def")
         );
-        h.insert(
-            reqwest::header::LINK,
-            HeaderValue::from_static("<https://x/v3/jobs?cursor=zz>; rel=\"prev\""),
+        let v1 = "<https://x/v1/a?page=1>; rel=\"prev\", <https://x/v1/a?page=3>; rel=\"next\", <https://x/v1/a?page=9>; rel=\"last\"";
+        assert_eq!(
+            link_with_rel(v1, "next").as_deref(),
+            Some("https://x/v1/a?page=3")
         );
-        assert_eq!(next_link(&h), None);
+        assert_eq!(
+            link_with_rel(v1, "last").as_deref(),
+            Some("https://x/v1/a?page=9")
+        );
+        assert_eq!(
+            link_with_rel("<https://x/a>; rel=next", "next").as_deref(),
+            Some("https://x/a")
+        );
+        assert_eq!(
+            link_with_rel("<https://x/a>; rel=\"prev next\"", "next").as_deref(),
+            Some("https://x/a")
+        );
+        assert_eq!(link_with_rel("<https://x/a>; rel=\"prev\"", "next"), None);
         assert_eq!(next_link(&HeaderMap::new()), None);
+        assert_eq!(next_link(&headers(&[("link", "")])), None);
+        // Separate header lines.
+        let two = headers(&[
+            ("link", "<https://x/p>; rel=\"prev\""),
+            ("link", "<https://x/n>; rel=\"next\""),
+        ]);
+        assert_eq!(next_link(&two).as_deref(), Some("https://x/n"));
     }
 
     #[test]
-    fn rate_headers_both_spellings() {
-        let mut h = HeaderMap::new();
-        h.insert("X-RateLimit-Remaining", HeaderValue::from_static("7"));
-        h.insert("X-RateLimit-Reset", HeaderValue::from_static("1000000030"));
+    fn expiry_parsing() {
+        let now = Utc.with_ymd_and_hms(2026, 9, 1, 11, 0, 0).unwrap();
+        let in_hour = Utc.with_ymd_and_hms(2026, 9, 1, 12, 0, 0).unwrap();
+        let v = serde_json::json!({"expires_in": 3600});
+        assert_eq!(token_expiry(&v, now), Some(in_hour));
+        let v = serde_json::json!({"expires_in": "3600"});
+        assert_eq!(token_expiry(&v, now), Some(in_hour));
+        let v = serde_json::json!({"expires_at": "2026-09-01T12:00:00Z"});
+        assert_eq!(token_expiry(&v, now), Some(in_hour));
+        let v = serde_json::json!({"expires_at": "2026-09-01T12:00:00+0000"});
+        assert_eq!(token_expiry(&v, now), Some(in_hour));
+        let v = serde_json::json!({"expires_at": "2026-09-01T14:00:00.000+02:00"});
+        assert_eq!(token_expiry(&v, now), Some(in_hour));
+        let v = serde_json::json!({"expires": "2026-09-01T12:00:00Z"});
+        assert_eq!(token_expiry(&v, now), Some(in_hour));
+        // expires_in wins over expires_at when both are present.
+        let v = serde_json::json!({"expires_in": 60, "expires_at": "2030-01-01T00:00:00Z"});
         assert_eq!(
-            rate_headers(&h, 1_000_000_000.0),
-            RateHeaders {
-                remaining: Some(7),
-                reset_in: Some(30.0)
-            }
+            token_expiry(&v, now),
+            Some(now + chrono::Duration::seconds(60))
         );
-        let mut w = HeaderMap::new();
-        w.insert("X-Rate-Limit-Remaining", HeaderValue::from_static("0"));
-        w.insert("X-Rate-Limit-Reset", HeaderValue::from_static("4"));
-        assert_eq!(rate_headers(&w, 0.0).reset_in, Some(4.0));
-        let mut r = HeaderMap::new();
-        r.insert(RETRY_AFTER, HeaderValue::from_static("3"));
-        assert_eq!(retry_after(&r), Some(Duration::from_secs(3)));
+        assert_eq!(
+            token_expiry(&serde_json::json!({"expires_at": "tomorrow"}), now),
+            None
+        );
+        assert_eq!(token_expiry(&serde_json::json!({}), now), None);
+
+        assert_eq!(
+            refresh_margin(Duration::from_secs(3600)),
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            refresh_margin(Duration::from_secs(10)),
+            Duration::from_secs(2)
+        );
     }
 
     #[test]
-    fn token_lifetimes() {
-        let now = parse_time("2026-09-01T11:00:00Z").unwrap();
-        let t: TokenResponse =
-            serde_json::from_str(r#"{"access_token":"a","expires_in":3600}"#).unwrap();
-        assert_eq!(t.lifetime(now), Duration::from_secs(3600));
-        let t: TokenResponse =
-            serde_json::from_str(r#"{"access_token":"a","expires_at":"2026-09-01T12:00:00+0000"}"#)
-                .unwrap();
-        assert_eq!(t.lifetime(now), Duration::from_secs(3600));
-        let t: TokenResponse =
-            serde_json::from_str(r#"{"access_token":"a","expires_at":"2026-09-01T11:30:00Z"}"#)
-                .unwrap();
-        assert_eq!(t.lifetime(now), Duration::from_secs(1800));
+    fn error_messages() {
+        assert_eq!(
+            error_message(
+                r#"{"message":"Forbidden","errors":["List endpoints require a Site Admin."]}"#
+            ),
+            "Forbidden: List endpoints require a Site Admin."
+        );
+        assert_eq!(
+            error_message(r#"{"error":"invalid_client"}"#),
+            "invalid_client"
+        );
+        assert_eq!(
+            error_message(
+                r#"{"message":"Validation error","errors":[{"field":"body","message":"is required"}]}"#
+            ),
+            "Validation error: body is required"
+        );
+        assert_eq!(
+            error_message("  <html>\n bad gateway </html> "),
+            "<html> bad gateway </html>"
+        );
+        assert_eq!(error_message(""), "no message");
+        assert!(error_message(&"x".repeat(1000)).chars().count() <= 301);
     }
 
     #[test]
-    fn budget_and_vendor_window() {
-        let l = RateLimiter::new(Some((2, Duration::from_secs(30))));
-        let mut s = l.lock();
-        let t0 = Instant::now();
-        assert_eq!(s.take(t0), None);
-        assert_eq!(s.take(t0), None);
+    fn secrets_are_redacted_and_not_debug_printed() {
+        let id = SecretValue::new("client-abc");
+        let secret = SecretValue::new("s3cr3t-value");
+        let a = StaticAuth::basic(&id, Some(&secret)).unwrap();
+        assert_eq!(a.redact("bad client-abc here"), "bad *** here");
+        assert!(!format!("{a:?}").contains("client-abc"));
         assert_eq!(
-            s.take(t0 + Duration::from_secs(10)),
-            Some(Duration::from_secs(20))
+            a.header.to_str().unwrap(),
+            format!("Basic {}", STANDARD.encode("client-abc:s3cr3t-value"))
         );
-        assert_eq!(s.take(t0 + Duration::from_secs(30)), None);
-        // The vendor says none remain until its reset.
-        s.budget = None;
-        s.remaining = Some(0);
-        s.reset_at = Some(t0 + Duration::from_secs(40));
-        assert_eq!(
-            s.take(t0 + Duration::from_secs(35)),
-            Some(Duration::from_secs(5))
-        );
-        assert_eq!(s.take(t0 + Duration::from_secs(40)), None);
-        // A 429 blocks everything until its Retry-After.
-        s.blocked_until = Some(t0 + Duration::from_secs(50));
-        assert_eq!(
-            s.take(t0 + Duration::from_secs(45)),
-            Some(Duration::from_secs(5))
-        );
+        assert!(a.header.is_sensitive());
     }
 }

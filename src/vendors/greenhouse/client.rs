@@ -1,20 +1,21 @@
 //! The Greenhouse Harvest v3 client: OAuth client credentials, cursor paging,
-//! incremental pulls and score write-back.
+//! incremental pulls and score write-back. Transport concerns (tokens, rate
+//! limits, retries) live in [`crate::vendors::http`].
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures::{StreamExt, TryStreamExt};
 use serde::de::DeserializeOwned;
-use serde_json::json;
+use serde_json::{Value, json};
 use tracing::{Instrument, debug, info_span, warn};
+use url::Url;
 
 use super::mapping::{self, GhApplication, GhAttachment, GhCandidate, GhJob, GhJobPost};
-use crate::model::ChangeSet;
-use crate::vendors::http::{self, ClientCredentials, HttpPolicy, VendorHttp};
+use crate::model::{Candidate, ChangeSet};
+use crate::vendors::http::{ClientCredentials, RateLimiter, RetryPolicy, Transport, VendorHttp};
 use crate::vendors::{AtsClient, ConnectionConfig, PullScope, VendorError, WriteBackRequest};
 
 pub const DEFAULT_BASE_URL: &str = "https://harvest.greenhouse.io";
@@ -23,6 +24,8 @@ const PER_PAGE: &str = "500";
 /// Greenhouse caps id-list filters at 50.
 const ID_BATCH: usize = 50;
 const DOWNLOADS_IN_FLIGHT: usize = 8;
+/// Attempts at creating a note when the vendor fails ambiguously.
+const NOTE_ATTEMPTS: u32 = 3;
 
 const FORBIDDEN_HINT: &str = "the API credentials need the harvest:*:list scopes for jobs, job posts, \
 candidates, applications, attachments and notes (plus note creation and application update), \
@@ -30,51 +33,60 @@ and the acting user (spec.auth.sub) must be a Site Admin";
 
 pub struct GreenhouseClient {
     http: VendorHttp,
-    /// Presigned attachment URLs need no auth and are not rate limited.
-    files: reqwest::Client,
+    /// Scheme, host and port; paths are `/v3/...`.
     base: String,
+    /// The acting user, named as a note's author.
     user_id: Option<i64>,
 }
 
 impl GreenhouseClient {
     pub fn new(cfg: &ConnectionConfig) -> Result<Self, VendorError> {
+        Self::with_policy(cfg, RetryPolicy::default())
+    }
+
+    /// As [`new`](Self::new) with other retry settings (tests use short backoffs).
+    pub fn with_policy(cfg: &ConnectionConfig, policy: RetryPolicy) -> Result<Self, VendorError> {
         let base = cfg
             .base_url
             .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
             .unwrap_or(DEFAULT_BASE_URL)
             .trim_end_matches('/')
             .trim_end_matches("/v3")
             .to_string();
+        Url::parse(&base).map_err(|e| VendorError::Config(format!("spec.baseUrl: {e}")))?;
         let token_url = cfg
             .token_url
-            .clone()
-            .unwrap_or_else(|| DEFAULT_TOKEN_URL.to_string());
-        let extra = cfg
-            .sub
-            .iter()
-            .map(|s| ("sub".to_string(), s.clone()))
-            .collect();
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .unwrap_or(DEFAULT_TOKEN_URL);
+        let sub = cfg.sub.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        let extra = sub
+            .map(|s| vec![("sub".to_string(), s.to_string())])
+            .unwrap_or_default();
+        let transport = Transport::new(policy)?;
         let auth = ClientCredentials::new(
+            transport.clone(),
             token_url,
             cfg.credential("clientId")?.clone(),
             cfg.credential("clientSecret")?.clone(),
             extra,
-            HttpPolicy::default(),
-        );
-        let files = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| VendorError::Config(format!("HTTP client: {e}")))?;
+        )?;
         Ok(GreenhouseClient {
-            http: VendorHttp::new(Arc::new(auth), cfg.rate_limit, HttpPolicy::default())?,
-            files,
+            http: VendorHttp::new(
+                transport,
+                RateLimiter::new(cfg.rate_limit, None),
+                Box::new(auth),
+            ),
             base,
-            user_id: cfg.sub.as_deref().and_then(|s| s.parse().ok()),
+            user_id: sub.and_then(|s| s.parse().ok()),
         })
     }
 
-    fn url(&self, path: &str, params: &[(&str, String)]) -> Result<url::Url, VendorError> {
-        url::Url::parse_with_params(&format!("{}/v3/{path}", self.base), params)
+    fn url(&self, path: &str, params: &[(&str, String)]) -> Result<Url, VendorError> {
+        Url::parse_with_params(&format!("{}/v3/{path}", self.base), params)
             .map_err(|e| VendorError::Config(format!("spec.baseUrl: {e}")))
     }
 
@@ -85,8 +97,8 @@ impl GreenhouseClient {
         }
     }
 
-    /// Every page of a list: filters on the first request, then `Link rel="next"`
-    /// URLs exactly as given (the cursor must be their only parameter).
+    /// Every page of a list: filters and `per_page` on the first request, then
+    /// `Link rel="next"` URLs exactly as given (the cursor must be their only parameter).
     async fn list<T: DeserializeOwned>(
         &self,
         path: &str,
@@ -94,28 +106,8 @@ impl GreenhouseClient {
     ) -> Result<Vec<T>, VendorError> {
         let mut params: Vec<(&str, String)> = filters.to_vec();
         params.push(("per_page", PER_PAGE.to_string()));
-        let mut url = self.url(path, &params)?;
-        let mut out = Vec::new();
-        loop {
-            let resp = self
-                .http
-                .send(|c| c.get(url.clone()))
-                .await
-                .map_err(Self::hint)?;
-            let next = http::next_link(resp.headers());
-            let page: Vec<T> = resp
-                .json()
-                .await
-                .map_err(|e| VendorError::Decode(format!("GET /v3/{path}: {e}")))?;
-            out.extend(page);
-            match next {
-                Some(n) => {
-                    url = url::Url::parse(&n)
-                        .map_err(|e| VendorError::Decode(format!("Link header: {e}")))?
-                }
-                None => return Ok(out),
-            }
-        }
+        let url = self.url(path, &params)?;
+        self.http.get_link_paged(url).await.map_err(Self::hint)
     }
 
     /// `list` with an id-list filter, in batches of 50.
@@ -138,50 +130,97 @@ impl GreenhouseClient {
         Ok(out)
     }
 
+    /// Maps a candidate with its resume, downloaded from the attachment URL.
     async fn with_resume(
         &self,
         c: GhCandidate,
         url: Option<String>,
-    ) -> Result<crate::model::Candidate, VendorError> {
+    ) -> Result<Candidate, VendorError> {
         let text = match &url {
-            Some(u) => Some(self.download(u).await?),
+            Some(u) => Some(self.download(u, c.id).await?),
             None => None,
         };
         Ok(mapping::candidate(&c, url, text))
     }
 
-    /// Downloads a resume; a gone file reads as empty, a flaky one is retried.
-    async fn download(&self, url: &str) -> Result<String, VendorError> {
-        let policy = self.http.policy();
+    /// A resume's text. A file that is gone or refused reads as empty (the
+    /// application is still scored, and re-scored when the resume changes); a
+    /// flaky one fails the pull so the next one retries.
+    async fn download(&self, url: &str, candidate: i64) -> Result<String, VendorError> {
+        match self.http.download(url).await {
+            Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+            Err(e @ (VendorError::Rejected { .. } | VendorError::Forbidden(_))) => {
+                warn!(candidate, error = %e, "resume attachment not available; scoring without it");
+                Ok(String::new())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Department names for jobs that carry only a `department_id`.
+    async fn department_names(&self, jobs: &[GhJob]) -> Result<HashMap<i64, String>, VendorError> {
+        if jobs
+            .iter()
+            .all(|j| j.department_name.is_some() || j.department_id.is_none())
+        {
+            return Ok(HashMap::new());
+        }
+        let deps: Vec<Value> = self.list("departments", &[]).await?;
+        Ok(deps
+            .iter()
+            .filter_map(|d| Some((d["id"].as_i64()?, d["name"].as_str()?.to_string())))
+            .collect())
+    }
+
+    async fn post_note(
+        &self,
+        req: &WriteBackRequest,
+        app_id: i64,
+        candidate_id: i64,
+    ) -> Result<(), VendorError> {
+        let url = self.url("notes", &[])?;
+        let mut body = json!({
+            "candidate_id": candidate_id,
+            "application_id": app_id,
+            "body": req.note_body(),
+            "visibility": "admin_only",
+            "note_type": "NOTE",
+        });
+        if let Some(u) = self.user_id {
+            body["user_id"] = json!(u);
+        }
         let mut attempt = 0;
         loop {
-            let r = self.files.get(url).send().await;
-            match r {
-                Ok(r) if r.status().is_success() => {
-                    return r
-                        .text()
-                        .await
-                        .map_err(|e| VendorError::Decode(format!("attachment: {e}")));
-                }
-                Ok(r) if r.status().is_client_error() => {
-                    warn!(status = %r.status(), "resume attachment not available; scoring without it");
-                    return Ok(String::new());
-                }
-                _ => {}
-            }
             attempt += 1;
-            if attempt >= policy.max_attempts {
-                return Err(VendorError::Unavailable(
-                    "resume attachment download keeps failing".into(),
-                ));
+            // Not resent blindly: a note that failed ambiguously may have landed.
+            let sent = self
+                .http
+                .send_with(|| self.http.client().post(url.clone()).json(&body), false)
+                .await;
+            match sent {
+                Ok(_) => return Ok(()),
+                Err(e) if e.is_transient() && attempt < NOTE_ATTEMPTS => {
+                    if self.note_exists(req).await? {
+                        debug!("note landed despite the error");
+                        return Ok(());
+                    }
+                    warn!(attempt, error = %e, "creating the note failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(500) * attempt).await;
+                }
+                Err(e) => return Err(Self::hint(e)),
             }
-            tokio::time::sleep(http::backoff(policy, attempt)).await;
         }
     }
 }
 
 fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn numeric(what: &str, id: &str) -> Result<i64, VendorError> {
+    id.trim()
+        .parse()
+        .map_err(|_| VendorError::Decode(format!("{what} id {id:?} is not numeric")))
 }
 
 /// The newest resume of each candidate.
@@ -199,6 +238,19 @@ fn latest_resumes(atts: &[GhAttachment]) -> BTreeMap<i64, &GhAttachment> {
     by_candidate
 }
 
+/// The post whose text describes a job: live and external first.
+fn posts_by_job(posts: &[GhJobPost]) -> HashMap<i64, &GhJobPost> {
+    let mut post_of: HashMap<i64, &GhJobPost> = HashMap::new();
+    for p in posts {
+        let Some(jid) = p.job_id else { continue };
+        let rank = |p: &GhJobPost| (p.live.unwrap_or(false), p.external.unwrap_or(false), p.id);
+        if post_of.get(&jid).is_none_or(|q| rank(p) > rank(q)) {
+            post_of.insert(jid, p);
+        }
+    }
+    post_of
+}
+
 #[async_trait]
 impl AtsClient for GreenhouseClient {
     async fn pull(
@@ -208,35 +260,110 @@ impl AtsClient for GreenhouseClient {
     ) -> Result<ChangeSet, VendorError> {
         let span = info_span!("greenhouse_pull", since = ?since);
         async move {
-            let changed: Vec<(&str, String)> = since
-                .map(|t| vec![("updated_at", format!("gte|{}", ts(t)))])
-                .unwrap_or_default();
-
-            let gh_jobs: Vec<GhJob> = self.list("jobs", &[]).await?;
-            let posts: Vec<GhJobPost> = self.list("job_posts", &[]).await?;
-            let mut post_of: HashMap<i64, &GhJobPost> = HashMap::new();
-            for p in &posts {
-                if let Some(jid) = p.job_id {
-                    // Prefer the live external post: it carries the public description.
-                    let better = post_of.get(&jid).is_none_or(|q| {
-                        (p.live.unwrap_or(false), p.external.unwrap_or(false))
-                            > (q.live.unwrap_or(false), q.external.unwrap_or(false))
-                    });
-                    if better {
-                        post_of.insert(jid, p);
-                    }
-                }
-            }
+            let (gh_jobs, posts) = futures::try_join!(
+                self.list::<GhJob>("jobs", &[]),
+                self.list::<GhJobPost>("job_posts", &[]),
+            )?;
+            let departments = self.department_names(&gh_jobs).await?;
+            let post_of = posts_by_job(&posts);
             let jobs: Vec<_> = gh_jobs
                 .iter()
-                .map(|j| mapping::job(j, post_of.get(&j.id).copied()))
+                .map(|j| {
+                    let mut m = mapping::job(j, post_of.get(&j.id).copied());
+                    if m.department.is_none() {
+                        m.department = j.department_id.and_then(|d| departments.get(&d).cloned());
+                    }
+                    m
+                })
                 .filter(|j| scope.includes_job(j))
                 .collect();
-            let in_scope: BTreeSet<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
+            let in_scope: BTreeSet<i64> = jobs.iter().filter_map(|j| j.id.parse().ok()).collect();
+            if in_scope.is_empty() {
+                debug!("no job in scope");
+                return Ok(ChangeSet {
+                    jobs,
+                    ..Default::default()
+                });
+            }
 
-            let mut apps: Vec<GhApplication> = self.list("applications", &changed).await?;
-            let mut cands: Vec<GhCandidate> = self.list("candidates", &changed).await?;
-            let mut atts: Vec<GhAttachment> = self.list("attachments", &changed).await?;
+            // A full sync lists everything (fewer requests than batches); an
+            // incremental one lists what changed and completes the set below.
+            let filters: Vec<(&str, String)> = since
+                .map(|t| vec![("updated_at", format!("gte|{}", ts(t)))])
+                .unwrap_or_default();
+            let app_filters = {
+                let mut f = filters.clone();
+                // Narrow server-side when the scope is a few of many jobs.
+                if in_scope.len() <= ID_BATCH && in_scope.len() < gh_jobs.len() {
+                    f.push((
+                        "job_ids",
+                        in_scope
+                            .iter()
+                            .map(i64::to_string)
+                            .collect::<Vec<_>>()
+                            .join(","),
+                    ));
+                }
+                f
+            };
+            let (mut apps, mut cands, mut atts) = futures::try_join!(
+                self.list::<GhApplication>("applications", &app_filters),
+                self.list::<GhCandidate>("candidates", &filters),
+                self.list::<GhAttachment>("attachments", &filters),
+            )?;
+
+            if since.is_some() {
+                // A changed candidate or a new resume re-scores the candidate's applications.
+                let touched: BTreeSet<i64> = cands
+                    .iter()
+                    .map(|c| c.id)
+                    .chain(
+                        atts.iter()
+                            .filter(|a| a.is_resume())
+                            .filter_map(|a| a.candidate_id),
+                    )
+                    .collect();
+                if !touched.is_empty() {
+                    let have: BTreeSet<i64> = apps.iter().map(|a| a.id).collect();
+                    let more: Vec<GhApplication> = self
+                        .list_by_ids("applications", "candidate_ids", &touched)
+                        .await?;
+                    apps.extend(more.into_iter().filter(|a| !have.contains(&a.id)));
+                }
+            }
+
+            let applications: Vec<_> = apps
+                .iter()
+                .filter_map(mapping::application)
+                .filter(|a| a.job_id.parse().is_ok_and(|j| in_scope.contains(&j)))
+                .collect();
+            let needed: BTreeSet<i64> = applications
+                .iter()
+                .filter_map(|a| a.candidate_id.parse().ok())
+                .collect();
+
+            // Every returned candidate comes with its resume: fetch candidates and
+            // resumes the listings above did not bring.
+            let have_cands: BTreeSet<i64> = cands.iter().map(|c| c.id).collect();
+            let missing: BTreeSet<i64> = needed.difference(&have_cands).copied().collect();
+            let have_resume: BTreeSet<i64> = atts
+                .iter()
+                .filter(|a| a.is_resume())
+                .filter_map(|a| a.candidate_id)
+                .collect();
+            let no_resume: BTreeSet<i64> = if since.is_some() {
+                needed.difference(&have_resume).copied().collect()
+            } else {
+                // A full listing saw every attachment; only late arrivals are missing.
+                missing.difference(&have_resume).copied().collect()
+            };
+            let (more_cands, more_atts) = futures::try_join!(
+                self.list_by_ids::<GhCandidate>("candidates", "candidate_ids", &missing),
+                self.list_by_ids::<GhAttachment>("attachments", "candidate_ids", &no_resume),
+            )?;
+            cands.extend(more_cands);
+            atts.extend(more_atts);
+
             let high_watermark = apps
                 .iter()
                 .map(|a| a.updated_at)
@@ -245,56 +372,11 @@ impl AtsClient for GreenhouseClient {
                 .flatten()
                 .max();
 
-            if since.is_some() {
-                // A new resume or candidate change re-scores the candidate's applications.
-                let touched: BTreeSet<i64> = cands
-                    .iter()
-                    .map(|c| c.id)
-                    .chain(atts.iter().filter_map(|a| a.candidate_id))
-                    .collect();
-                let have_apps: BTreeSet<i64> = apps.iter().map(|a| a.id).collect();
-                let more: Vec<GhApplication> = self
-                    .list_by_ids("applications", "candidate_ids", &touched)
-                    .await?;
-                apps.extend(more.into_iter().filter(|a| !have_apps.contains(&a.id)));
-
-                // Changed applications need their candidate and resume even when those did not change.
-                let have_cands: BTreeSet<i64> = cands.iter().map(|c| c.id).collect();
-                let missing: BTreeSet<i64> = apps
-                    .iter()
-                    .filter(|a| {
-                        a.job_id
-                            .is_some_and(|j| in_scope.contains(j.to_string().as_str()))
-                    })
-                    .filter_map(|a| a.candidate_id)
-                    .filter(|c| !have_cands.contains(c))
-                    .collect();
-                cands.extend(
-                    self.list_by_ids::<GhCandidate>("candidates", "ids", &missing)
-                        .await?,
-                );
-                let have_resume: BTreeSet<i64> =
-                    atts.iter().filter_map(|a| a.candidate_id).collect();
-                let need: BTreeSet<i64> = missing.difference(&have_resume).copied().collect();
-                atts.extend(
-                    self.list_by_ids::<GhAttachment>("attachments", "candidate_ids", &need)
-                        .await?,
-                );
-            }
-
-            let applications: Vec<_> = apps
-                .iter()
-                .filter_map(mapping::application)
-                .filter(|a| in_scope.contains(a.job_id.as_str()))
-                .collect();
-            let needed: BTreeSet<&str> = applications
-                .iter()
-                .map(|a| a.candidate_id.as_str())
-                .collect();
             let resumes = latest_resumes(&atts);
+            let mut seen = BTreeSet::new();
             let wanted: Vec<(GhCandidate, Option<String>)> = cands
                 .into_iter()
-                .filter(|c| needed.contains(c.id.to_string().as_str()))
+                .filter(|c| needed.contains(&c.id) && seen.insert(c.id))
                 .map(|c| {
                     let url = resumes.get(&c.id).and_then(|a| a.url.clone());
                     (c, url)
@@ -315,6 +397,7 @@ impl AtsClient for GreenhouseClient {
                 jobs,
                 candidates,
                 applications,
+                // v3 lists do not report deletions (webhooks do).
                 deleted_application_ids: Vec::new(),
                 high_watermark,
             })
@@ -326,44 +409,20 @@ impl AtsClient for GreenhouseClient {
     async fn write_back(&self, req: &WriteBackRequest) -> Result<(), VendorError> {
         let span = info_span!("greenhouse_write_back", application = %req.application.id);
         async move {
-            let app_id: i64 = req.application.id.parse().map_err(|_| {
-                VendorError::Decode(format!(
-                    "application id {:?} is not numeric",
-                    req.application.id
-                ))
-            })?;
-            let candidate_id: i64 = req.application.candidate_id.parse().map_err(|_| {
-                VendorError::Decode(format!(
-                    "candidate id {:?} is not numeric",
-                    req.application.candidate_id
-                ))
-            })?;
+            let app_id = numeric("application", &req.application.id)?;
+            let candidate_id = numeric("candidate", &req.application.candidate_id)?;
             // The custom field first: PATCH is idempotent, and a note that exists
             // then proves the whole write landed (see `note_exists`).
             if let Some(key) = &req.custom_field {
                 let url = self.url(&format!("applications/{app_id}"), &[])?;
                 let body = json!({"custom_fields": [{"name_key": key, "value": req.score.score}]});
                 self.http
-                    .send(|c| c.patch(url.clone()).json(&body))
+                    .send(|| self.http.client().patch(url.clone()).json(&body))
                     .await
                     .map_err(Self::hint)?;
             }
             if req.note {
-                let url = self.url("notes", &[])?;
-                let mut body = json!({
-                    "candidate_id": candidate_id,
-                    "application_id": app_id,
-                    "body": req.note_body(),
-                    "visibility": "admin_only",
-                    "note_type": "NOTE",
-                });
-                if let Some(u) = self.user_id {
-                    body["user_id"] = json!(u);
-                }
-                self.http
-                    .send_once(|c| c.post(url.clone()).json(&body))
-                    .await
-                    .map_err(Self::hint)?;
+                self.post_note(req, app_id, candidate_id).await?;
             }
             Ok(())
         }
@@ -372,21 +431,110 @@ impl AtsClient for GreenhouseClient {
     }
 
     async fn note_exists(&self, req: &WriteBackRequest) -> Result<bool, VendorError> {
-        let notes: Vec<serde_json::Value> = self
-            .list("notes", &[("application_ids", req.application.id.clone())])
-            .await?;
-        let marker = req.marker();
-        Ok(notes
-            .iter()
-            .any(|n| n["body"].as_str().is_some_and(|b| b.contains(&marker))))
+        let span = info_span!("greenhouse_note_exists", application = %req.application.id);
+        async move {
+            let app_id = numeric("application", &req.application.id)?;
+            let notes: Vec<Value> = self
+                .list("notes", &[("application_ids", app_id.to_string())])
+                .await?;
+            let marker = req.marker();
+            Ok(notes
+                .iter()
+                .any(|n| n["body"].as_str().is_some_and(|b| b.contains(&marker))))
+        }
+        .instrument(span)
+        .await
     }
 
     async fn verify(&self) -> Result<(), VendorError> {
-        let url = self.url("jobs", &[("per_page", "1".to_string())])?;
-        self.http
-            .send(|c| c.get(url.clone()))
-            .await
-            .map_err(Self::hint)?;
-        Ok(())
+        let span = info_span!("greenhouse_verify");
+        async move {
+            self.http.authenticate().await?;
+            // Lists need a Site Admin: this surfaces a 403 now rather than mid-sync.
+            let url = self.url("jobs", &[("per_page", "1".to_string())])?;
+            self.http
+                .send(|| self.http.client().get(url.clone()))
+                .await
+                .map_err(Self::hint)?;
+            Ok(())
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap as Map;
+
+    fn cfg(base: Option<&str>) -> ConnectionConfig {
+        ConnectionConfig {
+            vendor: crate::model::VendorKind::Greenhouse,
+            base_url: base.map(str::to_string),
+            token_url: None,
+            subdomain: None,
+            credentials: Map::from([
+                (
+                    "clientId".to_string(),
+                    crate::vendors::SecretValue::new("id"),
+                ),
+                (
+                    "clientSecret".to_string(),
+                    crate::vendors::SecretValue::new("secret"),
+                ),
+            ]),
+            sub: Some("100".into()),
+            rate_limit: None,
+        }
+    }
+
+    #[test]
+    fn base_url_replaces_the_host() {
+        for base in [
+            None,
+            Some("https://harvest.greenhouse.io"),
+            Some("https://harvest.greenhouse.io/"),
+            Some("https://harvest.greenhouse.io/v3/"),
+        ] {
+            let c = GreenhouseClient::new(&cfg(base)).unwrap();
+            assert_eq!(
+                c.url("jobs", &[("per_page", "500".into())])
+                    .unwrap()
+                    .as_str(),
+                "https://harvest.greenhouse.io/v3/jobs?per_page=500"
+            );
+        }
+        let c = GreenhouseClient::new(&cfg(Some("http://127.0.0.1:8080"))).unwrap();
+        let u = c
+            .url(
+                "applications",
+                &[("updated_at", "gte|2026-01-01T00:00:00.000Z".into())],
+            )
+            .unwrap();
+        assert_eq!(u.path(), "/v3/applications");
+        assert_eq!(
+            u.query_pairs().next().unwrap().1,
+            "gte|2026-01-01T00:00:00.000Z"
+        );
+        assert_eq!(c.user_id, Some(100));
+    }
+
+    #[test]
+    fn missing_credentials_are_a_config_error() {
+        let mut c = cfg(None);
+        c.credentials.remove("clientSecret");
+        assert!(matches!(
+            GreenhouseClient::new(&c),
+            Err(VendorError::Config(_))
+        ));
+    }
+
+    #[test]
+    fn watermark_timestamps_have_millis() {
+        let t = DateTime::parse_from_rfc3339("2026-03-02T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(ts(t), "2026-03-02T10:00:00.000Z");
     }
 }

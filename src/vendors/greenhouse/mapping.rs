@@ -19,6 +19,9 @@ pub struct GhJob {
     #[serde(default)]
     pub notes: Option<String>,
     #[serde(default)]
+    pub department_id: Option<i64>,
+    /// Not in v3 proper (the sandbox adds it); else resolved via `/v3/departments`.
+    #[serde(default)]
     pub department_name: Option<String>,
     #[serde(default)]
     pub custom_fields: Option<Value>,

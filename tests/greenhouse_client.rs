@@ -1,0 +1,495 @@
+//! The Greenhouse v3 client against the Greenhouse sandbox: mapping, incremental
+//! pulls, retries, token refresh, auth failures, rate limits and write-back.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use ats_operator::model::{
+    Application, ApplicationStatus, Band, ComponentScores, JobStatus, Score, VendorKind,
+};
+use ats_operator::sandbox::{self, RunningSandbox, SandboxOptions};
+use ats_operator::vendors::greenhouse::GreenhouseClient;
+use ats_operator::vendors::http::RetryPolicy;
+use ats_operator::vendors::{
+    AtsClient, ConnectionConfig, PullScope, SecretValue, VendorError, WriteBackRequest,
+};
+use serde_json::{Value, json};
+
+const APPS: usize = 120;
+
+async fn start(opts: SandboxOptions) -> RunningSandbox {
+    sandbox::start_greenhouse("127.0.0.1:0".parse().unwrap(), opts)
+        .await
+        .expect("sandbox")
+}
+
+async fn sandbox_with(apps: usize) -> RunningSandbox {
+    start(SandboxOptions {
+        applications: apps,
+        ..SandboxOptions::default()
+    })
+    .await
+}
+
+fn config(sb: &RunningSandbox, sub: Option<u64>) -> ConnectionConfig {
+    ConnectionConfig {
+        vendor: VendorKind::Greenhouse,
+        base_url: Some(sb.base_url.clone()),
+        token_url: Some(sb.token_url.clone()),
+        subdomain: None,
+        credentials: BTreeMap::from([
+            (
+                "clientId".to_string(),
+                SecretValue::new(sb.credentials.client_id.clone()),
+            ),
+            (
+                "clientSecret".to_string(),
+                SecretValue::new(sb.credentials.client_secret.clone()),
+            ),
+        ]),
+        sub: sub.map(|s| s.to_string()),
+        rate_limit: None,
+    }
+}
+
+/// Short backoffs keep the fault tests fast; the attempt budget is the default.
+fn fast() -> RetryPolicy {
+    RetryPolicy {
+        base: Duration::from_millis(10),
+        cap: Duration::from_millis(100),
+        ..RetryPolicy::default()
+    }
+}
+
+fn client(sb: &RunningSandbox) -> GreenhouseClient {
+    GreenhouseClient::with_policy(&config(sb, Some(sb.credentials.site_admin_user_id)), fast())
+        .expect("client")
+}
+
+async fn control(
+    sb: &RunningSandbox,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> Value {
+    let mut rb = reqwest::Client::new().request(method, format!("{}/_sandbox/{path}", sb.base_url));
+    if let Some(b) = body {
+        rb = rb.json(&b);
+    }
+    let r = rb.send().await.expect("control request");
+    assert!(r.status().is_success(), "{path}: {}", r.status());
+    r.json().await.expect("control json")
+}
+
+async fn stats(sb: &RunningSandbox) -> Value {
+    control(sb, reqwest::Method::GET, "stats", None).await
+}
+
+fn count(stats: &Value, route: &str) -> u64 {
+    stats["requests"][route].as_u64().unwrap_or(0)
+}
+
+fn api_requests(stats: &Value) -> u64 {
+    stats["requests"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(k, _)| k.contains(" /v3/"))
+                .filter_map(|(_, v)| v.as_u64())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn full_pull_maps_everything() {
+    let sb = sandbox_with(APPS).await;
+    let c = client(&sb);
+    let cs = c.pull(None, &PullScope::default()).await.expect("pull");
+
+    assert_eq!(cs.applications.len(), APPS);
+    assert!(!cs.jobs.is_empty());
+    let jobs: BTreeSet<&str> = cs.jobs.iter().map(|j| j.id.as_str()).collect();
+    let cands: BTreeMap<&str, _> = cs.candidates.iter().map(|c| (c.id.as_str(), c)).collect();
+    for a in &cs.applications {
+        assert!(jobs.contains(a.job_id.as_str()), "job of {}", a.id);
+        assert!(
+            cands.contains_key(a.candidate_id.as_str()),
+            "candidate of {}",
+            a.id
+        );
+        assert!(a.updated_at.is_some() && a.applied_at.is_some());
+        assert!(a.stage.is_some());
+    }
+    // Only candidates with applications, each once.
+    let referenced: BTreeSet<&str> = cs
+        .applications
+        .iter()
+        .map(|a| a.candidate_id.as_str())
+        .collect();
+    assert_eq!(referenced.len(), cs.candidates.len());
+    for cand in &cs.candidates {
+        assert!(cand.personal.first_name.is_some() && cand.personal.email.is_some());
+        assert!(!cand.resume.parsed_text.is_empty(), "resume of {}", cand.id);
+        assert!(cand.resume.url.is_some());
+        assert!(
+            !cand.resume.structured.skills.is_empty(),
+            "skills of {}",
+            cand.id
+        );
+        // Personal data stays out of what the scorer sees.
+        let blind = ats_operator::model::BlindCandidate::from_candidate(cand);
+        let email = cand.personal.email.as_deref().unwrap_or("");
+        assert!(!blind.resume_text.contains(email));
+    }
+    for j in &cs.jobs {
+        assert!(!j.title.is_empty());
+        assert!(!j.description.contains('<'), "HTML left in {}", j.id);
+        assert!(!j.requirements.is_empty(), "requirements of {}", j.id);
+        assert!(j.employment_type.is_some());
+        assert!(j.department.is_some());
+    }
+    assert!(cs.high_watermark.is_some());
+
+    // 1 token, one page per list (jobs, posts, applications, candidates, attachments).
+    let s = stats(&sb).await;
+    assert_eq!(s["token_requests"], 1);
+    assert_eq!(api_requests(&s), 5, "{s}");
+    for route in [
+        "jobs",
+        "job_posts",
+        "applications",
+        "candidates",
+        "attachments",
+    ] {
+        assert_eq!(count(&s, &format!("GET /v3/{route}")), 1, "{route}");
+    }
+}
+
+#[tokio::test]
+async fn scope_filters_jobs_and_applications() {
+    let sb = sandbox_with(APPS).await;
+    let c = client(&sb);
+    let scope = PullScope {
+        job_statuses: vec![JobStatus::Open],
+        job_ids: vec![],
+    };
+    let cs = c.pull(None, &scope).await.expect("pull");
+    assert!(cs.jobs.iter().all(|j| j.status == JobStatus::Open));
+    let open: BTreeSet<&str> = cs.jobs.iter().map(|j| j.id.as_str()).collect();
+    assert!(!cs.applications.is_empty());
+    assert!(
+        cs.applications
+            .iter()
+            .all(|a| open.contains(a.job_id.as_str()))
+    );
+
+    let one = cs.jobs[0].id.clone();
+    let cs = c
+        .pull(
+            None,
+            &PullScope {
+                job_statuses: vec![],
+                job_ids: vec![one.clone()],
+            },
+        )
+        .await
+        .expect("pull one job");
+    assert_eq!(cs.jobs.len(), 1);
+    assert!(cs.applications.iter().all(|a| a.job_id == one));
+}
+
+#[tokio::test]
+async fn incremental_pull_returns_the_touched_applications() {
+    let sb = sandbox_with(APPS).await;
+    let c = client(&sb);
+    let full = c
+        .pull(None, &PullScope::default())
+        .await
+        .expect("full pull");
+    let since = full.high_watermark.expect("watermark");
+    let before: BTreeMap<String, String> = full
+        .candidates
+        .iter()
+        .map(|c| (c.id.clone(), c.resume.parsed_text.clone()))
+        .collect();
+
+    // Nothing changed: nothing comes back.
+    let later = since + chrono::Duration::milliseconds(1);
+    let none = c
+        .pull(Some(later), &PullScope::default())
+        .await
+        .expect("empty pull");
+    assert!(none.applications.is_empty() && none.candidates.is_empty());
+
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let touched = control(
+        &sb,
+        reqwest::Method::POST,
+        "touch",
+        Some(json!({"count": 5})),
+    )
+    .await;
+    let touched: BTreeSet<String> = touched["application_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    let cs = c
+        .pull(Some(later), &PullScope::default())
+        .await
+        .expect("incremental pull");
+
+    // Touching changes the resume, so every application of those candidates is re-scored.
+    let touched_cands: BTreeSet<&str> = full
+        .applications
+        .iter()
+        .filter(|a| touched.contains(&a.id))
+        .map(|a| a.candidate_id.as_str())
+        .collect();
+    let expected: BTreeSet<&str> = full
+        .applications
+        .iter()
+        .filter(|a| touched_cands.contains(a.candidate_id.as_str()))
+        .map(|a| a.id.as_str())
+        .collect();
+    let got: BTreeSet<&str> = cs.applications.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(got, expected);
+    assert!(touched.iter().all(|t| got.contains(t.as_str())));
+    let got_cands: BTreeSet<&str> = cs.candidates.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(got_cands, touched_cands);
+    for cand in &cs.candidates {
+        assert_ne!(
+            Some(&cand.resume.parsed_text),
+            before.get(&cand.id),
+            "resume of {} unchanged",
+            cand.id
+        );
+    }
+    assert!(cs.high_watermark > Some(since));
+}
+
+#[tokio::test]
+async fn server_errors_are_retried() {
+    let sb = sandbox_with(40).await;
+    let c = client(&sb);
+    control(
+        &sb,
+        reqwest::Method::POST,
+        "faults",
+        Some(json!({"status": 503, "count": 3, "path_prefix": "/v3/applications"})),
+    )
+    .await;
+    let cs = c
+        .pull(None, &PullScope::default())
+        .await
+        .expect("pull despite 503s");
+    assert_eq!(cs.applications.len(), 40);
+    assert_eq!(stats(&sb).await["faults_injected"], 3);
+
+    // Beyond the attempt budget: unavailable, and transient.
+    control(
+        &sb,
+        reqwest::Method::POST,
+        "faults",
+        Some(json!({"status": 500, "count": 50, "path_prefix": "/v3/jobs"})),
+    )
+    .await;
+    let err = c.pull(None, &PullScope::default()).await.unwrap_err();
+    assert!(matches!(err, VendorError::Unavailable(_)), "{err:?}");
+    assert!(err.is_transient());
+}
+
+#[tokio::test]
+async fn expired_token_is_refreshed() {
+    let sb = sandbox_with(40).await;
+    let c = client(&sb);
+    c.verify().await.expect("verify");
+    control(&sb, reqwest::Method::POST, "tokens/expire", None).await;
+    let cs = c
+        .pull(None, &PullScope::default())
+        .await
+        .expect("pull after expiry");
+    assert_eq!(cs.applications.len(), 40);
+    // Concurrent requests that saw the 401 share one refresh.
+    assert_eq!(stats(&sb).await["token_requests"], 2);
+}
+
+#[tokio::test]
+async fn revoked_credentials_are_an_auth_error() {
+    let sb = sandbox_with(10).await;
+    let c = client(&sb);
+    c.verify().await.expect("verify");
+    control(&sb, reqwest::Method::POST, "credentials/revoke", None).await;
+    let err = c.pull(None, &PullScope::default()).await.unwrap_err();
+    assert!(matches!(err, VendorError::Auth(_)), "{err:?}");
+    assert!(!err.is_transient());
+    let fresh = client(&sb);
+    let err = fresh.verify().await.unwrap_err();
+    assert!(matches!(err, VendorError::Auth(_)), "{err:?}");
+    let msg = err.to_string();
+    assert!(!msg.contains(&sb.credentials.client_secret), "{msg}");
+
+    let mut wrong = config(&sb, None);
+    wrong
+        .credentials
+        .insert("clientSecret".into(), SecretValue::new("not-the-secret"));
+    let err = GreenhouseClient::with_policy(&wrong, fast())
+        .unwrap()
+        .verify()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, VendorError::Auth(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn non_site_admin_is_forbidden() {
+    let sb = sandbox_with(10).await;
+    let c = GreenhouseClient::with_policy(&config(&sb, Some(sb.credentials.basic_user_id)), fast())
+        .unwrap();
+    let err = c.verify().await.unwrap_err();
+    match &err {
+        VendorError::Forbidden(m) => assert!(m.contains("Site Admin"), "{m}"),
+        other => panic!("expected Forbidden, got {other:?}"),
+    }
+    assert!(matches!(
+        c.pull(None, &PullScope::default()).await,
+        Err(VendorError::Forbidden(_))
+    ));
+}
+
+#[tokio::test]
+async fn rate_limits_are_honoured() {
+    let sb = sandbox_with(40).await;
+    let c = client(&sb);
+    control(
+        &sb,
+        reqwest::Method::PUT,
+        "rate_limit",
+        Some(json!({"requests": 2, "window_seconds": 1})),
+    )
+    .await;
+    let t0 = Instant::now();
+    let cs = c
+        .pull(None, &PullScope::default())
+        .await
+        .expect("pull under a tight limit");
+    assert_eq!(cs.applications.len(), 40);
+    // Five list requests at two per second need at least two window turns.
+    assert!(
+        t0.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        t0.elapsed()
+    );
+
+    control(
+        &sb,
+        reqwest::Method::PUT,
+        "rate_limit",
+        Some(json!({"disabled": true})),
+    )
+    .await;
+    control(
+        &sb,
+        reqwest::Method::POST,
+        "faults",
+        Some(json!({"status": 429, "count": 2, "path_prefix": "/v3/jobs"})),
+    )
+    .await;
+    let t0 = Instant::now();
+    c.verify().await.expect("verify after two 429s");
+    // Retry-After: 1 each time.
+    assert!(
+        t0.elapsed() >= Duration::from_millis(1900),
+        "{:?}",
+        t0.elapsed()
+    );
+}
+
+fn request(app: &Application, key: &str) -> WriteBackRequest {
+    WriteBackRequest {
+        application: app.clone(),
+        score: Score {
+            score: 87,
+            components: ComponentScores {
+                skills: Some(90),
+                experience: Some(80),
+                title: None,
+                education: None,
+            },
+            strengths: vec!["Rust".into()],
+            gaps: vec!["Kafka".into()],
+            band: Band::StrongFit,
+        },
+        note: true,
+        custom_field: Some("ai_score".into()),
+        key: key.into(),
+    }
+}
+
+#[tokio::test]
+async fn write_back_then_note_exists() {
+    let sb = sandbox_with(10).await;
+    let c = client(&sb);
+    let cs = c.pull(None, &PullScope::default()).await.expect("pull");
+    let app = cs
+        .applications
+        .iter()
+        .find(|a| a.status != ApplicationStatus::Hired)
+        .unwrap_or(&cs.applications[0]);
+    let req = request(app, "k-123");
+    assert!(!c.note_exists(&req).await.expect("note_exists before"));
+    c.write_back(&req).await.expect("write back");
+    assert!(c.note_exists(&req).await.expect("note_exists after"));
+    let other = request(app, "k-456");
+    assert!(!c.note_exists(&other).await.unwrap());
+
+    let notes = control(
+        &sb,
+        reqwest::Method::GET,
+        &format!("applications/{}/notes", app.id),
+        None,
+    )
+    .await;
+    let notes = notes.as_array().unwrap();
+    assert_eq!(notes.len(), 1);
+    assert_eq!(notes[0]["body"], req.note_body());
+    assert_eq!(notes[0]["visibility"], "admin_only_visible");
+    assert_eq!(notes[0]["user_id"], sb.credentials.site_admin_user_id);
+    let s = stats(&sb).await;
+    assert_eq!(s["application_patches"], 1);
+    assert_eq!(s["notes_created"], 1);
+
+    // A failed note POST is checked before it is resent: still one note each.
+    control(
+        &sb,
+        reqwest::Method::POST,
+        "faults",
+        Some(json!({"status": 503, "count": 1, "path_prefix": "/v3/notes"})),
+    )
+    .await;
+    c.write_back(&other)
+        .await
+        .expect("write back despite a 503");
+    let notes = control(
+        &sb,
+        reqwest::Method::GET,
+        &format!("applications/{}/notes", app.id),
+        None,
+    )
+    .await;
+    assert_eq!(notes.as_array().unwrap().len(), 2);
+
+    // An unknown custom field is the user's to fix, not a retry.
+    let mut bad = request(app, "k-789");
+    bad.custom_field = Some("no_such_field".into());
+    let err = c.write_back(&bad).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            VendorError::Rejected { status: 422, .. } | VendorError::Rejected { status: 400, .. }
+        ),
+        "{err:?}"
+    );
+}
