@@ -61,6 +61,12 @@ struct Tenant {
 
 impl Tenant {
     async fn new(prefix: &str, opts: SandboxOptions) -> Tenant {
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter(
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info,kube=warn,hyper=warn".into()),
+            )
+            .try_init();
         let client = support::client().await;
         support::install_crds(&client).await;
         let ns = support::namespace(&client, prefix).await;

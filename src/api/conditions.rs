@@ -43,12 +43,20 @@ pub struct Condition {
 }
 
 impl Condition {
+    /// An empty message becomes the reason: server-side apply on older API servers
+    /// turns `""` into `null`, which the schema rejects.
     pub fn new(type_: &str, status: bool, reason: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        let message = if message.is_empty() {
+            reason.to_string()
+        } else {
+            message
+        };
         Condition {
             type_: type_.to_string(),
             status: if status { "True" } else { "False" }.to_string(),
             reason: reason.to_string(),
-            message: message.into(),
+            message,
             last_transition_time: String::new(),
             observed_generation: None,
         }

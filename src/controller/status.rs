@@ -30,7 +30,7 @@ pub struct SyncView {
 }
 
 pub fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 fn summary(c: &SyncCounts) -> String {
@@ -43,7 +43,14 @@ fn summary(c: &SyncCounts) -> String {
 /// Pure: the conditions the view implies (without transition times).
 pub fn conditions_for(view: &SyncView) -> Vec<Condition> {
     use conditions::{READY, STALLED, SYNCED};
-    let not_stalled = || Condition::new(STALLED, false, reason::NO_PROBLEM, "");
+    let not_stalled = || {
+        Condition::new(
+            STALLED,
+            false,
+            reason::NO_PROBLEM,
+            "No problem needs your attention",
+        )
+    };
     let failing = |p: &Problem| {
         vec![
             Condition::new(READY, false, p.reason, p.message.clone()),
@@ -139,10 +146,10 @@ mod tests {
             scored: 3,
             ..Default::default()
         });
-        let s2 = render(&v, &s1.conditions, at("2026-11-23T10:01:00Z"));
+        let s2 = render(&v, &s1.conditions, at("2026-11-23T10:01:00.000Z"));
         let ready = conditions::find(&s2.conditions, "Ready").unwrap();
         assert!(ready.is_true());
-        assert_eq!(ready.last_transition_time, "2026-11-23T10:01:00Z");
+        assert_eq!(ready.last_transition_time, "2026-11-23T10:01:00.000Z");
         // Rendering the same view again changes nothing: no status write.
         assert_eq!(render(&v, &s2.conditions, at("2026-11-23T10:09:00Z")), s2);
     }
