@@ -10,10 +10,8 @@ use std::time::Duration;
 
 use ats_operator::devcluster::DevCluster;
 use k8s_openapi::api::core::v1::Namespace;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, Patch, PatchParams, PostParams};
-use kube::runtime::wait::{await_condition, conditions};
-use kube::{Client, ResourceExt};
+use kube::Client;
+use kube::api::{Api, PostParams};
 use rand::RngCore;
 
 /// Guards against hangs only; CRDs are established within a second or two.
@@ -61,41 +59,10 @@ pub fn kubeconfig_path() -> PathBuf {
 
 /// Applies the operator's CRDs and waits until each is Established. Idempotent.
 pub async fn install_crds(client: &Client) {
-    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let params = PatchParams::apply("ats-operator-tests").force();
-    for crd in ats_operator::api::crds() {
-        let name = crd.name_any();
-        let mut body = serde_json::to_value(&crd).expect("CRD as JSON");
-        drop_null_enum_values(&mut body);
-        api.patch(&name, &params, &Patch::Apply(&body))
-            .await
-            .unwrap_or_else(|e| panic!("applying CRD {name}: {e}"));
-    }
-    for crd in ats_operator::api::crds() {
-        let name = crd.name_any();
-        let established = await_condition(api.clone(), &name, conditions::is_crd_established());
-        match tokio::time::timeout(CRD_DEADLINE, established).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => panic!("waiting for CRD {name}: {e}"),
-            Err(_) => panic!("CRD {name} not Established after {CRD_DEADLINE:?}"),
-        }
-    }
-}
-
-/// schemars lists `null` in the `enum` of an `Option<enum>` (next to `nullable: true`).
-/// The 1.20 test apiserver mishandles that (it reports "per-version schemas may not all
-/// be set to identical values"); newer ones accept it. Dropping the `null` changes
-/// nothing, since `nullable: true` already admits null.
-fn drop_null_enum_values(schema: &mut serde_json::Value) {
-    match schema {
-        serde_json::Value::Object(map) => {
-            if let Some(serde_json::Value::Array(values)) = map.get_mut("enum") {
-                values.retain(|v| !v.is_null());
-            }
-            map.values_mut().for_each(drop_null_enum_values);
-        }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(drop_null_enum_values),
-        _ => {}
+    match tokio::time::timeout(CRD_DEADLINE, ats_operator::controller::install_crds(client)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => panic!("installing CRDs: {e}"),
+        Err(_) => panic!("CRDs not Established after {CRD_DEADLINE:?}"),
     }
 }
 
