@@ -50,7 +50,7 @@ if ! /usr/bin/python3 -c 'import requests_oauthlib' 2>/dev/null; then
 fi
 cargo build --quiet
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$CARGO_TARGET_DIR/debug/ats-operator" sandbox --listen "127.0.0.1:$port" --applications 30 --rate-limit off >/dev/null 2>&1 &
+"$CARGO_TARGET_DIR/debug/ats-operator" sandbox --listen "127.0.0.1:$port" --applications 30 --rate-limit 50/30 >/dev/null 2>&1 &
 sandbox_pid=$!
 trap 'kill $sandbox_pid 2>/dev/null || true' EXIT
 for _ in $(seq 100); do

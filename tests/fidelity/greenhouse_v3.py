@@ -5,7 +5,11 @@ Greenhouse documents) and validates the token response as RFC 6749 requires;
 requests parses the Link headers. Usage: greenhouse_v3.py BASE_URL
 """
 
+import os
 import sys
+
+# The sandbox serves plain HTTP on loopback; oauthlib insists on https otherwise.
+os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
 
 import requests
 from oauthlib.oauth2 import BackendApplicationClient
