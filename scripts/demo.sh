@@ -9,4 +9,4 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 bash scripts/build-kube-apiserver.sh >/dev/null
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ats-operator/target}"
-exec cargo run --quiet --release -- demo "$@"
+exec cargo run --quiet -- demo "$@"

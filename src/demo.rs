@@ -123,12 +123,12 @@ pub async fn run(applications: usize, keep: bool) -> Result<(), DemoError> {
     let ready = wait_ready(&syncs, &name, Duration::from_secs(180)).await?;
     print_status(&ready);
     print_scores(&http, &sb.base_url, &creds).await?;
-    println!(
-        "\nkubeconfig: {}  (try: kubectl --kubeconfig {} get ats -A)",
-        cluster.kubeconfig_path().display(),
-        cluster.kubeconfig_path().display()
-    );
     if keep {
+        println!(
+            "\nkubeconfig: {}  (try: kubectl --kubeconfig {} get ats -A)",
+            cluster.kubeconfig_path().display(),
+            cluster.kubeconfig_path().display()
+        );
         println!("Running until Ctrl-C ...");
         let _ = tokio::signal::ctrl_c().await;
     }
@@ -230,24 +230,14 @@ async fn print_scores(http: &reqwest::Client, base: &str, creds: &Value) -> Resu
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let apps: Value = http
-        .get(format!("{base}/v3/applications?per_page=500"))
-        .bearer_auth(&bearer)
-        .send()
-        .await
-        .map_err(err)?
-        .json()
-        .await
-        .map_err(err)?;
-    let notes: Value = http
-        .get(format!("{base}/v3/notes?per_page=500"))
-        .bearer_auth(&bearer)
-        .send()
-        .await
-        .map_err(err)?
-        .json()
-        .await
-        .map_err(err)?;
+    let list = |path: &str| {
+        let req = http
+            .get(format!("{base}/v3/{path}?per_page=500"))
+            .bearer_auth(&bearer);
+        async move { req.send().await?.json::<Value>().await }
+    };
+    let apps = list("applications").await.map_err(err)?;
+    let notes = list("notes").await.map_err(err)?;
     let mut rows: Vec<(i64, String, String)> = apps
         .as_array()
         .into_iter()
@@ -255,15 +245,14 @@ async fn print_scores(http: &reqwest::Client, base: &str, creds: &Value) -> Resu
         .filter_map(|a| {
             let score = a["custom_fields"]["ai_score"]["value"].as_i64()?;
             let id = a["id"].to_string();
-            let note = notes
+            let body = notes
                 .as_array()
                 .into_iter()
                 .flatten()
                 .find(|n| n["application_id"] == a["id"])
                 .and_then(|n| n["body"].as_str())
-                .and_then(|b| b.lines().next())
-                .unwrap_or("")
-                .to_string();
+                .unwrap_or("");
+            let note = summarize_note(body);
             Some((score, id, note))
         })
         .collect();
@@ -279,4 +268,26 @@ async fn print_scores(http: &reqwest::Client, base: &str, creds: &Value) -> Resu
         println!("... and {} more", rows.len() - 15);
     }
     Ok(())
+}
+
+/// The band, first strength and first gap of a score note.
+fn summarize_note(body: &str) -> String {
+    let band = body
+        .lines()
+        .next()
+        .and_then(|l| l.split_once('(').map(|(_, b)| b.trim_end_matches(')')))
+        .unwrap_or("");
+    let first_after = |heading: &str| {
+        body.lines()
+            .skip_while(|l| *l != heading)
+            .nth(1)
+            .and_then(|l| l.strip_prefix("- "))
+            .unwrap_or("-")
+            .to_string()
+    };
+    format!(
+        "{band} | {} | {}",
+        first_after("Strengths:"),
+        first_after("Gaps:")
+    )
 }

@@ -63,9 +63,9 @@ enum Command {
     },
 }
 
-fn init_tracing(format: &str) {
+fn init_tracing(format: &str, default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,kube=warn,hyper=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     if format == "json" {
         builder.json().init();
@@ -116,8 +116,11 @@ fn parse_rate_limit(s: &str) -> Result<Option<(u32, std::time::Duration)>, Strin
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    if !matches!(cli.command, Command::Crds) {
-        init_tracing(&cli.log_format);
+    match cli.command {
+        Command::Crds => {}
+        // The demo prints its own story; logs would drown it.
+        Command::Demo { .. } => init_tracing(&cli.log_format, "warn,kube_client=error"),
+        _ => init_tracing(&cli.log_format, "info,kube=warn,hyper=warn"),
     }
     let result: Result<(), String> = match cli.command {
         Command::Crds => api::crds_yaml()

@@ -311,6 +311,19 @@ async fn tenant_is_synced_scored_and_written_back_exactly_once() {
         "one note per scoring of the changed application"
     );
 
+    // A new profile generation restarts the worker and re-scores every application once.
+    let notes_before = t.stats().await["notes_created"].as_u64().unwrap();
+    t.apply(|_, p, _| p.spec.weights.skills = 55).await;
+    t.wait("re-scoring after the profile changed", |s| {
+        s.status
+            .as_ref()
+            .and_then(|st| st.last_sync.as_ref())
+            .is_some_and(|c| c.scored as usize == apps.len())
+    })
+    .await;
+    let notes_after = t.stats().await["notes_created"].as_u64().unwrap();
+    assert_eq!(notes_after - notes_before, apps.len() as u64);
+
     // Events for state changes.
     let events = t.events().await;
     assert!(
@@ -318,6 +331,10 @@ async fn tenant_is_synced_scored_and_written_back_exactly_once() {
         "{events:?}"
     );
     assert!(events.iter().any(|(r, _)| r == "Synced"), "{events:?}");
+    assert!(
+        events.iter().any(|(r, _)| r == "WorkerRestarted"),
+        "{events:?}"
+    );
 
     // Deleting the sync stops its worker and removes the finalizer.
     t.syncs()
