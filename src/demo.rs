@@ -257,15 +257,24 @@ async fn print_scores(http: &reqwest::Client, base: &str, creds: &Value) -> Resu
         })
         .collect();
     rows.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    println!("\nScores written to Greenhouse (custom field ai_score, and the note), best first:");
     println!(
-        "\nScores in Greenhouse (custom field ai_score, and the note's first line), best first:"
+        "{:<12} {:>5}  BAND | FIRST STRENGTH | FIRST GAP",
+        "APPLICATION", "SCORE"
     );
-    println!("{:<12} {:>5}  NOTE", "APPLICATION", "SCORE");
-    for (score, id, note) in rows.iter().take(15) {
-        println!("{id:<12} {score:>5}  {note}");
-    }
-    if rows.len() > 15 {
-        println!("... and {} more", rows.len() - 15);
+    // The best and the weakest, so the spread shows.
+    let (top, bottom) = (8, 4);
+    for (i, (score, id, note)) in rows.iter().enumerate() {
+        if i < top || i + bottom >= rows.len() {
+            println!("{id:<12} {score:>5}  {note}");
+        } else if i == top {
+            println!(
+                "{:<12} {:>5}  ({} more)",
+                "...",
+                "",
+                rows.len() - top - bottom
+            );
+        }
     }
     Ok(())
 }

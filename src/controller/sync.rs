@@ -43,6 +43,25 @@ pub async fn reconcile(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, 
     let ns = sync.namespace().ok_or(ControllerError::NoNamespace)?;
     let span = info_span!("reconcile", tenant = %ns, sync = %sync.name_any());
     let api: Api<AtsSync> = Api::namespaced(ctx.client.clone(), &ns);
+    // Add the finalizer by merge patch (guarded by resourceVersion): kube's JSON
+    // patch tests for a null list, which kube-apiserver 1.20 rejects with 422.
+    if sync.metadata.deletion_timestamp.is_none()
+        && !sync.finalizers().iter().any(|f| f == FINALIZER)
+    {
+        let mut finalizers = sync.finalizers().to_vec();
+        finalizers.push(FINALIZER.to_string());
+        let patch = serde_json::json!({"metadata": {
+            "finalizers": finalizers,
+            "resourceVersion": sync.resource_version(),
+        }});
+        api.patch(
+            &sync.name_any(),
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&patch),
+        )
+        .await?;
+        return Ok(Action::await_change());
+    }
     finalizer(&api, FINALIZER, sync, |event| async {
         match event {
             Finalizer::Apply(s) => apply(s, ctx.clone()).await,
