@@ -11,13 +11,14 @@
 //!
 //! Run: `cargo bench --bench sync_throughput` (env `BENCH_APPLICATIONS` to resize).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ats_operator::api::{ScoringProfileSpec, WriteBackMode, WriteBackSpec};
 use ats_operator::ledger::Ledger;
-use ats_operator::model::{JobStatus, VendorKind};
+use ats_operator::model::{BlindCandidate, JobStatus, VendorKind};
+use ats_operator::scoring;
 use ats_operator::sync::pipeline;
 use ats_operator::sync::{Schedule, SyncKey, SyncSpec};
 use ats_operator::vendors::{self, ConnectionConfig, PullScope, SecretValue};
@@ -168,6 +169,36 @@ async fn main() {
         let creds = json(&format!("{}/_sandbox/credentials", sb.base)).await;
         let spec = spec(&sb, &creds, WriteBackMode::Both, "unlimited");
         let client = vendors::connect(&spec.connection).expect("client");
+
+        // Stage figures: the pull alone, and scoring alone on what it returned.
+        let t = Instant::now();
+        let cs = client.pull(None, &spec.scope).await.expect("pull");
+        let pull_secs = t.elapsed().as_secs_f64();
+        let jobs: HashMap<_, _> = cs.jobs.iter().map(|j| (j.id.as_str(), j)).collect();
+        let cands: HashMap<_, _> = cs.candidates.iter().map(|c| (c.id.as_str(), c)).collect();
+        let t = Instant::now();
+        let mut n = 0u32;
+        for a in &cs.applications {
+            if let (Some(j), Some(c)) = (
+                jobs.get(a.job_id.as_str()),
+                cands.get(a.candidate_id.as_str()),
+            ) {
+                let blind = BlindCandidate::from_candidate(c);
+                std::hint::black_box(scoring::score(j, &blind, &spec.profile, 2026));
+                n += 1;
+            }
+        }
+        let score_secs = t.elapsed().as_secs_f64();
+        println!(
+            "stages: pull {:.2} s ({} applications, {} candidates with resumes), scoring {:.2} s ({:.0} µs per application)",
+            pull_secs,
+            cs.applications.len(),
+            cs.candidates.len(),
+            score_secs,
+            score_secs * 1e6 / f64::from(n.max(1))
+        );
+        drop(cs);
+
         let t = Instant::now();
         let r = pipeline::run_once(client.as_ref(), &ledger, &spec, chrono::Utc::now())
             .await

@@ -1,0 +1,162 @@
+//! Exactly-once write-back across a crash between scoring and writing, made
+//! deterministic: a wrapper client "crashes" each write either after it landed in
+//! the ATS (the ledger never heard) or before it was sent. The next run, with the
+//! real client, must leave exactly one note per application.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use ats_operator::api::{ScoringProfileSpec, WriteBackSpec};
+use ats_operator::ledger::Ledger;
+use ats_operator::model::{ChangeSet, JobStatus, VendorKind};
+use ats_operator::sandbox::{self, SandboxOptions};
+use ats_operator::sync::pipeline;
+use ats_operator::sync::{Schedule, SyncKey, SyncSpec};
+use ats_operator::vendors::{
+    self, AtsClient, ConnectionConfig, PullScope, SecretValue, VendorError, WriteBackRequest,
+};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+/// Lands every other write, then fails all of them as a crash would.
+struct Crashing {
+    inner: Arc<dyn AtsClient>,
+    calls: AtomicUsize,
+}
+
+#[async_trait]
+impl AtsClient for Crashing {
+    async fn pull(
+        &self,
+        since: Option<DateTime<Utc>>,
+        scope: &PullScope,
+    ) -> Result<ChangeSet, VendorError> {
+        self.inner.pull(since, scope).await
+    }
+    async fn write_back(&self, req: &WriteBackRequest) -> Result<(), VendorError> {
+        if self.calls.fetch_add(1, Ordering::SeqCst) % 2 == 0 {
+            self.inner.write_back(req).await?;
+        }
+        Err(VendorError::Unavailable("crashed".into()))
+    }
+    async fn note_exists(&self, req: &WriteBackRequest) -> Result<bool, VendorError> {
+        self.inner.note_exists(req).await
+    }
+    async fn verify(&self) -> Result<(), VendorError> {
+        self.inner.verify().await
+    }
+}
+
+fn spec(base: &str, creds: &Value) -> SyncSpec {
+    let mut credentials = BTreeMap::new();
+    credentials.insert(
+        "clientId".to_string(),
+        SecretValue::new(creds["client_id"].as_str().unwrap()),
+    );
+    credentials.insert(
+        "clientSecret".to_string(),
+        SecretValue::new(creds["client_secret"].as_str().unwrap()),
+    );
+    SyncSpec {
+        key: SyncKey {
+            namespace: "tenant".into(),
+            name: "recovery".into(),
+        },
+        connection: ConnectionConfig {
+            vendor: VendorKind::Greenhouse,
+            base_url: Some(base.to_string()),
+            token_url: Some(format!("{base}/token")),
+            subdomain: None,
+            credentials,
+            sub: None,
+            rate_limit: None,
+        },
+        schedule: Schedule::parse("15m").unwrap(),
+        scope: PullScope {
+            job_statuses: vec![JobStatus::Open],
+            job_ids: vec![],
+        },
+        write_back: WriteBackSpec::default(),
+        profile: ScoringProfileSpec::default(),
+        profile_identity: "p/1".into(),
+        profile_generation: 1,
+    }
+}
+
+#[tokio::test]
+async fn crash_between_scoring_and_writing_neither_loses_nor_duplicates() {
+    let sb = sandbox::start_greenhouse(
+        "127.0.0.1:0".parse().unwrap(),
+        SandboxOptions {
+            applications: 24,
+            jobs: 3,
+            rate_limit: None,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let http = reqwest::Client::new();
+    let get = |path: String| {
+        let http = http.clone();
+        async move {
+            http.get(path)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let creds = get(format!("{}/_sandbox/credentials", sb.base_url)).await;
+    let spec = spec(&sb.base_url, &creds);
+    let real = vendors::connect(&spec.connection).unwrap();
+    let ledger = Ledger::open_in_memory().unwrap();
+
+    let crashing = Crashing {
+        inner: real.clone(),
+        calls: AtomicUsize::new(0),
+    };
+    let first = pipeline::run_once(&crashing, &ledger, &spec, Utc::now()).await;
+    assert!(first.is_err(), "the crashing run must fail");
+    let landed = get(format!("{}/_sandbox/stats", sb.base_url)).await["notes_created"]
+        .as_u64()
+        .unwrap();
+    assert!(landed > 0, "some writes landed before the crash");
+    let pending = ledger.pending_writes("tenant/recovery").unwrap();
+    assert!(
+        pending.len() as u64 > landed,
+        "writes that never landed are pending too"
+    );
+
+    let second = pipeline::run_once(real.as_ref(), &ledger, &spec, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(second.counts.scored, 0, "nothing is scored twice");
+    assert!(ledger.pending_writes("tenant/recovery").unwrap().is_empty());
+
+    let apps = get(format!("{}/_sandbox/applications", sb.base_url)).await;
+    let mut checked = 0;
+    for a in apps.as_array().unwrap() {
+        if a["job_status"] != "open" {
+            continue;
+        }
+        let notes = get(format!(
+            "{}/_sandbox/applications/{}/notes",
+            sb.base_url, a["id"]
+        ))
+        .await;
+        assert_eq!(
+            notes.as_array().unwrap().len(),
+            1,
+            "application {}",
+            a["id"]
+        );
+        assert!(a["custom_fields"]["ai_score"]["value"].is_number());
+        checked += 1;
+    }
+    assert!(checked > 0);
+}
