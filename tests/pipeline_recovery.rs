@@ -36,7 +36,7 @@ impl AtsClient for Crashing {
         self.inner.pull(since, scope).await
     }
     async fn write_back(&self, req: &WriteBackRequest) -> Result<(), VendorError> {
-        if self.calls.fetch_add(1, Ordering::SeqCst) % 2 == 0 {
+        if self.calls.fetch_add(1, Ordering::SeqCst).is_multiple_of(2) {
             self.inner.write_back(req).await?;
         }
         Err(VendorError::Unavailable("crashed".into()))
