@@ -178,13 +178,17 @@ async fn main() {
         let cands: HashMap<_, _> = cs.candidates.iter().map(|c| (c.id.as_str(), c)).collect();
         let t = Instant::now();
         let mut n = 0u32;
+        let mut asks = HashMap::new();
         for a in &cs.applications {
             if let (Some(j), Some(c)) = (
                 jobs.get(a.job_id.as_str()),
                 cands.get(a.candidate_id.as_str()),
             ) {
                 let blind = BlindCandidate::from_candidate(c);
-                std::hint::black_box(scoring::score(j, &blind, &spec.profile, 2026));
+                let ask = asks
+                    .entry(j.id.as_str())
+                    .or_insert_with(|| scoring::job::analyze(j, &spec.profile));
+                std::hint::black_box(scoring::score_with(ask, j, &blind, &spec.profile, 2026));
                 n += 1;
             }
         }

@@ -326,19 +326,27 @@ impl Ledger {
     /// A crash after this and before [`Ledger::mark_written`] leaves the row
     /// Pending, which is how the next run knows to finish the write.
     pub fn record_decision(&self, d: &Decision) -> Result<(), LedgerError> {
-        let score_json = serde_json::to_string(&d.score)?;
-        let state = match d.outcome {
-            DecisionOutcome::ToWrite => WriteStatus::Pending,
-            DecisionOutcome::DryRun | DecisionOutcome::NoWriteBack => WriteStatus::Done,
-        };
+        self.record_decisions(std::slice::from_ref(d))
+    }
+
+    /// [`Ledger::record_decision`] for many decisions in one transaction (a
+    /// full sync records thousands; one commit each would dominate its time).
+    pub fn record_decisions(&self, decisions: &[Decision]) -> Result<(), LedgerError> {
         let now = ts(Utc::now());
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
-        tx.execute(
-            "INSERT INTO decisions (sync_key, tenant, vendor, application_id, candidate_id, job_id,
-                fingerprint, profile_generation, score, band, score_json, write_key, outcome, decided_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-            params![
+        for d in decisions {
+            let score_json = serde_json::to_string(&d.score)?;
+            let state = match d.outcome {
+                DecisionOutcome::ToWrite => WriteStatus::Pending,
+                DecisionOutcome::DryRun | DecisionOutcome::NoWriteBack => WriteStatus::Done,
+            };
+            tx.prepare_cached(
+                "INSERT INTO decisions (sync_key, tenant, vendor, application_id, candidate_id, job_id,
+                    fingerprint, profile_generation, score, band, score_json, write_key, outcome, decided_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            )?
+            .execute(params![
                 d.sync_key,
                 d.tenant,
                 d.vendor.as_str(),
@@ -353,21 +361,21 @@ impl Ledger {
                 d.write_key,
                 d.outcome.as_str(),
                 ts(d.decided_at),
-            ],
-        )?;
-        tx.execute(
-            "INSERT INTO write_states (sync_key, application_id, fingerprint, profile_generation,
-                write_key, state, attempts, last_error, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, NULL, ?7)
-             ON CONFLICT (sync_key, application_id) DO UPDATE SET
-                fingerprint = excluded.fingerprint,
-                profile_generation = excluded.profile_generation,
-                write_key = excluded.write_key,
-                state = excluded.state,
-                attempts = 0,
-                last_error = NULL,
-                updated_at = excluded.updated_at",
-            params![
+            ])?;
+            tx.prepare_cached(
+                "INSERT INTO write_states (sync_key, application_id, fingerprint, profile_generation,
+                    write_key, state, attempts, last_error, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, NULL, ?7)
+                 ON CONFLICT (sync_key, application_id) DO UPDATE SET
+                    fingerprint = excluded.fingerprint,
+                    profile_generation = excluded.profile_generation,
+                    write_key = excluded.write_key,
+                    state = excluded.state,
+                    attempts = 0,
+                    last_error = NULL,
+                    updated_at = excluded.updated_at",
+            )?
+            .execute(params![
                 d.sync_key,
                 d.application_id,
                 d.fingerprint,
@@ -375,16 +383,16 @@ impl Ledger {
                 d.write_key,
                 state.as_str(),
                 now,
-            ],
-        )?;
-        append_event(
-            &tx,
-            &d.sync_key,
-            &d.application_id,
-            &d.write_key,
-            "decided",
-            Some(d.outcome.as_str()),
-        )?;
+            ])?;
+            append_event(
+                &tx,
+                &d.sync_key,
+                &d.application_id,
+                &d.write_key,
+                "decided",
+                Some(d.outcome.as_str()),
+            )?;
+        }
         tx.commit()?;
         Ok(())
     }
@@ -548,18 +556,18 @@ fn append_event(
     kind: &str,
     detail: Option<&str>,
 ) -> Result<(), LedgerError> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO events (sync_key, application_id, write_key, kind, detail, at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            sync_key,
-            application_id,
-            write_key,
-            kind,
-            detail,
-            ts(Utc::now())
-        ],
-    )?;
+    )?
+    .execute(params![
+        sync_key,
+        application_id,
+        write_key,
+        kind,
+        detail,
+        ts(Utc::now())
+    ])?;
     Ok(())
 }
 

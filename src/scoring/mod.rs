@@ -131,7 +131,18 @@ pub fn score(
     profile: &ScoringProfileSpec,
     now_year: i32,
 ) -> Score {
-    let ask = analyze(job, profile);
+    score_with(&analyze(job, profile), job, candidate, profile, now_year)
+}
+
+/// [`score`] with the job already analysed: a sync analyses each job once for
+/// all of its applications. `ask` must come from `analyze(job, profile)`.
+pub fn score_with(
+    ask: &JobAsk,
+    job: &Job,
+    candidate: &BlindCandidate,
+    profile: &ScoringProfileSpec,
+    now_year: i32,
+) -> Score {
     let w = &profile.weights;
     let mut r = Reasons {
         strengths: Vec::new(),
@@ -154,10 +165,10 @@ pub fn score(
         strengths: Vec::new(),
         gaps: Vec::new(),
     };
-    let skills_value = skills_component(&ask, candidate, reasons_for(w.skills, &mut r, &mut sink));
+    let skills_value = skills_component(ask, candidate, reasons_for(w.skills, &mut r, &mut sink));
     components.skills = add(w.skills, skills_value);
     let exp_value = experience_component(
-        &ask,
+        ask,
         job,
         candidate,
         now_year,
@@ -167,7 +178,7 @@ pub fn score(
     let title_value = title_component(job, candidate, reasons_for(w.title, &mut r, &mut sink));
     components.title = add(w.title, title_value);
     let edu_value =
-        education_component(&ask, candidate, reasons_for(w.education, &mut r, &mut sink));
+        education_component(ask, candidate, reasons_for(w.education, &mut r, &mut sink));
     components.education = add(w.education, edu_value);
 
     let total = if total_weight == 0 {

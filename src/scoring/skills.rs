@@ -8,7 +8,10 @@
 //! everyday word ("go", "react", "swift"); in a skills list it matches in any
 //! case.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
 
 /// (canonical name, aliases). The canonical name itself is always an alias;
 /// a canonical name that is also an everyday word is listed with `=` among the
@@ -308,30 +311,69 @@ pub fn skill_from_name(name: &str) -> Option<Skill> {
     })
 }
 
-/// Every vocabulary skill named in `text`, in order of first mention.
-pub fn find_skills(text: &str) -> Vec<&'static str> {
-    let lower = text.to_lowercase();
-    let mut found: Vec<(usize, &'static str)> = Vec::new();
+/// Two automata over every alias, built once: lowercase aliases searched in
+/// the lowercased text, `=` aliases in the text as written. One pass over the
+/// text instead of one scan per alias (scoring runs this per application).
+struct Matcher {
+    folded: AhoCorasick,
+    folded_canon: Vec<&'static str>,
+    exact: AhoCorasick,
+    exact_canon: Vec<&'static str>,
+}
+
+static MATCHER: LazyLock<Option<Matcher>> = LazyLock::new(|| {
+    let (mut folded, mut folded_canon) = (Vec::new(), Vec::new());
+    let (mut exact, mut exact_canon) = (Vec::new(), Vec::new());
     for (canon, aliases) in VOCAB {
-        let canon_alias = if CASE_SENSITIVE_CANONICAL.contains(canon) {
-            None
-        } else {
-            Some(*canon)
-        };
-        let first = canon_alias
-            .into_iter()
-            .chain(aliases.iter().copied())
-            .filter_map(|alias| match alias.strip_prefix('=') {
-                Some(exact) => first_match(text, exact),
-                None => first_match(&lower, &alias.to_lowercase()),
-            })
-            .min();
-        if let Some(pos) = first {
-            found.push((pos, canon));
+        if !CASE_SENSITIVE_CANONICAL.contains(canon) {
+            folded.push(canon.to_lowercase());
+            folded_canon.push(*canon);
+        }
+        for alias in aliases.iter() {
+            match alias.strip_prefix('=') {
+                Some(e) => {
+                    exact.push(e.to_string());
+                    exact_canon.push(*canon);
+                }
+                None => {
+                    folded.push(alias.to_lowercase());
+                    folded_canon.push(*canon);
+                }
+            }
         }
     }
+    // The vocabulary is a constant; building cannot fail for it, but stay
+    // total rather than panic.
+    Some(Matcher {
+        folded: AhoCorasick::new(&folded).ok()?,
+        folded_canon,
+        exact: AhoCorasick::new(&exact).ok()?,
+        exact_canon,
+    })
+});
+
+/// Every vocabulary skill named in `text`, in order of first mention.
+pub fn find_skills(text: &str) -> Vec<&'static str> {
+    let Some(m) = MATCHER.as_ref() else {
+        return Vec::new();
+    };
+    let lower = text.to_lowercase();
+    let mut first: HashMap<&'static str, usize> = HashMap::new();
+    let mut scan = |ac: &AhoCorasick, canon: &[&'static str], hay: &str| {
+        for hit in ac.find_overlapping_iter(hay) {
+            let (i, j) = (hit.start(), hit.end());
+            if on_boundaries(hay, i, j) {
+                let c = canon[hit.pattern().as_usize()];
+                let e = first.entry(c).or_insert(i);
+                *e = (*e).min(i);
+            }
+        }
+    };
+    scan(&m.folded, &m.folded_canon, &lower);
+    scan(&m.exact, &m.exact_canon, text);
     // Positions in `text` and `lower` can differ for non-ASCII text; the order
     // is only used for readable, deterministic output, so that is harmless.
+    let mut found: Vec<(usize, &'static str)> = first.into_iter().map(|(c, i)| (i, c)).collect();
     found.sort();
     found.into_iter().map(|(_, c)| c).collect()
 }
@@ -348,24 +390,30 @@ fn is_word_char(c: char) -> bool {
 }
 
 fn first_match(haystack: &str, needle: &str) -> Option<usize> {
-    haystack.match_indices(needle).find_map(|(i, _)| {
-        let before = haystack[..i].chars().next_back();
-        let after = haystack[i + needle.len()..].chars().next();
-        // A needle that itself starts/ends with a non-word char (".NET") needs
-        // no boundary on that side.
-        let needle_starts_word = needle.chars().next().is_some_and(is_word_char);
-        let needle_ends_word = needle.chars().next_back().is_some_and(is_word_char);
-        // "js" in "Node.js" belongs to the dotted name, not to JavaScript.
-        let dotted = before == Some('.')
-            && haystack[..i - 1]
-                .chars()
-                .next_back()
-                .is_some_and(char::is_alphanumeric);
-        let ok_before = !needle_starts_word || (before.is_none_or(|c| !is_word_char(c)) && !dotted);
-        let ok_after = !needle_ends_word || after.is_none_or(|c| !is_word_char(c));
-        // "Node.js." is fine, but "Vue.jsx" is not a mention of Vue.js.
-        (ok_before && ok_after).then_some(i)
-    })
+    haystack
+        .match_indices(needle)
+        .find_map(|(i, _)| on_boundaries(haystack, i, i + needle.len()).then_some(i))
+}
+
+/// Whether `haystack[i..j]` stands on word boundaries.
+fn on_boundaries(haystack: &str, i: usize, j: usize) -> bool {
+    let needle = &haystack[i..j];
+    let before = haystack[..i].chars().next_back();
+    let after = haystack[j..].chars().next();
+    // A needle that itself starts/ends with a non-word char (".NET") needs
+    // no boundary on that side.
+    let needle_starts_word = needle.chars().next().is_some_and(is_word_char);
+    let needle_ends_word = needle.chars().next_back().is_some_and(is_word_char);
+    // "js" in "Node.js" belongs to the dotted name, not to JavaScript.
+    let dotted = before == Some('.')
+        && haystack[..i - 1]
+            .chars()
+            .next_back()
+            .is_some_and(char::is_alphanumeric);
+    let ok_before = !needle_starts_word || (before.is_none_or(|c| !is_word_char(c)) && !dotted);
+    // "Node.js." is fine, but "Vue.jsx" is not a mention of Vue.js.
+    let ok_after = !needle_ends_word || after.is_none_or(|c| !is_word_char(c));
+    ok_before && ok_after
 }
 
 /// A de-duplicated set of candidate skills, plus the text for skills the

@@ -26,6 +26,9 @@ pub const LOOKBACK: chrono::Duration = chrono::Duration::minutes(2);
 /// Writes in flight at once; the rate limiter still paces them.
 const WRITE_CONCURRENCY: usize = 4;
 
+/// Decisions per ledger transaction.
+const DECISION_BATCH: usize = 500;
+
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     #[error(transparent)]
@@ -135,6 +138,9 @@ pub async fn run_once(
 
     let mut to_write = Vec::new();
     let mut seen = std::collections::HashSet::new();
+    // Each job's text is analysed once for all of its applications.
+    let mut asks: HashMap<&str, scoring::job::JobAsk> = HashMap::new();
+    let mut decided = Vec::new();
     for app in &changes.applications {
         if !seen.insert(app.id.as_str()) {
             continue;
@@ -155,7 +161,10 @@ pub async fn run_once(
             counts.unchanged += 1;
             continue;
         }
-        let score = scoring::score(job, &blind, &spec.profile, now.year());
+        let ask = asks
+            .entry(job.id.as_str())
+            .or_insert_with(|| scoring::job::analyze(job, &spec.profile));
+        let score = scoring::score_with(ask, job, &blind, &spec.profile, now.year());
         let decision = Decision {
             sync_key: lkey.clone(),
             tenant: spec.key.namespace.clone(),
@@ -170,12 +179,19 @@ pub async fn run_once(
             outcome: outcome(spec),
             decided_at: now,
         };
-        ledger.record_decision(&decision)?;
         counts.scored += 1;
         if decision.outcome == DecisionOutcome::ToWrite {
             to_write.push(request(spec, app.clone(), &decision));
         }
+        decided.push(decision);
+        if decided.len() >= DECISION_BATCH {
+            ledger.record_decisions(&decided)?;
+            decided.clear();
+        }
     }
+    // Every decision is in the ledger (Pending) before any write is attempted.
+    ledger.record_decisions(&decided)?;
+    drop(decided);
 
     let failure = write_all(client, ledger, &lkey, to_write, &mut counts).await?;
 
