@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
+use ats_operator::model::VendorKind;
 use ats_operator::{api, controller, demo, ledger::Ledger, sandbox};
 
 #[derive(Parser)]
@@ -169,11 +170,8 @@ async fn serve_sandbox(
     seed: u64,
     rate_limit: &str,
 ) -> Result<(), String> {
-    if vendor != "greenhouse" {
-        return Err(format!(
-            "--vendor {vendor:?}: only greenhouse has a sandbox so far"
-        ));
-    }
+    let kind: VendorKind = serde_json::from_value(serde_json::Value::String(vendor.to_string()))
+        .map_err(|_| format!("--vendor {vendor:?}: use greenhouse, lever or workable"))?;
     let opts = sandbox::SandboxOptions {
         seed,
         jobs,
@@ -181,14 +179,16 @@ async fn serve_sandbox(
         rate_limit: parse_rate_limit(rate_limit)?,
         ..Default::default()
     };
-    let running = sandbox::start_greenhouse(listen, opts)
+    let running = sandbox::start(kind, listen, opts)
         .await
         .map_err(|e| e.to_string())?;
-    println!("Greenhouse v3 sandbox");
+    println!("{kind} sandbox");
     println!("  base URL:  {}", running.base_url);
-    println!("  token URL: {}", running.token_url);
+    if !running.token_url.is_empty() {
+        println!("  token URL: {}", running.token_url);
+    }
     println!(
-        "  credentials: GET {}/_sandbox/credentials",
+        "  credentials and control API: GET {}/_sandbox/credentials",
         running.base_url
     );
     shutdown_signal().await;

@@ -40,11 +40,11 @@ fn config(sb: &RunningSandbox, sub: Option<u64>) -> ConnectionConfig {
         credentials: BTreeMap::from([
             (
                 "clientId".to_string(),
-                SecretValue::new(sb.credentials.client_id.clone()),
+                SecretValue::new(sb.credentials.get("clientId").to_string()),
             ),
             (
                 "clientSecret".to_string(),
-                SecretValue::new(sb.credentials.client_secret.clone()),
+                SecretValue::new(sb.credentials.get("clientSecret").to_string()),
             ),
         ]),
         sub: sub.map(|s| s.to_string()),
@@ -62,7 +62,7 @@ fn fast() -> RetryPolicy {
 }
 
 fn client(sb: &RunningSandbox) -> GreenhouseClient {
-    GreenhouseClient::with_policy(&config(sb, Some(sb.credentials.site_admin_user_id)), fast())
+    GreenhouseClient::with_policy(&config(sb, Some(ats_operator::vendors::greenhouse::sandbox::SITE_ADMIN_USER_ID)), fast())
         .expect("client")
 }
 
@@ -329,7 +329,7 @@ async fn revoked_credentials_are_an_auth_error() {
     let err = fresh.verify().await.unwrap_err();
     assert!(matches!(err, VendorError::Auth(_)), "{err:?}");
     let msg = err.to_string();
-    assert!(!msg.contains(&sb.credentials.client_secret), "{msg}");
+    assert!(!msg.contains(sb.credentials.get("clientSecret")), "{msg}");
 
     let mut wrong = config(&sb, None);
     wrong
@@ -346,7 +346,7 @@ async fn revoked_credentials_are_an_auth_error() {
 #[tokio::test]
 async fn non_site_admin_is_forbidden() {
     let sb = sandbox_with(10).await;
-    let c = GreenhouseClient::with_policy(&config(&sb, Some(sb.credentials.basic_user_id)), fast())
+    let c = GreenhouseClient::with_policy(&config(&sb, Some(ats_operator::vendors::greenhouse::sandbox::BASIC_USER_ID)), fast())
         .unwrap();
     let err = c.verify().await.unwrap_err();
     match &err {
@@ -456,7 +456,7 @@ async fn write_back_then_note_exists() {
     assert_eq!(notes.len(), 1);
     assert_eq!(notes[0]["body"], req.note_body());
     assert_eq!(notes[0]["visibility"], "admin_only_visible");
-    assert_eq!(notes[0]["user_id"], sb.credentials.site_admin_user_id);
+    assert_eq!(notes[0]["user_id"], ats_operator::vendors::greenhouse::sandbox::SITE_ADMIN_USER_ID);
     let s = stats(&sb).await;
     assert_eq!(s["application_patches"], 1);
     assert_eq!(s["notes_created"], 1);

@@ -982,6 +982,20 @@ impl Tenant {
             .collect()
     }
 
+    /// Deletes an application (the ATS user removed it). Returns its
+    /// (candidate id, deleted at) or `None` for an unknown id. The candidate
+    /// stays: it may have other applications.
+    pub fn delete_application(&mut self, app_id: u64) -> Option<u64> {
+        let ai = self.application_index(app_id)?;
+        let a = self.applications.remove(ai);
+        // Indices after `ai` moved down by one.
+        self.by_candidate.clear();
+        for (i, app) in self.applications.iter().enumerate() {
+            self.by_candidate.entry(app.candidate_id).or_default().push(i);
+        }
+        Some(a.candidate_id)
+    }
+
     /// Picks up to `count` distinct applications, deterministically from the
     /// tenant's own random stream.
     pub fn pick_applications(&mut self, count: usize) -> Vec<u64> {

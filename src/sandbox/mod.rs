@@ -6,6 +6,25 @@
 //! request statistics, opaque list cursors, timestamp filters, signed access
 //! tokens and JSON errors. Vendor routers live with their vendor, e.g.
 //! [`crate::vendors::greenhouse::sandbox`].
+//!
+//! # The control API (every vendor's sandbox serves it, so one conformance suite drives them all)
+//!
+//! Application ids are strings: the id the operator's common model uses
+//! (Greenhouse application id, Lever opportunity id, Workable candidate id).
+//!
+//! | request | effect / answer |
+//! |---|---|
+//! | `GET /_sandbox/credentials` | `{"secret": {<Secret key>: value}, "connection": {"baseUrl", "tokenUrl", "subdomain", "sub"}, ...vendor extras}` |
+//! | `GET /_sandbox/stats` | [`Stats`]: `requests` by `"METHOD /route"`, `token_requests`, `rate_limited`, `faults_injected`, `notes_created`, `application_patches`, `tags_applied` |
+//! | `POST /_sandbox/credentials/revoke`, `.../restore` | the credentials stop / start working (401, or `invalid_grant` at the token endpoint) |
+//! | `POST /_sandbox/tokens/expire` | every access token issued so far is expired (401 until refreshed) |
+//! | `POST /_sandbox/faults` `{"status": 429\|500\|503, "count", "path_prefix"?}`, `DELETE` clears | the next `count` API requests fail |
+//! | `PUT /_sandbox/rate_limit` `{"requests", "window_seconds"}` or `{"disabled": true}`; `GET` | the API limit |
+//! | `POST /_sandbox/touch` `{"application_ids": [..]}` or `{"count": n}` | changes the resume behind each (so its score input changes) and bumps `updated_at`; answers `{"application_ids": [..]}` |
+//! | `POST /_sandbox/applications` `{"count": n}` | adds applications to open jobs; answers `{"application_ids": [..]}` |
+//! | `POST /_sandbox/delete` `{"application_ids": [..]}` | deletes them as a user of the ATS would; answers `{"application_ids": [..]}` |
+//! | `GET /_sandbox/applications` | `[{"id": "<string>", "job_id": "<string>", "job_status": "open\|closed\|draft", ...}]` |
+//! | `GET /_sandbox/applications/{id}/writes` | what the operator wrote: `{"notes": ["<body>", ..], "tags": ["..", ..], "custom_fields": {"<key>": value}}` |
 
 pub mod data;
 pub mod ratelimit;
@@ -30,6 +49,8 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::model::VendorKind;
+
 pub use ratelimit::{Decision, FixedWindow, Limit};
 
 /// How a sandbox is set up.
@@ -43,6 +64,8 @@ pub struct SandboxOptions {
     pub rate_limit: Option<(u32, Duration)>,
     /// Lifetime of issued access tokens.
     pub token_ttl: Duration,
+    /// How long an unused refresh token stays valid (Lever: 90 days).
+    pub refresh_token_idle_ttl: Duration,
     pub client_id: String,
     pub client_secret: String,
 }
@@ -55,6 +78,7 @@ impl Default for SandboxOptions {
             applications: 300,
             rate_limit: Some((50, Duration::from_secs(30))),
             token_ttl: Duration::from_secs(3600),
+            refresh_token_idle_ttl: Duration::from_secs(90 * 24 * 3600),
             client_id: "sandbox-client-id".into(),
             client_secret: "sandbox-client-secret".into(),
         }
@@ -69,6 +93,7 @@ impl fmt::Debug for SandboxOptions {
             .field("applications", &self.applications)
             .field("rate_limit", &self.rate_limit)
             .field("token_ttl", &self.token_ttl)
+            .field("refresh_token_idle_ttl", &self.refresh_token_idle_ttl)
             .field("client_id", &self.client_id)
             .field("client_secret", &"***")
             .finish()
@@ -87,22 +112,48 @@ pub enum SandboxError {
     Options(String),
 }
 
-/// The credentials and users a sandbox accepts (for tests and the demo).
+/// How to connect to a sandbox: the Secret data and `AtsConnection` fields
+/// (for tests, the demo and the CLI). The same facts are served at
+/// `GET /_sandbox/credentials` as `{"secret": {...}, "connection": {...}}`.
 #[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct SandboxCredentials {
-    pub client_id: String,
-    pub client_secret: String,
-    pub site_admin_user_id: u64,
-    pub basic_user_id: u64,
+    /// Secret data by the operator's default key names (`clientId`, `apiKey`, ...).
+    pub secret: BTreeMap<String, String>,
+    /// `spec.baseUrl`.
+    pub base_url: String,
+    /// `spec.tokenUrl`, for OAuth vendors.
+    pub token_url: Option<String>,
+    /// `spec.subdomain` (Workable).
+    pub subdomain: Option<String>,
+    /// `spec.auth.sub`: the acting user.
+    pub sub: Option<String>,
+}
+
+impl SandboxCredentials {
+    /// A Secret value by key; empty when absent.
+    pub fn get(&self, key: &str) -> &str {
+        self.secret.get(key).map(String::as_str).unwrap_or("")
+    }
+
+    /// The `connection` object of `GET /_sandbox/credentials`.
+    pub fn connection_json(&self) -> Value {
+        json!({
+            "baseUrl": self.base_url,
+            "tokenUrl": self.token_url,
+            "subdomain": self.subdomain,
+            "sub": self.sub,
+        })
+    }
 }
 
 impl fmt::Debug for SandboxCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SandboxCredentials")
-            .field("client_id", &self.client_id)
-            .field("client_secret", &"***")
-            .field("site_admin_user_id", &self.site_admin_user_id)
-            .field("basic_user_id", &self.basic_user_id)
+            .field("secret_keys", &self.secret.keys().collect::<Vec<_>>())
+            .field("base_url", &self.base_url)
+            .field("token_url", &self.token_url)
+            .field("subdomain", &self.subdomain)
+            .field("sub", &self.sub)
             .finish()
     }
 }
@@ -110,9 +161,9 @@ impl fmt::Debug for SandboxCredentials {
 /// A sandbox serving in the background. Dropping it stops the server.
 #[derive(Debug)]
 pub struct RunningSandbox {
-    /// API base, e.g. `http://127.0.0.1:43121` (Greenhouse: append `/v3/...`).
+    /// Server root, e.g. `http://127.0.0.1:43121` (the connection's `baseUrl`).
     pub base_url: String,
-    /// The OAuth token endpoint, e.g. `http://127.0.0.1:43121/token`.
+    /// The OAuth token endpoint; empty for vendors without one.
     pub token_url: String,
     pub addr: SocketAddr,
     pub credentials: SandboxCredentials,
@@ -158,23 +209,37 @@ pub async fn start_greenhouse(
     addr: SocketAddr,
     opts: SandboxOptions,
 ) -> Result<RunningSandbox, SandboxError> {
+    start(VendorKind::Greenhouse, addr, opts).await
+}
+
+/// Starts `vendor`'s sandbox on `addr` (port 0 picks a free port).
+pub async fn start(
+    vendor: VendorKind,
+    addr: SocketAddr,
+    opts: SandboxOptions,
+) -> Result<RunningSandbox, SandboxError> {
     validate(&opts)?;
     let (listener, base_url) = bind(addr).await?;
-    let (router, credentials) = crate::vendors::greenhouse::sandbox::router(&opts, &base_url);
+    let (router, credentials) = match vendor {
+        VendorKind::Greenhouse => crate::vendors::greenhouse::sandbox::router(&opts, &base_url),
+        VendorKind::Lever => crate::vendors::lever::sandbox::router(&opts, &base_url),
+        VendorKind::Workable => crate::vendors::workable::sandbox::router(&opts, &base_url),
+        other => {
+            return Err(SandboxError::Options(format!(
+                "{other} has no sandbox yet (greenhouse, lever, workable do)"
+            )));
+        }
+    };
     tracing::info!(
+        %vendor,
         %base_url,
         seed = opts.seed,
         jobs = opts.jobs,
         applications = opts.applications,
-        "greenhouse sandbox listening"
+        "sandbox listening"
     );
-    Ok(serve(
-        listener,
-        router,
-        base_url.clone(),
-        format!("{base_url}/token"),
-        credentials,
-    ))
+    let token_url = credentials.token_url.clone().unwrap_or_default();
+    Ok(serve(listener, router, base_url, token_url, credentials))
 }
 
 fn validate(opts: &SandboxOptions) -> Result<(), SandboxError> {

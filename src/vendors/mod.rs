@@ -3,6 +3,8 @@
 //! Adding a vendor means adding a folder and one arm in [`connect`].
 
 pub mod greenhouse;
+pub mod lever;
+pub mod workable;
 pub mod http;
 
 use std::collections::BTreeMap;

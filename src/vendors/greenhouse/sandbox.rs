@@ -183,11 +183,17 @@ pub fn router(opts: &SandboxOptions, base_url: &str) -> (Router, SandboxCredenti
         next_note_id: 700_000_000,
         next_applied_tag_id: 8_000_000,
     };
+    let base = base_url.trim_end_matches('/');
     let creds = SandboxCredentials {
-        client_id: opts.client_id.clone(),
-        client_secret: opts.client_secret.clone(),
-        site_admin_user_id: SITE_ADMIN_USER_ID,
-        basic_user_id: BASIC_USER_ID,
+        secret: [
+            ("clientId".to_string(), opts.client_id.clone()),
+            ("clientSecret".to_string(), opts.client_secret.clone()),
+        ]
+        .into(),
+        base_url: base.to_string(),
+        token_url: Some(format!("{base}/token")),
+        subdomain: None,
+        sub: Some(SITE_ADMIN_USER_ID.to_string()),
     };
     let state: Shared = Arc::new(Mutex::new(gh));
 
@@ -1415,6 +1421,13 @@ async fn ctl_credentials(State(s): State<Shared>) -> Json<Value> {
         "integration_user_id": INTEGRATION_USER_ID,
         "token_url": format!("{}/token", g.base_url),
         "base_url": g.base_url,
+        "secret": {"clientId": g.client_id, "clientSecret": g.client_secret},
+        "connection": {
+            "baseUrl": g.base_url,
+            "tokenUrl": format!("{}/token", g.base_url),
+            "subdomain": null,
+            "sub": SITE_ADMIN_USER_ID.to_string(),
+        },
     }))
 }
 
