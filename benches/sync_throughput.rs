@@ -122,6 +122,7 @@ fn spec(sb: &Sandbox, creds: &Value, mode: WriteBackMode, name: &str) -> SyncSpe
         profile: ScoringProfileSpec::default(),
         profile_identity: "bench/1".into(),
         profile_generation: 1,
+        full_sync_every: std::time::Duration::from_secs(86_400),
     }
 }
 
@@ -168,7 +169,7 @@ async fn main() {
         let sb = start_sandbox(apps, "off").await;
         let creds = json(&format!("{}/_sandbox/credentials", sb.base)).await;
         let spec = spec(&sb, &creds, WriteBackMode::Both, "unlimited");
-        let client = vendors::connect(&spec.connection).expect("client");
+        let client = vendors::connect(&spec.connection, None).expect("client");
 
         // Stage figures: the pull alone, and scoring alone on what it returned.
         let t = Instant::now();
@@ -236,7 +237,7 @@ async fn main() {
         let sb = start_sandbox(apps, &format!("{limit}/{window}")).await;
         let creds = json(&format!("{}/_sandbox/credentials", sb.base)).await;
         let spec = spec(&sb, &creds, WriteBackMode::None, "limited");
-        let client = vendors::connect(&spec.connection).expect("client");
+        let client = vendors::connect(&spec.connection, None).expect("client");
         let t = Instant::now();
         let r = pipeline::run_once(client.as_ref(), &ledger, &spec, chrono::Utc::now())
             .await

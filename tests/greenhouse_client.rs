@@ -424,6 +424,7 @@ fn request(app: &Application, key: &str) -> WriteBackRequest {
         },
         note: true,
         custom_field: Some("ai_score".into()),
+        band_tag: None,
         key: key.into(),
     }
 }

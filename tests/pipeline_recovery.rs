@@ -82,6 +82,7 @@ fn spec(base: &str, creds: &Value) -> SyncSpec {
         profile: ScoringProfileSpec::default(),
         profile_identity: "p/1".into(),
         profile_generation: 1,
+        full_sync_every: std::time::Duration::from_secs(86_400),
     }
 }
 
@@ -113,7 +114,7 @@ async fn crash_between_scoring_and_writing_neither_loses_nor_duplicates() {
     };
     let creds = get(format!("{}/_sandbox/credentials", sb.base_url)).await;
     let spec = spec(&sb.base_url, &creds);
-    let real = vendors::connect(&spec.connection).unwrap();
+    let real = vendors::connect(&spec.connection, None).unwrap();
     let ledger = Ledger::open_in_memory().unwrap();
 
     let crashing = Crashing {

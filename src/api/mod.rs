@@ -68,6 +68,16 @@ pub struct AuthSpec {
     /// Key of an API key or token, for vendors that use one (default `apiKey`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key_key: Option<String>,
+    /// Key of the OAuth refresh token (Lever; default `refreshToken`). The operator
+    /// writes each rotated refresh token back to this key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_key: Option<String>,
+    /// Key where the operator caches the current access token (default `accessToken`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_key: Option<String>,
+    /// Key where the operator caches the access token's expiry (default `accessTokenExpiresAt`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_expires_at_key: Option<String>,
     /// The acting user: Greenhouse's token `sub`, Lever's `perform_as`, Workable's `member_id`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(pattern(r"^[A-Za-z0-9_-]{1,64}$"))]
@@ -83,6 +93,17 @@ impl AuthSpec {
     }
     pub fn api_key_key(&self) -> &str {
         self.api_key_key.as_deref().unwrap_or("apiKey")
+    }
+    pub fn refresh_token_key(&self) -> &str {
+        self.refresh_token_key.as_deref().unwrap_or("refreshToken")
+    }
+    pub fn access_token_key(&self) -> &str {
+        self.access_token_key.as_deref().unwrap_or("accessToken")
+    }
+    pub fn access_token_expires_at_key(&self) -> &str {
+        self.access_token_expires_at_key
+            .as_deref()
+            .unwrap_or("accessTokenExpiresAt")
     }
 }
 
@@ -227,6 +248,15 @@ pub struct AtsSyncSpec {
     pub scope: Scope,
     #[serde(default)]
     pub write_back: WriteBackSpec,
+    /// How often a full sync replaces the incremental one (an interval such as `24h`):
+    /// it finds records whose update time the vendor does not report (Lever's null
+    /// `updatedAt`) and deletions a vendor does not list (Greenhouse, Workable).
+    #[serde(default = "default_full_sync_interval")]
+    pub full_sync_interval: String,
+}
+
+fn default_full_sync_interval() -> String {
+    "24h".to_string()
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -269,10 +299,14 @@ pub enum ScopeJobStatus {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum WriteBackMode {
+    /// A note (Greenhouse note, Lever note, Workable comment).
     Note,
+    /// The custom field (Greenhouse custom field, Workable custom attribute; Lever has none).
     CustomField,
+    /// The note, and the custom field where the vendor has one.
     #[default]
     Both,
+    /// Nothing but band tags, if `bandTag` is set.
     None,
 }
 
@@ -294,9 +328,21 @@ pub struct WriteBackSpec {
     #[serde(default = "default_custom_field_key")]
     #[schemars(pattern(r"^[a-z0-9_]{1,64}$"))]
     pub custom_field_key: String,
+    /// Also tag the application with its band (`<tagPrefix>strong-fit`, ...),
+    /// replacing the previous band tag. Lever and Workable.
+    #[serde(default)]
+    pub band_tag: bool,
+    /// Prefix of band tags.
+    #[serde(default = "default_tag_prefix")]
+    #[schemars(pattern(r"^[a-z0-9][a-z0-9_-]{0,31}$"))]
+    pub tag_prefix: String,
     /// Score and record, but write nothing to the ATS.
     #[serde(default)]
     pub dry_run: bool,
+}
+
+fn default_tag_prefix() -> String {
+    "ai-".to_string()
 }
 
 fn default_custom_field_key() -> String {
@@ -308,6 +354,8 @@ impl Default for WriteBackSpec {
         WriteBackSpec {
             mode: WriteBackMode::default(),
             custom_field_key: default_custom_field_key(),
+            band_tag: false,
+            tag_prefix: default_tag_prefix(),
             dry_run: false,
         }
     }
@@ -353,6 +401,9 @@ pub struct SyncCounts {
     pub unchanged: u64,
     pub written_back: u64,
     pub failed: u64,
+    /// Applications the vendor reports deleted, or a full sync no longer finds.
+    #[serde(default)]
+    pub deleted: u64,
 }
 
 /// All CRDs of the operator, in a stable order.

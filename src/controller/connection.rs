@@ -13,6 +13,7 @@ use kube::{Resource, ResourceExt};
 use tracing::{Instrument, info_span};
 
 use super::resolve::{self, Problem};
+use super::credentials::SecretStore;
 use super::{Context, ControllerError, status::ts};
 use crate::api::conditions::{self, Condition, READY, reason};
 use crate::api::{AtsConnection, AtsConnectionStatus};
@@ -30,7 +31,9 @@ pub async fn reconcile(
             .await?;
         let checked: Result<(), Problem> = match resolve::resolve_connection(&conn, secret.as_ref())
         {
-            Ok(cfg) => match vendors::connect(&cfg) {
+            Ok(cfg) => match SecretStore::for_connection(ctx.client.clone(), &conn)
+                .and_then(|store| vendors::connect(&cfg, Some(Arc::new(store))))
+            {
                 Ok(client) => client
                     .verify()
                     .await

@@ -7,6 +7,7 @@
 //! `Recorder` and writes status by server-side apply only when it changed.
 
 pub mod connection;
+pub mod credentials;
 pub mod profile;
 pub mod resolve;
 pub mod status;

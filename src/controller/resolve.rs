@@ -87,20 +87,46 @@ pub fn resolve_connection(
         });
     };
     let data = secret.data.clone().unwrap_or_default();
-    let mut credentials = BTreeMap::new();
-    for (logical, key) in vendors::required_credentials(spec.vendor, &spec.auth) {
-        let value = data
-            .get(&key)
+    let value = |key: &str| {
+        data.get(key)
             .map(|b| String::from_utf8_lossy(&b.0).trim().to_string())
-            .filter(|v| !v.is_empty());
-        let Some(value) = value else {
-            return Err(Problem {
-                reason: reason::SECRET_NOT_FOUND,
-                message: format!("Secret {secret_name:?} has no non-empty key {key:?}"),
-                stalled: false,
-            });
-        };
-        credentials.insert(logical.to_string(), SecretValue::new(value));
+            .filter(|v| !v.is_empty())
+    };
+    let wanted = vendors::credentials(spec.vendor, &spec.auth)
+        .map_err(|e| Problem::invalid(format!("spec.vendor: {e}")))?;
+    let chosen = wanted
+        .alternatives
+        .iter()
+        .find(|keys| keys.iter().all(|(_, k)| value(k).is_some()));
+    let Some(chosen) = chosen else {
+        // Name what is missing from each way of authenticating, never a value.
+        let missing: Vec<String> = wanted
+            .alternatives
+            .iter()
+            .map(|keys| {
+                let m: Vec<String> = keys
+                    .iter()
+                    .filter(|(_, k)| value(k).is_none())
+                    .map(|(_, k)| format!("{k:?}"))
+                    .collect();
+                m.join(", ")
+            })
+            .collect();
+        return Err(Problem {
+            reason: reason::SECRET_NOT_FOUND,
+            message: format!(
+                "Secret {secret_name:?} has no non-empty key {}",
+                missing.join(" (or, instead, ")
+                    + &")".repeat(missing.len().saturating_sub(1))
+            ),
+            stalled: false,
+        });
+    };
+    let mut credentials = BTreeMap::new();
+    for (logical, key) in chosen.iter().chain(wanted.optional.iter()) {
+        if let Some(v) = value(key) {
+            credentials.insert(logical.to_string(), SecretValue::new(v));
+        }
     }
     Ok(ConnectionConfig {
         vendor: spec.vendor,
@@ -161,6 +187,15 @@ pub fn resolve_sync(
             .collect(),
         job_ids: sync.spec.scope.job_ids.clone(),
     };
+    check_write_back(&cfg, &sync.spec.write_back)?;
+    let full_sync_every = crate::sync::schedule::parse_interval(sync.spec.full_sync_interval.trim())
+        .filter(|d| *d >= Duration::from_secs(60))
+        .ok_or_else(|| {
+            Problem::invalid(format!(
+                "spec.fullSyncInterval: {:?} is not an interval of at least 1m such as 24h",
+                sync.spec.full_sync_interval
+            ))
+        })?;
     let generation = profile.metadata.generation.unwrap_or(0);
     Ok(SyncSpec {
         key: SyncKey {
@@ -174,15 +209,43 @@ pub fn resolve_sync(
         profile: profile.spec.clone(),
         profile_identity: format!("{}/{generation}", profile.uid().unwrap_or_default()),
         profile_generation: generation,
+        full_sync_every,
     })
 }
 
+/// Rejects write-back settings the vendor cannot carry out.
+fn check_write_back(cfg: &ConnectionConfig, wb: &crate::api::WriteBackSpec) -> Result<(), Problem> {
+    let caps = vendors::write_capabilities(cfg.vendor)
+        .map_err(|e| Problem::invalid(format!("spec.vendor: {e}")))?;
+    if wb.mode == crate::api::WriteBackMode::CustomField && !caps.custom_field {
+        return Err(Problem::invalid(format!(
+            "spec.writeBack.mode: {} has no custom fields; use note (and bandTag: true)",
+            cfg.vendor
+        )));
+    }
+    if wb.band_tag && !caps.band_tag {
+        return Err(Problem::invalid(format!(
+            "spec.writeBack.bandTag: band tags are not written to {} yet",
+            cfg.vendor
+        )));
+    }
+    Ok(())
+}
+
 /// A hash of everything a worker runs with, credentials included (they are hashed,
-/// never stored), so a rotated Secret restarts the worker.
+/// never stored), so a rotated Secret restarts the worker. Credentials the client
+/// rotates itself (Lever's refresh token) are left out: saving one must not
+/// restart the worker that saved it.
 pub fn spec_hash(spec: &SyncSpec) -> String {
+    let rotated = spec.connection.vendor_rotated();
     let mut h = Sha256::new();
-    h.update(format!("{spec:?}"));
-    for (k, v) in &spec.connection.credentials {
+    let mut stable = spec.clone();
+    stable
+        .connection
+        .credentials
+        .retain(|k, _| !rotated.contains(&k.as_str()));
+    h.update(format!("{stable:?}"));
+    for (k, v) in &stable.connection.credentials {
         h.update(k.as_bytes());
         h.update([0]);
         h.update(v.expose().as_bytes());

@@ -14,6 +14,8 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt};
 use tracing::{Instrument, info, info_span, warn};
 
+use super::credentials::SecretStore;
+use crate::vendors::CredentialStore;
 use super::resolve::{self, Problem, WorkerAction};
 use super::status::{self, SyncView};
 use super::{Context, ControllerError};
@@ -142,9 +144,14 @@ async fn apply(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, Controll
                 }
                 if let Some((spec, hash)) = desired {
                     let reporter = Arc::new(SyncReporter(Arc::downgrade(&ctx)));
+                    let store = connection.as_ref().and_then(|c| {
+                        SecretStore::for_connection(ctx.client.clone(), c)
+                            .ok()
+                            .map(|s| Arc::new(s) as Arc<dyn CredentialStore>)
+                    });
                     workers.insert(
                         key.clone(),
-                        worker::spawn(spec, hash, ctx.ledger.clone(), reporter),
+                        worker::spawn(spec, hash, ctx.ledger.clone(), reporter, store),
                     );
                 }
             }

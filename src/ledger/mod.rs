@@ -40,6 +40,8 @@ pub struct Cursor {
     /// cursor whose identity differs from the current one is stale.
     pub identity: String,
     pub watermark: DateTime<Utc>,
+    /// When the last full sync (no watermark) ran.
+    pub full_sync_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -192,6 +194,15 @@ CREATE TABLE events (
     at             TEXT NOT NULL
 );
 CREATE INDEX events_by_sync ON events (sync_key, kind);
+"#, r#"
+ALTER TABLE cursors ADD COLUMN full_sync_at TEXT;
+CREATE TABLE deletions (
+    sync_key       TEXT NOT NULL,
+    application_id TEXT NOT NULL,
+    source         TEXT NOT NULL,
+    deleted_at     TEXT NOT NULL,
+    PRIMARY KEY (sync_key, application_id)
+);
 "#];
 
 pub struct Ledger {
@@ -275,17 +286,18 @@ impl Ledger {
 
     pub fn cursor(&self, sync_key: &str) -> Result<Option<Cursor>, LedgerError> {
         let conn = self.conn()?;
-        let row: Option<(String, String)> = conn
+        let row: Option<(String, String, Option<String>)> = conn
             .query_row(
-                "SELECT identity, watermark FROM cursors WHERE sync_key = ?1",
+                "SELECT identity, watermark, full_sync_at FROM cursors WHERE sync_key = ?1",
                 params![sync_key],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
-        row.map(|(identity, w)| {
+        row.map(|(identity, w, full)| {
             Ok(Cursor {
                 identity,
                 watermark: parse_ts(&w)?,
+                full_sync_at: full.as_deref().map(parse_ts).transpose()?,
             })
         })
         .transpose()
@@ -294,14 +306,70 @@ impl Ledger {
     pub fn set_cursor(&self, sync_key: &str, cursor: &Cursor) -> Result<(), LedgerError> {
         let conn = self.conn()?;
         conn.execute(
-            "INSERT INTO cursors (sync_key, identity, watermark, updated_at) VALUES (?1, ?2, ?3, ?4)
+            "INSERT INTO cursors (sync_key, identity, watermark, updated_at, full_sync_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (sync_key) DO UPDATE SET
                 identity = excluded.identity,
                 watermark = excluded.watermark,
-                updated_at = excluded.updated_at",
-            params![sync_key, cursor.identity, ts(cursor.watermark), ts(Utc::now())],
+                updated_at = excluded.updated_at,
+                full_sync_at = excluded.full_sync_at",
+            params![
+                sync_key,
+                cursor.identity,
+                ts(cursor.watermark),
+                ts(Utc::now()),
+                cursor.full_sync_at.map(ts)
+            ],
         )?;
         Ok(())
+    }
+
+    /// Applications this sync has a write state for (scored before, not deleted).
+    pub fn known_applications(
+        &self,
+        sync_key: &str,
+    ) -> Result<std::collections::HashSet<String>, LedgerError> {
+        let conn = self.conn()?;
+        let mut stmt =
+            conn.prepare_cached("SELECT application_id FROM write_states WHERE sync_key = ?1")?;
+        let ids = stmt
+            .query_map(params![sync_key], |r| r.get::<_, String>(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(ids)
+    }
+
+    /// Records that applications are gone from the ATS: their write state goes
+    /// (no write is retried for them) and the audit trail says why. Returns how
+    /// many were known to this sync.
+    pub fn record_deletions(
+        &self,
+        sync_key: &str,
+        application_ids: &[String],
+        source: &str,
+    ) -> Result<u64, LedgerError> {
+        let now = ts(Utc::now());
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let mut known = 0;
+        for id in application_ids {
+            let removed = tx
+                .prepare_cached("DELETE FROM write_states WHERE sync_key = ?1 AND application_id = ?2")?
+                .execute(params![sync_key, id])?;
+            if removed == 0 {
+                continue;
+            }
+            known += 1;
+            tx.prepare_cached(
+                "INSERT INTO deletions (sync_key, application_id, source, deleted_at)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (sync_key, application_id) DO UPDATE SET
+                    source = excluded.source, deleted_at = excluded.deleted_at",
+            )?
+            .execute(params![sync_key, id, source, now])?;
+            append_event(&tx, sync_key, id, "", "deleted", Some(source))?;
+        }
+        tx.commit()?;
+        Ok(known)
     }
 
     pub fn write_state(

@@ -47,12 +47,14 @@ fn cursor_roundtrip_and_overwrite() {
             .timestamp_micros(1_767_225_600_123_456)
             .single()
             .unwrap(),
+        full_sync_at: Some(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().unwrap()),
     };
     l.set_cursor(SYNC, &c1).unwrap();
     assert_eq!(l.cursor(SYNC).unwrap(), Some(c1.clone()));
     let c2 = Cursor {
         identity: "other".into(),
         watermark: c1.watermark + chrono::Duration::hours(1),
+        full_sync_at: None,
     };
     l.set_cursor(SYNC, &c2).unwrap();
     assert_eq!(l.cursor(SYNC).unwrap(), Some(c2));
@@ -186,6 +188,7 @@ fn persists_across_reopen() {
     let cursor = Cursor {
         identity: "id".into(),
         watermark: Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).single().unwrap(),
+        full_sync_at: None,
     };
     {
         let l = Ledger::open(&path).unwrap();

@@ -215,6 +215,8 @@ pub enum Band {
 }
 
 impl Band {
+    pub const ALL: [Band; 4] = [Band::StrongFit, Band::GoodFit, Band::ModerateFit, Band::WeakFit];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Band::StrongFit => "strong_fit",
@@ -222,10 +224,6 @@ impl Band {
             Band::ModerateFit => "moderate_fit",
             Band::WeakFit => "weak_fit",
         }
-    }
-    /// The tag written to the ATS, e.g. `ai-strong-fit`.
-    pub fn tag(self) -> String {
-        format!("ai-{}", self.as_str().replace('_', "-"))
     }
 }
 

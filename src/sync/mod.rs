@@ -40,6 +40,8 @@ pub struct SyncSpec {
     /// The profile's uid and generation: a new profile re-scores everything once.
     pub profile_identity: String,
     pub profile_generation: i64,
+    /// How often a full sync replaces the incremental one.
+    pub full_sync_every: std::time::Duration,
 }
 
 impl SyncSpec {

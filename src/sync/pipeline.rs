@@ -17,7 +17,7 @@ use crate::api::SyncCounts;
 use crate::ledger::{Cursor, Decision, DecisionOutcome, Ledger, LedgerError};
 use crate::model::{Application, ApplicationStatus, BlindCandidate};
 use crate::scoring;
-use crate::vendors::{AtsClient, VendorError, WriteBackRequest};
+use crate::vendors::{self, AtsClient, BandTag, VendorError, WriteBackRequest};
 
 /// Records updated this close to the watermark are fetched again, so a record
 /// committed late at the boundary is not missed. Fingerprints make the overlap free.
@@ -65,8 +65,13 @@ pub fn verdict(previous: Option<&crate::ledger::WriteState>, fp: &str) -> Verdic
 pub fn decision_fingerprint(input_fp: &str, spec: &SyncSpec) -> String {
     let wb = &spec.write_back;
     hex_sha(&format!(
-        "{input_fp}|{}|{:?}|{}|{}",
-        spec.profile_identity, wb.mode, wb.custom_field_key, wb.dry_run
+        "{input_fp}|{}|{:?}|{}|{}|{}|{}",
+        spec.profile_identity,
+        wb.mode,
+        wb.custom_field_key,
+        wb.band_tag,
+        wb.tag_prefix,
+        wb.dry_run
     ))
 }
 
@@ -79,10 +84,28 @@ fn hex_sha(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
+/// What this sync writes: (note, custom field, band tag), as far as the vendor can.
+fn writes(spec: &SyncSpec) -> (bool, bool, bool) {
+    let caps = vendors::write_capabilities(spec.connection.vendor).unwrap_or(
+        vendors::WriteCapabilities {
+            note: false,
+            custom_field: false,
+            band_tag: false,
+        },
+    );
+    let wb = &spec.write_back;
+    (
+        wb.mode.note() && caps.note,
+        wb.mode.custom_field() && caps.custom_field,
+        wb.band_tag && caps.band_tag,
+    )
+}
+
 fn outcome(spec: &SyncSpec) -> DecisionOutcome {
+    let (note, field, tag) = writes(spec);
     if spec.write_back.dry_run {
         DecisionOutcome::DryRun
-    } else if !spec.write_back.mode.note() && !spec.write_back.mode.custom_field() {
+    } else if !note && !field && !tag {
         DecisionOutcome::NoWriteBack
     } else {
         DecisionOutcome::ToWrite
@@ -90,15 +113,28 @@ fn outcome(spec: &SyncSpec) -> DecisionOutcome {
 }
 
 fn request(spec: &SyncSpec, application: Application, d: &Decision) -> WriteBackRequest {
-    let mode = spec.write_back.mode;
+    let (note, field, tag) = writes(spec);
     WriteBackRequest {
         application,
         score: d.score.clone(),
-        note: mode.note(),
-        custom_field: mode
-            .custom_field()
-            .then(|| spec.write_back.custom_field_key.clone()),
+        note,
+        custom_field: field.then(|| spec.write_back.custom_field_key.clone()),
+        band_tag: tag.then(|| BandTag::new(&spec.write_back.tag_prefix, d.score.band)),
         key: d.write_key.clone(),
+    }
+}
+
+/// Pure: whether this run is a full sync: no usable cursor, or the last full
+/// sync is older than `every`.
+pub fn full_sync_due(
+    cursor: Option<&Cursor>,
+    every: std::time::Duration,
+    now: DateTime<Utc>,
+) -> bool {
+    let every = chrono::Duration::from_std(every).unwrap_or(chrono::Duration::days(1));
+    match cursor {
+        None => true,
+        Some(c) => c.full_sync_at.is_none_or(|t| now - t >= every),
     }
 }
 
@@ -117,10 +153,16 @@ pub async fn run_once(
 
     let identity = spec.source_identity();
     let cursor = ledger.cursor(&lkey)?.filter(|c| c.identity == identity);
-    let since = cursor.as_ref().map(|c| c.watermark - LOOKBACK);
+    let full = full_sync_due(cursor.as_ref(), spec.full_sync_every, now);
+    let since = match &cursor {
+        Some(c) if !full => Some(c.watermark - LOOKBACK),
+        _ => None,
+    };
     let changes = client.pull(since, &spec.scope).await?;
     info!(
         since = ?since,
+        full,
+        deleted = changes.deleted_application_ids.len(),
         jobs = changes.jobs.len(),
         candidates = changes.candidates.len(),
         applications = changes.applications.len(),
@@ -193,11 +235,33 @@ pub async fn run_once(
     ledger.record_decisions(&decided)?;
     drop(decided);
 
+    // Deletions the vendor lists, and, after a full sync, whatever it no longer has.
+    counts.deleted += ledger.record_deletions(
+        &lkey,
+        &changes.deleted_application_ids,
+        "reported deleted by the vendor",
+    )?;
+    if since.is_none() {
+        let in_pull: std::collections::HashSet<&str> =
+            changes.applications.iter().map(|a| a.id.as_str()).collect();
+        let mut absent: Vec<String> = ledger
+            .known_applications(&lkey)?
+            .into_iter()
+            .filter(|id| !in_pull.contains(id.as_str()))
+            .collect();
+        absent.sort();
+        counts.deleted += ledger.record_deletions(
+            &lkey,
+            &absent,
+            "absent from a full sync (deleted, or out of scope)",
+        )?;
+    }
+
     let failure = write_all(client, ledger, &lkey, to_write, &mut counts).await?;
 
     // Failed writes stay Pending/Failed in the ledger and are recovered next run,
     // so the watermark may advance past them.
-    let watermark = match (cursor.map(|c| c.watermark), changes.high_watermark) {
+    let watermark = match (cursor.as_ref().map(|c| c.watermark), changes.high_watermark) {
         (Some(a), Some(b)) => Some(a.max(b)),
         (a, b) => a.or(b),
     };
@@ -207,6 +271,11 @@ pub async fn run_once(
             &Cursor {
                 identity,
                 watermark: w,
+                full_sync_at: if full {
+                    Some(now)
+                } else {
+                    cursor.as_ref().and_then(|c| c.full_sync_at)
+                },
             },
         )?;
     }

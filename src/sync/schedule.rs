@@ -63,7 +63,7 @@ impl Schedule {
     }
 }
 
-fn parse_interval(s: &str) -> Option<Duration> {
+pub fn parse_interval(s: &str) -> Option<Duration> {
     let split = s.find(|c: char| !c.is_ascii_digit())?;
     let (num, unit) = s.split_at(split);
     let n: u64 = num.parse().ok()?;

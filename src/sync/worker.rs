@@ -86,12 +86,13 @@ pub fn spawn(
     spec_hash: String,
     ledger: Arc<Ledger>,
     reporter: Arc<dyn Reporter>,
+    store: Option<Arc<dyn vendors::CredentialStore>>,
 ) -> WorkerHandle {
     let trigger = Arc::new(Notify::new());
     let (stop, stop_rx) = watch::channel(false);
     let span = info_span!("worker", tenant = %spec.key.namespace, sync = %spec.key.name, vendor = %spec.connection.vendor);
     let join =
-        tokio::spawn(run_loop(spec, ledger, reporter, trigger.clone(), stop_rx).instrument(span));
+        tokio::spawn(run_loop(spec, ledger, reporter, store, trigger.clone(), stop_rx).instrument(span));
     WorkerHandle {
         spec_hash,
         trigger,
@@ -104,11 +105,12 @@ async fn run_loop(
     spec: SyncSpec,
     ledger: Arc<Ledger>,
     reporter: Arc<dyn Reporter>,
+    store: Option<Arc<dyn vendors::CredentialStore>>,
     trigger: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
 ) {
     info!("worker started");
-    let client = vendors::connect(&spec.connection);
+    let client = vendors::connect(&spec.connection, store);
     let mut transient_failures = 0u32;
     let mut next = Utc::now();
     loop {

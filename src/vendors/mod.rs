@@ -52,6 +52,13 @@ pub struct ConnectionConfig {
 }
 
 impl ConnectionConfig {
+    /// The credentials this vendor's client rotates itself.
+    pub fn vendor_rotated(&self) -> Vec<&'static str> {
+        credentials(self.vendor, &crate::api::AuthSpec::default())
+            .map(|c| c.rotated)
+            .unwrap_or_default()
+    }
+
     pub fn credential(&self, name: &str) -> Result<&SecretValue, VendorError> {
         self.credentials
             .get(name)
@@ -83,8 +90,34 @@ pub struct WriteBackRequest {
     pub note: bool,
     /// The custom field to set, if any.
     pub custom_field: Option<String>,
+    /// The band tag to set, replacing our other band tags.
+    pub band_tag: Option<BandTag>,
     /// Idempotency key, embedded in the note so a write that landed before a crash is found again.
     pub key: String,
+}
+
+/// A band tag such as `ai-strong-fit`. Tags are sets, so setting one is
+/// idempotent; `others` are the operator's other band tags, removed so only
+/// the current band shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BandTag {
+    pub tag: String,
+    pub others: Vec<String>,
+}
+
+impl BandTag {
+    /// The tag for `band` under `prefix`, e.g. `ai-` + strong fit = `ai-strong-fit`.
+    pub fn new(prefix: &str, band: crate::model::Band) -> Self {
+        let name = |b: crate::model::Band| format!("{prefix}{}", b.as_str().replace('_', "-"));
+        BandTag {
+            tag: name(band),
+            others: crate::model::Band::ALL
+                .iter()
+                .filter(|b| **b != band)
+                .map(|b| name(*b))
+                .collect(),
+        }
+    }
 }
 
 impl WriteBackRequest {
@@ -182,26 +215,136 @@ pub trait AtsClient: Send + Sync {
     async fn verify(&self) -> Result<(), VendorError>;
 }
 
-/// Builds the client for a connection.
-pub fn connect(cfg: &ConnectionConfig) -> Result<Arc<dyn AtsClient>, VendorError> {
-    match cfg.vendor {
-        VendorKind::Greenhouse => Ok(Arc::new(greenhouse::GreenhouseClient::new(cfg)?)),
-        other => Err(VendorError::Config(format!(
-            "vendor {other} is not supported yet"
-        ))),
+/// What a vendor can write back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WriteCapabilities {
+    pub note: bool,
+    pub custom_field: bool,
+    pub band_tag: bool,
+}
+
+/// The Secret keys a vendor reads: the first alternative whose keys are all
+/// present wins (Lever: an API key, or OAuth client and refresh token).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CredentialSpec {
+    /// Alternatives of (logical name, Secret key).
+    pub alternatives: Vec<Vec<(&'static str, String)>>,
+    /// Read when present (e.g. a cached access token).
+    pub optional: Vec<(&'static str, String)>,
+    /// Logical names the client itself rotates and saves back to the Secret:
+    /// a change to these must not restart the worker.
+    pub rotated: Vec<&'static str>,
+}
+
+impl CredentialSpec {
+    /// One set of required keys.
+    pub fn required(keys: Vec<(&'static str, String)>) -> Self {
+        CredentialSpec {
+            alternatives: vec![keys],
+            optional: Vec::new(),
+            rotated: Vec::new(),
+        }
     }
 }
 
-/// The credential names a vendor reads from the Secret, as (logical name, Secret key).
-pub fn required_credentials(
-    vendor: VendorKind,
-    auth: &crate::api::AuthSpec,
-) -> Vec<(&'static str, String)> {
-    match vendor {
-        VendorKind::Greenhouse => vec![
-            ("clientId", auth.client_id_key().to_string()),
-            ("clientSecret", auth.client_secret_key().to_string()),
-        ],
-        _ => vec![("apiKey", auth.api_key_key().to_string())],
+/// Where a client saves credentials it rotates (Lever's refresh tokens): the
+/// tenant's Secret in the operator, memory in tests and benchmarks.
+#[async_trait]
+pub trait CredentialStore: Send + Sync {
+    /// Takes the tenant's rotation lock, across workers and operator replicas.
+    /// Only the holder refreshes; the lock goes when the guard is released.
+    async fn lock(&self) -> Result<Box<dyn CredentialLock>, VendorError>;
+}
+
+/// A held rotation lock.
+#[async_trait]
+pub trait CredentialLock: Send {
+    /// The current credentials by logical name (another holder may have rotated them).
+    async fn load(&mut self) -> Result<BTreeMap<String, SecretValue>, VendorError>;
+    /// Saves rotated credentials (by logical name) before they are used.
+    async fn save(&mut self, updates: &BTreeMap<String, SecretValue>) -> Result<(), VendorError>;
+    /// Gives the lock up.
+    async fn release(self: Box<Self>);
+}
+
+/// A [`CredentialStore`] in memory: for tests, benchmarks and the CLI.
+#[derive(Clone, Default)]
+pub struct MemoryStore {
+    creds: Arc<tokio::sync::Mutex<BTreeMap<String, SecretValue>>>,
+}
+
+impl MemoryStore {
+    pub fn new(creds: BTreeMap<String, SecretValue>) -> Self {
+        MemoryStore {
+            creds: Arc::new(tokio::sync::Mutex::new(creds)),
+        }
     }
+
+    /// What is stored now.
+    pub async fn snapshot(&self) -> BTreeMap<String, SecretValue> {
+        self.creds.lock().await.clone()
+    }
+}
+
+struct MemoryLock(tokio::sync::OwnedMutexGuard<BTreeMap<String, SecretValue>>);
+
+#[async_trait]
+impl CredentialStore for MemoryStore {
+    async fn lock(&self) -> Result<Box<dyn CredentialLock>, VendorError> {
+        Ok(Box::new(MemoryLock(self.creds.clone().lock_owned().await)))
+    }
+}
+
+#[async_trait]
+impl CredentialLock for MemoryLock {
+    async fn load(&mut self) -> Result<BTreeMap<String, SecretValue>, VendorError> {
+        Ok(self.0.clone())
+    }
+    async fn save(&mut self, updates: &BTreeMap<String, SecretValue>) -> Result<(), VendorError> {
+        self.0.extend(updates.clone());
+        Ok(())
+    }
+    async fn release(self: Box<Self>) {}
+}
+
+/// The registry: each vendor folder exposes `credentials`, `WRITES` and `connect`.
+/// Adding a vendor adds one arm to each of these three functions, nothing else.
+pub fn credentials(vendor: VendorKind, auth: &crate::api::AuthSpec) -> Result<CredentialSpec, VendorError> {
+    match vendor {
+        VendorKind::Greenhouse => Ok(greenhouse::credentials(auth)),
+        VendorKind::Lever => Ok(lever::credentials(auth)),
+        VendorKind::Workable => Ok(workable::credentials(auth)),
+        other => Err(unsupported(other)),
+    }
+}
+
+/// What `vendor` can write back.
+pub fn write_capabilities(vendor: VendorKind) -> Result<WriteCapabilities, VendorError> {
+    match vendor {
+        VendorKind::Greenhouse => Ok(greenhouse::WRITES),
+        VendorKind::Lever => Ok(lever::WRITES),
+        VendorKind::Workable => Ok(workable::WRITES),
+        other => Err(unsupported(other)),
+    }
+}
+
+/// Builds the client for a connection. `store` persists rotated credentials;
+/// `None` keeps them in memory (they are lost on restart).
+pub fn connect(
+    cfg: &ConnectionConfig,
+    store: Option<Arc<dyn CredentialStore>>,
+) -> Result<Arc<dyn AtsClient>, VendorError> {
+    let store = store.unwrap_or_else(|| Arc::new(MemoryStore::new(cfg.credentials.clone())));
+    match cfg.vendor {
+        VendorKind::Greenhouse => Ok(Arc::new(greenhouse::GreenhouseClient::new(cfg)?)),
+        VendorKind::Lever => lever::connect(cfg, store),
+        VendorKind::Workable => workable::connect(cfg, store),
+        other => Err(unsupported(other)),
+    }
+}
+
+fn unsupported(vendor: VendorKind) -> VendorError {
+    VendorError::Config(format!(
+        "vendor {vendor} is not supported yet (greenhouse, lever and workable are)"
+    ))
 }

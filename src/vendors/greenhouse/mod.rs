@@ -6,3 +6,21 @@ pub mod mapping;
 pub mod sandbox;
 
 pub use client::GreenhouseClient;
+
+use crate::api::AuthSpec;
+use crate::vendors::{CredentialSpec, WriteCapabilities};
+
+/// A note and the custom field; band tags are not written to Greenhouse yet.
+pub const WRITES: WriteCapabilities = WriteCapabilities {
+    note: true,
+    custom_field: true,
+    band_tag: false,
+};
+
+/// OAuth client credentials.
+pub fn credentials(auth: &AuthSpec) -> CredentialSpec {
+    CredentialSpec::required(vec![
+        ("clientId", auth.client_id_key().to_string()),
+        ("clientSecret", auth.client_secret_key().to_string()),
+    ])
+}
