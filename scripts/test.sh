@@ -11,23 +11,31 @@ echo "==> cargo fmt --all -- --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets -- -D warnings
-echo "==> the Greenhouse sandbox, checked by third-party clients (requests, requests-oauthlib)"
+echo "==> the vendor sandboxes, checked by third-party clients (requests, requests-oauthlib)"
 if ! /usr/bin/python3 -c 'import requests_oauthlib' 2>/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq python3 python3-requests python3-requests-oauthlib >/dev/null
 fi
 cargo build --quiet
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$CARGO_TARGET_DIR/debug/ats-operator" sandbox --listen "127.0.0.1:$port" --applications 30 --rate-limit 50/30 >/dev/null 2>&1 &
-sandbox_pid=$!
-trap 'kill $sandbox_pid 2>/dev/null || true' EXIT
-for _ in $(seq 100); do
-  /usr/bin/python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null && break
-  sleep 0.1
+sandbox_pid=""
+trap '[ -n "$sandbox_pid" ] && kill $sandbox_pid 2>/dev/null || true' EXIT
+# vendor, its documented rate limit, the check
+for check in "greenhouse 50/30 greenhouse_v3" "lever 10/1 lever_v1" "workable 10/10 workable_v3"; do
+  set -- $check
+  port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  "$CARGO_TARGET_DIR/debug/ats-operator" sandbox --vendor "$1" --listen "127.0.0.1:$port" \
+    --applications 30 --rate-limit "$2" >/dev/null 2>&1 &
+  sandbox_pid=$!
+  for _ in $(seq 100); do
+    /usr/bin/python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null && break
+    sleep 0.1
+  done
+  /usr/bin/python3 "tests/fidelity/$3.py" "http://127.0.0.1:$port"
+  kill "$sandbox_pid" 2>/dev/null || true
+  wait "$sandbox_pid" 2>/dev/null || true
+  sandbox_pid=""
 done
-/usr/bin/python3 tests/fidelity/greenhouse_v3.py "http://127.0.0.1:$port"
-kill "$sandbox_pid" 2>/dev/null || true
 
 echo "==> cargo test --all-targets"
 cargo test --all-targets --no-fail-fast

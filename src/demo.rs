@@ -1,6 +1,6 @@
-//! `ats-operator demo`: a local control plane, the Greenhouse sandbox, the example
-//! resources from `examples/greenhouse.yaml`, the operator, and a printed table of
-//! status and scores, read back the way a user would (the API server and the ATS).
+//! `ats-operator demo`: a local control plane, a sandbox per vendor (Greenhouse,
+//! Lever, Workable), a tenant each from `examples/<vendor>.yaml`, the operator, and
+//! a printed table of status and scores, read back from the API server and the ATS.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,15 +8,51 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::api::{AtsConnection, AtsSync, ScoringProfile, conditions};
 use crate::devcluster::{DevCluster, DevClusterError};
 use crate::ledger::Ledger;
+use crate::model::VendorKind;
 use crate::sandbox::{self, SandboxOptions};
 
-const EXAMPLE: &str = include_str!("../examples/greenhouse.yaml");
-const NAMESPACE: &str = "tenant-acme";
+/// One tenant per vendor: (vendor, example, namespace, Secret name, Secret keys).
+struct DemoTenant {
+    vendor: VendorKind,
+    example: &'static str,
+    namespace: &'static str,
+    secret: &'static str,
+    keys: &'static [&'static str],
+    /// The sandbox's API limit for the demo: the real shape, roomier so it is quick.
+    rate_limit: (u32, u64),
+}
+
+const TENANTS: [DemoTenant; 3] = [
+    DemoTenant {
+        vendor: VendorKind::Greenhouse,
+        example: include_str!("../examples/greenhouse.yaml"),
+        namespace: "tenant-acme",
+        secret: "greenhouse-credentials",
+        keys: &["clientId", "clientSecret"],
+        rate_limit: (500, 30),
+    },
+    DemoTenant {
+        vendor: VendorKind::Lever,
+        example: include_str!("../examples/lever.yaml"),
+        namespace: "tenant-globex",
+        secret: "lever-credentials",
+        keys: &["clientId", "clientSecret", "refreshToken"],
+        rate_limit: (20, 1),
+    },
+    DemoTenant {
+        vendor: VendorKind::Workable,
+        example: include_str!("../examples/workable.yaml"),
+        namespace: "tenant-initech",
+        secret: "workable-credentials",
+        keys: &["apiKey"],
+        rate_limit: (100, 10),
+    },
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
@@ -32,14 +68,29 @@ pub enum DemoError {
     Other(String),
 }
 
-/// The example resources with the sandbox's URLs filled in.
+/// The Greenhouse example resources with the sandbox's URLs filled in.
 pub fn example_resources(
     base_url: &str,
     token_url: &str,
 ) -> Result<(AtsConnection, ScoringProfile, AtsSync), serde_yaml::Error> {
-    let text = EXAMPLE
-        .replace("${BASE_URL}", base_url)
-        .replace("${TOKEN_URL}", token_url);
+    parse_example(
+        TENANTS[0].example,
+        &json!({"baseUrl": base_url, "tokenUrl": token_url}),
+    )
+}
+
+/// An example file with `${BASE_URL}`, `${TOKEN_URL}`, `${SUBDOMAIN}` and
+/// `${SUB}` filled in from a sandbox's `connection`.
+fn parse_example(
+    text: &str,
+    connection: &Value,
+) -> Result<(AtsConnection, ScoringProfile, AtsSync), serde_yaml::Error> {
+    let field = |k: &str| connection[k].as_str().unwrap_or_default().to_string();
+    let text = text
+        .replace("${BASE_URL}", &field("baseUrl"))
+        .replace("${TOKEN_URL}", &field("tokenUrl"))
+        .replace("${SUBDOMAIN}", &field("subdomain"))
+        .replace("${SUB}", &field("sub"));
     let mut docs = text.split("\n---\n");
     let conn = serde_yaml::from_str(docs.next().unwrap_or_default())?;
     let profile = serde_yaml::from_str(docs.next().unwrap_or_default())?;
@@ -54,56 +105,34 @@ pub async fn run(applications: usize, keep: bool) -> Result<(), DemoError> {
     crate::controller::install_crds(&client)
         .await
         .map_err(|e| DemoError::Other(e.to_string()))?;
-
-    println!("Starting the Greenhouse v3 sandbox with {applications} applications ...");
-    let sb = sandbox::start_greenhouse(
-        "127.0.0.1:0"
-            .parse()
-            .map_err(|_| DemoError::Other("address".into()))?,
-        SandboxOptions {
-            applications,
-            jobs: (applications / 10).clamp(3, 30),
-            // The real limit shape, roomy enough for a quick demo.
-            rate_limit: Some((500, Duration::from_secs(30))),
-            ..Default::default()
-        },
-    )
-    .await
-    .map_err(|e| DemoError::Sandbox(e.to_string()))?;
     let http = reqwest::Client::new();
-    let creds: Value = get_json(&http, &format!("{}/_sandbox/credentials", sb.base_url)).await?;
 
-    // The tenant: a namespace, the Secret, and the three example resources.
-    Api::<Namespace>::all(client.clone())
-        .create(
-            &PostParams::default(),
-            &serde_json::from_value(serde_json::json!({"metadata": {"name": NAMESPACE}}))
-                .map_err(|e| DemoError::Other(e.to_string()))?,
+    let mut sandboxes = Vec::new();
+    let mut syncs = Vec::new();
+    for t in &TENANTS {
+        println!(
+            "Starting the {} sandbox with {applications} applications ...",
+            t.vendor
+        );
+        let sb = sandbox::start(
+            t.vendor,
+            "127.0.0.1:0"
+                .parse()
+                .map_err(|_| DemoError::Other("address".into()))?,
+            SandboxOptions {
+                applications,
+                jobs: (applications / 10).clamp(3, 30),
+                rate_limit: Some((t.rate_limit.0, Duration::from_secs(t.rate_limit.1))),
+                ..Default::default()
+            },
         )
-        .await?;
-    let secret: Secret = serde_json::from_value(serde_json::json!({
-        "metadata": {"name": "greenhouse-credentials", "namespace": NAMESPACE},
-        "stringData": {
-            "clientId": creds["client_id"],
-            "clientSecret": creds["client_secret"],
-        }
-    }))
-    .map_err(|e| DemoError::Other(e.to_string()))?;
-    Api::<Secret>::namespaced(client.clone(), NAMESPACE)
-        .create(&PostParams::default(), &secret)
-        .await?;
-    let (conn, profile, sync) = example_resources(&sb.base_url, &sb.token_url)?;
-    let pp = PatchParams::apply("demo");
-    Api::<AtsConnection>::namespaced(client.clone(), NAMESPACE)
-        .patch(&conn.name_any(), &pp, &Patch::Apply(&conn))
-        .await?;
-    Api::<ScoringProfile>::namespaced(client.clone(), NAMESPACE)
-        .patch(&profile.name_any(), &pp, &Patch::Apply(&profile))
-        .await?;
-    let syncs = Api::<AtsSync>::namespaced(client.clone(), NAMESPACE);
-    syncs
-        .patch(&sync.name_any(), &pp, &Patch::Apply(&sync))
-        .await?;
+        .await
+        .map_err(|e| DemoError::Sandbox(e.to_string()))?;
+        let creds = get_json(&http, &format!("{}/_sandbox/credentials", sb.base_url)).await?;
+        let sync = apply_tenant(&client, t, &creds).await?;
+        syncs.push((t, sync));
+        sandboxes.push(sb);
+    }
 
     println!("Running the operator ...");
     let ledger_dir = cluster.dir().join("ledger");
@@ -113,16 +142,21 @@ pub async fn run(applications: usize, keep: bool) -> Result<(), DemoError> {
     let operator = tokio::spawn(crate::controller::run(
         client.clone(),
         Arc::new(ledger),
-        Some(NAMESPACE.to_string()),
+        None,
         async move {
             let _ = stop_rx.await;
         },
     ));
 
-    let name = sync.name_any();
-    let ready = wait_ready(&syncs, &name, Duration::from_secs(180)).await?;
+    let mut ready = Vec::new();
+    for (t, name) in &syncs {
+        let api = Api::<AtsSync>::namespaced(client.clone(), t.namespace);
+        ready.push(wait_ready(&api, name, Duration::from_secs(300)).await?);
+    }
     print_status(&ready);
-    print_scores(&http, &sb.base_url, &creds).await?;
+    for ((t, _), sb) in syncs.iter().zip(&sandboxes) {
+        print_scores(&http, t.vendor, &sb.base_url).await?;
+    }
     if keep {
         println!(
             "\nkubeconfig: {}  (try: kubectl --kubeconfig {} get ats -A)",
@@ -136,6 +170,46 @@ pub async fn run(applications: usize, keep: bool) -> Result<(), DemoError> {
     let _ = operator.await;
     drop(cluster);
     Ok(())
+}
+
+/// The tenant's namespace, Secret and example resources; returns the sync's name.
+async fn apply_tenant(
+    client: &Client,
+    t: &DemoTenant,
+    creds: &Value,
+) -> Result<String, DemoError> {
+    let other = |e: serde_json::Error| DemoError::Other(e.to_string());
+    Api::<Namespace>::all(client.clone())
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": t.namespace}})).map_err(other)?,
+        )
+        .await?;
+    let data: serde_json::Map<String, Value> = t
+        .keys
+        .iter()
+        .map(|k| (k.to_string(), creds["secret"][*k].clone()))
+        .collect();
+    let secret: Secret = serde_json::from_value(json!({
+        "metadata": {"name": t.secret, "namespace": t.namespace},
+        "stringData": data,
+    }))
+    .map_err(other)?;
+    Api::<Secret>::namespaced(client.clone(), t.namespace)
+        .create(&PostParams::default(), &secret)
+        .await?;
+    let (conn, profile, sync) = parse_example(t.example, &creds["connection"])?;
+    let pp = PatchParams::apply("demo");
+    Api::<AtsConnection>::namespaced(client.clone(), t.namespace)
+        .patch(&conn.name_any(), &pp, &Patch::Apply(&conn))
+        .await?;
+    Api::<ScoringProfile>::namespaced(client.clone(), t.namespace)
+        .patch(&profile.name_any(), &pp, &Patch::Apply(&profile))
+        .await?;
+    Api::<AtsSync>::namespaced(client.clone(), t.namespace)
+        .patch(&sync.name_any(), &pp, &Patch::Apply(&sync))
+        .await?;
+    Ok(sync.name_any())
 }
 
 async fn get_json(http: &reqwest::Client, url: &str) -> Result<Value, DemoError> {
@@ -177,99 +251,96 @@ async fn wait_ready(
     }
 }
 
-fn print_status(s: &AtsSync) {
-    let st = s.status.clone().unwrap_or_default();
-    let cond = |t: &str| {
-        conditions::find(&st.conditions, t)
-            .map(|c| c.status.clone())
-            .unwrap_or_default()
-    };
-    println!("\n$ kubectl get atssyncs -n {NAMESPACE}");
+fn print_status(syncs: &[AtsSync]) {
+    println!("\n$ kubectl get atssyncs -A");
     println!(
-        "{:<22} {:<11} {:<6} {:<7} {:<21} {:>6}",
-        "NAME", "VENDOR", "READY", "SYNCED", "LAST SYNC", "SCORED"
+        "{:<15} {:<25} {:<11} {:<6} {:<7} {:<25} {:>6}",
+        "NAMESPACE", "NAME", "VENDOR", "READY", "SYNCED", "LAST SYNC", "SCORED"
     );
-    println!(
-        "{:<22} {:<11} {:<6} {:<7} {:<21} {:>6}",
-        s.name_any(),
-        st.vendor.clone().unwrap_or_default(),
-        cond("Ready"),
-        cond("Synced"),
-        st.last_sync_time.clone().unwrap_or_default(),
-        st.totals.as_ref().map(|t| t.scored).unwrap_or(0)
-    );
-    println!("\nConditions:");
-    for c in &st.conditions {
+    for s in syncs {
+        let st = s.status.clone().unwrap_or_default();
+        let cond = |t: &str| {
+            conditions::find(&st.conditions, t)
+                .map(|c| c.status.clone())
+                .unwrap_or_default()
+        };
         println!(
-            "  {:<8} {:<6} {:<10} {}",
-            c.type_, c.status, c.reason, c.message
+            "{:<15} {:<25} {:<11} {:<6} {:<7} {:<25} {:>6}",
+            s.namespace().unwrap_or_default(),
+            s.name_any(),
+            st.vendor.clone().unwrap_or_default(),
+            cond("Ready"),
+            cond("Synced"),
+            st.last_sync_time.clone().unwrap_or_default(),
+            st.totals.as_ref().map(|t| t.scored).unwrap_or(0)
         );
     }
-    if let Some(n) = &st.next_sync_time {
-        println!("Next sync: {n}");
+    for s in syncs {
+        let st = s.status.clone().unwrap_or_default();
+        println!("\n{}/{} conditions:", s.namespace().unwrap_or_default(), s.name_any());
+        for c in &st.conditions {
+            println!(
+                "  {:<8} {:<6} {:<10} {}",
+                c.type_, c.status, c.reason, c.message
+            );
+        }
+        if let Some(n) = &st.next_sync_time {
+            println!("  next sync: {n}");
+        }
     }
 }
 
-/// Reads the scores back from the ATS as a Greenhouse API user would.
-async fn print_scores(http: &reqwest::Client, base: &str, creds: &Value) -> Result<(), DemoError> {
-    let err = |e: reqwest::Error| DemoError::Sandbox(e.to_string());
-    let token: Value = http
-        .post(format!("{base}/token"))
-        .basic_auth(
-            creds["client_id"].as_str().unwrap_or_default(),
-            creds["client_secret"].as_str(),
-        )
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .map_err(err)?
-        .json()
-        .await
-        .map_err(err)?;
-    let bearer = token["access_token"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let list = |path: &str| {
-        let req = http
-            .get(format!("{base}/v3/{path}?per_page=500"))
-            .bearer_auth(&bearer);
-        async move { req.send().await?.json::<Value>().await }
-    };
-    let apps = list("applications").await.map_err(err)?;
-    let notes = list("notes").await.map_err(err)?;
-    let mut rows: Vec<(i64, String, String)> = apps
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|a| {
-            let score = a["custom_fields"]["ai_score"]["value"].as_i64()?;
-            let id = a["id"].to_string();
-            let body = notes
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|n| n["application_id"] == a["id"])
-                .and_then(|n| n["body"].as_str())
-                .unwrap_or("");
-            let note = summarize_note(body);
-            Some((score, id, note))
-        })
-        .collect();
+/// Reads back what the operator wrote into each application of the sandbox.
+async fn print_scores(
+    http: &reqwest::Client,
+    vendor: VendorKind,
+    base: &str,
+) -> Result<(), DemoError> {
+    let apps = get_json(http, &format!("{base}/_sandbox/applications")).await?;
+    let mut rows: Vec<(i64, String, String)> = Vec::new();
+    for a in apps.as_array().into_iter().flatten() {
+        let id = match &a["id"] {
+            Value::String(s) => s.clone(),
+            v => v.to_string(),
+        };
+        let w = get_json(http, &format!("{base}/_sandbox/applications/{id}/writes")).await?;
+        let Some(body) = w["notes"]
+            .as_array()
+            .and_then(|n| n.last())
+            .and_then(Value::as_str)
+        else {
+            continue;
+        };
+        let Some(score) = note_score(body) else {
+            continue;
+        };
+        let tags: Vec<&str> = w["tags"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .filter(|t| t.starts_with("ai-"))
+            .collect();
+        let mut summary = summarize_note(body);
+        if !tags.is_empty() {
+            summary = format!("[{}] {summary}", tags.join(","));
+        }
+        rows.push((score, id, summary));
+    }
     rows.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    println!("\nScores written to Greenhouse (custom field ai_score, and the note), best first:");
+    println!("\nScores written to {vendor}, best first:");
     println!(
-        "{:<12} {:>5}  BAND | FIRST STRENGTH | FIRST GAP",
+        "{:<38} {:>5}  BAND | FIRST STRENGTH | FIRST GAP",
         "APPLICATION", "SCORE"
     );
     // The best and the weakest, so the spread shows.
-    let (top, bottom) = (8, 4);
+    let (top, bottom) = (4, 2);
     for (i, (score, id, note)) in rows.iter().enumerate() {
         if i < top || i + bottom >= rows.len() {
-            println!("{id:<12} {score:>5}  {note}");
+            println!("{id:<38} {score:>5}  {note}");
         } else if i == top {
             println!(
-                "{:<12} {:>5}  ({} more)",
+                "{:<38} {:>5}  ({} more)",
                 "...",
                 "",
                 rows.len() - top - bottom
@@ -277,6 +348,17 @@ async fn print_scores(http: &reqwest::Client, base: &str, creds: &Value) -> Resu
         }
     }
     Ok(())
+}
+
+/// The score on a note's first line: "AI match score: 87/100 (strong fit)".
+fn note_score(body: &str) -> Option<i64> {
+    body.lines()
+        .next()?
+        .strip_prefix("AI match score: ")?
+        .split('/')
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// The band, first strength and first gap of a score note.

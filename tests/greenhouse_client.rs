@@ -62,8 +62,14 @@ fn fast() -> RetryPolicy {
 }
 
 fn client(sb: &RunningSandbox) -> GreenhouseClient {
-    GreenhouseClient::with_policy(&config(sb, Some(ats_operator::vendors::greenhouse::sandbox::SITE_ADMIN_USER_ID)), fast())
-        .expect("client")
+    GreenhouseClient::with_policy(
+        &config(
+            sb,
+            Some(ats_operator::vendors::greenhouse::sandbox::SITE_ADMIN_USER_ID),
+        ),
+        fast(),
+    )
+    .expect("client")
 }
 
 async fn control(
@@ -346,8 +352,14 @@ async fn revoked_credentials_are_an_auth_error() {
 #[tokio::test]
 async fn non_site_admin_is_forbidden() {
     let sb = sandbox_with(10).await;
-    let c = GreenhouseClient::with_policy(&config(&sb, Some(ats_operator::vendors::greenhouse::sandbox::BASIC_USER_ID)), fast())
-        .unwrap();
+    let c = GreenhouseClient::with_policy(
+        &config(
+            &sb,
+            Some(ats_operator::vendors::greenhouse::sandbox::BASIC_USER_ID),
+        ),
+        fast(),
+    )
+    .unwrap();
     let err = c.verify().await.unwrap_err();
     match &err {
         VendorError::Forbidden(m) => assert!(m.contains("Site Admin"), "{m}"),
@@ -457,7 +469,10 @@ async fn write_back_then_note_exists() {
     assert_eq!(notes.len(), 1);
     assert_eq!(notes[0]["body"], req.note_body());
     assert_eq!(notes[0]["visibility"], "admin_only_visible");
-    assert_eq!(notes[0]["user_id"], ats_operator::vendors::greenhouse::sandbox::SITE_ADMIN_USER_ID);
+    assert_eq!(
+        notes[0]["user_id"],
+        ats_operator::vendors::greenhouse::sandbox::SITE_ADMIN_USER_ID
+    );
     let s = stats(&sb).await;
     assert_eq!(s["application_patches"], 1);
     assert_eq!(s["notes_created"], 1);

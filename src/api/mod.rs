@@ -251,6 +251,7 @@ pub struct AtsSyncSpec {
     /// How often a full sync replaces the incremental one (an interval such as `24h`):
     /// it finds records whose update time the vendor does not report (Lever's null
     /// `updatedAt`) and deletions a vendor does not list (Greenhouse, Workable).
+    /// `0s` makes every sync a full one.
     #[serde(default = "default_full_sync_interval")]
     pub full_sync_interval: String,
 }

@@ -186,7 +186,9 @@ impl CredentialLock for SecretLock {
         Ok(s.keys
             .iter()
             .filter_map(|(logical, key)| {
-                let v = String::from_utf8_lossy(&data.get(key)?.0).trim().to_string();
+                let v = String::from_utf8_lossy(&data.get(key)?.0)
+                    .trim()
+                    .to_string();
                 (!v.is_empty()).then(|| (logical.clone(), SecretValue::new(v)))
             })
             .collect())
@@ -208,7 +210,9 @@ impl CredentialLock for SecretLock {
                 &Patch::Merge(json!({ "stringData": data })),
             )
             .await
-            .map_err(|e| kube_error(&format!("saving rotated token to Secret {:?}", s.secret), e))?;
+            .map_err(|e| {
+                kube_error(&format!("saving rotated token to Secret {:?}", s.secret), e)
+            })?;
         Ok(())
     }
 

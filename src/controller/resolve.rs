@@ -116,8 +116,7 @@ pub fn resolve_connection(
             reason: reason::SECRET_NOT_FOUND,
             message: format!(
                 "Secret {secret_name:?} has no non-empty key {}",
-                missing.join(" (or, instead, ")
-                    + &")".repeat(missing.len().saturating_sub(1))
+                missing.join(" (or, instead, ") + &")".repeat(missing.len().saturating_sub(1))
             ),
             stalled: false,
         });
@@ -188,11 +187,15 @@ pub fn resolve_sync(
         job_ids: sync.spec.scope.job_ids.clone(),
     };
     check_write_back(&cfg, &sync.spec.write_back)?;
-    let full_sync_every = crate::sync::schedule::parse_interval(sync.spec.full_sync_interval.trim())
-        .filter(|d| *d >= Duration::from_secs(60))
+    let interval = match sync.spec.full_sync_interval.trim() {
+        "" => "24h",
+        s => s,
+    };
+    // `0s` makes every sync a full one (small tenants that want deletions at once).
+    let full_sync_every = crate::sync::schedule::parse_interval(interval)
         .ok_or_else(|| {
             Problem::invalid(format!(
-                "spec.fullSyncInterval: {:?} is not an interval of at least 1m such as 24h",
+                "spec.fullSyncInterval: {:?} is not an interval such as 24h (or 0s: always)",
                 sync.spec.full_sync_interval
             ))
         })?;
@@ -402,5 +405,83 @@ mod tests {
         assert!(sync_requested(Some("t1"), None));
         assert!(!sync_requested(Some("t1"), Some("t1")));
         assert!(!sync_requested(None, Some("t1")));
+    }
+
+    fn lever_conn() -> AtsConnection {
+        let mut c = conn();
+        c.spec.vendor = VendorKind::Lever;
+        c
+    }
+
+    #[test]
+    fn lever_takes_an_api_key_or_oauth_and_names_both_when_neither() {
+        let key = resolve_connection(&lever_conn(), Some(&secret(&[("apiKey", "k")]))).unwrap();
+        assert_eq!(key.credentials.keys().collect::<Vec<_>>(), vec!["apiKey"]);
+        let oauth = resolve_connection(
+            &lever_conn(),
+            Some(&secret(&[
+                ("clientId", "a"),
+                ("clientSecret", "b"),
+                ("refreshToken", "r1"),
+                ("accessToken", "t1"),
+            ])),
+        )
+        .unwrap();
+        assert!(oauth.credentials.contains_key("refreshToken"));
+        assert!(oauth.credentials.contains_key("accessToken"));
+        let p = resolve_connection(&lever_conn(), Some(&secret(&[("clientId", "a")]))).unwrap_err();
+        assert_eq!(p.reason, reason::SECRET_NOT_FOUND);
+        assert!(
+            p.message.contains("apiKey") && p.message.contains("refreshToken"),
+            "{}",
+            p.message
+        );
+    }
+
+    #[test]
+    fn rotated_tokens_do_not_restart_the_worker() {
+        let base = [("clientId", "a"), ("clientSecret", "b")];
+        let with = |r: &str, t: &str| {
+            let mut pairs = base.to_vec();
+            pairs.push(("refreshToken", r));
+            pairs.push(("accessToken", t));
+            secret(&pairs)
+        };
+        let run = |s: &Secret| {
+            resolve_sync(&sync("15m"), Some(&lever_conn()), Some(&profile()), Some(s)).unwrap()
+        };
+        assert_eq!(
+            spec_hash(&run(&with("r1", "t1"))),
+            spec_hash(&run(&with("r2", "t2")))
+        );
+        let mut other = base.to_vec();
+        other[1] = ("clientSecret", "c");
+        other.push(("refreshToken", "r1"));
+        assert_ne!(
+            spec_hash(&run(&with("r1", "t1"))),
+            spec_hash(&run(&secret(&other)))
+        );
+    }
+
+    #[test]
+    fn write_back_the_vendor_cannot_do_is_invalid_spec() {
+        let s = secret(&[("apiKey", "k")]);
+        let mut y = sync("15m");
+        y.spec.write_back.mode = WriteBackMode::CustomField;
+        let p = resolve_sync(&y, Some(&lever_conn()), Some(&profile()), Some(&s)).unwrap_err();
+        assert!(p.message.contains("spec.writeBack.mode"), "{}", p.message);
+        let mut y = sync("15m");
+        y.spec.write_back.band_tag = true;
+        let gh = secret(&[("clientId", "a"), ("clientSecret", "b")]);
+        let p = resolve_sync(&y, Some(&conn()), Some(&profile()), Some(&gh)).unwrap_err();
+        assert!(
+            p.message.contains("spec.writeBack.bandTag"),
+            "{}",
+            p.message
+        );
+        let mut y = sync("15m");
+        y.spec.full_sync_interval = "often".into();
+        let p = resolve_sync(&y, Some(&conn()), Some(&profile()), Some(&gh)).unwrap_err();
+        assert!(p.message.contains("spec.fullSyncInterval"), "{}", p.message);
     }
 }

@@ -245,3 +245,26 @@ fn long_errors_are_truncated() {
         .unwrap();
     assert_eq!(stored.len(), MAX_ERROR_CHARS);
 }
+
+#[test]
+fn deletions_drop_write_state_and_are_audited_once() {
+    let l = Ledger::open_in_memory().unwrap();
+    l.record_decision(&decision("a1", "k1", DecisionOutcome::ToWrite))
+        .unwrap();
+    l.record_decision(&decision("a2", "k2", DecisionOutcome::ToWrite))
+        .unwrap();
+    let known = l.known_applications("ns/sync-a").unwrap();
+    assert_eq!(known.len(), 2);
+    let ids = vec!["a1".to_string(), "never-seen".to_string()];
+    assert_eq!(l.record_deletions("ns/sync-a", &ids, "test").unwrap(), 1);
+    // Gone from the write states, so no pending write is retried for it.
+    assert!(l.write_state("ns/sync-a", "a1").unwrap().is_none());
+    assert!(
+        l.pending_writes("ns/sync-a")
+            .unwrap()
+            .iter()
+            .all(|w| w.application_id != "a1")
+    );
+    // Deleting again is not counted again.
+    assert_eq!(l.record_deletions("ns/sync-a", &ids, "test").unwrap(), 0);
+}

@@ -102,6 +102,65 @@ pub fn ceil_secs(d: Duration) -> u64 {
     d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }
 
+/// Token bucket, as Lever documents its limit: `limit.requests` per
+/// `limit.window` steady, with bursts of up to `burst` requests.
+#[derive(Debug)]
+pub struct TokenBucket {
+    limit: Option<Limit>,
+    burst: u32,
+    tokens: f64,
+    last: Option<Instant>,
+}
+
+impl TokenBucket {
+    /// A full bucket; `burst` is raised to at least one request.
+    pub fn new(limit: Option<Limit>, burst: u32) -> Self {
+        let burst = burst.max(1);
+        TokenBucket {
+            limit,
+            burst,
+            tokens: f64::from(burst),
+            last: None,
+        }
+    }
+
+    pub fn limit(&self) -> Option<Limit> {
+        self.limit
+    }
+
+    pub fn burst(&self) -> u32 {
+        self.burst
+    }
+
+    /// Replaces the limit and refills the bucket.
+    pub fn set_limit(&mut self, limit: Option<Limit>, burst: u32) {
+        *self = TokenBucket::new(limit, burst);
+    }
+
+    /// Takes one token; false when the bucket is empty (or true when off).
+    pub fn try_acquire(&mut self) -> bool {
+        self.try_acquire_at(Instant::now())
+    }
+
+    pub fn try_acquire_at(&mut self, now: Instant) -> bool {
+        let Some(limit) = self.limit else {
+            return true;
+        };
+        if let Some(last) = self.last {
+            let rate = f64::from(limit.requests) / limit.window.as_secs_f64().max(1e-9);
+            let refill = now.saturating_duration_since(last).as_secs_f64() * rate;
+            self.tokens = (self.tokens + refill).min(f64::from(self.burst));
+        }
+        self.last = Some(now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,6 +207,29 @@ mod tests {
                 reset_epoch: 1_125
             }
         );
+    }
+
+    #[test]
+    fn bucket_bursts_then_refills_at_the_steady_rate() {
+        let mut b = TokenBucket::new(
+            Some(Limit {
+                requests: 10,
+                window: Duration::from_secs(1),
+            }),
+            20,
+        );
+        let t0 = Instant::now();
+        assert!((0..20).all(|_| b.try_acquire_at(t0)));
+        assert!(!b.try_acquire_at(t0));
+        // 10/s: one token back after 100 ms, not before.
+        assert!(!b.try_acquire_at(t0 + Duration::from_millis(50)));
+        assert!(b.try_acquire_at(t0 + Duration::from_millis(150)));
+        assert!(!b.try_acquire_at(t0 + Duration::from_millis(160)));
+        // Never more than the burst, however long it rested.
+        let later = t0 + Duration::from_secs(60);
+        assert_eq!((0..30).filter(|_| b.try_acquire_at(later)).count(), 20);
+        let mut off = TokenBucket::new(None, 0);
+        assert!((0..1000).all(|_| off.try_acquire()));
     }
 
     #[test]

@@ -66,12 +66,7 @@ pub fn decision_fingerprint(input_fp: &str, spec: &SyncSpec) -> String {
     let wb = &spec.write_back;
     hex_sha(&format!(
         "{input_fp}|{}|{:?}|{}|{}|{}|{}",
-        spec.profile_identity,
-        wb.mode,
-        wb.custom_field_key,
-        wb.band_tag,
-        wb.tag_prefix,
-        wb.dry_run
+        spec.profile_identity, wb.mode, wb.custom_field_key, wb.band_tag, wb.tag_prefix, wb.dry_run
     ))
 }
 
@@ -86,13 +81,12 @@ fn hex_sha(s: &str) -> String {
 
 /// What this sync writes: (note, custom field, band tag), as far as the vendor can.
 fn writes(spec: &SyncSpec) -> (bool, bool, bool) {
-    let caps = vendors::write_capabilities(spec.connection.vendor).unwrap_or(
-        vendors::WriteCapabilities {
+    let caps =
+        vendors::write_capabilities(spec.connection.vendor).unwrap_or(vendors::WriteCapabilities {
             note: false,
             custom_field: false,
             band_tag: false,
-        },
-    );
+        });
     let wb = &spec.write_back;
     (
         wb.mode.note() && caps.note,
@@ -361,4 +355,46 @@ async fn recover_unfinished(
         ledger.mark_written(&lkey, &d.application_id, &d.write_key)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn full_sync_when_no_cursor_or_the_last_is_old() {
+        let now = Utc
+            .with_ymd_and_hms(2026, 11, 23, 12, 0, 0)
+            .single()
+            .unwrap();
+        let day = std::time::Duration::from_secs(86_400);
+        let cursor = |full: Option<DateTime<Utc>>| Cursor {
+            identity: "x".into(),
+            watermark: now,
+            full_sync_at: full,
+        };
+        assert!(full_sync_due(None, day, now));
+        assert!(full_sync_due(Some(&cursor(None)), day, now));
+        assert!(!full_sync_due(
+            Some(&cursor(Some(now - chrono::Duration::hours(23)))),
+            day,
+            now
+        ));
+        assert!(full_sync_due(
+            Some(&cursor(Some(now - chrono::Duration::hours(24)))),
+            day,
+            now
+        ));
+    }
+
+    #[test]
+    fn band_tag_replaces_the_other_bands() {
+        let t = BandTag::new("ai-", crate::model::Band::GoodFit);
+        assert_eq!(t.tag, "ai-good-fit");
+        assert_eq!(
+            t.others,
+            vec!["ai-strong-fit", "ai-moderate-fit", "ai-weak-fit"]
+        );
+    }
 }

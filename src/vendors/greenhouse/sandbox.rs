@@ -248,7 +248,12 @@ pub fn router(opts: &SandboxOptions, base_url: &str) -> (Router, SandboxCredenti
         .route(
             "/_sandbox/applications/{id}/notes",
             get(ctl_application_notes),
-        );
+        )
+        .route(
+            "/_sandbox/applications/{id}/writes",
+            get(ctl_application_writes),
+        )
+        .route("/_sandbox/delete", post(ctl_delete));
 
     let router = Router::new()
         .route("/token", post(token))
@@ -1622,6 +1627,65 @@ async fn ctl_application_notes(
             .map(note_json)
             .collect(),
     )))
+}
+
+/// What the operator wrote to one application (the control-API contract).
+async fn ctl_application_writes(
+    State(s): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let g = lock(&s);
+    let app = id
+        .parse::<u64>()
+        .ok()
+        .and_then(|id| g.tenant.application(id))
+        .ok_or_else(|| ApiError::not_found("Application not found"))?;
+    let notes: Vec<&str> = g
+        .notes
+        .iter()
+        .filter(|n| n.application_id == Some(app.id))
+        .map(|n| n.body.as_str())
+        .collect();
+    let tags: Vec<&str> = g
+        .applied_tags
+        .iter()
+        .filter(|t| t.candidate_id == app.candidate_id)
+        .filter_map(|t| g.tags.iter().find(|x| x.id == t.candidate_tag_id))
+        .map(|t| t.name.as_str())
+        .collect();
+    let fields = g.app_fields.get(&app.id).cloned().unwrap_or_default();
+    Ok(Json(
+        json!({"notes": notes, "tags": tags, "custom_fields": fields}),
+    ))
+}
+
+#[derive(Deserialize)]
+struct DeleteReq {
+    application_ids: Vec<Value>,
+}
+
+/// Deletes applications as a Greenhouse user would; v3 lists no deletions, so
+/// they simply stop appearing.
+async fn ctl_delete(State(s): State<Shared>, body: Bytes) -> Result<Json<Value>, ApiError> {
+    let r: DeleteReq = parse_json(&body)?;
+    let ids: Vec<u64> = r
+        .application_ids
+        .iter()
+        .map(|v| json_id(v).ok_or_else(|| ApiError::unprocessable(format!("{v} is not an id"))))
+        .collect::<Result<_, _>>()?;
+    let mut g = lock(&s);
+    if let Some(missing) = ids.iter().find(|id| g.tenant.application(**id).is_none()) {
+        return Err(ApiError::not_found(format!(
+            "application {missing} not found"
+        )));
+    }
+    for id in &ids {
+        g.tenant.delete_application(*id);
+        g.app_fields.remove(id);
+    }
+    Ok(Json(
+        json!({"application_ids": ids.iter().map(u64::to_string).collect::<Vec<_>>()}),
+    ))
 }
 
 #[cfg(test)]

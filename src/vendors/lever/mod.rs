@@ -1,6 +1,10 @@
-//! Lever: client, mapping to the common model, and the sandbox.
+//! Lever API v1: client, mapping to the common model, and the sandbox.
 
+pub mod client;
+pub mod mapping;
 pub mod sandbox;
+
+pub use client::LeverClient;
 
 use std::sync::Arc;
 
@@ -36,10 +40,10 @@ pub fn credentials(auth: &AuthSpec) -> CredentialSpec {
     }
 }
 
-/// Builds the client (being built).
+/// Builds the client; `store` keeps the rotated refresh token.
 pub fn connect(
-    _cfg: &ConnectionConfig,
-    _store: Arc<dyn CredentialStore>,
+    cfg: &ConnectionConfig,
+    store: Arc<dyn CredentialStore>,
 ) -> Result<Arc<dyn AtsClient>, VendorError> {
-    Err(VendorError::Config("the Lever client is being built".into()))
+    Ok(Arc::new(LeverClient::new(cfg, store)?))
 }

@@ -1,6 +1,11 @@
-//! Workable: client, mapping to the common model, and the sandbox.
+//! Workable SPI v3 (account API token, Bearer): client, mapping to the
+//! common model, and the sandbox. Jobs are keyed by their shortcode.
 
+pub mod client;
+pub mod mapping;
 pub mod sandbox;
+
+pub use client::WorkableClient;
 
 use std::sync::Arc;
 
@@ -21,10 +26,10 @@ pub fn credentials(auth: &AuthSpec) -> CredentialSpec {
     CredentialSpec::required(vec![("apiKey", auth.api_key_key().to_string())])
 }
 
-/// Builds the client (being built).
+/// Builds the client. Account tokens do not rotate, so `_store` is unused.
 pub fn connect(
-    _cfg: &ConnectionConfig,
+    cfg: &ConnectionConfig,
     _store: Arc<dyn CredentialStore>,
 ) -> Result<Arc<dyn AtsClient>, VendorError> {
-    Err(VendorError::Config("the Workable client is being built".into()))
+    Ok(Arc::new(WorkableClient::new(cfg)?))
 }

@@ -1,0 +1,620 @@
+//! The Lever API v1 client: an API key (Basic) or OAuth with rotating refresh
+//! tokens, `{data, next, hasNext}` paging, incremental pulls by `updatedAt`,
+//! deletions, and score write-back as a note and a band tag. Transport
+//! concerns (tokens, rate limits, retries) live in [`crate::vendors::http`].
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use futures::{StreamExt, TryStreamExt};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tracing::{Instrument, debug, info_span, warn};
+use url::Url;
+
+use super::mapping::{
+    self, LvArchiveReason, LvDeleted, LvNote, LvOpportunity, LvPage, LvPosting, LvResume,
+};
+use crate::model::{Candidate, ChangeSet};
+use crate::vendors::http::{
+    Auth, RateLimiter, RefreshTokenAuth, RetryPolicy, StaticAuth, Transport, VendorHttp, decode,
+};
+use crate::vendors::{
+    AtsClient, BandTag, ConnectionConfig, CredentialStore, PullScope, VendorError,
+    WriteBackRequest,
+};
+
+pub const DEFAULT_BASE_URL: &str = "https://api.lever.co";
+pub const DEFAULT_TOKEN_URL: &str = "https://auth.lever.co/oauth/token";
+/// Lever's page size ceiling.
+const LIMIT: &str = "100";
+/// Lever's token bucket: 10 requests per second steady, bursts of 20.
+const BUCKET: (f64, u32) = (10.0, 20);
+/// Per-opportunity resume requests in flight; the limiter paces them.
+const RESUMES_IN_FLIGHT: usize = 6;
+/// Up to this many postings in scope, opportunities are filtered server-side.
+const POSTING_FILTER_MAX: usize = 20;
+const MAX_PAGES: usize = 100_000;
+/// Largest resume file read as text.
+const MAX_RESUME_BYTES: usize = 5 * 1024 * 1024;
+/// Attempts at creating a note when the vendor fails ambiguously.
+const NOTE_ATTEMPTS: u32 = 3;
+
+const FORBIDDEN_HINT: &str = "the API key needs access to postings, opportunities, resumes, notes, \
+tags, archive reasons and users; with OAuth, the app needs the scopes postings:read:admin, \
+opportunities:read:admin, opportunities:write:admin, resumes:read:admin, notes:read:admin, \
+notes:write:admin, archive_reasons:read:admin, users:read:admin and offline_access";
+
+pub struct LeverClient {
+    http: VendorHttp,
+    /// The API root, `<baseUrl>/v1`.
+    base: Url,
+    /// The acting user for writes (`perform_as`).
+    perform_as: Option<String>,
+}
+
+/// A contact in a pull: the opportunity whose data stands for them, and
+/// their newest resume.
+struct Person<'a> {
+    opportunity: &'a LvOpportunity,
+    resume: Option<&'a LvResume>,
+    updated_at: Option<i64>,
+}
+
+impl LeverClient {
+    pub fn new(cfg: &ConnectionConfig, store: Arc<dyn CredentialStore>) -> Result<Self, VendorError> {
+        Self::with_policy(cfg, store, RetryPolicy::default())
+    }
+
+    /// As [`new`](Self::new) with other retry settings (tests use short backoffs).
+    pub fn with_policy(
+        cfg: &ConnectionConfig,
+        store: Arc<dyn CredentialStore>,
+        policy: RetryPolicy,
+    ) -> Result<Self, VendorError> {
+        let root = cfg
+            .base_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .unwrap_or(DEFAULT_BASE_URL)
+            .trim_end_matches('/')
+            .trim_end_matches("/v1")
+            .to_string();
+        let base = Url::parse(&format!("{root}/v1"))
+            .map_err(|e| VendorError::Config(format!("spec.baseUrl: {e}")))?;
+        if base.cannot_be_a_base() {
+            return Err(VendorError::Config(
+                "spec.baseUrl must be an http(s) URL".into(),
+            ));
+        }
+        let transport = Transport::new(policy)?;
+        let present = |k: &str| {
+            cfg.credentials
+                .get(k)
+                .is_some_and(|v| !v.expose().trim().is_empty())
+        };
+        // As the credential spec: an API key wins when both are present.
+        let auth: Box<dyn Auth> = if present("apiKey") {
+            Box::new(StaticAuth::basic(cfg.credential("apiKey")?, None)?)
+        } else if present("clientId") && present("clientSecret") && present("refreshToken") {
+            let token_url = cfg
+                .token_url
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .unwrap_or(DEFAULT_TOKEN_URL);
+            Box::new(RefreshTokenAuth::new(
+                transport.clone(),
+                token_url,
+                cfg.credential("clientId")?.clone(),
+                cfg.credential("clientSecret")?.clone(),
+                &cfg.credentials,
+                store,
+            )?)
+        } else {
+            return Err(VendorError::Config(
+                "Lever needs apiKey, or clientId, clientSecret and refreshToken".into(),
+            ));
+        };
+        Ok(LeverClient {
+            http: VendorHttp::new(
+                transport,
+                RateLimiter::new(cfg.rate_limit, Some(BUCKET)),
+                auth,
+            ),
+            base,
+            perform_as: cfg
+                .sub
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+        })
+    }
+
+    /// `<base>/v1/<segments...>?<params>`; segments are escaped (ids come from data).
+    fn url(&self, segments: &[&str], params: &[(&str, String)]) -> Result<Url, VendorError> {
+        let mut u = self.base.clone();
+        u.path_segments_mut()
+            .map_err(|_| VendorError::Config("spec.baseUrl must be an http(s) URL".into()))?
+            .pop_if_empty()
+            .extend(segments);
+        if !params.is_empty() {
+            u.query_pairs_mut().extend_pairs(params);
+        }
+        Ok(u)
+    }
+
+    /// `?perform_as=<sub>` when the acting user is set.
+    fn acting(&self) -> Vec<(&'static str, String)> {
+        self.perform_as
+            .iter()
+            .map(|s| ("perform_as", s.clone()))
+            .collect()
+    }
+
+    fn hint(e: VendorError) -> VendorError {
+        match e {
+            VendorError::Forbidden(m) => VendorError::Forbidden(format!("{m}; {FORBIDDEN_HINT}")),
+            other => other,
+        }
+    }
+
+    /// Every page of a list. Lever's `offset` carries only the position, so
+    /// each page repeats the filters.
+    async fn list<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        filters: &[(&str, String)],
+    ) -> Result<Vec<T>, VendorError> {
+        let mut out = Vec::new();
+        let mut offset: Option<String> = None;
+        let mut seen = HashSet::new();
+        for _ in 0..MAX_PAGES {
+            let mut params = filters.to_vec();
+            params.push(("limit", LIMIT.to_string()));
+            if let Some(o) = &offset {
+                params.push(("offset", o.clone()));
+            }
+            let url = self.url(segments, &params)?;
+            let page: LvPage<T> = self.http.get_json(&url).await.map_err(Self::hint)?;
+            let next = page.next_offset().map(str::to_string);
+            out.extend(page.data);
+            match next {
+                None => return Ok(out),
+                Some(n) if !seen.insert(n.clone()) => {
+                    return Err(VendorError::Decode(format!("{}: paging loops", url.path())));
+                }
+                Some(n) => offset = Some(n),
+            }
+        }
+        Err(VendorError::Decode(format!(
+            "/{}: more than {MAX_PAGES} pages",
+            segments.join("/")
+        )))
+    }
+
+    /// Ids of the archive reasons that mean hired (every account has one).
+    /// Without access to them, hired candidates read as rejected.
+    async fn hired_reasons(&self) -> Result<HashSet<String>, VendorError> {
+        match self
+            .list::<LvArchiveReason>(&["archive_reasons"], &[("type", "hired".to_string())])
+            .await
+        {
+            Ok(reasons) => Ok(reasons
+                .into_iter()
+                .filter(|r| r.kind.as_deref() == Some("hired"))
+                .map(|r| r.id)
+                .collect()),
+            Err(e @ VendorError::Forbidden(_)) => {
+                warn!(error = %e, "archive reasons not readable; hired candidates will read as rejected");
+                Ok(HashSet::new())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// An opportunity's resumes. One deleted since the listing has none.
+    async fn resumes(&self, opportunity: &str) -> Result<Vec<LvResume>, VendorError> {
+        match self
+            .list::<LvResume>(&["opportunities", opportunity, "resumes"], &[])
+            .await
+        {
+            Err(VendorError::Rejected { status: 404, .. }) => {
+                debug!(opportunity, "opportunity gone while pulling");
+                Ok(Vec::new())
+            }
+            other => other,
+        }
+    }
+
+    /// A resume file as text. A file that is gone or refused reads as absent
+    /// (the candidate is scored on `parsedData`); a flaky one fails the pull
+    /// so the next one retries.
+    async fn resume_file(
+        &self,
+        opportunity: &str,
+        resume: &str,
+    ) -> Result<Option<String>, VendorError> {
+        let url = self.url(
+            &["opportunities", opportunity, "resumes", resume, "download"],
+            &[],
+        )?;
+        let resp = match self.http.send(|| self.http.client().get(url.clone())).await {
+            Ok(r) => r,
+            Err(e @ (VendorError::Rejected { .. } | VendorError::Forbidden(_))) => {
+                warn!(opportunity, error = %e, "resume file not available; using the parsed resume");
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        if resp
+            .content_length()
+            .is_some_and(|n| n as usize > MAX_RESUME_BYTES)
+        {
+            warn!(opportunity, "resume file too large; using the parsed resume");
+            return Ok(None);
+        }
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| VendorError::Unavailable(format!("reading a resume file: {e}")))?;
+        if bytes.len() > MAX_RESUME_BYTES {
+            return Ok(None);
+        }
+        Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
+    }
+
+    async fn candidate(&self, p: Person<'_>) -> Result<Candidate, VendorError> {
+        let text = match p.resume {
+            Some(r) if r.is_text() => self.resume_file(&p.opportunity.id, &r.id).await?,
+            _ => None,
+        };
+        let mut c = mapping::candidate(p.opportunity, p.resume, text);
+        c.updated_at = mapping::ms(p.updated_at);
+        Ok(c)
+    }
+
+    /// Adds the band tag, then removes the operator's other band tags that
+    /// the opportunity carries, so exactly one band shows.
+    async fn set_band_tag(&self, id: &str, band: &BandTag) -> Result<(), VendorError> {
+        let url = self.url(&["opportunities", id, "addTags"], &self.acting())?;
+        let body = json!({ "tags": [band.tag] });
+        // Tags are a set: resending is harmless, so the request is idempotent.
+        let resp = self
+            .http
+            .send(|| self.http.client().post(url.clone()).json(&body))
+            .await
+            .map_err(Self::hint)?;
+        // The answer is the opportunity: remove only what is there.
+        let current: Option<Vec<String>> = decode::<Value>(resp).await.ok().and_then(|v| {
+            v["data"]["tags"].as_array().map(|a| {
+                a.iter()
+                    .filter_map(|t| t.as_str().map(str::to_string))
+                    .collect()
+            })
+        });
+        let stale: Vec<&String> = band
+            .others
+            .iter()
+            .filter(|o| current.as_ref().is_none_or(|c| c.contains(o)))
+            .collect();
+        if stale.is_empty() {
+            return Ok(());
+        }
+        let url = self.url(&["opportunities", id, "removeTags"], &self.acting())?;
+        let body = json!({ "tags": stale });
+        self.http
+            .send(|| self.http.client().post(url.clone()).json(&body))
+            .await
+            .map_err(Self::hint)?;
+        Ok(())
+    }
+
+    async fn post_note(&self, req: &WriteBackRequest) -> Result<(), VendorError> {
+        let url = self.url(
+            &["opportunities", &req.application.id, "notes"],
+            &self.acting(),
+        )?;
+        let body = json!({
+            "value": req.note_body(),
+            "secret": false,
+            "notifyFollowers": false,
+        });
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            // Not resent blindly: a note that failed ambiguously may have landed.
+            let sent = self
+                .http
+                .send_with(|| self.http.client().post(url.clone()).json(&body), false)
+                .await;
+            match sent {
+                Ok(_) => return Ok(()),
+                Err(e) if e.is_transient() && attempt < NOTE_ATTEMPTS => {
+                    if self.note_exists(req).await? {
+                        debug!("note landed despite the error");
+                        return Ok(());
+                    }
+                    warn!(attempt, error = %e, "creating the note failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(500) * attempt).await;
+                }
+                Err(e) => return Err(Self::hint(e)),
+            }
+        }
+    }
+}
+
+/// Groups opportunities by contact: the newest resume across a contact's
+/// opportunities, with the opportunity it came from.
+fn people<'a>(kept: &[&'a LvOpportunity], resumes: &'a [Vec<LvResume>]) -> Vec<Person<'a>> {
+    let mut order: Vec<&str> = Vec::new();
+    let mut by_contact: HashMap<&str, Person<'a>> = HashMap::new();
+    for (o, rs) in kept.iter().zip(resumes) {
+        let resume = mapping::newest(rs);
+        let key = o.contact_id();
+        match by_contact.get_mut(key) {
+            None => {
+                order.push(key);
+                by_contact.insert(
+                    key,
+                    Person {
+                        opportunity: o,
+                        resume,
+                        updated_at: o.updated_at,
+                    },
+                );
+            }
+            Some(p) => {
+                p.updated_at = p.updated_at.max(o.updated_at);
+                let newer = match (p.resume, resume) {
+                    (_, None) => false,
+                    (None, Some(_)) => true,
+                    (Some(a), Some(b)) => b.recency() > a.recency(),
+                };
+                if newer {
+                    p.opportunity = o;
+                    p.resume = resume;
+                }
+            }
+        }
+    }
+    order
+        .into_iter()
+        .filter_map(|k| by_contact.remove(k))
+        .collect()
+}
+
+#[async_trait]
+impl AtsClient for LeverClient {
+    async fn pull(
+        &self,
+        since: Option<DateTime<Utc>>,
+        scope: &PullScope,
+    ) -> Result<ChangeSet, VendorError> {
+        let span = info_span!("lever_pull", since = ?since);
+        async move {
+            let since_ms = since.map(|t| t.timestamp_millis().to_string());
+            let include = [("include", "content".to_string())];
+            let (postings, hired) = futures::try_join!(
+                self.list::<LvPosting>(&["postings"], &include),
+                self.hired_reasons(),
+            )?;
+            let jobs: Vec<_> = postings
+                .iter()
+                .map(mapping::job)
+                .filter(|j| scope.includes_job(j))
+                .collect();
+            let in_scope: HashSet<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
+
+            // Deletions carry no posting: all of them are reported.
+            let deleted_application_ids = match &since_ms {
+                Some(ms) => self
+                    .list::<LvDeleted>(
+                        &["opportunities", "deleted"],
+                        &[("deleted_at_start", ms.clone())],
+                    )
+                    .await?
+                    .into_iter()
+                    .map(|d| d.id)
+                    .collect(),
+                None => Vec::new(),
+            };
+            if in_scope.is_empty() {
+                debug!("no posting in scope");
+                return Ok(ChangeSet {
+                    jobs,
+                    deleted_application_ids,
+                    ..Default::default()
+                });
+            }
+
+            let mut filters: Vec<(&str, String)> = vec![
+                ("expand", "applications".to_string()),
+                ("expand", "stage".to_string()),
+            ];
+            if let Some(ms) = &since_ms {
+                // Opportunities with `updatedAt: null` never match; full syncs find them.
+                filters.push(("updated_at_start", ms.clone()));
+            }
+            if in_scope.len() <= POSTING_FILTER_MAX && in_scope.len() < postings.len() {
+                let mut ids: Vec<&str> = in_scope.iter().copied().collect();
+                ids.sort_unstable();
+                filters.extend(ids.into_iter().map(|p| ("posting_id", p.to_string())));
+            }
+            let opportunities: Vec<LvOpportunity> =
+                self.list(&["opportunities"], &filters).await?;
+            let high_watermark = mapping::ms(opportunities.iter().filter_map(|o| o.updated_at).max());
+
+            let kept: Vec<&LvOpportunity> = opportunities
+                .iter()
+                .filter(|o| o.posting_id().is_some_and(|p| in_scope.contains(p)))
+                .collect();
+            let applications: Vec<_> = kept
+                .iter()
+                .filter_map(|o| mapping::application(o, &hired))
+                .collect();
+
+            // Futures built up front: closures over borrowed items trip the
+            // Send check of `async_trait` futures.
+            let fetches: Vec<_> = kept.iter().map(|o| self.resumes(&o.id)).collect();
+            let resumes: Vec<Vec<LvResume>> = futures::stream::iter(fetches)
+                .buffered(RESUMES_IN_FLIGHT)
+                .try_collect()
+                .await?;
+            let mapped: Vec<_> = people(&kept, &resumes)
+                .into_iter()
+                .map(|p| self.candidate(p))
+                .collect();
+            let candidates = futures::stream::iter(mapped)
+                .buffer_unordered(RESUMES_IN_FLIGHT)
+                .try_collect::<Vec<_>>()
+                .await?;
+            debug!(
+                jobs = jobs.len(),
+                opportunities = opportunities.len(),
+                applications = applications.len(),
+                candidates = candidates.len(),
+                deleted = deleted_application_ids.len(),
+                "lever pull mapped"
+            );
+            Ok(ChangeSet {
+                jobs,
+                candidates,
+                applications,
+                deleted_application_ids,
+                high_watermark,
+            })
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn write_back(&self, req: &WriteBackRequest) -> Result<(), VendorError> {
+        let span = info_span!("lever_write_back", application = %req.application.id);
+        async move {
+            if req.custom_field.is_some() {
+                debug!("Lever has no custom fields on opportunities; skipped");
+            }
+            // The tag first (idempotent): a note that exists then proves the
+            // whole write landed (see `note_exists`).
+            if let Some(band) = &req.band_tag {
+                self.set_band_tag(&req.application.id, band).await?;
+            }
+            if req.note {
+                self.post_note(req).await?;
+            }
+            Ok(())
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn note_exists(&self, req: &WriteBackRequest) -> Result<bool, VendorError> {
+        let span = info_span!("lever_note_exists", application = %req.application.id);
+        async move {
+            let notes: Vec<LvNote> = self
+                .list(&["opportunities", &req.application.id, "notes"], &[])
+                .await?;
+            let marker = req.marker();
+            Ok(notes.iter().any(|n| n.contains(&marker)))
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn verify(&self) -> Result<(), VendorError> {
+        let span = info_span!("lever_verify");
+        async move {
+            self.http.authenticate().await?;
+            let url = self.url(&["users"], &[("limit", "1".to_string())])?;
+            self.http
+                .send(|| self.http.client().get(url.clone()))
+                .await
+                .map_err(Self::hint)?;
+            Ok(())
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vendors::{MemoryStore, SecretValue};
+    use std::collections::BTreeMap;
+
+    fn cfg(base: Option<&str>, creds: &[(&str, &str)]) -> ConnectionConfig {
+        ConnectionConfig {
+            vendor: crate::model::VendorKind::Lever,
+            base_url: base.map(str::to_string),
+            token_url: None,
+            subdomain: None,
+            credentials: creds
+                .iter()
+                .map(|(k, v)| (k.to_string(), SecretValue::new(*v)))
+                .collect(),
+            sub: Some("user-1".into()),
+            rate_limit: None,
+        }
+    }
+
+    fn client(c: &ConnectionConfig) -> Result<LeverClient, VendorError> {
+        LeverClient::new(c, Arc::new(MemoryStore::new(BTreeMap::new())))
+    }
+
+    #[test]
+    fn base_url_and_paths() {
+        for base in [
+            None,
+            Some("https://api.lever.co"),
+            Some("https://api.lever.co/"),
+            Some("https://api.lever.co/v1/"),
+        ] {
+            let c = client(&cfg(base, &[("apiKey", "k")])).unwrap();
+            assert_eq!(
+                c.url(&["postings"], &[("include", "content".into())])
+                    .unwrap()
+                    .as_str(),
+                "https://api.lever.co/v1/postings?include=content"
+            );
+        }
+        let c = client(&cfg(Some("http://127.0.0.1:8080"), &[("apiKey", "k")])).unwrap();
+        let u = c
+            .url(&["opportunities", "a/b c", "notes"], &c.acting())
+            .unwrap();
+        assert_eq!(u.path(), "/v1/opportunities/a%2Fb%20c/notes");
+        assert_eq!(u.query(), Some("perform_as=user-1"));
+    }
+
+    #[test]
+    fn credentials_choose_the_auth() {
+        assert!(client(&cfg(None, &[("apiKey", "k")])).is_ok());
+        assert!(
+            client(&cfg(
+                None,
+                &[
+                    ("clientId", "id"),
+                    ("clientSecret", "s"),
+                    ("refreshToken", "r")
+                ]
+            ))
+            .is_ok()
+        );
+        for partial in [
+            &[("clientId", "id"), ("clientSecret", "s")][..],
+            &[("apiKey", " ")][..],
+            &[][..],
+        ] {
+            assert!(matches!(
+                client(&cfg(None, partial)),
+                Err(VendorError::Config(_))
+            ));
+        }
+    }
+}

@@ -1,0 +1,651 @@
+//! The Workable SPI v3 client: account token (Bearer), `paging.next` lists,
+//! candidate details, and score write-back as a comment, a custom attribute
+//! and a band tag. Transport concerns (rate limits, retries) live in
+//! [`crate::vendors::http`]; Workable's `X-Rate-Limit-*` headers (10 requests
+//! per 10 s for account tokens) are observed there, so requests wait for the
+//! window to reset rather than spend retries on 429s.
+
+use std::collections::{BTreeSet, HashSet};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, SecondsFormat, Utc};
+use futures::{StreamExt, TryStreamExt};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tracing::{Instrument, debug, info_span, warn};
+use url::Url;
+
+use super::mapping::{self, WkCandidate, WkCandidateEnvelope, WkCandidateItem, WkJob};
+use crate::model::{Application, Candidate, ChangeSet};
+use crate::vendors::http::{RateLimiter, RetryPolicy, StaticAuth, Transport, VendorHttp, decode};
+use crate::vendors::{AtsClient, ConnectionConfig, PullScope, VendorError, WriteBackRequest};
+
+/// Workable's maximum page size.
+const PAGE_SIZE: &str = "100";
+/// Candidate details fetched at once; the limiter paces them.
+const DETAILS_IN_FLIGHT: usize = 4;
+/// Jobs in scope up to which candidates are listed per job (`shortcode=`)
+/// rather than all at once and filtered here.
+const PER_JOB_LISTING_MAX: usize = 3;
+/// Attempts at creating a comment when the vendor fails ambiguously.
+const NOTE_ATTEMPTS: u32 = 3;
+/// How many pages a listing may have before we suspect a paging loop.
+const MAX_PAGES: usize = 100_000;
+
+const FORBIDDEN_HINT: &str = "the Workable API token needs the r_jobs, r_candidates and \
+w_candidates scopes (Settings > Integrations > API access token)";
+
+/// One pulled candidate: mapped, or gone between the list and its detail.
+enum Fetched {
+    Found(Box<(Candidate, Application)>),
+    Gone(String),
+}
+
+pub struct WorkableClient {
+    http: VendorHttp,
+    /// `https://{subdomain}.workable.com/spi/v3`, or `{baseUrl}/spi/v3`.
+    api: Url,
+    /// The acting member: comments are posted as them.
+    member_id: Option<String>,
+}
+
+impl std::fmt::Debug for WorkableClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkableClient")
+            .field("api", &self.api.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The API root for a connection: `{baseUrl}/spi/v3` when a server root is
+/// given, else the account's `https://{subdomain}.workable.com/spi/v3`.
+pub fn api_root(cfg: &ConnectionConfig) -> Result<Url, VendorError> {
+    let base = cfg
+        .base_url
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let root = match base {
+        Some(b) => {
+            let b = b.trim_end_matches('/');
+            let b = b.strip_suffix("/spi/v3").unwrap_or(b);
+            format!("{b}/spi/v3")
+        }
+        None => {
+            let sub = cfg
+                .subdomain
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| {
+                    VendorError::Config(
+                        "spec.subdomain is required for Workable (the account's subdomain, \
+                         as in https://<subdomain>.workable.com), unless spec.baseUrl is set"
+                            .into(),
+                    )
+                })?;
+            let sub = sub.strip_suffix(".workable.com").unwrap_or(sub);
+            let valid = !sub.is_empty()
+                && sub.len() <= 63
+                && sub
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !sub.starts_with('-')
+                && !sub.ends_with('-');
+            if !valid {
+                return Err(VendorError::Config(format!(
+                    "spec.subdomain {sub:?} is not a Workable subdomain (letters, digits and \
+                     hyphens, as in https://<subdomain>.workable.com)"
+                )));
+            }
+            format!("https://{}.workable.com/spi/v3", sub.to_ascii_lowercase())
+        }
+    };
+    let url = Url::parse(&root).map_err(|e| VendorError::Config(format!("spec.baseUrl: {e}")))?;
+    if url.cannot_be_a_base() || !matches!(url.scheme(), "http" | "https") {
+        return Err(VendorError::Config(
+            "spec.baseUrl must be an http(s) URL".into(),
+        ));
+    }
+    Ok(url)
+}
+
+/// `updated_after`: ISO-8601, with fractions only when the watermark has them.
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+fn hint(e: VendorError) -> VendorError {
+    match e {
+        VendorError::Forbidden(m) => VendorError::Forbidden(format!("{m}; {FORBIDDEN_HINT}")),
+        other => other,
+    }
+}
+
+/// Whether downloaded CV bytes are text we can read (Workable CVs are often
+/// PDF or Word files, whose content the detail's parsed profile already holds).
+fn cv_text(bytes: &[u8]) -> Option<String> {
+    if bytes.starts_with(b"%PDF") || bytes.starts_with(b"PK\x03\x04") || bytes.contains(&0) {
+        return None;
+    }
+    std::str::from_utf8(bytes).ok().map(str::to_string)
+}
+
+impl WorkableClient {
+    pub fn new(cfg: &ConnectionConfig) -> Result<Self, VendorError> {
+        Self::with_policy(cfg, RetryPolicy::default())
+    }
+
+    /// As [`new`](Self::new) with other retry settings (tests use short backoffs).
+    pub fn with_policy(cfg: &ConnectionConfig, policy: RetryPolicy) -> Result<Self, VendorError> {
+        let api = api_root(cfg)?;
+        let auth = StaticAuth::bearer(cfg.credential("apiKey")?)?;
+        let transport = Transport::new(policy)?;
+        Ok(WorkableClient {
+            http: VendorHttp::new(
+                transport,
+                RateLimiter::new(cfg.rate_limit, None),
+                Box::new(auth),
+            ),
+            api,
+            member_id: cfg
+                .sub
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+        })
+    }
+
+    /// `{api}/{segments...}?{params}`; segments are escaped (ids come from outside).
+    fn url(&self, segments: &[&str], params: &[(&str, &str)]) -> Result<Url, VendorError> {
+        let mut u = self.api.clone();
+        u.path_segments_mut()
+            .map_err(|_| VendorError::Config("spec.baseUrl cannot take a path".into()))?
+            .pop_if_empty()
+            .extend(segments);
+        if !params.is_empty() {
+            u.query_pairs_mut().extend_pairs(params);
+        }
+        Ok(u)
+    }
+
+    /// Every page of a list: `{key: [...], "paging": {"next": "<absolute URL>"}}`,
+    /// the last page without `paging`. Next URLs are followed as given, but only
+    /// on the API's own origin, so the token never goes to another host.
+    async fn list<T: DeserializeOwned>(&self, first: Url, key: &str) -> Result<Vec<T>, VendorError> {
+        let origin = self.api.origin();
+        let mut out = Vec::new();
+        let mut url = first;
+        let mut seen = HashSet::new();
+        for _ in 0..MAX_PAGES {
+            let resp = self
+                .http
+                .send(|| self.http.client().get(url.clone()))
+                .await
+                .map_err(hint)?;
+            let mut page: Value = decode(resp).await?;
+            let items = page
+                .get_mut(key)
+                .map(Value::take)
+                .unwrap_or(Value::Array(Vec::new()));
+            let items: Vec<T> = serde_json::from_value(items)
+                .map_err(|e| VendorError::Decode(format!("{}: {key}: {e}", url.path())))?;
+            out.extend(items);
+            let Some(next) = page
+                .get("paging")
+                .and_then(|p| p.get("next"))
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+            else {
+                return Ok(out);
+            };
+            let next = url
+                .join(next)
+                .map_err(|e| VendorError::Decode(format!("invalid paging.next: {e}")))?;
+            if next.origin() != origin {
+                return Err(VendorError::Decode(format!(
+                    "paging.next points to another origin ({})",
+                    next.origin().ascii_serialization()
+                )));
+            }
+            if !seen.insert(next.to_string()) {
+                return Err(VendorError::Decode(format!("{}: paging loops", url.path())));
+            }
+            url = next;
+        }
+        Err(VendorError::Decode(format!(
+            "{}: more than {MAX_PAGES} pages",
+            url.path()
+        )))
+    }
+
+    async fn jobs(&self) -> Result<Vec<WkJob>, VendorError> {
+        let url = self.url(
+            &["jobs"],
+            &[
+                ("limit", PAGE_SIZE),
+                ("include_fields", "description,requirements,benefits"),
+            ],
+        )?;
+        self.list(url, "jobs").await
+    }
+
+    /// Candidates changed since `since`: all of the account's, or per job
+    /// when the scope is a few of many jobs.
+    async fn candidates(
+        &self,
+        since: Option<DateTime<Utc>>,
+        per_job: Option<&BTreeSet<String>>,
+    ) -> Result<Vec<WkCandidateItem>, VendorError> {
+        let since = since.map(ts);
+        let mut params: Vec<(&str, &str)> = vec![("limit", PAGE_SIZE)];
+        if let Some(s) = &since {
+            params.push(("updated_after", s));
+        }
+        match per_job {
+            None => self.list(self.url(&["candidates"], &params)?, "candidates").await,
+            Some(codes) => {
+                let mut out = Vec::new();
+                for code in codes {
+                    let mut p = params.clone();
+                    p.push(("shortcode", code));
+                    out.extend(
+                        self.list::<WkCandidateItem>(self.url(&["candidates"], &p)?, "candidates")
+                            .await?,
+                    );
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// The full record; `None` when the candidate is gone (404).
+    async fn detail(&self, id: &str) -> Result<Option<WkCandidate>, VendorError> {
+        let url = self.url(&["candidates", id], &[])?;
+        match self.http.send(|| self.http.client().get(url.clone())).await {
+            Ok(resp) => Ok(Some(decode::<WkCandidateEnvelope>(resp).await?.candidate)),
+            Err(VendorError::Rejected { status: 404, .. }) => Ok(None),
+            Err(e) => Err(hint(e)),
+        }
+    }
+
+    /// A CV's text, downloaded from its presigned URL (no token sent). A file
+    /// that is gone, refused or not text reads as none; a flaky one fails the
+    /// pull so the next one retries.
+    async fn download_cv(&self, url: &str, candidate: &str) -> Result<Option<String>, VendorError> {
+        match self.http.download(url).await {
+            Ok(bytes) => {
+                let text = cv_text(&bytes);
+                if text.is_none() {
+                    debug!(candidate, "CV is not plain text; using the parsed profile only");
+                }
+                Ok(text)
+            }
+            Err(e @ (VendorError::Rejected { .. } | VendorError::Forbidden(_))) => {
+                warn!(candidate, error = %e, "CV not available; scoring without it");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Detail, CV when the detail has no profile, and the mapping.
+    async fn fetch(&self, item: WkCandidateItem) -> Result<Fetched, VendorError> {
+        let Some(c) = self.detail(&item.id).await? else {
+            debug!(candidate = %item.id, "candidate gone between list and detail");
+            return Ok(Fetched::Gone(item.id));
+        };
+        let cv = match c.resume_url.as_deref().filter(|_| !mapping::has_profile(&c)) {
+            Some(u) => self.download_cv(u, &c.id).await?,
+            None => None,
+        };
+        let candidate = mapping::candidate(&c, cv.as_deref());
+        match mapping::application(&c, item.shortcode()) {
+            Some(app) => Ok(Fetched::Found(Box::new((candidate, app)))),
+            // Moved to the talent pool since it was listed.
+            None => Ok(Fetched::Gone(item.id)),
+        }
+    }
+
+    /// Tags: the candidate's own kept, ours replaced (PUT replaces the list).
+    async fn set_band_tag(
+        &self,
+        id: &str,
+        tag: &str,
+        others: &[String],
+    ) -> Result<(), VendorError> {
+        let c = self.detail(id).await?.ok_or_else(|| VendorError::Rejected {
+            status: 404,
+            message: format!("candidate {id} not found in Workable"),
+        })?;
+        let Some(tags) = mapping::band_tags(&c.tags, tag, others) else {
+            debug!("band tag already set");
+            return Ok(());
+        };
+        let url = self.url(&["candidates", id, "tags"], &[])?;
+        let body = json!({ "tags": tags });
+        self.http
+            .send(|| self.http.client().put(url.clone()).json(&body))
+            .await
+            .map_err(hint)?;
+        Ok(())
+    }
+
+    async fn set_custom_attribute(&self, id: &str, key: &str, score: u8) -> Result<(), VendorError> {
+        let url = self.url(&["candidates", id, "update_custom_attribute_value"], &[])?;
+        let body = json!({ "custom_attribute_key": key, "value": score });
+        match self
+            .http
+            .send(|| self.http.client().patch(url.clone()).json(&body))
+            .await
+        {
+            Ok(_) => Ok(()),
+            // Workable answers 404 for a key the account has not defined.
+            Err(VendorError::Rejected { status: 404, message }) => Err(VendorError::Rejected {
+                status: 404,
+                message: format!(
+                    "{message}; the custom attribute {key:?} must exist in Workable \
+                     (Settings > Custom attributes, candidate attribute of type number or text)"
+                ),
+            }),
+            Err(e) => Err(hint(e)),
+        }
+    }
+
+    async fn post_comment(&self, req: &WriteBackRequest, id: &str) -> Result<(), VendorError> {
+        let member = self.member_id.as_deref().ok_or_else(|| {
+            VendorError::Config(
+                "spec.auth.sub must name the Workable member (member id from GET /members) \
+                 that comments are posted as"
+                    .into(),
+            )
+        })?;
+        let url = self.url(&["candidates", id, "comments"], &[])?;
+        let body = json!({ "member_id": member, "comment": { "body": req.note_body() } });
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            // Not resent blindly: a comment that failed ambiguously may have landed.
+            let sent = self
+                .http
+                .send_with(|| self.http.client().post(url.clone()).json(&body), false)
+                .await;
+            match sent {
+                Ok(_) => return Ok(()),
+                Err(e) if e.is_transient() && attempt < NOTE_ATTEMPTS => {
+                    if self.note_exists(req).await? {
+                        debug!("comment landed despite the error");
+                        return Ok(());
+                    }
+                    warn!(attempt, error = %e, "creating the comment failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(500) * attempt).await;
+                }
+                Err(e) => return Err(hint(e)),
+            }
+        }
+    }
+}
+
+fn candidate_id(req: &WriteBackRequest) -> Result<&str, VendorError> {
+    let id = req.application.id.trim();
+    if id.is_empty() {
+        return Err(VendorError::Config("application id is empty".into()));
+    }
+    Ok(id)
+}
+
+#[async_trait]
+impl AtsClient for WorkableClient {
+    /// Jobs (by shortcode) in scope, and the candidates of those jobs changed
+    /// since `since`, each with its full record. Requests: jobs pages
+    /// (`ceil(J/100)`), candidate pages (`ceil(N/100)`), one detail per
+    /// candidate in scope (`N`), plus a CV download for those whose detail has
+    /// no parsed profile. Workable lists no deletions: a candidate gone between
+    /// list and detail is reported deleted, the rest is found by full syncs.
+    async fn pull(
+        &self,
+        since: Option<DateTime<Utc>>,
+        scope: &PullScope,
+    ) -> Result<ChangeSet, VendorError> {
+        let span = info_span!("workable_pull", since = ?since);
+        async move {
+            let wk_jobs = self.jobs().await?;
+            let total_jobs = wk_jobs.len();
+            let jobs: Vec<_> = wk_jobs
+                .iter()
+                .map(mapping::job)
+                .filter(|j| scope.includes_job(j))
+                .collect();
+            let in_scope: BTreeSet<String> = jobs.iter().map(|j| j.id.clone()).collect();
+            if in_scope.is_empty() {
+                debug!("no job in scope");
+                return Ok(ChangeSet {
+                    jobs,
+                    ..Default::default()
+                });
+            }
+            let per_job = (in_scope.len() <= PER_JOB_LISTING_MAX && in_scope.len() < total_jobs)
+                .then_some(&in_scope);
+            let items = self.candidates(since, per_job).await?;
+            let high_watermark = items.iter().filter_map(|c| c.updated_at).max();
+
+            let mut seen = HashSet::new();
+            let mut deleted = Vec::new();
+            let mut wanted = Vec::new();
+            for c in items {
+                if !c.shortcode().is_some_and(|s| in_scope.contains(s)) || !seen.insert(c.id.clone())
+                {
+                    continue;
+                }
+                if c.anonymized.unwrap_or(false) {
+                    // GDPR erasure: forget it as the ATS did.
+                    deleted.push(c.id);
+                } else {
+                    wanted.push(c);
+                }
+            }
+            let fetched: Vec<Fetched> = futures::stream::iter(wanted)
+                .map(|c| self.fetch(c))
+                .buffer_unordered(DETAILS_IN_FLIGHT)
+                .try_collect()
+                .await?;
+            let mut candidates = Vec::with_capacity(fetched.len());
+            let mut applications = Vec::with_capacity(fetched.len());
+            for f in fetched {
+                match f {
+                    Fetched::Found(b) => {
+                        let (c, a) = *b;
+                        candidates.push(c);
+                        applications.push(a);
+                    }
+                    Fetched::Gone(id) => deleted.push(id),
+                }
+            }
+            // A detail can be newer than its list item.
+            let high_watermark = applications
+                .iter()
+                .filter_map(|a| a.updated_at)
+                .chain(high_watermark)
+                .max();
+            debug!(
+                jobs = jobs.len(),
+                applications = applications.len(),
+                deleted = deleted.len(),
+                "workable pull mapped"
+            );
+            Ok(ChangeSet {
+                jobs,
+                candidates,
+                applications,
+                deleted_application_ids: deleted,
+                high_watermark,
+            })
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// The custom attribute and the band tag first (idempotent), the comment
+    /// last: a comment that exists then proves the whole write landed.
+    async fn write_back(&self, req: &WriteBackRequest) -> Result<(), VendorError> {
+        let span = info_span!("workable_write_back", application = %req.application.id);
+        async move {
+            let id = candidate_id(req)?;
+            if req.note && self.member_id.is_none() {
+                // Fail before writing anything.
+                return Err(VendorError::Config(
+                    "spec.auth.sub must name the Workable member (member id from GET /members) \
+                     that comments are posted as"
+                        .into(),
+                ));
+            }
+            if let Some(key) = &req.custom_field {
+                self.set_custom_attribute(id, key, req.score.score).await?;
+            }
+            if let Some(b) = &req.band_tag {
+                self.set_band_tag(id, &b.tag, &b.others).await?;
+            }
+            if req.note {
+                self.post_comment(req, id).await?;
+            }
+            Ok(())
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn note_exists(&self, req: &WriteBackRequest) -> Result<bool, VendorError> {
+        let span = info_span!("workable_note_exists", application = %req.application.id);
+        async move {
+            let id = candidate_id(req)?;
+            let url = self.url(&["candidates", id, "activities"], &[("limit", PAGE_SIZE)])?;
+            let activities: Vec<Value> = match self.list(url, "activities").await {
+                Ok(a) => a,
+                // No candidate, no comment.
+                Err(VendorError::Rejected { status: 404, .. }) => return Ok(false),
+                Err(e) => return Err(e),
+            };
+            let marker = req.marker();
+            Ok(activities
+                .iter()
+                .any(|a| a["body"].as_str().is_some_and(|b| b.contains(&marker))))
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn verify(&self) -> Result<(), VendorError> {
+        let span = info_span!("workable_verify");
+        async move {
+            // Needs the token and its r_jobs scope, which every sync needs too.
+            let url = self.url(&["jobs"], &[("limit", "1")])?;
+            self.http
+                .send(|| self.http.client().get(url.clone()))
+                .await
+                .map_err(hint)?;
+            Ok(())
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vendors::SecretValue;
+    use std::collections::BTreeMap;
+
+    fn cfg(base: Option<&str>, subdomain: Option<&str>) -> ConnectionConfig {
+        ConnectionConfig {
+            vendor: crate::model::VendorKind::Workable,
+            base_url: base.map(str::to_string),
+            token_url: None,
+            subdomain: subdomain.map(str::to_string),
+            credentials: BTreeMap::from([("apiKey".to_string(), SecretValue::new("tok-123"))]),
+            sub: Some("1f395d".into()),
+            rate_limit: None,
+        }
+    }
+
+    #[test]
+    fn api_root_from_subdomain_or_base_url() {
+        let root = |b, s| api_root(&cfg(b, s)).map(|u| u.to_string());
+        assert_eq!(
+            root(None, Some("nangodev")).unwrap(),
+            "https://nangodev.workable.com/spi/v3"
+        );
+        assert_eq!(
+            root(None, Some("NangoDev.workable.com")).unwrap(),
+            "https://nangodev.workable.com/spi/v3"
+        );
+        for b in [
+            "http://127.0.0.1:8080",
+            "http://127.0.0.1:8080/",
+            "http://127.0.0.1:8080/spi/v3",
+            "http://127.0.0.1:8080/spi/v3/",
+        ] {
+            assert_eq!(
+                root(Some(b), Some("ignored")).unwrap(),
+                "http://127.0.0.1:8080/spi/v3"
+            );
+        }
+        match api_root(&cfg(None, None)) {
+            Err(VendorError::Config(m)) => assert!(m.contains("spec.subdomain"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            api_root(&cfg(None, Some("evil.com/x"))),
+            Err(VendorError::Config(_))
+        ));
+    }
+
+    #[test]
+    fn urls_escape_ids() {
+        let c = WorkableClient::new(&cfg(None, Some("acme"))).unwrap();
+        let u = c
+            .url(&["candidates", "ab/../x", "tags"], &[("limit", "100")])
+            .unwrap();
+        assert_eq!(
+            u.as_str(),
+            "https://acme.workable.com/spi/v3/candidates/ab%2F..%2Fx/tags?limit=100"
+        );
+        let u = c
+            .url(&["jobs"], &[("include_fields", "description,requirements")])
+            .unwrap();
+        assert_eq!(u.path(), "/spi/v3/jobs");
+    }
+
+    #[test]
+    fn missing_token_is_a_config_error() {
+        let mut c = cfg(None, Some("acme"));
+        c.credentials.clear();
+        assert!(matches!(
+            WorkableClient::new(&c),
+            Err(VendorError::Config(_))
+        ));
+    }
+
+    #[test]
+    fn watermark_format() {
+        let t = DateTime::parse_from_rfc3339("2026-07-23T18:58:15Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(ts(t), "2026-07-23T18:58:15Z");
+        assert_eq!(
+            ts(t + chrono::Duration::milliseconds(1)),
+            "2026-07-23T18:58:15.001Z"
+        );
+    }
+
+    #[test]
+    fn cv_bytes() {
+        assert_eq!(cv_text(b"SKILLS\nRust").as_deref(), Some("SKILLS\nRust"));
+        assert_eq!(cv_text(b"%PDF-1.7 ..."), None);
+        assert_eq!(cv_text(b"PK\x03\x04..."), None);
+        assert_eq!(cv_text(&[0xff, 0xfe, 0]), None);
+    }
+}

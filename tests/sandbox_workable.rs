@@ -1,0 +1,1089 @@
+//! The Workable SPI v3 sandbox, exercised from outside with plain HTTP.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use ats_operator::model::VendorKind;
+use ats_operator::sandbox::{self, RunningSandbox, SandboxOptions};
+use chrono::{DateTime, Utc};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+struct Sb {
+    sb: RunningSandbox,
+    http: reqwest::Client,
+    key: String,
+}
+
+impl Sb {
+    async fn start(opts: SandboxOptions) -> Sb {
+        let sb = sandbox::start(VendorKind::Workable, "127.0.0.1:0".parse().unwrap(), opts)
+            .await
+            .expect("sandbox starts");
+        let key = sb.credentials.get("apiKey").to_string();
+        assert!(!key.is_empty());
+        Sb {
+            sb,
+            http: reqwest::Client::new(),
+            key,
+        }
+    }
+
+    async fn small() -> Sb {
+        Sb::start(SandboxOptions {
+            applications: 60,
+            jobs: 6,
+            rate_limit: None,
+            ..Default::default()
+        })
+        .await
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.sb.base_url, path)
+    }
+
+    /// An API URL: `path` under `/spi/v3`, or an absolute URL as given.
+    fn api(&self, path: &str) -> String {
+        if path.starts_with("http") {
+            path.to_string()
+        } else {
+            self.url(&format!("/spi/v3{path}"))
+        }
+    }
+
+    async fn get_raw(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.api(path))
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        let r = self.get_raw(path).await;
+        assert_eq!(r.status(), StatusCode::OK, "GET {path}");
+        r.json().await.unwrap()
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .request(method, self.api(path))
+            .bearer_auth(&self.key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn control(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .request(method, self.url(&format!("/_sandbox/{path}")))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn control_get(&self, path: &str) -> Value {
+        let r = self
+            .http
+            .get(self.url(&format!("/_sandbox/{path}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "GET /_sandbox/{path}");
+        r.json().await.unwrap()
+    }
+
+    /// Every candidate id via the candidates list, following `paging.next`.
+    async fn walk(&self, first: &str) -> (Vec<Value>, usize) {
+        let mut items = Vec::new();
+        let mut pages = 0;
+        let mut url = first.to_string();
+        loop {
+            let body = self.get(&url).await;
+            pages += 1;
+            let page = body["candidates"].as_array().unwrap().clone();
+            let next = body
+                .get("paging")
+                .map(|p| p["next"].as_str().unwrap().to_string());
+            items.extend(page);
+            match next {
+                Some(n) => url = n,
+                None => break,
+            }
+        }
+        (items, pages)
+    }
+}
+
+fn ids(items: &[Value]) -> Vec<String> {
+    items
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn is_hex_id(s: &str) -> bool {
+    s.len() == 8
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+fn query_param(url: &str, key: &str) -> Option<String> {
+    let u = url::Url::parse(url).unwrap();
+    u.query_pairs()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+}
+
+#[tokio::test]
+async fn auth_is_the_account_token() {
+    let t = Sb::small().await;
+    let r = t.http.get(t.api("/jobs")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"error": "Not authorized"})
+    );
+    let r = t
+        .http
+        .get(t.api("/candidates"))
+        .bearer_auth("not-the-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = t
+        .http
+        .get(t.api("/candidates"))
+        .basic_auth(&t.key, Some(""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "Basic is not accepted"
+    );
+    assert_eq!(t.get_raw("/jobs").await.status(), StatusCode::OK);
+    // No limit configured: no rate-limit headers.
+    assert!(
+        t.get_raw("/jobs")
+            .await
+            .headers()
+            .get("x-rate-limit-limit")
+            .is_none()
+    );
+
+    let (st, _) = t
+        .control(reqwest::Method::POST, "credentials/revoke", json!({}))
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let r = t.get_raw("/jobs").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "Not authorized");
+    t.control(reqwest::Method::POST, "credentials/restore", json!({}))
+        .await;
+    assert_eq!(t.get_raw("/jobs").await.status(), StatusCode::OK);
+    // Unknown API paths answer Workable's 404 shape (after auth).
+    let r = t.get_raw("/nope").await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"error": "Not found"})
+    );
+}
+
+#[tokio::test]
+async fn candidates_page_through_paging_next() {
+    let t = Sb::small().await;
+    let (items, pages) = t.walk("/candidates?limit=7").await;
+    assert_eq!(items.len(), 60);
+    assert_eq!(pages, 9);
+    let all = ids(&items);
+    assert!(all.iter().all(|i| is_hex_id(i)), "{all:?}");
+    let mut sorted = all.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted, all, "ids ascend without duplicates");
+
+    // paging.next is absolute and carries since_id = the next page's first id.
+    let first = t.get("/candidates?limit=7").await;
+    let next = first["paging"]["next"].as_str().unwrap();
+    assert!(
+        next.starts_with(&format!("{}/spi/v3/candidates?", t.sb.base_url)),
+        "{next}"
+    );
+    assert_eq!(query_param(next, "limit").as_deref(), Some("7"));
+    assert_eq!(
+        query_param(next, "since_id").as_deref(),
+        Some(all[7].as_str())
+    );
+    // The last page has no `paging` key at all (not null).
+    let last = t
+        .get(&format!("/candidates?limit=7&since_id={}", all[56]))
+        .await;
+    assert_eq!(last["candidates"].as_array().unwrap().len(), 4);
+    assert!(last.as_object().unwrap().get("paging").is_none(), "{last}");
+    // A page that ends exactly at the end has none either.
+    let exact = t
+        .get(&format!("/candidates?limit=4&since_id={}", all[56]))
+        .await;
+    assert!(exact.get("paging").is_none());
+
+    // since_id is inclusive; max_id bounds from above.
+    let p = t
+        .get(&format!("/candidates?limit=3&since_id={}", all[10]))
+        .await;
+    assert_eq!(
+        ids(p["candidates"].as_array().unwrap()),
+        all[10..13].to_vec()
+    );
+    let p = t.get(&format!("/candidates?max_id={}", all[5])).await;
+    assert_eq!(ids(p["candidates"].as_array().unwrap()), all[..6].to_vec());
+    // Default limit 50; above 100 means 100.
+    let p = t.get("/candidates").await;
+    assert_eq!(p["candidates"].as_array().unwrap().len(), 50);
+    assert_eq!(
+        query_param(p["paging"]["next"].as_str().unwrap(), "limit").as_deref(),
+        Some("50")
+    );
+    let p = t.get("/candidates?limit=500").await;
+    assert_eq!(p["candidates"].as_array().unwrap().len(), 60);
+    assert_eq!(
+        t.get_raw("/candidates?limit=0").await.status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        t.get_raw("/candidates?since_id=xyz").await.status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+
+    // List items carry what the reference example shows.
+    let c = &items[0];
+    for k in [
+        "id",
+        "name",
+        "firstname",
+        "lastname",
+        "headline",
+        "account",
+        "job",
+        "stage",
+        "stage_kind",
+        "disqualified",
+        "created_at",
+        "updated_at",
+        "resume_metadata",
+        "email",
+        "phone",
+        "address",
+    ] {
+        assert!(c.get(k).is_some(), "{k} missing in {c}");
+    }
+    assert!(
+        c.get("education_entries").is_none(),
+        "detail-only field in a list item"
+    );
+    assert_eq!(c["job"]["shortcode"].as_str().unwrap().len(), 10);
+}
+
+#[tokio::test]
+async fn job_filter_pages_through_the_nested_route() {
+    let t = Sb::small().await;
+    let all = t.get("/candidates?limit=100").await["candidates"]
+        .as_array()
+        .unwrap()
+        .clone();
+    // The job with the most candidates.
+    let mut counts = std::collections::HashMap::<String, usize>::new();
+    for c in &all {
+        *counts
+            .entry(c["job"]["shortcode"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    let (sc, n) = counts.into_iter().max_by_key(|(_, n)| *n).unwrap();
+    assert!(n > 3);
+    let first = t
+        .get(&format!("/candidates?shortcode={sc}&limit=2&stage="))
+        .await;
+    let next = first["paging"]["next"].as_str().unwrap();
+    assert!(
+        next.starts_with(&format!(
+            "{}/spi/v3/jobs/{sc}/candidates?limit=2&since_id=",
+            t.sb.base_url
+        )),
+        "{next}"
+    );
+    assert!(query_param(next, "shortcode").is_none());
+    let (items, _) = t.walk(&format!("/candidates?shortcode={sc}&limit=2")).await;
+    assert_eq!(items.len(), n);
+    assert!(items.iter().all(|c| c["job"]["shortcode"] == sc.as_str()));
+    let (nested, _) = t.walk(&format!("/jobs/{sc}/candidates?limit=3")).await;
+    assert_eq!(ids(&nested), ids(&items));
+
+    // Stage slug and email filters.
+    let stage = all[0]["stage_kind"].as_str().unwrap();
+    let by_stage = t.get(&format!("/candidates?stage={stage}&limit=100")).await;
+    let by_stage = by_stage["candidates"].as_array().unwrap();
+    assert!(!by_stage.is_empty() && by_stage.iter().all(|c| c["stage_kind"] == stage));
+    let email = all[3]["email"].as_str().unwrap().to_uppercase();
+    let by_email = t.get(&format!("/candidates?email={email}")).await;
+    assert!(
+        by_email["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == all[3]["id"])
+    );
+
+    let r = t.get_raw("/jobs/0000000000/candidates").await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        t.get_raw("/candidates?shortcode=0000000000").await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn updated_after_takes_three_formats() {
+    let t = Sb::small().await;
+    let all = t.get("/candidates?limit=100").await["candidates"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let mut stamps: Vec<String> = all
+        .iter()
+        .map(|c| c["updated_at"].as_str().unwrap().to_string())
+        .collect();
+    stamps.sort();
+    let mid = stamps[stamps.len() / 2].clone();
+    // Workable renders seconds: "2025-06-12T10:10:10Z".
+    assert_eq!(mid.len(), 20, "{mid}");
+    let expected: Vec<String> = all
+        .iter()
+        .filter(|c| c["updated_at"].as_str().unwrap() >= mid.as_str())
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!expected.is_empty() && expected.len() < all.len());
+    let basic = mid.replace(['-', ':'], "");
+    let unix = mid
+        .parse::<DateTime<Utc>>()
+        .unwrap()
+        .timestamp()
+        .to_string();
+    for form in [mid.as_str(), basic.as_str(), unix.as_str()] {
+        let q: String = url::form_urlencoded::byte_serialize(form.as_bytes()).collect();
+        let got = t
+            .get(&format!("/candidates?limit=100&updated_after={q}"))
+            .await;
+        assert_eq!(
+            ids(got["candidates"].as_array().unwrap()),
+            expected,
+            "{form}"
+        );
+    }
+    // Carried over to the next page.
+    let got = t
+        .get(&format!("/candidates?limit=2&updated_after={basic}"))
+        .await;
+    let next = got["paging"]["next"].as_str().unwrap();
+    assert_eq!(
+        query_param(next, "updated_after").as_deref(),
+        Some(basic.as_str())
+    );
+
+    let created: Vec<String> = all
+        .iter()
+        .map(|c| c["created_at"].as_str().unwrap().to_string())
+        .collect();
+    let got = t
+        .get(&format!(
+            "/candidates?limit=100&created_after={}",
+            created[40].replace(['-', ':'], "")
+        ))
+        .await;
+    assert_eq!(got["candidates"].as_array().unwrap().len(), 20);
+    let r = t.get_raw("/candidates?updated_after=yesterday").await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.json::<Value>().await.unwrap()["error"].is_string());
+}
+
+#[tokio::test]
+async fn jobs_list_include_fields_and_unwrapped_detail() {
+    let t = Sb::small().await;
+    let list = t.get("/jobs").await;
+    let jobs = list["jobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), 6);
+    assert!(list.get("paging").is_none());
+    let job_ids: Vec<&str> = jobs.iter().map(|j| j["id"].as_str().unwrap()).collect();
+    let mut sorted = job_ids.clone();
+    sorted.sort();
+    assert_eq!(sorted, job_ids, "jobs ascend by id");
+    let created: Vec<&str> = jobs
+        .iter()
+        .map(|j| j["created_at"].as_str().unwrap())
+        .collect();
+    assert!(
+        created.windows(2).all(|w| w[0] <= w[1]),
+        "ids follow creation"
+    );
+    for j in jobs {
+        let sc = j["shortcode"].as_str().unwrap();
+        assert!(
+            sc.len() == 10
+                && sc
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
+        );
+        assert!(["published", "closed", "draft"].contains(&j["state"].as_str().unwrap()));
+        for k in [
+            "description",
+            "full_description",
+            "requirements",
+            "benefits",
+        ] {
+            assert!(j.get(k).is_none(), "{k} is heavy and omitted by default");
+        }
+    }
+    let with = t.get("/jobs?include_fields=description,requirements").await;
+    let j0 = &with["jobs"][0];
+    assert!(j0["description"].as_str().unwrap().contains("<p>"));
+    assert!(j0["requirements"].as_str().unwrap().contains("<li>"));
+    assert!(j0.get("full_description").is_none() && j0.get("benefits").is_none());
+    assert_eq!(
+        t.get_raw("/jobs?include_fields=salary").await.status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+
+    // Paging over jobs.
+    let p = t.get("/jobs?limit=4").await;
+    let next = p["paging"]["next"].as_str().unwrap();
+    assert_eq!(query_param(next, "since_id").as_deref(), Some(job_ids[4]));
+    let p2 = t.get(next).await;
+    assert_eq!(p2["jobs"].as_array().unwrap().len(), 2);
+    assert!(p2.get("paging").is_none());
+
+    let published = t.get("/jobs?state=published").await;
+    assert!(
+        published["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|j| j["state"] == "published")
+    );
+    assert_eq!(t.get("/jobs?state=archived").await["jobs"], json!([]));
+    assert_eq!(
+        t.get_raw("/jobs?state=open").await.status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+
+    // The detail is the job itself, with its text.
+    let sc = jobs[0]["shortcode"].as_str().unwrap();
+    let d = t.get(&format!("/jobs/{sc}")).await;
+    assert!(d.get("job").is_none(), "unwrapped");
+    assert_eq!(d["shortcode"], sc);
+    assert_eq!(d["id"], jobs[0]["id"]);
+    for k in [
+        "full_description",
+        "description",
+        "requirements",
+        "benefits",
+        "employment_type",
+        "experience",
+        "education",
+    ] {
+        assert!(d[k].is_string(), "{k} missing in detail");
+    }
+    let full = d["full_description"].as_str().unwrap();
+    assert!(
+        full.contains("Requirements") && full.contains("years of experience"),
+        "{full}"
+    );
+    assert!(full.contains("Nice to have"), "{full}");
+    let r = t.get_raw("/jobs/ZZZZZZZZZZ").await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"error": "Not found"})
+    );
+}
+
+#[tokio::test]
+async fn candidate_detail_is_wrapped_with_profile_and_resume() {
+    let t = Sb::small().await;
+    let all = t.get("/candidates?limit=100").await["candidates"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let id = all[4]["id"].as_str().unwrap();
+    let d = t.get(&format!("/candidates/{id}")).await;
+    let c = &d["candidate"];
+    assert_eq!(c["id"], id);
+    assert_eq!(c["email"], all[4]["email"]);
+    let edu = c["education_entries"].as_array().unwrap();
+    assert!(!edu.is_empty());
+    for k in [
+        "school",
+        "degree",
+        "field_of_study",
+        "start_date",
+        "end_date",
+    ] {
+        assert!(edu[0].get(k).is_some(), "{k} in {}", edu[0]);
+    }
+    assert!(edu[0]["start_date"].as_str().unwrap().ends_with("-01-01"));
+    for e in c["experience_entries"].as_array().unwrap() {
+        for k in [
+            "title",
+            "company",
+            "summary",
+            "start_date",
+            "end_date",
+            "current",
+        ] {
+            assert!(e.get(k).is_some(), "{k} in {e}");
+        }
+        assert_eq!(e["current"].as_bool().unwrap(), e["end_date"].is_null());
+    }
+    let skills = c["skills"].as_array().unwrap();
+    assert!(!skills.is_empty() && skills.iter().all(|s| s["name"].is_string()));
+    assert!(c["summary"].is_string());
+    assert_eq!(c["tags"], json!([]));
+    for k in [
+        "cover_letter",
+        "disqualified",
+        "stage",
+        "originating_candidate_id",
+    ] {
+        assert!(c.get(k).is_some(), "{k} missing");
+    }
+    // The resume URL works without credentials (presigned style).
+    let url = c["resume_url"].as_str().unwrap();
+    let r = reqwest::get(url).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let text = r.text().await.unwrap();
+    assert!(text.starts_with(c["name"].as_str().unwrap()), "{text}");
+    assert!(text.contains("EXPERIENCE") && text.contains("SKILLS"));
+
+    let r = t.get_raw("/candidates/ffffffff").await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"error": "Not found"})
+    );
+    assert_eq!(
+        t.get_raw("/candidates/not-an-id").await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn writes_comments_tags_and_custom_attribute() {
+    let t = Sb::small().await;
+    let all = t.get("/candidates?limit=100").await["candidates"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let id = all[2]["id"].as_str().unwrap().to_string();
+    let before = all[2]["updated_at"].as_str().unwrap().to_string();
+    let member = t.sb.credentials.sub.clone().unwrap();
+    let members = t.get("/members").await;
+    assert!(
+        members["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["id"] == member.as_str())
+    );
+    let post = reqwest::Method::POST;
+    let comments = format!("/candidates/{id}/comments");
+
+    let (st, body) = t
+        .send(post.clone(), &comments, json!({"comment": {"body": "x"}}))
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body["error"].is_string());
+    let (st, _) = t
+        .send(
+            post.clone(),
+            &comments,
+            json!({"member_id": "000000", "comment": {"body": "x"}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "unknown member");
+    let (st, _) = t
+        .send(
+            post.clone(),
+            &comments,
+            json!({"member_id": member, "comment": {}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "missing body");
+    let (st, _) = t
+        .send(
+            post.clone(),
+            &comments,
+            json!({"member_id": member, "comment": {"body": "x", "policy": ["boss"]}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "unknown policy role");
+    let (st, body) = t
+        .send(
+            post.clone(),
+            &comments,
+            json!({"member_id": member, "comment": {"body": "AI fit score: 82/100", "policy": ["recruiter"]}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let comment_id = body["id"].as_str().unwrap().to_string();
+    let (st, _) = t
+        .send(
+            post.clone(),
+            "/candidates/ffffffff/comments",
+            json!({"member_id": member, "comment": {"body": "x"}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+
+    let acts = t.get(&format!("/candidates/{id}/activities")).await;
+    let acts = acts["activities"].as_array().unwrap();
+    assert_eq!(acts[0]["action"], "applied");
+    let c = acts.iter().find(|a| a["action"] == "comment").unwrap();
+    assert_eq!(c["id"], comment_id.as_str());
+    assert_eq!(c["body"], "AI fit score: 82/100");
+    assert_eq!(c["member"]["id"], member.as_str());
+    assert!(c.get("stage_name").is_some() && c["created_at"].is_string());
+
+    let put = reqwest::Method::PUT;
+    let tags = format!("/candidates/{id}/tags");
+    let (st, body) = t
+        .send(
+            put.clone(),
+            &tags,
+            json!({"tags": ["referral", "ai-medium"]}),
+        )
+        .await;
+    assert_eq!(
+        (st, body),
+        (StatusCode::OK, json!({"tags": ["referral", "ai-medium"]}))
+    );
+    let (st, body) = t
+        .send(
+            put.clone(),
+            &tags,
+            json!({"tags": ["referral", "ai-strong"]}),
+        )
+        .await;
+    assert_eq!(
+        (st, body),
+        (StatusCode::OK, json!({"tags": ["referral", "ai-strong"]}))
+    );
+    let (st, _) = t
+        .send(put.clone(), &tags, json!({"tags": "ai-strong"}))
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let patch = reqwest::Method::PATCH;
+    let attr = format!("/candidates/{id}/update_custom_attribute_value");
+    let (st, body) = t
+        .send(
+            patch.clone(),
+            &attr,
+            json!({"custom_attribute_key": "seed_attr", "value": "hello"}),
+        )
+        .await;
+    assert_eq!(
+        (st, body),
+        (StatusCode::NOT_FOUND, json!({"error": "Not found"}))
+    );
+    let (st, _) = t
+        .send(
+            patch.clone(),
+            &attr,
+            json!({"custom_attribute_key": "ai_score", "value": "high"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "numeric attribute");
+    let (st, _) = t.send(patch.clone(), &attr, json!({"value": 1})).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "missing key");
+    let (st, _) = t
+        .send(
+            patch.clone(),
+            &attr,
+            json!({"custom_attribute_key": "ai_score", "value": 82}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let defs = t.get("/custom_attributes").await;
+    assert!(
+        defs["custom_attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["id"] == "ai_score" && a["type"] == "numeric")
+    );
+
+    let d = t.get(&format!("/candidates/{id}")).await;
+    assert_eq!(d["candidate"]["tags"], json!(["referral", "ai-strong"]));
+    assert!(
+        d["candidate"]["updated_at"].as_str().unwrap() > before.as_str(),
+        "writes bump updated_at"
+    );
+
+    let w = t.control_get(&format!("applications/{id}/writes")).await;
+    assert_eq!(
+        w,
+        json!({"notes": ["AI fit score: 82/100"], "tags": ["referral", "ai-strong"], "custom_fields": {"ai_score": 82}})
+    );
+    let stats = t.control_get("stats").await;
+    assert_eq!(stats["notes_created"], 1);
+    assert_eq!(stats["tags_applied"], 2);
+    assert_eq!(stats["application_patches"], 1);
+    assert!(
+        stats["requests"]["POST /spi/v3/candidates/{id}/comments"]
+            .as_u64()
+            .unwrap()
+            >= 6
+    );
+}
+
+#[tokio::test]
+async fn rate_limit_is_ten_per_ten_seconds() {
+    let t = Sb::start(SandboxOptions {
+        applications: 20,
+        jobs: 3,
+        rate_limit: Some((10, Duration::from_secs(10))),
+        ..Default::default()
+    })
+    .await;
+    let now = Utc::now().timestamp();
+    for i in 0..10u32 {
+        // An unauthenticated request counts and carries the headers too.
+        let r = if i == 0 {
+            t.http.get(t.api("/jobs")).send().await.unwrap()
+        } else {
+            t.get_raw("/jobs").await
+        };
+        assert_eq!(
+            r.status(),
+            if i == 0 {
+                StatusCode::UNAUTHORIZED
+            } else {
+                StatusCode::OK
+            }
+        );
+        let h = r.headers();
+        assert_eq!(h["x-rate-limit-limit"], "10");
+        assert_eq!(
+            h["x-rate-limit-remaining"].to_str().unwrap(),
+            (9 - i).to_string()
+        );
+        let reset: i64 = h["x-rate-limit-reset"].to_str().unwrap().parse().unwrap();
+        assert!(
+            reset > now && reset <= now + 12,
+            "reset {reset} vs now {now}"
+        );
+        assert!(
+            h.get("x-ratelimit-limit").is_none(),
+            "Workable's spelling only"
+        );
+    }
+    let r = t.get_raw("/jobs").await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.headers()["x-rate-limit-remaining"], "0");
+    assert!(r.headers().get("x-rate-limit-reset").is_some());
+    assert!(r.headers().get("retry-after").is_none());
+    assert!(r.json::<Value>().await.unwrap()["error"].is_string());
+    assert_eq!(t.control_get("stats").await["rate_limited"], 1);
+    // The control API is outside the limit.
+    assert_eq!(
+        t.control_get("rate_limit").await,
+        json!({"requests": 10, "window_seconds": 10.0, "disabled": false})
+    );
+    let (st, _) = t
+        .control(
+            reqwest::Method::PUT,
+            "rate_limit",
+            json!({"requests": 2, "window_seconds": 1}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(
+        t.get_raw("/jobs").await.status(),
+        StatusCode::OK,
+        "a new limit starts afresh"
+    );
+    t.control(
+        reqwest::Method::PUT,
+        "rate_limit",
+        json!({"disabled": true}),
+    )
+    .await;
+    for _ in 0..12 {
+        let r = t.get_raw("/stages").await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(r.headers().get("x-rate-limit-limit").is_none());
+    }
+}
+
+#[tokio::test]
+async fn faults_are_injected_in_workable_shape() {
+    let t = Sb::small().await;
+    let post = reqwest::Method::POST;
+    let (st, _) = t
+        .control(post.clone(), "faults", json!({"status": 503, "count": 2}))
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    for _ in 0..2 {
+        let r = t.get_raw("/jobs").await;
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(r.json::<Value>().await.unwrap()["error"].is_string());
+    }
+    assert_eq!(t.get_raw("/jobs").await.status(), StatusCode::OK);
+    t.control(
+        post.clone(),
+        "faults",
+        json!({"status": 500, "count": 1, "path_prefix": "/spi/v3/candidates"}),
+    )
+    .await;
+    assert_eq!(t.get_raw("/jobs").await.status(), StatusCode::OK);
+    assert_eq!(
+        t.get_raw("/candidates").await.status(),
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    t.control(post.clone(), "faults", json!({"status": 429, "count": 5}))
+        .await;
+    let r = t.get_raw("/stages").await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().get("retry-after").is_none());
+    let (st, _) = t
+        .control(reqwest::Method::DELETE, "faults", json!({}))
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(t.get_raw("/stages").await.status(), StatusCode::OK);
+    let (st, _) = t.control(post, "faults", json!({"status": 404})).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    let stats = t.control_get("stats").await;
+    assert_eq!(stats["faults_injected"], 4);
+}
+
+#[tokio::test]
+async fn deleted_candidates_vanish() {
+    let t = Sb::small().await;
+    let all = ids(t.get("/candidates?limit=100").await["candidates"]
+        .as_array()
+        .unwrap());
+    let gone = all[3].clone();
+    let (st, body) = t
+        .control(
+            reqwest::Method::POST,
+            "delete",
+            json!({"application_ids": [gone]}),
+        )
+        .await;
+    assert_eq!(
+        (st, body),
+        (StatusCode::OK, json!({"application_ids": [gone]}))
+    );
+    assert_eq!(
+        t.get_raw(&format!("/candidates/{gone}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let left = ids(t.get("/candidates?limit=100").await["candidates"]
+        .as_array()
+        .unwrap());
+    assert_eq!(left.len(), 59);
+    assert!(!left.contains(&gone));
+    // A since_id naming the deleted candidate still works.
+    let p = t.get(&format!("/candidates?limit=1&since_id={gone}")).await;
+    assert_eq!(p["candidates"][0]["id"], all[4].as_str());
+    let (st, _) = t
+        .control(
+            reqwest::Method::POST,
+            "delete",
+            json!({"application_ids": [gone]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let r = t
+        .http
+        .get(t.url(&format!("/_sandbox/applications/{gone}/writes")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn control_api_contract() {
+    let t = Sb::small().await;
+    let creds = t.control_get("credentials").await;
+    assert_eq!(creds["secret"], json!({"apiKey": t.key}));
+    let conn = &creds["connection"];
+    assert_eq!(conn["baseUrl"], t.sb.base_url.as_str());
+    assert!(conn["tokenUrl"].is_null());
+    assert_eq!(conn["subdomain"], "sandbox-tenant");
+    assert_eq!(conn, &t.sb.credentials.connection_json());
+    let (st, body) = t
+        .control(reqwest::Method::POST, "tokens/expire", json!({}))
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(body["expired"], false);
+    assert_eq!(
+        t.get_raw("/jobs").await.status(),
+        StatusCode::OK,
+        "account tokens survive"
+    );
+
+    let apps = t.control_get("applications").await;
+    let apps = apps.as_array().unwrap();
+    assert_eq!(apps.len(), 60);
+    let jobs = t.get("/jobs").await;
+    for a in apps {
+        let job = jobs["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|j| j["shortcode"] == a["job_id"])
+            .expect("job_id is a job shortcode");
+        let want = match job["state"].as_str().unwrap() {
+            "published" => "open",
+            other => other,
+        };
+        assert_eq!(a["job_status"], want);
+        assert!(is_hex_id(a["id"].as_str().unwrap()));
+    }
+
+    // Touch: new resume, bumped updated_at.
+    let id = apps[7]["id"].as_str().unwrap().to_string();
+    let before = t.get(&format!("/candidates/{id}")).await["candidate"].clone();
+    let old_resume = reqwest::get(before["resume_url"].as_str().unwrap())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (st, body) = t
+        .control(
+            reqwest::Method::POST,
+            "touch",
+            json!({"application_ids": [id]}),
+        )
+        .await;
+    assert_eq!(
+        (st, body),
+        (StatusCode::OK, json!({"application_ids": [id]}))
+    );
+    let after = t.get(&format!("/candidates/{id}")).await["candidate"].clone();
+    assert!(after["updated_at"].as_str().unwrap() > before["updated_at"].as_str().unwrap());
+    let new_resume = reqwest::get(after["resume_url"].as_str().unwrap())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_ne!(old_resume, new_resume);
+    let (_, body) = t
+        .control(reqwest::Method::POST, "touch", json!({"count": 3}))
+        .await;
+    assert_eq!(body["application_ids"].as_array().unwrap().len(), 3);
+    let (st, _) = t
+        .control(
+            reqwest::Method::POST,
+            "touch",
+            json!({"application_ids": ["ffffffff"]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+
+    // New applications: later ids, open jobs, listed last.
+    let (st, body) = t
+        .control(reqwest::Method::POST, "applications", json!({"count": 3}))
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let new: Vec<String> = body["application_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(new.len(), 3);
+    let last_old = apps.last().unwrap()["id"].as_str().unwrap().to_string();
+    assert!(new.iter().all(|n| *n > last_old));
+    let listed = ids(t.get("/candidates?limit=100").await["candidates"]
+        .as_array()
+        .unwrap());
+    assert_eq!(listed[60..].to_vec(), new);
+    let one = t.control_get(&format!("applications/{}", new[0])).await;
+    assert_eq!(one["job_status"], "open");
+}
+
+#[tokio::test]
+async fn same_seed_same_ids() {
+    let opts = SandboxOptions {
+        applications: 30,
+        jobs: 5,
+        rate_limit: None,
+        ..Default::default()
+    };
+    let a = Sb::start(opts.clone()).await;
+    let b = Sb::start(opts).await;
+    assert_eq!(a.key, b.key);
+    let ja = a.get("/jobs").await["jobs"].clone();
+    let jb = b.get("/jobs").await["jobs"].clone();
+    let strip = |mut v: Value| {
+        // URLs name the (different) ports.
+        for j in v.as_array_mut().unwrap() {
+            let o = j.as_object_mut().unwrap();
+            o.retain(|k, _| !["url", "application_url", "shortlink"].contains(&k.as_str()));
+        }
+        v
+    };
+    assert_eq!(strip(ja), strip(jb));
+    let ca = ids(a.get("/candidates?limit=100").await["candidates"]
+        .as_array()
+        .unwrap());
+    let cb = ids(b.get("/candidates?limit=100").await["candidates"]
+        .as_array()
+        .unwrap());
+    assert_eq!(ca, cb);
+}
+
+#[tokio::test]
+async fn ten_thousand_candidates_page_quickly() {
+    let t = Sb::start(SandboxOptions {
+        applications: 10_000,
+        jobs: 30,
+        rate_limit: None,
+        ..Default::default()
+    })
+    .await;
+    let started = Instant::now();
+    let (items, pages) = t.walk("/candidates?limit=100").await;
+    let took = started.elapsed();
+    assert_eq!((items.len(), pages), (10_000, 100));
+    let unique: HashSet<String> = ids(&items).into_iter().collect();
+    assert_eq!(unique.len(), 10_000);
+    assert!(took < Duration::from_secs(20), "walk took {took:?}");
+    // The job filter pages quickly too.
+    let sc = items[0]["job"]["shortcode"].as_str().unwrap();
+    let started = Instant::now();
+    let (job_items, _) = t.walk(&format!("/jobs/{sc}/candidates?limit=100")).await;
+    assert!(!job_items.is_empty());
+    assert!(started.elapsed() < Duration::from_secs(10));
+}

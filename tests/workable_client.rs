@@ -1,0 +1,540 @@
+//! The Workable SPI v3 client against the Workable sandbox: mapping, scope,
+//! incremental pulls, deletions between list and detail, the 10-per-10-s rate
+//! limit, retries, a revoked token and write-back (comment, custom attribute,
+//! band tags).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use ats_operator::model::{
+    Application, Band, BlindCandidate, ComponentScores, JobStatus, Score, VendorKind,
+};
+use ats_operator::sandbox::{self, RunningSandbox, SandboxOptions};
+use ats_operator::vendors::http::RetryPolicy;
+use ats_operator::vendors::workable::WorkableClient;
+use ats_operator::vendors::{
+    AtsClient, BandTag, ConnectionConfig, PullScope, SecretValue, VendorError, WriteBackRequest,
+};
+use serde_json::{Value, json};
+
+async fn start(applications: usize, rate_limit: Option<(u32, Duration)>) -> RunningSandbox {
+    sandbox::start(
+        VendorKind::Workable,
+        "127.0.0.1:0".parse().expect("addr"),
+        SandboxOptions {
+            applications,
+            rate_limit,
+            ..SandboxOptions::default()
+        },
+    )
+    .await
+    .expect("sandbox")
+}
+
+/// The connection as `/_sandbox/credentials` describes it.
+async fn config(sb: &RunningSandbox) -> ConnectionConfig {
+    let c = get(sb, "credentials").await;
+    let conn = &c["connection"];
+    let s = |v: &Value| v.as_str().map(str::to_string);
+    ConnectionConfig {
+        vendor: VendorKind::Workable,
+        base_url: s(&conn["baseUrl"]),
+        token_url: None,
+        subdomain: s(&conn["subdomain"]),
+        credentials: BTreeMap::from([(
+            "apiKey".to_string(),
+            SecretValue::new(c["secret"]["apiKey"].as_str().expect("apiKey")),
+        )]),
+        sub: s(&conn["sub"]),
+        rate_limit: None,
+    }
+}
+
+/// Short backoffs keep the fault tests fast; the attempt budget is the default.
+fn fast() -> RetryPolicy {
+    RetryPolicy {
+        base: Duration::from_millis(10),
+        cap: Duration::from_millis(100),
+        ..RetryPolicy::default()
+    }
+}
+
+async fn client(sb: &RunningSandbox) -> WorkableClient {
+    WorkableClient::with_policy(&config(sb).await, fast()).expect("client")
+}
+
+async fn call(sb: &RunningSandbox, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    let mut rb = reqwest::Client::new().request(method, format!("{}/_sandbox/{path}", sb.base_url));
+    if let Some(b) = body {
+        rb = rb.json(&b);
+    }
+    let r = rb.send().await.expect("control request");
+    assert!(r.status().is_success(), "{path}: {}", r.status());
+    r.json().await.expect("control json")
+}
+
+async fn get(sb: &RunningSandbox, path: &str) -> Value {
+    call(sb, reqwest::Method::GET, path, None).await
+}
+
+async fn post(sb: &RunningSandbox, path: &str, body: Value) -> Value {
+    call(sb, reqwest::Method::POST, path, Some(body)).await
+}
+
+async fn rate_limit(sb: &RunningSandbox, body: Value) {
+    call(sb, reqwest::Method::PUT, "rate_limit", Some(body)).await;
+}
+
+fn ids(v: &Value) -> BTreeSet<String> {
+    v["application_ids"]
+        .as_array()
+        .expect("application_ids")
+        .iter()
+        .map(|x| x.as_str().expect("id").to_string())
+        .collect()
+}
+
+/// API requests by route, e.g. `GET /spi/v3/candidates/{id}`.
+fn count(stats: &Value, method: &str, route: &str) -> u64 {
+    stats["requests"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(k, _)| {
+                    k.strip_prefix(method)
+                        .map(str::trim)
+                        .is_some_and(|r| r == route || r == format!("/spi/v3{route}"))
+                })
+                .filter_map(|(_, v)| v.as_u64())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn full_pull_matches_the_sandbox() {
+    let sb = start(60, None).await;
+    let c = client(&sb).await;
+    let cs = c.pull(None, &PullScope::default()).await.expect("pull");
+
+    let apps = get(&sb, "applications").await;
+    let apps = apps.as_array().expect("applications");
+    let want: BTreeSet<&str> = apps.iter().filter_map(|a| a["id"].as_str()).collect();
+    let got: BTreeSet<&str> = cs.applications.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(got, want);
+    assert_eq!(cs.candidates.len(), cs.applications.len());
+    assert!(cs.deleted_application_ids.is_empty());
+    let jobs: BTreeMap<&str, _> = cs.jobs.iter().map(|j| (j.id.as_str(), j)).collect();
+    for a in apps {
+        let id = a["id"].as_str().unwrap_or_default();
+        let app = cs.applications.iter().find(|x| x.id == id).expect("app");
+        // Job ids are shortcodes, as the sandbox's job_id is.
+        assert_eq!(Some(app.job_id.as_str()), a["job_id"].as_str());
+        let job = jobs.get(app.job_id.as_str()).expect("job of application");
+        assert_eq!(Some(job.status.as_str()), a["job_status"].as_str());
+        assert_eq!(app.candidate_id, app.id);
+        assert!(app.stage.is_some() && app.applied_at.is_some() && app.updated_at.is_some());
+    }
+    for cand in &cs.candidates {
+        assert!(cand.personal.first_name.is_some() && cand.personal.email.is_some());
+        assert!(cand.title.is_some());
+        let r = &cand.resume;
+        assert!(r.url.is_some());
+        assert!(!r.structured.skills.is_empty(), "skills of {}", cand.id);
+        assert!(!r.structured.work_experience.is_empty(), "experience of {}", cand.id);
+        assert!(!r.structured.education.is_empty(), "education of {}", cand.id);
+        assert!(r.parsed_text.contains("SKILLS"));
+        assert!(!r.parsed_text.contains('<'), "HTML in the resume of {}", cand.id);
+        let blind = BlindCandidate::from_candidate(cand);
+        let email = cand.personal.email.as_deref().unwrap_or_default();
+        assert!(!blind.resume_text.contains(email));
+        let json = serde_json::to_string(&blind).expect("blind json");
+        assert!(!json.contains(email));
+    }
+    for j in &cs.jobs {
+        assert!(!j.title.is_empty());
+        assert!(!j.description.contains('<'), "HTML left in {}", j.id);
+        assert!(!j.requirements.is_empty(), "requirements of {}", j.id);
+        assert!(!j.nice_to_have.is_empty(), "nice to have of {}", j.id);
+        assert!(j.location.is_some() && j.department.is_some());
+    }
+    let newest = cs.applications.iter().filter_map(|a| a.updated_at).max();
+    assert_eq!(cs.high_watermark, newest);
+
+    // One page of jobs, one of candidates, one detail each; no CV downloads
+    // (the details carry the parsed profile).
+    let s = get(&sb, "stats").await;
+    assert_eq!(count(&s, "GET", "/jobs"), 1, "{s}");
+    assert_eq!(count(&s, "GET", "/candidates"), 1, "{s}");
+    assert_eq!(count(&s, "GET", "/candidates/{id}"), 60, "{s}");
+    assert_eq!(s["rate_limited"], 0);
+}
+
+#[tokio::test]
+async fn paging_follows_next_until_it_is_absent() {
+    let sb = start(230, None).await;
+    let c = client(&sb).await;
+    let cs = c.pull(None, &PullScope::default()).await.expect("pull");
+    assert_eq!(cs.applications.len(), 230);
+    let unique: BTreeSet<&str> = cs.applications.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(unique.len(), 230, "no candidate twice across pages");
+    let s = get(&sb, "stats").await;
+    // 100 + 100 + 30.
+    assert_eq!(count(&s, "GET", "/candidates"), 3, "{s}");
+}
+
+#[tokio::test]
+async fn scope_filters_jobs_and_candidates() {
+    let sb = start(80, None).await;
+    let c = client(&sb).await;
+    let open = PullScope {
+        job_statuses: vec![JobStatus::Open],
+        job_ids: vec![],
+    };
+    let cs = c.pull(None, &open).await.expect("pull open");
+    assert!(!cs.jobs.is_empty());
+    assert!(cs.jobs.iter().all(|j| j.status == JobStatus::Open));
+    let ids: BTreeSet<&str> = cs.jobs.iter().map(|j| j.id.as_str()).collect();
+    assert!(!cs.applications.is_empty());
+    assert!(cs.applications.iter().all(|a| ids.contains(a.job_id.as_str())));
+
+    // One job by its shortcode: listed per job, only its candidates fetched.
+    let one = cs.applications[0].job_id.clone();
+    let before = get(&sb, "stats").await;
+    let cs = c
+        .pull(
+            None,
+            &PullScope {
+                job_statuses: vec![],
+                job_ids: vec![one.clone()],
+            },
+        )
+        .await
+        .expect("pull one job");
+    assert_eq!(cs.jobs.len(), 1);
+    assert_eq!(cs.jobs[0].id, one);
+    assert!(!cs.applications.is_empty());
+    assert!(cs.applications.iter().all(|a| a.job_id == one));
+    let all = get(&sb, "applications").await;
+    let want = all
+        .as_array()
+        .expect("applications")
+        .iter()
+        .filter(|a| a["job_id"].as_str() == Some(one.as_str()))
+        .count();
+    assert_eq!(cs.applications.len(), want);
+    let after = get(&sb, "stats").await;
+    let details = count(&after, "GET", "/candidates/{id}") - count(&before, "GET", "/candidates/{id}");
+    assert_eq!(details as usize, want);
+}
+
+#[tokio::test]
+async fn incremental_pull_returns_exactly_the_changed() {
+    let sb = start(60, None).await;
+    let c = client(&sb).await;
+    let full = c.pull(None, &PullScope::default()).await.expect("full pull");
+    let since = full.high_watermark.expect("watermark");
+    let before: BTreeMap<String, String> = full
+        .candidates
+        .iter()
+        .map(|c| (c.id.clone(), c.resume.parsed_text.clone()))
+        .collect();
+
+    // Workable renders seconds; a second later nothing is newer.
+    let later = since + chrono::Duration::seconds(1);
+    let none = c.pull(Some(later), &PullScope::default()).await.expect("empty pull");
+    assert!(none.applications.is_empty() && none.candidates.is_empty());
+    assert_eq!(none.high_watermark, None);
+
+    let touched = ids(&post(&sb, "touch", json!({"count": 4})).await);
+    let cs = c.pull(Some(later), &PullScope::default()).await.expect("incremental pull");
+    let got: BTreeSet<String> = cs.applications.iter().map(|a| a.id.clone()).collect();
+    // A touch changes the person's resume, so their other applications (per-job
+    // candidates in Workable) changed too: exactly those the sandbox says changed.
+    let apps = get(&sb, "applications").await;
+    let changed: BTreeSet<String> = apps
+        .as_array()
+        .expect("applications")
+        .iter()
+        .filter(|a| {
+            a["updated_at"]
+                .as_str()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .is_some_and(|t| t > since)
+        })
+        .filter_map(|a| a["id"].as_str().map(str::to_string))
+        .collect();
+    assert!(touched.is_subset(&got), "{touched:?} vs {got:?}");
+    assert_eq!(got, changed);
+    for cand in &cs.candidates {
+        assert_ne!(
+            Some(&cand.resume.parsed_text),
+            before.get(&cand.id),
+            "resume of {} unchanged",
+            cand.id
+        );
+    }
+    assert!(cs.high_watermark > Some(since));
+}
+
+#[tokio::test]
+async fn candidate_gone_between_list_and_detail_is_deleted() {
+    let sb = start(12, None).await;
+    let c = client(&sb).await;
+    // Slow enough that the details are still to come once the list is in.
+    rate_limit(&sb, json!({"requests": 3, "window_seconds": 1})).await;
+    let pull = tokio::spawn(async move { c.pull(None, &PullScope::default()).await });
+    let t0 = Instant::now();
+    loop {
+        let s = get(&sb, "stats").await;
+        if count(&s, "GET", "/candidates/{id}") >= 1 {
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(20), "no detail requested: {s}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Details go in list order (ids ascend): the last two come last.
+    let apps = get(&sb, "applications").await;
+    let mut all: Vec<String> = apps
+        .as_array()
+        .expect("applications")
+        .iter()
+        .filter_map(|a| a["id"].as_str().map(str::to_string))
+        .collect();
+    all.sort();
+    let gone: Vec<String> = all[all.len() - 2..].to_vec();
+    post(&sb, "delete", json!({"application_ids": gone})).await;
+    let cs = pull.await.expect("join").expect("pull");
+    let deleted: BTreeSet<&str> = cs.deleted_application_ids.iter().map(String::as_str).collect();
+    assert_eq!(deleted, gone.iter().map(String::as_str).collect());
+    assert_eq!(cs.applications.len(), 10);
+    assert!(cs.applications.iter().all(|a| !deleted.contains(a.id.as_str())));
+}
+
+#[tokio::test]
+async fn the_real_rate_limit_is_waited_out() {
+    // 10 requests per 10 s; 14 requests (jobs, candidates, 12 details).
+    let sb = start(12, Some((10, Duration::from_secs(10)))).await;
+    let c = client(&sb).await;
+    let t0 = Instant::now();
+    let cs = c.pull(None, &PullScope::default()).await.expect("pull at 10/10s");
+    assert_eq!(cs.applications.len(), 12);
+    assert!(t0.elapsed() >= Duration::from_secs(5), "{:?}", t0.elapsed());
+    // The client waited for the window instead of being refused.
+    let s = get(&sb, "stats").await;
+    assert_eq!(s["rate_limited"], 0, "{s}");
+}
+
+#[tokio::test]
+async fn a_429_waits_for_the_window_reset() {
+    let sb = start(10, Some((20, Duration::from_secs(2)))).await;
+    let c = client(&sb).await;
+    post(
+        &sb,
+        "faults",
+        json!({"status": 429, "count": 2, "path_prefix": "/spi/v3/jobs"}),
+    )
+    .await;
+    c.verify().await.expect("verify after two 429s");
+    let s = get(&sb, "stats").await;
+    assert_eq!(s["faults_injected"], 2);
+    // Well within the retry budget: no error reached the caller.
+    let cs = c.pull(None, &PullScope::default()).await.expect("pull");
+    assert_eq!(cs.applications.len(), 10);
+}
+
+#[tokio::test]
+async fn server_errors_are_retried() {
+    let sb = start(20, None).await;
+    let c = client(&sb).await;
+    post(
+        &sb,
+        "faults",
+        json!({"status": 503, "count": 3, "path_prefix": "/spi/v3/candidates"}),
+    )
+    .await;
+    let cs = c.pull(None, &PullScope::default()).await.expect("pull despite 503s");
+    assert_eq!(cs.applications.len(), 20);
+    assert_eq!(get(&sb, "stats").await["faults_injected"], 3);
+
+    post(
+        &sb,
+        "faults",
+        json!({"status": 500, "count": 50, "path_prefix": "/spi/v3/jobs"}),
+    )
+    .await;
+    let err = c.pull(None, &PullScope::default()).await.unwrap_err();
+    assert!(matches!(err, VendorError::Unavailable(_)), "{err:?}");
+    assert!(err.is_transient());
+}
+
+#[tokio::test]
+async fn revoked_token_is_an_auth_error() {
+    let sb = start(5, None).await;
+    let cfg = config(&sb).await;
+    let c = WorkableClient::with_policy(&cfg, fast()).expect("client");
+    c.verify().await.expect("verify");
+    post(&sb, "credentials/revoke", json!({})).await;
+    let err = c.pull(None, &PullScope::default()).await.unwrap_err();
+    assert!(matches!(err, VendorError::Auth(_)), "{err:?}");
+    assert!(!err.is_transient());
+    let token = cfg.credential("apiKey").expect("token").expose().to_string();
+    assert!(!err.to_string().contains(&token));
+    let err = c.verify().await.unwrap_err();
+    assert!(matches!(err, VendorError::Auth(_)), "{err:?}");
+
+    post(&sb, "credentials/restore", json!({})).await;
+    let mut wrong = cfg.clone();
+    wrong
+        .credentials
+        .insert("apiKey".into(), SecretValue::new("not-the-token"));
+    let err = WorkableClient::with_policy(&wrong, fast())
+        .expect("client")
+        .verify()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, VendorError::Auth(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn connect_needs_a_subdomain_or_base_url() {
+    let sb = start(3, None).await;
+    let mut cfg = config(&sb).await;
+    let c = ats_operator::vendors::connect(&cfg, None).expect("connect");
+    c.verify().await.expect("verify through the registry");
+    cfg.base_url = None;
+    cfg.subdomain = None;
+    match ats_operator::vendors::connect(&cfg, None) {
+        Err(VendorError::Config(m)) => assert!(m.contains("spec.subdomain"), "{m}"),
+        Err(e) => panic!("expected a config error, got {e:?}"),
+        Ok(_) => panic!("expected a config error"),
+    }
+}
+
+fn request(app: &Application, key: &str, band: Band) -> WriteBackRequest {
+    WriteBackRequest {
+        application: app.clone(),
+        score: Score {
+            score: 87,
+            components: ComponentScores {
+                skills: Some(90),
+                experience: Some(80),
+                title: None,
+                education: None,
+            },
+            strengths: vec!["Rust".into()],
+            gaps: vec!["Kafka".into()],
+            band,
+        },
+        note: true,
+        custom_field: Some("ai_score".into()),
+        band_tag: Some(BandTag::new("ai-", band)),
+        key: key.into(),
+    }
+}
+
+/// Sets a candidate's tags as a Workable user would (PUT replaces them).
+async fn user_tags(sb: &RunningSandbox, cfg: &ConnectionConfig, id: &str, tags: &[&str]) {
+    let token = cfg.credential("apiKey").expect("token").expose().to_string();
+    let r = reqwest::Client::new()
+        .put(format!("{}/spi/v3/candidates/{id}/tags", sb.base_url))
+        .bearer_auth(token)
+        .json(&json!({ "tags": tags }))
+        .send()
+        .await
+        .expect("put tags");
+    assert!(r.status().is_success(), "{}", r.status());
+}
+
+#[tokio::test]
+async fn write_back_comment_attribute_and_band_tag() {
+    let sb = start(6, None).await;
+    let cfg = config(&sb).await;
+    let c = WorkableClient::with_policy(&cfg, fast()).expect("client");
+    let cs = c.pull(None, &PullScope::default()).await.expect("pull");
+    let app = &cs.applications[0];
+    user_tags(&sb, &cfg, &app.id, &["priority", "referral"]).await;
+
+    let req = request(app, "k-123", Band::StrongFit);
+    assert!(!c.note_exists(&req).await.expect("note_exists before"));
+    c.write_back(&req).await.expect("write back");
+    assert!(c.note_exists(&req).await.expect("note_exists after"));
+    assert!(!c.note_exists(&request(app, "k-other", Band::StrongFit)).await.expect("other key"));
+
+    let w = get(&sb, &format!("applications/{}/writes", app.id)).await;
+    assert_eq!(w["notes"], json!([req.note_body()]));
+    assert_eq!(w["custom_fields"], json!({"ai_score": 87}));
+    assert_eq!(w["tags"], json!(["priority", "referral", "ai-strong-fit"]));
+
+    // A new band replaces ours and keeps the user's.
+    let req2 = request(app, "k-456", Band::GoodFit);
+    c.write_back(&req2).await.expect("write back a new band");
+    let w = get(&sb, &format!("applications/{}/writes", app.id)).await;
+    assert_eq!(w["tags"], json!(["priority", "referral", "ai-good-fit"]));
+    assert_eq!(w["notes"].as_array().map(Vec::len), Some(2));
+
+    // The same band again: the tags are left alone (no PUT).
+    let tags_before = get(&sb, "stats").await["tags_applied"].clone();
+    let mut again = request(app, "k-789", Band::GoodFit);
+    again.note = false;
+    again.custom_field = None;
+    c.write_back(&again).await.expect("same band");
+    assert_eq!(get(&sb, "stats").await["tags_applied"], tags_before);
+}
+
+#[tokio::test]
+async fn a_failed_comment_is_checked_before_it_is_resent() {
+    let sb = start(4, None).await;
+    let c = client(&sb).await;
+    let cs = c.pull(None, &PullScope::default()).await.expect("pull");
+    let app = &cs.applications[0];
+    post(
+        &sb,
+        "faults",
+        json!({"status": 503, "count": 1, "path_prefix": format!("/spi/v3/candidates/{}/comments", app.id)}),
+    )
+    .await;
+    let req = request(app, "k-503", Band::ModerateFit);
+    c.write_back(&req).await.expect("write back despite a 503");
+    let w = get(&sb, &format!("applications/{}/writes", app.id)).await;
+    assert_eq!(w["notes"], json!([req.note_body()]), "exactly one comment");
+}
+
+#[tokio::test]
+async fn write_back_errors_name_what_to_fix() {
+    let sb = start(4, None).await;
+    let cfg = config(&sb).await;
+    let c = WorkableClient::with_policy(&cfg, fast()).expect("client");
+    let cs = c.pull(None, &PullScope::default()).await.expect("pull");
+    let app = &cs.applications[0];
+
+    let mut bad = request(app, "k-1", Band::WeakFit);
+    bad.custom_field = Some("no_such_attribute".into());
+    match c.write_back(&bad).await.unwrap_err() {
+        VendorError::Rejected { status: 404, message } => {
+            assert!(message.contains("must exist in Workable"), "{message}")
+        }
+        other => panic!("expected Rejected 404, got {other:?}"),
+    }
+
+    let mut no_sub = cfg.clone();
+    no_sub.sub = None;
+    let c2 = WorkableClient::with_policy(&no_sub, fast()).expect("client");
+    match c2.write_back(&request(app, "k-2", Band::WeakFit)).await.unwrap_err() {
+        VendorError::Config(m) => assert!(m.contains("spec.auth.sub"), "{m}"),
+        other => panic!("expected Config, got {other:?}"),
+    }
+    // Nothing was written by the refused request.
+    let w = get(&sb, &format!("applications/{}/writes", app.id)).await;
+    assert_eq!(w["notes"], json!([]));
+    assert_eq!(w["custom_fields"], json!({}));
+
+    // A candidate deleted since: the comment is refused, not retried.
+    post(&sb, "delete", json!({"application_ids": [app.id]})).await;
+    let mut only_note = request(app, "k-3", Band::WeakFit);
+    only_note.custom_field = None;
+    only_note.band_tag = None;
+    assert!(!c.note_exists(&only_note).await.expect("note_exists of a deleted candidate"));
+    let err = c.write_back(&only_note).await.unwrap_err();
+    assert!(matches!(err, VendorError::Rejected { status: 404, .. }), "{err:?}");
+}
