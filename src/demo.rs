@@ -173,11 +173,7 @@ pub async fn run(applications: usize, keep: bool) -> Result<(), DemoError> {
 }
 
 /// The tenant's namespace, Secret and example resources; returns the sync's name.
-async fn apply_tenant(
-    client: &Client,
-    t: &DemoTenant,
-    creds: &Value,
-) -> Result<String, DemoError> {
+async fn apply_tenant(client: &Client, t: &DemoTenant, creds: &Value) -> Result<String, DemoError> {
     let other = |e: serde_json::Error| DemoError::Other(e.to_string());
     Api::<Namespace>::all(client.clone())
         .create(
@@ -277,7 +273,11 @@ fn print_status(syncs: &[AtsSync]) {
     }
     for s in syncs {
         let st = s.status.clone().unwrap_or_default();
-        println!("\n{}/{} conditions:", s.namespace().unwrap_or_default(), s.name_any());
+        println!(
+            "\n{}/{} conditions:",
+            s.namespace().unwrap_or_default(),
+            s.name_any()
+        );
         for c in &st.conditions {
             println!(
                 "  {:<8} {:<6} {:<10} {}",

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use ats_operator::model::resume::parse_resume;
 use ats_operator::model::{
     Application, ApplicationStatus, Band, ComponentScores, JobStatus, Score, VendorKind,
 };
@@ -151,6 +152,29 @@ async fn full_pull_maps_everything() {
     let got: BTreeSet<&str> = cs.applications.iter().map(|a| a.id.as_str()).collect();
     assert_eq!(got, want);
 
+    // Lever's "Hired" archive reason tells hired from rejected.
+    let (secret, conn) = sandbox_creds(&sb).await;
+    let reasons: Value = reqwest::Client::new()
+        .get(format!(
+            "{}/v1/archive_reasons",
+            conn["baseUrl"].as_str().unwrap()
+        ))
+        .basic_auth(secret["apiKey"].expose(), Some(""))
+        .send()
+        .await
+        .expect("archive reasons")
+        .json()
+        .await
+        .expect("json");
+    let hired_reason = reasons["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["type"] == "hired")
+        .and_then(|r| r["id"].as_str())
+        .expect("a hired reason")
+        .to_string();
+
     let jobs: BTreeSet<&str> = cs.jobs.iter().map(|j| j.id.as_str()).collect();
     let cands: BTreeMap<&str, _> = cs.candidates.iter().map(|c| (c.id.as_str(), c)).collect();
     let by_id: BTreeMap<&str, &Value> = listed
@@ -176,7 +200,15 @@ async fn full_pull_maps_everything() {
             a.id,
             a.status
         );
+        let hired = s["archived"]["reason"].as_str() == Some(hired_reason.as_str());
+        assert_eq!(hired, a.status == ApplicationStatus::Hired, "{}", a.id);
     }
+    let statuses: BTreeSet<String> = cs
+        .applications
+        .iter()
+        .map(|a| format!("{:?}", a.status))
+        .collect();
+    assert!(statuses.len() >= 3, "{statuses:?}");
     // One candidate per contact.
     let contacts: BTreeSet<&str> = cs
         .applications
@@ -188,14 +220,20 @@ async fn full_pull_maps_everything() {
         assert!(cand.personal.first_name.is_some() && cand.personal.email.is_some());
         assert!(cand.personal.address.is_some());
         assert!(cand.resume.url.is_some());
-        assert!(!cand.resume.structured.work_experience.is_empty());
+        // Lever's parsedData agrees with the resume file.
+        let file = parse_resume(&cand.resume.parsed_text);
+        assert_eq!(cand.resume.structured.work_experience, file.work_experience);
+        assert_eq!(cand.resume.structured.education, file.education);
         assert!(!cand.resume.structured.education.is_empty());
         assert!(
             !cand.resume.structured.skills.is_empty(),
             "skills of {}",
             cand.id
         );
-        assert!(cand.title.is_some());
+        assert_eq!(
+            cand.title.is_some(),
+            !cand.resume.structured.work_experience.is_empty()
+        );
         let blind = ats_operator::model::BlindCandidate::from_candidate(cand);
         let email = cand.personal.email.as_deref().unwrap_or("");
         assert!(!blind.resume_text.contains(email));
@@ -215,12 +253,10 @@ async fn full_pull_maps_everything() {
     let s = stats(&sb).await;
     assert_eq!(s["token_requests"], 0);
     assert_eq!(count(&s, "GET /v1/postings"), 1);
-    assert_eq!(count(&s, "GET /v1/archive_reasons"), 1);
+    // The client's and this test's own.
+    assert_eq!(count(&s, "GET /v1/archive_reasons"), 2);
     assert_eq!(count(&s, "GET /v1/opportunities"), 1);
-    assert_eq!(
-        count(&s, "GET /v1/opportunities/{id}/resumes"),
-        APPS as u64
-    );
+    assert_eq!(count(&s, "GET /v1/opportunities/{id}/resumes"), APPS as u64);
     assert_eq!(
         count(&s, "GET /v1/opportunities/{id}/resumes/{resume}/download"),
         cs.candidates.len() as u64
@@ -453,7 +489,7 @@ async fn dead_refresh_token_needs_reauthorization() {
     }
     assert!(!err.is_transient());
     let msg = err.to_string();
-    for (_, v) in &creds {
+    for v in creds.values() {
         assert!(!msg.contains(v.expose()), "secret in {msg}");
     }
     assert!(matches!(
@@ -489,8 +525,12 @@ async fn api_key_errors() {
     let sb = sandbox_with(5).await;
     let (_, conn) = sandbox_creds(&sb).await;
     let bad = BTreeMap::from([("apiKey".to_string(), SecretValue::new("wrong-key-123"))]);
-    let c = LeverClient::with_policy(&config(&conn, bad), Arc::new(MemoryStore::default()), fast())
-        .unwrap();
+    let c = LeverClient::with_policy(
+        &config(&conn, bad),
+        Arc::new(MemoryStore::default()),
+        fast(),
+    )
+    .unwrap();
     let err = c.verify().await.unwrap_err();
     assert!(matches!(err, VendorError::Auth(_)), "{err:?}");
     assert!(!err.to_string().contains("wrong-key-123"));
@@ -570,12 +610,16 @@ async fn failed_save_keeps_the_token_and_retries() {
     let inner = MemoryStore::new(creds.clone());
     let store = Arc::new(FlakyStore {
         inner: inner.clone(),
-        failures: Arc::new(AtomicU32::new(1)),
+        // The save after the refresh, and its retry before verify's API call.
+        failures: Arc::new(AtomicU32::new(2)),
     });
     let c = oauth_client(&conn, &creds, store.clone());
-    // The refresh works; only the save failed, so the store still holds the dead token.
+    // The refresh works; only the saves failed, so the store still holds the dead token.
     c.verify().await.expect("verify despite the failed save");
-    assert_eq!(inner.snapshot().await["refreshToken"], creds["refreshToken"]);
+    assert_eq!(
+        inner.snapshot().await["refreshToken"],
+        creds["refreshToken"]
+    );
     // The next request saves it.
     c.verify().await.expect("verify");
     let (live, _) = sandbox_creds(&sb).await;
@@ -635,8 +679,12 @@ async fn rate_limits_are_honoured() {
         default_retry_after: Duration::from_millis(500),
         ..fast()
     };
-    let c = LeverClient::with_policy(&config(&conn, creds), Arc::new(MemoryStore::default()), policy)
-        .expect("client");
+    let c = LeverClient::with_policy(
+        &config(&conn, creds),
+        Arc::new(MemoryStore::default()),
+        policy,
+    )
+    .expect("client");
     let cs = c
         .pull(None, &PullScope::default())
         .await

@@ -1087,3 +1087,66 @@ async fn ten_thousand_candidates_page_quickly() {
     assert!(!job_items.is_empty());
     assert!(started.elapsed() < Duration::from_secs(10));
 }
+
+#[tokio::test]
+async fn touching_one_copy_leaves_the_other_copies() {
+    let t = Sb::small().await;
+    let all = t.get("/candidates?limit=100").await["candidates"]
+        .as_array()
+        .unwrap()
+        .clone();
+    // The same person applied twice: two candidates with one email.
+    let (a, b) = all
+        .iter()
+        .enumerate()
+        .find_map(|(i, x)| {
+            all[i + 1..]
+                .iter()
+                .find(|y| y["email"] == x["email"])
+                .map(|y| (x.clone(), y.clone()))
+        })
+        .expect("a returning applicant");
+    let (a_id, b_id) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
+    let detail = |id: &str| {
+        let path = format!("/candidates/{id}");
+        let t = &t;
+        async move { t.get(&path).await }
+    };
+    let b_before = detail(b_id).await["candidate"].clone();
+    assert_eq!(b_before["originating_candidate_id"], a_id);
+    let resume = |v: &Value| {
+        let url = v["resume_url"].as_str().unwrap().to_string();
+        async move { reqwest::get(url).await.unwrap().text().await.unwrap() }
+    };
+    let b_resume = resume(&b_before).await;
+    let a_before = detail(a_id).await["candidate"].clone();
+    let a_resume = resume(&a_before).await;
+    t.control(
+        reqwest::Method::POST,
+        "touch",
+        json!({"application_ids": [a_id]}),
+    )
+    .await;
+    let a_after = detail(a_id).await["candidate"].clone();
+    assert_ne!(resume(&a_after).await, a_resume);
+    assert!(a_after["updated_at"].as_str() > a_before["updated_at"].as_str());
+    let b_after = detail(b_id).await["candidate"].clone();
+    assert_eq!(b_after, b_before, "the other copy did not change");
+    assert_eq!(resume(&b_after).await, b_resume);
+    let listed = t.get("/candidates?limit=100").await["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == b_id)
+        .cloned()
+        .unwrap();
+    assert_eq!(listed["resume_metadata"], b["resume_metadata"]);
+    // Touching the other copy later changes it in turn.
+    t.control(
+        reqwest::Method::POST,
+        "touch",
+        json!({"application_ids": [b_id]}),
+    )
+    .await;
+    assert_ne!(resume(&detail(b_id).await["candidate"]).await, b_resume);
+}

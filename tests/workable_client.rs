@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
+use ats_operator::model::resume::parse_resume;
 use ats_operator::model::{
     Application, Band, BlindCandidate, ComponentScores, JobStatus, Score, VendorKind,
 };
@@ -63,7 +64,12 @@ async fn client(sb: &RunningSandbox) -> WorkableClient {
     WorkableClient::with_policy(&config(sb).await, fast()).expect("client")
 }
 
-async fn call(sb: &RunningSandbox, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+async fn call(
+    sb: &RunningSandbox,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> Value {
     let mut rb = reqwest::Client::new().request(method, format!("{}/_sandbox/{path}", sb.base_url));
     if let Some(b) = body {
         rb = rb.json(&b);
@@ -141,10 +147,39 @@ async fn full_pull_matches_the_sandbox() {
         let r = &cand.resume;
         assert!(r.url.is_some());
         assert!(!r.structured.skills.is_empty(), "skills of {}", cand.id);
-        assert!(!r.structured.work_experience.is_empty(), "experience of {}", cand.id);
-        assert!(!r.structured.education.is_empty(), "education of {}", cand.id);
         assert!(r.parsed_text.contains("SKILLS"));
-        assert!(!r.parsed_text.contains('<'), "HTML in the resume of {}", cand.id);
+        // The profile built from the detail is the one in the CV file.
+        let url = r.url.as_deref().unwrap_or_default();
+        let cv = reqwest::get(url)
+            .await
+            .expect("cv")
+            .text()
+            .await
+            .expect("cv text");
+        let from_cv = parse_resume(&cv);
+        assert_eq!(r.structured.skills, from_cv.skills, "skills of {}", cand.id);
+        assert_eq!(
+            r.structured.work_experience, from_cv.work_experience,
+            "experience of {}",
+            cand.id
+        );
+        assert_eq!(
+            r.structured.education.len(),
+            from_cv.education.len(),
+            "education of {}",
+            cand.id
+        );
+        assert_eq!(
+            parse_resume(&r.parsed_text),
+            r.structured,
+            "text of {}",
+            cand.id
+        );
+        assert!(
+            !r.parsed_text.contains('<'),
+            "HTML in the resume of {}",
+            cand.id
+        );
         let blind = BlindCandidate::from_candidate(cand);
         let email = cand.personal.email.as_deref().unwrap_or_default();
         assert!(!blind.resume_text.contains(email));
@@ -196,7 +231,11 @@ async fn scope_filters_jobs_and_candidates() {
     assert!(cs.jobs.iter().all(|j| j.status == JobStatus::Open));
     let ids: BTreeSet<&str> = cs.jobs.iter().map(|j| j.id.as_str()).collect();
     assert!(!cs.applications.is_empty());
-    assert!(cs.applications.iter().all(|a| ids.contains(a.job_id.as_str())));
+    assert!(
+        cs.applications
+            .iter()
+            .all(|a| ids.contains(a.job_id.as_str()))
+    );
 
     // One job by its shortcode: listed per job, only its candidates fetched.
     let one = cs.applications[0].job_id.clone();
@@ -224,7 +263,8 @@ async fn scope_filters_jobs_and_candidates() {
         .count();
     assert_eq!(cs.applications.len(), want);
     let after = get(&sb, "stats").await;
-    let details = count(&after, "GET", "/candidates/{id}") - count(&before, "GET", "/candidates/{id}");
+    let details =
+        count(&after, "GET", "/candidates/{id}") - count(&before, "GET", "/candidates/{id}");
     assert_eq!(details as usize, want);
 }
 
@@ -232,7 +272,10 @@ async fn scope_filters_jobs_and_candidates() {
 async fn incremental_pull_returns_exactly_the_changed() {
     let sb = start(60, None).await;
     let c = client(&sb).await;
-    let full = c.pull(None, &PullScope::default()).await.expect("full pull");
+    let full = c
+        .pull(None, &PullScope::default())
+        .await
+        .expect("full pull");
     let since = full.high_watermark.expect("watermark");
     let before: BTreeMap<String, String> = full
         .candidates
@@ -242,12 +285,18 @@ async fn incremental_pull_returns_exactly_the_changed() {
 
     // Workable renders seconds; a second later nothing is newer.
     let later = since + chrono::Duration::seconds(1);
-    let none = c.pull(Some(later), &PullScope::default()).await.expect("empty pull");
+    let none = c
+        .pull(Some(later), &PullScope::default())
+        .await
+        .expect("empty pull");
     assert!(none.applications.is_empty() && none.candidates.is_empty());
     assert_eq!(none.high_watermark, None);
 
     let touched = ids(&post(&sb, "touch", json!({"count": 4})).await);
-    let cs = c.pull(Some(later), &PullScope::default()).await.expect("incremental pull");
+    let cs = c
+        .pull(Some(later), &PullScope::default())
+        .await
+        .expect("incremental pull");
     let got: BTreeSet<String> = cs.applications.iter().map(|a| a.id.clone()).collect();
     // A touch changes the person's resume, so their other applications (per-job
     // candidates in Workable) changed too: exactly those the sandbox says changed.
@@ -290,7 +339,10 @@ async fn candidate_gone_between_list_and_detail_is_deleted() {
         if count(&s, "GET", "/candidates/{id}") >= 1 {
             break;
         }
-        assert!(t0.elapsed() < Duration::from_secs(20), "no detail requested: {s}");
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "no detail requested: {s}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // Details go in list order (ids ascend): the last two come last.
@@ -305,10 +357,18 @@ async fn candidate_gone_between_list_and_detail_is_deleted() {
     let gone: Vec<String> = all[all.len() - 2..].to_vec();
     post(&sb, "delete", json!({"application_ids": gone})).await;
     let cs = pull.await.expect("join").expect("pull");
-    let deleted: BTreeSet<&str> = cs.deleted_application_ids.iter().map(String::as_str).collect();
+    let deleted: BTreeSet<&str> = cs
+        .deleted_application_ids
+        .iter()
+        .map(String::as_str)
+        .collect();
     assert_eq!(deleted, gone.iter().map(String::as_str).collect());
     assert_eq!(cs.applications.len(), 10);
-    assert!(cs.applications.iter().all(|a| !deleted.contains(a.id.as_str())));
+    assert!(
+        cs.applications
+            .iter()
+            .all(|a| !deleted.contains(a.id.as_str()))
+    );
 }
 
 #[tokio::test]
@@ -317,7 +377,10 @@ async fn the_real_rate_limit_is_waited_out() {
     let sb = start(12, Some((10, Duration::from_secs(10)))).await;
     let c = client(&sb).await;
     let t0 = Instant::now();
-    let cs = c.pull(None, &PullScope::default()).await.expect("pull at 10/10s");
+    let cs = c
+        .pull(None, &PullScope::default())
+        .await
+        .expect("pull at 10/10s");
     assert_eq!(cs.applications.len(), 12);
     assert!(t0.elapsed() >= Duration::from_secs(5), "{:?}", t0.elapsed());
     // The client waited for the window instead of being refused.
@@ -353,7 +416,10 @@ async fn server_errors_are_retried() {
         json!({"status": 503, "count": 3, "path_prefix": "/spi/v3/candidates"}),
     )
     .await;
-    let cs = c.pull(None, &PullScope::default()).await.expect("pull despite 503s");
+    let cs = c
+        .pull(None, &PullScope::default())
+        .await
+        .expect("pull despite 503s");
     assert_eq!(cs.applications.len(), 20);
     assert_eq!(get(&sb, "stats").await["faults_injected"], 3);
 
@@ -378,7 +444,11 @@ async fn revoked_token_is_an_auth_error() {
     let err = c.pull(None, &PullScope::default()).await.unwrap_err();
     assert!(matches!(err, VendorError::Auth(_)), "{err:?}");
     assert!(!err.is_transient());
-    let token = cfg.credential("apiKey").expect("token").expose().to_string();
+    let token = cfg
+        .credential("apiKey")
+        .expect("token")
+        .expose()
+        .to_string();
     assert!(!err.to_string().contains(&token));
     let err = c.verify().await.unwrap_err();
     assert!(matches!(err, VendorError::Auth(_)), "{err:?}");
@@ -435,7 +505,11 @@ fn request(app: &Application, key: &str, band: Band) -> WriteBackRequest {
 
 /// Sets a candidate's tags as a Workable user would (PUT replaces them).
 async fn user_tags(sb: &RunningSandbox, cfg: &ConnectionConfig, id: &str, tags: &[&str]) {
-    let token = cfg.credential("apiKey").expect("token").expose().to_string();
+    let token = cfg
+        .credential("apiKey")
+        .expect("token")
+        .expose()
+        .to_string();
     let r = reqwest::Client::new()
         .put(format!("{}/spi/v3/candidates/{id}/tags", sb.base_url))
         .bearer_auth(token)
@@ -459,7 +533,11 @@ async fn write_back_comment_attribute_and_band_tag() {
     assert!(!c.note_exists(&req).await.expect("note_exists before"));
     c.write_back(&req).await.expect("write back");
     assert!(c.note_exists(&req).await.expect("note_exists after"));
-    assert!(!c.note_exists(&request(app, "k-other", Band::StrongFit)).await.expect("other key"));
+    assert!(
+        !c.note_exists(&request(app, "k-other", Band::StrongFit))
+            .await
+            .expect("other key")
+    );
 
     let w = get(&sb, &format!("applications/{}/writes", app.id)).await;
     assert_eq!(w["notes"], json!([req.note_body()]));
@@ -511,7 +589,10 @@ async fn write_back_errors_name_what_to_fix() {
     let mut bad = request(app, "k-1", Band::WeakFit);
     bad.custom_field = Some("no_such_attribute".into());
     match c.write_back(&bad).await.unwrap_err() {
-        VendorError::Rejected { status: 404, message } => {
+        VendorError::Rejected {
+            status: 404,
+            message,
+        } => {
             assert!(message.contains("must exist in Workable"), "{message}")
         }
         other => panic!("expected Rejected 404, got {other:?}"),
@@ -520,7 +601,11 @@ async fn write_back_errors_name_what_to_fix() {
     let mut no_sub = cfg.clone();
     no_sub.sub = None;
     let c2 = WorkableClient::with_policy(&no_sub, fast()).expect("client");
-    match c2.write_back(&request(app, "k-2", Band::WeakFit)).await.unwrap_err() {
+    match c2
+        .write_back(&request(app, "k-2", Band::WeakFit))
+        .await
+        .unwrap_err()
+    {
         VendorError::Config(m) => assert!(m.contains("spec.auth.sub"), "{m}"),
         other => panic!("expected Config, got {other:?}"),
     }
@@ -534,7 +619,14 @@ async fn write_back_errors_name_what_to_fix() {
     let mut only_note = request(app, "k-3", Band::WeakFit);
     only_note.custom_field = None;
     only_note.band_tag = None;
-    assert!(!c.note_exists(&only_note).await.expect("note_exists of a deleted candidate"));
+    assert!(
+        !c.note_exists(&only_note)
+            .await
+            .expect("note_exists of a deleted candidate")
+    );
     let err = c.write_back(&only_note).await.unwrap_err();
-    assert!(matches!(err, VendorError::Rejected { status: 404, .. }), "{err:?}");
+    assert!(
+        matches!(err, VendorError::Rejected { status: 404, .. }),
+        "{err:?}"
+    );
 }

@@ -12,8 +12,8 @@ use kube::runtime::events::EventType;
 use kube::{Resource, ResourceExt};
 use tracing::{Instrument, info_span};
 
-use super::resolve::{self, Problem};
 use super::credentials::SecretStore;
+use super::resolve::{self, Problem};
 use super::{Context, ControllerError, status::ts};
 use crate::api::conditions::{self, Condition, READY, reason};
 use crate::api::{AtsConnection, AtsConnectionStatus};

@@ -15,7 +15,6 @@ use kube::{Resource, ResourceExt};
 use tracing::{Instrument, info, info_span, warn};
 
 use super::credentials::SecretStore;
-use crate::vendors::CredentialStore;
 use super::resolve::{self, Problem, WorkerAction};
 use super::status::{self, SyncView};
 use super::{Context, ControllerError};
@@ -26,6 +25,7 @@ use crate::api::{
 use crate::sync::SyncKey;
 use crate::sync::pipeline::SyncError;
 use crate::sync::worker::{self, RunOutcome};
+use crate::vendors::CredentialStore;
 
 /// Syncs of `namespace` that satisfy `pred`, for the watch mappers.
 pub fn referencing(

@@ -146,7 +146,8 @@ pub struct Totals {
 const MAX_ERROR_CHARS: usize = 500;
 
 /// Schema migrations; `PRAGMA user_version` is the number applied.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE cursors (
     sync_key   TEXT PRIMARY KEY,
     identity   TEXT NOT NULL,
@@ -194,7 +195,8 @@ CREATE TABLE events (
     at             TEXT NOT NULL
 );
 CREATE INDEX events_by_sync ON events (sync_key, kind);
-"#, r#"
+"#,
+    r#"
 ALTER TABLE cursors ADD COLUMN full_sync_at TEXT;
 CREATE TABLE deletions (
     sync_key       TEXT NOT NULL,
@@ -203,7 +205,8 @@ CREATE TABLE deletions (
     deleted_at     TEXT NOT NULL,
     PRIMARY KEY (sync_key, application_id)
 );
-"#];
+"#,
+];
 
 pub struct Ledger {
     conn: Mutex<Connection>,
@@ -353,7 +356,9 @@ impl Ledger {
         let mut known = 0;
         for id in application_ids {
             let removed = tx
-                .prepare_cached("DELETE FROM write_states WHERE sync_key = ?1 AND application_id = ?2")?
+                .prepare_cached(
+                    "DELETE FROM write_states WHERE sync_key = ?1 AND application_id = ?2",
+                )?
                 .execute(params![sync_key, id])?;
             if removed == 0 {
                 continue;

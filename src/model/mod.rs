@@ -215,7 +215,12 @@ pub enum Band {
 }
 
 impl Band {
-    pub const ALL: [Band; 4] = [Band::StrongFit, Band::GoodFit, Band::ModerateFit, Band::WeakFit];
+    pub const ALL: [Band; 4] = [
+        Band::StrongFit,
+        Band::GoodFit,
+        Band::ModerateFit,
+        Band::WeakFit,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -991,7 +991,10 @@ impl Tenant {
         // Indices after `ai` moved down by one.
         self.by_candidate.clear();
         for (i, app) in self.applications.iter().enumerate() {
-            self.by_candidate.entry(app.candidate_id).or_default().push(i);
+            self.by_candidate
+                .entry(app.candidate_id)
+                .or_default()
+                .push(i);
         }
         Some(a.candidate_id)
     }

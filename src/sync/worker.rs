@@ -91,8 +91,9 @@ pub fn spawn(
     let trigger = Arc::new(Notify::new());
     let (stop, stop_rx) = watch::channel(false);
     let span = info_span!("worker", tenant = %spec.key.namespace, sync = %spec.key.name, vendor = %spec.connection.vendor);
-    let join =
-        tokio::spawn(run_loop(spec, ledger, reporter, store, trigger.clone(), stop_rx).instrument(span));
+    let join = tokio::spawn(
+        run_loop(spec, ledger, reporter, store, trigger.clone(), stop_rx).instrument(span),
+    );
     WorkerHandle {
         spec_hash,
         trigger,

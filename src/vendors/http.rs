@@ -854,10 +854,13 @@ impl RefreshTokenAuth {
             .cloned()
             .ok_or_else(|| VendorError::Config(format!("credential {REFRESH_TOKEN} is not set")))?;
         let access = AccessToken::adoptable(credentials, None, Utc::now());
-        let secrets = [Some(refresh_token.clone()), access.as_ref().map(|a| a.token.clone())]
-            .into_iter()
-            .flatten()
-            .collect();
+        let secrets = [
+            Some(refresh_token.clone()),
+            access.as_ref().map(|a| a.token.clone()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         Ok(RefreshTokenAuth {
             transport,
             token_url,
@@ -961,7 +964,9 @@ impl RefreshTokenAuth {
         st.rejected = None;
         // Saved before the access token is used: the old refresh token is dead.
         match lock.save(&updates).await {
-            Ok(()) => tracing::info!("refreshed the access token and saved the rotated refresh token"),
+            Ok(()) => {
+                tracing::info!("refreshed the access token and saved the rotated refresh token")
+            }
             Err(e) => {
                 tracing::error!(error = %e, "saving the rotated refresh token failed; keeping it in memory and retrying on the next request");
                 st.unsaved = Some(updates);
@@ -1000,13 +1005,24 @@ impl RefreshTokenAuth {
                 StatusCode::BAD_REQUEST | StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
             );
             if auth_status && code.as_deref() == Some("invalid_grant") {
-                tracing::warn!(status = status.as_u16(), "token endpoint rejected the refresh token");
-                return Err(VendorError::ReauthorizationRequired(REFRESH_REJECTED.into()));
+                tracing::warn!(
+                    status = status.as_u16(),
+                    "token endpoint rejected the refresh token"
+                );
+                return Err(VendorError::ReauthorizationRequired(
+                    REFRESH_REJECTED.into(),
+                ));
             }
             if status == StatusCode::UNAUTHORIZED
-                || matches!(code.as_deref(), Some("invalid_client" | "unauthorized_client"))
+                || matches!(
+                    code.as_deref(),
+                    Some("invalid_client" | "unauthorized_client")
+                )
             {
-                tracing::warn!(status = status.as_u16(), "token endpoint rejected the client credentials");
+                tracing::warn!(
+                    status = status.as_u16(),
+                    "token endpoint rejected the client credentials"
+                );
                 return Err(VendorError::Auth(CLIENT_REJECTED.into()));
             }
             let message = format!(
@@ -1077,10 +1093,10 @@ impl Auth for RefreshTokenAuth {
         let mut st = self.state.lock().await;
         // Another request may already have replaced the rejected token.
         let current = st.access.as_ref().map(|a| &a.header);
-        if rejected.is_none() || current == rejected {
-            if let Some(a) = st.access.take() {
-                st.rejected = Some(a.token);
-            }
+        if (rejected.is_none() || current == rejected)
+            && let Some(a) = st.access.take()
+        {
+            st.rejected = Some(a.token);
         }
         true
     }

@@ -3,9 +3,9 @@
 //! Adding a vendor means adding a folder and one arm in [`connect`].
 
 pub mod greenhouse;
+pub mod http;
 pub mod lever;
 pub mod workable;
-pub mod http;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -309,7 +309,10 @@ impl CredentialLock for MemoryLock {
 
 /// The registry: each vendor folder exposes `credentials`, `WRITES` and `connect`.
 /// Adding a vendor adds one arm to each of these three functions, nothing else.
-pub fn credentials(vendor: VendorKind, auth: &crate::api::AuthSpec) -> Result<CredentialSpec, VendorError> {
+pub fn credentials(
+    vendor: VendorKind,
+    auth: &crate::api::AuthSpec,
+) -> Result<CredentialSpec, VendorError> {
     match vendor {
         VendorKind::Greenhouse => Ok(greenhouse::credentials(auth)),
         VendorKind::Lever => Ok(lever::credentials(auth)),

@@ -167,8 +167,11 @@ with requests.Session() as s:
         check("429 without rate-limit headers", "retry-after" not in hdrs and not any(h.startswith("x-ratelimit") for h in hdrs), hdrs)
         check("429 body", limited.json().get("code") == "TooManyRequests", limited.text)
     time.sleep(1.0)
+    started = time.monotonic()
     refill = [s.get(f"{api}/stages").status_code for _ in range(15)]
-    check("refills at the steady rate", 8 <= refill.count(200) <= 13, refill)
+    # About 10 tokens came back in the second; a few more while these ran.
+    trickle = int((time.monotonic() - started) * 10) + 2
+    check("refills at the steady rate", 9 <= refill.count(200) <= 10 + trickle, refill)
 
 print(f"{passed} passed, {len(failures)} failed")
 sys.exit(1 if failures else 0)

@@ -23,8 +23,7 @@ use crate::vendors::http::{
     Auth, RateLimiter, RefreshTokenAuth, RetryPolicy, StaticAuth, Transport, VendorHttp, decode,
 };
 use crate::vendors::{
-    AtsClient, BandTag, ConnectionConfig, CredentialStore, PullScope, VendorError,
-    WriteBackRequest,
+    AtsClient, BandTag, ConnectionConfig, CredentialStore, PullScope, VendorError, WriteBackRequest,
 };
 
 pub const DEFAULT_BASE_URL: &str = "https://api.lever.co";
@@ -58,14 +57,17 @@ pub struct LeverClient {
 
 /// A contact in a pull: the opportunity whose data stands for them, and
 /// their newest resume.
-struct Person<'a> {
+struct Contact<'a> {
     opportunity: &'a LvOpportunity,
     resume: Option<&'a LvResume>,
     updated_at: Option<i64>,
 }
 
 impl LeverClient {
-    pub fn new(cfg: &ConnectionConfig, store: Arc<dyn CredentialStore>) -> Result<Self, VendorError> {
+    pub fn new(
+        cfg: &ConnectionConfig,
+        store: Arc<dyn CredentialStore>,
+    ) -> Result<Self, VendorError> {
         Self::with_policy(cfg, store, RetryPolicy::default())
     }
 
@@ -256,7 +258,10 @@ impl LeverClient {
             .content_length()
             .is_some_and(|n| n as usize > MAX_RESUME_BYTES)
         {
-            warn!(opportunity, "resume file too large; using the parsed resume");
+            warn!(
+                opportunity,
+                "resume file too large; using the parsed resume"
+            );
             return Ok(None);
         }
         let bytes = resp
@@ -269,7 +274,7 @@ impl LeverClient {
         Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
     }
 
-    async fn candidate(&self, p: Person<'_>) -> Result<Candidate, VendorError> {
+    async fn candidate(&self, p: Contact<'_>) -> Result<Candidate, VendorError> {
         let text = match p.resume {
             Some(r) if r.is_text() => self.resume_file(&p.opportunity.id, &r.id).await?,
             _ => None,
@@ -351,9 +356,9 @@ impl LeverClient {
 
 /// Groups opportunities by contact: the newest resume across a contact's
 /// opportunities, with the opportunity it came from.
-fn people<'a>(kept: &[&'a LvOpportunity], resumes: &'a [Vec<LvResume>]) -> Vec<Person<'a>> {
+fn contacts<'a>(kept: &[&'a LvOpportunity], resumes: &'a [Vec<LvResume>]) -> Vec<Contact<'a>> {
     let mut order: Vec<&str> = Vec::new();
-    let mut by_contact: HashMap<&str, Person<'a>> = HashMap::new();
+    let mut by_contact: HashMap<&str, Contact<'a>> = HashMap::new();
     for (o, rs) in kept.iter().zip(resumes) {
         let resume = mapping::newest(rs);
         let key = o.contact_id();
@@ -362,7 +367,7 @@ fn people<'a>(kept: &[&'a LvOpportunity], resumes: &'a [Vec<LvResume>]) -> Vec<P
                 order.push(key);
                 by_contact.insert(
                     key,
-                    Person {
+                    Contact {
                         opportunity: o,
                         resume,
                         updated_at: o.updated_at,
@@ -446,9 +451,9 @@ impl AtsClient for LeverClient {
                 ids.sort_unstable();
                 filters.extend(ids.into_iter().map(|p| ("posting_id", p.to_string())));
             }
-            let opportunities: Vec<LvOpportunity> =
-                self.list(&["opportunities"], &filters).await?;
-            let high_watermark = mapping::ms(opportunities.iter().filter_map(|o| o.updated_at).max());
+            let opportunities: Vec<LvOpportunity> = self.list(&["opportunities"], &filters).await?;
+            let high_watermark =
+                mapping::ms(opportunities.iter().filter_map(|o| o.updated_at).max());
 
             let kept: Vec<&LvOpportunity> = opportunities
                 .iter()
@@ -466,7 +471,7 @@ impl AtsClient for LeverClient {
                 .buffered(RESUMES_IN_FLIGHT)
                 .try_collect()
                 .await?;
-            let mapped: Vec<_> = people(&kept, &resumes)
+            let mapped: Vec<_> = contacts(&kept, &resumes)
                 .into_iter()
                 .map(|p| self.candidate(p))
                 .collect();

@@ -303,7 +303,10 @@ impl LvResume {
     /// Orders resumes by upload time (ties by id).
     pub fn recency(&self) -> (Option<i64>, &str) {
         (
-            self.file.as_ref().and_then(|f| f.uploaded_at).or(self.created_at),
+            self.file
+                .as_ref()
+                .and_then(|f| f.uploaded_at)
+                .or(self.created_at),
             &self.id,
         )
     }
@@ -346,9 +349,12 @@ pub struct LvNote {
 
 impl LvNote {
     pub fn contains(&self, needle: &str) -> bool {
-        self.fields
-            .iter()
-            .any(|f| f.value.as_ref().and_then(|v| v.as_str()).is_some_and(|v| v.contains(needle)))
+        self.fields.iter().any(|f| {
+            f.value
+                .as_ref()
+                .and_then(|v| v.as_str())
+                .is_some_and(|v| v.contains(needle))
+        })
     }
 }
 
@@ -417,11 +423,15 @@ pub fn posting_html(c: &LvContent) -> String {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn non_empty(s: Option<&str>) -> Option<String> {
-    s.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+    s.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 pub fn job(p: &LvPosting) -> Job {
@@ -481,7 +491,10 @@ pub fn application_status(
         || s.contains("application review")
     {
         ApplicationStatus::New
-    } else if s.contains("offer") || s.contains("onsite") || s.contains("on-site") || s.contains("final")
+    } else if s.contains("offer")
+        || s.contains("onsite")
+        || s.contains("on-site")
+        || s.contains("final")
     {
         ApplicationStatus::Shortlisted
     } else {
@@ -762,7 +775,10 @@ mod tests {
         assert_eq!(a.stage.as_deref(), Some("New lead"));
         assert_eq!(a.status, ApplicationStatus::New);
         assert_eq!(a.applied_at, ms(Some(1782972986092)));
-        assert_eq!(a.updated_at.map(|t| t.timestamp_millis()), Some(1782975358805));
+        assert_eq!(
+            a.updated_at.map(|t| t.timestamp_millis()),
+            Some(1782975358805)
+        );
     }
 
     #[test]
@@ -779,18 +795,28 @@ mod tests {
     fn archived_and_stage_statuses() {
         let hired: HashSet<String> = ["hired-reason".to_string()].into();
         let mut o = opp();
-        let archived = r#"{"reason": "c97322d4-a7f3-4008-948c-4f8e9c58d372", "archivedAt": 1782973996415}"#;
+        let archived =
+            r#"{"reason": "c97322d4-a7f3-4008-948c-4f8e9c58d372", "archivedAt": 1782973996415}"#;
         o.archived = Some(serde_json::from_str(archived).unwrap());
-        assert_eq!(application_status(&o, Some("Offer"), &hired), ApplicationStatus::Rejected);
+        assert_eq!(
+            application_status(&o, Some("Offer"), &hired),
+            ApplicationStatus::Rejected
+        );
         o.archived = Some(LvArchived {
             reason: Some("hired-reason".into()),
             archived_at: Some(1),
         });
-        assert_eq!(application_status(&o, Some("Offer"), &hired), ApplicationStatus::Hired);
+        assert_eq!(
+            application_status(&o, Some("Offer"), &hired),
+            ApplicationStatus::Hired
+        );
         // The legacy top-level field alone also archives.
         o.archived = None;
         o.archive_reason = Some("other".into());
-        assert_eq!(application_status(&o, None, &hired), ApplicationStatus::Rejected);
+        assert_eq!(
+            application_status(&o, None, &hired),
+            ApplicationStatus::Rejected
+        );
         o.archive_reason = None;
         for (stage, want) in [
             (Some("applicant-new"), ApplicationStatus::New),
@@ -821,7 +847,10 @@ mod tests {
         assert!(!j.description.contains('<'));
         assert_eq!(j.requirements, vec!["5+ years of SaaS sales", "Salesforce"]);
         assert_eq!(j.nice_to_have, vec!["Spanish"]);
-        assert_eq!(j.created_at.map(|t| t.timestamp_millis()), Some(1782972983451));
+        assert_eq!(
+            j.created_at.map(|t| t.timestamp_millis()),
+            Some(1782972983451)
+        );
 
         // Without include=content: no text, still a job.
         let mut bare = p.clone();
@@ -862,8 +891,14 @@ mod tests {
         assert_eq!(e[0].discipline.as_deref(), Some("Marketing"));
         let text = &c.resume.parsed_text;
         assert!(text.contains("SQL dashboards and Tableau"), "{text}");
-        assert!(text.contains("VP of Marketing, Tomato Emporium (2012 - 2016)"), "{text}");
-        assert!(text.contains("Head of Growth, Lever (2016 - present)"), "{text}");
+        assert!(
+            text.contains("VP of Marketing, Tomato Emporium (2012 - 2016)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Head of Growth, Lever (2016 - present)"),
+            "{text}"
+        );
         // The text parses back to the same history.
         let back = parse_resume(text);
         assert_eq!(back.work_experience, *w);
@@ -903,7 +938,12 @@ mod tests {
         // The headline is not a title.
         assert_eq!(c.title, None);
         let blind = serde_json::to_string(&BlindCandidate::from_candidate(&c)).unwrap();
-        for secret in ["test@nango.dev", "(555) 123-4567", "Oakland, CA", "Candidate"] {
+        for secret in [
+            "test@nango.dev",
+            "(555) 123-4567",
+            "Oakland, CA",
+            "Candidate",
+        ] {
             assert!(!blind.contains(secret), "{secret} in {blind}");
         }
     }

@@ -34,7 +34,10 @@ pub fn credentials(auth: &AuthSpec) -> CredentialSpec {
         ],
         optional: vec![
             ("accessToken", auth.access_token_key().to_string()),
-            ("accessTokenExpiresAt", auth.access_token_expires_at_key().to_string()),
+            (
+                "accessTokenExpiresAt",
+                auth.access_token_expires_at_key().to_string(),
+            ),
         ],
         rotated: vec!["refreshToken", "accessToken", "accessTokenExpiresAt"],
     }

@@ -88,9 +88,7 @@ pub fn api_root(cfg: &ConnectionConfig) -> Result<Url, VendorError> {
             let sub = sub.strip_suffix(".workable.com").unwrap_or(sub);
             let valid = !sub.is_empty()
                 && sub.len() <= 63
-                && sub
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && sub.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
                 && !sub.starts_with('-')
                 && !sub.ends_with('-');
             if !valid {
@@ -174,7 +172,11 @@ impl WorkableClient {
     /// Every page of a list: `{key: [...], "paging": {"next": "<absolute URL>"}}`,
     /// the last page without `paging`. Next URLs are followed as given, but only
     /// on the API's own origin, so the token never goes to another host.
-    async fn list<T: DeserializeOwned>(&self, first: Url, key: &str) -> Result<Vec<T>, VendorError> {
+    async fn list<T: DeserializeOwned>(
+        &self,
+        first: Url,
+        key: &str,
+    ) -> Result<Vec<T>, VendorError> {
         let origin = self.api.origin();
         let mut out = Vec::new();
         let mut url = first;
@@ -246,7 +248,10 @@ impl WorkableClient {
             params.push(("updated_after", s));
         }
         match per_job {
-            None => self.list(self.url(&["candidates"], &params)?, "candidates").await,
+            None => {
+                self.list(self.url(&["candidates"], &params)?, "candidates")
+                    .await
+            }
             Some(codes) => {
                 let mut out = Vec::new();
                 for code in codes {
@@ -280,7 +285,10 @@ impl WorkableClient {
             Ok(bytes) => {
                 let text = cv_text(&bytes);
                 if text.is_none() {
-                    debug!(candidate, "CV is not plain text; using the parsed profile only");
+                    debug!(
+                        candidate,
+                        "CV is not plain text; using the parsed profile only"
+                    );
                 }
                 Ok(text)
             }
@@ -298,7 +306,11 @@ impl WorkableClient {
             debug!(candidate = %item.id, "candidate gone between list and detail");
             return Ok(Fetched::Gone(item.id));
         };
-        let cv = match c.resume_url.as_deref().filter(|_| !mapping::has_profile(&c)) {
+        let cv = match c
+            .resume_url
+            .as_deref()
+            .filter(|_| !mapping::has_profile(&c))
+        {
             Some(u) => self.download_cv(u, &c.id).await?,
             None => None,
         };
@@ -317,10 +329,13 @@ impl WorkableClient {
         tag: &str,
         others: &[String],
     ) -> Result<(), VendorError> {
-        let c = self.detail(id).await?.ok_or_else(|| VendorError::Rejected {
-            status: 404,
-            message: format!("candidate {id} not found in Workable"),
-        })?;
+        let c = self
+            .detail(id)
+            .await?
+            .ok_or_else(|| VendorError::Rejected {
+                status: 404,
+                message: format!("candidate {id} not found in Workable"),
+            })?;
         let Some(tags) = mapping::band_tags(&c.tags, tag, others) else {
             debug!("band tag already set");
             return Ok(());
@@ -334,7 +349,12 @@ impl WorkableClient {
         Ok(())
     }
 
-    async fn set_custom_attribute(&self, id: &str, key: &str, score: u8) -> Result<(), VendorError> {
+    async fn set_custom_attribute(
+        &self,
+        id: &str,
+        key: &str,
+        score: u8,
+    ) -> Result<(), VendorError> {
         let url = self.url(&["candidates", id, "update_custom_attribute_value"], &[])?;
         let body = json!({ "custom_attribute_key": key, "value": score });
         match self
@@ -344,7 +364,10 @@ impl WorkableClient {
         {
             Ok(_) => Ok(()),
             // Workable answers 404 for a key the account has not defined.
-            Err(VendorError::Rejected { status: 404, message }) => Err(VendorError::Rejected {
+            Err(VendorError::Rejected {
+                status: 404,
+                message,
+            }) => Err(VendorError::Rejected {
                 status: 404,
                 message: format!(
                     "{message}; the custom attribute {key:?} must exist in Workable \
@@ -436,7 +459,8 @@ impl AtsClient for WorkableClient {
             let mut deleted = Vec::new();
             let mut wanted = Vec::new();
             for c in items {
-                if !c.shortcode().is_some_and(|s| in_scope.contains(s)) || !seen.insert(c.id.clone())
+                if !c.shortcode().is_some_and(|s| in_scope.contains(s))
+                    || !seen.insert(c.id.clone())
                 {
                     continue;
                 }

@@ -429,19 +429,29 @@ pub fn resume_text(c: &WkCandidate) -> String {
     if !exp.is_empty() {
         s.push_str("EXPERIENCE\n");
         for e in exp {
-            let mut line = non_empty(e.title.as_deref()).unwrap_or_default().to_string();
+            let mut line = non_empty(e.title.as_deref())
+                .unwrap_or_default()
+                .to_string();
             if let Some(co) = non_empty(e.company.as_deref()) {
                 line.push_str(&format!(", {co}"));
             }
             let open = e.current.unwrap_or(false);
-            let end = if open { None } else { year(e.end_date.as_deref()) };
+            let end = if open {
+                None
+            } else {
+                year(e.end_date.as_deref())
+            };
             if let Some(r) = range(year(e.start_date.as_deref()), end, open) {
                 line.push_str(&format!(" {r}"));
             }
             s.push_str(&line);
             s.push('\n');
             if let Some(sum) = non_empty(e.summary.as_deref()) {
-                for l in html_to_text(sum).lines().map(str::trim).filter(|l| !l.is_empty()) {
+                for l in html_to_text(sum)
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                {
                     let l = l.trim_start_matches("- ");
                     s.push_str(&format!("- {l}\n"));
                 }
@@ -452,7 +462,9 @@ pub fn resume_text(c: &WkCandidate) -> String {
     let edu: Vec<&WkEducation> = c
         .education_entries
         .iter()
-        .filter(|e| non_empty(e.degree.as_deref()).is_some() || non_empty(e.school.as_deref()).is_some())
+        .filter(|e| {
+            non_empty(e.degree.as_deref()).is_some() || non_empty(e.school.as_deref()).is_some()
+        })
         .collect();
     if !edu.is_empty() {
         s.push_str("EDUCATION\n");
@@ -714,7 +726,10 @@ mod tests {
         assert_eq!(m.status, JobStatus::Open);
         assert_eq!(m.employment_type, Some(EmploymentType::FullTime));
         assert_eq!(m.department.as_deref(), Some("Sales"));
-        assert_eq!(m.location.as_deref(), Some("London, England, United Kingdom"));
+        assert_eq!(
+            m.location.as_deref(),
+            Some("London, England, United Kingdom")
+        );
         assert_eq!(m.requirements, vec!["Closing deals"]);
     }
 
@@ -724,8 +739,14 @@ mod tests {
         assert_eq!(job_status(Some("draft")), JobStatus::Draft);
         assert_eq!(job_status(Some("closed")), JobStatus::Closed);
         assert_eq!(job_status(Some("archived")), JobStatus::Closed);
-        assert_eq!(employment_type(Some("Part-time")), Some(EmploymentType::PartTime));
-        assert_eq!(employment_type(Some("Temporary")), Some(EmploymentType::Contract));
+        assert_eq!(
+            employment_type(Some("Part-time")),
+            Some(EmploymentType::PartTime)
+        );
+        assert_eq!(
+            employment_type(Some("Temporary")),
+            Some(EmploymentType::Contract)
+        );
         assert_eq!(employment_type(None), None);
     }
 
@@ -752,7 +773,10 @@ mod tests {
         assert_eq!(m.id, "27273038");
         assert_eq!(m.title.as_deref(), Some("Senior QA Engineer"));
         assert_eq!(m.personal.first_name.as_deref(), Some("Nango"));
-        assert_eq!(m.personal.email.as_deref(), Some("nango.testone@example.com"));
+        assert_eq!(
+            m.personal.email.as_deref(),
+            Some("nango.testone@example.com")
+        );
         assert_eq!(m.personal.phone.as_deref(), Some("+44 20 7946 0000"));
         assert_eq!(m.personal.address.as_deref(), Some("1 Main St, Leeds"));
         assert_eq!(m.source, None);
@@ -762,27 +786,48 @@ mod tests {
         assert_eq!(s.work_experience[0].start_year, Some(2019));
         assert_eq!(s.work_experience[0].end_year, None);
         assert_eq!(s.work_experience[1].end_year, Some(2019));
-        assert_eq!(s.education[0].level, Some(crate::model::EducationLevel::Master));
-        assert_eq!(s.education[0].discipline.as_deref(), Some("Computer Science"));
+        assert_eq!(
+            s.education[0].level,
+            Some(crate::model::EducationLevel::Master)
+        );
+        assert_eq!(
+            s.education[0].discipline.as_deref(),
+            Some("Computer Science")
+        );
         // The text reads back to the same profile.
         let reparsed = parse_resume(&m.resume.parsed_text);
         assert_eq!(reparsed.skills, s.skills);
         assert_eq!(reparsed.work_experience.len(), 2);
         assert_eq!(reparsed.education.len(), 1);
         assert!(m.resume.parsed_text.contains("- Led test automation."));
-        assert!(m.resume.parsed_text.contains("QA engineer who automates everything."));
+        assert!(
+            m.resume
+                .parsed_text
+                .contains("QA engineer who automates everything.")
+        );
     }
 
     #[test]
     fn protected_attributes_stay_personal() {
         let m = candidate(&detail(), None);
         let text = &m.resume.parsed_text;
-        for secret in ["Testone", "nango.testone@example.com", "+44 20 7946 0000", "1 Main St", "img.example"] {
+        for secret in [
+            "Testone",
+            "nango.testone@example.com",
+            "+44 20 7946 0000",
+            "1 Main St",
+            "img.example",
+        ] {
             assert!(!text.contains(secret), "{secret} in resume text");
         }
         let blind = crate::model::BlindCandidate::from_candidate(&m);
         let json = serde_json::to_string(&blind).unwrap();
-        for secret in ["Testone", "nango.testone@example.com", "img.example", "1 Main St"] {
+        for secret in [
+            "Testone",
+            "nango.testone@example.com",
+            "img.example",
+            "1 Main St",
+        ] {
             assert!(!json.contains(secret), "{secret} in {json}");
         }
     }
@@ -828,8 +873,14 @@ mod tests {
             f(&mut c);
             application_status(&c)
         };
-        assert_eq!(with(&|c| c.disqualified = Some(true)), ApplicationStatus::Rejected);
-        assert_eq!(with(&|c| c.withdrew = Some(true)), ApplicationStatus::Rejected);
+        assert_eq!(
+            with(&|c| c.disqualified = Some(true)),
+            ApplicationStatus::Rejected
+        );
+        assert_eq!(
+            with(&|c| c.withdrew = Some(true)),
+            ApplicationStatus::Rejected
+        );
         assert_eq!(
             with(&|c| c.hired_at = Some("2026-07-01T00:00:00Z".into())),
             ApplicationStatus::Hired

@@ -184,7 +184,7 @@ async fn touch(State(s): State<Shared>, body: Bytes) -> Result<Json<Value>, ApiE
     };
     let at = now();
     for id in &ids {
-        g.tenant.touch_application(*id, at);
+        g.touch(*id, at);
     }
     Ok(ids_json(&ids))
 }
@@ -219,6 +219,7 @@ async fn delete(State(s): State<Shared>, body: Bytes) -> Result<Json<Value>, Api
     for id in &ids {
         g.tenant.delete_application(*id);
         g.writes.remove(id);
+        g.frozen.remove(id);
     }
     g.rebuild_origin();
     Ok(ids_json(&ids))

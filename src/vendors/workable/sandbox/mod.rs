@@ -7,7 +7,8 @@
 //!
 //! A Workable "candidate" is a per-job record: one generated application. The
 //! same person applying twice is two candidates (the later one names the
-//! first in `originating_candidate_id`).
+//! first in `originating_candidate_id`), each with its own copy of the
+//! profile and resume: touching one copy leaves the others as they were.
 
 mod control;
 mod render;
@@ -28,7 +29,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use crate::sandbox::data::{JobState, Tenant, millis};
+use crate::sandbox::data::{GenApplication, GenCandidate, JobState, Tenant, millis};
 use crate::sandbox::{
     ApiError, Decision, Faults, FixedWindow, Limit, SandboxCredentials, SandboxOptions, Stats,
     bearer_token, lock,
@@ -141,6 +142,13 @@ struct Writes {
     attributes: BTreeMap<String, Value>,
 }
 
+/// A copy's profile as it was before another copy of the same person was
+/// touched (the generated person is shared, Workable's copies are not).
+struct Frozen {
+    person: GenCandidate,
+    resume_updated_at: DateTime<Utc>,
+}
+
 struct Wk {
     base_url: String,
     api_key: String,
@@ -160,6 +168,8 @@ struct Wk {
     next_comment_id: u64,
     /// First application id of each person (generated candidate id).
     origin: HashMap<u64, u64>,
+    /// By application id.
+    frozen: HashMap<u64, Frozen>,
 }
 
 type Shared = Arc<Mutex<Wk>>;
@@ -204,6 +214,7 @@ pub fn router(opts: &SandboxOptions, base_url: &str) -> (Router, SandboxCredenti
         writes: HashMap::new(),
         next_comment_id: COMMENT_ID_START,
         origin: HashMap::new(),
+        frozen: HashMap::new(),
     };
     wk.rebuild_origin();
     let creds = SandboxCredentials {
@@ -309,6 +320,46 @@ impl Wk {
         for a in &self.tenant.applications {
             self.origin.entry(a.candidate_id).or_insert(a.id);
         }
+    }
+
+    /// The profile a candidate (application) shows.
+    fn person(&self, a: &GenApplication) -> Option<&GenCandidate> {
+        match self.frozen.get(&a.id) {
+            Some(f) => Some(&f.person),
+            None => self.tenant.candidate(a.candidate_id),
+        }
+    }
+
+    fn resume_updated_at(&self, a: &GenApplication) -> DateTime<Utc> {
+        self.frozen
+            .get(&a.id)
+            .map_or(a.attachment_updated_at, |f| f.resume_updated_at)
+    }
+
+    /// Changes the resume behind one candidate only: other copies of the same
+    /// person keep the profile they had. False for an unknown application.
+    fn touch(&mut self, app_id: u64, at: DateTime<Utc>) -> bool {
+        let Some(a) = self.tenant.application(app_id) else {
+            return false;
+        };
+        let pid = a.candidate_id;
+        if let Some(p) = self.tenant.candidate(pid) {
+            let siblings: Vec<(u64, DateTime<Utc>)> = self
+                .tenant
+                .applications
+                .iter()
+                .filter(|s| s.candidate_id == pid && s.id != app_id)
+                .map(|s| (s.id, s.attachment_updated_at))
+                .collect();
+            for (sid, resume_updated_at) in siblings {
+                self.frozen.entry(sid).or_insert_with(|| Frozen {
+                    person: p.clone(),
+                    resume_updated_at,
+                });
+            }
+        }
+        self.frozen.remove(&app_id);
+        self.tenant.touch_application(app_id, at)
     }
 
     fn job_index(&self, job_id: u64) -> Option<usize> {
@@ -1017,8 +1068,7 @@ async fn resume_file(
     let g = lock(&s);
     let ai = g.app_index(&id).ok_or_else(not_found_error)?;
     let c = g
-        .tenant
-        .candidate(g.tenant.applications[ai].candidate_id)
+        .person(&g.tenant.applications[ai])
         .filter(|c| c.resume_filename() == filename)
         .ok_or_else(not_found_error)?;
     Ok((

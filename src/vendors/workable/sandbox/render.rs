@@ -16,9 +16,7 @@ fn secs(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// The record's own time. Resumes are shared per generated person, but a
-/// Workable candidate is a per-job copy: a touch changes only the copies it
-/// names, so a sibling copy's `updated_at` stays.
+/// The record's own time (writes and touches bump it).
 pub(super) fn updated_at(a: &GenApplication) -> DateTime<Utc> {
     a.updated_at
 }
@@ -239,7 +237,7 @@ impl Wk {
 
     /// A candidates list item.
     pub(super) fn candidate_json(&self, a: &GenApplication) -> Value {
-        let c = self.tenant.candidate(a.candidate_id);
+        let c = self.person(a);
         let ji = self.job_index(a.job_id);
         let (slug, stage) = stage_of(a);
         let (domain, source) = match a.id % 4 {
@@ -282,7 +280,7 @@ impl Wk {
                 "filename": c.resume_filename(),
                 "filetype": "txt",
                 "created_at": secs(a.attachment_created_at),
-                "updated_at": secs(a.attachment_updated_at),
+                "updated_at": secs(self.resume_updated_at(a)),
             })),
         })
     }
@@ -294,7 +292,7 @@ impl Wk {
             return v;
         };
         o.remove("resume_metadata");
-        let c = self.tenant.candidate(a.candidate_id);
+        let c = self.person(a);
         let hex = candidate_hex(a.id);
         let job_title = self
             .job_index(a.job_id)
