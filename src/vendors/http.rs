@@ -1667,6 +1667,33 @@ mod tests {
     }
 
     #[test]
+    fn stored_access_tokens_are_adopted_only_when_fresh_and_not_rejected() {
+        let now = Utc.with_ymd_and_hms(2026, 9, 1, 11, 0, 0).unwrap();
+        let creds = |token: &str, expires: &str| {
+            BTreeMap::from([
+                (ACCESS_TOKEN.to_string(), SecretValue::new(token)),
+                (
+                    ACCESS_TOKEN_EXPIRES_AT.to_string(),
+                    SecretValue::new(expires),
+                ),
+            ])
+        };
+        let fresh = creds("tok-1", "2026-09-01T11:30:00Z");
+        let a = AccessToken::adoptable(&fresh, None, now).expect("adopted");
+        assert_eq!(a.header.to_str().unwrap(), "Bearer tok-1");
+        assert!(a.header.is_sensitive());
+        // The token the API just refused is not taken back.
+        assert!(AccessToken::adoptable(&fresh, Some(&SecretValue::new("tok-1")), now).is_none());
+        // About to expire, unparseable or missing: refresh instead.
+        assert!(
+            AccessToken::adoptable(&creds("tok-1", "2026-09-01T11:01:00Z"), None, now).is_none()
+        );
+        assert!(AccessToken::adoptable(&creds("tok-1", "soon"), None, now).is_none());
+        assert!(AccessToken::adoptable(&creds("", "2026-09-01T12:00:00Z"), None, now).is_none());
+        assert!(AccessToken::adoptable(&BTreeMap::new(), None, now).is_none());
+    }
+
+    #[test]
     fn error_messages() {
         assert_eq!(
             error_message(

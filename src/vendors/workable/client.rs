@@ -42,6 +42,9 @@ enum Fetched {
     Gone(String),
 }
 
+/// A Workable account. Jobs are keyed by their shortcode (what Workable shows
+/// users, and what `scope.jobIds` lists); applications and candidates by the
+/// per-job candidate id.
 pub struct WorkableClient {
     http: VendorHttp,
     /// `https://{subdomain}.workable.com/spi/v3`, or `{baseUrl}/spi/v3`.
@@ -427,7 +430,8 @@ impl AtsClient for WorkableClient {
     /// (`ceil(J/100)`), candidate pages (`ceil(N/100)`), one detail per
     /// candidate in scope (`N`), plus a CV download for those whose detail has
     /// no parsed profile. Workable lists no deletions: a candidate gone between
-    /// list and detail is reported deleted, the rest is found by full syncs.
+    /// list and detail, or anonymised (GDPR erasure), is reported deleted; the
+    /// rest is found by full syncs.
     async fn pull(
         &self,
         since: Option<DateTime<Utc>>,
