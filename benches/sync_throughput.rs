@@ -370,7 +370,12 @@ async fn main() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(default)
     };
-    vendor_limited(&ledger, VendorKind::Lever, size("BENCH_LEVER_APPLICATIONS", 2_000)).await;
+    vendor_limited(
+        &ledger,
+        VendorKind::Lever,
+        size("BENCH_LEVER_APPLICATIONS", 2_000),
+    )
+    .await;
     vendor_limited(
         &ledger,
         VendorKind::Workable,
