@@ -1163,13 +1163,15 @@ impl Transport {
         let mut failures = 0u32;
         let mut limited = 0u32;
         loop {
+            // The slot first, then the header: a wait for the limiter must not
+            // outlast a short-lived token taken before it.
+            if let Some(l) = limiter {
+                l.acquire().await;
+            }
             let header = match auth {
                 Some(a) => a.header().await?,
                 None => None,
             };
-            if let Some(l) = limiter {
-                l.acquire().await;
-            }
             let mut rb = make();
             if let Some(h) = &header {
                 rb = rb.header(AUTHORIZATION, h.clone());
