@@ -10,13 +10,11 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use ats_operator::api::{
     AtsConnection, AtsSync, SYNC_REQUESTED_ANNOTATION, ScoringProfile, SyncCounts, conditions,
 };
-use ats_operator::ledger::Ledger;
 use ats_operator::model::VendorKind;
 use ats_operator::sandbox::{self, RunningSandbox, SandboxOptions};
 use k8s_openapi::api::core::v1::Secret;
@@ -107,31 +105,7 @@ fn small() -> SandboxOptions {
     }
 }
 
-struct Operator {
-    stop: tokio::sync::oneshot::Sender<()>,
-    join: tokio::task::JoinHandle<()>,
-}
-
-impl Operator {
-    fn start(client: &Client, ns: &str, ledger: &std::path::Path) -> Operator {
-        let ledger = Arc::new(Ledger::open(ledger).expect("ledger"));
-        let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-        let join = tokio::spawn(ats_operator::controller::run(
-            client.clone(),
-            ledger,
-            Some(ns.to_string()),
-            async move {
-                let _ = rx.await;
-            },
-        ));
-        Operator { stop, join }
-    }
-
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        let _ = self.join.await;
-    }
-}
+use support::Operator;
 
 /// What the operator wrote to one application, as the sandbox saw it.
 #[derive(Debug)]

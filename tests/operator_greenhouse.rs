@@ -5,13 +5,11 @@
 mod support;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use ats_operator::api::{
     AtsConnection, AtsSync, SYNC_REQUESTED_ANNOTATION, ScoringProfile, conditions,
 };
-use ats_operator::ledger::Ledger;
 use ats_operator::sandbox::{self, RunningSandbox, SandboxOptions};
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::api::events::v1::Event as KubeEvent;
@@ -23,31 +21,7 @@ const SYNC: &str = "greenhouse-open-jobs";
 /// A deadline so a broken operator fails the test instead of hanging it.
 const DEADLINE: Duration = Duration::from_secs(120);
 
-struct Operator {
-    stop: tokio::sync::oneshot::Sender<()>,
-    join: tokio::task::JoinHandle<()>,
-}
-
-impl Operator {
-    fn start(client: &Client, ns: &str, ledger: &std::path::Path) -> Operator {
-        let ledger = Arc::new(Ledger::open(ledger).expect("ledger"));
-        let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-        let join = tokio::spawn(ats_operator::controller::run(
-            client.clone(),
-            ledger,
-            Some(ns.to_string()),
-            async move {
-                let _ = rx.await;
-            },
-        ));
-        Operator { stop, join }
-    }
-
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        let _ = self.join.await;
-    }
-}
+use support::Operator;
 
 struct Tenant {
     client: Client,

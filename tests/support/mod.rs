@@ -87,3 +87,31 @@ pub async fn namespace(client: &Client, prefix: &str) -> String {
         .unwrap_or_else(|e| panic!("creating namespace {name}: {e}"));
     name
 }
+
+/// The operator in-process, watching one namespace, until stopped.
+pub struct Operator {
+    stop: tokio::sync::oneshot::Sender<()>,
+    join: tokio::task::JoinHandle<()>,
+}
+
+impl Operator {
+    pub fn start(client: &Client, ns: &str, ledger: &std::path::Path) -> Operator {
+        let ledger =
+            std::sync::Arc::new(ats_operator::ledger::Ledger::open(ledger).expect("ledger"));
+        let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+        let join = tokio::spawn(ats_operator::controller::run(
+            client.clone(),
+            ledger,
+            Some(ns.to_string()),
+            async move {
+                let _ = rx.await;
+            },
+        ));
+        Operator { stop, join }
+    }
+
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.join.await;
+    }
+}
