@@ -133,7 +133,9 @@ fn spec(sb: &Sandbox, creds: &Value, mode: WriteBackMode, name: &str) -> SyncSpe
         },
         profile: ScoringProfileSpec::default(),
         profile_identity: "bench/1".into(),
+        profile_name: "bench".into(),
         profile_generation: 1,
+        deletion_guard_percent: 20,
         full_sync_every: std::time::Duration::from_secs(86_400),
     }
 }
@@ -185,7 +187,9 @@ fn spec_from(vendor: VendorKind, name: &str) -> SyncSpec {
         },
         profile: ScoringProfileSpec::default(),
         profile_identity: "bench/1".into(),
+        profile_name: "bench".into(),
         profile_generation: 1,
+        deletion_guard_percent: 20,
         full_sync_every: std::time::Duration::from_secs(86_400),
     }
 }
@@ -211,9 +215,15 @@ async fn vendor_limited(ledger: &Ledger, vendor: VendorKind, apps: usize) {
     let spec = vendor_spec(vendor, &creds, keys, &format!("{vendor}-limited"));
     let client = vendors::connect(&spec.connection, None).expect("client");
     let t = Instant::now();
-    let r = pipeline::run_once(client.as_ref(), ledger, &spec, chrono::Utc::now())
-        .await
-        .expect("limited sync");
+    let r = pipeline::run_once(
+        client.as_ref(),
+        ledger,
+        &spec,
+        chrono::Utc::now(),
+        &pipeline::RunInput::default(),
+    )
+    .await
+    .expect("limited sync");
     let secs = t.elapsed().as_secs_f64();
     let stats = json(&format!("{}/_sandbox/stats", sb.base)).await;
     let n = api_requests(&stats);
@@ -313,9 +323,15 @@ async fn main() {
         drop(cs);
 
         let t = Instant::now();
-        let r = pipeline::run_once(client.as_ref(), &ledger, &spec, chrono::Utc::now())
-            .await
-            .expect("full sync");
+        let r = pipeline::run_once(
+            client.as_ref(),
+            &ledger,
+            &spec,
+            chrono::Utc::now(),
+            &pipeline::RunInput::default(),
+        )
+        .await
+        .expect("full sync");
         let secs = t.elapsed().as_secs_f64();
         let stats = json(&format!("{}/_sandbox/stats", sb.base)).await;
         println!(
@@ -328,9 +344,15 @@ async fn main() {
             api_requests(&stats)
         );
         let t = Instant::now();
-        let r2 = pipeline::run_once(client.as_ref(), &ledger, &spec, chrono::Utc::now())
-            .await
-            .expect("second sync");
+        let r2 = pipeline::run_once(
+            client.as_ref(),
+            &ledger,
+            &spec,
+            chrono::Utc::now(),
+            &pipeline::RunInput::default(),
+        )
+        .await
+        .expect("second sync");
         println!(
             "unchanged re-sync:           {:>7.2} s  (scored {}, written back {})",
             t.elapsed().as_secs_f64(),
@@ -347,9 +369,15 @@ async fn main() {
         let spec = spec(&sb, &creds, WriteBackMode::None, "limited");
         let client = vendors::connect(&spec.connection, None).expect("client");
         let t = Instant::now();
-        let r = pipeline::run_once(client.as_ref(), &ledger, &spec, chrono::Utc::now())
-            .await
-            .expect("limited sync");
+        let r = pipeline::run_once(
+            client.as_ref(),
+            &ledger,
+            &spec,
+            chrono::Utc::now(),
+            &pipeline::RunInput::default(),
+        )
+        .await
+        .expect("limited sync");
         let secs = t.elapsed().as_secs_f64();
         let stats = json(&format!("{}/_sandbox/stats", sb.base)).await;
         let n = api_requests(&stats);

@@ -139,10 +139,15 @@ pub async fn run(applications: usize, keep: bool) -> Result<(), DemoError> {
     let ledger =
         Ledger::open(&ledger_dir.join("ledger.db")).map_err(|e| DemoError::Other(e.to_string()))?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let opts = crate::controller::Options {
+        namespace: None,
+        leader: None,
+        max_concurrent_syncs: crate::controller::DEFAULT_MAX_CONCURRENT_SYNCS,
+    };
     let operator = tokio::spawn(crate::controller::run(
         client.clone(),
         Arc::new(ledger),
-        None,
+        opts,
         async move {
             let _ = stop_rx.await;
         },

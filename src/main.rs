@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
+use ats_operator::controller::leadership::LeaderConfig;
 use ats_operator::model::VendorKind;
 use ats_operator::{api, controller, demo, ledger::Ledger, sandbox};
 
@@ -35,6 +36,23 @@ enum Command {
         /// Watch only this namespace (default: all).
         #[arg(long, env = "ATS_WATCH_NAMESPACE")]
         namespace: Option<String>,
+        /// Elect a leader among replicas by a Lease: only the leader syncs and writes.
+        #[arg(long, env = "ATS_LEADER_ELECT", default_value_t = true, action = clap::ArgAction::Set)]
+        leader_elect: bool,
+        #[arg(long, env = "ATS_LEASE_NAME", default_value = "ats-operator-leader")]
+        lease_name: String,
+        /// Namespace of the Lease (default: POD_NAMESPACE, else the watched namespace, else `default`).
+        #[arg(long, env = "ATS_LEASE_NAMESPACE")]
+        lease_namespace: Option<String>,
+        /// Seconds a Lease holds without renewal; a standby takes over after it.
+        #[arg(long, default_value_t = 15)]
+        lease_duration: u64,
+        /// Seconds without a seen renewal after which the leader stops writing.
+        #[arg(long, default_value_t = 10)]
+        renew_deadline: u64,
+        /// Syncs running at the same time, across all tenants.
+        #[arg(long, env = "ATS_MAX_CONCURRENT_SYNCS", default_value_t = controller::DEFAULT_MAX_CONCURRENT_SYNCS)]
+        max_concurrent_syncs: usize,
     },
     /// Print the CRDs as YAML.
     Crds,
@@ -130,7 +148,30 @@ async fn main() -> std::process::ExitCode {
         Command::Run {
             ledger_path,
             namespace,
-        } => run(ledger_path, namespace).await,
+            leader_elect,
+            lease_name,
+            lease_namespace,
+            lease_duration,
+            renew_deadline,
+            max_concurrent_syncs,
+        } => {
+            let leader = leader_elect.then(|| {
+                let ns = lease_namespace
+                    .or_else(|| std::env::var("POD_NAMESPACE").ok())
+                    .or_else(|| namespace.clone())
+                    .unwrap_or_else(|| "default".into());
+                let mut cfg = LeaderConfig::new(lease_name, ns, identity());
+                cfg.lease_duration = std::time::Duration::from_secs(lease_duration);
+                cfg.renew_deadline = std::time::Duration::from_secs(renew_deadline);
+                cfg
+            });
+            let opts = controller::Options {
+                namespace,
+                leader,
+                max_concurrent_syncs: max_concurrent_syncs.max(1),
+            };
+            run(ledger_path, opts).await
+        }
         Command::Sandbox {
             vendor,
             listen,
@@ -152,13 +193,26 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(ledger_path: PathBuf, namespace: Option<String>) -> Result<(), String> {
+/// The replica's identity: the Pod name, else the host name and process id.
+fn identity() -> String {
+    std::env::var("POD_NAME").unwrap_or_else(|_| {
+        let host = std::fs::read_to_string("/etc/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| "ats-operator".into());
+        format!("{host}-{}", std::process::id())
+    })
+}
+
+async fn run(ledger_path: PathBuf, opts: controller::Options) -> Result<(), String> {
+    if let Some(l) = &opts.leader {
+        l.validate()?;
+    }
     let ledger = Ledger::open(&ledger_path)
         .map_err(|e| format!("opening ledger {}: {e}", ledger_path.display()))?;
     let client = kube::Client::try_default()
         .await
         .map_err(|e| format!("connecting to Kubernetes: {e}"))?;
-    controller::run(client, Arc::new(ledger), namespace, shutdown_signal()).await;
+    controller::run(client, Arc::new(ledger), opts, shutdown_signal()).await;
     Ok(())
 }
 

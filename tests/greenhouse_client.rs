@@ -438,6 +438,8 @@ fn request(app: &Application, key: &str) -> WriteBackRequest {
         custom_field: Some("ai_score".into()),
         band_tag: None,
         key: key.into(),
+        decided_at: chrono::Utc::now(),
+        profile: "test (generation 1)".into(),
     }
 }
 

@@ -713,6 +713,8 @@ fn request(app: &Application, key: &str, band: Band, note: bool) -> WriteBackReq
         custom_field: None,
         band_tag: Some(BandTag::new("ai-", band)),
         key: key.into(),
+        decided_at: chrono::Utc::now(),
+        profile: "test (generation 1)".into(),
     }
 }
 

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use async_trait::async_trait;
 use ats_operator::api::{ScoringProfileSpec, WriteBackSpec};
 use ats_operator::ledger::Ledger;
-use ats_operator::model::{ChangeSet, JobStatus, VendorKind};
+use ats_operator::model::{Application, ChangeSet, JobStatus, VendorKind};
 use ats_operator::sandbox::{self, SandboxOptions};
 use ats_operator::sync::pipeline;
 use ats_operator::sync::{Schedule, SyncKey, SyncSpec};
@@ -41,8 +41,8 @@ impl AtsClient for Crashing {
         }
         Err(VendorError::Unavailable("crashed".into()))
     }
-    async fn note_exists(&self, req: &WriteBackRequest) -> Result<bool, VendorError> {
-        self.inner.note_exists(req).await
+    async fn operator_notes(&self, app: &Application) -> Result<Vec<String>, VendorError> {
+        self.inner.operator_notes(app).await
     }
     async fn verify(&self) -> Result<(), VendorError> {
         self.inner.verify().await
@@ -81,7 +81,9 @@ fn spec(base: &str, creds: &Value) -> SyncSpec {
         write_back: WriteBackSpec::default(),
         profile: ScoringProfileSpec::default(),
         profile_identity: "p/1".into(),
+        profile_name: "p".into(),
         profile_generation: 1,
+        deletion_guard_percent: 20,
         full_sync_every: std::time::Duration::from_secs(86_400),
     }
 }
@@ -121,23 +123,42 @@ async fn crash_between_scoring_and_writing_neither_loses_nor_duplicates() {
         inner: real.clone(),
         calls: AtomicUsize::new(0),
     };
-    let first = pipeline::run_once(&crashing, &ledger, &spec, Utc::now()).await;
-    assert!(first.is_err(), "the crashing run must fail");
+    let input = pipeline::RunInput::default();
+    // Failed writes do not fail the run: they are counted and retried on their own.
+    let first = pipeline::run_once(&crashing, &ledger, &spec, Utc::now(), &input)
+        .await
+        .unwrap();
+    assert!(first.counts.failed > 0, "{:?}", first.counts);
+    assert!(first.write_failure.is_some());
     let landed = get(format!("{}/_sandbox/stats", sb.base_url)).await["notes_created"]
         .as_u64()
         .unwrap();
     assert!(landed > 0, "some writes landed before the crash");
-    let pending = ledger.pending_writes("tenant/recovery").unwrap();
+    // Transient failures back off; an hour later every one is due again.
+    let later = Utc::now() + chrono::Duration::hours(1);
+    assert!(
+        ledger
+            .pending_writes("tenant/recovery", Utc::now())
+            .unwrap()
+            .is_empty(),
+        "retried before their backoff"
+    );
+    let pending = ledger.pending_writes("tenant/recovery", later).unwrap();
     assert!(
         pending.len() as u64 > landed,
         "writes that never landed are pending too"
     );
 
-    let second = pipeline::run_once(real.as_ref(), &ledger, &spec, Utc::now())
+    let second = pipeline::run_once(real.as_ref(), &ledger, &spec, later, &input)
         .await
         .unwrap();
     assert_eq!(second.counts.scored, 0, "nothing is scored twice");
-    assert!(ledger.pending_writes("tenant/recovery").unwrap().is_empty());
+    assert!(
+        ledger
+            .pending_writes("tenant/recovery", later)
+            .unwrap()
+            .is_empty()
+    );
 
     let apps = get(format!("{}/_sandbox/applications", sb.base_url)).await;
     let mut checked = 0;

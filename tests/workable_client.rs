@@ -500,6 +500,8 @@ fn request(app: &Application, key: &str, band: Band) -> WriteBackRequest {
         custom_field: Some("ai_score".into()),
         band_tag: Some(BandTag::new("ai-", band)),
         key: key.into(),
+        decided_at: chrono::Utc::now(),
+        profile: "test (generation 1)".into(),
     }
 }
 

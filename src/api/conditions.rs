@@ -26,6 +26,11 @@ pub mod reason {
     pub const REAUTHORIZATION_REQUIRED: &str = "ReauthorizationRequired";
     pub const LEDGER_ERROR: &str = "LedgerError";
     pub const NO_PROBLEM: &str = "NoProblem";
+    pub const SUSPICIOUS_DELETIONS: &str = "SuspiciousDeletions";
+    pub const WRITES_FAILING: &str = "WritesFailing";
+    pub const WRITE_ABANDONED: &str = "WriteAbandoned";
+    pub const WORKER_FAILED: &str = "WorkerFailed";
+    pub const OVERDUE: &str = "Overdue";
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -16,6 +16,8 @@ pub const GROUP: &str = "ats.dev";
 pub const FINALIZER: &str = "ats.dev/cleanup";
 /// Setting this annotation (to any new value, conventionally a timestamp) asks for a sync now.
 pub const SYNC_REQUESTED_ANNOTATION: &str = "ats.dev/sync-requested-at";
+/// Set to the absent count a `SuspiciousDeletions` status names to record those deletions.
+pub const CONFIRM_DELETIONS_ANNOTATION: &str = "ats.dev/confirm-deletions";
 
 /// A tenant's connection to one ATS.
 #[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -254,6 +256,17 @@ pub struct AtsSyncSpec {
     /// `0s` makes every sync a full one.
     #[serde(default = "default_full_sync_interval")]
     pub full_sync_interval: String,
+    /// A full sync that finds more than this share (percent) of the known
+    /// applications absent records no deletion and says `SuspiciousDeletions`
+    /// until the user confirms by setting the annotation
+    /// `ats.dev/confirm-deletions` to the absent count the status names. `100` disables the guard.
+    #[serde(default = "default_deletion_guard_percent")]
+    #[schemars(range(min = 0, max = 100))]
+    pub deletion_guard_percent: u32,
+}
+
+fn default_deletion_guard_percent() -> u32 {
+    20
 }
 
 fn default_full_sync_interval() -> String {
@@ -337,9 +350,19 @@ pub struct WriteBackSpec {
     #[serde(default = "default_tag_prefix")]
     #[schemars(pattern(r"^[a-z0-9][a-z0-9_-]{0,31}$"))]
     pub tag_prefix: String,
-    /// Score and record, but write nothing to the ATS.
+    /// Score and record, but write nothing to the ATS: an emergency stop that
+    /// also holds back writes still pending from earlier runs.
     #[serde(default)]
     pub dry_run: bool,
+    /// Attempts at a write the vendor rejects permanently (404, 410, 422)
+    /// before it is abandoned, with a Warning Event.
+    #[serde(default = "default_max_attempts")]
+    #[schemars(range(min = 1, max = 100))]
+    pub max_attempts: u32,
+}
+
+fn default_max_attempts() -> u32 {
+    5
 }
 
 fn default_tag_prefix() -> String {
@@ -358,6 +381,7 @@ impl Default for WriteBackSpec {
             band_tag: false,
             tag_prefix: default_tag_prefix(),
             dry_run: false,
+            max_attempts: default_max_attempts(),
         }
     }
 }
@@ -405,6 +429,12 @@ pub struct SyncCounts {
     /// Applications the vendor reports deleted, or a full sync no longer finds.
     #[serde(default)]
     pub deleted: u64,
+    /// Writes given up after repeated permanent failures (404, 410, 422).
+    #[serde(default)]
+    pub abandoned: u64,
+    /// Pending writes dropped because the write-back settings or the source changed.
+    #[serde(default)]
+    pub superseded: u64,
 }
 
 /// All CRDs of the operator, in a stable order.

@@ -8,6 +8,7 @@
 
 pub mod connection;
 pub mod credentials;
+pub mod leadership;
 pub mod profile;
 pub mod resolve;
 pub mod status;
@@ -33,7 +34,10 @@ use tracing::{info, warn};
 use crate::api::{AtsConnection, AtsSync, ScoringProfile};
 use crate::ledger::Ledger;
 use crate::sync::SyncKey;
+use crate::sync::fence::Fence;
+use crate::sync::gate::Gate;
 use crate::sync::worker::WorkerHandle;
+use leadership::LeaderConfig;
 use status::SyncView;
 
 /// The field manager of every status the operator applies.
@@ -66,10 +70,38 @@ pub struct Context {
     pub ledger: Arc<Ledger>,
     pub workers: Mutex<HashMap<SyncKey, WorkerHandle>>,
     pub slots: std::sync::Mutex<HashMap<SyncKey, Arc<Mutex<SyncSlot>>>>,
+    /// Bounds the syncs running at once, across tenants.
+    pub gate: Arc<Gate>,
+    /// Open while this replica leads; every write passes it.
+    pub fence: Fence,
 }
 
+/// How the operator runs.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Watch only this namespace (a namespace-scoped install); `None`: all.
+    pub namespace: Option<String>,
+    /// Leader election; `None` runs as the only replica.
+    pub leader: Option<LeaderConfig>,
+    /// Syncs running at the same time, across all tenants.
+    pub max_concurrent_syncs: usize,
+}
+
+impl Options {
+    /// One namespace, no leader election (tests, the demo).
+    pub fn namespaced(ns: &str) -> Self {
+        Options {
+            namespace: Some(ns.to_string()),
+            leader: None,
+            max_concurrent_syncs: DEFAULT_MAX_CONCURRENT_SYNCS,
+        }
+    }
+}
+
+pub const DEFAULT_MAX_CONCURRENT_SYNCS: usize = 10;
+
 impl Context {
-    pub fn new(client: Client, ledger: Arc<Ledger>) -> Arc<Self> {
+    pub fn new(client: Client, ledger: Arc<Ledger>, gate: Arc<Gate>, fence: Fence) -> Arc<Self> {
         let reporter = Reporter {
             controller: MANAGER.into(),
             instance: std::env::var("POD_NAME").ok(),
@@ -80,6 +112,8 @@ impl Context {
             ledger,
             workers: Mutex::new(HashMap::new()),
             slots: std::sync::Mutex::new(HashMap::new()),
+            gate,
+            fence,
         })
     }
 
@@ -183,16 +217,55 @@ where
     }
 }
 
-/// Runs the three controllers until `shutdown` resolves, then stops all workers.
-/// `namespace` limits the operator to one namespace.
+/// Runs the operator until `shutdown` resolves: with leader election, the
+/// controllers run only while this replica leads; a standby waits.
 pub async fn run(
     client: Client,
     ledger: Arc<Ledger>,
-    namespace: Option<String>,
-    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+    opts: Options,
+    shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    let ns = namespace.as_deref();
-    let ctx = Context::new(client.clone(), ledger);
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = tx.send(true);
+    });
+    let gate = Gate::new(opts.max_concurrent_syncs);
+    match opts.leader.clone() {
+        None => {
+            let mut rx = rx.clone();
+            let stop = Box::pin(async move {
+                let _ = rx.wait_for(|s| *s).await;
+            });
+            run_controllers(client, ledger, opts, gate, Fence::open(), stop).await
+        }
+        Some(cfg) => {
+            leadership::run_elected(client.clone(), cfg, rx, |fence, stop| {
+                run_controllers(
+                    client.clone(),
+                    ledger.clone(),
+                    opts.clone(),
+                    gate.clone(),
+                    fence,
+                    stop,
+                )
+            })
+            .await
+        }
+    }
+}
+
+/// Runs the three controllers until `stop` resolves, then stops all workers.
+async fn run_controllers(
+    client: Client,
+    ledger: Arc<Ledger>,
+    opts: Options,
+    gate: Arc<Gate>,
+    fence: Fence,
+    stop_signal: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
+) {
+    let ns = opts.namespace.as_deref();
+    let ctx = Context::new(client.clone(), ledger, gate, fence);
     let wc = watcher::Config::default();
     let (tx, rx) = tokio::sync::watch::channel(false);
     let stop = || {
@@ -255,7 +328,7 @@ pub async fn run(
 
     info!("controllers started");
     tokio::spawn(async move {
-        shutdown.await;
+        stop_signal.await;
         let _ = tx.send(true);
     });
     futures::join!(syncs, conns, profiles);

@@ -210,7 +210,9 @@ pub fn resolve_sync(
         write_back: sync.spec.write_back.clone(),
         profile: profile.spec.clone(),
         profile_identity: format!("{}/{generation}", profile.uid().unwrap_or_default()),
+        profile_name: profile.name_any(),
         profile_generation: generation,
+        deletion_guard_percent: sync.spec.deletion_guard_percent,
         full_sync_every,
     })
 }

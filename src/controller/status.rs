@@ -8,6 +8,7 @@ use super::resolve::Problem;
 use crate::api::conditions::{self, Condition, reason};
 use crate::api::{AtsSyncStatus, SyncCounts};
 use crate::model::VendorKind;
+use crate::sync::decide::SuspiciousDeletions;
 
 /// What the operator knows of one sync.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -27,6 +28,12 @@ pub struct SyncView {
     pub last_counts: Option<SyncCounts>,
     pub totals: Option<SyncCounts>,
     pub last_handled_sync_request: Option<String>,
+    /// The worker panicked and restarts (cleared by its next run).
+    pub worker_failure: Option<String>,
+    /// The last run's first failed write (the run itself completed).
+    pub write_failure: Option<String>,
+    /// A full sync's deletions held back until the user confirms.
+    pub held_deletions: Option<SuspiciousDeletions>,
 }
 
 pub fn ts(t: DateTime<Utc>) -> String {
@@ -35,13 +42,28 @@ pub fn ts(t: DateTime<Utc>) -> String {
 
 fn summary(c: &SyncCounts) -> String {
     format!(
-        "Last sync saw {} applications in {} jobs: {} scored, {} unchanged, {} written back, {} failed",
-        c.applications_seen, c.jobs, c.scored, c.unchanged, c.written_back, c.failed
+        "Last sync saw {} applications in {} jobs: {} scored, {} unchanged, {} written back, {} failed, {} abandoned",
+        c.applications_seen, c.jobs, c.scored, c.unchanged, c.written_back, c.failed, c.abandoned
     )
 }
 
-/// Pure: the conditions the view implies (without transition times).
-pub fn conditions_for(view: &SyncView) -> Vec<Condition> {
+/// Pure: whether a sync that should have run by now has not: its next run is
+/// later than the schedule allows by another interval (at least 5 minutes).
+pub fn overdue(view: &SyncView, now: DateTime<Utc>) -> Option<String> {
+    let (last, next) = (view.last_sync_time?, view.next_sync_time?);
+    let grace = (next - last).max(chrono::Duration::minutes(5));
+    (now > next + grace).then(|| {
+        format!(
+            "The last sync finished at {}; the next was due at {} and has not run (the \
+             operator may be overloaded: see its concurrency limit)",
+            ts(last),
+            ts(next)
+        )
+    })
+}
+
+/// Pure: the conditions the view implies at `now` (without transition times).
+pub fn conditions_for(view: &SyncView, now: DateTime<Utc>) -> Vec<Condition> {
     use conditions::{READY, STALLED, SYNCED};
     let not_stalled = || {
         Condition::new(
@@ -82,6 +104,13 @@ pub fn conditions_for(view: &SyncView) -> Vec<Condition> {
             not_stalled(),
         ];
     }
+    if let Some(message) = &view.worker_failure {
+        return vec![
+            Condition::new(READY, false, reason::WORKER_FAILED, message.clone()),
+            Condition::new(SYNCED, false, reason::WORKER_FAILED, message.clone()),
+            not_stalled(),
+        ];
+    }
     if let Some(p) = &view.run_problem {
         return failing(p);
     }
@@ -94,9 +123,24 @@ pub fn conditions_for(view: &SyncView) -> Vec<Condition> {
         ];
     }
     let msg = view.last_counts.as_ref().map(summary).unwrap_or_default();
+    // The sync works, so Ready stays true; Synced says what needs a look.
+    let synced = if let Some(late) = overdue(view, now) {
+        Condition::new(SYNCED, false, reason::OVERDUE, late)
+    } else if let Some(h) = &view.held_deletions {
+        Condition::new(SYNCED, true, reason::SUSPICIOUS_DELETIONS, h.message())
+    } else if let Some(e) = &view.write_failure {
+        Condition::new(
+            SYNCED,
+            true,
+            reason::WRITES_FAILING,
+            format!("{msg}. Writes that failed are retried on their own; the first error: {e}"),
+        )
+    } else {
+        Condition::new(SYNCED, true, reason::SYNCED, msg.clone())
+    };
     vec![
-        Condition::new(READY, true, reason::SYNCED, msg.clone()),
-        Condition::new(SYNCED, true, reason::SYNCED, msg),
+        Condition::new(READY, true, reason::SYNCED, msg),
+        synced,
         not_stalled(),
     ]
 }
@@ -104,7 +148,12 @@ pub fn conditions_for(view: &SyncView) -> Vec<Condition> {
 /// Pure: the full status, keeping transition times of unchanged conditions.
 pub fn render(view: &SyncView, previous: &[Condition], now: DateTime<Utc>) -> AtsSyncStatus {
     AtsSyncStatus {
-        conditions: conditions::merge(previous, conditions_for(view), &ts(now), view.generation),
+        conditions: conditions::merge(
+            previous,
+            conditions_for(view, now),
+            &ts(now),
+            view.generation,
+        ),
         observed_generation: view.generation,
         vendor: view.vendor.map(|v| v.to_string()),
         last_sync_time: view.last_sync_time.map(ts),

@@ -20,11 +20,12 @@ use super::status::{self, SyncView};
 use super::{Context, ControllerError};
 use crate::api::conditions::reason;
 use crate::api::{
-    AtsConnection, AtsSync, FINALIZER, SYNC_REQUESTED_ANNOTATION, ScoringProfile, SyncCounts,
+    AtsConnection, AtsSync, CONFIRM_DELETIONS_ANNOTATION, FINALIZER, SYNC_REQUESTED_ANNOTATION,
+    ScoringProfile, SyncCounts,
 };
 use crate::sync::SyncKey;
 use crate::sync::pipeline::SyncError;
-use crate::sync::worker::{self, RunOutcome};
+use crate::sync::worker::{self, RunOutcome, WorkerEnv};
 use crate::vendors::CredentialStore;
 
 /// Syncs of `namespace` that satisfy `pred`, for the watch mappers.
@@ -56,13 +57,23 @@ pub async fn reconcile(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, 
             "finalizers": finalizers,
             "resourceVersion": sync.resource_version(),
         }});
-        api.patch(
-            &sync.name_any(),
-            &kube::api::PatchParams::default(),
-            &kube::api::Patch::Merge(&patch),
-        )
-        .await?;
-        return Ok(Action::await_change());
+        return match api
+            .patch(
+                &sync.name_any(),
+                &kube::api::PatchParams::default(),
+                &kube::api::Patch::Merge(&patch),
+            )
+            .await
+        {
+            Ok(_) => Ok(Action::await_change()),
+            // Our cache was behind (a related object's event reconciled the old
+            // version): the watch brings the new one; nothing to warn about.
+            Err(kube::Error::Api(e)) if e.code == 409 => {
+                tracing::debug!("finalizer patch raced a newer version; requeued");
+                Ok(Action::requeue(Duration::from_millis(500)))
+            }
+            Err(e) => Err(e.into()),
+        };
     }
     finalizer(&api, FINALIZER, sync, |event| async {
         match event {
@@ -149,10 +160,37 @@ async fn apply(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, Controll
                             .ok()
                             .map(|s| Arc::new(s) as Arc<dyn CredentialStore>)
                     });
-                    workers.insert(
-                        key.clone(),
-                        worker::spawn(spec, hash, ctx.ledger.clone(), reporter, store),
+                    let env = WorkerEnv {
+                        ledger: ctx.ledger.clone(),
+                        reporter,
+                        store,
+                        gate: ctx.gate.clone(),
+                        fence: ctx.fence.clone(),
+                    };
+                    let st = sync.status.clone().unwrap_or_default();
+                    // Unchanged since its last run: keep the schedule (an operator
+                    // restart or a new leader); otherwise run now, first in line.
+                    let unchanged = action == WorkerAction::Start
+                        && st.observed_generation.is_some()
+                        && st.observed_generation == sync.metadata.generation;
+                    let next = st
+                        .next_sync_time
+                        .as_deref()
+                        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                        .map(|t| t.with_timezone(&Utc));
+                    let first = worker::first_run(
+                        &key,
+                        next,
+                        unchanged,
+                        spec.schedule.nominal_interval(),
+                        Utc::now(),
                     );
+                    // The sync has written before: a ledger that does not know it
+                    // checks the ATS before writing.
+                    let adopt = st.last_sync_time.is_some()
+                        || st.totals.as_ref().is_some_and(|t| t.written_back > 0);
+                    let handle = worker::spawn(spec, hash, env, first, adopt);
+                    workers.insert(key.clone(), handle);
                 }
             }
             WorkerAction::Stop => {
@@ -191,9 +229,16 @@ async fn apply(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, Controll
         }
         (new_problem, triggered)
     };
-    if triggered && let Some(w) = ctx.workers.lock().await.get(&key) {
-        info!("sync requested by annotation");
-        w.trigger();
+    if let Some(w) = ctx.workers.lock().await.get(&key) {
+        w.set_confirmation(
+            sync.annotations()
+                .get(CONFIRM_DELETIONS_ANNOTATION)
+                .cloned(),
+        );
+        if triggered {
+            info!("sync requested by annotation");
+            w.trigger();
+        }
     }
     super::sync::publish(&ctx, &key).await?;
 
@@ -285,6 +330,30 @@ struct SyncReporter(Weak<Context>);
 impl worker::Reporter for SyncReporter {
     async fn run_started(&self, _key: &SyncKey, _at: DateTime<Utc>) {}
 
+    async fn worker_failed(&self, key: &SyncKey, message: String, restart_in: Duration) {
+        let Some(ctx) = self.0.upgrade() else { return };
+        let slot = ctx.slot(key);
+        let object_ref = {
+            let mut slot = slot.lock().await;
+            slot.view.worker_failure =
+                Some(format!("{message} in {}s", restart_in.as_secs().max(1)));
+            slot.object_ref.clone()
+        };
+        if let Err(e) = publish(&ctx, key).await {
+            warn!(error = %e, "could not publish status");
+        }
+        if let Some(oref) = object_ref {
+            ctx.event(
+                &oref,
+                EventType::Warning,
+                reason::WORKER_FAILED,
+                "Sync",
+                message,
+            )
+            .await;
+        }
+    }
+
     async fn run_finished(&self, key: &SyncKey, outcome: RunOutcome) {
         let Some(ctx) = self.0.upgrade() else { return };
         let totals = ctx
@@ -295,37 +364,64 @@ impl worker::Reporter for SyncReporter {
                 scored: t.scored,
                 written_back: t.written_back,
                 failed: t.failed,
+                abandoned: t.abandoned,
                 ..Default::default()
             });
         let slot = ctx.slot(key);
-        let (event, object_ref) = {
+        let (events, object_ref) = {
             let mut slot = slot.lock().await;
             let view = &mut slot.view;
             view.has_run = true;
+            view.worker_failure = None;
             view.last_sync_time = Some(outcome.finished);
             view.next_sync_time = Some(outcome.next_sync);
             if totals.is_some() {
                 view.totals = totals;
             }
             let vendor = view.vendor.map(|v| v.to_string()).unwrap_or_default();
-            let event = match &outcome.result {
+            let mut events = Vec::new();
+            match &outcome.result {
                 Ok(report) => {
                     let recovered = view.run_problem.take().is_some();
                     view.last_successful_sync_time = Some(outcome.finished);
                     view.watermark = report.watermark.or(view.watermark);
                     view.last_counts = Some(report.counts.clone());
-                    (report.counts.scored > 0 || recovered).then(|| {
-                        (
+                    view.write_failure = report.write_failure.clone();
+                    if report.full || report.suspicious_deletions.is_some() {
+                        let fresh = report.suspicious_deletions.is_some()
+                            && view.held_deletions != report.suspicious_deletions;
+                        view.held_deletions = report.suspicious_deletions.clone();
+                        if let (true, Some(h)) = (fresh, &view.held_deletions) {
+                            events.push((
+                                EventType::Warning,
+                                reason::SUSPICIOUS_DELETIONS,
+                                h.message(),
+                            ));
+                        }
+                    }
+                    for (app, error) in &report.abandoned {
+                        events.push((
+                            EventType::Warning,
+                            reason::WRITE_ABANDONED,
+                            format!(
+                                "Gave up writing the score of application {app} after repeated \
+                                 permanent failures: {error}"
+                            ),
+                        ));
+                    }
+                    if report.counts.scored > 0 || recovered {
+                        events.push((
                             EventType::Normal,
                             reason::SYNCED,
                             format!(
-                                "Scored {} applications, wrote back {}, {} unchanged",
+                                "Scored {} applications, wrote back {}, {} unchanged, {} failed",
                                 report.counts.scored,
                                 report.counts.written_back,
-                                report.counts.unchanged
+                                report.counts.unchanged,
+                                report.counts.failed
                             ),
-                        )
-                    })
+                        ));
+                    }
                 }
                 Err(e) => {
                     let p = match e {
@@ -335,19 +431,28 @@ impl worker::Reporter for SyncReporter {
                             message: l.to_string(),
                             stalled: false,
                         },
+                        SyncError::Lost(l) => Problem {
+                            reason: reason::PENDING,
+                            message: l.to_string(),
+                            stalled: false,
+                        },
                     };
                     let changed = view.run_problem.as_ref().map(|o| o.reason) != Some(p.reason);
                     view.run_problem = Some(p.clone());
-                    changed.then_some((EventType::Warning, p.reason, p.message))
+                    if changed {
+                        events.push((EventType::Warning, p.reason, p.message));
+                    }
                 }
             };
-            (event, slot.object_ref.clone())
+            (events, slot.object_ref.clone())
         };
         if let Err(e) = publish(&ctx, key).await {
             warn!(error = %e, "could not publish status");
         }
-        if let (Some((t, r, note)), Some(oref)) = (event, object_ref) {
-            ctx.event(&oref, t, r, "Sync", note).await;
+        if let Some(oref) = object_ref {
+            for (t, r, note) in events {
+                ctx.event(&oref, t, r, "Sync", note).await;
+            }
         }
     }
 }

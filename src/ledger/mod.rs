@@ -1,7 +1,8 @@
 //! The audit ledger: every decision, write-back state and sync cursor.
 //!
 //! It stores ids, scores, explanations and fingerprints only: never secrets and
-//! never personal data. SQLite (WAL, `synchronous=NORMAL`) behind a mutex;
+//! never personal data. SQLite (WAL, `synchronous=FULL`: a commit survives a
+//! power cut, not only a process crash) behind a mutex;
 //! every operation is a few sub-millisecond statements, so async callers call
 //! it directly. The SQL is kept plain so a PostgreSQL backend can mirror it.
 
@@ -42,6 +43,9 @@ pub struct Cursor {
     pub watermark: DateTime<Utc>,
     /// When the last full sync (no watermark) ran.
     pub full_sync_at: Option<DateTime<Utc>>,
+    /// The profile and write-back settings the watermark was reached with; a
+    /// change re-pulls everything in scope so every application is re-scored.
+    pub decision_identity: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +56,10 @@ pub enum WriteStatus {
     Done,
     /// The last attempt failed; retried on the next run.
     Failed,
+    /// No longer matches the sync's write-back settings or source: never sent.
+    Superseded,
+    /// Failed permanently (404, 410, 422) too often: given up.
+    Abandoned,
 }
 
 impl WriteStatus {
@@ -60,6 +68,8 @@ impl WriteStatus {
             WriteStatus::Pending => "pending",
             WriteStatus::Done => "done",
             WriteStatus::Failed => "failed",
+            WriteStatus::Superseded => "superseded",
+            WriteStatus::Abandoned => "abandoned",
         }
     }
     fn parse(s: &str) -> Result<Self, LedgerError> {
@@ -67,6 +77,8 @@ impl WriteStatus {
             "pending" => Ok(WriteStatus::Pending),
             "done" => Ok(WriteStatus::Done),
             "failed" => Ok(WriteStatus::Failed),
+            "superseded" => Ok(WriteStatus::Superseded),
+            "abandoned" => Ok(WriteStatus::Abandoned),
             other => Err(corrupt("write status", other)),
         }
     }
@@ -82,6 +94,9 @@ pub enum DecisionOutcome {
     DryRun,
     /// Recorded only, because write-back mode is `none`.
     NoWriteBack,
+    /// Re-scored with the same score, band and write-back settings as the
+    /// write that is already in the ATS: nothing to write.
+    NoChange,
 }
 
 impl DecisionOutcome {
@@ -90,6 +105,7 @@ impl DecisionOutcome {
             DecisionOutcome::ToWrite => "to_write",
             DecisionOutcome::DryRun => "dry_run",
             DecisionOutcome::NoWriteBack => "no_write_back",
+            DecisionOutcome::NoChange => "no_change",
         }
     }
     fn parse(s: &str) -> Result<Self, LedgerError> {
@@ -97,6 +113,7 @@ impl DecisionOutcome {
             "to_write" => Ok(DecisionOutcome::ToWrite),
             "dry_run" => Ok(DecisionOutcome::DryRun),
             "no_write_back" => Ok(DecisionOutcome::NoWriteBack),
+            "no_change" => Ok(DecisionOutcome::NoChange),
             other => Err(corrupt("decision outcome", other)),
         }
     }
@@ -112,6 +129,13 @@ pub struct WriteState {
     pub state: WriteStatus,
     /// Write attempts since the last decision.
     pub attempts: u32,
+    /// A tombstone: deleted in the ATS or out of scope. Kept (with its
+    /// fingerprint and write) so an application that returns is not written again.
+    pub deleted: bool,
+    /// What the last confirmed write put into the ATS (see `sync::pipeline::mark`).
+    pub written_mark: Option<String>,
+    /// The write-back settings and source the pending write was decided for.
+    pub settings: String,
 }
 
 /// One scoring decision, as audited.
@@ -129,6 +153,9 @@ pub struct Decision {
     pub write_key: String,
     pub outcome: DecisionOutcome,
     pub decided_at: DateTime<Utc>,
+    /// The write-back settings and source identity this decision is for; a
+    /// pending write whose settings no longer match is superseded, not sent.
+    pub settings: String,
 }
 
 /// Counts since a sync was created.
@@ -140,6 +167,8 @@ pub struct Totals {
     pub written_back: u64,
     /// Applications whose last write-back attempt failed (still to retry).
     pub failed: u64,
+    /// Writes given up after repeated permanent failures.
+    pub abandoned: u64,
 }
 
 /// Longest error text kept; vendor errors are summaries, not payloads.
@@ -206,7 +235,18 @@ CREATE TABLE deletions (
     PRIMARY KEY (sync_key, application_id)
 );
 "#,
+    r#"
+ALTER TABLE write_states ADD COLUMN deleted_at TEXT;
+ALTER TABLE write_states ADD COLUMN written_mark TEXT;
+ALTER TABLE write_states ADD COLUMN settings TEXT NOT NULL DEFAULT '';
+ALTER TABLE write_states ADD COLUMN next_attempt_at TEXT;
+ALTER TABLE cursors ADD COLUMN decision_identity TEXT;
+"#,
 ];
+
+/// The columns [`write_state_from_row`] reads, in its order.
+const WRITE_STATE_COLUMNS: &str = "application_id, fingerprint, profile_generation, write_key, \
+    state, attempts, deleted_at, written_mark, settings";
 
 pub struct Ledger {
     conn: Mutex<Connection>,
@@ -250,11 +290,11 @@ impl Ledger {
         }
         let conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        // WAL lets readers proceed during writes; NORMAL is durable across
-        // process crashes, which is the failure we recover from.
+        // WAL lets readers proceed during writes; FULL syncs the WAL on every
+        // commit, so a decision survives a power cut as well as a crash.
         let _mode: String =
             conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
         Self::init(conn)
     }
 
@@ -289,18 +329,21 @@ impl Ledger {
 
     pub fn cursor(&self, sync_key: &str) -> Result<Option<Cursor>, LedgerError> {
         let conn = self.conn()?;
-        let row: Option<(String, String, Option<String>)> = conn
+        type Row = (String, String, Option<String>, Option<String>);
+        let row: Option<Row> = conn
             .query_row(
-                "SELECT identity, watermark, full_sync_at FROM cursors WHERE sync_key = ?1",
+                "SELECT identity, watermark, full_sync_at, decision_identity
+                 FROM cursors WHERE sync_key = ?1",
                 params![sync_key],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()?;
-        row.map(|(identity, w, full)| {
+        row.map(|(identity, w, full, decision_identity)| {
             Ok(Cursor {
                 identity,
                 watermark: parse_ts(&w)?,
                 full_sync_at: full.as_deref().map(parse_ts).transpose()?,
+                decision_identity,
             })
         })
         .transpose()
@@ -309,19 +352,22 @@ impl Ledger {
     pub fn set_cursor(&self, sync_key: &str, cursor: &Cursor) -> Result<(), LedgerError> {
         let conn = self.conn()?;
         conn.execute(
-            "INSERT INTO cursors (sync_key, identity, watermark, updated_at, full_sync_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)
+            "INSERT INTO cursors (sync_key, identity, watermark, updated_at, full_sync_at,
+                decision_identity)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT (sync_key) DO UPDATE SET
                 identity = excluded.identity,
                 watermark = excluded.watermark,
                 updated_at = excluded.updated_at,
-                full_sync_at = excluded.full_sync_at",
+                full_sync_at = excluded.full_sync_at,
+                decision_identity = excluded.decision_identity",
             params![
                 sync_key,
                 cursor.identity,
                 ts(cursor.watermark),
                 ts(Utc::now()),
-                cursor.full_sync_at.map(ts)
+                cursor.full_sync_at.map(ts),
+                cursor.decision_identity,
             ],
         )?;
         Ok(())
@@ -333,17 +379,19 @@ impl Ledger {
         sync_key: &str,
     ) -> Result<std::collections::HashSet<String>, LedgerError> {
         let conn = self.conn()?;
-        let mut stmt =
-            conn.prepare_cached("SELECT application_id FROM write_states WHERE sync_key = ?1")?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT application_id FROM write_states WHERE sync_key = ?1 AND deleted_at IS NULL",
+        )?;
         let ids = stmt
             .query_map(params![sync_key], |r| r.get::<_, String>(0))?
             .collect::<Result<_, _>>()?;
         Ok(ids)
     }
 
-    /// Records that applications are gone from the ATS: their write state goes
-    /// (no write is retried for them) and the audit trail says why. Returns how
-    /// many were known to this sync.
+    /// Records that applications are gone from the ATS (or out of scope): their
+    /// write state becomes a tombstone (no write is retried for them, but the
+    /// fingerprint and the write stay, so one that returns is not written again)
+    /// and the audit trail says why. Returns how many were known and alive.
     pub fn record_deletions(
         &self,
         sync_key: &str,
@@ -357,9 +405,10 @@ impl Ledger {
         for id in application_ids {
             let removed = tx
                 .prepare_cached(
-                    "DELETE FROM write_states WHERE sync_key = ?1 AND application_id = ?2",
+                    "UPDATE write_states SET deleted_at = ?3
+                     WHERE sync_key = ?1 AND application_id = ?2 AND deleted_at IS NULL",
                 )?
-                .execute(params![sync_key, id])?;
+                .execute(params![sync_key, id, now])?;
             if removed == 0 {
                 continue;
             }
@@ -383,10 +432,9 @@ impl Ledger {
         application_id: &str,
     ) -> Result<Option<WriteState>, LedgerError> {
         let conn = self.conn()?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT application_id, fingerprint, profile_generation, write_key, state, attempts
-             FROM write_states WHERE sync_key = ?1 AND application_id = ?2",
-        )?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {WRITE_STATE_COLUMNS} FROM write_states WHERE sync_key = ?1 AND application_id = ?2"
+        ))?;
         let mut rows = stmt.query(params![sync_key, application_id])?;
         match rows.next()? {
             Some(row) => Ok(Some(write_state_from_row(row)?)),
@@ -412,7 +460,9 @@ impl Ledger {
             let score_json = serde_json::to_string(&d.score)?;
             let state = match d.outcome {
                 DecisionOutcome::ToWrite => WriteStatus::Pending,
-                DecisionOutcome::DryRun | DecisionOutcome::NoWriteBack => WriteStatus::Done,
+                DecisionOutcome::DryRun
+                | DecisionOutcome::NoWriteBack
+                | DecisionOutcome::NoChange => WriteStatus::Done,
             };
             tx.prepare_cached(
                 "INSERT INTO decisions (sync_key, tenant, vendor, application_id, candidate_id, job_id,
@@ -437,8 +487,8 @@ impl Ledger {
             ])?;
             tx.prepare_cached(
                 "INSERT INTO write_states (sync_key, application_id, fingerprint, profile_generation,
-                    write_key, state, attempts, last_error, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, NULL, ?7)
+                    write_key, state, attempts, last_error, updated_at, settings)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, NULL, ?7, ?8)
                  ON CONFLICT (sync_key, application_id) DO UPDATE SET
                     fingerprint = excluded.fingerprint,
                     profile_generation = excluded.profile_generation,
@@ -446,7 +496,10 @@ impl Ledger {
                     state = excluded.state,
                     attempts = 0,
                     last_error = NULL,
-                    updated_at = excluded.updated_at",
+                    updated_at = excluded.updated_at,
+                    settings = excluded.settings,
+                    next_attempt_at = NULL,
+                    deleted_at = NULL",
             )?
             .execute(params![
                 d.sync_key,
@@ -456,6 +509,7 @@ impl Ledger {
                 d.write_key,
                 state.as_str(),
                 now,
+                d.settings,
             ])?;
             append_event(
                 &tx,
@@ -470,87 +524,193 @@ impl Ledger {
         Ok(())
     }
 
-    /// Marks the write with `write_key` as done. A key that is no longer the
-    /// application's current one (a newer decision superseded it) leaves the
-    /// state alone; the event is still audited because the write did land.
+    /// Marks the write with `write_key` as done; `mark` is what it put into the
+    /// ATS. A key that is no longer the application's current one (a newer
+    /// decision superseded it) leaves the state alone; the event is still audited
+    /// because the write did land. `adopted`: the ATS already had it (found by
+    /// its marker), nothing was sent.
     pub fn mark_written(
         &self,
         sync_key: &str,
         application_id: &str,
         write_key: &str,
+        mark: &str,
+        adopted: bool,
     ) -> Result<(), LedgerError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
         let changed = tx.execute(
             "UPDATE write_states SET state = ?4, attempts = attempts + 1, last_error = NULL,
-                updated_at = ?5
+                updated_at = ?5, written_mark = ?6, next_attempt_at = NULL
              WHERE sync_key = ?1 AND application_id = ?2 AND write_key = ?3",
             params![
                 sync_key,
                 application_id,
                 write_key,
                 WriteStatus::Done.as_str(),
-                ts(Utc::now())
+                ts(Utc::now()),
+                mark,
             ],
         )?;
-        let kind = if changed > 0 {
-            "written"
-        } else {
-            "written_superseded"
+        let kind = match (changed > 0, adopted) {
+            (true, false) => "written",
+            (true, true) => "adopted",
+            (false, _) => "written_superseded",
         };
         append_event(&tx, sync_key, application_id, write_key, kind, None)?;
         tx.commit()?;
         Ok(())
     }
 
-    /// Records a failed write attempt; the state stays retryable
-    /// ([`Ledger::pending_writes`] returns it). Ignored for a superseded key.
+    /// Records a failed write attempt; the state stays retryable from
+    /// `retry_at` on ([`Ledger::pending_writes`] returns it then). Ignored for a
+    /// superseded key or a confirmed write. Returns the attempts so far, or
+    /// `None` when ignored.
     pub fn mark_failed(
         &self,
         sync_key: &str,
         application_id: &str,
         write_key: &str,
         error: &str,
+        retry_at: DateTime<Utc>,
+    ) -> Result<Option<u32>, LedgerError> {
+        self.close_attempt(
+            sync_key,
+            application_id,
+            write_key,
+            WriteStatus::Failed,
+            error,
+            Some(retry_at),
+        )
+    }
+
+    /// Gives a write up: it is never sent again (until a new decision).
+    pub fn mark_abandoned(
+        &self,
+        sync_key: &str,
+        application_id: &str,
+        write_key: &str,
+        error: &str,
     ) -> Result<(), LedgerError> {
-        let error: String = error.chars().take(MAX_ERROR_CHARS).collect();
+        self.close_attempt(
+            sync_key,
+            application_id,
+            write_key,
+            WriteStatus::Abandoned,
+            error,
+            None,
+        )
+        .map(|_| ())
+    }
+
+    /// A pending write that no longer matches the sync's settings or source:
+    /// never sent.
+    pub fn mark_superseded(
+        &self,
+        sync_key: &str,
+        application_id: &str,
+        write_key: &str,
+        why: &str,
+    ) -> Result<(), LedgerError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
-        let changed = tx.execute(
-            "UPDATE write_states SET state = ?4, attempts = attempts + 1, last_error = ?5,
-                updated_at = ?6
-             WHERE sync_key = ?1 AND application_id = ?2 AND write_key = ?3 AND state <> ?7",
+        tx.execute(
+            "UPDATE write_states SET state = ?4, updated_at = ?5, next_attempt_at = NULL
+             WHERE sync_key = ?1 AND application_id = ?2 AND write_key = ?3 AND state IN (?6, ?7)",
             params![
                 sync_key,
                 application_id,
                 write_key,
-                WriteStatus::Failed.as_str(),
-                error,
+                WriteStatus::Superseded.as_str(),
                 ts(Utc::now()),
-                WriteStatus::Done.as_str(),
+                WriteStatus::Pending.as_str(),
+                WriteStatus::Failed.as_str(),
             ],
         )?;
-        let kind = if changed > 0 {
-            "failed"
-        } else {
-            "failed_superseded"
-        };
-        append_event(&tx, sync_key, application_id, write_key, kind, Some(&error))?;
+        append_event(
+            &tx,
+            sync_key,
+            application_id,
+            write_key,
+            "superseded",
+            Some(why),
+        )?;
         tx.commit()?;
         Ok(())
     }
 
-    /// Writes still to do (Pending or Failed), oldest first.
-    pub fn pending_writes(&self, sync_key: &str) -> Result<Vec<WriteState>, LedgerError> {
+    fn close_attempt(
+        &self,
+        sync_key: &str,
+        application_id: &str,
+        write_key: &str,
+        state: WriteStatus,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> Result<Option<u32>, LedgerError> {
+        let error: String = error.chars().take(MAX_ERROR_CHARS).collect();
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let attempts: Option<i64> = tx
+            .query_row(
+                "UPDATE write_states SET state = ?4, attempts = attempts + 1, last_error = ?5,
+                    updated_at = ?6, next_attempt_at = ?7
+                 WHERE sync_key = ?1 AND application_id = ?2 AND write_key = ?3
+                    AND state IN (?8, ?9)
+                 RETURNING attempts",
+                params![
+                    sync_key,
+                    application_id,
+                    write_key,
+                    state.as_str(),
+                    error,
+                    ts(Utc::now()),
+                    retry_at.map(ts),
+                    WriteStatus::Pending.as_str(),
+                    WriteStatus::Failed.as_str(),
+                ],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let kind = match (attempts.is_some(), state) {
+            (true, WriteStatus::Abandoned) => "abandoned",
+            (true, _) => "failed",
+            (false, _) => "failed_superseded",
+        };
+        append_event(&tx, sync_key, application_id, write_key, kind, Some(&error))?;
+        tx.commit()?;
+        Ok(attempts.map(|a| u32::try_from(a).unwrap_or(u32::MAX)))
+    }
+
+    /// An application that was a tombstone is back (in scope, or undeleted).
+    pub fn revive(&self, sync_key: &str, application_id: &str) -> Result<(), LedgerError> {
         let conn = self.conn()?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT application_id, fingerprint, profile_generation, write_key, state, attempts
-             FROM write_states WHERE sync_key = ?1 AND state IN (?2, ?3)
-             ORDER BY updated_at, application_id",
-        )?;
+        conn.prepare_cached(
+            "UPDATE write_states SET deleted_at = NULL WHERE sync_key = ?1 AND application_id = ?2",
+        )?
+        .execute(params![sync_key, application_id])?;
+        Ok(())
+    }
+
+    /// Writes still to do (Pending, or Failed and due again at `now`) of
+    /// applications that are not tombstones, oldest first.
+    pub fn pending_writes(
+        &self,
+        sync_key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<WriteState>, LedgerError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {WRITE_STATE_COLUMNS} FROM write_states
+             WHERE sync_key = ?1 AND state IN (?2, ?3) AND deleted_at IS NULL
+                AND (next_attempt_at IS NULL OR next_attempt_at <= ?4)
+             ORDER BY updated_at, application_id"
+        ))?;
         let mut rows = stmt.query(params![
             sync_key,
             WriteStatus::Pending.as_str(),
-            WriteStatus::Failed.as_str()
+            WriteStatus::Failed.as_str(),
+            ts(now),
         ])?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
@@ -567,7 +727,8 @@ impl Ledger {
             |r| r.get(0),
         )?;
         let written: i64 = conn.query_row(
-            "SELECT COUNT(*) FROM events WHERE sync_key = ?1 AND kind IN ('written', 'written_superseded')",
+            "SELECT COUNT(*) FROM events WHERE sync_key = ?1
+             AND kind IN ('written', 'written_superseded', 'adopted')",
             params![sync_key],
             |r| r.get(0),
         )?;
@@ -576,10 +737,16 @@ impl Ledger {
             params![sync_key, WriteStatus::Failed.as_str()],
             |r| r.get(0),
         )?;
+        let abandoned: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM write_states WHERE sync_key = ?1 AND state = ?2",
+            params![sync_key, WriteStatus::Abandoned.as_str()],
+            |r| r.get(0),
+        )?;
         Ok(Totals {
             scored: count(scored),
             written_back: count(written),
             failed: count(failed),
+            abandoned: count(abandoned),
         })
     }
 
@@ -591,9 +758,13 @@ impl Ledger {
     ) -> Result<Vec<Decision>, LedgerError> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare_cached(
-            "SELECT sync_key, tenant, vendor, application_id, candidate_id, job_id, fingerprint,
-                profile_generation, score_json, write_key, outcome, decided_at
-             FROM decisions WHERE sync_key = ?1 AND application_id = ?2 ORDER BY id",
+            "SELECT d.sync_key, d.tenant, d.vendor, d.application_id, d.candidate_id, d.job_id,
+                d.fingerprint, d.profile_generation, d.score_json, d.write_key, d.outcome,
+                d.decided_at, COALESCE(w.settings, '')
+             FROM decisions d LEFT JOIN write_states w
+                ON w.sync_key = d.sync_key AND w.application_id = d.application_id
+                AND w.write_key = d.write_key
+             WHERE d.sync_key = ?1 AND d.application_id = ?2 ORDER BY d.id",
         )?;
         let mut rows = stmt.query(params![sync_key, application_id])?;
         let mut out = Vec::new();
@@ -615,6 +786,7 @@ impl Ledger {
                 write_key: r.get(9)?,
                 outcome: DecisionOutcome::parse(&outcome)?,
                 decided_at: parse_ts(&decided_at)?,
+                settings: r.get(12)?,
             });
         }
         Ok(out)
@@ -647,6 +819,7 @@ fn append_event(
 fn write_state_from_row(row: &rusqlite::Row<'_>) -> Result<WriteState, LedgerError> {
     let state: String = row.get(4)?;
     let attempts: i64 = row.get(5)?;
+    let deleted_at: Option<String> = row.get(6)?;
     Ok(WriteState {
         application_id: row.get(0)?,
         fingerprint: row.get(1)?,
@@ -654,6 +827,9 @@ fn write_state_from_row(row: &rusqlite::Row<'_>) -> Result<WriteState, LedgerErr
         write_key: row.get(3)?,
         state: WriteStatus::parse(&state)?,
         attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+        deleted: deleted_at.is_some(),
+        written_mark: row.get(7)?,
+        settings: row.get(8)?,
     })
 }
 

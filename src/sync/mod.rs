@@ -1,5 +1,8 @@
 //! Sync workers: pull, map, score, write back, record.
 
+pub mod decide;
+pub mod fence;
+pub mod gate;
 pub mod pipeline;
 pub mod schedule;
 pub mod worker;
@@ -39,7 +42,10 @@ pub struct SyncSpec {
     pub profile: ScoringProfileSpec,
     /// The profile's uid and generation: a new profile re-scores everything once.
     pub profile_identity: String,
+    pub profile_name: String,
     pub profile_generation: i64,
+    /// See `AtsSyncSpec::deletion_guard_percent`.
+    pub deletion_guard_percent: u32,
     /// How often a full sync replaces the incremental one.
     pub full_sync_every: std::time::Duration,
 }

@@ -49,6 +49,20 @@ impl Schedule {
             .map_err(|e| ScheduleError(format!("invalid cron expression {s:?}: {e}")))
     }
 
+    /// About how long between runs (a cron schedule: between its next two runs).
+    pub fn nominal_interval(&self) -> Duration {
+        match self {
+            Schedule::Every(d) => *d,
+            Schedule::Cron(c) => {
+                let mut next = c.upcoming(Utc);
+                match (next.next(), next.next()) {
+                    (Some(a), Some(b)) => (b - a).to_std().unwrap_or(Duration::from_secs(3600)),
+                    _ => Duration::from_secs(3600),
+                }
+            }
+        }
+    }
+
     /// The next run strictly after `after`.
     pub fn next_after(&self, after: DateTime<Utc>) -> DateTime<Utc> {
         match self {

@@ -1,5 +1,6 @@
 //! The in-process worker of one `AtsSync`: runs the pipeline on its schedule, on
-//! demand, and sooner after transient failures; reports each run to a [`Reporter`].
+//! demand, and sooner after transient failures; reports each run to a
+//! [`Reporter`]. A supervisor restarts the worker with backoff when it panics.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,11 +9,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
-use tracing::{Instrument, info, info_span, warn};
+use tracing::{Instrument, error, info, info_span, warn};
 
-use super::pipeline::{self, RunReport, SyncError};
+use super::gate::{Gate, Priority};
+use super::pipeline::{self, RunInput, RunReport, SyncError};
 use super::{SyncKey, SyncSpec};
 use crate::ledger::Ledger;
+use crate::sync::fence::Fence;
 use crate::vendors;
 
 /// How a run ended, for status and events.
@@ -29,12 +32,32 @@ pub struct RunOutcome {
 pub trait Reporter: Send + Sync {
     async fn run_started(&self, key: &SyncKey, at: DateTime<Utc>);
     async fn run_finished(&self, key: &SyncKey, outcome: RunOutcome);
+    /// The worker panicked; it restarts after `restart_in`.
+    async fn worker_failed(&self, key: &SyncKey, message: String, restart_in: Duration);
+}
+
+/// What a worker shares with the rest of the operator.
+#[derive(Clone)]
+pub struct WorkerEnv {
+    pub ledger: Arc<Ledger>,
+    pub reporter: Arc<dyn Reporter>,
+    pub store: Option<Arc<dyn vendors::CredentialStore>>,
+    pub gate: Arc<Gate>,
+    pub fence: Fence,
+}
+
+/// When and how urgently the first run starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FirstRun {
+    pub at: DateTime<Utc>,
+    pub priority: Priority,
 }
 
 pub struct WorkerHandle {
     /// Hash of the resolved spec (credentials included) the worker runs with.
     pub spec_hash: String,
     trigger: Arc<Notify>,
+    confirm: watch::Sender<Option<String>>,
     stop: watch::Sender<bool>,
     join: JoinHandle<()>,
 }
@@ -43,6 +66,15 @@ impl WorkerHandle {
     /// Asks for a sync now; a request during a run starts another right after it.
     pub fn trigger(&self) {
         self.trigger.notify_one();
+    }
+
+    /// The `ats.dev/confirm-deletions` annotation, read at the next run.
+    pub fn set_confirmation(&self, value: Option<String>) {
+        self.confirm.send_if_modified(|v| {
+            let changed = *v != value;
+            *v = value;
+            changed
+        });
     }
 
     /// Stops the worker and waits for it. A run in flight is abandoned; the ledger
@@ -65,6 +97,11 @@ pub fn retry_delay(failures: u32) -> Duration {
     Duration::from_secs(secs.min(600))
 }
 
+/// Backoff before restarting a worker that panicked: 1 s, 2 s, ... up to 5 min.
+pub fn restart_delay(panics: u32) -> Duration {
+    Duration::from_secs(1u64 << panics.saturating_sub(1).min(8)).min(Duration::from_secs(300))
+}
+
 /// Pure: when the next run starts after a run that finished at `finished`.
 pub fn next_run(
     spec: &SyncSpec,
@@ -81,55 +118,159 @@ pub fn next_run(
     retry.min(scheduled)
 }
 
+/// Pure: the first run of a worker. A sync that ran before with the same
+/// generation keeps its `nextSyncTime`, spread by a jitter of up to a tenth of
+/// its interval (at most 10 s) so an operator restart does not start every
+/// sync at once; a new or changed one runs now, before periodic refreshes.
+pub fn first_run(
+    key: &SyncKey,
+    next_sync_time: Option<DateTime<Utc>>,
+    unchanged: bool,
+    interval: Duration,
+    now: DateTime<Utc>,
+) -> FirstRun {
+    match next_sync_time {
+        Some(next) if unchanged => {
+            let span = (interval / 10).min(Duration::from_secs(10)).as_millis() as u64;
+            let h = super::decide::hex_sha(&key.ledger_key());
+            let bucket = u64::from_str_radix(&h[..8], 16).unwrap_or(0);
+            let jitter = if span == 0 { 0 } else { bucket % span };
+            FirstRun {
+                at: next.max(now) + chrono::Duration::milliseconds(jitter as i64),
+                priority: Priority::Periodic,
+            }
+        }
+        _ => FirstRun {
+            at: now,
+            priority: Priority::Urgent,
+        },
+    }
+}
+
 pub fn spawn(
     spec: SyncSpec,
     spec_hash: String,
-    ledger: Arc<Ledger>,
-    reporter: Arc<dyn Reporter>,
-    store: Option<Arc<dyn vendors::CredentialStore>>,
+    env: WorkerEnv,
+    first: FirstRun,
+    adopt_unknown: bool,
 ) -> WorkerHandle {
     let trigger = Arc::new(Notify::new());
     let (stop, stop_rx) = watch::channel(false);
+    let (confirm, confirm_rx) = watch::channel(None);
     let span = info_span!("worker", tenant = %spec.key.namespace, sync = %spec.key.name, vendor = %spec.connection.vendor);
-    let join = tokio::spawn(
-        run_loop(spec, ledger, reporter, store, trigger.clone(), stop_rx).instrument(span),
-    );
+    let loop_ = Loop {
+        spec: Arc::new(spec),
+        env,
+        trigger: trigger.clone(),
+        stop: stop_rx,
+        confirm: confirm_rx,
+        adopt_unknown,
+    };
+    let join = tokio::spawn(supervise(loop_, first).instrument(span));
     WorkerHandle {
         spec_hash,
         trigger,
+        confirm,
         stop,
         join,
     }
 }
 
-async fn run_loop(
-    spec: SyncSpec,
-    ledger: Arc<Ledger>,
-    reporter: Arc<dyn Reporter>,
-    store: Option<Arc<dyn vendors::CredentialStore>>,
+#[derive(Clone)]
+struct Loop {
+    spec: Arc<SyncSpec>,
+    env: WorkerEnv,
     trigger: Arc<Notify>,
-    mut stop: watch::Receiver<bool>,
-) {
+    stop: watch::Receiver<bool>,
+    confirm: watch::Receiver<Option<String>>,
+    adopt_unknown: bool,
+}
+
+/// Aborts the task when dropped, so stopping the supervisor stops the worker.
+struct AbortOnDrop(JoinHandle<()>);
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Runs the loop in a task of its own and restarts it, with backoff, when it panics.
+async fn supervise(l: Loop, mut first: FirstRun) {
+    let mut panics = 0u32;
+    loop {
+        let mut task = AbortOnDrop(tokio::spawn(run_loop(l.clone(), first).in_current_span()));
+        match (&mut task.0).await {
+            Ok(()) => return,
+            Err(e) if e.is_panic() => {
+                panics = panics.saturating_add(1);
+                let message = panic_message(e.into_panic());
+                let delay = restart_delay(panics);
+                error!(%message, restart_in = ?delay, "sync worker panicked");
+                l.env
+                    .reporter
+                    .worker_failed(&l.spec.key, message, delay)
+                    .await;
+                let mut stop = l.stop.clone();
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = stop.wait_for(|s| *s) => return,
+                }
+                first = FirstRun {
+                    at: Utc::now(),
+                    priority: Priority::Urgent,
+                };
+            }
+            Err(_) => return,
+        }
+    }
+}
+
+fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
+    let text = p
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    // Panic texts can quote data; keep status readable and short.
+    format!(
+        "the sync worker failed unexpectedly ({}); restarting",
+        text.chars().take(200).collect::<String>()
+    )
+}
+
+async fn run_loop(mut l: Loop, first: FirstRun) {
     info!("worker started");
-    let client = vendors::connect(&spec.connection, store);
+    let spec = l.spec.clone();
+    let client = vendors::connect(&spec.connection, l.env.store.clone());
     let mut transient_failures = 0u32;
-    let mut next = Utc::now();
+    let mut next = first.at;
+    let mut priority = first.priority;
     loop {
         let wait = (next - Utc::now()).to_std().unwrap_or(Duration::ZERO);
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
-            _ = trigger.notified() => {}
-            _ = stop.changed() => break,
+            _ = l.trigger.notified() => priority = Priority::Urgent,
+            _ = l.stop.changed() => break,
         }
+        let _permit = tokio::select! {
+            p = l.env.gate.admit(priority) => p,
+            _ = l.stop.changed() => break,
+        };
         let started = Utc::now();
-        reporter.run_started(&spec.key, started).await;
+        l.env.reporter.run_started(&spec.key, started).await;
+        let input = RunInput {
+            fence: l.env.fence.clone(),
+            adopt_unknown: l.adopt_unknown,
+            confirmed_deletions: l.confirm.borrow().clone(),
+        };
         let result = match &client {
             Ok(client) => {
-                let run = pipeline::run_once(client.as_ref(), &ledger, &spec, started)
-                    .instrument(info_span!("sync_run"));
+                let run =
+                    pipeline::run_once(client.as_ref(), &l.env.ledger, &spec, started, &input)
+                        .instrument(info_span!("sync_run"));
                 tokio::select! {
                     r = run => r,
-                    _ = stop.changed() => break,
+                    _ = l.stop.changed() => break,
                 }
             }
             Err(e) => Err(SyncError::Vendor(vendors::VendorError::Config(
@@ -137,6 +278,7 @@ async fn run_loop(
             ))),
         };
         let finished = Utc::now();
+        priority = Priority::Periodic;
         match &result {
             Ok(r) => {
                 transient_failures = 0;
@@ -144,11 +286,19 @@ async fn run_loop(
                     scored = r.counts.scored,
                     written = r.counts.written_back,
                     unchanged = r.counts.unchanged,
+                    failed = r.counts.failed,
                     "sync finished"
                 );
             }
+            Err(SyncError::Lost(_)) => {
+                // Status belongs to the leader; the controller stops this worker.
+                warn!("leadership lost during the sync; writes stopped");
+                next = Utc::now() + chrono::Duration::seconds(5);
+                continue;
+            }
             Err(SyncError::Vendor(e)) if e.is_transient() => {
                 transient_failures += 1;
+                priority = Priority::Urgent;
                 warn!(error = %e, "sync failed; retrying with backoff");
             }
             Err(e) => {
@@ -156,8 +306,10 @@ async fn run_loop(
                 warn!(error = %e, "sync failed");
             }
         }
+        drop(_permit);
         next = next_run(&spec, finished, transient_failures);
-        reporter
+        l.env
+            .reporter
             .run_finished(
                 &spec.key,
                 RunOutcome {
@@ -181,5 +333,32 @@ mod tests {
         assert_eq!(retry_delay(1), Duration::from_secs(15));
         assert_eq!(retry_delay(2), Duration::from_secs(30));
         assert_eq!(retry_delay(20), Duration::from_secs(600));
+        assert_eq!(restart_delay(1), Duration::from_secs(1));
+        assert_eq!(restart_delay(30), Duration::from_secs(256));
+    }
+
+    #[test]
+    fn first_run_keeps_the_schedule_with_jitter_or_runs_now() {
+        let key = |n: &str| SyncKey {
+            namespace: "t".into(),
+            name: n.into(),
+        };
+        let now = Utc::now();
+        let hour = Duration::from_secs(3600);
+        let later = now + chrono::Duration::minutes(5);
+        let a = first_run(&key("a"), Some(later), true, hour, now);
+        assert_eq!(a.priority, Priority::Periodic);
+        assert!(a.at >= later && a.at < later + chrono::Duration::seconds(10));
+        // Overdue: soon, but spread.
+        let past = now - chrono::Duration::minutes(5);
+        let starts: std::collections::HashSet<_> = (0..20)
+            .map(|i| first_run(&key(&format!("s{i}")), Some(past), true, hour, now).at)
+            .collect();
+        assert!(starts.len() > 10, "no jitter: {starts:?}");
+        assert!(starts.iter().all(|t| *t >= now));
+        // New or changed: now, first in line.
+        let b = first_run(&key("b"), Some(later), false, hour, now);
+        assert_eq!((b.at, b.priority), (now, Priority::Urgent));
+        assert_eq!(first_run(&key("c"), None, true, hour, now).at, now);
     }
 }

@@ -94,6 +94,11 @@ pub struct WriteBackRequest {
     pub band_tag: Option<BandTag>,
     /// Idempotency key, embedded in the note so a write that landed before a crash is found again.
     pub key: String,
+    /// When the score was decided: the marker carries it, so the newest of the
+    /// operator's notes on an application can be told without the ledger.
+    pub decided_at: DateTime<Utc>,
+    /// The profile that scored, as the note names it: `name (generation N)`.
+    pub profile: String,
 }
 
 /// A band tag such as `ai-strong-fit`. Tags are sets, so setting one is
@@ -154,12 +159,80 @@ impl WriteBackRequest {
                 body.push_str(&format!("- {x}\n"));
             }
         }
-        body.push_str(&format!("[ats-operator:{}]", self.key));
+        if !self.profile.is_empty() {
+            body.push_str(&format!("Scoring profile: {}\n", self.profile));
+        }
+        body.push_str(&self.marker());
         body
     }
 
+    /// The note's key line: the write key, and what the note says, so that
+    /// recovery without the ledger can compare it with a new score.
     pub fn marker(&self) -> String {
-        format!("[ats-operator:{}]", self.key)
+        format!(
+            "{MARKER_PREFIX}{} score={} band={} at={}]",
+            self.key,
+            self.score.score,
+            self.score.band.as_str(),
+            self.decided_at.timestamp()
+        )
+    }
+}
+
+const MARKER_PREFIX: &str = "[ats-operator:";
+
+/// The key line of one of the operator's notes, parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NoteMark {
+    pub key: String,
+    pub score: Option<u8>,
+    pub band: Option<String>,
+    /// Unix seconds of the decision.
+    pub at: Option<i64>,
+}
+
+impl NoteMark {
+    /// Pure: the marker in a note body, if it is one of the operator's notes.
+    /// Older notes carry the key alone (`[ats-operator:KEY]`).
+    pub fn parse(body: &str) -> Option<NoteMark> {
+        let start = body.rfind(MARKER_PREFIX)? + MARKER_PREFIX.len();
+        let rest = &body[start..];
+        let inner = &rest[..rest.find(']')?];
+        let mut words = inner.split_whitespace();
+        let key = words.next()?.to_string();
+        let mut mark = NoteMark {
+            key,
+            score: None,
+            band: None,
+            at: None,
+        };
+        for w in words {
+            match w.split_once('=') {
+                Some(("score", v)) => mark.score = v.parse().ok(),
+                Some(("band", v)) => mark.band = Some(v.to_string()),
+                Some(("at", v)) => mark.at = v.parse().ok(),
+                _ => {}
+            }
+        }
+        Some(mark)
+    }
+
+    /// Pure: the newest mark among note bodies (by decision time; list order
+    /// breaks ties and orders old markers without one).
+    pub fn latest<'a>(bodies: impl IntoIterator<Item = &'a str>) -> Option<NoteMark> {
+        bodies
+            .into_iter()
+            .filter_map(NoteMark::parse)
+            .enumerate()
+            .max_by_key(|(i, m)| (m.at.unwrap_or(i64::MIN), *i))
+            .map(|(_, m)| m)
+    }
+
+    /// Whether this note already says what `req` would write.
+    pub fn says(&self, req: &WriteBackRequest) -> bool {
+        self.key == req.key
+            || (self.score == Some(req.score.score)
+                && self.band.as_deref() == Some(req.score.band.as_str()))
     }
 }
 
@@ -208,8 +281,19 @@ pub trait AtsClient: Send + Sync {
     /// Writes a score back.
     async fn write_back(&self, req: &WriteBackRequest) -> Result<(), VendorError>;
 
+    /// The bodies of the operator's notes on the application (those with a
+    /// marker), in the order the vendor lists them.
+    async fn operator_notes(&self, application: &Application) -> Result<Vec<String>, VendorError>;
+
     /// Whether the note of `req` is already in the ATS (recovery after a crash).
-    async fn note_exists(&self, req: &WriteBackRequest) -> Result<bool, VendorError>;
+    async fn note_exists(&self, req: &WriteBackRequest) -> Result<bool, VendorError> {
+        Ok(self
+            .operator_notes(&req.application)
+            .await?
+            .iter()
+            .filter_map(|b| NoteMark::parse(b))
+            .any(|m| m.key == req.key))
+    }
 
     /// Checks that the credentials work (obtains a token, or makes one cheap call).
     async fn verify(&self) -> Result<(), VendorError>;
@@ -350,4 +434,81 @@ fn unsupported(vendor: VendorKind) -> VendorError {
     VendorError::Config(format!(
         "vendor {vendor} is not supported yet (greenhouse, lever and workable are)"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Band, ComponentScores};
+
+    fn req(key: &str, score: u8, band: Band, at: i64) -> WriteBackRequest {
+        WriteBackRequest {
+            application: Application {
+                id: "a1".into(),
+                candidate_id: "c1".into(),
+                job_id: "j1".into(),
+                status: crate::model::ApplicationStatus::New,
+                stage: None,
+                applied_at: None,
+                updated_at: None,
+            },
+            score: Score {
+                score,
+                components: ComponentScores {
+                    skills: Some(score),
+                    experience: None,
+                    title: None,
+                    education: None,
+                },
+                strengths: vec![],
+                gaps: vec![],
+                band,
+            },
+            note: true,
+            custom_field: None,
+            band_tag: None,
+            key: key.into(),
+            decided_at: DateTime::from_timestamp(at, 0).unwrap_or_default(),
+            profile: "default (generation 3)".into(),
+        }
+    }
+
+    #[test]
+    fn the_note_names_its_profile_and_its_marker_parses_back() {
+        let r = req("abc123", 73, Band::GoodFit, 1_700_000_000);
+        let body = r.note_body();
+        assert!(body.contains("Scoring profile: default (generation 3)"));
+        let m = NoteMark::parse(&body).unwrap();
+        assert_eq!(
+            m,
+            NoteMark {
+                key: "abc123".into(),
+                score: Some(73),
+                band: Some("good_fit".into()),
+                at: Some(1_700_000_000),
+            }
+        );
+        assert!(m.says(&r));
+        // The same score and band under another key (a lost ledger) is the same note.
+        assert!(m.says(&req("other", 73, Band::GoodFit, 1)));
+        assert!(!m.says(&req("other", 74, Band::GoodFit, 1)));
+        // Old markers carry the key alone.
+        let old = NoteMark::parse("AI match score\n[ats-operator:k1]").unwrap();
+        assert_eq!((old.key.as_str(), old.score), ("k1", None));
+        assert_eq!(NoteMark::parse("a note a recruiter wrote"), None);
+        assert_eq!(NoteMark::parse("[ats-operator:unterminated"), None);
+    }
+
+    #[test]
+    fn the_latest_mark_is_the_newest_decision() {
+        let a = req("k1", 60, Band::ModerateFit, 100).note_body();
+        let b = req("k2", 80, Band::StrongFit, 300).note_body();
+        let c = req("k3", 70, Band::GoodFit, 200).note_body();
+        // Vendors list newest first or last; the decision time decides.
+        let latest = NoteMark::latest([a.as_str(), b.as_str(), c.as_str()]).unwrap();
+        assert_eq!(latest.key, "k2");
+        let latest = NoteMark::latest([b.as_str(), c.as_str(), a.as_str()]).unwrap();
+        assert_eq!(latest.key, "k2");
+        assert_eq!(NoteMark::latest(["no marker"]), None);
+    }
 }

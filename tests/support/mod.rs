@@ -102,7 +102,7 @@ impl Operator {
         let join = tokio::spawn(ats_operator::controller::run(
             client.clone(),
             ledger,
-            Some(ns.to_string()),
+            ats_operator::controller::Options::namespaced(ns),
             async move {
                 let _ = rx.await;
             },

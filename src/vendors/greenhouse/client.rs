@@ -14,7 +14,7 @@ use tracing::{Instrument, debug, info_span, warn};
 use url::Url;
 
 use super::mapping::{self, GhApplication, GhAttachment, GhCandidate, GhJob, GhJobPost};
-use crate::model::{Candidate, ChangeSet};
+use crate::model::{Application, Candidate, ChangeSet};
 use crate::vendors::http::{ClientCredentials, RateLimiter, RetryPolicy, Transport, VendorHttp};
 use crate::vendors::{AtsClient, ConnectionConfig, PullScope, VendorError, WriteBackRequest};
 
@@ -430,17 +430,19 @@ impl AtsClient for GreenhouseClient {
         .await
     }
 
-    async fn note_exists(&self, req: &WriteBackRequest) -> Result<bool, VendorError> {
-        let span = info_span!("greenhouse_note_exists", application = %req.application.id);
+    async fn operator_notes(&self, application: &Application) -> Result<Vec<String>, VendorError> {
+        let span = info_span!("greenhouse_operator_notes", application = %application.id);
         async move {
-            let app_id = numeric("application", &req.application.id)?;
+            let app_id = numeric("application", &application.id)?;
             let notes: Vec<Value> = self
                 .list("notes", &[("application_ids", app_id.to_string())])
                 .await?;
-            let marker = req.marker();
             Ok(notes
                 .iter()
-                .any(|n| n["body"].as_str().is_some_and(|b| b.contains(&marker))))
+                .filter_map(|n| n["body"].as_str())
+                .filter(|b| crate::vendors::NoteMark::parse(b).is_some())
+                .map(str::to_string)
+                .collect())
         }
         .instrument(span)
         .await

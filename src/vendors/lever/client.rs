@@ -18,7 +18,7 @@ use url::Url;
 use super::mapping::{
     self, LvArchiveReason, LvDeleted, LvNote, LvOpportunity, LvPage, LvPosting, LvResume,
 };
-use crate::model::{Candidate, ChangeSet};
+use crate::model::{Application, Candidate, ChangeSet};
 use crate::vendors::http::{
     Auth, RateLimiter, RefreshTokenAuth, RetryPolicy, StaticAuth, Transport, VendorHttp, decode,
 };
@@ -519,14 +519,13 @@ impl AtsClient for LeverClient {
         .await
     }
 
-    async fn note_exists(&self, req: &WriteBackRequest) -> Result<bool, VendorError> {
-        let span = info_span!("lever_note_exists", application = %req.application.id);
+    async fn operator_notes(&self, application: &Application) -> Result<Vec<String>, VendorError> {
+        let span = info_span!("lever_operator_notes", application = %application.id);
         async move {
             let notes: Vec<LvNote> = self
-                .list(&["opportunities", &req.application.id, "notes"], &[])
+                .list(&["opportunities", &application.id, "notes"], &[])
                 .await?;
-            let marker = req.marker();
-            Ok(notes.iter().any(|n| n.contains(&marker)))
+            Ok(notes.iter().filter_map(LvNote::operator_body).collect())
         }
         .instrument(span)
         .await

@@ -348,6 +348,15 @@ pub struct LvNote {
 }
 
 impl LvNote {
+    /// The text of the field that carries the operator's marker, if any.
+    pub fn operator_body(&self) -> Option<String> {
+        self.fields
+            .iter()
+            .filter_map(|f| f.value.as_ref().and_then(|v| v.as_str()))
+            .find(|v| crate::vendors::NoteMark::parse(v).is_some())
+            .map(str::to_string)
+    }
+
     pub fn contains(&self, needle: &str) -> bool {
         self.fields.iter().any(|f| {
             f.value

@@ -545,21 +545,23 @@ impl AtsClient for WorkableClient {
         .await
     }
 
-    async fn note_exists(&self, req: &WriteBackRequest) -> Result<bool, VendorError> {
-        let span = info_span!("workable_note_exists", application = %req.application.id);
+    async fn operator_notes(&self, application: &Application) -> Result<Vec<String>, VendorError> {
+        let span = info_span!("workable_operator_notes", application = %application.id);
         async move {
-            let id = candidate_id(req)?;
+            let id = application.id.as_str();
             let url = self.url(&["candidates", id, "activities"], &[("limit", PAGE_SIZE)])?;
             let activities: Vec<Value> = match self.list(url, "activities").await {
                 Ok(a) => a,
                 // No candidate, no comment.
-                Err(VendorError::Rejected { status: 404, .. }) => return Ok(false),
+                Err(VendorError::Rejected { status: 404, .. }) => return Ok(Vec::new()),
                 Err(e) => return Err(e),
             };
-            let marker = req.marker();
             Ok(activities
                 .iter()
-                .any(|a| a["body"].as_str().is_some_and(|b| b.contains(&marker))))
+                .filter_map(|a| a["body"].as_str())
+                .filter(|b| crate::vendors::NoteMark::parse(b).is_some())
+                .map(str::to_string)
+                .collect())
         }
         .instrument(span)
         .await

@@ -1,0 +1,337 @@
+//! The pipeline's decisions, as pure functions: whether to score, whether a new
+//! score is worth a write, whether a full sync's deletions are believable, where
+//! the watermark goes, and what to do after a failed write.
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use super::SyncSpec;
+use crate::ledger::{Cursor, WriteState};
+use crate::model::Score;
+use crate::vendors::{self, VendorError};
+
+/// What to do with one application, decided from the ledger's write state.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Same inputs, same profile, same write-back: nothing to do.
+    Unchanged,
+    /// Score (again); whether to write is [`worth_writing`]'s call.
+    Score,
+}
+
+/// Pure: whether an application with decision fingerprint `fp` needs scoring.
+pub fn verdict(previous: Option<&WriteState>, fp: &str) -> Verdict {
+    match previous {
+        Some(p) if p.fingerprint == fp => Verdict::Unchanged,
+        _ => Verdict::Score,
+    }
+}
+
+pub(crate) fn hex_sha(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+/// What a write does and where it goes: the write-back settings that change
+/// what lands in the ATS, and the source (vendor, account). `dryRun` and the
+/// profile are not part of it: they change whether and what is scored.
+pub fn write_settings(spec: &SyncSpec) -> String {
+    let wb = &spec.write_back;
+    hex_sha(&format!(
+        "{}|{:?}|{}|{}|{}",
+        spec.source_identity(),
+        wb.mode,
+        wb.custom_field_key,
+        wb.band_tag,
+        wb.tag_prefix
+    ))[..16]
+        .to_string()
+}
+
+/// What the decisions of a sync depend on beyond each record: a change
+/// re-pulls everything in scope, so a profile edit re-scores every application
+/// in the next sync, not at the next daily full sync.
+pub fn decision_identity(spec: &SyncSpec) -> String {
+    format!(
+        "{}|{}|{}",
+        spec.profile_identity,
+        write_settings(spec),
+        spec.write_back.dry_run
+    )
+}
+
+/// The decision fingerprint: the scorer's inputs and the decision identity.
+/// Switching `dryRun` off therefore re-decides what a dry run only recorded.
+pub fn decision_fingerprint(input_fp: &str, spec: &SyncSpec) -> String {
+    hex_sha(&format!("{input_fp}|{}", decision_identity(spec)))
+}
+
+/// The idempotency key written into the note.
+pub fn write_key(ledger_key: &str, application_id: &str, decision_fp: &str) -> String {
+    hex_sha(&format!("{ledger_key}|{application_id}|{decision_fp}"))[..20].to_string()
+}
+
+/// What a write puts into the ATS, as far as a recruiter can tell: score, band
+/// and where it goes. Two decisions with the same mark need one write.
+pub fn mark(score: &Score, settings: &str) -> String {
+    format!("{}|{}|{settings}", score.score, score.band.as_str())
+}
+
+/// Pure: whether a new score needs a write, given what the last confirmed
+/// write put there. A re-score with the same score and band writes nothing.
+pub fn worth_writing(previous: Option<&WriteState>, mark: &str) -> bool {
+    previous.and_then(|p| p.written_mark.as_deref()) != Some(mark)
+}
+
+/// Pure: whether this run pulls everything: no usable cursor, the last full
+/// sync is older than `every`, or the profile or write-back settings changed.
+pub fn full_sync_due(
+    cursor: Option<&Cursor>,
+    every: std::time::Duration,
+    decision_identity: &str,
+    now: DateTime<Utc>,
+) -> bool {
+    let every = chrono::Duration::from_std(every).unwrap_or(chrono::Duration::days(1));
+    match cursor {
+        None => true,
+        Some(c) => {
+            c.full_sync_at.is_none_or(|t| now - t >= every)
+                || c.decision_identity.as_deref() != Some(decision_identity)
+        }
+    }
+}
+
+/// A full sync that found too many known applications gone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SuspiciousDeletions {
+    pub absent: u64,
+    pub known: u64,
+}
+
+impl SuspiciousDeletions {
+    pub fn message(&self) -> String {
+        format!(
+            "A full sync found {} of {} known applications absent ({}%); no deletion was \
+             recorded. If they really were deleted or left the scope, set the annotation \
+             {}={} on this AtsSync",
+            self.absent,
+            self.known,
+            self.absent * 100 / self.known.max(1),
+            crate::api::CONFIRM_DELETIONS_ANNOTATION,
+            self.absent
+        )
+    }
+}
+
+/// Pure: whether a full sync's absentees are held back instead of recorded as
+/// deleted. More than `guard_percent` of the known applications gone at once is
+/// more often a vendor outage, a permissions change or a scope mistake than a
+/// purge; the user confirms with the absent count.
+pub fn hold_deletions(
+    absent: u64,
+    known: u64,
+    guard_percent: u32,
+    confirmation: Option<&str>,
+) -> Option<SuspiciousDeletions> {
+    if guard_percent >= 100 || known == 0 {
+        return None;
+    }
+    // absent / known > guard / 100, in integers.
+    let tripped = absent.saturating_mul(100) > known.saturating_mul(u64::from(guard_percent));
+    let confirmed = confirmation.is_some_and(|c| c.trim() == absent.to_string());
+    (tripped && !confirmed).then_some(SuspiciousDeletions { absent, known })
+}
+
+/// Pure: the next watermark. `pulled` is the newest update the pull saw;
+/// `held` the update times of applications that could not be processed (their
+/// candidate was missing), which must come back in the next pull. `None` in
+/// `held` is an application without an update time: the watermark stays.
+pub fn next_watermark(
+    previous: Option<DateTime<Utc>>,
+    pulled: Option<DateTime<Utc>>,
+    held: &[Option<DateTime<Utc>>],
+) -> Option<DateTime<Utc>> {
+    if held.iter().any(Option::is_none) {
+        return previous;
+    }
+    let advanced = match (previous, pulled) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+    match held.iter().flatten().min() {
+        Some(h) => {
+            let before = *h - chrono::Duration::seconds(1);
+            advanced.map(|w| w.min(before)).or(previous)
+        }
+        None => advanced,
+    }
+}
+
+/// What to do after a failed write.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AfterFailure {
+    /// Try again from this time on.
+    Retry(DateTime<Utc>),
+    /// Give up: the vendor keeps saying the target is gone or invalid.
+    Abandon,
+}
+
+/// Whether the vendor said the write can never succeed as it is.
+pub fn is_permanent(e: &VendorError) -> bool {
+    matches!(e, VendorError::Rejected { status, .. } if matches!(status, 404 | 410 | 422))
+}
+
+/// Pure: permanent rejections are retried at the next run until `max_attempts`;
+/// anything else backs off (30 s doubling, at most an hour) and is never given up.
+pub fn after_failure(
+    e: &VendorError,
+    attempts: u32,
+    max_attempts: u32,
+    now: DateTime<Utc>,
+) -> AfterFailure {
+    if is_permanent(e) {
+        if attempts >= max_attempts.max(1) {
+            return AfterFailure::Abandon;
+        }
+        return AfterFailure::Retry(now);
+    }
+    let secs = 30u64
+        .saturating_mul(1u64 << attempts.saturating_sub(1).min(7))
+        .min(3600);
+    AfterFailure::Retry(now + chrono::Duration::seconds(secs as i64))
+}
+
+/// What this sync writes: (note, custom field, band tag), as far as the vendor can.
+pub fn writes(spec: &SyncSpec) -> (bool, bool, bool) {
+    let caps =
+        vendors::write_capabilities(spec.connection.vendor).unwrap_or(vendors::WriteCapabilities {
+            note: false,
+            custom_field: false,
+            band_tag: false,
+        });
+    let wb = &spec.write_back;
+    (
+        wb.mode.note() && caps.note,
+        wb.mode.custom_field() && caps.custom_field,
+        wb.band_tag && caps.band_tag,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 23, h, 0, 0)
+            .single()
+            .unwrap()
+    }
+
+    #[test]
+    fn full_sync_when_no_cursor_the_last_is_old_or_the_decisions_changed() {
+        let now = at(12);
+        let day = std::time::Duration::from_secs(86_400);
+        let cursor = |full: Option<DateTime<Utc>>| Cursor {
+            identity: "x".into(),
+            watermark: now,
+            full_sync_at: full,
+            decision_identity: Some("d1".into()),
+        };
+        assert!(full_sync_due(None, day, "d1", now));
+        assert!(full_sync_due(Some(&cursor(None)), day, "d1", now));
+        let recent = cursor(Some(now - chrono::Duration::hours(23)));
+        assert!(!full_sync_due(Some(&recent), day, "d1", now));
+        // A profile edit: everything is pulled and re-scored now.
+        assert!(full_sync_due(Some(&recent), day, "d2", now));
+        assert!(full_sync_due(
+            Some(&cursor(Some(now - chrono::Duration::hours(24)))),
+            day,
+            "d1",
+            now
+        ));
+    }
+
+    #[test]
+    fn deletion_guard() {
+        // 60% gone: held, whatever the guard below that.
+        assert_eq!(
+            hold_deletions(24, 40, 20, None),
+            Some(SuspiciousDeletions {
+                absent: 24,
+                known: 40
+            })
+        );
+        // Exactly at the guard is not above it.
+        assert_eq!(hold_deletions(8, 40, 20, None), None);
+        assert!(hold_deletions(9, 40, 20, None).is_some());
+        // Confirmed with the count the status named; another count does not confirm.
+        assert_eq!(hold_deletions(24, 40, 20, Some("24")), None);
+        assert!(hold_deletions(24, 40, 20, Some("23")).is_some());
+        assert_eq!(hold_deletions(40, 40, 100, None), None);
+        assert_eq!(hold_deletions(0, 0, 20, None), None);
+        let m = hold_deletions(24, 40, 20, None).unwrap().message();
+        assert!(m.contains("24 of 40") && m.contains("ats.dev/confirm-deletions=24"));
+    }
+
+    #[test]
+    fn watermark_is_held_for_skipped_applications() {
+        let prev = Some(at(10));
+        assert_eq!(next_watermark(prev, Some(at(12)), &[]), Some(at(12)));
+        assert_eq!(next_watermark(None, Some(at(12)), &[]), Some(at(12)));
+        // A skipped application updated at 11:00 comes back next time.
+        let held = next_watermark(prev, Some(at(12)), &[Some(at(11))]).unwrap();
+        assert!(held < at(11) && held > at(10));
+        // One without an update time keeps the watermark where it was.
+        assert_eq!(next_watermark(prev, Some(at(12)), &[None]), prev);
+        assert_eq!(next_watermark(None, Some(at(12)), &[None]), None);
+    }
+
+    #[test]
+    fn failures_back_off_and_permanent_ones_are_abandoned() {
+        let now = at(12);
+        let gone = VendorError::Rejected {
+            status: 404,
+            message: "not found".into(),
+        };
+        assert_eq!(after_failure(&gone, 1, 5, now), AfterFailure::Retry(now));
+        assert_eq!(after_failure(&gone, 5, 5, now), AfterFailure::Abandon);
+        let busy = VendorError::Unavailable("503".into());
+        assert_eq!(
+            after_failure(&busy, 1, 5, now),
+            AfterFailure::Retry(now + chrono::Duration::seconds(30))
+        );
+        assert_eq!(
+            after_failure(&busy, 50, 5, now),
+            AfterFailure::Retry(now + chrono::Duration::seconds(3600))
+        );
+        assert!(!is_permanent(&VendorError::Rejected {
+            status: 400,
+            message: String::new()
+        }));
+    }
+
+    #[test]
+    fn same_score_and_band_are_not_worth_a_write() {
+        let state = |m: Option<&str>| WriteState {
+            application_id: "a".into(),
+            fingerprint: "f".into(),
+            profile_generation: 1,
+            write_key: "k".into(),
+            state: crate::ledger::WriteStatus::Done,
+            attempts: 1,
+            deleted: false,
+            written_mark: m.map(str::to_string),
+            settings: String::new(),
+        };
+        assert!(worth_writing(None, "70|good_fit|s"));
+        assert!(worth_writing(Some(&state(None)), "70|good_fit|s"));
+        assert!(!worth_writing(
+            Some(&state(Some("70|good_fit|s"))),
+            "70|good_fit|s"
+        ));
+        assert!(worth_writing(
+            Some(&state(Some("70|good_fit|s"))),
+            "71|good_fit|s"
+        ));
+    }
+}
