@@ -23,6 +23,7 @@
 //! | `POST /_sandbox/touch` `{"application_ids": [..]}` or `{"count": n}` | changes the resume behind each (so its score input changes) and bumps `updated_at`; answers `{"application_ids": [..]}` |
 //! | `POST /_sandbox/applications` `{"count": n}` | adds applications to open jobs; answers `{"application_ids": [..]}` |
 //! | `POST /_sandbox/delete` `{"application_ids": [..]}` | deletes them as a user of the ATS would; answers `{"application_ids": [..]}` |
+//! | `POST /_sandbox/jobs/{id}/status` `{"status": "open\|closed\|draft"}` (Greenhouse) | opens or closes a job as a recruiter would |
 //! | `GET /_sandbox/applications` | `[{"id": "<string>", "job_id": "<string>", "job_status": "open\|closed\|draft", ...}]` |
 //! | `GET /_sandbox/applications/{id}/writes` | what the operator wrote: `{"notes": ["<body>", ..], "tags": ["..", ..], "custom_fields": {"<key>": value}}` |
 

@@ -4,6 +4,8 @@
 //! Each test binary includes this with `mod support;` and uses only part of it.
 #![allow(dead_code)]
 
+pub mod tenant;
+
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -114,4 +116,103 @@ impl Operator {
         let _ = self.stop.send(());
         let _ = self.join.await;
     }
+}
+
+/// Notes the operator should have written for one application, from its ledger:
+/// one per run of equal (score, band) among the decisions that write, since a
+/// re-score with the same score and band writes nothing.
+pub fn expected_notes(ledger: &std::path::Path, sync_key: &str, application_id: &str) -> usize {
+    use ats_operator::ledger::DecisionOutcome;
+    let l = ats_operator::ledger::Ledger::open(ledger).expect("ledger");
+    let decisions = l.decisions(sync_key, application_id).expect("decisions");
+    let mut last = None;
+    let mut notes = 0;
+    for d in decisions {
+        if !matches!(d.outcome, DecisionOutcome::ToWrite | DecisionOutcome::NoChange) {
+            continue;
+        }
+        let mark = (d.score.score, d.score.band);
+        if last != Some(mark) {
+            notes += 1;
+            last = Some(mark);
+        }
+    }
+    notes
+}
+
+/// `ats-operator run` as its own process, as a Deployment's Pod runs it: leader
+/// election on a Lease in the test's namespace, its own ledger file, logs to a
+/// file. Dropping it kills it (SIGKILL).
+pub struct OperatorProcess {
+    pub identity: String,
+    pub log: PathBuf,
+    child: std::process::Child,
+}
+
+/// Lease timing of the test processes: a 6 s Lease, writes stop after 4 s
+/// without a seen renewal.
+pub const TEST_LEASE_SECONDS: u64 = 6;
+
+impl OperatorProcess {
+    pub fn start(ns: &str, ledger: &std::path::Path, identity: &str) -> OperatorProcess {
+        let log = ledger.with_file_name(format!("operator-{identity}.log"));
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("operator log");
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_ats-operator"))
+            .args(["run", "--namespace", ns, "--lease-namespace", ns])
+            .args(["--lease-name", "ats-operator-leader"])
+            .args(["--lease-duration", &TEST_LEASE_SECONDS.to_string()])
+            .args(["--renew-deadline", "4"])
+            .arg("--ledger-path")
+            .arg(ledger)
+            .env("KUBECONFIG", kubeconfig_path())
+            .env("POD_NAME", identity)
+            .env("RUST_LOG", "info,kube=warn,hyper=warn")
+            .stdout(out.try_clone().expect("log handle"))
+            .stderr(out)
+            .spawn()
+            .expect("starting ats-operator");
+        OperatorProcess {
+            identity: identity.to_string(),
+            log,
+            child,
+        }
+    }
+
+    /// SIGKILL: no chance to release the Lease or finish a write.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, and waits for the process to exit.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().expect("waiting for ats-operator")
+    }
+}
+
+impl Drop for OperatorProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The holder of the operator's Lease in `ns`, if any.
+pub async fn lease_holder(client: &Client, ns: &str) -> Option<String> {
+    use k8s_openapi::api::coordination::v1::Lease;
+    Api::<Lease>::namespaced(client.clone(), ns)
+        .get_opt("ats-operator-leader")
+        .await
+        .ok()
+        .flatten()
+        .and_then(|l| l.spec)
+        .and_then(|s| s.holder_identity)
+        .filter(|h| !h.is_empty())
 }

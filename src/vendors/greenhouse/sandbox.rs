@@ -23,7 +23,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::sandbox::data::{
-    AppState, GenApplication, GenCandidate, GenJob, STAGES, Tenant, millis,
+    AppState, GenApplication, GenCandidate, GenJob, JobState, STAGES, Tenant, millis,
 };
 use crate::sandbox::{
     ApiError, Cursor, Decision, Fault, Faults, FixedWindow, Limit, SandboxCredentials,
@@ -253,7 +253,8 @@ pub fn router(opts: &SandboxOptions, base_url: &str) -> (Router, SandboxCredenti
             "/_sandbox/applications/{id}/writes",
             get(ctl_application_writes),
         )
-        .route("/_sandbox/delete", post(ctl_delete));
+        .route("/_sandbox/delete", post(ctl_delete))
+        .route("/_sandbox/jobs/{id}/status", post(ctl_job_status));
 
     let router = Router::new()
         .route("/token", post(token))
@@ -1686,6 +1687,34 @@ async fn ctl_delete(State(s): State<Shared>, body: Bytes) -> Result<Json<Value>,
     Ok(Json(
         json!({"application_ids": ids.iter().map(u64::to_string).collect::<Vec<_>>()}),
     ))
+}
+
+#[derive(Deserialize)]
+struct JobStatusReq {
+    status: String,
+}
+
+/// Opens or closes a job as a recruiter would (its `updated_at` moves); the
+/// applications stay, but leave a sync scoped to open jobs.
+async fn ctl_job_status(
+    State(s): State<Shared>,
+    Path(id): Path<u64>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let r: JobStatusReq = parse_json(&body)?;
+    let state = match r.status.as_str() {
+        "open" => JobState::Open,
+        "closed" => JobState::Closed,
+        "draft" => JobState::Draft,
+        other => return Err(ApiError::unprocessable(format!("unknown status {other:?}"))),
+    };
+    let mut g = lock(&s);
+    let Some(job) = g.tenant.jobs.iter_mut().find(|j| j.id == id) else {
+        return Err(ApiError::not_found(format!("job {id} not found")));
+    };
+    job.state = state;
+    job.updated_at = now();
+    Ok(Json(json!({"id": id.to_string(), "status": state.as_str()})))
 }
 
 #[cfg(test)]

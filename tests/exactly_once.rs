@@ -1,0 +1,372 @@
+//! Exactly once under real operations, against the real kube-apiserver and the
+//! vendor sandboxes, asserting per application what the sandbox received:
+//! two replicas and a killed leader (every vendor), a lost ledger, a job closed
+//! and reopened, a suspicious full sync, a write the vendor keeps rejecting,
+//! `dryRun` as an emergency stop, and a profile edit.
+
+mod support;
+
+use std::time::Duration;
+
+use ats_operator::api::{
+    AtsSync, CONFIRM_DELETIONS_ANNOTATION, ScoringProfile, SyncCounts, conditions,
+};
+use ats_operator::sandbox::SandboxOptions;
+use k8s_openapi::api::events::v1::Event as KubeEvent;
+use kube::api::{Api, ListParams, Patch, PatchParams};
+use serde_json::{Value, json};
+use support::tenant::*;
+use support::{Operator, OperatorProcess, TEST_LEASE_SECONDS};
+
+fn forty() -> SandboxOptions {
+    SandboxOptions {
+        applications: 40,
+        ..small()
+    }
+}
+
+async fn wait_for(what: &str, mut pred: impl AsyncFnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(150);
+    while !pred().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn notes_created(t: &Tenant) -> u64 {
+    t.stats().await["notes_created"].as_u64().unwrap_or(0)
+}
+
+/// Every application in scope carries exactly the notes its ledger implies: one
+/// per change of score or band, none twice.
+async fn assert_notes_match_ledger(t: &Tenant, ledger: &std::path::Path) -> usize {
+    let key = format!("{}/{SYNC}", t.ns);
+    let ids = t.in_scope().await;
+    for id in &ids {
+        let w = t.writes(id).await;
+        let expected = support::expected_notes(ledger, &key, id);
+        assert!(expected >= 1, "application {id} was never decided");
+        assert_eq!(w.notes, expected, "application {id}: {w:?}");
+    }
+    ids.len()
+}
+
+fn last(s: &AtsSync) -> SyncCounts {
+    s.status.clone().unwrap_or_default().last_sync.unwrap_or_default()
+}
+
+/// Two `ats-operator run` processes with their own ledgers (a Deployment with
+/// two replicas, or a rolling update's overlap): one leads, the other stands
+/// by. The leader is killed mid write-back; the standby takes over within the
+/// Lease duration, adopts what already landed and finishes. Then applications
+/// change over several sync periods, with the killed replica back as standby:
+/// every change is written once, nothing twice.
+async fn two_replicas_and_a_killed_leader(setup: Setup) {
+    let t = Tenant::new(setup, forty()).await;
+    t.rate_limit(t.setup.tight_limit.clone()).await;
+    t.apply_spec(json!({"schedule": "5s"})).await;
+    let dir = t.ledger.parent().unwrap().to_path_buf();
+    let ledger = |id: &str| dir.join(format!("ledger-{id}.db"));
+    let mut a = Some(OperatorProcess::start(&t.ns, &ledger("a"), "a"));
+    let mut b = Some(OperatorProcess::start(&t.ns, &ledger("b"), "b"));
+
+    wait_for("the first writes", async || notes_created(&t).await >= 3).await;
+    let leader = support::lease_holder(&t.client, &t.ns).await.expect("a leader");
+    let killed = std::time::Instant::now();
+    match leader.as_str() {
+        "a" => a.take().unwrap().kill(),
+        _ => b.take().unwrap().kill(),
+    }
+    let standby = if leader == "a" { "b" } else { "a" };
+    wait_for("the standby to take over", async || {
+        support::lease_holder(&t.client, &t.ns).await.as_deref() == Some(standby)
+    })
+    .await;
+    let took = killed.elapsed();
+    assert!(
+        took <= Duration::from_secs(TEST_LEASE_SECONDS + 2),
+        "takeover took {took:?}"
+    );
+    eprintln!("takeover after SIGKILL: {took:?}");
+    t.synced().await;
+    let n = assert_notes_match_ledger(&t, &ledger(standby)).await;
+    t.assert_written(|_| 1).await;
+
+    // The killed replica comes back (as Kubernetes restarts it), as the standby.
+    if a.is_none() {
+        a = Some(OperatorProcess::start(&t.ns, &ledger("a"), "a"));
+    } else {
+        b = Some(OperatorProcess::start(&t.ns, &ledger("b"), "b"));
+    }
+    let ids = t.in_scope().await;
+    for round in 0..3 {
+        let changed: Vec<String> = ids.iter().skip(round * 4).take(4).cloned().collect();
+        t.control("touch", json!({"application_ids": changed})).await;
+        let before = t.syncs().get(SYNC).await.unwrap();
+        let seen = before.status.and_then(|s| s.last_sync_time);
+        // Two sync periods.
+        for _ in 0..2 {
+            let seen = seen.clone();
+            t.wait("a periodic sync", |s| {
+                let st = s.status.clone().unwrap_or_default();
+                st.last_sync_time.is_some() && st.last_sync_time != seen
+            })
+            .await;
+        }
+        assert_eq!(assert_notes_match_ledger(&t, &ledger(standby)).await, n);
+    }
+    assert_eq!(
+        support::lease_holder(&t.client, &t.ns).await.as_deref(),
+        Some(standby),
+        "leadership moved without a reason"
+    );
+    // SIGTERM: the leader releases the Lease on its way out.
+    let leader = if standby == "a" { a.take() } else { b.take() };
+    assert!(leader.unwrap().terminate().success());
+    wait_for("the Lease released or taken over", async || {
+        support::lease_holder(&t.client, &t.ns).await.as_deref() != Some(standby)
+    })
+    .await;
+    drop((a, b));
+}
+
+/// The ledger file is deleted between two runs: the operator finds its notes
+/// in the ATS by their marker and writes none twice.
+#[tokio::test]
+async fn lost_ledger_writes_nothing_twice() {
+    let t = Tenant::new(Setup::greenhouse(), small()).await;
+    t.apply("24h").await;
+    let op = Operator::start(&t.client, &t.ns, &t.ledger);
+    t.synced().await;
+    let n = t.assert_written(|_| 1).await;
+    op.stop().await;
+    let written = notes_created(&t).await;
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", t.ledger.display()));
+    }
+    let op = Operator::start(&t.client, &t.ns, &t.ledger);
+    let c = t.sync_now("after-ledger-loss").await;
+    assert_eq!(c.scored as usize, n, "a new ledger re-decides everything");
+    assert_eq!(c.written_back, 0, "{c:?}");
+    assert_eq!(notes_created(&t).await, written);
+    t.assert_written(|_| 1).await;
+    op.stop().await;
+}
+
+/// A job leaves the scope (closed under `jobStatuses: [open]`) and comes back:
+/// its applications are tombstoned, not forgotten, and get no second note.
+#[tokio::test]
+async fn job_closed_and_reopened_gets_no_second_note() {
+    let t = Tenant::new(Setup::greenhouse(), small()).await;
+    t.apply_spec(json!({"fullSyncInterval": "0s", "deletionGuardPercent": 60}))
+        .await;
+    let op = Operator::start(&t.client, &t.ns, &t.ledger);
+    t.synced().await;
+    t.assert_written(|_| 1).await;
+    let apps = get(
+        &t.http,
+        &format!("{}/_sandbox/applications", t.sandbox.base_url),
+    )
+    .await;
+    let job = apps.as_array().unwrap().iter().find(|a| a["job_status"] == "open").unwrap()
+        ["job_id"]
+        .clone();
+    let job = id_str(&job);
+    let of_job = apps
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| id_str(&a["job_id"]) == job)
+        .count() as u64;
+    let written = notes_created(&t).await;
+    t.control(&format!("jobs/{job}/status"), json!({"status": "closed"}))
+        .await;
+    let c = t.sync_now("closed").await;
+    assert_eq!(c.deleted, of_job, "{c:?}");
+    t.control(&format!("jobs/{job}/status"), json!({"status": "open"}))
+        .await;
+    let c = t.sync_now("reopened").await;
+    assert_eq!((c.scored, c.written_back), (0, 0), "{c:?}");
+    assert_eq!(notes_created(&t).await, written);
+    t.assert_written(|_| 1).await;
+    op.stop().await;
+}
+
+/// A full sync that suddenly misses 60% of the applications records no
+/// deletion, says why, and records them once the user confirms.
+#[tokio::test]
+async fn suspicious_full_sync_holds_deletions_until_confirmed() {
+    let t = Tenant::new(Setup::greenhouse(), small()).await;
+    t.apply("0s").await;
+    let op = Operator::start(&t.client, &t.ns, &t.ledger);
+    let s = t.synced().await;
+    let known = last(&s).scored;
+    let ids = t.in_scope().await;
+    let gone: Vec<String> = ids.iter().take(ids.len() * 6 / 10).cloned().collect();
+    t.control("delete", json!({"application_ids": gone})).await;
+    let c = t.sync_now("after-outage").await;
+    assert_eq!(c.deleted, 0, "{c:?}");
+    let s = t.syncs().get(SYNC).await.unwrap();
+    let synced = cond(&s, conditions::SYNCED).unwrap();
+    assert_eq!(synced.reason, "SuspiciousDeletions", "{synced:?}");
+    assert!(
+        synced
+            .message
+            .contains(&format!("{} of {known}", gone.len())),
+        "{synced:?}"
+    );
+    assert!(is(&s, "Ready", "True", "Synced"));
+    // Confirmed with the count the status names.
+    let patch = json!({"metadata": {"annotations": {CONFIRM_DELETIONS_ANNOTATION: gone.len().to_string()}}});
+    t.syncs()
+        .patch(SYNC, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
+    let c = t.sync_now("confirmed").await;
+    assert_eq!(c.deleted as usize, gone.len(), "{c:?}");
+    let s = t.syncs().get(SYNC).await.unwrap();
+    assert!(is(&s, "Synced", "True", "Synced"), "{:?}", s.status);
+    op.stop().await;
+}
+
+/// An application deleted in the ATS between scoring and writing: the rest of
+/// the sync and later syncs go on; its write is abandoned after its attempts,
+/// visible in status and Events, and Ready stays true.
+#[tokio::test]
+async fn write_rejected_for_good_is_abandoned_and_blocks_nothing() {
+    let t = Tenant::new(Setup::greenhouse(), forty()).await;
+    t.rate_limit(json!({"requests": 4, "window_seconds": 1})).await;
+    t.apply_spec(json!({"writeBack": {"maxAttempts": 2}})).await;
+    let op = Operator::start(&t.client, &t.ns, &t.ledger);
+    wait_for("the first writes", async || notes_created(&t).await >= 2).await;
+    // The last application in the pull is written last: delete it before then.
+    let ids = t.in_scope().await;
+    let victim = ids.last().unwrap().clone();
+    assert_eq!(t.writes(&victim).await.notes, 0, "written already");
+    t.control("delete", json!({"application_ids": [victim.clone()]}))
+        .await;
+    let s = t.synced().await;
+    let c = last(&s);
+    assert_eq!(c.failed, 1, "{c:?}");
+    assert!(is(&s, "Ready", "True", "Synced"), "{:?}", s.status);
+    assert_eq!(
+        cond(&s, conditions::SYNCED).unwrap().reason,
+        "WritesFailing"
+    );
+    for id in ids.iter().filter(|i| **i != victim) {
+        assert_eq!(t.writes(id).await.notes, 1, "application {id}");
+    }
+    t.rate_limit(json!({"disabled": true})).await;
+    let c = t.sync_now("second-attempt").await;
+    assert_eq!(c.abandoned, 1, "{c:?}");
+    let s = t.syncs().get(SYNC).await.unwrap();
+    assert_eq!(s.status.unwrap().totals.unwrap().abandoned, 1);
+    let events = Api::<KubeEvent>::namespaced(t.client.clone(), &t.ns)
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    assert!(
+        events.items.iter().any(|e| e.reason.as_deref() == Some("WriteAbandoned")
+            && e.type_.as_deref() == Some("Warning")
+            && e.note.as_deref().is_some_and(|n| n.contains(&victim))),
+        "no WriteAbandoned event"
+    );
+    // Later syncs go on and never retry it.
+    let c = t.sync_now("third").await;
+    assert_eq!((c.failed, c.abandoned), (0, 0), "{c:?}");
+    op.stop().await;
+}
+
+/// `dryRun` switched on while writes are pending: nothing is written, not even
+/// the pending ones; switched off, each application is written once.
+#[tokio::test]
+async fn dry_run_stops_pending_writes() {
+    let t = Tenant::new(Setup::greenhouse(), forty()).await;
+    t.rate_limit(json!({"requests": 5, "window_seconds": 1})).await;
+    t.apply("24h").await;
+    let op = Operator::start(&t.client, &t.ns, &t.ledger);
+    wait_for("the first writes", async || notes_created(&t).await >= 3).await;
+    op.stop().await;
+    let at_stop = notes_created(&t).await;
+    let patches_at_stop = t.stats().await["application_patches"].clone();
+    t.apply_spec(json!({"writeBack": {"dryRun": true}})).await;
+    let op = Operator::start(&t.client, &t.ns, &t.ledger);
+    let c = t.sync_now("dry").await;
+    assert_eq!(c.written_back, 0, "{c:?}");
+    assert_eq!(notes_created(&t).await, at_stop);
+    assert_eq!(t.stats().await["application_patches"], patches_at_stop);
+    t.rate_limit(json!({"disabled": true})).await;
+    t.apply("24h").await;
+    t.sync_now("wet").await;
+    t.assert_written(|_| 1).await;
+    op.stop().await;
+}
+
+/// A profile edit on a tenant where nothing else changes (Workable, notes
+/// only: writing a comment does not touch the candidate) re-scores every
+/// application in the next sync; only those whose score or band changed get a
+/// new note.
+#[tokio::test]
+async fn profile_edit_rescores_everything_and_renotes_only_changes() {
+    let mut setup = Setup::workable();
+    setup.write_back = json!({"mode": "note"});
+    setup.custom_field = false;
+    setup.band_tag = false;
+    let t = Tenant::new(setup, small()).await;
+    t.apply("24h").await;
+    let op = Operator::start(&t.client, &t.ns, &t.ledger);
+    let s = t.synced().await;
+    let n = last(&s).scored;
+    let profiles = Api::<ScoringProfile>::namespaced(t.client.clone(), &t.ns);
+    let patch = json!({"spec": {"weights": {"skills": 10, "experience": 70}}});
+    profiles
+        .patch("profile", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
+    let s = t
+        .wait("re-scoring after the profile edit", |s| {
+            s.status
+                .as_ref()
+                .and_then(|st| st.last_sync.as_ref())
+                .is_some_and(|c| c.scored == n && c.unchanged == 0)
+        })
+        .await;
+    let c = last(&s);
+    let total = assert_notes_match_ledger(&t, &t.ledger).await;
+    assert_eq!(total as u64, n);
+    assert!(c.written_back > 0, "the edit changed no score: a weak test");
+    assert!(c.written_back < n, "every score changed: a weak test");
+    let key = format!("{}/{SYNC}", t.ns);
+    let notes: Value = get(
+        &t.http,
+        &format!(
+            "{}/_sandbox/applications/{}/writes",
+            t.sandbox.base_url,
+            t.in_scope()
+                .await
+                .into_iter()
+                .find(|id| support::expected_notes(&t.ledger, &key, id) == 2)
+                .unwrap()
+        ),
+    )
+    .await;
+    let newest = notes["notes"].as_array().unwrap().iter().filter_map(Value::as_str).any(|b| b.contains("Scoring profile: profile (generation 2)"));
+    assert!(newest, "the new note names the profile and its generation: {notes}");
+    op.stop().await;
+}
+
+macro_rules! replicas {
+    ($($vendor:ident),*) => {
+        mod two_replicas {
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $vendor() {
+                    super::two_replicas_and_a_killed_leader(Setup::$vendor()).await
+                }
+            )*
+        }
+    };
+}
+
+replicas!(greenhouse, lever, workable);
