@@ -15,7 +15,16 @@
 //!    `BENCH_WORKABLE_APPLICATIONS` (default 2,000 each; 10,000 takes Lever about
 //!    17 minutes and Workable, at its real limit, hours).
 //!
-//! Run: `cargo bench --bench sync_throughput` (env `BENCH_APPLICATIONS` to resize).
+//! 5. Greenhouse, first sync with write-back on (a note and a custom field per
+//!    application, so writes dominate) under a limit scaled to run in minutes
+//!    (`BENCH_WRITEBACK_LIMIT`, default `50/1`; `BENCH_WRITEBACK_APPLICATIONS`,
+//!    default 2,000): wall time over the rate-limit lower bound (goal: at most 1.1).
+//! 6. Leader takeover: two `ats-operator run` processes on a loopback
+//!    kube-apiserver; the leader is killed (SIGKILL); time until the standby
+//!    holds the Lease (15 s Lease by default), over `BENCH_TAKEOVER_ROUNDS` rounds.
+//!
+//! Run: `cargo bench --bench sync_throughput` (env `BENCH_APPLICATIONS` to resize;
+//! `BENCH_ONLY=writeback,takeover` runs only the named parts).
 
 use std::collections::{BTreeMap, HashMap};
 use std::process::{Child, Command, Stdio};
@@ -242,6 +251,145 @@ async fn vendor_limited(ledger: &Ledger, vendor: VendorKind, apps: usize) {
     );
 }
 
+/// 5: a first sync with write-back on, under a limit: the writes dominate.
+async fn writeback_limited(ledger: &Ledger) {
+    let limit_arg = std::env::var("BENCH_WRITEBACK_LIMIT").unwrap_or("50/1".into());
+    let apps: usize = std::env::var("BENCH_WRITEBACK_APPLICATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000);
+    let (limit, window) = limit_arg
+        .split_once('/')
+        .and_then(|(a, b)| Some((a.parse::<u64>().ok()?, b.parse::<u64>().ok()?)))
+        .expect("limit");
+    let sb = start_sandbox(apps, &limit_arg).await;
+    let creds = json(&format!("{}/_sandbox/credentials", sb.base)).await;
+    let spec = spec(&sb, &creds, WriteBackMode::Both, "writeback-limited");
+    let client = vendors::connect(&spec.connection, None).expect("client");
+    let t = Instant::now();
+    let r = pipeline::run_once(
+        client.as_ref(),
+        ledger,
+        &spec,
+        chrono::Utc::now(),
+        &pipeline::RunInput::default(),
+    )
+    .await
+    .expect("write-back sync");
+    let secs = t.elapsed().as_secs_f64();
+    let stats = json(&format!("{}/_sandbox/stats", sb.base)).await;
+    let n = api_requests(&stats);
+    let bound = (n.div_ceil(limit).saturating_sub(1) * window) as f64;
+    println!(
+        "first sync with write-back, {limit_arg}: {:>7.2} s  lower bound {:.0} s  ratio {:.3}  ({} API requests, {} rate-limited, scored {}, written back {}, notes {})",
+        secs,
+        bound,
+        secs / bound.max(1.0),
+        n,
+        stats["rate_limited"],
+        r.counts.scored,
+        r.counts.written_back,
+        stats["notes_created"]
+    );
+}
+
+/// 6: leader takeover after SIGKILL, on a loopback control plane.
+async fn takeover() {
+    use ats_operator::devcluster::DevCluster;
+    let rounds: usize = std::env::var("BENCH_TAKEOVER_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let cluster = match DevCluster::start_ephemeral().await {
+        Ok(c) => c,
+        Err(e) => {
+            println!("leader takeover: skipped, no control plane ({e})");
+            return;
+        }
+    };
+    let client = kube::Client::try_from(cluster.kube_config()).expect("client");
+    ats_operator::controller::install_crds(&client)
+        .await
+        .expect("crds");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let start = |id: &str| {
+        Command::new(env!("CARGO_BIN_EXE_ats-operator"))
+            .args([
+                "run",
+                "--namespace",
+                "default",
+                "--lease-namespace",
+                "default",
+            ])
+            .arg("--ledger-path")
+            .arg(dir.path().join(format!("{id}.db")))
+            .env("KUBECONFIG", cluster.kubeconfig_path())
+            .env("POD_NAME", id)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("operator")
+    };
+    let leases: kube::Api<k8s_openapi::api::coordination::v1::Lease> =
+        kube::Api::namespaced(client.clone(), "default");
+    let holder = || async {
+        leases
+            .get_opt("ats-operator-leader")
+            .await
+            .ok()
+            .flatten()
+            .and_then(|l| l.spec)
+            .and_then(|s| s.holder_identity)
+            .filter(|h| !h.is_empty())
+    };
+    let mut procs: HashMap<String, Child> = HashMap::new();
+    let mut times = Vec::new();
+    for round in 0..rounds {
+        for id in [format!("a{round}"), format!("b{round}")] {
+            if procs.len() < 2 && !procs.contains_key(&id) {
+                procs.insert(id.clone(), start(&id));
+            }
+        }
+        let leader = loop {
+            if let Some(h) = holder().await.filter(|h| procs.contains_key(h)) {
+                break h;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        // Let the standby settle into waiting.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let mut child = procs.remove(&leader).expect("leader process");
+        let _ = child.kill();
+        let _ = child.wait();
+        let killed = Instant::now();
+        loop {
+            if holder()
+                .await
+                .is_some_and(|h| h != leader && procs.contains_key(&h))
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        times.push(killed.elapsed().as_secs_f64());
+    }
+    for (_, mut c) in procs {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    let max = times.iter().cloned().fold(0.0, f64::max);
+    println!(
+        "leader takeover after SIGKILL (15 s Lease, 10 s renew deadline): {} rounds, {:?} s, max {:.1} s",
+        times.len(),
+        times
+            .iter()
+            .map(|t| (t * 10.0).round() / 10.0)
+            .collect::<Vec<_>>(),
+        max
+    );
+}
+
 fn peak_rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -280,6 +428,20 @@ async fn main() {
         .unwrap_or(10_000);
     let dir = tempfile::tempdir().expect("tempdir");
     let ledger = Ledger::open(&dir.path().join("ledger.db")).expect("ledger");
+    let only = std::env::var("BENCH_ONLY").ok();
+    let part = |name: &str| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|p| p == name))
+    };
+    if part("writeback") {
+        writeback_limited(&ledger).await;
+    }
+    if part("takeover") {
+        takeover().await;
+    }
+    if !part("throughput") {
+        return;
+    }
     println!("sync benchmark: {apps} applications, Greenhouse v3 sandbox");
 
     // 1 and 2: no rate limit, write-back on.

@@ -6,7 +6,6 @@
 //! `src/sandbox/mod.rs`) and what every user sees (status, the Secret), so a new
 //! vendor adds one `Setup` and one `conformance!` line.
 
-
 mod support;
 
 use std::time::Duration;
@@ -133,7 +132,10 @@ async fn rate_limit_honoured(setup: Setup) {
 /// Access tokens expire mid-sync and are refreshed; nothing is lost.
 /// Generated only for vendors whose access tokens expire (not Workable's account tokens).
 async fn token_expiry_mid_sync(setup: Setup) {
-    assert!(setup.tokens_expire, "generated for a vendor without expiring tokens");
+    assert!(
+        setup.tokens_expire,
+        "generated for a vendor without expiring tokens"
+    );
     let t = Tenant::new(
         setup,
         SandboxOptions {

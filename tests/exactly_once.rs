@@ -52,7 +52,11 @@ async fn assert_notes_match_ledger(t: &Tenant, ledger: &std::path::Path) -> usiz
 }
 
 fn last(s: &AtsSync) -> SyncCounts {
-    s.status.clone().unwrap_or_default().last_sync.unwrap_or_default()
+    s.status
+        .clone()
+        .unwrap_or_default()
+        .last_sync
+        .unwrap_or_default()
 }
 
 /// Two `ats-operator run` processes with their own ledgers (a Deployment with
@@ -71,7 +75,9 @@ async fn two_replicas_and_a_killed_leader(setup: Setup) {
     let mut b = Some(OperatorProcess::start(&t.ns, &ledger("b"), "b"));
 
     wait_for("the first writes", async || notes_created(&t).await >= 3).await;
-    let leader = support::lease_holder(&t.client, &t.ns).await.expect("a leader");
+    let leader = support::lease_holder(&t.client, &t.ns)
+        .await
+        .expect("a leader");
     let killed = std::time::Instant::now();
     match leader.as_str() {
         "a" => a.take().unwrap().kill(),
@@ -101,7 +107,8 @@ async fn two_replicas_and_a_killed_leader(setup: Setup) {
     let ids = t.in_scope().await;
     for round in 0..3 {
         let changed: Vec<String> = ids.iter().skip(round * 4).take(4).cloned().collect();
-        t.control("touch", json!({"application_ids": changed})).await;
+        t.control("touch", json!({"application_ids": changed}))
+            .await;
         let before = t.syncs().get(SYNC).await.unwrap();
         let seen = before.status.and_then(|s| s.last_sync_time);
         // Two sync periods.
@@ -168,8 +175,12 @@ async fn job_closed_and_reopened_gets_no_second_note() {
         &format!("{}/_sandbox/applications", t.sandbox.base_url),
     )
     .await;
-    let job = apps.as_array().unwrap().iter().find(|a| a["job_status"] == "open").unwrap()
-        ["job_id"]
+    let job = apps
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["job_status"] == "open")
+        .unwrap()["job_id"]
         .clone();
     let job = id_str(&job);
     let of_job = apps
@@ -235,7 +246,8 @@ async fn suspicious_full_sync_holds_deletions_until_confirmed() {
 #[tokio::test]
 async fn write_rejected_for_good_is_abandoned_and_blocks_nothing() {
     let t = Tenant::new(Setup::greenhouse(), forty()).await;
-    t.rate_limit(json!({"requests": 4, "window_seconds": 1})).await;
+    t.rate_limit(json!({"requests": 4, "window_seconds": 1}))
+        .await;
     t.apply_spec(json!({"writeBack": {"maxAttempts": 2}})).await;
     let op = Operator::start(&t.client, &t.ns, &t.ledger);
     wait_for("the first writes", async || notes_created(&t).await >= 2).await;
@@ -266,9 +278,12 @@ async fn write_rejected_for_good_is_abandoned_and_blocks_nothing() {
         .await
         .unwrap();
     assert!(
-        events.items.iter().any(|e| e.reason.as_deref() == Some("WriteAbandoned")
-            && e.type_.as_deref() == Some("Warning")
-            && e.note.as_deref().is_some_and(|n| n.contains(&victim))),
+        events
+            .items
+            .iter()
+            .any(|e| e.reason.as_deref() == Some("WriteAbandoned")
+                && e.type_.as_deref() == Some("Warning")
+                && e.note.as_deref().is_some_and(|n| n.contains(&victim))),
         "no WriteAbandoned event"
     );
     // Later syncs go on and never retry it.
@@ -282,7 +297,8 @@ async fn write_rejected_for_good_is_abandoned_and_blocks_nothing() {
 #[tokio::test]
 async fn dry_run_stops_pending_writes() {
     let t = Tenant::new(Setup::greenhouse(), forty()).await;
-    t.rate_limit(json!({"requests": 5, "window_seconds": 1})).await;
+    t.rate_limit(json!({"requests": 5, "window_seconds": 1}))
+        .await;
     t.apply("24h").await;
     let op = Operator::start(&t.client, &t.ns, &t.ledger);
     wait_for("the first writes", async || notes_created(&t).await >= 3).await;
@@ -317,6 +333,7 @@ async fn profile_edit_rescores_everything_and_renotes_only_changes() {
     let op = Operator::start(&t.client, &t.ns, &t.ledger);
     let s = t.synced().await;
     let n = last(&s).scored;
+    let before = s.status.clone().unwrap().last_sync_time;
     let profiles = Api::<ScoringProfile>::namespaced(t.client.clone(), &t.ns);
     let patch = json!({"spec": {"weights": {"skills": 10, "experience": 70}}});
     profiles
@@ -325,10 +342,11 @@ async fn profile_edit_rescores_everything_and_renotes_only_changes() {
         .unwrap();
     let s = t
         .wait("re-scoring after the profile edit", |s| {
-            s.status
-                .as_ref()
-                .and_then(|st| st.last_sync.as_ref())
-                .is_some_and(|c| c.scored == n && c.unchanged == 0)
+            let st = s.status.clone().unwrap_or_default();
+            st.last_sync_time != before
+                && st
+                    .last_sync
+                    .is_some_and(|c| c.scored == n && c.unchanged == 0)
         })
         .await;
     let c = last(&s);
@@ -350,9 +368,91 @@ async fn profile_edit_rescores_everything_and_renotes_only_changes() {
         ),
     )
     .await;
-    let newest = notes["notes"].as_array().unwrap().iter().filter_map(Value::as_str).any(|b| b.contains("Scoring profile: profile (generation 2)"));
-    assert!(newest, "the new note names the profile and its generation: {notes}");
+    let newest = notes["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .any(|b| b.contains("Scoring profile: profile (generation 2)"));
+    assert!(
+        newest,
+        "the new note names the profile and its generation: {notes}"
+    );
     op.stop().await;
+}
+
+/// Vendor API requests the sandbox has answered (control calls excluded).
+async fn api_requests(t: &Tenant) -> u64 {
+    t.stats().await["requests"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(k, _)| !k.contains("/_sandbox"))
+                .filter_map(|(_, v)| v.as_u64())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// The operator is killed (SIGKILL) in the middle of a rate-limited full sync
+/// of 2,000 Workable candidates (one detail request each) and restarted: the
+/// sync resumes from its checkpoint, and the vendor requests of both runs stay
+/// within 1.1 times those of an uninterrupted one.
+#[tokio::test]
+async fn interrupted_full_sync_resumes_from_its_checkpoint() {
+    let big = || SandboxOptions {
+        applications: 2_000,
+        jobs: 8,
+        rate_limit: None,
+        ..Default::default()
+    };
+    let spec = json!({"writeBack": {"dryRun": true}});
+    // The uninterrupted run, unlimited (request counts do not depend on pacing).
+    let calm = Tenant::new(Setup::workable(), big()).await;
+    calm.apply_spec(spec.clone()).await;
+    let op = Operator::start(&calm.client, &calm.ns, &calm.ledger);
+    let s = calm.synced().await;
+    let n = last(&s).scored;
+    let uninterrupted = api_requests(&calm).await;
+    op.stop().await;
+    assert!(n > 1_000, "{n}");
+
+    let t = Tenant::new(Setup::workable(), big()).await;
+    t.rate_limit(json!({"requests": 150, "window_seconds": 1}))
+        .await;
+    t.apply_spec(spec).await;
+    let first = OperatorProcess::start(&t.ns, &t.ledger, "first");
+    wait_for("the sync to be under way", async || {
+        api_requests(&t).await > uninterrupted * 2 / 5
+    })
+    .await;
+    first.kill();
+    let at_kill = api_requests(&t).await;
+    let _second = OperatorProcess::start(&t.ns, &t.ledger, "first");
+    let s = t.synced().await;
+    let total = api_requests(&t).await;
+    let resumed = last(&s);
+    eprintln!(
+        "uninterrupted {uninterrupted} requests; interrupted at {at_kill}, {total} in all \
+         ({:.3}x); the resumed run scored {}",
+        total as f64 / uninterrupted as f64,
+        resumed.scored
+    );
+    assert!(
+        resumed.scored < n,
+        "the second run started over: {resumed:?}"
+    );
+    assert!(
+        total * 10 <= uninterrupted * 11,
+        "{total} requests against {uninterrupted} uninterrupted"
+    );
+    let key = format!("{}/{SYNC}", t.ns);
+    let ledger = ats_operator::ledger::Ledger::open(&t.ledger).unwrap();
+    assert_eq!(ledger.totals(&key).unwrap().scored, n, "each scored once");
+    assert!(
+        ledger.checkpoint(&key).unwrap().is_none(),
+        "checkpoint left behind"
+    );
 }
 
 macro_rules! replicas {

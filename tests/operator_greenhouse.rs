@@ -310,7 +310,10 @@ async fn tenant_is_synced_scored_and_written_back_exactly_once() {
         expected_new += expected - before;
     }
     assert_eq!(notes_after - notes_before, expected_new as u64);
-    assert!(expected_new > 0, "the profile edit changed no score: a weak test");
+    assert!(
+        expected_new > 0,
+        "the profile edit changed no score: a weak test"
+    );
 
     // Events for state changes.
     let events = t.events().await;

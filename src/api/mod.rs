@@ -412,6 +412,11 @@ pub struct AtsSyncStatus {
     /// Counts since the sync was created (from the ledger).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub totals: Option<SyncCounts>,
+    /// When the first sync started. From then on the ATS may hold notes a
+    /// ledger does not know (another replica's, a lost ledger's), so a worker
+    /// started later checks the ATS before its first write of each application.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_sync_time: Option<String>,
     /// The last `ats.dev/sync-requested-at` value acted on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_handled_sync_request: Option<String>,

@@ -28,6 +28,7 @@ pub struct SyncView {
     pub last_counts: Option<SyncCounts>,
     pub totals: Option<SyncCounts>,
     pub last_handled_sync_request: Option<String>,
+    pub first_sync_time: Option<DateTime<Utc>>,
     /// The worker panicked and restarts (cleared by its next run).
     pub worker_failure: Option<String>,
     /// The last run's first failed write (the run itself completed).
@@ -167,6 +168,7 @@ pub fn render(view: &SyncView, previous: &[Condition], now: DateTime<Utc>) -> At
         last_sync: view.last_counts.clone(),
         totals: view.totals.clone(),
         last_handled_sync_request: view.last_handled_sync_request.clone(),
+        first_sync_time: view.first_sync_time.map(ts),
     }
 }
 

@@ -110,6 +110,7 @@ fn seed_view(sync: &AtsSync) -> SyncView {
         last_counts: st.last_sync.clone(),
         totals: st.totals.clone(),
         last_handled_sync_request: st.last_handled_sync_request.clone(),
+        first_sync_time: parse(&st.first_sync_time),
         ..Default::default()
     }
 }
@@ -185,11 +186,10 @@ async fn apply(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, Controll
                         spec.schedule.nominal_interval(),
                         Utc::now(),
                     );
-                    // The sync has written before: a ledger that does not know it
-                    // checks the ATS before writing.
-                    let adopt = st.last_sync_time.is_some()
-                        || st.totals.as_ref().is_some_and(|t| t.written_back > 0);
-                    let handle = worker::spawn(spec, hash, env, first, adopt);
+                    // The sync ran before (maybe on another replica): the ATS may
+                    // hold writes this ledger does not know.
+                    let history = st.first_sync_time.is_some() || st.last_sync_time.is_some();
+                    let handle = worker::spawn(spec, hash, env, first, history);
                     workers.insert(key.clone(), handle);
                 }
             }
@@ -328,7 +328,22 @@ struct SyncReporter(Weak<Context>);
 
 #[async_trait]
 impl worker::Reporter for SyncReporter {
-    async fn run_started(&self, _key: &SyncKey, _at: DateTime<Utc>) {}
+    /// Records the first sync's start before it writes anything (one status
+    /// write in the sync's life).
+    async fn run_started(&self, key: &SyncKey, at: DateTime<Utc>) {
+        let Some(ctx) = self.0.upgrade() else { return };
+        {
+            let slot = ctx.slot(key);
+            let mut slot = slot.lock().await;
+            if slot.view.first_sync_time.is_some() {
+                return;
+            }
+            slot.view.first_sync_time = Some(at);
+        }
+        if let Err(e) = publish(&ctx, key).await {
+            warn!(error = %e, "could not publish status");
+        }
+    }
 
     async fn worker_failed(&self, key: &SyncKey, message: String, restart_in: Duration) {
         let Some(ctx) = self.0.upgrade() else { return };

@@ -48,6 +48,25 @@ pub struct Cursor {
     pub decision_identity: Option<String>,
 }
 
+/// How far a pull got: saved after each batch, so an interrupted sync (restart,
+/// new leader, edited spec) resumes instead of starting over.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// Source identity and decision identity the pull belongs to; a checkpoint
+    /// for others is stale.
+    pub identity: String,
+    pub decision_identity: String,
+    pub started_at: DateTime<Utc>,
+    pub since: Option<DateTime<Utc>>,
+    pub full: bool,
+    /// The client's resume token: everything up to it has been processed.
+    pub after: String,
+    /// The newest update seen so far.
+    pub high_watermark: Option<DateTime<Utc>>,
+    /// Update times of applications that must come back (see `sync::decide::next_watermark`).
+    pub held: Vec<Option<DateTime<Utc>>>,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WriteStatus {
@@ -136,6 +155,8 @@ pub struct WriteState {
     pub written_mark: Option<String>,
     /// The write-back settings and source the pending write was decided for.
     pub settings: String,
+    /// When this ledger last confirmed a write (sent, or found in the ATS).
+    pub written_at: Option<DateTime<Utc>>,
 }
 
 /// One scoring decision, as audited.
@@ -240,13 +261,22 @@ ALTER TABLE write_states ADD COLUMN deleted_at TEXT;
 ALTER TABLE write_states ADD COLUMN written_mark TEXT;
 ALTER TABLE write_states ADD COLUMN settings TEXT NOT NULL DEFAULT '';
 ALTER TABLE write_states ADD COLUMN next_attempt_at TEXT;
+ALTER TABLE write_states ADD COLUMN seen_at TEXT;
+ALTER TABLE write_states ADD COLUMN written_at TEXT;
 ALTER TABLE cursors ADD COLUMN decision_identity TEXT;
+CREATE TABLE checkpoints (
+    sync_key          TEXT PRIMARY KEY,
+    identity          TEXT NOT NULL,
+    decision_identity TEXT NOT NULL,
+    data              TEXT NOT NULL,
+    updated_at        TEXT NOT NULL
+);
 "#,
 ];
 
 /// The columns [`write_state_from_row`] reads, in its order.
 const WRITE_STATE_COLUMNS: &str = "application_id, fingerprint, profile_generation, write_key, \
-    state, attempts, deleted_at, written_mark, settings";
+    state, attempts, deleted_at, written_mark, settings, written_at";
 
 pub struct Ledger {
     conn: Mutex<Connection>,
@@ -371,6 +401,82 @@ impl Ledger {
             ],
         )?;
         Ok(())
+    }
+
+    pub fn checkpoint(&self, sync_key: &str) -> Result<Option<Checkpoint>, LedgerError> {
+        let conn = self.conn()?;
+        let data: Option<String> = conn
+            .query_row(
+                "SELECT data FROM checkpoints WHERE sync_key = ?1",
+                params![sync_key],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(data.map(|d| serde_json::from_str(&d)).transpose()?)
+    }
+
+    pub fn set_checkpoint(&self, sync_key: &str, c: &Checkpoint) -> Result<(), LedgerError> {
+        let conn = self.conn()?;
+        conn.prepare_cached(
+            "INSERT INTO checkpoints (sync_key, identity, decision_identity, data, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (sync_key) DO UPDATE SET identity = excluded.identity,
+                decision_identity = excluded.decision_identity, data = excluded.data,
+                updated_at = excluded.updated_at",
+        )?
+        .execute(params![
+            sync_key,
+            c.identity,
+            c.decision_identity,
+            serde_json::to_string(c)?,
+            ts(Utc::now())
+        ])?;
+        Ok(())
+    }
+
+    pub fn clear_checkpoint(&self, sync_key: &str) -> Result<(), LedgerError> {
+        let conn = self.conn()?;
+        conn.prepare_cached("DELETE FROM checkpoints WHERE sync_key = ?1")?
+            .execute(params![sync_key])?;
+        Ok(())
+    }
+
+    /// Notes that a full pull saw these applications (at `at`), so that a pull
+    /// resumed after an interruption still knows what the earlier part saw.
+    pub fn mark_seen(
+        &self,
+        sync_key: &str,
+        application_ids: &[&str],
+        at: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
+        let at = ts(at);
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        for id in application_ids {
+            tx.prepare_cached(
+                "UPDATE write_states SET seen_at = ?3 WHERE sync_key = ?1 AND application_id = ?2",
+            )?
+            .execute(params![sync_key, id, at])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Known, alive applications a full pull that started at `started` did not see.
+    pub fn unseen_since(
+        &self,
+        sync_key: &str,
+        started: DateTime<Utc>,
+    ) -> Result<Vec<String>, LedgerError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT application_id FROM write_states WHERE sync_key = ?1 AND deleted_at IS NULL
+             AND (seen_at IS NULL OR seen_at < ?2) ORDER BY application_id",
+        )?;
+        let ids = stmt
+            .query_map(params![sync_key, ts(started)], |r| r.get::<_, String>(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(ids)
     }
 
     /// Applications this sync has a write state for (scored before, not deleted).
@@ -541,7 +647,7 @@ impl Ledger {
         let tx = conn.transaction()?;
         let changed = tx.execute(
             "UPDATE write_states SET state = ?4, attempts = attempts + 1, last_error = NULL,
-                updated_at = ?5, written_mark = ?6, next_attempt_at = NULL
+                updated_at = ?5, written_mark = ?6, next_attempt_at = NULL, written_at = ?5
              WHERE sync_key = ?1 AND application_id = ?2 AND write_key = ?3",
             params![
                 sync_key,
@@ -830,6 +936,11 @@ fn write_state_from_row(row: &rusqlite::Row<'_>) -> Result<WriteState, LedgerErr
         deleted: deleted_at.is_some(),
         written_mark: row.get(7)?,
         settings: row.get(8)?,
+        written_at: row
+            .get::<_, Option<String>>(9)?
+            .as_deref()
+            .map(parse_ts)
+            .transpose()?,
     })
 }
 

@@ -86,6 +86,7 @@ fn decision_without_mark_written_stays_pending() {
             deleted: false,
             written_mark: None,
             settings: "s1".into(),
+            written_at: None,
         }
     );
     assert_eq!(l.pending_writes(SYNC, later()).unwrap(), vec![ws]);

@@ -261,4 +261,6 @@ pub struct ChangeSet {
     pub deleted_application_ids: Vec<String>,
     /// The highest vendor `updated_at` seen; the next watermark.
     pub high_watermark: Option<DateTime<Utc>>,
+    /// In a batched pull: the client's token for resuming after this batch.
+    pub resume_after: Option<String>,
 }

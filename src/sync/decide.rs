@@ -82,6 +82,14 @@ pub fn worth_writing(previous: Option<&WriteState>, mark: &str) -> bool {
     previous.and_then(|p| p.written_mark.as_deref()) != Some(mark)
 }
 
+/// Pure: whether the ATS, not this ledger, decides a write: the sync has run
+/// before this worker started (`verify_before`), and this ledger has not
+/// confirmed the application's write since. Another replica with its own
+/// ledger, or a lost ledger, may have written what this one does not know.
+pub fn unconfirmed(previous: Option<&WriteState>, verify_before: Option<DateTime<Utc>>) -> bool {
+    verify_before.is_some_and(|t| previous.and_then(|p| p.written_at).is_none_or(|w| w < t))
+}
+
 /// Pure: whether this run pulls everything: no usable cursor, the last full
 /// sync is older than `every`, or the profile or write-back settings changed.
 pub fn full_sync_due(
@@ -322,6 +330,7 @@ mod tests {
             deleted: false,
             written_mark: m.map(str::to_string),
             settings: String::new(),
+            written_at: None,
         };
         assert!(worth_writing(None, "70|good_fit|s"));
         assert!(worth_writing(Some(&state(None)), "70|good_fit|s"));

@@ -21,7 +21,9 @@ use super::SyncSpec;
 use super::decide::{self, AfterFailure, SuspiciousDeletions, Verdict};
 use super::fence::{Fence, Lost};
 use crate::api::SyncCounts;
-use crate::ledger::{Cursor, Decision, DecisionOutcome, Ledger, LedgerError, WriteState};
+use crate::ledger::{
+    Checkpoint, Cursor, Decision, DecisionOutcome, Ledger, LedgerError, WriteState,
+};
 use crate::model::{Application, ApplicationStatus, BlindCandidate};
 use crate::scoring;
 use crate::vendors::{AtsClient, BandTag, NoteMark, VendorError, WriteBackRequest};
@@ -53,10 +55,11 @@ pub enum SyncError {
 #[derive(Clone, Debug)]
 pub struct RunInput {
     pub fence: Fence,
-    /// The sync has written before (its status says so) while this ledger has
-    /// no cursor for it: the ledger was lost or belongs to another replica, so an
-    /// application it does not know is looked up in the ATS before writing.
-    pub adopt_unknown: bool,
+    /// Set when the sync ran before this worker started (its status says so):
+    /// a write this ledger has not confirmed since then is decided against the
+    /// ATS's newest marker, not the ledger (another replica with its own ledger,
+    /// or a lost ledger, may have written what this one does not know).
+    pub verify_before: Option<DateTime<Utc>>,
     /// The `ats.dev/confirm-deletions` annotation.
     pub confirmed_deletions: Option<String>,
 }
@@ -65,7 +68,7 @@ impl Default for RunInput {
     fn default() -> Self {
         RunInput {
             fence: Fence::open(),
-            adopt_unknown: false,
+            verify_before: None,
             confirmed_deletions: None,
         }
     }
@@ -127,8 +130,19 @@ struct Job {
     attempts: u32,
 }
 
+/// Where this run's pull starts: fresh, or resumed from a checkpoint.
+struct Plan {
+    since: Option<DateTime<Utc>>,
+    full: bool,
+    started: DateTime<Utc>,
+    after: Option<String>,
+    high_watermark: Option<DateTime<Utc>>,
+    held: Vec<Option<DateTime<Utc>>>,
+}
+
 /// Runs one sync. A vendor error in the pull aborts the run (the watermark
-/// stays); failed writes never do: each is retried or abandoned on its own.
+/// stays; the checkpoint keeps what was done); failed writes never do: each is
+/// retried or abandoned on its own.
 pub async fn run_once(
     client: &dyn AtsClient,
     ledger: &Ledger,
@@ -148,29 +162,183 @@ pub async fn run_once(
     let identity = spec.source_identity();
     let decision_identity = decide::decision_identity(spec);
     let cursor = ledger.cursor(&lkey)?.filter(|c| c.identity == identity);
-    let adopt = input.adopt_unknown && cursor.is_none();
-    let full = full_sync_due(
-        cursor.as_ref(),
-        spec.full_sync_every,
-        &decision_identity,
-        now,
-    );
-    report.full = full;
-    let since = match &cursor {
-        Some(c) if !full => Some(c.watermark - LOOKBACK),
-        _ => None,
+    let resumed = ledger
+        .checkpoint(&lkey)?
+        .filter(|c| c.identity == identity && c.decision_identity == decision_identity);
+    let mut plan = match resumed {
+        Some(c) => {
+            info!(after = %c.after, full = c.full, "resuming an interrupted pull");
+            Plan {
+                since: c.since,
+                full: c.full,
+                started: c.started_at,
+                after: Some(c.after),
+                high_watermark: c.high_watermark,
+                held: c.held,
+            }
+        }
+        None => {
+            let full = full_sync_due(
+                cursor.as_ref(),
+                spec.full_sync_every,
+                &decision_identity,
+                now,
+            );
+            Plan {
+                since: match &cursor {
+                    Some(c) if !full => Some(c.watermark - LOOKBACK),
+                    _ => None,
+                },
+                full,
+                started: now,
+                after: None,
+                high_watermark: None,
+                held: Vec::new(),
+            }
+        }
     };
-    let changes = client.pull(since, &spec.scope).await?;
-    info!(
-        since = ?since,
-        full,
-        deleted = changes.deleted_application_ids.len(),
-        jobs = changes.jobs.len(),
-        candidates = changes.candidates.len(),
-        applications = changes.applications.len(),
-        "pulled changes"
-    );
+    report.full = plan.since.is_none();
 
+    let mut state = BatchState {
+        verify_before: input.verify_before,
+        settings: &settings,
+        seen: HashSet::new(),
+        asks: HashMap::new(),
+    };
+    let mut batches = client.pull_batches(plan.since, &spec.scope, plan.after.clone());
+    while let Some(batch) = batches.next().await {
+        let changes = batch?;
+        info!(
+            since = ?plan.since,
+            full = plan.full,
+            deleted = changes.deleted_application_ids.len(),
+            jobs = changes.jobs.len(),
+            candidates = changes.candidates.len(),
+            applications = changes.applications.len(),
+            "pulled changes"
+        );
+        let to_write = process_batch(
+            ledger,
+            spec,
+            &changes,
+            now,
+            &mut state,
+            &mut plan,
+            &mut report,
+        )?;
+        report.counts.deleted += ledger.record_deletions(
+            &lkey,
+            &changes.deleted_application_ids,
+            "reported deleted by the vendor",
+        )?;
+        write_all(client, ledger, spec, to_write, now, input, &mut report).await?;
+        plan.high_watermark = match (plan.high_watermark, changes.high_watermark) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        if let Some(after) = changes.resume_after {
+            ledger.set_checkpoint(
+                &lkey,
+                &Checkpoint {
+                    identity: identity.clone(),
+                    decision_identity: decision_identity.clone(),
+                    started_at: plan.started,
+                    since: plan.since,
+                    full: plan.full,
+                    after,
+                    high_watermark: plan.high_watermark,
+                    held: compact_held(&plan.held),
+                },
+            )?;
+        }
+    }
+    drop(batches);
+
+    // After a full pull: whatever it no longer has, unless that is too much at once.
+    if plan.since.is_none() {
+        let absent = ledger.unseen_since(&lkey, plan.started)?;
+        let known = ledger.known_applications(&lkey)?.len() as u64;
+        report.suspicious_deletions = decide::hold_deletions(
+            absent.len() as u64,
+            known,
+            spec.deletion_guard_percent,
+            input.confirmed_deletions.as_deref(),
+        );
+        match &report.suspicious_deletions {
+            Some(s) => warn!(absent = s.absent, known = s.known, "deletions held back"),
+            None => {
+                report.counts.deleted += ledger.record_deletions(
+                    &lkey,
+                    &absent,
+                    "absent from a full sync (deleted, or out of scope)",
+                )?;
+            }
+        }
+    }
+
+    let watermark = decide::next_watermark(
+        cursor.as_ref().map(|c| c.watermark),
+        plan.high_watermark,
+        &plan.held,
+    );
+    if let Some(w) = watermark {
+        // A full sync whose deletions were held is not done: the next run is full again.
+        let finished_full = plan.full && report.suspicious_deletions.is_none();
+        ledger.set_cursor(
+            &lkey,
+            &Cursor {
+                identity,
+                watermark: w,
+                full_sync_at: if finished_full {
+                    Some(plan.started)
+                } else {
+                    cursor.as_ref().and_then(|c| c.full_sync_at)
+                },
+                decision_identity: Some(decision_identity),
+            },
+        )?;
+    }
+    ledger.clear_checkpoint(&lkey)?;
+    report.watermark = watermark;
+    Ok(report)
+}
+
+/// At most two held times matter: the earliest, and whether one had none.
+fn compact_held(held: &[Option<DateTime<Utc>>]) -> Vec<Option<DateTime<Utc>>> {
+    let mut out: Vec<Option<DateTime<Utc>>> = held
+        .iter()
+        .flatten()
+        .min()
+        .map(|t| Some(*t))
+        .into_iter()
+        .collect();
+    if held.iter().any(Option::is_none) {
+        out.push(None);
+    }
+    out
+}
+
+/// What a run carries from batch to batch.
+struct BatchState<'a> {
+    verify_before: Option<DateTime<Utc>>,
+    settings: &'a str,
+    seen: HashSet<String>,
+    /// Each job's text is analysed once for all of its applications.
+    asks: HashMap<String, scoring::job::JobAsk>,
+}
+
+/// Scores and records one batch; returns the writes it decided.
+fn process_batch(
+    ledger: &Ledger,
+    spec: &SyncSpec,
+    changes: &crate::model::ChangeSet,
+    now: DateTime<Utc>,
+    state: &mut BatchState<'_>,
+    plan: &mut Plan,
+    report: &mut RunReport,
+) -> Result<Vec<Job>, SyncError> {
+    let lkey = spec.key.ledger_key();
+    let settings = state.settings;
     let jobs: HashMap<&str, &crate::model::Job> =
         changes.jobs.iter().map(|j| (j.id.as_str(), j)).collect();
     let candidates: HashMap<&str, &crate::model::Candidate> = changes
@@ -179,26 +347,23 @@ pub async fn run_once(
         .map(|c| (c.id.as_str(), c))
         .collect();
     let counts = &mut report.counts;
-    counts.jobs = jobs.len() as u64;
-
+    counts.jobs = counts.jobs.max(jobs.len() as u64);
     let mut to_write = Vec::new();
-    let mut seen = HashSet::new();
-    let mut held = Vec::new();
-    // Each job's text is analysed once for all of its applications.
-    let mut asks: HashMap<&str, scoring::job::JobAsk> = HashMap::new();
     let mut decided = Vec::new();
+    let mut seen_here = Vec::new();
     for app in &changes.applications {
-        if !seen.insert(app.id.as_str()) {
+        if !state.seen.insert(app.id.clone()) {
             continue;
         }
         let Some(job) = jobs.get(app.job_id.as_str()) else {
             continue; // out of scope: the pull lists every job in scope
         };
         counts.applications_seen += 1;
+        seen_here.push(app.id.as_str());
         let Some(candidate) = candidates.get(app.candidate_id.as_str()) else {
             warn!(application = %app.id, candidate = %app.candidate_id, "candidate missing from pull; the watermark waits for it");
             counts.failed += 1;
-            held.push(app.updated_at);
+            plan.held.push(app.updated_at);
             continue;
         };
         let blind = BlindCandidate::from_candidate(candidate);
@@ -212,13 +377,16 @@ pub async fn run_once(
             counts.unchanged += 1;
             continue;
         }
-        let ask = asks
-            .entry(job.id.as_str())
+        let ask = state
+            .asks
+            .entry(job.id.clone())
             .or_insert_with(|| scoring::job::analyze(job, &spec.profile));
         let score = scoring::score_with(ask, job, &blind, &spec.profile, now.year());
         let mut outcome = outcome(spec);
+        let unconfirmed = decide::unconfirmed(previous.as_ref(), state.verify_before);
         if outcome == DecisionOutcome::ToWrite
-            && !decide::worth_writing(previous.as_ref(), &decide::mark(&score, &settings))
+            && !unconfirmed
+            && !decide::worth_writing(previous.as_ref(), &decide::mark(&score, settings))
         {
             outcome = DecisionOutcome::NoChange;
         }
@@ -235,14 +403,14 @@ pub async fn run_once(
             score,
             outcome,
             decided_at: now,
-            settings: settings.clone(),
+            settings: settings.to_string(),
         };
         counts.scored += 1;
         if decision.outcome == DecisionOutcome::ToWrite {
             to_write.push(Job {
                 req: request(spec, app.clone(), &decision),
-                settings: settings.clone(),
-                check_first: adopt && previous.is_none(),
+                settings: settings.to_string(),
+                check_first: unconfirmed,
                 attempts: 0,
             });
         }
@@ -254,71 +422,10 @@ pub async fn run_once(
     }
     // Every decision is in the ledger (Pending) before any write is attempted.
     ledger.record_decisions(&decided)?;
-    drop(decided);
-
-    // Deletions the vendor lists, and, after a full sync, whatever it no longer has.
-    counts.deleted += ledger.record_deletions(
-        &lkey,
-        &changes.deleted_application_ids,
-        "reported deleted by the vendor",
-    )?;
-    if since.is_none() {
-        let in_pull: HashSet<&str> = changes.applications.iter().map(|a| a.id.as_str()).collect();
-        let known = ledger.known_applications(&lkey)?;
-        let mut absent: Vec<String> = known
-            .iter()
-            .filter(|id| !in_pull.contains(id.as_str()))
-            .cloned()
-            .collect();
-        absent.sort();
-        report.suspicious_deletions = decide::hold_deletions(
-            absent.len() as u64,
-            known.len() as u64,
-            spec.deletion_guard_percent,
-            input.confirmed_deletions.as_deref(),
-        );
-        match &report.suspicious_deletions {
-            Some(s) => warn!(absent = s.absent, known = s.known, "deletions held back"),
-            None => {
-                report.counts.deleted += ledger.record_deletions(
-                    &lkey,
-                    &absent,
-                    "absent from a full sync (deleted, or out of scope)",
-                )?;
-            }
-        }
+    if plan.since.is_none() {
+        ledger.mark_seen(&lkey, &seen_here, plan.started)?;
     }
-
-    write_all(client, ledger, spec, to_write, now, input, &mut report).await?;
-
-    let watermark = next_watermark(cursor.as_ref(), &changes, &held);
-    if let Some(w) = watermark {
-        // A full sync whose deletions were held is not done: the next run is full again.
-        let finished_full = full && report.suspicious_deletions.is_none();
-        ledger.set_cursor(
-            &lkey,
-            &Cursor {
-                identity,
-                watermark: w,
-                full_sync_at: if finished_full {
-                    Some(now)
-                } else {
-                    cursor.as_ref().and_then(|c| c.full_sync_at)
-                },
-                decision_identity: Some(decision_identity),
-            },
-        )?;
-    }
-    report.watermark = watermark;
-    Ok(report)
-}
-
-fn next_watermark(
-    cursor: Option<&Cursor>,
-    changes: &crate::model::ChangeSet,
-    held: &[Option<DateTime<Utc>>],
-) -> Option<DateTime<Utc>> {
-    decide::next_watermark(cursor.map(|c| c.watermark), changes.high_watermark, held)
+    Ok(to_write)
 }
 
 /// Outcome of one write job.

@@ -152,7 +152,7 @@ pub fn spawn(
     spec_hash: String,
     env: WorkerEnv,
     first: FirstRun,
-    adopt_unknown: bool,
+    history: bool,
 ) -> WorkerHandle {
     let trigger = Arc::new(Notify::new());
     let (stop, stop_rx) = watch::channel(false);
@@ -164,7 +164,7 @@ pub fn spawn(
         trigger: trigger.clone(),
         stop: stop_rx,
         confirm: confirm_rx,
-        adopt_unknown,
+        verify_before: history.then(Utc::now),
     };
     let join = tokio::spawn(supervise(loop_, first).instrument(span));
     WorkerHandle {
@@ -183,7 +183,7 @@ struct Loop {
     trigger: Arc<Notify>,
     stop: watch::Receiver<bool>,
     confirm: watch::Receiver<Option<String>>,
-    adopt_unknown: bool,
+    verify_before: Option<DateTime<Utc>>,
 }
 
 /// Aborts the task when dropped, so stopping the supervisor stops the worker.
@@ -260,7 +260,7 @@ async fn run_loop(mut l: Loop, first: FirstRun) {
         l.env.reporter.run_started(&spec.key, started).await;
         let input = RunInput {
             fence: l.env.fence.clone(),
-            adopt_unknown: l.adopt_unknown,
+            verify_before: l.verify_before,
             confirmed_deletions: l.confirm.borrow().clone(),
         };
         let result = match &client {

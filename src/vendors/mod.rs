@@ -267,6 +267,9 @@ impl VendorError {
     }
 }
 
+/// The batches of a pull.
+pub type Batches<'a> = futures::stream::BoxStream<'a, Result<ChangeSet, VendorError>>;
+
 /// The small interface every vendor implements.
 #[async_trait]
 pub trait AtsClient: Send + Sync {
@@ -277,6 +280,20 @@ pub trait AtsClient: Send + Sync {
         since: Option<DateTime<Utc>>,
         scope: &PullScope,
     ) -> Result<ChangeSet, VendorError>;
+
+    /// The pull in batches, each with the jobs in scope, resuming after the
+    /// `resume_after` token of an earlier batch. Vendors whose pulls take long
+    /// (per-record detail under a tight limit) yield many; the default yields
+    /// the whole pull as one.
+    fn pull_batches<'a>(
+        &'a self,
+        since: Option<DateTime<Utc>>,
+        scope: &'a PullScope,
+        resume_after: Option<String>,
+    ) -> Batches<'a> {
+        let _ = resume_after;
+        Box::pin(futures::stream::once(self.pull(since, scope)))
+    }
 
     /// Writes a score back.
     async fn write_back(&self, req: &WriteBackRequest) -> Result<(), VendorError>;

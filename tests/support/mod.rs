@@ -128,7 +128,10 @@ pub fn expected_notes(ledger: &std::path::Path, sync_key: &str, application_id: 
     let mut last = None;
     let mut notes = 0;
     for d in decisions {
-        if !matches!(d.outcome, DecisionOutcome::ToWrite | DecisionOutcome::NoChange) {
+        if !matches!(
+            d.outcome,
+            DecisionOutcome::ToWrite | DecisionOutcome::NoChange
+        ) {
             continue;
         }
         let mark = (d.score.score, d.score.band);

@@ -400,6 +400,7 @@ impl AtsClient for GreenhouseClient {
                 // v3 lists do not report deletions (webhooks do).
                 deleted_application_ids: Vec::new(),
                 high_watermark,
+                resume_after: None,
             })
         }
         .instrument(span)

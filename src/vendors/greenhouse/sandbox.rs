@@ -1714,7 +1714,9 @@ async fn ctl_job_status(
     };
     job.state = state;
     job.updated_at = now();
-    Ok(Json(json!({"id": id.to_string(), "status": state.as_str()})))
+    Ok(Json(
+        json!({"id": id.to_string(), "status": state.as_str()}),
+    ))
 }
 
 #[cfg(test)]

@@ -493,6 +493,7 @@ impl AtsClient for LeverClient {
                 applications,
                 deleted_application_ids,
                 high_watermark,
+                resume_after: None,
             })
         }
         .instrument(span)

@@ -37,6 +37,18 @@ const FORBIDDEN_HINT: &str = "the Workable API token needs the r_jobs, r_candida
 w_candidates scopes (Settings > Integrations > API access token)";
 
 /// One pulled candidate: mapped, or gone between the list and its detail.
+/// Candidates per batch of a pull (and per checkpoint).
+const BATCH: usize = 100;
+
+/// What a pull will fetch.
+struct PullPlan {
+    jobs: Vec<crate::model::Job>,
+    /// In id order, so a resumed pull skips what an earlier one did.
+    wanted: Vec<WkCandidateItem>,
+    anonymized: Vec<String>,
+    listed_watermark: Option<DateTime<Utc>>,
+}
+
 enum Fetched {
     Found(Box<(Candidate, Application)>),
     Gone(String),
@@ -270,6 +282,96 @@ impl WorkableClient {
         }
     }
 
+    /// The jobs in scope and the candidates to fetch, in id order.
+    async fn plan(
+        &self,
+        since: Option<DateTime<Utc>>,
+        scope: &PullScope,
+    ) -> Result<PullPlan, VendorError> {
+        let wk_jobs = self.jobs().await?;
+        let total_jobs = wk_jobs.len();
+        let jobs: Vec<_> = wk_jobs
+            .iter()
+            .map(mapping::job)
+            .filter(|j| scope.includes_job(j))
+            .collect();
+        let in_scope: BTreeSet<String> = jobs.iter().map(|j| j.id.clone()).collect();
+        if in_scope.is_empty() {
+            debug!("no job in scope");
+            return Ok(PullPlan {
+                jobs,
+                wanted: Vec::new(),
+                anonymized: Vec::new(),
+                listed_watermark: None,
+            });
+        }
+        let per_job = (in_scope.len() <= PER_JOB_LISTING_MAX && in_scope.len() < total_jobs)
+            .then_some(&in_scope);
+        let items = self.candidates(since, per_job).await?;
+        let listed_watermark = items.iter().filter_map(|c| c.updated_at).max();
+        let mut seen = HashSet::new();
+        let mut anonymized = Vec::new();
+        let mut wanted = Vec::new();
+        for c in items {
+            if !c.shortcode().is_some_and(|s| in_scope.contains(s)) || !seen.insert(c.id.clone()) {
+                continue;
+            }
+            if c.anonymized.unwrap_or(false) {
+                // GDPR erasure: forget it as the ATS did.
+                anonymized.push(c.id);
+            } else {
+                wanted.push(c);
+            }
+        }
+        wanted.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(PullPlan {
+            jobs,
+            wanted,
+            anonymized,
+            listed_watermark,
+        })
+    }
+
+    /// The details of some of a plan's candidates, mapped.
+    async fn batch(
+        &self,
+        plan: &PullPlan,
+        items: &[WkCandidateItem],
+    ) -> Result<ChangeSet, VendorError> {
+        let fetched: Vec<Fetched> = futures::stream::iter(items.iter().cloned())
+            .map(|c| self.fetch(c))
+            .buffered(DETAILS_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        let mut candidates = Vec::with_capacity(fetched.len());
+        let mut applications = Vec::with_capacity(fetched.len());
+        let mut deleted = Vec::new();
+        for f in fetched {
+            match f {
+                Fetched::Found(b) => {
+                    let (c, a) = *b;
+                    candidates.push(c);
+                    applications.push(a);
+                }
+                Fetched::Gone(id) => deleted.push(id),
+            }
+        }
+        // A detail can be newer than its list item.
+        let high_watermark = applications
+            .iter()
+            .filter_map(|a| a.updated_at)
+            .chain(plan.listed_watermark)
+            .max();
+        Ok(ChangeSet {
+            jobs: plan.jobs.clone(),
+            candidates,
+            applications,
+            deleted_application_ids: deleted,
+            high_watermark,
+            resume_after: items.last().map(|c| c.id.clone()),
+        })
+    }
+
     /// The full record; `None` when the candidate is gone (404).
     async fn detail(&self, id: &str) -> Result<Option<WkCandidate>, VendorError> {
         let url = self.url(&["candidates", id], &[])?;
@@ -439,81 +541,59 @@ impl AtsClient for WorkableClient {
     ) -> Result<ChangeSet, VendorError> {
         let span = info_span!("workable_pull", since = ?since);
         async move {
-            let wk_jobs = self.jobs().await?;
-            let total_jobs = wk_jobs.len();
-            let jobs: Vec<_> = wk_jobs
-                .iter()
-                .map(mapping::job)
-                .filter(|j| scope.includes_job(j))
-                .collect();
-            let in_scope: BTreeSet<String> = jobs.iter().map(|j| j.id.clone()).collect();
-            if in_scope.is_empty() {
-                debug!("no job in scope");
-                return Ok(ChangeSet {
-                    jobs,
-                    ..Default::default()
-                });
-            }
-            let per_job = (in_scope.len() <= PER_JOB_LISTING_MAX && in_scope.len() < total_jobs)
-                .then_some(&in_scope);
-            let items = self.candidates(since, per_job).await?;
-            let high_watermark = items.iter().filter_map(|c| c.updated_at).max();
-
-            let mut seen = HashSet::new();
-            let mut deleted = Vec::new();
-            let mut wanted = Vec::new();
-            for c in items {
-                if !c.shortcode().is_some_and(|s| in_scope.contains(s))
-                    || !seen.insert(c.id.clone())
-                {
-                    continue;
-                }
-                if c.anonymized.unwrap_or(false) {
-                    // GDPR erasure: forget it as the ATS did.
-                    deleted.push(c.id);
-                } else {
-                    wanted.push(c);
-                }
-            }
-            let fetched: Vec<Fetched> = futures::stream::iter(wanted)
-                .map(|c| self.fetch(c))
-                .buffer_unordered(DETAILS_IN_FLIGHT)
-                .try_collect()
-                .await?;
-            let mut candidates = Vec::with_capacity(fetched.len());
-            let mut applications = Vec::with_capacity(fetched.len());
-            for f in fetched {
-                match f {
-                    Fetched::Found(b) => {
-                        let (c, a) = *b;
-                        candidates.push(c);
-                        applications.push(a);
-                    }
-                    Fetched::Gone(id) => deleted.push(id),
-                }
-            }
-            // A detail can be newer than its list item.
-            let high_watermark = applications
-                .iter()
-                .filter_map(|a| a.updated_at)
-                .chain(high_watermark)
-                .max();
+            let plan = self.plan(since, scope).await?;
+            let mut out = self.batch(&plan, &plan.wanted).await?;
+            out.deleted_application_ids.extend(plan.anonymized.clone());
+            out.resume_after = None;
             debug!(
-                jobs = jobs.len(),
-                applications = applications.len(),
-                deleted = deleted.len(),
+                jobs = out.jobs.len(),
+                applications = out.applications.len(),
+                deleted = out.deleted_application_ids.len(),
                 "workable pull mapped"
             );
-            Ok(ChangeSet {
-                jobs,
-                candidates,
-                applications,
-                deleted_application_ids: deleted,
-                high_watermark,
-            })
+            Ok(out)
         }
         .instrument(span)
         .await
+    }
+
+    /// Batches of [`BATCH`] candidates in id order, each with its details: a
+    /// long pull (one detail request per candidate, at 10 requests per 10 s) is
+    /// checkpointed per batch and resumes after the last candidate id done.
+    fn pull_batches<'a>(
+        &'a self,
+        since: Option<DateTime<Utc>>,
+        scope: &'a PullScope,
+        resume_after: Option<String>,
+    ) -> crate::vendors::Batches<'a> {
+        let first = async move {
+            let mut plan = self.plan(since, scope).await?;
+            if let Some(after) = &resume_after {
+                plan.wanted.retain(|c| c.id.as_str() > after.as_str());
+            }
+            Ok::<_, VendorError>(plan)
+        };
+        let stream = futures::stream::once(first).flat_map(move |plan| match plan {
+            Err(e) => futures::stream::once(async move { Err(e) }).boxed(),
+            Ok(plan) => {
+                let plan = std::sync::Arc::new(plan);
+                let chunks: Vec<usize> = (0..plan.wanted.len().div_ceil(BATCH).max(1)).collect();
+                futures::stream::iter(chunks)
+                    .then(move |i| {
+                        let plan = plan.clone();
+                        async move {
+                            let end = ((i + 1) * BATCH).min(plan.wanted.len());
+                            let mut out = self.batch(&plan, &plan.wanted[i * BATCH..end]).await?;
+                            if i == 0 {
+                                out.deleted_application_ids.extend(plan.anonymized.clone());
+                            }
+                            Ok(out)
+                        }
+                    })
+                    .boxed()
+            }
+        });
+        Box::pin(stream)
     }
 
     /// The custom attribute and the band tag first (idempotent), the comment
