@@ -24,7 +24,8 @@
 //!    holds the Lease (15 s Lease by default), over `BENCH_TAKEOVER_ROUNDS` rounds.
 //!
 //! Run: `cargo bench --bench sync_throughput` (env `BENCH_APPLICATIONS` to resize;
-//! `BENCH_ONLY=writeback,takeover` runs only the named parts).
+//! `BENCH_ONLY=writeback,takeover,throughput,vendors` runs only the named parts:
+//! `throughput` is 1-3, `vendors` is 4).
 
 use std::collections::{BTreeMap, HashMap};
 use std::process::{Child, Command, Stdio};
@@ -203,6 +204,44 @@ fn spec_from(vendor: VendorKind, name: &str) -> SyncSpec {
     }
 }
 
+/// `REQUESTS/SECONDS` as numbers.
+fn parse_limit(arg: &str) -> (u64, u64) {
+    arg.split_once('/')
+        .and_then(|(a, b)| Some((a.parse::<u64>().ok()?, b.parse::<u64>().ok()?)))
+        .expect("limit")
+}
+
+/// One timed sync of `spec` against the sandbox: seconds, the report, the
+/// sandbox's stats and its API request count.
+async fn timed_sync(
+    ledger: &Ledger,
+    sb: &Sandbox,
+    spec: &SyncSpec,
+) -> (f64, pipeline::RunReport, Value, u64) {
+    let client = vendors::connect(&spec.connection, None).expect("client");
+    let t = Instant::now();
+    let r = pipeline::run_once(
+        client.as_ref(),
+        ledger,
+        spec,
+        chrono::Utc::now(),
+        &pipeline::RunInput::default(),
+    )
+    .await
+    .expect("sync");
+    let secs = t.elapsed().as_secs_f64();
+    let stats = json(&format!("{}/_sandbox/stats", sb.base)).await;
+    let n = api_requests(&stats);
+    (secs, r, stats, n)
+}
+
+/// Lower bound of `n` requests under a fixed window: the first window opens
+/// with the first request, so the last of ceil(n / limit) windows starts after
+/// all the others.
+fn window_bound(n: u64, limit: u64, window: u64) -> f64 {
+    (n.div_ceil(limit).saturating_sub(1) * window) as f64
+}
+
 /// Lever and Workable under their own limits: wall time over the lower bound.
 async fn vendor_limited(ledger: &Ledger, vendor: VendorKind, apps: usize) {
     let (limit_arg, keys): (&str, &[&str]) = match vendor {
@@ -215,34 +254,18 @@ async fn vendor_limited(ledger: &Ledger, vendor: VendorKind, apps: usize) {
         VendorKind::Workable => std::env::var("BENCH_WORKABLE_LIMIT").unwrap_or(limit_arg.into()),
         _ => limit_arg.to_string(),
     };
-    let (n_lim, window) = limit_arg
-        .split_once('/')
-        .and_then(|(a, b)| Some((a.parse::<u64>().ok()?, b.parse::<u64>().ok()?)))
-        .expect("limit");
+    let (n_lim, window) = parse_limit(&limit_arg);
     let sb = start_vendor_sandbox(vendor.as_str(), apps, &limit_arg).await;
     let creds = json(&format!("{}/_sandbox/credentials", sb.base)).await;
     let spec = vendor_spec(vendor, &creds, keys, &format!("{vendor}-limited"));
-    let client = vendors::connect(&spec.connection, None).expect("client");
-    let t = Instant::now();
-    let r = pipeline::run_once(
-        client.as_ref(),
-        ledger,
-        &spec,
-        chrono::Utc::now(),
-        &pipeline::RunInput::default(),
-    )
-    .await
-    .expect("limited sync");
-    let secs = t.elapsed().as_secs_f64();
-    let stats = json(&format!("{}/_sandbox/stats", sb.base)).await;
-    let n = api_requests(&stats);
+    let (secs, r, stats, n) = timed_sync(ledger, &sb, &spec).await;
     let bound = match vendor {
         // A bucket starts full (burst 2x the per-second rate), then refills.
         VendorKind::Lever => {
             let rate = n_lim as f64 / window as f64;
             (n as f64 - 2.0 * rate).max(0.0) / rate
         }
-        _ => (n.div_ceil(n_lim).saturating_sub(1) * window) as f64,
+        _ => window_bound(n, n_lim, window),
     };
     let ratio = if bound > 0.0 { secs / bound } else { f64::NAN };
     println!(
@@ -258,28 +281,12 @@ async fn writeback_limited(ledger: &Ledger) {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(2_000);
-    let (limit, window) = limit_arg
-        .split_once('/')
-        .and_then(|(a, b)| Some((a.parse::<u64>().ok()?, b.parse::<u64>().ok()?)))
-        .expect("limit");
+    let (limit, window) = parse_limit(&limit_arg);
     let sb = start_sandbox(apps, &limit_arg).await;
     let creds = json(&format!("{}/_sandbox/credentials", sb.base)).await;
     let spec = spec(&sb, &creds, WriteBackMode::Both, "writeback-limited");
-    let client = vendors::connect(&spec.connection, None).expect("client");
-    let t = Instant::now();
-    let r = pipeline::run_once(
-        client.as_ref(),
-        ledger,
-        &spec,
-        chrono::Utc::now(),
-        &pipeline::RunInput::default(),
-    )
-    .await
-    .expect("write-back sync");
-    let secs = t.elapsed().as_secs_f64();
-    let stats = json(&format!("{}/_sandbox/stats", sb.base)).await;
-    let n = api_requests(&stats);
-    let bound = (n.div_ceil(limit).saturating_sub(1) * window) as f64;
+    let (secs, r, stats, n) = timed_sync(ledger, &sb, &spec).await;
+    let bound = window_bound(n, limit, window);
     println!(
         "first sync with write-back, {limit_arg}: {:>7.2} s  lower bound {:.0} s  ratio {:.3}  ({} API requests, {} rate-limited, scored {}, written back {}, notes {})",
         secs,
@@ -439,13 +446,13 @@ async fn main() {
     if part("takeover") {
         takeover().await;
     }
-    if !part("throughput") {
+    if !part("throughput") && !part("vendors") {
         return;
     }
     println!("sync benchmark: {apps} applications, Greenhouse v3 sandbox");
 
     // 1 and 2: no rate limit, write-back on.
-    {
+    if part("throughput") {
         let sb = start_sandbox(apps, "off").await;
         let creds = json(&format!("{}/_sandbox/credentials", sb.base)).await;
         let spec = spec(&sb, &creds, WriteBackMode::Both, "unlimited");
@@ -524,33 +531,21 @@ async fn main() {
     }
 
     // 3: Greenhouse's limit, reads only (20,000 writes at 50 / 30 s would take hours).
-    {
+    if part("throughput") {
         let (limit, window) = (50u64, 30u64);
         let sb = start_sandbox(apps, &format!("{limit}/{window}")).await;
         let creds = json(&format!("{}/_sandbox/credentials", sb.base)).await;
         let spec = spec(&sb, &creds, WriteBackMode::None, "limited");
-        let client = vendors::connect(&spec.connection, None).expect("client");
-        let t = Instant::now();
-        let r = pipeline::run_once(
-            client.as_ref(),
-            &ledger,
-            &spec,
-            chrono::Utc::now(),
-            &pipeline::RunInput::default(),
-        )
-        .await
-        .expect("limited sync");
-        let secs = t.elapsed().as_secs_f64();
-        let stats = json(&format!("{}/_sandbox/stats", sb.base)).await;
-        let n = api_requests(&stats);
-        // The first window opens with the first request; n requests need
-        // ceil(n / limit) windows, so the last one starts after (ceil - 1) full windows.
-        let bound = (n.div_ceil(limit).saturating_sub(1) * window) as f64;
+        let (secs, r, stats, n) = timed_sync(&ledger, &sb, &spec).await;
+        let bound = window_bound(n, limit, window);
         let ratio = if bound > 0.0 { secs / bound } else { f64::NAN };
         println!(
             "full sync, {limit} req / {window} s:   {:>7.2} s  lower bound {:.0} s  ratio {:.3}  ({} API requests, {} rate-limited, scored {})",
             secs, bound, ratio, n, stats["rate_limited"], r.counts.scored
         );
+    }
+    if !part("vendors") && only.is_some() {
+        return;
     }
     // 4: Lever and Workable. Their limits make 10,000 applications take long
     // (Lever ~17 min, Workable ~3 h at 10/10 s), so sizes are separate.

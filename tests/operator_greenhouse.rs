@@ -391,10 +391,16 @@ async fn wrong_credentials_are_auth_failed_and_never_leak() {
         .and_then(|st| conditions::find(&st.conditions, "Ready").cloned());
     assert!(conn_ready.is_none_or(|c| c.reason == "AuthFailed" && c.status == "False"));
 
-    // Fixing the Secret restarts the worker and the sync succeeds.
+    // Fixing the Secret hands the new credentials to the running worker (no
+    // restart) and the sync succeeds at once.
     t.good_secret().await;
     t.wait("recovery", |s| is(s, "Ready", "True", "Synced"))
         .await;
+    let events = t.events().await;
+    assert!(
+        !events.iter().any(|(r, _)| r == "WorkerRestarted"),
+        "new credentials restarted the worker: {events:?}"
+    );
     op.stop().await;
 }
 

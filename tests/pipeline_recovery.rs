@@ -182,3 +182,86 @@ async fn crash_between_scoring_and_writing_neither_loses_nor_duplicates() {
     }
     assert!(checked > 0);
 }
+
+/// Pending writes of one account are never sent to another: after the
+/// connection moves to a different account, they are superseded, and the new
+/// account gets exactly one write per application, of its own decisions.
+#[tokio::test]
+async fn pending_writes_are_superseded_when_the_source_changes() {
+    let opts = || SandboxOptions {
+        applications: 24,
+        jobs: 3,
+        rate_limit: None,
+        ..Default::default()
+    };
+    let a = sandbox::start_greenhouse("127.0.0.1:0".parse().unwrap(), opts())
+        .await
+        .unwrap();
+    let b = sandbox::start_greenhouse("127.0.0.1:0".parse().unwrap(), opts())
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let get = |url: String| {
+        let http = http.clone();
+        async move {
+            http.get(url)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let creds_a = get(format!("{}/_sandbox/credentials", a.base_url)).await;
+    let creds_b = get(format!("{}/_sandbox/credentials", b.base_url)).await;
+    let spec_a = spec(&a.base_url, &creds_a);
+    let spec_b = spec(&b.base_url, &creds_b);
+    let ledger = Ledger::open_in_memory().unwrap();
+    let input = pipeline::RunInput::default();
+    let crashing = Crashing {
+        inner: vendors::connect(&spec_a.connection, None).unwrap(),
+        calls: AtomicUsize::new(0),
+    };
+    pipeline::run_once(&crashing, &ledger, &spec_a, Utc::now(), &input)
+        .await
+        .unwrap();
+    let later = Utc::now() + chrono::Duration::hours(1);
+    let pending = ledger
+        .pending_writes("tenant/recovery", later)
+        .unwrap()
+        .len() as u64;
+    assert!(pending > 0);
+    let notes_a = get(format!("{}/_sandbox/stats", a.base_url)).await["notes_created"].clone();
+
+    let client_b = vendors::connect(&spec_b.connection, None).unwrap();
+    let r = pipeline::run_once(client_b.as_ref(), &ledger, &spec_b, later, &input)
+        .await
+        .unwrap();
+    assert_eq!(r.counts.superseded, pending, "{:?}", r.counts);
+    assert!(r.full, "a new source is pulled in full");
+    assert_eq!(
+        get(format!("{}/_sandbox/stats", a.base_url)).await["notes_created"],
+        notes_a,
+        "nothing more went to the old account"
+    );
+    let apps = get(format!("{}/_sandbox/applications", b.base_url)).await;
+    for app in apps
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["job_status"] == "open")
+    {
+        let notes = get(format!(
+            "{}/_sandbox/applications/{}/notes",
+            b.base_url, app["id"]
+        ))
+        .await;
+        assert_eq!(
+            notes.as_array().unwrap().len(),
+            1,
+            "application {}",
+            app["id"]
+        );
+    }
+}

@@ -236,20 +236,25 @@ fn check_write_back(cfg: &ConnectionConfig, wb: &crate::api::WriteBackSpec) -> R
     Ok(())
 }
 
-/// A hash of everything a worker runs with, credentials included (they are hashed,
-/// never stored), so a rotated Secret restarts the worker. Credentials the client
-/// rotates itself (Lever's refresh token) are left out: saving one must not
-/// restart the worker that saved it.
+/// A hash of everything a worker runs with but its credentials: a change
+/// restarts the worker. Credentials are swapped into the running worker
+/// instead (see [`credentials_hash`]).
 pub fn spec_hash(spec: &SyncSpec) -> String {
+    let mut stable = spec.clone();
+    stable.connection.credentials.clear();
+    hex::encode(Sha256::digest(format!("{stable:?}")))
+}
+
+/// A hash of the credentials (hashed, never stored), without those the client
+/// rotates itself (Lever's refresh token): saving one must not look like a
+/// replaced Secret to the worker that saved it.
+pub fn credentials_hash(spec: &SyncSpec) -> String {
     let rotated = spec.connection.vendor_rotated();
     let mut h = Sha256::new();
-    let mut stable = spec.clone();
-    stable
-        .connection
-        .credentials
-        .retain(|k, _| !rotated.contains(&k.as_str()));
-    h.update(format!("{stable:?}"));
-    for (k, v) in &stable.connection.credentials {
+    for (k, v) in &spec.connection.credentials {
+        if rotated.contains(&k.as_str()) {
+            continue;
+        }
         h.update(k.as_bytes());
         h.update([0]);
         h.update(v.expose().as_bytes());
@@ -386,14 +391,19 @@ mod tests {
     }
 
     #[test]
-    fn resolves_and_rotated_secret_changes_hash() {
+    fn replaced_secret_is_swapped_in_not_a_restart() {
         let s1 = secret(&[("clientId", "a"), ("clientSecret", "b")]);
         let s2 = secret(&[("clientId", "a"), ("clientSecret", "c")]);
         let a = resolve_sync(&sync("15m"), Some(&conn()), Some(&profile()), Some(&s1)).unwrap();
         let b = resolve_sync(&sync("15m"), Some(&conn()), Some(&profile()), Some(&s2)).unwrap();
         assert_eq!(a.profile_generation, 3);
-        assert_ne!(spec_hash(&a), spec_hash(&b));
-        assert_eq!(spec_hash(&a), spec_hash(&a.clone()));
+        assert_eq!(
+            spec_hash(&a),
+            spec_hash(&b),
+            "no restart for new credentials"
+        );
+        assert_ne!(credentials_hash(&a), credentials_hash(&b));
+        assert_eq!(credentials_hash(&a), credentials_hash(&a.clone()));
         assert!(!format!("{a:?}").contains("\"b\""));
     }
 
@@ -452,15 +462,15 @@ mod tests {
             resolve_sync(&sync("15m"), Some(&lever_conn()), Some(&profile()), Some(s)).unwrap()
         };
         assert_eq!(
-            spec_hash(&run(&with("r1", "t1"))),
-            spec_hash(&run(&with("r2", "t2")))
+            credentials_hash(&run(&with("r1", "t1"))),
+            credentials_hash(&run(&with("r2", "t2")))
         );
         let mut other = base.to_vec();
         other[1] = ("clientSecret", "c");
         other.push(("refreshToken", "r1"));
         assert_ne!(
-            spec_hash(&run(&with("r1", "t1"))),
-            spec_hash(&run(&secret(&other)))
+            credentials_hash(&run(&with("r1", "t1"))),
+            credentials_hash(&run(&secret(&other)))
         );
     }
 

@@ -222,4 +222,43 @@ mod tests {
         assert_eq!(stalled.reason, "InvalidSpec");
         assert!(s.next_sync_time.is_none());
     }
+
+    #[test]
+    fn synced_says_what_needs_a_look_while_ready_stays_true() {
+        let t = at("2026-11-23T10:00:00Z");
+        let mut v = SyncView {
+            has_run: true,
+            last_sync_time: Some(t),
+            next_sync_time: Some(t + chrono::Duration::minutes(15)),
+            last_counts: Some(SyncCounts::default()),
+            write_failure: Some("vendor rejected the request (404)".into()),
+            ..Default::default()
+        };
+        let reason_of = |v: &SyncView, now| {
+            let c = conditions_for(v, now);
+            let get = |n| conditions::find(&c, n).map(|c| (c.status.clone(), c.reason.clone()));
+            (get("Ready").unwrap(), get("Synced").unwrap())
+        };
+        let soon = t + chrono::Duration::minutes(1);
+        let (ready, synced) = reason_of(&v, soon);
+        assert_eq!(ready, ("True".into(), "Synced".into()));
+        assert_eq!(synced, ("True".into(), "WritesFailing".into()));
+        v.held_deletions = Some(SuspiciousDeletions {
+            absent: 24,
+            known: 40,
+        });
+        assert_eq!(reason_of(&v, soon).1.1, "SuspiciousDeletions");
+        // Overdue: the next run is late by another interval.
+        assert!(overdue(&v, t + chrono::Duration::minutes(29)).is_none());
+        assert!(overdue(&v, t + chrono::Duration::minutes(31)).is_some());
+        let (ready, synced) = reason_of(&v, t + chrono::Duration::hours(1));
+        assert_eq!(ready.0, "True");
+        assert_eq!(synced, ("False".into(), "Overdue".into()));
+        // A panicked worker is not ready until it runs again.
+        v.worker_failure = Some("the sync worker failed unexpectedly".into());
+        assert_eq!(
+            reason_of(&v, soon).0,
+            ("False".into(), "WorkerFailed".into())
+        );
+    }
 }

@@ -198,7 +198,17 @@ async fn apply(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, Controll
                     old.stop().await;
                 }
             }
-            WorkerAction::Keep | WorkerAction::None => {}
+            WorkerAction::Keep => {
+                // Replaced credentials go into the running worker: no restart, no
+                // lost progress; it syncs again now with them.
+                if let (Some(w), Ok(spec)) = (workers.get_mut(&key), &resolved)
+                    && w.update_credentials(spec)
+                {
+                    info!("credentials changed; handed to the running worker");
+                    w.trigger();
+                }
+            }
+            WorkerAction::None => {}
         }
         action
     };
@@ -259,7 +269,7 @@ async fn apply(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, Controll
                 EventType::Normal,
                 "WorkerRestarted",
                 "Restart",
-                "Spec, connection, profile or Secret changed; sync worker restarted".into(),
+                "Spec, connection or profile changed; sync worker restarted".into(),
             )
             .await
         }

@@ -54,8 +54,10 @@ pub struct FirstRun {
 }
 
 pub struct WorkerHandle {
-    /// Hash of the resolved spec (credentials included) the worker runs with.
+    /// Hash of the resolved spec (credentials aside) the worker runs with.
     pub spec_hash: String,
+    creds_hash: String,
+    creds: watch::Sender<std::collections::BTreeMap<String, vendors::SecretValue>>,
     trigger: Arc<Notify>,
     confirm: watch::Sender<Option<String>>,
     stop: watch::Sender<bool>,
@@ -66,6 +68,18 @@ impl WorkerHandle {
     /// Asks for a sync now; a request during a run starts another right after it.
     pub fn trigger(&self) {
         self.trigger.notify_one();
+    }
+
+    /// Hands new credentials to the worker (its client is rebuilt before the
+    /// next run); false when they did not change.
+    pub fn update_credentials(&mut self, spec: &SyncSpec) -> bool {
+        let hash = crate::controller::resolve::credentials_hash(spec);
+        if hash == self.creds_hash {
+            return false;
+        }
+        self.creds_hash = hash;
+        let _ = self.creds.send(spec.connection.credentials.clone());
+        true
     }
 
     /// The `ats.dev/confirm-deletions` annotation, read at the next run.
@@ -157,6 +171,8 @@ pub fn spawn(
     let trigger = Arc::new(Notify::new());
     let (stop, stop_rx) = watch::channel(false);
     let (confirm, confirm_rx) = watch::channel(None);
+    let creds_hash = crate::controller::resolve::credentials_hash(&spec);
+    let (creds, creds_rx) = watch::channel(spec.connection.credentials.clone());
     let span = info_span!("worker", tenant = %spec.key.namespace, sync = %spec.key.name, vendor = %spec.connection.vendor);
     let loop_ = Loop {
         spec: Arc::new(spec),
@@ -164,11 +180,14 @@ pub fn spawn(
         trigger: trigger.clone(),
         stop: stop_rx,
         confirm: confirm_rx,
+        creds: creds_rx,
         verify_before: history.then(Utc::now),
     };
     let join = tokio::spawn(supervise(loop_, first).instrument(span));
     WorkerHandle {
         spec_hash,
+        creds_hash,
+        creds,
         trigger,
         confirm,
         stop,
@@ -183,6 +202,7 @@ struct Loop {
     trigger: Arc<Notify>,
     stop: watch::Receiver<bool>,
     confirm: watch::Receiver<Option<String>>,
+    creds: watch::Receiver<std::collections::BTreeMap<String, vendors::SecretValue>>,
     verify_before: Option<DateTime<Utc>>,
 }
 
@@ -241,7 +261,9 @@ fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
 async fn run_loop(mut l: Loop, first: FirstRun) {
     info!("worker started");
     let spec = l.spec.clone();
-    let client = vendors::connect(&spec.connection, l.env.store.clone());
+    let mut connection = spec.connection.clone();
+    connection.credentials = l.creds.borrow_and_update().clone();
+    let mut client = vendors::connect(&connection, l.env.store.clone());
     let mut transient_failures = 0u32;
     let mut next = first.at;
     let mut priority = first.priority;
@@ -256,6 +278,11 @@ async fn run_loop(mut l: Loop, first: FirstRun) {
             p = l.env.gate.admit(priority) => p,
             _ = l.stop.changed() => break,
         };
+        if l.creds.has_changed().unwrap_or(false) {
+            connection.credentials = l.creds.borrow_and_update().clone();
+            client = vendors::connect(&connection, l.env.store.clone());
+            info!("credentials replaced; client rebuilt");
+        }
         let started = Utc::now();
         l.env.reporter.run_started(&spec.key, started).await;
         let input = RunInput {

@@ -81,14 +81,31 @@ pub fn full_jitter(ceiling: Duration, rng: &mut impl Rng) -> Duration {
 // ---------------------------------------------------------------------------
 // Header parsing
 
-/// `Retry-After` as delay-seconds or an HTTP date.
+/// The longest wait a vendor's header can ask for; a larger one (or `1e20`)
+/// is clamped, never trusted into a panic or a year-long stall.
+pub const MAX_VENDOR_WAIT: Duration = Duration::from_secs(3600);
+
+/// Seconds from a vendor, clamped to `0..=MAX_VENDOR_WAIT`.
+fn clamped_secs(secs: f64) -> Duration {
+    if !secs.is_finite() || secs <= 0.0 {
+        return Duration::ZERO;
+    }
+    Duration::from_secs_f64(secs.min(MAX_VENDOR_WAIT.as_secs_f64()))
+}
+
+/// `Retry-After` as delay-seconds or an HTTP date, at most [`MAX_VENDOR_WAIT`].
 pub fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
     let v = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(secs) = v.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        return (secs.is_finite() && secs >= 0.0).then(|| clamped_secs(secs));
     }
     let at = DateTime::parse_from_rfc2822(v).ok()?.with_timezone(&Utc);
-    Some((at - now).to_std().unwrap_or(Duration::ZERO))
+    Some(
+        (at - now)
+            .to_std()
+            .unwrap_or(Duration::ZERO)
+            .min(MAX_VENDOR_WAIT),
+    )
 }
 
 /// What a response said about the vendor's rate-limit window.
@@ -121,12 +138,13 @@ pub fn rate_limit_info(headers: &HeaderMap, now: DateTime<Utc>) -> Option<RateLi
     let reset_in = get("reset").map(|r| {
         if r >= EPOCH_THRESHOLD {
             let now_s = now.timestamp() as f64 + f64::from(now.timestamp_subsec_millis()) / 1000.0;
-            Duration::from_secs_f64((r - now_s).max(0.0))
+            clamped_secs(r - now_s)
         } else {
-            Duration::from_secs_f64(r)
+            clamped_secs(r)
         }
     });
     Some(RateLimitInfo {
+        // `as` saturates: 1e25 is u32::MAX, not a panic.
         limit: get("limit").map(|l| l as u32),
         remaining: remaining as u32,
         reset_in,
@@ -530,6 +548,9 @@ fn redact(msg: &str, secrets: &[&SecretValue]) -> String {
     out
 }
 
+/// The longest token lifetime believed.
+const MAX_TOKEN_LIFETIME_SECS: f64 = 86_400.0;
+
 /// When a token expires, from an OAuth token response.
 ///
 /// Accepts `expires_in` (seconds, number or numeric string), `expires_at`
@@ -545,15 +566,23 @@ pub fn token_expiry(body: &Value, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         .filter(|n| n.is_finite() && *n >= 0.0)
     };
     let at = |v: &Value| v.as_str().and_then(parse_expiry);
-    let from_secs = |s: f64| now + chrono::Duration::milliseconds((s * 1000.0) as i64);
+    // Capped: a token "valid for 1e16 s" is refreshed like one valid for a day.
+    let from_secs = |s: f64| {
+        let ms = (s.min(MAX_TOKEN_LIFETIME_SECS) * 1000.0) as i64;
+        now.checked_add_signed(chrono::Duration::milliseconds(ms))
+            .unwrap_or(now)
+    };
+    let latest = from_secs(MAX_TOKEN_LIFETIME_SECS);
     if let Some(s) = body.get("expires_in").and_then(secs) {
         return Some(from_secs(s));
     }
     if let Some(t) = body.get("expires_at").and_then(at) {
-        return Some(t);
+        return Some(t.min(latest));
     }
     let e = body.get("expires")?;
-    secs(e).map(from_secs).or_else(|| at(e))
+    secs(e)
+        .map(from_secs)
+        .or_else(|| at(e).map(|t| t.min(latest)))
 }
 
 /// An absolute expiry time in the formats token endpoints use.
@@ -1733,5 +1762,35 @@ mod tests {
             format!("Basic {}", STANDARD.encode("client-abc:s3cr3t-value"))
         );
         assert!(a.header.is_sensitive());
+    }
+
+    #[test]
+    fn absurd_vendor_times_are_clamped_not_a_panic() {
+        let now = Utc::now();
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_static("1e20"));
+        assert_eq!(retry_after(&h, now), Some(MAX_VENDOR_WAIT));
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Fri, 31 Dec 9999 23:59:59 GMT"),
+        );
+        assert_eq!(retry_after(&h, now), Some(MAX_VENDOR_WAIT));
+        let mut h = HeaderMap::new();
+        h.insert("x-ratelimit-remaining", HeaderValue::from_static("1"));
+        h.insert("x-ratelimit-reset", HeaderValue::from_static("1e25"));
+        h.insert("x-ratelimit-limit", HeaderValue::from_static("1e25"));
+        let info = rate_limit_info(&h, now).unwrap();
+        assert_eq!(info.reset_in, Some(MAX_VENDOR_WAIT));
+        assert_eq!(info.limit, Some(u32::MAX));
+        let day = chrono::Duration::seconds(86_400);
+        for body in [
+            serde_json::json!({"expires_in": 1e16}),
+            serde_json::json!({"expires_in": "1e300"}),
+            serde_json::json!({"expires_at": "9999-12-31T23:59:59Z"}),
+            serde_json::json!({"expires": 1e16}),
+        ] {
+            let t = token_expiry(&body, now).unwrap();
+            assert!(t <= now + day && t >= now, "{body}: {t}");
+        }
     }
 }
