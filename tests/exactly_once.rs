@@ -138,16 +138,19 @@ async fn two_replicas_and_a_killed_leader(setup: Setup) {
 }
 
 /// The ledger file is deleted between two runs: the operator finds its notes
-/// in the ATS by their marker and writes none twice.
-#[tokio::test]
-async fn lost_ledger_writes_nothing_twice() {
-    let t = Tenant::new(Setup::greenhouse(), small()).await;
+/// in the ATS by their marker (or, where only the field is written, the
+/// field's value in the pull) and writes none twice.
+async fn lost_ledger(mode: &str) {
+    let mut setup = Setup::greenhouse();
+    setup.write_back = json!({"mode": mode});
+    let t = Tenant::new(setup, small()).await;
     t.apply("24h").await;
     let op = Operator::start(&t.client, &t.ns, &t.ledger);
     t.synced().await;
-    let n = t.assert_written(|_| 1).await;
+    let expect_notes = usize::from(mode != "customField");
+    let n = t.assert_written(|_| expect_notes).await;
     op.stop().await;
-    let written = notes_created(&t).await;
+    let before = t.stats().await;
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", t.ledger.display()));
     }
@@ -155,9 +158,21 @@ async fn lost_ledger_writes_nothing_twice() {
     let c = t.sync_now("after-ledger-loss").await;
     assert_eq!(c.scored as usize, n, "a new ledger re-decides everything");
     assert_eq!(c.written_back, 0, "{c:?}");
-    assert_eq!(notes_created(&t).await, written);
-    t.assert_written(|_| 1).await;
+    let after = t.stats().await;
+    assert_eq!(after["notes_created"], before["notes_created"]);
+    assert_eq!(after["application_patches"], before["application_patches"]);
+    t.assert_written(|_| expect_notes).await;
     op.stop().await;
+}
+
+#[tokio::test]
+async fn lost_ledger_writes_nothing_twice() {
+    lost_ledger("both").await
+}
+
+#[tokio::test]
+async fn lost_ledger_field_only_writes_nothing_twice() {
+    lost_ledger("customField").await
 }
 
 /// A job leaves the scope (closed under `jobStatuses: [open]`) and comes back:

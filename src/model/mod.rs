@@ -172,6 +172,10 @@ pub struct Application {
     pub stage: Option<String>,
     pub applied_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
+    /// Numeric custom field values as the vendor reported them (Greenhouse
+    /// application custom fields): where only the score field is written, its
+    /// value tells a ledger that lost track whether the write is already there.
+    pub number_fields: std::collections::BTreeMap<String, i64>,
 }
 
 /// What the scorer may see of a candidate: the resume, with the candidate's

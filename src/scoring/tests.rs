@@ -104,6 +104,7 @@ fn app() -> Application {
         stage: Some("Application Review".into()),
         applied_at: None,
         updated_at: None,
+        number_fields: Default::default(),
     }
 }
 

@@ -388,4 +388,77 @@ mod tests {
         assert_eq!((b.at, b.priority), (now, Priority::Urgent));
         assert_eq!(first_run(&key("c"), None, true, hour, now).at, now);
     }
+
+    /// Panics in its first `run_started`, then counts.
+    struct Flaky {
+        started: std::sync::atomic::AtomicU32,
+        failed: std::sync::Mutex<Vec<String>>,
+    }
+
+    #[async_trait]
+    impl Reporter for Flaky {
+        async fn run_started(&self, _key: &SyncKey, _at: DateTime<Utc>) {
+            let n = self
+                .started
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            assert!(n > 0, "injected failure");
+        }
+        async fn run_finished(&self, _key: &SyncKey, _outcome: RunOutcome) {}
+        async fn worker_failed(&self, _key: &SyncKey, message: String, _restart_in: Duration) {
+            self.failed.lock().unwrap().push(message);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_worker_that_panics_is_reported_and_restarted() {
+        let spec = SyncSpec {
+            key: SyncKey {
+                namespace: "t".into(),
+                name: "s".into(),
+            },
+            connection: vendors::ConnectionConfig {
+                vendor: crate::model::VendorKind::Greenhouse,
+                base_url: Some("http://127.0.0.1:9".into()),
+                token_url: Some("http://127.0.0.1:9/token".into()),
+                subdomain: None,
+                credentials: Default::default(),
+                sub: None,
+                rate_limit: None,
+            },
+            schedule: super::super::Schedule::Every(Duration::from_secs(3600)),
+            scope: Default::default(),
+            write_back: Default::default(),
+            profile: Default::default(),
+            profile_identity: "p/1".into(),
+            profile_name: "p".into(),
+            profile_generation: 1,
+            deletion_guard_percent: 20,
+            full_sync_every: Duration::from_secs(86_400),
+        };
+        let reporter = Arc::new(Flaky {
+            started: Default::default(),
+            failed: Default::default(),
+        });
+        let env = WorkerEnv {
+            ledger: Arc::new(Ledger::open_in_memory().unwrap()),
+            reporter: reporter.clone(),
+            store: None,
+            gate: Gate::new(1),
+            fence: Fence::open(),
+        };
+        let first = FirstRun {
+            at: Utc::now(),
+            priority: Priority::Urgent,
+        };
+        let w = spawn(spec, "h".into(), env, first, false);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while reporter.started.load(std::sync::atomic::Ordering::SeqCst) < 2 {
+            assert!(tokio::time::Instant::now() < deadline, "not restarted");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let failed = reporter.failed.lock().unwrap().clone();
+        assert_eq!(failed.len(), 1);
+        assert!(failed[0].contains("injected failure"), "{failed:?}");
+        w.stop().await;
+    }
 }

@@ -468,6 +468,7 @@ mod tests {
                 stage: None,
                 applied_at: None,
                 updated_at: None,
+                number_fields: Default::default(),
             },
             score: Score {
                 score,

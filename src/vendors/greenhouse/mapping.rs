@@ -88,6 +88,9 @@ pub struct GhApplication {
     pub created_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub updated_at: Option<DateTime<Utc>>,
+    /// `{"<name_key>": {"type": .., "value": ..}}`.
+    #[serde(default)]
+    pub custom_fields: Option<Value>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -260,6 +263,16 @@ pub fn application(a: &GhApplication) -> Option<Application> {
         stage: a.stage_name.clone(),
         applied_at: a.created_at,
         updated_at: a.updated_at,
+        number_fields: a
+            .custom_fields
+            .as_ref()
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, f)| Some((k.clone(), f.get("value")?.as_i64()?)))
+                    .collect()
+            })
+            .unwrap_or_default(),
     })
 }
 
@@ -293,6 +306,17 @@ mod tests {
         assert_eq!(m.status, ApplicationStatus::Reviewed);
         assert_eq!(m.stage.as_deref(), Some("Recruiter Phone Screen"));
         assert!(m.updated_at.is_some());
+        assert!(m.number_fields.is_empty());
+        let scored: GhApplication = serde_json::from_str(&APP.replace(
+            r#""custom_fields": {}"#,
+            r#""custom_fields": {"ai_score": {"name": "AI Score", "type": "number", "value": 87}, "note": {"type": "short_text", "value": "x"}}"#,
+        ))
+        .unwrap();
+        let fields = application(&scored).unwrap().number_fields;
+        assert_eq!(
+            fields.into_iter().collect::<Vec<_>>(),
+            vec![("ai_score".to_string(), 87)]
+        );
         let prospect = GhApplication { job_id: None, ..a };
         assert!(application(&prospect).is_none());
     }

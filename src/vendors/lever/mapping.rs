@@ -531,6 +531,7 @@ pub fn application(o: &LvOpportunity, hired_reasons: &HashSet<String>) -> Option
         stage,
         applied_at: ms(app.created_at.or(o.created_at)),
         updated_at: ms(o.updated_at),
+        number_fields: Default::default(),
     })
 }
 

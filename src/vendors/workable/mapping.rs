@@ -598,6 +598,7 @@ pub fn application(c: &WkCandidate, shortcode: Option<&str>) -> Option<Applicati
         stage: non_empty(c.stage.as_deref()).map(str::to_string),
         applied_at: c.created_at,
         updated_at: c.updated_at,
+        number_fields: Default::default(),
     })
 }
 
