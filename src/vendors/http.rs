@@ -674,9 +674,9 @@ impl ClientCredentials {
         // (Greenhouse counts them in a window of their own).
         let resp = self.transport.retrying(None, None, &make, true).await?.0;
         let status = resp.status();
-        let body = resp.text().await.map_err(|e| {
-            VendorError::Unavailable(format!("reading token response: {}", describe(e)))
-        })?;
+        let body =
+            String::from_utf8_lossy(&read_capped(resp, MAX_ERROR_BODY, "token response").await?)
+                .into_owned();
         if !status.is_success() {
             let code = serde_json::from_str::<Value>(&body)
                 .ok()
@@ -1022,9 +1022,9 @@ impl RefreshTokenAuth {
         // anything, and a lost rotation cannot be recovered either way.
         let resp = self.transport.retrying(None, None, &make, true).await?.0;
         let status = resp.status();
-        let body = resp.text().await.map_err(|e| {
-            VendorError::Unavailable(format!("reading token response: {}", describe(e)))
-        })?;
+        let body =
+            String::from_utf8_lossy(&read_capped(resp, MAX_ERROR_BODY, "token response").await?)
+                .into_owned();
         if !status.is_success() {
             let code = serde_json::from_str::<Value>(&body)
                 .ok()
@@ -1141,27 +1141,85 @@ impl Auth for RefreshTokenAuth {
 // ---------------------------------------------------------------------------
 // Transport and the per-connection client
 
-/// The HTTP client and its retry policy. Cheap to clone (the client is shared).
+/// The HTTP clients and the retry policy. Cheap to clone (the clients are shared).
+///
+/// API and token calls follow no redirect: a 3xx is an answer, not an
+/// invitation to send credentials elsewhere. File downloads (presigned URLs,
+/// no credentials) may follow a few.
 #[derive(Clone, Debug)]
 pub struct Transport {
     client: reqwest::Client,
+    downloads: reqwest::Client,
     policy: RetryPolicy,
+}
+
+/// Largest JSON body read (one page of a listing, a token response).
+pub const MAX_JSON_BODY: usize = 32 * 1024 * 1024;
+/// Largest error body read; only a short summary of it is ever kept.
+pub const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// Reads a body through a limit as it arrives: an endless or oversized body
+/// stops at `cap` bytes instead of filling memory.
+pub async fn read_capped(
+    mut resp: Response,
+    cap: usize,
+    what: &str,
+) -> Result<Vec<u8>, VendorError> {
+    if resp.content_length().is_some_and(|n| n > cap as u64) {
+        return Err(VendorError::Decode(format!(
+            "{what}: body larger than {} KiB",
+            cap / 1024
+        )));
+    }
+    let mut out = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| VendorError::Unavailable(format!("{what}: reading body: {}", describe(e))))?
+    {
+        if out.len().saturating_add(chunk.len()) > cap {
+            return Err(VendorError::Decode(format!(
+                "{what}: body larger than {} KiB",
+                cap / 1024
+            )));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// The start of an error body as text (at most [`MAX_ERROR_BODY`] bytes read).
+pub async fn error_body(mut resp: Response) -> String {
+    let mut out = Vec::new();
+    while out.len() < MAX_ERROR_BODY {
+        match resp.chunk().await {
+            Ok(Some(c)) => out.extend_from_slice(&c[..c.len().min(MAX_ERROR_BODY - out.len())]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl Transport {
     pub fn new(policy: RetryPolicy) -> Result<Self, VendorError> {
-        let client = reqwest::Client::builder()
-            .use_rustls_tls()
-            .user_agent(concat!("ats-operator/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(60))
-            .pool_idle_timeout(Duration::from_secs(60))
-            .redirect(reqwest::redirect::Policy::limited(5))
-            .build()
-            .map_err(|e| {
-                VendorError::Config(format!("building the HTTP client: {}", describe(e)))
-            })?;
-        Ok(Transport { client, policy })
+        let build = |redirects: reqwest::redirect::Policy| {
+            reqwest::Client::builder()
+                .use_rustls_tls()
+                .user_agent(concat!("ats-operator/", env!("CARGO_PKG_VERSION")))
+                .connect_timeout(Duration::from_secs(10))
+                .timeout(Duration::from_secs(60))
+                .pool_idle_timeout(Duration::from_secs(60))
+                .redirect(redirects)
+                .build()
+                .map_err(|e| {
+                    VendorError::Config(format!("building the HTTP client: {}", describe(e)))
+                })
+        };
+        Ok(Transport {
+            client: build(reqwest::redirect::Policy::none())?,
+            downloads: build(reqwest::redirect::Policy::limited(5))?,
+            policy,
+        })
     }
 
     pub fn client(&self) -> &reqwest::Client {
@@ -1236,7 +1294,7 @@ impl Transport {
                         let path = resp.url().path().to_string();
                         let hinted = retry_after(resp.headers(), Utc::now());
                         if !idempotent || failures >= p.max_attempts {
-                            let body = resp.text().await.unwrap_or_default();
+                            let body = error_body(resp).await;
                             let msg = error_message(&body);
                             let msg = auth.map(|a| a.redact(&msg)).unwrap_or(msg);
                             return Err(VendorError::Unavailable(format!(
@@ -1351,7 +1409,7 @@ impl VendorHttp {
                 return Ok(resp);
             }
             let path = resp.url().path().to_string();
-            let body = resp.text().await.unwrap_or_default();
+            let body = error_body(resp).await;
             let msg = self.auth.redact(&error_message(&body));
             match status {
                 StatusCode::UNAUTHORIZED => {
@@ -1424,11 +1482,11 @@ impl VendorHttp {
     pub async fn download(&self, url: &str) -> Result<Vec<u8>, VendorError> {
         let url =
             Url::parse(url).map_err(|e| VendorError::Decode(format!("invalid file URL: {e}")))?;
-        let make = || self.client().get(url.clone());
+        let make = || self.transport.downloads.get(url.clone());
         let (resp, _) = self.transport.retrying(None, None, &make, true).await?;
         let status = resp.status();
         if !status.is_success() {
-            let body = resp.text().await.unwrap_or_default();
+            let body = error_body(resp).await;
             let message = format!("file download: {}", error_message(&body));
             return Err(match status {
                 StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => VendorError::Forbidden(message),
@@ -1438,36 +1496,22 @@ impl VendorHttp {
                 },
             });
         }
-        if resp
-            .content_length()
-            .is_some_and(|n| n as usize > MAX_DOWNLOAD)
-        {
-            return Err(VendorError::Rejected {
+        match read_capped(resp, MAX_DOWNLOAD, "file download").await {
+            Ok(bytes) => Ok(bytes),
+            // Too large is the file's fault, not the vendor's: skip it.
+            Err(VendorError::Decode(_)) => Err(VendorError::Rejected {
                 status: status.as_u16(),
                 message: "file download: file too large".into(),
-            });
+            }),
+            Err(e) => Err(e),
         }
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| VendorError::Unavailable(format!("file download: {}", describe(e))))?;
-        if bytes.len() > MAX_DOWNLOAD {
-            return Err(VendorError::Rejected {
-                status: status.as_u16(),
-                message: "file download: file too large".into(),
-            });
-        }
-        Ok(bytes.to_vec())
     }
 }
 
 /// Decodes a JSON body; errors name the path, never the query.
 pub async fn decode<T: DeserializeOwned>(resp: Response) -> Result<T, VendorError> {
     let path = resp.url().path().to_string();
-    let bytes = resp
-        .bytes()
-        .await
-        .map_err(|e| VendorError::Unavailable(format!("{path}: reading body: {}", describe(e))))?;
+    let bytes = read_capped(resp, MAX_JSON_BODY, &path).await?;
     serde_json::from_slice(&bytes).map_err(|e| VendorError::Decode(format!("{path}: {e}")))
 }
 

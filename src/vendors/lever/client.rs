@@ -254,23 +254,19 @@ impl LeverClient {
             }
             Err(e) => return Err(e),
         };
-        if resp
-            .content_length()
-            .is_some_and(|n| n as usize > MAX_RESUME_BYTES)
-        {
-            warn!(
-                opportunity,
-                "resume file too large; using the parsed resume"
-            );
-            return Ok(None);
-        }
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| VendorError::Unavailable(format!("reading a resume file: {e}")))?;
-        if bytes.len() > MAX_RESUME_BYTES {
-            return Ok(None);
-        }
+        // Read through the cap as it arrives: an endless body stops there.
+        let bytes =
+            match crate::vendors::http::read_capped(resp, MAX_RESUME_BYTES, "resume file").await {
+                Ok(b) => b,
+                Err(VendorError::Decode(_)) => {
+                    warn!(
+                        opportunity,
+                        "resume file too large; using the parsed resume"
+                    );
+                    return Ok(None);
+                }
+                Err(e) => return Err(e),
+            };
         Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
     }
 

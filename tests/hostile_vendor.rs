@@ -1,0 +1,124 @@
+//! A vendor that answers as an attacker would, on loopback: an endless body, a
+//! token endpoint that redirects to another host with the client's secrets,
+//! absurd rate-limit headers and token lifetimes. The client must stay bounded,
+//! follow no redirect and never panic.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use ats_operator::model::VendorKind;
+use ats_operator::vendors::greenhouse::GreenhouseClient;
+use ats_operator::vendors::{AtsClient, ConnectionConfig, PullScope, SecretValue, VendorError};
+use axum::Router;
+use axum::body::Body;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+async fn serve(app: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}")
+}
+
+fn config(base: &str, token_url: &str) -> ConnectionConfig {
+    ConnectionConfig {
+        vendor: VendorKind::Greenhouse,
+        base_url: Some(base.to_string()),
+        token_url: Some(token_url.to_string()),
+        subdomain: None,
+        credentials: BTreeMap::from([
+            (
+                "clientId".to_string(),
+                SecretValue::new("hostile-client-id"),
+            ),
+            (
+                "clientSecret".to_string(),
+                SecretValue::new("hostile-client-secret"),
+            ),
+        ]),
+        sub: None,
+        rate_limit: None,
+    }
+}
+
+fn token() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        r#"{"access_token": "t", "token_type": "bearer", "expires_in": 1e16}"#,
+    )
+        .into_response()
+}
+
+/// 1 MiB chunks, forever.
+fn endless() -> Response {
+    let chunk = axum::body::Bytes::from(vec![b'['; 1024 * 1024]);
+    let stream = futures::stream::repeat_with(move || Ok::<_, std::io::Error>(chunk.clone()));
+    Response::builder()
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from_stream(stream))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_endless_body_is_cut_off_and_a_huge_token_lifetime_is_harmless() {
+    let base = serve(
+        Router::new()
+            .route("/token", post(|| async { token() }))
+            .route("/v3/jobs", get(|| async { endless() }))
+            .route("/v3/job_posts", get(|| async { endless() })),
+    )
+    .await;
+    let client = GreenhouseClient::new(&config(&base, &format!("{base}/token"))).unwrap();
+    let r = tokio::time::timeout(
+        Duration::from_secs(60),
+        client.pull(None, &PullScope::default()),
+    )
+    .await
+    .expect("the pull stopped");
+    match r {
+        Err(VendorError::Decode(m)) => assert!(m.contains("body larger than"), "{m}"),
+        other => panic!("unexpected: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_redirect_from_the_token_endpoint_is_not_followed() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let h = hits.clone();
+    let elsewhere = serve(Router::new().fallback(move || {
+        let h = h.clone();
+        async move {
+            h.fetch_add(1, Ordering::SeqCst);
+            token()
+        }
+    }))
+    .await;
+    let target = format!("{elsewhere}/steal");
+    let base =
+        serve(Router::new().route(
+            "/token",
+            post(move || {
+                let target = target.clone();
+                async move {
+                    (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, target)]).into_response()
+                }
+            }),
+        ))
+        .await;
+    let client = GreenhouseClient::new(&config(&base, &format!("{base}/token"))).unwrap();
+    let r = client.verify().await;
+    assert!(r.is_err(), "{r:?}");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "the form went to another host"
+    );
+    let text = format!("{r:?}");
+    assert!(!text.contains("hostile-client-secret"), "{text}");
+}
