@@ -192,7 +192,7 @@ async fn apply_tenant(client: &Client, t: &DemoTenant, creds: &Value) -> Result<
         .map(|k| (k.to_string(), creds["secret"][*k].clone()))
         .collect();
     let secret: Secret = serde_json::from_value(json!({
-        "metadata": {"name": t.secret, "namespace": t.namespace},
+        "metadata": {"name": t.secret, "namespace": t.namespace, "labels": {"ats.dev/credentials": "true"}},
         "stringData": data,
     }))
     .map_err(other)?;

@@ -67,7 +67,7 @@ impl Tenant {
 
     async fn secret(&self, client_secret: &str) {
         let s: Secret = serde_json::from_value(json!({
-            "metadata": {"name": "greenhouse-credentials"},
+            "metadata": {"name": "greenhouse-credentials", "labels": {"ats.dev/credentials": "true"}},
             "stringData": {"clientId": self.creds["client_id"], "clientSecret": client_secret}
         }))
         .unwrap();
@@ -356,6 +356,64 @@ async fn missing_secret_then_recovers() {
     assert!(t.events().await.iter().any(|(r, _)| r == "SecretNotFound"));
 
     t.good_secret().await;
+    t.wait("recovery", |s| is(s, "Ready", "True", "Synced"))
+        .await;
+    op.stop().await;
+}
+
+/// A Secret without the opt-in label is neither read nor written: the sync and
+/// the connection say why; labelling it recovers.
+#[tokio::test]
+async fn unlabelled_secret_is_not_read() {
+    let t = Tenant::new("gh-unlabelled", small()).await;
+    let s: Secret = serde_json::from_value(json!({
+        "metadata": {"name": "greenhouse-credentials"},
+        "stringData": {"clientId": t.creds["client_id"], "clientSecret": t.creds["client_secret"]}
+    }))
+    .unwrap();
+    let secrets = Api::<Secret>::namespaced(t.client.clone(), &t.ns);
+    secrets
+        .patch(
+            "greenhouse-credentials",
+            &PatchParams::apply("test").force(),
+            &Patch::Apply(&s),
+        )
+        .await
+        .unwrap();
+    t.apply(|_, _, _| {}).await;
+    let op = Operator::start(&t.client, &t.ns, &t.ledger);
+    let s = t
+        .wait("SecretNotAllowed", |s| {
+            is(s, "Ready", "False", "SecretNotAllowed")
+        })
+        .await;
+    let msg = cond(&s, "Ready").unwrap().message;
+    assert!(msg.contains("ats.dev/credentials=true"), "{msg}");
+    assert!(is(&s, "Stalled", "True", "SecretNotAllowed"));
+    let conns = Api::<AtsConnection>::namespaced(t.client.clone(), &t.ns);
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let c = conns.get("greenhouse").await.unwrap();
+        let ready = c
+            .status
+            .and_then(|st| conditions::find(&st.conditions, "Ready").cloned());
+        if ready.is_some_and(|r| r.reason == "SecretNotAllowed") {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "connection status");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Its values never went to the vendor.
+    assert_eq!(t.stats().await["token_requests"], 0);
+    // Opting in recovers.
+    secrets
+        .patch(
+            "greenhouse-credentials",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"ats.dev/credentials": "true"}}})),
+        )
+        .await
+        .unwrap();
     t.wait("recovery", |s| is(s, "Ready", "True", "Synced"))
         .await;
     op.stop().await;

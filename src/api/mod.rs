@@ -16,6 +16,14 @@ pub const GROUP: &str = "ats.dev";
 pub const FINALIZER: &str = "ats.dev/cleanup";
 /// Setting this annotation (to any new value, conventionally a timestamp) asks for a sync now.
 pub const SYNC_REQUESTED_ANNOTATION: &str = "ats.dev/sync-requested-at";
+/// The label a Secret must carry for the operator to read or write it: a
+/// tenant who may create `ats.dev` resources but not read Secrets cannot point
+/// a connection at someone else's Secret.
+pub const CREDENTIALS_LABEL: &str = "ats.dev/credentials";
+/// Its value, and the label selector the operator watches Secrets with.
+pub const CREDENTIALS_LABEL_VALUE: &str = "true";
+pub const CREDENTIALS_SELECTOR: &str = "ats.dev/credentials=true";
+
 /// Set to the absent count a `SuspiciousDeletions` status names to record those deletions.
 pub const CONFIRM_DELETIONS_ANNOTATION: &str = "ats.dev/confirm-deletions";
 

@@ -5,8 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use k8s_openapi::api::core::v1::Secret;
-use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::{Resource, ResourceExt};
@@ -19,6 +17,27 @@ use crate::api::conditions::{self, Condition, READY, reason};
 use crate::api::{AtsConnection, AtsConnectionStatus};
 use crate::vendors;
 
+/// Verifies in a task of its own: a panic on a vendor's answer becomes a
+/// vendor error on this tenant, never a panic of the controller (kube-runtime
+/// would re-raise it on the main task and end the process for every tenant).
+async fn contained(client: Arc<dyn vendors::AtsClient>) -> Result<(), vendors::VendorError> {
+    let task = tokio::spawn(async move { client.verify().await }.in_current_span());
+    match task.await {
+        Ok(r) => r,
+        Err(e) if e.is_panic() => {
+            tracing::error!("verifying the connection panicked");
+            Err(vendors::VendorError::Decode(
+                "the vendor's answer could not be handled (an internal error was contained); \
+                 the operator keeps running"
+                    .into(),
+            ))
+        }
+        Err(_) => Err(vendors::VendorError::Unavailable(
+            "verification was cancelled".into(),
+        )),
+    }
+}
+
 pub async fn reconcile(
     conn: Arc<AtsConnection>,
     ctx: Arc<Context>,
@@ -26,16 +45,14 @@ pub async fn reconcile(
     let ns = conn.namespace().ok_or(ControllerError::NoNamespace)?;
     let span = info_span!("reconcile_connection", tenant = %ns, connection = %conn.name_any());
     async move {
-        let secret = Api::<Secret>::namespaced(ctx.client.clone(), &ns)
-            .get_opt(&conn.spec.auth.secret_name)
-            .await?;
+        let secret =
+            super::credentials::fetch_secret(&ctx.client, &ns, &conn.spec.auth.secret_name).await?;
         let checked: Result<(), Problem> = match resolve::resolve_connection(&conn, secret.as_ref())
         {
             Ok(cfg) => match SecretStore::for_connection(ctx.client.clone(), &conn)
                 .and_then(|store| vendors::connect(&cfg, Some(Arc::new(store))))
             {
-                Ok(client) => client
-                    .verify()
+                Ok(client) => contained(client)
                     .await
                     .map_err(|e| Problem::from_vendor(conn.spec.vendor.as_str(), &e)),
                 Err(e) => Err(Problem::from_vendor(conn.spec.vendor.as_str(), &e)),

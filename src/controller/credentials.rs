@@ -165,9 +165,40 @@ impl CredentialStore for SecretStore {
     }
 }
 
+/// Reads a tenant's Secret as the operator may: its metadata first, and its
+/// data only when it carries the opt-in label. An unlabelled Secret comes back
+/// without data (so `resolve_connection` says `SecretNotAllowed`); a missing
+/// one as `None`.
+pub async fn fetch_secret(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+) -> Result<Option<Secret>, kube::Error> {
+    let api = Api::<Secret>::namespaced(client.clone(), namespace);
+    let Some(meta) = api.get_metadata_opt(name).await? else {
+        return Ok(None);
+    };
+    let shell = Secret {
+        metadata: meta.metadata,
+        ..Default::default()
+    };
+    if !super::resolve::credentials_allowed(&shell) {
+        return Ok(Some(shell));
+    }
+    api.get_opt(name).await
+}
+
 struct SecretLock {
     store: SecretStore,
     _local: tokio::sync::OwnedMutexGuard<()>,
+}
+
+fn not_allowed(secret: &str) -> VendorError {
+    VendorError::Config(format!(
+        "Secret {secret:?} is not labelled {}={}; the operator reads and writes only Secrets that carry it",
+        crate::api::CREDENTIALS_LABEL,
+        crate::api::CREDENTIALS_LABEL_VALUE
+    ))
 }
 
 fn kube_error(what: &str, e: kube::Error) -> VendorError {
@@ -178,10 +209,13 @@ fn kube_error(what: &str, e: kube::Error) -> VendorError {
 impl CredentialLock for SecretLock {
     async fn load(&mut self) -> Result<BTreeMap<String, SecretValue>, VendorError> {
         let s = &self.store;
-        let secret = Api::<Secret>::namespaced(s.client.clone(), &s.namespace)
-            .get(&s.secret)
+        let secret = fetch_secret(&s.client, &s.namespace, &s.secret)
             .await
-            .map_err(|e| kube_error(&format!("reading Secret {:?}", s.secret), e))?;
+            .map_err(|e| kube_error(&format!("reading Secret {:?}", s.secret), e))?
+            .ok_or_else(|| VendorError::Config(format!("Secret {:?} not found", s.secret)))?;
+        if !super::resolve::credentials_allowed(&secret) {
+            return Err(not_allowed(&s.secret));
+        }
         let data = secret.data.unwrap_or_default();
         Ok(s.keys
             .iter()
@@ -195,25 +229,43 @@ impl CredentialLock for SecretLock {
     }
 
     async fn save(&mut self, updates: &BTreeMap<String, SecretValue>) -> Result<(), VendorError> {
+        use base64::Engine;
         let s = &self.store;
-        let mut data = serde_json::Map::new();
+        // One request: the label is tested and the keys written together, so a
+        // Secret that lost its label in between is never written.
+        let mut ops = vec![json!({
+            "op": "test",
+            "path": format!("/metadata/labels/{}", crate::api::CREDENTIALS_LABEL.replace('/', "~1")),
+            "value": crate::api::CREDENTIALS_LABEL_VALUE,
+        })];
         for (logical, v) in updates {
             let Some(key) = s.keys.get(logical) else {
                 continue;
             };
-            data.insert(key.clone(), json!(v.expose()));
+            ops.push(json!({
+                "op": "add",
+                "path": format!("/data/{}", key.replace('~', "~0").replace('/', "~1")),
+                "value": base64::engine::general_purpose::STANDARD.encode(v.expose()),
+            }));
         }
-        Api::<Secret>::namespaced(s.client.clone(), &s.namespace)
+        let patch: json_patch::Patch = serde_json::from_value(serde_json::Value::Array(ops))
+            .map_err(|e| VendorError::Config(format!("building the Secret patch: {e}")))?;
+        match Api::<Secret>::namespaced(s.client.clone(), &s.namespace)
             .patch(
                 &s.secret,
                 &PatchParams::default(),
-                &Patch::Merge(json!({ "stringData": data })),
+                &Patch::<()>::Json(patch),
             )
             .await
-            .map_err(|e| {
-                kube_error(&format!("saving rotated token to Secret {:?}", s.secret), e)
-            })?;
-        Ok(())
+        {
+            Ok(_) => Ok(()),
+            // The test failed: the label is gone.
+            Err(kube::Error::Api(e)) if e.code == 422 => Err(not_allowed(&s.secret)),
+            Err(e) => Err(kube_error(
+                &format!("saving rotated token to Secret {:?}", s.secret),
+                e,
+            )),
+        }
     }
 
     async fn release(self: Box<Self>) {

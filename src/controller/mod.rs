@@ -275,6 +275,38 @@ async fn run_controllers(
         }
     };
 
+    // Secrets are watched only where they opted in (the label), and an event
+    // reaches only the connections that name the Secret, and their syncs.
+    let secrets_wc = wc.clone().labels(crate::api::CREDENTIALS_SELECTOR);
+    let conns = Controller::new(scoped::<AtsConnection>(&client, ns), wc.clone());
+    let cstore = conns.store();
+    let using = |cstore: &kube::runtime::reflector::Store<AtsConnection>, sec: &Secret| {
+        let ns = sec.namespace().unwrap_or_default();
+        cstore
+            .state()
+            .into_iter()
+            .filter(|c| {
+                c.namespace().as_deref() == Some(ns.as_str())
+                    && c.spec.auth.secret_name == sec.name_any()
+            })
+            .collect::<Vec<_>>()
+    };
+    let c1 = cstore.clone();
+    let conns = conns
+        .watches(
+            scoped::<Secret>(&client, ns),
+            secrets_wc.clone(),
+            move |sec| {
+                using(&c1, &sec)
+                    .iter()
+                    .map(|c| kube::runtime::reflector::ObjectRef::from_obj(&**c))
+                    .collect::<Vec<_>>()
+            },
+        )
+        .graceful_shutdown_on(stop())
+        .run(connection::reconcile, error_policy, ctx.clone())
+        .for_each(|_| async {});
+
     let syncs = Controller::new(scoped::<AtsSync>(&client, ns), wc.clone());
     let store = syncs.store();
     let (s1, s2, s3) = (store.clone(), store.clone(), store);
@@ -293,32 +325,14 @@ async fn run_controllers(
                 })
             },
         )
-        // A Secret may back any connection of its namespace; resolving is cheap and
-        // a worker only restarts when its resolved spec really changed.
-        .watches(scoped::<Secret>(&client, ns), wc.clone(), move |sec| {
-            sync::referencing(&s3, &sec.namespace().unwrap_or_default(), |_| true)
+        .watches(scoped::<Secret>(&client, ns), secrets_wc, move |sec| {
+            let names: Vec<String> = using(&cstore, &sec).iter().map(|c| c.name_any()).collect();
+            sync::referencing(&s3, &sec.namespace().unwrap_or_default(), |s| {
+                names.contains(&s.spec.connection_ref.name)
+            })
         })
         .graceful_shutdown_on(stop())
         .run(sync::reconcile, error_policy, ctx.clone())
-        .for_each(|_| async {});
-
-    let conns = Controller::new(scoped::<AtsConnection>(&client, ns), wc.clone());
-    let cstore = conns.store();
-    let conns = conns
-        .watches(scoped::<Secret>(&client, ns), wc.clone(), move |sec| {
-            let ns = sec.namespace().unwrap_or_default();
-            cstore
-                .state()
-                .into_iter()
-                .filter(|c| {
-                    c.namespace().as_deref() == Some(ns.as_str())
-                        && c.spec.auth.secret_name == sec.name_any()
-                })
-                .map(|c| kube::runtime::reflector::ObjectRef::from_obj(&*c))
-                .collect::<Vec<_>>()
-        })
-        .graceful_shutdown_on(stop())
-        .run(connection::reconcile, error_policy, ctx.clone())
         .for_each(|_| async {});
 
     let profiles = Controller::new(scoped::<ScoringProfile>(&client, ns), wc)

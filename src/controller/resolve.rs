@@ -53,6 +53,16 @@ impl Problem {
 }
 
 /// Resolves the connection and its Secret into what a vendor client needs.
+/// Pure: whether a Secret opted in to being read and written by the operator.
+pub fn credentials_allowed(secret: &Secret) -> bool {
+    secret
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(crate::api::CREDENTIALS_LABEL))
+        .is_some_and(|v| v == crate::api::CREDENTIALS_LABEL_VALUE)
+}
+
 pub fn resolve_connection(
     conn: &AtsConnection,
     secret: Option<&Secret>,
@@ -86,6 +96,20 @@ pub fn resolve_connection(
             stalled: false,
         });
     };
+    if !credentials_allowed(secret) {
+        return Err(Problem {
+            reason: reason::SECRET_NOT_ALLOWED,
+            message: format!(
+                "Secret {secret_name:?} is not labelled {}={}; the operator reads and writes \
+                 only Secrets that carry this label (kubectl label secret {secret_name} {}={})",
+                crate::api::CREDENTIALS_LABEL,
+                crate::api::CREDENTIALS_LABEL_VALUE,
+                crate::api::CREDENTIALS_LABEL,
+                crate::api::CREDENTIALS_LABEL_VALUE,
+            ),
+            stalled: true,
+        });
+    }
     let data = secret.data.clone().unwrap_or_default();
     let value = |key: &str| {
         data.get(key)
@@ -318,7 +342,7 @@ mod tests {
     }
 
     fn secret(pairs: &[(&str, &str)]) -> Secret {
-        Secret {
+        let mut s = Secret {
             data: Some(
                 pairs
                     .iter()
@@ -326,7 +350,29 @@ mod tests {
                     .collect(),
             ),
             ..Default::default()
-        }
+        };
+        s.metadata.labels = Some(
+            [("ats.dev/credentials".to_string(), "true".to_string())]
+                .into_iter()
+                .collect(),
+        );
+        s
+    }
+
+    #[test]
+    fn a_secret_without_the_label_is_not_read() {
+        let mut s = secret(&[("clientId", "a"), ("clientSecret", "b")]);
+        s.metadata.labels = None;
+        let p = resolve_connection(&conn(), Some(&s)).unwrap_err();
+        assert_eq!(p.reason, reason::SECRET_NOT_ALLOWED);
+        assert!(
+            p.message.contains("ats.dev/credentials=true"),
+            "{}",
+            p.message
+        );
+        assert!(p.stalled);
+        s.metadata.labels = Some([("ats.dev/credentials".to_string(), "yes".to_string())].into());
+        assert!(resolve_connection(&conn(), Some(&s)).is_err());
     }
 
     fn sync(schedule: &str) -> AtsSync {

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
@@ -126,11 +125,7 @@ async fn apply(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, Controll
         .get_opt(&sync.spec.scoring_profile_ref.name)
         .await?;
     let secret = match &connection {
-        Some(c) => {
-            Api::<Secret>::namespaced(client.clone(), ns)
-                .get_opt(&c.spec.auth.secret_name)
-                .await?
-        }
+        Some(c) => super::credentials::fetch_secret(client, ns, &c.spec.auth.secret_name).await?,
         None => None,
     };
     let resolved = resolve::resolve_sync(

@@ -171,7 +171,7 @@ impl Tenant {
             .map(|k| (*k, &self.creds["secret"][*k]))
             .collect();
         let s: Secret = serde_json::from_value(json!({
-            "metadata": {"name": SECRET},
+            "metadata": {"name": SECRET, "labels": {"ats.dev/credentials": "true"}},
             "stringData": data,
         }))
         .unwrap();
