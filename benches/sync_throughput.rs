@@ -131,6 +131,7 @@ fn spec(sb: &Sandbox, creds: &Value, mode: WriteBackMode, name: &str) -> SyncSpe
             credentials,
             sub: None,
             rate_limit: None,
+            endpoints: ats_operator::vendors::guard::EndpointPolicy::AllowPrivate,
         },
         schedule: Schedule::parse("15m").expect("schedule"),
         scope: PullScope {
@@ -185,6 +186,7 @@ fn spec_from(vendor: VendorKind, name: &str) -> SyncSpec {
             credentials: BTreeMap::new(),
             sub: None,
             rate_limit: None,
+            endpoints: ats_operator::vendors::guard::EndpointPolicy::AllowPrivate,
         },
         schedule: Schedule::parse("15m").expect("schedule"),
         scope: PullScope {

@@ -143,6 +143,8 @@ pub async fn run(applications: usize, keep: bool) -> Result<(), DemoError> {
         namespace: None,
         leader: None,
         max_concurrent_syncs: crate::controller::DEFAULT_MAX_CONCURRENT_SYNCS,
+        // The demo's sandboxes listen on loopback.
+        allow_private_endpoints: true,
     };
     let operator = tokio::spawn(crate::controller::run(
         client.clone(),

@@ -50,6 +50,10 @@ enum Command {
         /// Seconds without a seen renewal after which the leader stops writing.
         #[arg(long, default_value_t = 10)]
         renew_deadline: u64,
+        /// Let connections reach loopback, private, link-local and metadata addresses
+        /// (sandboxes and tests). Off by default: tenants choose their URLs.
+        #[arg(long, env = "ATS_ALLOW_PRIVATE_ENDPOINTS")]
+        allow_private_endpoints: bool,
         /// Syncs running at the same time, across all tenants.
         #[arg(long, env = "ATS_MAX_CONCURRENT_SYNCS", default_value_t = controller::DEFAULT_MAX_CONCURRENT_SYNCS)]
         max_concurrent_syncs: usize,
@@ -153,6 +157,7 @@ async fn main() -> std::process::ExitCode {
             lease_namespace,
             lease_duration,
             renew_deadline,
+            allow_private_endpoints,
             max_concurrent_syncs,
         } => {
             let leader = leader_elect.then(|| {
@@ -169,6 +174,7 @@ async fn main() -> std::process::ExitCode {
                 namespace,
                 leader,
                 max_concurrent_syncs: max_concurrent_syncs.max(1),
+                allow_private_endpoints,
             };
             run(ledger_path, opts).await
         }

@@ -96,6 +96,7 @@ fn config(connection: &Value, credentials: BTreeMap<String, SecretValue>) -> Con
         credentials,
         sub: s("sub"),
         rate_limit: None,
+        endpoints: ats_operator::vendors::guard::EndpointPolicy::AllowPrivate,
     }
 }
 

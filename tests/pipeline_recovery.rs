@@ -72,6 +72,7 @@ fn spec(base: &str, creds: &Value) -> SyncSpec {
             credentials,
             sub: None,
             rate_limit: None,
+            endpoints: ats_operator::vendors::guard::EndpointPolicy::AllowPrivate,
         },
         schedule: Schedule::parse("15m").unwrap(),
         scope: PullScope {

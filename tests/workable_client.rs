@@ -48,6 +48,7 @@ async fn config(sb: &RunningSandbox) -> ConnectionConfig {
         )]),
         sub: s(&conn["sub"]),
         rate_limit: None,
+        endpoints: ats_operator::vendors::guard::EndpointPolicy::AllowPrivate,
     }
 }
 

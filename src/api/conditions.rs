@@ -17,6 +17,7 @@ pub mod reason {
     pub const VALID: &str = "Valid";
     pub const SECRET_NOT_FOUND: &str = "SecretNotFound";
     pub const SECRET_NOT_ALLOWED: &str = "SecretNotAllowed";
+    pub const ENDPOINT_NOT_ALLOWED: &str = "EndpointNotAllowed";
     pub const AUTH_FAILED: &str = "AuthFailed";
     pub const FORBIDDEN: &str = "Forbidden";
     pub const RATE_LIMITED: &str = "RateLimited";

@@ -49,14 +49,17 @@ pub async fn reconcile(
             super::credentials::fetch_secret(&ctx.client, &ns, &conn.spec.auth.secret_name).await?;
         let checked: Result<(), Problem> = match resolve::resolve_connection(&conn, secret.as_ref())
         {
-            Ok(cfg) => match SecretStore::for_connection(ctx.client.clone(), &conn)
-                .and_then(|store| vendors::connect(&cfg, Some(Arc::new(store))))
-            {
-                Ok(client) => contained(client)
-                    .await
-                    .map_err(|e| Problem::from_vendor(conn.spec.vendor.as_str(), &e)),
-                Err(e) => Err(Problem::from_vendor(conn.spec.vendor.as_str(), &e)),
-            },
+            Ok(mut cfg) => {
+                cfg.endpoints = ctx.endpoints;
+                let client = SecretStore::for_connection(ctx.client.clone(), &conn)
+                    .and_then(|store| vendors::connect(&cfg, Some(Arc::new(store))));
+                match client {
+                    Ok(client) => contained(client)
+                        .await
+                        .map_err(|e| Problem::from_vendor(conn.spec.vendor.as_str(), &e)),
+                    Err(e) => Err(Problem::from_vendor(conn.spec.vendor.as_str(), &e)),
+                }
+            }
             Err(p) => Err(p),
         };
         let ready = match &checked {

@@ -74,6 +74,8 @@ pub struct Context {
     pub gate: Arc<Gate>,
     /// Open while this replica leads; every write passes it.
     pub fence: Fence,
+    /// Which addresses tenants' connections may reach.
+    pub endpoints: crate::vendors::guard::EndpointPolicy,
 }
 
 /// How the operator runs.
@@ -85,6 +87,9 @@ pub struct Options {
     pub leader: Option<LeaderConfig>,
     /// Syncs running at the same time, across all tenants.
     pub max_concurrent_syncs: usize,
+    /// Let connections reach loopback, private and metadata addresses
+    /// (`--allow-private-endpoints`: sandboxes, the demo, tests).
+    pub allow_private_endpoints: bool,
 }
 
 impl Options {
@@ -94,6 +99,7 @@ impl Options {
             namespace: Some(ns.to_string()),
             leader: None,
             max_concurrent_syncs: DEFAULT_MAX_CONCURRENT_SYNCS,
+            allow_private_endpoints: true,
         }
     }
 }
@@ -101,7 +107,13 @@ impl Options {
 pub const DEFAULT_MAX_CONCURRENT_SYNCS: usize = 10;
 
 impl Context {
-    pub fn new(client: Client, ledger: Arc<Ledger>, gate: Arc<Gate>, fence: Fence) -> Arc<Self> {
+    pub fn new(
+        client: Client,
+        ledger: Arc<Ledger>,
+        gate: Arc<Gate>,
+        fence: Fence,
+        endpoints: crate::vendors::guard::EndpointPolicy,
+    ) -> Arc<Self> {
         let reporter = Reporter {
             controller: MANAGER.into(),
             instance: std::env::var("POD_NAME").ok(),
@@ -114,6 +126,7 @@ impl Context {
             slots: std::sync::Mutex::new(HashMap::new()),
             gate,
             fence,
+            endpoints,
         })
     }
 
@@ -265,7 +278,12 @@ async fn run_controllers(
     stop_signal: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
 ) {
     let ns = opts.namespace.as_deref();
-    let ctx = Context::new(client.clone(), ledger, gate, fence);
+    let endpoints = if opts.allow_private_endpoints {
+        crate::vendors::guard::EndpointPolicy::AllowPrivate
+    } else {
+        crate::vendors::guard::EndpointPolicy::PublicOnly
+    };
+    let ctx = Context::new(client.clone(), ledger, gate, fence, endpoints);
     let wc = watcher::Config::default();
     let (tx, rx) = tokio::sync::watch::channel(false);
     let stop = || {

@@ -43,6 +43,7 @@ impl Problem {
             VendorError::Unavailable(_) => (reason::VENDOR_UNAVAILABLE, false),
             VendorError::Rejected { .. } | VendorError::Decode(_) => (reason::VENDOR_ERROR, false),
             VendorError::Config(_) => (reason::INVALID_SPEC, true),
+            VendorError::EndpointNotAllowed(_) => (reason::ENDPOINT_NOT_ALLOWED, true),
         };
         Problem {
             reason,
@@ -52,7 +53,6 @@ impl Problem {
     }
 }
 
-/// Resolves the connection and its Secret into what a vendor client needs.
 /// Pure: whether a Secret opted in to being read and written by the operator.
 pub fn credentials_allowed(secret: &Secret) -> bool {
     secret
@@ -63,6 +63,7 @@ pub fn credentials_allowed(secret: &Secret) -> bool {
         .is_some_and(|v| v == crate::api::CREDENTIALS_LABEL_VALUE)
 }
 
+/// Resolves the connection and its Secret into what a vendor client needs.
 pub fn resolve_connection(
     conn: &AtsConnection,
     secret: Option<&Secret>,
@@ -162,6 +163,8 @@ pub fn resolve_connection(
             .rate_limit
             .as_ref()
             .map(|r| (r.requests, Duration::from_secs(u64::from(r.window_seconds)))),
+        // The operator's own policy; the controller sets it (never the tenant).
+        endpoints: Default::default(),
     })
 }
 

@@ -133,7 +133,11 @@ async fn apply(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, Controll
         connection.as_ref(),
         profile.as_ref(),
         secret.as_ref(),
-    );
+    )
+    .map(|mut spec| {
+        spec.connection.endpoints = ctx.endpoints;
+        spec
+    });
     let desired = match &resolved {
         Ok(spec) if !sync.spec.suspend => Some((spec.clone(), resolve::spec_hash(spec))),
         _ => None,

@@ -300,9 +300,7 @@ async fn run_loop(mut l: Loop, first: FirstRun) {
                     _ = l.stop.changed() => break,
                 }
             }
-            Err(e) => Err(SyncError::Vendor(vendors::VendorError::Config(
-                e.to_string(),
-            ))),
+            Err(e) => Err(SyncError::Vendor(e.again())),
         };
         let finished = Utc::now();
         priority = Priority::Periodic;
@@ -424,6 +422,7 @@ mod tests {
                 credentials: Default::default(),
                 sub: None,
                 rate_limit: None,
+                endpoints: crate::vendors::guard::EndpointPolicy::AllowPrivate,
             },
             schedule: super::super::Schedule::Every(Duration::from_secs(3600)),
             scope: Default::default(),

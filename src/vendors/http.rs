@@ -1202,9 +1202,22 @@ pub async fn error_body(mut resp: Response) -> String {
 
 impl Transport {
     pub fn new(policy: RetryPolicy) -> Result<Self, VendorError> {
+        Self::guarded(policy, super::guard::EndpointPolicy::AllowPrivate)
+    }
+
+    /// As [`Transport::new`], resolving host names through the address guard
+    /// under `endpoints`.
+    pub fn guarded(
+        policy: RetryPolicy,
+        endpoints: super::guard::EndpointPolicy,
+    ) -> Result<Self, VendorError> {
         let build = |redirects: reqwest::redirect::Policy| {
-            reqwest::Client::builder()
-                .use_rustls_tls()
+            let b = reqwest::Client::builder();
+            let b = match super::guard::resolver(endpoints) {
+                Some(r) => b.dns_resolver(r),
+                None => b,
+            };
+            b.use_rustls_tls()
                 .user_agent(concat!("ats-operator/", env!("CARGO_PKG_VERSION")))
                 .connect_timeout(Duration::from_secs(10))
                 .timeout(Duration::from_secs(60))

@@ -3,6 +3,7 @@
 //! Adding a vendor means adding a folder and one arm in [`connect`].
 
 pub mod greenhouse;
+pub mod guard;
 pub mod http;
 pub mod lever;
 pub mod workable;
@@ -49,6 +50,8 @@ pub struct ConnectionConfig {
     pub sub: Option<String>,
     /// A client-side budget: (requests, window).
     pub rate_limit: Option<(u32, Duration)>,
+    /// Which addresses the client may reach.
+    pub endpoints: guard::EndpointPolicy,
 }
 
 impl ConnectionConfig {
@@ -255,9 +258,21 @@ pub enum VendorError {
     Decode(String),
     #[error("connection misconfigured: {0}")]
     Config(String),
+    #[error("endpoint not allowed: {0}")]
+    EndpointNotAllowed(String),
 }
 
 impl VendorError {
+    /// The same error again, for each run that meets a client that could not
+    /// be built (the classification is kept; the details become text).
+    pub fn again(&self) -> VendorError {
+        match self {
+            VendorError::EndpointNotAllowed(m) => VendorError::EndpointNotAllowed(m.clone()),
+            VendorError::Config(m) => VendorError::Config(m.clone()),
+            other => VendorError::Config(other.to_string()),
+        }
+    }
+
     /// Whether a later attempt may succeed without the user changing anything.
     pub fn is_transient(&self) -> bool {
         matches!(
@@ -439,6 +454,14 @@ pub fn connect(
     store: Option<Arc<dyn CredentialStore>>,
 ) -> Result<Arc<dyn AtsClient>, VendorError> {
     let store = store.unwrap_or_else(|| Arc::new(MemoryStore::new(cfg.credentials.clone())));
+    for (field, url) in [
+        ("spec.baseUrl", &cfg.base_url),
+        ("spec.tokenUrl", &cfg.token_url),
+    ] {
+        if let Some(u) = url {
+            guard::check_url(field, u, cfg.endpoints)?;
+        }
+    }
     match cfg.vendor {
         VendorKind::Greenhouse => Ok(Arc::new(greenhouse::GreenhouseClient::new(cfg)?)),
         VendorKind::Lever => lever::connect(cfg, store),

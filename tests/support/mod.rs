@@ -157,7 +157,17 @@ pub struct OperatorProcess {
 pub const TEST_LEASE_SECONDS: u64 = 6;
 
 impl OperatorProcess {
+    /// With `--allow-private-endpoints`: the sandboxes listen on loopback.
     pub fn start(ns: &str, ledger: &std::path::Path, identity: &str) -> OperatorProcess {
+        Self::start_with(ns, ledger, identity, &["--allow-private-endpoints"])
+    }
+
+    pub fn start_with(
+        ns: &str,
+        ledger: &std::path::Path,
+        identity: &str,
+        extra: &[&str],
+    ) -> OperatorProcess {
         let log = ledger.with_file_name(format!("operator-{identity}.log"));
         let out = std::fs::OpenOptions::new()
             .create(true)
@@ -171,6 +181,7 @@ impl OperatorProcess {
             .args(["--renew-deadline", "4"])
             .arg("--ledger-path")
             .arg(ledger)
+            .args(extra)
             .env("KUBECONFIG", kubeconfig_path())
             .env("POD_NAME", identity)
             .env("RUST_LOG", "info,kube=warn,hyper=warn")

@@ -66,7 +66,7 @@ impl GreenhouseClient {
         let extra = sub
             .map(|s| vec![("sub".to_string(), s.to_string())])
             .unwrap_or_default();
-        let transport = Transport::new(policy)?;
+        let transport = Transport::guarded(policy, cfg.endpoints)?;
         let auth = ClientCredentials::new(
             transport.clone(),
             token_url,
@@ -489,6 +489,7 @@ mod tests {
             ]),
             sub: Some("100".into()),
             rate_limit: None,
+            endpoints: crate::vendors::guard::EndpointPolicy::AllowPrivate,
         }
     }
 

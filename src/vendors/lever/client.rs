@@ -93,7 +93,7 @@ impl LeverClient {
                 "spec.baseUrl must be an http(s) URL".into(),
             ));
         }
-        let transport = Transport::new(policy)?;
+        let transport = Transport::guarded(policy, cfg.endpoints)?;
         let present = |k: &str| {
             cfg.credentials
                 .get(k)
@@ -562,6 +562,7 @@ mod tests {
                 .collect(),
             sub: Some("user-1".into()),
             rate_limit: None,
+            endpoints: crate::vendors::guard::EndpointPolicy::AllowPrivate,
         }
     }
 

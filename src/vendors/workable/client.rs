@@ -154,7 +154,7 @@ impl WorkableClient {
     pub fn with_policy(cfg: &ConnectionConfig, policy: RetryPolicy) -> Result<Self, VendorError> {
         let api = api_root(cfg)?;
         let auth = StaticAuth::bearer(cfg.credential("apiKey")?)?;
-        let transport = Transport::new(policy)?;
+        let transport = Transport::guarded(policy, cfg.endpoints)?;
         Ok(WorkableClient {
             http: VendorHttp::new(
                 transport,
@@ -678,6 +678,7 @@ mod tests {
             credentials: BTreeMap::from([("apiKey".to_string(), SecretValue::new("tok-123"))]),
             sub: Some("1f395d".into()),
             rate_limit: None,
+            endpoints: crate::vendors::guard::EndpointPolicy::AllowPrivate,
         }
     }
 
