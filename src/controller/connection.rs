@@ -51,8 +51,10 @@ pub async fn reconcile(
         {
             Ok(mut cfg) => {
                 cfg.endpoints = ctx.endpoints;
+                // The account's shared client: verifying spends the same budget
+                // as the syncs, not a budget of its own.
                 let client = SecretStore::for_connection(ctx.client.clone(), &conn)
-                    .and_then(|store| vendors::connect(&cfg, Some(Arc::new(store))));
+                    .and_then(|store| ctx.clients.client(&ns, &cfg, Some(Arc::new(store))));
                 match client {
                     Ok(client) => contained(client)
                         .await

@@ -76,6 +76,8 @@ pub struct Context {
     pub fence: Fence,
     /// Which addresses tenants' connections may reach.
     pub endpoints: crate::vendors::guard::EndpointPolicy,
+    /// One client per vendor account, shared by its syncs and its verification.
+    pub clients: Arc<crate::vendors::registry::ClientRegistry>,
 }
 
 /// How the operator runs.
@@ -127,6 +129,7 @@ impl Context {
             gate,
             fence,
             endpoints,
+            clients: crate::vendors::registry::ClientRegistry::new(),
         })
     }
 

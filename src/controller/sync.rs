@@ -166,6 +166,7 @@ async fn apply(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, Controll
                         store,
                         gate: ctx.gate.clone(),
                         fence: ctx.fence.clone(),
+                        clients: ctx.clients.clone(),
                     };
                     let st = sync.status.clone().unwrap_or_default();
                     // Unchanged since its last run: keep the schedule (an operator

@@ -44,6 +44,8 @@ pub struct WorkerEnv {
     pub store: Option<Arc<dyn vendors::CredentialStore>>,
     pub gate: Arc<Gate>,
     pub fence: Fence,
+    /// The shared client of each vendor account.
+    pub clients: Arc<vendors::registry::ClientRegistry>,
 }
 
 /// When and how urgently the first run starts.
@@ -263,7 +265,8 @@ async fn run_loop(mut l: Loop, first: FirstRun) {
     let spec = l.spec.clone();
     let mut connection = spec.connection.clone();
     connection.credentials = l.creds.borrow_and_update().clone();
-    let mut client = vendors::connect(&connection, l.env.store.clone());
+    let ns = spec.key.namespace.clone();
+    let mut client = l.env.clients.client(&ns, &connection, l.env.store.clone());
     let mut transient_failures = 0u32;
     let mut next = first.at;
     let mut priority = first.priority;
@@ -280,7 +283,7 @@ async fn run_loop(mut l: Loop, first: FirstRun) {
         };
         if l.creds.has_changed().unwrap_or(false) {
             connection.credentials = l.creds.borrow_and_update().clone();
-            client = vendors::connect(&connection, l.env.store.clone());
+            client = l.env.clients.client(&ns, &connection, l.env.store.clone());
             info!("credentials replaced; client rebuilt");
         }
         let started = Utc::now();
@@ -444,6 +447,7 @@ mod tests {
             store: None,
             gate: Gate::new(1),
             fence: Fence::open(),
+            clients: vendors::registry::ClientRegistry::new(),
         };
         let first = FirstRun {
             at: Utc::now(),

@@ -1850,4 +1850,19 @@ mod tests {
             assert!(t <= now + day && t >= now, "{body}: {t}");
         }
     }
+
+    #[tokio::test]
+    async fn a_budget_below_the_bucket_paces_to_the_budget() {
+        let l = RateLimiter::new(Some((3, Duration::from_millis(100))), Some((1000.0, 20)));
+        let t = Instant::now();
+        for _ in 0..10 {
+            l.acquire().await;
+        }
+        // 3 per window: the 10th request goes out in the fourth window.
+        assert!(
+            t.elapsed() >= Duration::from_millis(300),
+            "{:?}",
+            t.elapsed()
+        );
+    }
 }

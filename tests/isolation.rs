@@ -1,0 +1,132 @@
+//! Tenant isolation end to end, against the real kube-apiserver:
+//! - the address guard, on loopback only: an operator started without
+//!   `--allow-private-endpoints` refuses a tenant whose sandbox listens on
+//!   127.0.0.1, says why in status, and sends it nothing (the other address
+//!   classes are tested as pure functions in `vendors::guard`: no test sends
+//!   traffic outside 127.0.0.0/8);
+//! - one vendor budget per account: two syncs on one connection share its
+//!   client and rate limiter, and the vendor answers no 429.
+
+mod support;
+
+use std::time::Duration;
+
+use ats_operator::api::{AtsConnection, AtsSync, conditions};
+use kube::api::{Api, PostParams};
+use serde_json::json;
+use support::OperatorProcess;
+use support::tenant::*;
+
+#[tokio::test]
+async fn loopback_endpoint_is_refused_without_the_flag() {
+    let t = Tenant::new(Setup::greenhouse(), small()).await;
+    t.apply("24h").await;
+    let _op = OperatorProcess::start_with(&t.ns, &t.ledger, "guarded", &[]);
+    let s = t
+        .wait("EndpointNotAllowed", |s| {
+            is(s, "Ready", "False", "EndpointNotAllowed")
+        })
+        .await;
+    let msg = cond(&s, "Ready").unwrap().message;
+    assert!(
+        msg.contains("loopback") && msg.contains("--allow-private-endpoints"),
+        "{msg}"
+    );
+    assert!(is(&s, "Stalled", "True", "EndpointNotAllowed"));
+    let conns = Api::<AtsConnection>::namespaced(t.client.clone(), &t.ns);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let ready = conns
+            .get("ats")
+            .await
+            .unwrap()
+            .status
+            .and_then(|st| conditions::find(&st.conditions, "Ready").cloned());
+        if ready.is_some_and(|r| r.reason == "EndpointNotAllowed") {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "connection status");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let stats = t.stats().await;
+    let api: u64 = stats["requests"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| !k.contains("/_sandbox"))
+        .filter_map(|(_, v)| v.as_u64())
+        .sum();
+    assert_eq!(api, 0, "the guarded operator reached the endpoint: {stats}");
+    assert_eq!(stats["token_requests"], 0);
+}
+
+#[tokio::test]
+async fn two_syncs_on_one_connection_share_its_budget() {
+    let mut setup = Setup::lever();
+    setup.secret_keys = &["apiKey"];
+    let t = Tenant::new(
+        setup,
+        ats_operator::sandbox::SandboxOptions {
+            applications: 60,
+            ..small()
+        },
+    )
+    .await;
+    // The vendor allows 10 requests/s (bursts of 20); the connection budgets 7/s
+    // for itself. Two syncs that each spent the budget would ask for 14/s.
+    t.rate_limit(json!({"requests": 10, "window_seconds": 1}))
+        .await;
+    t.apply_spec(json!({"writeBack": {"dryRun": true}})).await;
+    let conns = Api::<AtsConnection>::namespaced(t.client.clone(), &t.ns);
+    let mut c = conns.get("ats").await.unwrap();
+    c.spec.rate_limit = Some(ats_operator::api::RateLimitSpec {
+        requests: 7,
+        window_seconds: 1,
+    });
+    conns
+        .replace("ats", &PostParams::default(), &c)
+        .await
+        .unwrap();
+    let syncs = t.syncs();
+    let first = syncs.get(SYNC).await.unwrap();
+    let second: AtsSync = serde_json::from_value(json!({
+        "apiVersion": "ats.dev/v1alpha1", "kind": "AtsSync",
+        "metadata": {"name": "second", "namespace": t.ns},
+        "spec": serde_json::to_value(&first.spec).unwrap(),
+    }))
+    .unwrap();
+    syncs.create(&PostParams::default(), &second).await.unwrap();
+    let started = std::time::Instant::now();
+    let op = support::Operator::start(&t.client, &t.ns, &t.ledger);
+    t.synced().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(150);
+    loop {
+        let s = syncs.get("second").await.unwrap();
+        if is(&s, "Ready", "True", "Synced") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "second sync: {:?}",
+            s.status
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let stats = t.stats().await;
+    let api: f64 = stats["requests"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| !k.contains("/_sandbox"))
+        .filter_map(|(_, v)| v.as_f64())
+        .sum();
+    // One budget of 7/s for both syncs and the verification (plus one window's
+    // worth at the edges); two budgets would have allowed 14/s.
+    assert!(
+        api <= 7.0 * secs + 14.0,
+        "{api} requests in {secs:.1} s: more than one budget of 7/s ({stats})"
+    );
+    assert!(api > 150.0, "too few requests to tell: {stats}");
+    op.stop().await;
+}
