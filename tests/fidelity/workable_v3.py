@@ -105,6 +105,16 @@ check("hex ids", all(HEX_ID.match(i) for i in ids), ids[:3])
 check("ids ascend", ids == sorted(ids), ids[:5])
 check("no duplicates", len(set(ids)) == len(ids), len(ids))
 
+# External recruiters (Airbyte's connection check reads them first).
+recs = call("GET", f"{api}/recruiters").json()
+check(
+    "recruiters listed",
+    isinstance(recs.get("recruiters"), list)
+    and recs["recruiters"]
+    and all(set(r) >= {"id", "name", "email"} for r in recs["recruiters"]),
+    recs,
+)
+
 # Detail wrapped in "candidate"; deleted or unknown ids are 404.
 cid = ids[0]
 d = call("GET", f"{api}/candidates/{cid}").json()

@@ -243,6 +243,7 @@ pub fn router(opts: &SandboxOptions, base_url: &str) -> (Router, SandboxCredenti
         )
         .route("/stages", get(list_stages))
         .route("/members", get(list_members))
+        .route("/recruiters", get(list_recruiters))
         .route("/custom_attributes", get(list_custom_attributes))
         .fallback(api_not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -866,6 +867,18 @@ async fn job_stages(State(s): State<Shared>, Path(shortcode): Path<String>) -> A
         return Err(not_found_error());
     }
     Ok(Json(stages_json()))
+}
+
+/// The account's external recruiters (`GET /spi/v3/recruiters`, scope
+/// `r_jobs`): `{"recruiters": [{"id", "name", "email"}]}`. Third-party clients
+/// (Airbyte's connection check) call it first.
+async fn list_recruiters() -> Json<Value> {
+    Json(json!({
+        "recruiters": [
+            {"id": "13e0ea", "name": "Riley Agency", "email": "riley@agency.example"},
+            {"id": "13e0eb", "name": "Morgan Search", "email": "morgan@search.example"},
+        ]
+    }))
 }
 
 async fn list_members(RawQuery(raw): RawQuery) -> ApiResult {
