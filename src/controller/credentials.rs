@@ -158,9 +158,18 @@ impl CredentialStore for SecretStore {
         };
         let guard = local.lock_owned().await;
         self.acquire_lease().await?;
+        // Renewed while held, so a slow refresh (a token request may take a
+        // minute, with retries more) never outlives the Lease and lets another
+        // replica rotate the same refresh token.
+        let renewer = tokio::spawn(renew_while_held(
+            Api::namespaced(self.client.clone(), &self.namespace),
+            self.lease_name(),
+            self.holder.clone(),
+        ));
         Ok(Box::new(SecretLock {
             store: self.clone(),
             _local: guard,
+            renewer: AbortOnDrop(renewer),
         }))
     }
 }
@@ -191,6 +200,50 @@ pub async fn fetch_secret(
 struct SecretLock {
     store: SecretStore,
     _local: tokio::sync::OwnedMutexGuard<()>,
+    renewer: AbortOnDrop,
+}
+
+/// Stops the renewal when the lock goes, however it goes.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Renews the rotation Lease every third of its duration while we hold it.
+async fn renew_while_held(api: Api<Lease>, name: String, holder: String) {
+    let every = Duration::from_secs(u64::try_from(LEASE_SECONDS / 3).unwrap_or(10).max(1));
+    loop {
+        tokio::time::sleep(every).await;
+        let Ok(Some(mut lease)) = api.get_opt(&name).await else {
+            continue;
+        };
+        let ours = lease
+            .spec
+            .as_ref()
+            .and_then(|s| s.holder_identity.as_deref())
+            == Some(holder.as_str());
+        if !ours {
+            warn!(lease = %name, "the credential rotation Lease was taken over");
+            return;
+        }
+        if let Some(spec) = lease.spec.as_mut() {
+            spec.renew_time = Some(now());
+        }
+        if let Err(e) = api.replace(&name, &PostParams::default(), &lease).await {
+            warn!(lease = %name, error = %e, "could not renew the credential rotation Lease");
+        }
+    }
+}
+
+/// Pure: whether a Lease, as read, is still held by `holder`.
+pub fn still_holder(lease: Option<&Lease>, holder: &str) -> bool {
+    lease
+        .and_then(|l| l.spec.as_ref())
+        .and_then(|s| s.holder_identity.as_deref())
+        == Some(holder)
 }
 
 fn not_allowed(secret: &str) -> VendorError {
@@ -231,6 +284,19 @@ impl CredentialLock for SecretLock {
     async fn save(&mut self, updates: &BTreeMap<String, SecretValue>) -> Result<(), VendorError> {
         use base64::Engine;
         let s = &self.store;
+        // Checked before saving: a holder that lost the Lease must not
+        // overwrite what the new holder rotated.
+        let leases: Api<Lease> = Api::namespaced(s.client.clone(), &s.namespace);
+        let lease = leases
+            .get_opt(&s.lease_name())
+            .await
+            .map_err(|e| kube_error("reading the credential rotation Lease", e))?;
+        if !still_holder(lease.as_ref(), &s.holder) {
+            return Err(VendorError::Unavailable(format!(
+                "lost the rotation Lease of Secret {:?} before saving; not overwriting it",
+                s.secret
+            )));
+        }
         // One request: the label is tested and the keys written together, so a
         // Secret that lost its label in between is never written.
         let mut ops = vec![json!({
@@ -269,6 +335,7 @@ impl CredentialLock for SecretLock {
     }
 
     async fn release(self: Box<Self>) {
+        self.renewer.0.abort();
         let s = &self.store;
         let api: Api<Lease> = Api::namespaced(s.client.clone(), &s.namespace);
         let name = s.lease_name();
@@ -285,5 +352,25 @@ impl CredentialLock for SecretLock {
             }
             let _ = api.replace(&name, &PostParams::default(), &lease).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_holder_saves() {
+        let lease = |h: Option<&str>| Lease {
+            metadata: ObjectMeta::default(),
+            spec: Some(LeaseSpec {
+                holder_identity: h.map(str::to_string),
+                ..Default::default()
+            }),
+        };
+        assert!(still_holder(Some(&lease(Some("me"))), "me"));
+        assert!(!still_holder(Some(&lease(Some("other"))), "me"));
+        assert!(!still_holder(Some(&lease(None)), "me"));
+        assert!(!still_holder(None, "me"));
     }
 }
