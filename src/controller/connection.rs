@@ -17,6 +17,24 @@ use crate::api::conditions::{self, Condition, READY, reason};
 use crate::api::{AtsConnection, AtsConnectionStatus};
 use crate::vendors;
 
+/// How often credentials that did not change are verified again.
+pub const VERIFY_EVERY: Duration = Duration::from_secs(600);
+
+/// Pure: whether to ask the vendor again. Verification spends the account's
+/// budget, so it runs when the connection or its Secret changed (`fingerprint`)
+/// or the last one is `VERIFY_EVERY` old; not on every reconcile (status
+/// writes and requeues reconcile too).
+pub fn verification_due(
+    last: Option<&(String, std::time::Instant)>,
+    fingerprint: &str,
+    now: std::time::Instant,
+) -> bool {
+    match last {
+        Some((fp, at)) => fp != fingerprint || now.duration_since(*at) >= VERIFY_EVERY,
+        None => true,
+    }
+}
+
 /// Verifies in a task of its own: a panic on a vendor's answer becomes a
 /// vendor error on this tenant, never a panic of the controller (kube-runtime
 /// would re-raise it on the main task and end the process for every tenant).
@@ -47,6 +65,23 @@ pub async fn reconcile(
     async move {
         let secret =
             super::credentials::fetch_secret(&ctx.client, &ns, &conn.spec.auth.secret_name).await?;
+        let fingerprint = format!(
+            "{:?}|{:?}",
+            conn.metadata.generation,
+            secret
+                .as_ref()
+                .and_then(|s| s.metadata.resource_version.clone())
+        );
+        let key = (ns.clone(), conn.name_any());
+        let last = ctx
+            .verified
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .cloned();
+        if !verification_due(last.as_ref(), &fingerprint, std::time::Instant::now()) {
+            return Ok(Action::requeue(VERIFY_EVERY));
+        }
         let checked: Result<(), Problem> = match resolve::resolve_connection(&conn, secret.as_ref())
         {
             Ok(mut cfg) => {
@@ -64,6 +99,10 @@ pub async fn reconcile(
             }
             Err(p) => Err(p),
         };
+        ctx.verified
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, (fingerprint, std::time::Instant::now()));
         let ready = match &checked {
             Ok(()) => Condition::new(
                 READY,
@@ -101,10 +140,46 @@ pub async fn reconcile(
             }
         }
         Ok(match checked {
-            Err(p) if !p.stalled => Action::requeue(Duration::from_secs(60)),
-            _ => Action::requeue(Duration::from_secs(600)),
+            // A transient failure is verified again sooner.
+            Err(p) if !p.stalled => {
+                ctx.verified
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&(ns.clone(), conn.name_any()));
+                Action::requeue(Duration::from_secs(60))
+            }
+            _ => Action::requeue(VERIFY_EVERY),
         })
     }
     .instrument(span)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    #[test]
+    fn verification_runs_on_change_or_slowly() {
+        let t = Instant::now();
+        assert!(verification_due(None, "g1|rv1", t));
+        let last = ("g1|rv1".to_string(), t);
+        assert!(!verification_due(
+            Some(&last),
+            "g1|rv1",
+            t + Duration::from_secs(5)
+        ));
+        assert!(verification_due(
+            Some(&last),
+            "g1|rv2",
+            t + Duration::from_secs(5)
+        ));
+        assert!(verification_due(
+            Some(&last),
+            "g2|rv1",
+            t + Duration::from_secs(5)
+        ));
+        assert!(verification_due(Some(&last), "g1|rv1", t + VERIFY_EVERY));
+    }
 }

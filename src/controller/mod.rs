@@ -78,6 +78,8 @@ pub struct Context {
     pub endpoints: crate::vendors::guard::EndpointPolicy,
     /// One client per vendor account, shared by its syncs and its verification.
     pub clients: Arc<crate::vendors::registry::ClientRegistry>,
+    /// The last verification of each connection: what it saw, and when.
+    pub verified: std::sync::Mutex<HashMap<(String, String), (String, std::time::Instant)>>,
 }
 
 /// How the operator runs.
@@ -130,6 +132,7 @@ impl Context {
             fence,
             endpoints,
             clients: crate::vendors::registry::ClientRegistry::new(),
+            verified: std::sync::Mutex::new(HashMap::new()),
         })
     }
 
