@@ -396,19 +396,6 @@ async fn profile_edit_rescores_everything_and_renotes_only_changes() {
     op.stop().await;
 }
 
-/// Vendor API requests the sandbox has answered (control calls excluded).
-async fn api_requests(t: &Tenant) -> u64 {
-    t.stats().await["requests"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .filter(|(k, _)| !k.contains("/_sandbox"))
-                .filter_map(|(_, v)| v.as_u64())
-                .sum()
-        })
-        .unwrap_or(0)
-}
-
 /// The operator is killed (SIGKILL) in the middle of a rate-limited full sync
 /// of 2,000 Workable candidates (one detail request each) and restarted: the
 /// sync resumes from its checkpoint, and the vendor requests of both runs stay
@@ -428,7 +415,7 @@ async fn interrupted_full_sync_resumes_from_its_checkpoint() {
     let op = Operator::start(&calm.client, &calm.ns, &calm.ledger);
     let s = calm.synced().await;
     let n = last(&s).scored;
-    let uninterrupted = api_requests(&calm).await;
+    let uninterrupted = calm.api_requests().await;
     op.stop().await;
     assert!(n > 1_000, "{n}");
 
@@ -438,14 +425,14 @@ async fn interrupted_full_sync_resumes_from_its_checkpoint() {
     t.apply_spec(spec).await;
     let first = OperatorProcess::start(&t.ns, &t.ledger, "first");
     wait_for("the sync to be under way", async || {
-        api_requests(&t).await > uninterrupted * 2 / 5
+        t.api_requests().await > uninterrupted * 2 / 5
     })
     .await;
     first.kill();
-    let at_kill = api_requests(&t).await;
+    let at_kill = t.api_requests().await;
     let _second = OperatorProcess::start(&t.ns, &t.ledger, "first");
     let s = t.synced().await;
-    let total = api_requests(&t).await;
+    let total = t.api_requests().await;
     let resumed = last(&s);
     eprintln!(
         "uninterrupted {uninterrupted} requests; interrupted at {at_kill}, {total} in all \

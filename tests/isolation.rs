@@ -49,13 +49,7 @@ async fn loopback_endpoint_is_refused_without_the_flag() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let stats = t.stats().await;
-    let api: u64 = stats["requests"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .filter(|(k, _)| !k.contains("/_sandbox"))
-        .filter_map(|(_, v)| v.as_u64())
-        .sum();
+    let api = t.api_requests().await;
     assert_eq!(api, 0, "the guarded operator reached the endpoint: {stats}");
     assert_eq!(stats["token_requests"], 0);
 }
@@ -114,13 +108,7 @@ async fn two_syncs_on_one_connection_share_its_budget() {
     }
     let secs = started.elapsed().as_secs_f64();
     let stats = t.stats().await;
-    let api: f64 = stats["requests"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .filter(|(k, _)| !k.contains("/_sandbox"))
-        .filter_map(|(_, v)| v.as_f64())
-        .sum();
+    let api = t.api_requests().await as f64;
     // One budget of 7/s for both syncs and the verification (plus one window's
     // worth at the edges); two budgets would have allowed 14/s.
     assert!(

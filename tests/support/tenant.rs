@@ -281,6 +281,19 @@ impl Tenant {
         assert!(r.status().is_success(), "rate_limit: {}", r.status());
     }
 
+    /// Vendor API requests the sandbox answered (its control API aside).
+    pub async fn api_requests(&self) -> u64 {
+        self.stats().await["requests"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .filter(|(k, _)| !k.contains("/_sandbox"))
+                    .filter_map(|(_, v)| v.as_u64())
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
+
     pub async fn stats(&self) -> Value {
         get(
             &self.http,
