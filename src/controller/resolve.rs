@@ -219,12 +219,15 @@ pub fn resolve_sync(
         s => s,
     };
     // `0s` makes every sync a full one (small tenants that want deletions at once).
-    let full_sync_every = crate::sync::schedule::parse_interval(interval).ok_or_else(|| {
-        Problem::invalid(format!(
-            "spec.fullSyncInterval: {:?} is not an interval such as 24h (or 0s: always)",
-            sync.spec.full_sync_interval
-        ))
-    })?;
+    let full_sync_every = crate::sync::schedule::parse_interval(interval)
+        .filter(|d| *d <= crate::sync::schedule::MAX_INTERVAL)
+        .ok_or_else(|| {
+            Problem::invalid(format!(
+                "spec.fullSyncInterval: {:?} is not an interval such as 24h, at most 366d \
+                 (or 0s: always)",
+                sync.spec.full_sync_interval
+            ))
+        })?;
     let generation = profile.metadata.generation.unwrap_or(0);
     Ok(SyncSpec {
         key: SyncKey {

@@ -17,6 +17,9 @@ pub struct ScheduleError(String);
 
 /// Intervals shorter than this would hammer the vendor for no gain.
 const MIN_INTERVAL: Duration = Duration::from_secs(5);
+/// Intervals longer than this are a typo, not a schedule (and would overflow
+/// time arithmetic long before they mattered).
+pub const MAX_INTERVAL: Duration = Duration::from_secs(366 * 86_400);
 
 impl Schedule {
     pub fn parse(s: &str) -> Result<Schedule, ScheduleError> {
@@ -29,6 +32,11 @@ impl Schedule {
                 return Err(ScheduleError(format!(
                     "interval {s:?} is shorter than the minimum of {}s",
                     MIN_INTERVAL.as_secs()
+                )));
+            }
+            if d > MAX_INTERVAL {
+                return Err(ScheduleError(format!(
+                    "interval {s:?} is longer than the maximum of 366d"
                 )));
             }
             return Ok(Schedule::Every(d));
@@ -108,6 +116,15 @@ mod tests {
         assert!(Schedule::parse("1s").is_err());
         assert!(Schedule::parse("").is_err());
         assert!(Schedule::parse("15 minutes").is_err());
+        // Bounded: no overflow, a clear message.
+        assert!(
+            Schedule::parse("367d")
+                .unwrap_err()
+                .to_string()
+                .contains("366d")
+        );
+        assert!(Schedule::parse("99999999999999999999d").is_err());
+        assert!(Schedule::parse("18446744073709551615s").is_err());
     }
 
     #[test]
