@@ -495,18 +495,7 @@ async fn main() {
         );
         drop(cs);
 
-        let t = Instant::now();
-        let r = pipeline::run_once(
-            client.as_ref(),
-            &ledger,
-            &spec,
-            chrono::Utc::now(),
-            &pipeline::RunInput::default(),
-        )
-        .await
-        .expect("full sync");
-        let secs = t.elapsed().as_secs_f64();
-        let stats = json(&format!("{}/_sandbox/stats", sb.base)).await;
+        let (secs, r, _, requests) = timed_sync(&ledger, &sb, &spec).await;
         println!(
             "full sync, no rate limit:    {:>7.2} s  {:>8.0} applications/s  (seen {}, scored {}, written back {}, {} API requests)",
             secs,
@@ -514,23 +503,12 @@ async fn main() {
             r.counts.applications_seen,
             r.counts.scored,
             r.counts.written_back,
-            api_requests(&stats)
+            requests
         );
-        let t = Instant::now();
-        let r2 = pipeline::run_once(
-            client.as_ref(),
-            &ledger,
-            &spec,
-            chrono::Utc::now(),
-            &pipeline::RunInput::default(),
-        )
-        .await
-        .expect("second sync");
+        let (secs2, r2, _, _) = timed_sync(&ledger, &sb, &spec).await;
         println!(
             "unchanged re-sync:           {:>7.2} s  (scored {}, written back {})",
-            t.elapsed().as_secs_f64(),
-            r2.counts.scored,
-            r2.counts.written_back
+            secs2, r2.counts.scored, r2.counts.written_back
         );
     }
 

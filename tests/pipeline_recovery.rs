@@ -89,32 +89,30 @@ fn spec(base: &str, creds: &Value) -> SyncSpec {
     }
 }
 
+async fn get(url: String) -> Value {
+    reqwest::get(url)
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()
+}
+
+/// A small Greenhouse tenant without a rate limit.
+fn opts() -> SandboxOptions {
+    SandboxOptions {
+        applications: 24,
+        jobs: 3,
+        rate_limit: None,
+        ..Default::default()
+    }
+}
+
 #[tokio::test]
 async fn crash_between_scoring_and_writing_neither_loses_nor_duplicates() {
-    let sb = sandbox::start_greenhouse(
-        "127.0.0.1:0".parse().unwrap(),
-        SandboxOptions {
-            applications: 24,
-            jobs: 3,
-            rate_limit: None,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    let http = reqwest::Client::new();
-    let get = |path: String| {
-        let http = http.clone();
-        async move {
-            http.get(path)
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        }
-    };
+    let sb = sandbox::start_greenhouse("127.0.0.1:0".parse().unwrap(), opts())
+        .await
+        .unwrap();
     let creds = get(format!("{}/_sandbox/credentials", sb.base_url)).await;
     let spec = spec(&sb.base_url, &creds);
     let real = vendors::connect(&spec.connection, None).unwrap();
@@ -189,31 +187,12 @@ async fn crash_between_scoring_and_writing_neither_loses_nor_duplicates() {
 /// account gets exactly one write per application, of its own decisions.
 #[tokio::test]
 async fn pending_writes_are_superseded_when_the_source_changes() {
-    let opts = || SandboxOptions {
-        applications: 24,
-        jobs: 3,
-        rate_limit: None,
-        ..Default::default()
-    };
     let a = sandbox::start_greenhouse("127.0.0.1:0".parse().unwrap(), opts())
         .await
         .unwrap();
     let b = sandbox::start_greenhouse("127.0.0.1:0".parse().unwrap(), opts())
         .await
         .unwrap();
-    let http = reqwest::Client::new();
-    let get = |url: String| {
-        let http = http.clone();
-        async move {
-            http.get(url)
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        }
-    };
     let creds_a = get(format!("{}/_sandbox/credentials", a.base_url)).await;
     let creds_b = get(format!("{}/_sandbox/credentials", b.base_url)).await;
     let spec_a = spec(&a.base_url, &creds_a);

@@ -1201,12 +1201,8 @@ pub async fn error_body(mut resp: Response) -> String {
 }
 
 impl Transport {
-    pub fn new(policy: RetryPolicy) -> Result<Self, VendorError> {
-        Self::guarded(policy, super::guard::EndpointPolicy::AllowPrivate)
-    }
-
-    /// As [`Transport::new`], resolving host names through the address guard
-    /// under `endpoints`.
+    /// The clients for `policy`, resolving host names through the address
+    /// guard under `endpoints`.
     pub fn guarded(
         policy: RetryPolicy,
         endpoints: super::guard::EndpointPolicy,
