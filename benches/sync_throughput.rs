@@ -132,6 +132,7 @@ fn spec(sb: &Sandbox, creds: &Value, mode: WriteBackMode, name: &str) -> SyncSpe
             sub: None,
             rate_limit: None,
             endpoints: ats_operator::vendors::guard::EndpointPolicy::AllowPrivate,
+            download_hosts: Vec::new(),
         },
         schedule: Schedule::parse("15m").expect("schedule"),
         scope: PullScope {
@@ -187,6 +188,7 @@ fn spec_from(vendor: VendorKind, name: &str) -> SyncSpec {
             sub: None,
             rate_limit: None,
             endpoints: ats_operator::vendors::guard::EndpointPolicy::AllowPrivate,
+            download_hosts: Vec::new(),
         },
         schedule: Schedule::parse("15m").expect("schedule"),
         scope: PullScope {

@@ -143,8 +143,10 @@ pub async fn run(applications: usize, keep: bool) -> Result<(), DemoError> {
         namespace: None,
         leader: None,
         max_concurrent_syncs: crate::controller::DEFAULT_MAX_CONCURRENT_SYNCS,
-        // The demo's sandboxes listen on loopback.
+        // The demo's sandboxes listen on loopback, as custom endpoints.
         allow_private_endpoints: true,
+        custom_endpoints: crate::controller::policy::CustomEndpoints::Everywhere,
+        download_hosts: Vec::new(),
     };
     let operator = tokio::spawn(crate::controller::run(
         client.clone(),

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 
 use ats_operator::controller::leadership::LeaderConfig;
+use ats_operator::controller::policy::CustomEndpoints;
 use ats_operator::model::VendorKind;
 use ats_operator::{api, controller, demo, ledger::Ledger, sandbox};
 
@@ -54,6 +55,15 @@ enum Command {
         /// (sandboxes and tests). Off by default: tenants choose their URLs.
         #[arg(long, env = "ATS_ALLOW_PRIVATE_ENDPOINTS")]
         allow_private_endpoints: bool,
+        /// Namespaces (a label selector, e.g. `ats.dev/custom-endpoints=true`; `""`
+        /// for all) whose connections may set a `baseUrl`/`tokenUrl` other than
+        /// the vendor's own hosts. Unset: none may.
+        #[arg(long, env = "ATS_CUSTOM_ENDPOINT_NAMESPACES")]
+        custom_endpoint_namespaces: Option<String>,
+        /// Resume download hosts beyond each vendor's own, comma separated
+        /// (`files.example.com,*.cdn.example.com`); https only.
+        #[arg(long, env = "ATS_RESUME_DOWNLOAD_HOSTS", default_value = "")]
+        resume_download_hosts: String,
         /// Syncs running at the same time, across all tenants.
         #[arg(long, env = "ATS_MAX_CONCURRENT_SYNCS", default_value_t = controller::DEFAULT_MAX_CONCURRENT_SYNCS)]
         max_concurrent_syncs: usize,
@@ -158,6 +168,8 @@ async fn main() -> std::process::ExitCode {
             lease_duration,
             renew_deadline,
             allow_private_endpoints,
+            custom_endpoint_namespaces,
+            resume_download_hosts,
             max_concurrent_syncs,
         } => {
             let leader = leader_elect.then(|| {
@@ -170,13 +182,25 @@ async fn main() -> std::process::ExitCode {
                 cfg.renew_deadline = std::time::Duration::from_secs(renew_deadline);
                 cfg
             });
-            let opts = controller::Options {
-                namespace,
-                leader,
-                max_concurrent_syncs: max_concurrent_syncs.max(1),
-                allow_private_endpoints,
+            let custom_endpoints = match custom_endpoint_namespaces.as_deref().map(str::trim) {
+                None => CustomEndpoints::Nowhere,
+                Some("") => CustomEndpoints::Everywhere,
+                Some(sel) => CustomEndpoints::Matching(sel.to_string()),
             };
-            run(ledger_path, opts).await
+            match controller::policy::parse_hosts(&resume_download_hosts) {
+                Ok(download_hosts) => {
+                    let opts = controller::Options {
+                        namespace,
+                        leader,
+                        max_concurrent_syncs: max_concurrent_syncs.max(1),
+                        allow_private_endpoints,
+                        custom_endpoints,
+                        download_hosts,
+                    };
+                    run(ledger_path, opts).await
+                }
+                Err(e) => Err(e),
+            }
         }
         Command::Sandbox {
             vendor,
@@ -218,6 +242,9 @@ async fn run(ledger_path: PathBuf, opts: controller::Options) -> Result<(), Stri
     let client = kube::Client::try_default()
         .await
         .map_err(|e| format!("connecting to Kubernetes: {e}"))?;
+    if let CustomEndpoints::Matching(sel) = &opts.custom_endpoints {
+        controller::policy::check_selector(&client, sel).await?;
+    }
     controller::run(client, Arc::new(ledger), opts, shutdown_signal()).await;
     Ok(())
 }

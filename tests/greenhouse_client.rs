@@ -50,6 +50,7 @@ fn config(sb: &RunningSandbox, sub: Option<u64>) -> ConnectionConfig {
         sub: sub.map(|s| s.to_string()),
         rate_limit: None,
         endpoints: ats_operator::vendors::guard::EndpointPolicy::AllowPrivate,
+        download_hosts: Vec::new(),
     }
 }
 

@@ -45,6 +45,7 @@ fn config(base: &str, token_url: &str) -> ConnectionConfig {
         sub: None,
         rate_limit: None,
         endpoints: ats_operator::vendors::guard::EndpointPolicy::AllowPrivate,
+        download_hosts: Vec::new(),
     }
 }
 

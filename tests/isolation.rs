@@ -21,7 +21,12 @@ use support::tenant::*;
 async fn loopback_endpoint_is_refused_without_the_flag() {
     let t = Tenant::new(Setup::greenhouse(), small()).await;
     t.apply("24h").await;
-    let _op = OperatorProcess::start_with(&t.ns, &t.ledger, "guarded", &[]);
+    let _op = OperatorProcess::start_with(
+        &t.ns,
+        &t.ledger,
+        "guarded",
+        &["--custom-endpoint-namespaces="],
+    );
     let s = t
         .wait("EndpointNotAllowed", |s| {
             is(s, "Ready", "False", "EndpointNotAllowed")
@@ -52,6 +57,41 @@ async fn loopback_endpoint_is_refused_without_the_flag() {
     let api = t.api_requests().await;
     assert_eq!(api, 0, "the guarded operator reached the endpoint: {stats}");
     assert_eq!(stats["token_requests"], 0);
+}
+
+#[tokio::test]
+async fn custom_endpoints_only_in_namespaces_the_administrator_labels() {
+    let t = Tenant::new(Setup::greenhouse(), small()).await;
+    t.apply("24h").await;
+    let _op = OperatorProcess::start_with(
+        &t.ns,
+        &t.ledger,
+        "selective",
+        &[
+            "--allow-private-endpoints",
+            "--custom-endpoint-namespaces=ats.dev/custom-endpoints=true",
+        ],
+    );
+    let s = t
+        .wait("InvalidSpec", |s| is(s, "Ready", "False", "InvalidSpec"))
+        .await;
+    let msg = cond(&s, "Ready").unwrap().message;
+    assert!(
+        msg.contains("spec.baseUrl") && msg.contains("--custom-endpoint-namespaces"),
+        "{msg}"
+    );
+    assert_eq!(t.api_requests().await, 0, "refused, yet sent");
+    // The administrator labels the namespace: the tenant syncs, no restart.
+    let nss = Api::<k8s_openapi::api::core::v1::Namespace>::all(t.client.clone());
+    nss.patch(
+        &t.ns,
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(json!({"metadata": {"labels": {"ats.dev/custom-endpoints": "true"}}})),
+    )
+    .await
+    .unwrap();
+    t.wait("Synced", synced_true).await;
+    assert!(t.api_requests().await > 0);
 }
 
 #[tokio::test]

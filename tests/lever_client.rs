@@ -97,6 +97,7 @@ fn config(connection: &Value, credentials: BTreeMap<String, SecretValue>) -> Con
         sub: s("sub"),
         rate_limit: None,
         endpoints: ats_operator::vendors::guard::EndpointPolicy::AllowPrivate,
+        download_hosts: Vec::new(),
     }
 }
 

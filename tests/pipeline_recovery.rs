@@ -73,6 +73,7 @@ fn spec(base: &str, creds: &Value) -> SyncSpec {
             sub: None,
             rate_limit: None,
             endpoints: ats_operator::vendors::guard::EndpointPolicy::AllowPrivate,
+            download_hosts: Vec::new(),
         },
         schedule: Schedule::parse("15m").unwrap(),
         scope: PullScope {

@@ -49,6 +49,7 @@ async fn config(sb: &RunningSandbox) -> ConnectionConfig {
         sub: s(&conn["sub"]),
         rate_limit: None,
         endpoints: ats_operator::vendors::guard::EndpointPolicy::AllowPrivate,
+        download_hosts: Vec::new(),
     }
 }
 

@@ -65,12 +65,16 @@ pub async fn reconcile(
     async move {
         let secret =
             super::credentials::fetch_secret(&ctx.client, &ns, &conn.spec.auth.secret_name).await?;
+        let custom = super::policy::uses_custom_endpoints(&conn);
+        let policy = ctx.admin.policy_for(&ctx.client, &ns, custom).await?;
+        // A change of the policy (a namespace labelled) is a change too.
         let fingerprint = format!(
-            "{:?}|{:?}",
+            "{:?}|{:?}|{}",
             conn.metadata.generation,
             secret
                 .as_ref()
-                .and_then(|s| s.metadata.resource_version.clone())
+                .and_then(|s| s.metadata.resource_version.clone()),
+            policy.custom_endpoints
         );
         let key = (ns.clone(), conn.name_any());
         let last = ctx
@@ -82,10 +86,9 @@ pub async fn reconcile(
         if !verification_due(last.as_ref(), &fingerprint, std::time::Instant::now()) {
             return Ok(Action::requeue(VERIFY_EVERY));
         }
-        let checked: Result<(), Problem> = match resolve::resolve_connection(&conn, secret.as_ref())
-        {
-            Ok(mut cfg) => {
-                cfg.endpoints = ctx.endpoints;
+        let checked: Result<(), Problem> =
+            match resolve::resolve_connection(&conn, secret.as_ref(), &policy) {
+            Ok(cfg) => {
                 // The account's shared client: verifying spends the same budget
                 // as the syncs, not a budget of its own.
                 let client = SecretStore::for_connection(ctx.client.clone(), &conn)

@@ -9,6 +9,7 @@
 pub mod connection;
 pub mod credentials;
 pub mod leadership;
+pub mod policy;
 pub mod profile;
 pub mod resolve;
 pub mod status;
@@ -20,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::{ObjectReference, Secret};
+use k8s_openapi::api::core::v1::{Namespace, ObjectReference, Secret};
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
@@ -74,8 +75,8 @@ pub struct Context {
     pub gate: Arc<Gate>,
     /// Open while this replica leads; every write passes it.
     pub fence: Fence,
-    /// Which addresses tenants' connections may reach.
-    pub endpoints: crate::vendors::guard::EndpointPolicy,
+    /// The administrator's policy for tenants' connections.
+    pub admin: policy::Admin,
     /// One client per vendor account, shared by its syncs and its verification.
     pub clients: Arc<crate::vendors::registry::ClientRegistry>,
     /// The last verification of each connection: what it saw, and when.
@@ -94,6 +95,10 @@ pub struct Options {
     /// Let connections reach loopback, private and metadata addresses
     /// (`--allow-private-endpoints`: sandboxes, the demo, tests).
     pub allow_private_endpoints: bool,
+    /// Where connections may use endpoints other than the vendor's own hosts.
+    pub custom_endpoints: policy::CustomEndpoints,
+    /// Resume download hosts beyond each vendor's own.
+    pub download_hosts: Vec<String>,
 }
 
 impl Options {
@@ -104,6 +109,8 @@ impl Options {
             leader: None,
             max_concurrent_syncs: DEFAULT_MAX_CONCURRENT_SYNCS,
             allow_private_endpoints: true,
+            custom_endpoints: policy::CustomEndpoints::Everywhere,
+            download_hosts: Vec::new(),
         }
     }
 }
@@ -116,7 +123,7 @@ impl Context {
         ledger: Arc<Ledger>,
         gate: Arc<Gate>,
         fence: Fence,
-        endpoints: crate::vendors::guard::EndpointPolicy,
+        admin: policy::Admin,
     ) -> Arc<Self> {
         let reporter = Reporter {
             controller: MANAGER.into(),
@@ -130,7 +137,7 @@ impl Context {
             slots: std::sync::Mutex::new(HashMap::new()),
             gate,
             fence,
-            endpoints,
+            admin,
             clients: crate::vendors::registry::ClientRegistry::new(),
             verified: std::sync::Mutex::new(HashMap::new()),
         })
@@ -284,12 +291,6 @@ async fn run_controllers(
     stop_signal: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
 ) {
     let ns = opts.namespace.as_deref();
-    let endpoints = if opts.allow_private_endpoints {
-        crate::vendors::guard::EndpointPolicy::AllowPrivate
-    } else {
-        crate::vendors::guard::EndpointPolicy::PublicOnly
-    };
-    let ctx = Context::new(client.clone(), ledger, gate, fence, endpoints);
     let wc = watcher::Config::default();
     let (tx, rx) = tokio::sync::watch::channel(false);
     let stop = || {
@@ -298,6 +299,16 @@ async fn run_controllers(
             let _ = rx.wait_for(|s| *s).await;
         }
     };
+    let admin = policy::Admin {
+        endpoints: if opts.allow_private_endpoints {
+            crate::vendors::guard::EndpointPolicy::AllowPrivate
+        } else {
+            crate::vendors::guard::EndpointPolicy::PublicOnly
+        },
+        download_hosts: opts.download_hosts.clone(),
+        custom: opts.custom_endpoints.clone(),
+    };
+    let ctx = Context::new(client.clone(), ledger, gate, fence, admin);
 
     // Secrets are watched only where they opted in (the label), and an event
     // reaches only the connections that name the Secret, and their syncs.
@@ -316,6 +327,26 @@ async fn run_controllers(
             .collect::<Vec<_>>()
     };
     let c1 = cstore.clone();
+    // A namespace that starts or stops matching the custom-endpoint selector
+    // re-checks its connections (the watch sees matching namespaces only).
+    let conns = match &opts.custom_endpoints {
+        policy::CustomEndpoints::Matching(sel) => {
+            let c0 = cstore.clone();
+            conns.watches(
+                Api::<Namespace>::all(client.clone()),
+                wc.clone().labels(sel),
+                move |n| {
+                    let name = n.name_any();
+                    c0.state()
+                        .into_iter()
+                        .filter(|c| c.namespace().as_deref() == Some(name.as_str()))
+                        .map(|c| kube::runtime::reflector::ObjectRef::from_obj(&*c))
+                        .collect::<Vec<_>>()
+                },
+            )
+        }
+        _ => conns,
+    };
     let conns = conns
         .watches(
             scoped::<Secret>(&client, ns),

@@ -63,10 +63,23 @@ pub fn credentials_allowed(secret: &Secret) -> bool {
         .is_some_and(|v| v == crate::api::CREDENTIALS_LABEL_VALUE)
 }
 
+/// What the operator's administrator decided, for one connection's namespace.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// Which addresses connections may reach (`--allow-private-endpoints`).
+    pub endpoints: vendors::guard::EndpointPolicy,
+    /// Resume download hosts beyond the vendor's (`--resume-download-hosts`).
+    pub download_hosts: Vec<String>,
+    /// Whether `baseUrl`/`tokenUrl` may point somewhere other than the
+    /// vendor's own hosts (`--custom-endpoint-namespaces`).
+    pub custom_endpoints: bool,
+}
+
 /// Resolves the connection and its Secret into what a vendor client needs.
 pub fn resolve_connection(
     conn: &AtsConnection,
     secret: Option<&Secret>,
+    policy: &Policy,
 ) -> Result<ConnectionConfig, Problem> {
     let spec = &conn.spec;
     for (field, url) in [
@@ -84,6 +97,23 @@ pub fn resolve_connection(
                 }
             }
         }
+    }
+    if !policy.custom_endpoints
+        && let Some((field, u)) = vendors::hosts::custom_endpoint_fields(
+            spec.vendor,
+            spec.base_url.as_deref(),
+            spec.token_url.as_deref(),
+        )
+        .first()
+    {
+        return Err(Problem::invalid(format!(
+            "AtsConnection {}: {field} {u:?} is not one of {}'s own hosts ({}); the operator \
+             accepts other endpoints only in namespaces its administrator allows \
+             (--custom-endpoint-namespaces)",
+            conn.name_any(),
+            spec.vendor,
+            vendors::hosts::endpoint_hosts(spec.vendor).join(", ")
+        )));
     }
     let secret_name = &spec.auth.secret_name;
     let Some(secret) = secret else {
@@ -163,8 +193,9 @@ pub fn resolve_connection(
             .rate_limit
             .as_ref()
             .map(|r| (r.requests, Duration::from_secs(u64::from(r.window_seconds)))),
-        // The operator's own policy; the controller sets it (never the tenant).
-        endpoints: Default::default(),
+        // The operator's own policy, never the tenant's.
+        endpoints: policy.endpoints,
+        download_hosts: policy.download_hosts.clone(),
     })
 }
 
@@ -174,6 +205,7 @@ pub fn resolve_sync(
     connection: Option<&AtsConnection>,
     profile: Option<&ScoringProfile>,
     secret: Option<&Secret>,
+    policy: &Policy,
 ) -> Result<SyncSpec, Problem> {
     let ns = sync.namespace().unwrap_or_default();
     let schedule =
@@ -198,7 +230,7 @@ pub fn resolve_sync(
     };
     crate::scoring::validate_profile(&profile.spec)
         .map_err(|e| Problem::invalid(format!("ScoringProfile {}: {e}", profile.name_any())))?;
-    let cfg = resolve_connection(connection, secret)?;
+    let cfg = resolve_connection(connection, secret, policy)?;
     let scope = PullScope {
         job_statuses: sync
             .spec
@@ -330,6 +362,45 @@ mod tests {
     use crate::model::VendorKind;
     use k8s_openapi::ByteString;
 
+    /// A namespace where custom endpoints are allowed (the sandboxes').
+    fn open() -> Policy {
+        Policy {
+            custom_endpoints: true,
+            ..Policy::default()
+        }
+    }
+
+    #[test]
+    fn custom_endpoints_only_where_the_administrator_allows() {
+        let s = secret(&[("clientId", "id"), ("clientSecret", "cs")]);
+        let p = resolve_connection(&conn(), Some(&s), &Policy::default()).unwrap_err();
+        assert_eq!(p.reason, reason::INVALID_SPEC);
+        assert!(p.message.contains("spec.baseUrl"), "{}", p.message);
+        assert!(p.message.contains("--custom-endpoint-namespaces"), "{}", p.message);
+        let mut vendor = conn();
+        vendor.spec.base_url = Some("https://harvest.greenhouse.io".into());
+        let cfg = resolve_connection(&vendor, Some(&s), &Policy::default()).unwrap();
+        assert!(cfg.quotes_vendor_text());
+        vendor.spec.token_url = Some("https://auth.example.com/token".into());
+        let p = resolve_connection(&vendor, Some(&s), &Policy::default()).unwrap_err();
+        assert!(p.message.contains("spec.tokenUrl"), "{}", p.message);
+        let cfg = resolve_connection(&vendor, Some(&s), &open()).unwrap();
+        assert!(!cfg.quotes_vendor_text());
+    }
+
+    #[test]
+    fn the_operators_policy_is_applied_not_the_tenants() {
+        let s = secret(&[("clientId", "id"), ("clientSecret", "cs")]);
+        let policy = Policy {
+            endpoints: vendors::guard::EndpointPolicy::AllowPrivate,
+            download_hosts: vec!["files.example.com".into()],
+            custom_endpoints: true,
+        };
+        let cfg = resolve_connection(&conn(), Some(&s), &policy).unwrap();
+        assert_eq!(cfg.endpoints, vendors::guard::EndpointPolicy::AllowPrivate);
+        assert_eq!(cfg.download_hosts, vec!["files.example.com".to_string()]);
+    }
+
     fn conn() -> AtsConnection {
         let mut c = AtsConnection::new(
             "gh",
@@ -369,7 +440,7 @@ mod tests {
     fn a_secret_without_the_label_is_not_read() {
         let mut s = secret(&[("clientId", "a"), ("clientSecret", "b")]);
         s.metadata.labels = None;
-        let p = resolve_connection(&conn(), Some(&s)).unwrap_err();
+        let p = resolve_connection(&conn(), Some(&s), &open()).unwrap_err();
         assert_eq!(p.reason, reason::SECRET_NOT_ALLOWED);
         assert!(
             p.message.contains("ats.dev/credentials=true"),
@@ -378,7 +449,7 @@ mod tests {
         );
         assert!(p.stalled);
         s.metadata.labels = Some([("ats.dev/credentials".to_string(), "yes".to_string())].into());
-        assert!(resolve_connection(&conn(), Some(&s)).is_err());
+        assert!(resolve_connection(&conn(), Some(&s), &open()).is_err());
     }
 
     fn sync(schedule: &str) -> AtsSync {
@@ -406,7 +477,7 @@ mod tests {
 
     #[test]
     fn missing_secret_names_it() {
-        let p = resolve_connection(&conn(), None).unwrap_err();
+        let p = resolve_connection(&conn(), None, &open()).unwrap_err();
         assert_eq!(p.reason, reason::SECRET_NOT_FOUND);
         assert!(p.message.contains("gh-creds"), "{}", p.message);
         assert!(!p.stalled);
@@ -414,7 +485,7 @@ mod tests {
 
     #[test]
     fn missing_key_names_key_not_value() {
-        let p = resolve_connection(&conn(), Some(&secret(&[("clientId", "id-123")]))).unwrap_err();
+        let p = resolve_connection(&conn(), Some(&secret(&[("clientId", "id-123")])), &open()).unwrap_err();
         assert_eq!(p.reason, reason::SECRET_NOT_FOUND);
         assert!(p.message.contains("clientSecret"));
         assert!(!p.message.contains("id-123"));
@@ -427,7 +498,7 @@ mod tests {
             &sync("every day"),
             Some(&conn()),
             Some(&profile()),
-            Some(&s),
+            Some(&s), &open(),
         )
         .unwrap_err();
         assert_eq!(p.reason, reason::INVALID_SPEC);
@@ -437,7 +508,7 @@ mod tests {
 
     #[test]
     fn unknown_reference_is_invalid_spec_naming_field() {
-        let p = resolve_sync(&sync("15m"), None, Some(&profile()), None).unwrap_err();
+        let p = resolve_sync(&sync("15m"), None, Some(&profile()), None, &open()).unwrap_err();
         assert_eq!(p.reason, reason::INVALID_SPEC);
         assert!(p.message.contains("spec.connectionRef.name"));
     }
@@ -446,8 +517,8 @@ mod tests {
     fn replaced_secret_is_swapped_in_not_a_restart() {
         let s1 = secret(&[("clientId", "a"), ("clientSecret", "b")]);
         let s2 = secret(&[("clientId", "a"), ("clientSecret", "c")]);
-        let a = resolve_sync(&sync("15m"), Some(&conn()), Some(&profile()), Some(&s1)).unwrap();
-        let b = resolve_sync(&sync("15m"), Some(&conn()), Some(&profile()), Some(&s2)).unwrap();
+        let a = resolve_sync(&sync("15m"), Some(&conn()), Some(&profile()), Some(&s1), &open()).unwrap();
+        let b = resolve_sync(&sync("15m"), Some(&conn()), Some(&profile()), Some(&s2), &open()).unwrap();
         assert_eq!(a.profile_generation, 3);
         assert_eq!(
             spec_hash(&a),
@@ -478,7 +549,7 @@ mod tests {
 
     #[test]
     fn lever_takes_an_api_key_or_oauth_and_names_both_when_neither() {
-        let key = resolve_connection(&lever_conn(), Some(&secret(&[("apiKey", "k")]))).unwrap();
+        let key = resolve_connection(&lever_conn(), Some(&secret(&[("apiKey", "k")])), &open()).unwrap();
         assert_eq!(key.credentials.keys().collect::<Vec<_>>(), vec!["apiKey"]);
         let oauth = resolve_connection(
             &lever_conn(),
@@ -487,12 +558,12 @@ mod tests {
                 ("clientSecret", "b"),
                 ("refreshToken", "r1"),
                 ("accessToken", "t1"),
-            ])),
+            ])), &open(),
         )
         .unwrap();
         assert!(oauth.credentials.contains_key("refreshToken"));
         assert!(oauth.credentials.contains_key("accessToken"));
-        let p = resolve_connection(&lever_conn(), Some(&secret(&[("clientId", "a")]))).unwrap_err();
+        let p = resolve_connection(&lever_conn(), Some(&secret(&[("clientId", "a")])), &open()).unwrap_err();
         assert_eq!(p.reason, reason::SECRET_NOT_FOUND);
         assert!(
             p.message.contains("apiKey") && p.message.contains("refreshToken"),
@@ -511,7 +582,7 @@ mod tests {
             secret(&pairs)
         };
         let run = |s: &Secret| {
-            resolve_sync(&sync("15m"), Some(&lever_conn()), Some(&profile()), Some(s)).unwrap()
+            resolve_sync(&sync("15m"), Some(&lever_conn()), Some(&profile()), Some(s), &open()).unwrap()
         };
         assert_eq!(
             credentials_hash(&run(&with("r1", "t1"))),
@@ -531,12 +602,12 @@ mod tests {
         let s = secret(&[("apiKey", "k")]);
         let mut y = sync("15m");
         y.spec.write_back.mode = WriteBackMode::CustomField;
-        let p = resolve_sync(&y, Some(&lever_conn()), Some(&profile()), Some(&s)).unwrap_err();
+        let p = resolve_sync(&y, Some(&lever_conn()), Some(&profile()), Some(&s), &open()).unwrap_err();
         assert!(p.message.contains("spec.writeBack.mode"), "{}", p.message);
         let mut y = sync("15m");
         y.spec.write_back.band_tag = true;
         let gh = secret(&[("clientId", "a"), ("clientSecret", "b")]);
-        let p = resolve_sync(&y, Some(&conn()), Some(&profile()), Some(&gh)).unwrap_err();
+        let p = resolve_sync(&y, Some(&conn()), Some(&profile()), Some(&gh), &open()).unwrap_err();
         assert!(
             p.message.contains("spec.writeBack.bandTag"),
             "{}",
@@ -544,7 +615,7 @@ mod tests {
         );
         let mut y = sync("15m");
         y.spec.full_sync_interval = "often".into();
-        let p = resolve_sync(&y, Some(&conn()), Some(&profile()), Some(&gh)).unwrap_err();
+        let p = resolve_sync(&y, Some(&conn()), Some(&profile()), Some(&gh), &open()).unwrap_err();
         assert!(p.message.contains("spec.fullSyncInterval"), "{}", p.message);
     }
 }

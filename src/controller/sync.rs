@@ -128,16 +128,17 @@ async fn apply(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, Controll
         Some(c) => super::credentials::fetch_secret(client, ns, &c.spec.auth.secret_name).await?,
         None => None,
     };
+    let custom = connection
+        .as_ref()
+        .is_some_and(super::policy::uses_custom_endpoints);
+    let policy = ctx.admin.policy_for(client, ns, custom).await?;
     let resolved = resolve::resolve_sync(
         &sync,
         connection.as_ref(),
         profile.as_ref(),
         secret.as_ref(),
-    )
-    .map(|mut spec| {
-        spec.connection.endpoints = ctx.endpoints;
-        spec
-    });
+        &policy,
+    );
     let desired = match &resolved {
         Ok(spec) if !sync.spec.suspend => Some((spec.clone(), resolve::spec_hash(spec))),
         _ => None,

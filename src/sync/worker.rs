@@ -426,6 +426,7 @@ mod tests {
                 sub: None,
                 rate_limit: None,
                 endpoints: crate::vendors::guard::EndpointPolicy::AllowPrivate,
+                download_hosts: Vec::new(),
             },
             schedule: super::super::Schedule::Every(Duration::from_secs(3600)),
             scope: Default::default(),

@@ -4,6 +4,7 @@
 
 pub mod greenhouse;
 pub mod guard;
+pub mod hosts;
 pub mod http;
 pub mod lever;
 pub mod registry;
@@ -53,6 +54,8 @@ pub struct ConnectionConfig {
     pub rate_limit: Option<(u32, Duration)>,
     /// Which addresses the client may reach.
     pub endpoints: guard::EndpointPolicy,
+    /// Resume download hosts the administrator added (`--resume-download-hosts`).
+    pub download_hosts: Vec<String>,
 }
 
 impl ConnectionConfig {
@@ -61,6 +64,31 @@ impl ConnectionConfig {
         credentials(self.vendor, &crate::api::AuthSpec::default())
             .map(|c| c.rotated)
             .unwrap_or_default()
+    }
+
+    /// Where this connection's resume downloads may go.
+    pub fn download_policy(&self) -> hosts::DownloadPolicy {
+        let custom = self
+            .base_url
+            .as_deref()
+            .filter(|u| !hosts::is_vendor_endpoint(self.vendor, u));
+        hosts::DownloadPolicy {
+            vendor: Some(self.vendor),
+            extra: self.download_hosts.clone(),
+            custom_origin: custom.and_then(hosts::origin),
+        }
+    }
+
+    /// Whether text the endpoints answer may be shown to the tenant: only when
+    /// they are the vendor's own (a custom endpoint could be anything, and
+    /// its answers must not become a way to read it through status).
+    pub fn quotes_vendor_text(&self) -> bool {
+        hosts::custom_endpoint_fields(
+            self.vendor,
+            self.base_url.as_deref(),
+            self.token_url.as_deref(),
+        )
+        .is_empty()
     }
 
     pub fn credential(&self, name: &str) -> Result<&SecretValue, VendorError> {

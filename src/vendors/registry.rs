@@ -22,14 +22,15 @@ pub fn account_key(namespace: &str, cfg: &ConnectionConfig) -> String {
     let rotated = cfg.vendor_rotated();
     let mut h = Sha256::new();
     h.update(format!(
-        "{namespace}|{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+        "{namespace}|{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
         cfg.vendor,
         cfg.base_url,
         cfg.token_url,
         cfg.subdomain,
         cfg.sub,
         cfg.rate_limit,
-        cfg.endpoints
+        cfg.endpoints,
+        cfg.download_hosts
     ));
     for (k, v) in &cfg.credentials {
         if rotated.contains(&k.as_str()) {
@@ -95,6 +96,7 @@ mod tests {
             sub: None,
             rate_limit: None,
             endpoints: EndpointPolicy::AllowPrivate,
+            download_hosts: Vec::new(),
         }
     }
 

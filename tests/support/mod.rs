@@ -159,7 +159,12 @@ pub const TEST_LEASE_SECONDS: u64 = 6;
 impl OperatorProcess {
     /// With `--allow-private-endpoints`: the sandboxes listen on loopback.
     pub fn start(ns: &str, ledger: &std::path::Path, identity: &str) -> OperatorProcess {
-        Self::start_with(ns, ledger, identity, &["--allow-private-endpoints"])
+        Self::start_with(
+            ns,
+            ledger,
+            identity,
+            &["--allow-private-endpoints", "--custom-endpoint-namespaces="],
+        )
     }
 
     pub fn start_with(

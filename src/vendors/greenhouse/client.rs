@@ -490,6 +490,7 @@ mod tests {
             sub: Some("100".into()),
             rate_limit: None,
             endpoints: crate::vendors::guard::EndpointPolicy::AllowPrivate,
+            download_hosts: Vec::new(),
         }
     }
 

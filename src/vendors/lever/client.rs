@@ -563,6 +563,7 @@ mod tests {
             sub: Some("user-1".into()),
             rate_limit: None,
             endpoints: crate::vendors::guard::EndpointPolicy::AllowPrivate,
+            download_hosts: Vec::new(),
         }
     }
 

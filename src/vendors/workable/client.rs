@@ -679,6 +679,7 @@ mod tests {
             sub: Some("1f395d".into()),
             rate_limit: None,
             endpoints: crate::vendors::guard::EndpointPolicy::AllowPrivate,
+            download_hosts: Vec::new(),
         }
     }
 
