@@ -147,6 +147,7 @@ pub async fn run(applications: usize, keep: bool) -> Result<(), DemoError> {
         allow_private_endpoints: true,
         custom_endpoints: crate::controller::policy::CustomEndpoints::Everywhere,
         download_hosts: Vec::new(),
+        watch_label_selector: None,
     };
     let operator = tokio::spawn(crate::controller::run(
         client.clone(),

@@ -64,6 +64,10 @@ enum Command {
         /// (`files.example.com,*.cdn.example.com`); https only.
         #[arg(long, env = "ATS_RESUME_DOWNLOAD_HOSTS", default_value = "")]
         resume_download_hosts: String,
+        /// Reconcile only ats.dev resources whose labels match this selector (a
+        /// shard: e.g. `ats.dev/shard=a` here and `!ats.dev/shard` in the main one).
+        #[arg(long, env = "ATS_WATCH_LABEL_SELECTOR")]
+        watch_label_selector: Option<String>,
         /// Syncs running at the same time, across all tenants.
         #[arg(long, env = "ATS_MAX_CONCURRENT_SYNCS", default_value_t = controller::DEFAULT_MAX_CONCURRENT_SYNCS)]
         max_concurrent_syncs: usize,
@@ -170,6 +174,7 @@ async fn main() -> std::process::ExitCode {
             allow_private_endpoints,
             custom_endpoint_namespaces,
             resume_download_hosts,
+            watch_label_selector,
             max_concurrent_syncs,
         } => {
             let leader = leader_elect.then(|| {
@@ -196,6 +201,7 @@ async fn main() -> std::process::ExitCode {
                         allow_private_endpoints,
                         custom_endpoints,
                         download_hosts,
+                        watch_label_selector: watch_label_selector.filter(|s| !s.trim().is_empty()),
                     };
                     run(ledger_path, opts).await
                 }

@@ -99,6 +99,9 @@ pub struct Options {
     pub custom_endpoints: policy::CustomEndpoints,
     /// Resume download hosts beyond each vendor's own.
     pub download_hosts: Vec<String>,
+    /// Reconcile only `AtsConnection`s, `AtsSync`s and `ScoringProfile`s whose
+    /// labels match (a shard, as Flux's `--watch-label-selector`).
+    pub watch_label_selector: Option<String>,
 }
 
 impl Options {
@@ -111,6 +114,7 @@ impl Options {
             allow_private_endpoints: true,
             custom_endpoints: policy::CustomEndpoints::Everywhere,
             download_hosts: Vec::new(),
+            watch_label_selector: None,
         }
     }
 }
@@ -291,7 +295,13 @@ async fn run_controllers(
     stop_signal: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
 ) {
     let ns = opts.namespace.as_deref();
-    let wc = watcher::Config::default();
+    // The operator's own resources, in its shard only (`--watch-label-selector`);
+    // Secrets and Namespaces are selected by their own labels.
+    let base_wc = watcher::Config::default();
+    let wc = match &opts.watch_label_selector {
+        Some(sel) => base_wc.clone().labels(sel),
+        None => base_wc.clone(),
+    };
     let (tx, rx) = tokio::sync::watch::channel(false);
     let stop = || {
         let mut rx = rx.clone();
@@ -312,7 +322,7 @@ async fn run_controllers(
 
     // Secrets are watched only where they opted in (the label), and an event
     // reaches only the connections that name the Secret, and their syncs.
-    let secrets_wc = wc.clone().labels(crate::api::CREDENTIALS_SELECTOR);
+    let secrets_wc = base_wc.clone().labels(crate::api::CREDENTIALS_SELECTOR);
     let conns = Controller::new(scoped::<AtsConnection>(&client, ns), wc.clone());
     let cstore = conns.store();
     let using = |cstore: &kube::runtime::reflector::Store<AtsConnection>, sec: &Secret| {
@@ -334,7 +344,7 @@ async fn run_controllers(
             let c0 = cstore.clone();
             conns.watches(
                 Api::<Namespace>::all(client.clone()),
-                wc.clone().labels(sel),
+                base_wc.clone().labels(sel),
                 move |n| {
                     let name = n.name_any();
                     c0.state()

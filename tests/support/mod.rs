@@ -4,6 +4,7 @@
 //! Each test binary includes this with `mod support;` and uses only part of it.
 #![allow(dead_code)]
 
+pub mod hostile;
 pub mod tenant;
 
 use std::path::PathBuf;
@@ -173,6 +174,42 @@ impl OperatorProcess {
         identity: &str,
         extra: &[&str],
     ) -> OperatorProcess {
+        let mut args = vec!["--namespace", ns];
+        args.extend_from_slice(extra);
+        Self::launch(ns, ledger, identity, &args)
+    }
+
+    /// Watching every namespace (narrow it with `--watch-label-selector`);
+    /// the Lease lives in `lease_ns`.
+    pub fn start_all(
+        lease_ns: &str,
+        ledger: &std::path::Path,
+        identity: &str,
+        extra: &[&str],
+    ) -> OperatorProcess {
+        Self::launch(lease_ns, ledger, identity, extra)
+    }
+
+    /// The most memory the process has held (VmHWM), in KiB.
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+
+    /// Whether the process is still running.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    fn launch(
+        lease_ns: &str,
+        ledger: &std::path::Path,
+        identity: &str,
+        extra: &[&str],
+    ) -> OperatorProcess {
         let log = ledger.with_file_name(format!("operator-{identity}.log"));
         let out = std::fs::OpenOptions::new()
             .create(true)
@@ -180,7 +217,7 @@ impl OperatorProcess {
             .open(&log)
             .expect("operator log");
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_ats-operator"))
-            .args(["run", "--namespace", ns, "--lease-namespace", ns])
+            .args(["run", "--lease-namespace", lease_ns])
             .args(["--lease-name", "ats-operator-leader"])
             .args(["--lease-duration", &TEST_LEASE_SECONDS.to_string()])
             .args(["--renew-deadline", "4"])

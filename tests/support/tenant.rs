@@ -115,6 +115,8 @@ pub struct Tenant {
     pub http: reqwest::Client,
     pub creds: Value,
     pub ledger: PathBuf,
+    /// Labels put on the connection, profile and sync (a shard).
+    pub labels: Value,
     pub _dir: tempfile::TempDir,
 }
 
@@ -157,6 +159,7 @@ impl Tenant {
             sandbox,
             http,
             creds,
+            labels: json!({}),
             _dir: dir,
         };
         t.write_secret().await;
@@ -205,7 +208,7 @@ impl Tenant {
         let c = &self.creds["connection"];
         let conn: AtsConnection = serde_json::from_value(json!({
             "apiVersion": "ats.dev/v1alpha1", "kind": "AtsConnection",
-            "metadata": {"name": "ats", "namespace": self.ns},
+            "metadata": {"name": "ats", "namespace": self.ns, "labels": self.labels},
             "spec": {
                 "vendor": self.setup.vendor.as_str(),
                 "baseUrl": c["baseUrl"],
@@ -219,6 +222,7 @@ impl Tenant {
             ats_operator::demo::example_resources("http://x", "http://x").expect("example profile");
         profile.metadata.namespace = Some(self.ns.clone());
         profile.metadata.name = Some("profile".into());
+        profile.metadata.labels = serde_json::from_value(self.labels.clone()).ok();
         let mut spec = json!({
             "connectionRef": {"name": "ats"},
             "scoringProfileRef": {"name": "profile"},
@@ -239,7 +243,7 @@ impl Tenant {
         }
         let sync: AtsSync = serde_json::from_value(json!({
             "apiVersion": "ats.dev/v1alpha1", "kind": "AtsSync",
-            "metadata": {"name": SYNC, "namespace": self.ns},
+            "metadata": {"name": SYNC, "namespace": self.ns, "labels": self.labels},
             "spec": spec,
         }))
         .unwrap();
