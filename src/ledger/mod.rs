@@ -272,7 +272,17 @@ CREATE TABLE checkpoints (
     updated_at        TEXT NOT NULL
 );
 "#,
+    // 4: what each application was when last processed (the vendor's
+    // `updated_at` and its job's fingerprint), so a pull skips the details of
+    // records that did not change.
+    r#"
+ALTER TABLE write_states ADD COLUMN source_version TEXT;
+ALTER TABLE write_states ADD COLUMN job_fingerprint TEXT;
+"#,
 ];
+
+/// Application id → (vendor `updated_at`, job fingerprint) when last processed.
+pub type Versions = std::collections::HashMap<String, (DateTime<Utc>, String)>;
 
 /// The columns [`write_state_from_row`] reads, in its order.
 const WRITE_STATE_COLUMNS: &str = "application_id, fingerprint, profile_generation, write_key, \
@@ -460,6 +470,54 @@ impl Ledger {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// Records what each application was when processed: its vendor `updated_at`
+    /// and its job's fingerprint. An application without an `updated_at` is
+    /// never taken as unchanged.
+    pub fn set_versions(
+        &self,
+        sync_key: &str,
+        versions: &[(&str, Option<DateTime<Utc>>, &str)],
+    ) -> Result<(), LedgerError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        for (id, version, job_fp) in versions {
+            tx.prepare_cached(
+                "UPDATE write_states SET source_version = ?3, job_fingerprint = ?4
+                 WHERE sync_key = ?1 AND application_id = ?2",
+            )?
+            .execute(params![sync_key, id, version.map(ts), job_fp])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Alive applications with a recorded version: id → (vendor `updated_at`,
+    /// job fingerprint) as last processed.
+    pub fn versions(&self, sync_key: &str) -> Result<Versions, LedgerError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT application_id, source_version, job_fingerprint FROM write_states
+             WHERE sync_key = ?1 AND deleted_at IS NULL
+             AND source_version IS NOT NULL AND job_fingerprint IS NOT NULL",
+        )?;
+        let rows = stmt.query_map(params![sync_key], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        let mut out = Versions::new();
+        for row in rows {
+            let (id, version, job_fp) = row?;
+            let version = DateTime::parse_from_rfc3339(&version)
+                .map_err(|_| corrupt("source_version", &version))?
+                .with_timezone(&Utc);
+            out.insert(id, (version, job_fp));
+        }
+        Ok(out)
     }
 
     /// Known, alive applications a full pull that started at `started` did not see.

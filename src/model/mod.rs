@@ -267,4 +267,7 @@ pub struct ChangeSet {
     pub high_watermark: Option<DateTime<Utc>>,
     /// In a batched pull: the client's token for resuming after this batch.
     pub resume_after: Option<String>,
+    /// Applications listed but not fetched, as [`crate::vendors::Known`] said
+    /// they did not change since they were last processed.
+    pub unchanged_application_ids: Vec<String>,
 }

@@ -752,5 +752,25 @@ pub fn fingerprint(job: &Job, candidate: &BlindCandidate, application: &Applicat
     hex::encode(Sha256::digest(canonical.as_bytes()))
 }
 
+/// Pure: a hash of what scoring reads from a job (and the scorer version), so
+/// that a job edited since an application was scored is noticed without the
+/// application changing.
+pub fn job_fingerprint(job: &Job) -> String {
+    let mut h = Sha256::new();
+    h.update(SCORER_VERSION.to_le_bytes());
+    for part in [&job.title, &job.description] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    for list in [&job.requirements, &job.nice_to_have] {
+        h.update((list.len() as u64).to_le_bytes());
+        for item in list {
+            h.update((item.len() as u64).to_le_bytes());
+            h.update(item.as_bytes());
+        }
+    }
+    hex::encode(h.finalize())
+}
+
 #[cfg(test)]
 mod tests;

@@ -224,9 +224,71 @@ pub fn writes(spec: &SyncSpec) -> (bool, bool, bool) {
     )
 }
 
+/// Pure: whether an application listed with `listed` (its vendor
+/// `updated_at`) under a job whose fingerprint is `job_fp` is as it was last
+/// processed (`last`: its `updated_at` then, and its job's fingerprint). A
+/// record without an `updated_at` is never taken as unchanged.
+pub fn unchanged_since(
+    last: Option<&(DateTime<Utc>, String)>,
+    listed: Option<DateTime<Utc>>,
+    job_fp: &str,
+) -> bool {
+    match (last, listed) {
+        (Some((version, fp)), Some(listed)) => listed <= *version && fp == job_fp,
+        _ => false,
+    }
+}
+
+/// What the ledger says each application was when last processed, asked by a
+/// client before it fetches a record's details.
+pub struct KnownVersions {
+    versions: crate::ledger::Versions,
+    /// Job id → fingerprint, computed once per job.
+    jobs: std::sync::Mutex<std::collections::HashMap<String, String>>,
+}
+
+impl KnownVersions {
+    pub fn new(versions: crate::ledger::Versions) -> Self {
+        KnownVersions {
+            versions,
+            jobs: Default::default(),
+        }
+    }
+}
+
+impl vendors::Known for KnownVersions {
+    fn unchanged(
+        &self,
+        id: &str,
+        job: &crate::model::Job,
+        updated_at: Option<DateTime<Utc>>,
+    ) -> bool {
+        let Some(last) = self.versions.get(id) else {
+            return false;
+        };
+        let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        let fp = jobs
+            .entry(job.id.clone())
+            .or_insert_with(|| crate::scoring::job_fingerprint(job));
+        unchanged_since(Some(last), updated_at, fp)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unchanged_only_when_neither_record_nor_job_changed() {
+        let t = |s: i64| DateTime::<Utc>::from_timestamp(s, 0).unwrap();
+        let last = (t(100), "job-a".to_string());
+        assert!(unchanged_since(Some(&last), Some(t(100)), "job-a"));
+        assert!(unchanged_since(Some(&last), Some(t(90)), "job-a"));
+        assert!(!unchanged_since(Some(&last), Some(t(101)), "job-a"));
+        assert!(!unchanged_since(Some(&last), Some(t(100)), "job-b"));
+        assert!(!unchanged_since(Some(&last), None, "job-a"));
+        assert!(!unchanged_since(None, Some(t(100)), "job-a"));
+    }
     use chrono::TimeZone;
 
     fn at(h: u32) -> DateTime<Utc> {

@@ -204,8 +204,22 @@ pub async fn run_once(
         settings: &settings,
         seen: HashSet::new(),
         asks: HashMap::new(),
+        job_fps: HashMap::new(),
     };
-    let mut batches = client.pull_batches(plan.since, &spec.scope, plan.after.clone());
+    // Details of records unchanged since they were processed are not fetched
+    // again, unless what decides (the profile, the write settings) changed.
+    let known: Box<dyn crate::vendors::Known> = match &cursor {
+        Some(c) if c.decision_identity.as_deref() == Some(decision_identity.as_str()) => {
+            Box::new(decide::KnownVersions::new(ledger.versions(&lkey)?))
+        }
+        _ => Box::new(crate::vendors::NothingKnown),
+    };
+    let mut batches = client.pull_batches(
+        plan.since,
+        &spec.scope,
+        plan.after.clone(),
+        known.as_ref(),
+    );
     while let Some(batch) = batches.next().await {
         let changes = batch?;
         info!(
@@ -325,6 +339,8 @@ struct BatchState<'a> {
     seen: HashSet<String>,
     /// Each job's text is analysed once for all of its applications.
     asks: HashMap<String, scoring::job::JobAsk>,
+    /// And fingerprinted once.
+    job_fps: HashMap<String, String>,
 }
 
 /// Scores and records one batch; returns the writes it decided.
@@ -351,6 +367,14 @@ fn process_batch(
     let mut to_write = Vec::new();
     let mut decided = Vec::new();
     let mut seen_here = Vec::new();
+    let mut versions = Vec::new();
+    for id in &changes.unchanged_application_ids {
+        if state.seen.insert(id.clone()) {
+            counts.applications_seen += 1;
+            counts.unchanged += 1;
+            seen_here.push(id.as_str());
+        }
+    }
     for app in &changes.applications {
         if !state.seen.insert(app.id.clone()) {
             continue;
@@ -370,6 +394,12 @@ fn process_batch(
         let input_fp = scoring::fingerprint(job, &blind, app);
         let fp = decision_fingerprint(&input_fp, spec);
         let previous = ledger.write_state(&lkey, &app.id)?;
+        let job_fp = state
+            .job_fps
+            .entry(job.id.clone())
+            .or_insert_with(|| scoring::job_fingerprint(job))
+            .clone();
+        versions.push((app.id.as_str(), app.updated_at, job_fp));
         if verdict(previous.as_ref(), &fp) == Verdict::Unchanged {
             if previous.as_ref().is_some_and(|p| p.deleted) {
                 ledger.revive(&lkey, &app.id)?;
@@ -422,6 +452,11 @@ fn process_batch(
     }
     // Every decision is in the ledger (Pending) before any write is attempted.
     ledger.record_decisions(&decided)?;
+    let versions: Vec<(&str, Option<DateTime<Utc>>, &str)> = versions
+        .iter()
+        .map(|(id, at, fp)| (*id, *at, fp.as_str()))
+        .collect();
+    ledger.set_versions(&lkey, &versions)?;
     if plan.since.is_none() {
         ledger.mark_seen(&lkey, &seen_here, plan.started)?;
     }

@@ -18,7 +18,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::model::{Application, ChangeSet, JobStatus, Score, VendorKind};
+use crate::model::{Application, ChangeSet, Job, JobStatus, Score, VendorKind};
 
 /// A credential value. Its `Debug` and `Display` never show the value.
 #[derive(Clone, PartialEq, Eq)]
@@ -314,6 +314,25 @@ impl VendorError {
 /// The batches of a pull.
 pub type Batches<'a> = futures::stream::BoxStream<'a, Result<ChangeSet, VendorError>>;
 
+/// What the pipeline already holds, so that a client can skip the per-record
+/// details (a detail request, a resume download) of records that did not
+/// change; a full sync of an unchanged tenant then costs list requests only.
+pub trait Known: Send + Sync {
+    /// Whether application `id` of `job`, listed with `updated_at`, is as the
+    /// pipeline last processed it. A client reports such an application in
+    /// [`ChangeSet::unchanged_application_ids`] instead of fetching it.
+    fn unchanged(&self, id: &str, job: &Job, updated_at: Option<DateTime<Utc>>) -> bool;
+}
+
+/// Knows nothing: every record is fetched.
+pub struct NothingKnown;
+
+impl Known for NothingKnown {
+    fn unchanged(&self, _: &str, _: &Job, _: Option<DateTime<Utc>>) -> bool {
+        false
+    }
+}
+
 /// The small interface every vendor implements.
 #[async_trait]
 pub trait AtsClient: Send + Sync {
@@ -326,16 +345,18 @@ pub trait AtsClient: Send + Sync {
     ) -> Result<ChangeSet, VendorError>;
 
     /// The pull in batches, each with the jobs in scope, resuming after the
-    /// `resume_after` token of an earlier batch. Vendors whose pulls take long
-    /// (per-record detail under a tight limit) yield many; the default yields
-    /// the whole pull as one.
+    /// `resume_after` token of an earlier batch, skipping the details of what
+    /// `known` says is unchanged. Vendors whose pulls take long (per-record
+    /// detail under a tight limit) yield many; the default yields the whole
+    /// pull as one and fetches everything.
     fn pull_batches<'a>(
         &'a self,
         since: Option<DateTime<Utc>>,
         scope: &'a PullScope,
         resume_after: Option<String>,
+        known: &'a dyn Known,
     ) -> Batches<'a> {
-        let _ = resume_after;
+        let _ = (resume_after, known);
         Box::pin(futures::stream::once(self.pull(since, scope)))
     }
 

@@ -400,7 +400,8 @@ impl AtsClient for GreenhouseClient {
                 // v3 lists do not report deletions (webhooks do).
                 deleted_application_ids: Vec::new(),
                 high_watermark,
-                resume_after: None,
+                unchanged_application_ids: Vec::new(),
+            resume_after: None,
             })
         }
         .instrument(span)

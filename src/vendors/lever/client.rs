@@ -489,7 +489,8 @@ impl AtsClient for LeverClient {
                 applications,
                 deleted_application_ids,
                 high_watermark,
-                resume_after: None,
+                unchanged_application_ids: Vec::new(),
+            resume_after: None,
             })
         }
         .instrument(span)

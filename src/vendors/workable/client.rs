@@ -19,7 +19,9 @@ use url::Url;
 use super::mapping::{self, WkCandidate, WkCandidateEnvelope, WkCandidateItem, WkJob};
 use crate::model::{Application, Candidate, ChangeSet};
 use crate::vendors::http::{RateLimiter, RetryPolicy, StaticAuth, Transport, VendorHttp, decode};
-use crate::vendors::{AtsClient, ConnectionConfig, PullScope, VendorError, WriteBackRequest};
+use crate::vendors::{
+    AtsClient, ConnectionConfig, Known, NothingKnown, PullScope, VendorError, WriteBackRequest,
+};
 
 /// Workable's maximum page size.
 const PAGE_SIZE: &str = "100";
@@ -45,6 +47,8 @@ struct PullPlan {
     jobs: Vec<crate::model::Job>,
     /// In id order, so a resumed pull skips what an earlier one did.
     wanted: Vec<WkCandidateItem>,
+    /// Listed, and unchanged since processed: no detail fetched.
+    unchanged: Vec<String>,
     anonymized: Vec<String>,
     listed_watermark: Option<DateTime<Utc>>,
 }
@@ -287,6 +291,7 @@ impl WorkableClient {
         &self,
         since: Option<DateTime<Utc>>,
         scope: &PullScope,
+        known: &dyn Known,
     ) -> Result<PullPlan, VendorError> {
         let wk_jobs = self.jobs().await?;
         let total_jobs = wk_jobs.len();
@@ -301,6 +306,7 @@ impl WorkableClient {
             return Ok(PullPlan {
                 jobs,
                 wanted: Vec::new(),
+                unchanged: Vec::new(),
                 anonymized: Vec::new(),
                 listed_watermark: None,
             });
@@ -312,13 +318,21 @@ impl WorkableClient {
         let mut seen = HashSet::new();
         let mut anonymized = Vec::new();
         let mut wanted = Vec::new();
+        let mut unchanged = Vec::new();
+        let job_of: std::collections::HashMap<&str, &crate::model::Job> =
+            jobs.iter().map(|j| (j.id.as_str(), j)).collect();
         for c in items {
-            if !c.shortcode().is_some_and(|s| in_scope.contains(s)) || !seen.insert(c.id.clone()) {
+            let Some(job) = c.shortcode().and_then(|s| job_of.get(s)) else {
+                continue;
+            };
+            if !seen.insert(c.id.clone()) {
                 continue;
             }
             if c.anonymized.unwrap_or(false) {
                 // GDPR erasure: forget it as the ATS did.
                 anonymized.push(c.id);
+            } else if known.unchanged(&c.id, job, c.updated_at) {
+                unchanged.push(c.id);
             } else {
                 wanted.push(c);
             }
@@ -327,6 +341,7 @@ impl WorkableClient {
         Ok(PullPlan {
             jobs,
             wanted,
+            unchanged,
             anonymized,
             listed_watermark,
         })
@@ -368,6 +383,7 @@ impl WorkableClient {
             applications,
             deleted_application_ids: deleted,
             high_watermark,
+            unchanged_application_ids: Vec::new(),
             resume_after: items.last().map(|c| c.id.clone()),
         })
     }
@@ -541,7 +557,7 @@ impl AtsClient for WorkableClient {
     ) -> Result<ChangeSet, VendorError> {
         let span = info_span!("workable_pull", since = ?since);
         async move {
-            let plan = self.plan(since, scope).await?;
+            let plan = self.plan(since, scope, &NothingKnown).await?;
             let mut out = self.batch(&plan, &plan.wanted).await?;
             out.deleted_application_ids.extend(plan.anonymized.clone());
             out.resume_after = None;
@@ -565,9 +581,10 @@ impl AtsClient for WorkableClient {
         since: Option<DateTime<Utc>>,
         scope: &'a PullScope,
         resume_after: Option<String>,
+        known: &'a dyn Known,
     ) -> crate::vendors::Batches<'a> {
         let first = async move {
-            let mut plan = self.plan(since, scope).await?;
+            let mut plan = self.plan(since, scope, known).await?;
             if let Some(after) = &resume_after {
                 plan.wanted.retain(|c| c.id.as_str() > after.as_str());
             }
@@ -586,6 +603,7 @@ impl AtsClient for WorkableClient {
                             let mut out = self.batch(&plan, &plan.wanted[i * BATCH..end]).await?;
                             if i == 0 {
                                 out.deleted_application_ids.extend(plan.anonymized.clone());
+                                out.unchanged_application_ids = plan.unchanged.clone();
                             }
                             Ok(out)
                         }
