@@ -1,0 +1,162 @@
+//! OAuth 2.0 client credentials (Greenhouse).
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use chrono::Utc;
+use reqwest::StatusCode;
+use reqwest::header::HeaderValue;
+use serde_json::Value;
+use tracing::Instrument;
+use url::Url;
+
+use super::{Auth, DEFAULT_TOKEN_LIFETIME, redact, refresh_margin, token_expiry};
+use crate::vendors::http::headers::error_message;
+use crate::vendors::http::transport::{MAX_ERROR_BODY, Transport, read_capped};
+use crate::vendors::{SecretValue, VendorError};
+
+const TOKEN_REJECTED: &str = "client credentials rejected by the token endpoint";
+
+/// OAuth 2.0 client credentials with a cached token.
+///
+/// The cache sits behind an async mutex held during a refresh, so concurrent
+/// requests wait for one token request instead of each making their own.
+pub struct ClientCredentials {
+    transport: Transport,
+    token_url: Url,
+    client_id: SecretValue,
+    client_secret: SecretValue,
+    /// Form fields besides `grant_type` (e.g. Greenhouse's `sub`).
+    extra: Vec<(String, String)>,
+    cache: tokio::sync::Mutex<Option<CachedToken>>,
+}
+
+struct CachedToken {
+    header: HeaderValue,
+    refresh_at: Instant,
+}
+
+impl fmt::Debug for ClientCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientCredentials")
+            .field("token_url", &self.token_url.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientCredentials {
+    pub fn new(
+        transport: Transport,
+        token_url: &str,
+        client_id: SecretValue,
+        client_secret: SecretValue,
+        extra: Vec<(String, String)>,
+    ) -> Result<Self, VendorError> {
+        let token_url = Url::parse(token_url)
+            .map_err(|e| VendorError::Config(format!("invalid token URL: {e}")))?;
+        Ok(ClientCredentials {
+            transport,
+            token_url,
+            client_id,
+            client_secret,
+            extra,
+            cache: tokio::sync::Mutex::new(None),
+        })
+    }
+
+    async fn fetch(&self) -> Result<CachedToken, VendorError> {
+        let mut form = vec![("grant_type".to_string(), "client_credentials".to_string())];
+        form.extend(self.extra.iter().cloned());
+        let make = || {
+            self.transport
+                .client()
+                .post(self.token_url.clone())
+                .basic_auth(self.client_id.expose(), Some(self.client_secret.expose()))
+                .header(reqwest::header::ACCEPT, "application/json")
+                .form(&form)
+        };
+        // Token requests are idempotent; the API limiter does not cover them
+        // (Greenhouse counts them in a window of their own).
+        let resp = self.transport.retrying(None, None, &make, true).await?.0;
+        let status = resp.status();
+        let body =
+            String::from_utf8_lossy(&read_capped(resp, MAX_ERROR_BODY, "token response").await?)
+                .into_owned();
+        if !status.is_success() {
+            let code = serde_json::from_str::<Value>(&body)
+                .ok()
+                .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string));
+            let rejected = status == StatusCode::UNAUTHORIZED
+                || matches!(
+                    code.as_deref(),
+                    Some("invalid_client" | "invalid_grant" | "unauthorized_client")
+                );
+            if rejected {
+                tracing::warn!(
+                    status = status.as_u16(),
+                    "token endpoint rejected the client credentials"
+                );
+                return Err(VendorError::Auth(TOKEN_REJECTED.into()));
+            }
+            return Err(VendorError::Rejected {
+                status: status.as_u16(),
+                message: format!("token endpoint: {}", self.redact(&error_message(&body))),
+            });
+        }
+        let v: Value = serde_json::from_str(&body)
+            .map_err(|e| VendorError::Decode(format!("token response is not JSON: {e}")))?;
+        let token = v
+            .get("access_token")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| VendorError::Decode("token response has no access_token".into()))?;
+        let scheme = match v.get("token_type").and_then(Value::as_str) {
+            None => "Bearer".to_string(),
+            Some(t) if t.eq_ignore_ascii_case("bearer") => "Bearer".to_string(),
+            Some(t) => t.to_string(),
+        };
+        let mut header = HeaderValue::from_str(&format!("{scheme} {token}"))
+            .map_err(|_| VendorError::Decode("access_token is not a valid header value".into()))?;
+        header.set_sensitive(true);
+        let now = Utc::now();
+        let lifetime = token_expiry(&v, now)
+            .map(|at| (at - now).to_std().unwrap_or(Duration::ZERO))
+            .unwrap_or(DEFAULT_TOKEN_LIFETIME);
+        tracing::debug!(lifetime_s = lifetime.as_secs(), "obtained access token");
+        Ok(CachedToken {
+            header,
+            refresh_at: Instant::now() + lifetime.saturating_sub(refresh_margin(lifetime)),
+        })
+    }
+}
+
+#[async_trait]
+impl Auth for ClientCredentials {
+    async fn header(&self) -> Result<Option<HeaderValue>, VendorError> {
+        let mut cache = self.cache.lock().await;
+        if let Some(t) = cache.as_ref()
+            && Instant::now() < t.refresh_at
+        {
+            return Ok(Some(t.header.clone()));
+        }
+        let span = tracing::debug_span!("oauth_token", url = %self.token_url);
+        let t = self.fetch().instrument(span).await?;
+        let h = t.header.clone();
+        *cache = Some(t);
+        Ok(Some(h))
+    }
+
+    async fn invalidate(&self, rejected: Option<&HeaderValue>) -> bool {
+        let mut cache = self.cache.lock().await;
+        // Another request may already have replaced the rejected token.
+        if cache.as_ref().map(|t| &t.header) == rejected || rejected.is_none() {
+            *cache = None;
+        }
+        true
+    }
+
+    fn redact(&self, msg: &str) -> String {
+        redact(msg, &[&self.client_id, &self.client_secret])
+    }
+}
