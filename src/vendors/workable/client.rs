@@ -18,6 +18,7 @@ use url::Url;
 
 use super::mapping::{self, WkCandidate, WkCandidateEnvelope, WkCandidateItem, WkJob};
 use crate::model::{Application, Candidate, ChangeSet};
+use crate::vendors::http::paging::follow_next;
 use crate::vendors::http::{RateLimiter, RetryPolicy, StaticAuth, Transport, VendorHttp, decode};
 use crate::vendors::{AtsClient, ConnectionConfig, PullScope, VendorError, WriteBackRequest};
 
@@ -30,8 +31,6 @@ const DETAILS_IN_FLIGHT: usize = 4;
 const PER_JOB_LISTING_MAX: usize = 3;
 /// Attempts at creating a comment when the vendor fails ambiguously.
 const NOTE_ATTEMPTS: u32 = 3;
-/// How many pages a listing may have before we suspect a paging loop.
-const MAX_PAGES: usize = 100_000;
 
 const FORBIDDEN_HINT: &str = "the Workable API token needs the r_jobs, r_candidates and \
 w_candidates scopes (Settings > Integrations > API access token)";
@@ -186,17 +185,14 @@ impl WorkableClient {
 
     /// Every page of a list: `{key: [...], "paging": {"next": "<absolute URL>"}}`,
     /// the last page without `paging`. Next URLs are followed as given, but only
-    /// on the API's own origin, so the token never goes to another host.
+    /// on the origin of `first` (always the API's), so the token never goes to
+    /// another host.
     async fn list<T: DeserializeOwned>(
         &self,
         first: Url,
         key: &str,
     ) -> Result<Vec<T>, VendorError> {
-        let origin = self.api.origin();
-        let mut out = Vec::new();
-        let mut url = first;
-        let mut seen = HashSet::new();
-        for _ in 0..MAX_PAGES {
+        follow_next(first, "paging.next", |url| async move {
             let resp = self
                 .http
                 .send(|| self.http.client().get(url.clone()))
@@ -209,34 +205,16 @@ impl WorkableClient {
                 .unwrap_or(Value::Array(Vec::new()));
             let items: Vec<T> = serde_json::from_value(items)
                 .map_err(|e| VendorError::Decode(format!("{}: {key}: {e}", url.path())))?;
-            out.extend(items);
-            let Some(next) = page
+            let next = page
                 .get("paging")
                 .and_then(|p| p.get("next"))
                 .and_then(Value::as_str)
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
-            else {
-                return Ok(out);
-            };
-            let next = url
-                .join(next)
-                .map_err(|e| VendorError::Decode(format!("invalid paging.next: {e}")))?;
-            if next.origin() != origin {
-                return Err(VendorError::Decode(format!(
-                    "paging.next points to another origin ({})",
-                    next.origin().ascii_serialization()
-                )));
-            }
-            if !seen.insert(next.to_string()) {
-                return Err(VendorError::Decode(format!("{}: paging loops", url.path())));
-            }
-            url = next;
-        }
-        Err(VendorError::Decode(format!(
-            "{}: more than {MAX_PAGES} pages",
-            url.path()
-        )))
+                .map(str::to_string);
+            Ok((items, next))
+        })
+        .await
     }
 
     async fn jobs(&self) -> Result<Vec<WkJob>, VendorError> {
