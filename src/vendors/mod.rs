@@ -6,6 +6,7 @@ pub mod greenhouse;
 pub mod guard;
 pub mod http;
 pub mod lever;
+pub mod notes;
 pub mod registry;
 pub mod workable;
 

@@ -3,7 +3,6 @@
 //! limits, retries) live in [`crate::vendors::http`].
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -16,7 +15,9 @@ use url::Url;
 use super::mapping::{self, GhApplication, GhAttachment, GhCandidate, GhJob, GhJobPost};
 use crate::model::{Application, Candidate, ChangeSet};
 use crate::vendors::http::{ClientCredentials, RateLimiter, RetryPolicy, Transport, VendorHttp};
-use crate::vendors::{AtsClient, ConnectionConfig, PullScope, VendorError, WriteBackRequest};
+use crate::vendors::{
+    AtsClient, ConnectionConfig, PullScope, VendorError, WriteBackRequest, notes,
+};
 
 pub const DEFAULT_BASE_URL: &str = "https://harvest.greenhouse.io";
 pub const DEFAULT_TOKEN_URL: &str = "https://auth.greenhouse.io/token";
@@ -24,8 +25,6 @@ const PER_PAGE: &str = "500";
 /// Greenhouse caps id-list filters at 50.
 const ID_BATCH: usize = 50;
 const DOWNLOADS_IN_FLIGHT: usize = 8;
-/// Attempts at creating a note when the vendor fails ambiguously.
-const NOTE_ATTEMPTS: u32 = 3;
 
 const FORBIDDEN_HINT: &str = "the API credentials need the harvest:*:list scopes for jobs, job posts, \
 candidates, applications, attachments and notes (plus note creation and application update), \
@@ -189,27 +188,7 @@ impl GreenhouseClient {
         if let Some(u) = self.user_id {
             body["user_id"] = json!(u);
         }
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            // Not resent blindly: a note that failed ambiguously may have landed.
-            let sent = self
-                .http
-                .send_with(|| self.http.client().post(url.clone()).json(&body), false)
-                .await;
-            match sent {
-                Ok(_) => return Ok(()),
-                Err(e) if e.is_transient() && attempt < NOTE_ATTEMPTS => {
-                    if self.note_exists(req).await? {
-                        debug!("note landed despite the error");
-                        return Ok(());
-                    }
-                    warn!(attempt, error = %e, "creating the note failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(500) * attempt).await;
-                }
-                Err(e) => return Err(Self::hint(e)),
-            }
-        }
+        notes::create_once(self, &self.http, req, &url, &body, "note", Self::hint).await
     }
 }
 

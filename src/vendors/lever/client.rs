@@ -5,7 +5,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -23,7 +22,8 @@ use crate::vendors::http::{
     Auth, RateLimiter, RefreshTokenAuth, RetryPolicy, StaticAuth, Transport, VendorHttp, decode,
 };
 use crate::vendors::{
-    AtsClient, BandTag, ConnectionConfig, CredentialStore, PullScope, VendorError, WriteBackRequest,
+    AtsClient, BandTag, ConnectionConfig, CredentialStore, PullScope, VendorError,
+    WriteBackRequest, notes,
 };
 
 pub const DEFAULT_BASE_URL: &str = "https://api.lever.co";
@@ -39,8 +39,6 @@ const POSTING_FILTER_MAX: usize = 20;
 const MAX_PAGES: usize = 100_000;
 /// Largest resume file read as text.
 const MAX_RESUME_BYTES: usize = 5 * 1024 * 1024;
-/// Attempts at creating a note when the vendor fails ambiguously.
-const NOTE_ATTEMPTS: u32 = 3;
 
 const FORBIDDEN_HINT: &str = "the API key needs access to postings, opportunities, resumes, notes, \
 tags, archive reasons and users; with OAuth, the app needs the scopes postings:read:admin, \
@@ -326,27 +324,7 @@ impl LeverClient {
             "secret": false,
             "notifyFollowers": false,
         });
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            // Not resent blindly: a note that failed ambiguously may have landed.
-            let sent = self
-                .http
-                .send_with(|| self.http.client().post(url.clone()).json(&body), false)
-                .await;
-            match sent {
-                Ok(_) => return Ok(()),
-                Err(e) if e.is_transient() && attempt < NOTE_ATTEMPTS => {
-                    if self.note_exists(req).await? {
-                        debug!("note landed despite the error");
-                        return Ok(());
-                    }
-                    warn!(attempt, error = %e, "creating the note failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(500) * attempt).await;
-                }
-                Err(e) => return Err(Self::hint(e)),
-            }
-        }
+        notes::create_once(self, &self.http, req, &url, &body, "note", Self::hint).await
     }
 }
 

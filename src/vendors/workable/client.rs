@@ -6,7 +6,6 @@
 //! window to reset rather than spend retries on 429s.
 
 use std::collections::{BTreeSet, HashSet};
-use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -20,7 +19,9 @@ use super::mapping::{self, WkCandidate, WkCandidateEnvelope, WkCandidateItem, Wk
 use crate::model::{Application, Candidate, ChangeSet};
 use crate::vendors::http::paging::follow_next;
 use crate::vendors::http::{RateLimiter, RetryPolicy, StaticAuth, Transport, VendorHttp, decode};
-use crate::vendors::{AtsClient, ConnectionConfig, PullScope, VendorError, WriteBackRequest};
+use crate::vendors::{
+    AtsClient, ConnectionConfig, PullScope, VendorError, WriteBackRequest, notes,
+};
 
 /// Workable's maximum page size.
 const PAGE_SIZE: &str = "100";
@@ -29,8 +30,6 @@ const DETAILS_IN_FLIGHT: usize = 4;
 /// Jobs in scope up to which candidates are listed per job (`shortcode=`)
 /// rather than all at once and filtered here.
 const PER_JOB_LISTING_MAX: usize = 3;
-/// Attempts at creating a comment when the vendor fails ambiguously.
-const NOTE_ATTEMPTS: u32 = 3;
 
 const FORBIDDEN_HINT: &str = "the Workable API token needs the r_jobs, r_candidates and \
 w_candidates scopes (Settings > Integrations > API access token)";
@@ -471,27 +470,7 @@ impl WorkableClient {
         })?;
         let url = self.url(&["candidates", id, "comments"], &[])?;
         let body = json!({ "member_id": member, "comment": { "body": req.note_body() } });
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            // Not resent blindly: a comment that failed ambiguously may have landed.
-            let sent = self
-                .http
-                .send_with(|| self.http.client().post(url.clone()).json(&body), false)
-                .await;
-            match sent {
-                Ok(_) => return Ok(()),
-                Err(e) if e.is_transient() && attempt < NOTE_ATTEMPTS => {
-                    if self.note_exists(req).await? {
-                        debug!("comment landed despite the error");
-                        return Ok(());
-                    }
-                    warn!(attempt, error = %e, "creating the comment failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(500) * attempt).await;
-                }
-                Err(e) => return Err(hint(e)),
-            }
-        }
+        notes::create_once(self, &self.http, req, &url, &body, "comment", hint).await
     }
 }
 
