@@ -11,9 +11,11 @@ use serde_json::Value;
 use tracing::Instrument;
 use url::Url;
 
-use super::{Auth, DEFAULT_TOKEN_LIFETIME, redact, refresh_margin, token_expiry};
+use super::{
+    Auth, DEFAULT_TOKEN_LIFETIME, TokenReply, redact, refresh_margin, token_expiry, token_header,
+};
 use crate::vendors::http::headers::error_message;
-use crate::vendors::http::transport::{MAX_ERROR_BODY, Transport, read_capped};
+use crate::vendors::http::transport::Transport;
 use crate::vendors::{SecretValue, VendorError};
 
 const TOKEN_REJECTED: &str = "client credentials rejected by the token endpoint";
@@ -78,15 +80,10 @@ impl ClientCredentials {
         };
         // Token requests are idempotent; the API limiter does not cover them
         // (Greenhouse counts them in a window of their own).
-        let resp = self.transport.retrying(None, None, &make, true).await?.0;
-        let status = resp.status();
-        let body =
-            String::from_utf8_lossy(&read_capped(resp, MAX_ERROR_BODY, "token response").await?)
-                .into_owned();
+        let reply = TokenReply::fetch(&self.transport, &make).await?;
+        let status = reply.status;
         if !status.is_success() {
-            let code = serde_json::from_str::<Value>(&body)
-                .ok()
-                .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string));
+            let code = reply.error_code();
             let rejected = status == StatusCode::UNAUTHORIZED
                 || matches!(
                     code.as_deref(),
@@ -101,24 +98,17 @@ impl ClientCredentials {
             }
             return Err(VendorError::Rejected {
                 status: status.as_u16(),
-                message: format!("token endpoint: {}", self.redact(&error_message(&body))),
+                message: format!(
+                    "token endpoint: {}",
+                    self.redact(&error_message(&reply.body))
+                ),
             });
         }
-        let v: Value = serde_json::from_str(&body)
-            .map_err(|e| VendorError::Decode(format!("token response is not JSON: {e}")))?;
-        let token = v
-            .get("access_token")
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| VendorError::Decode("token response has no access_token".into()))?;
-        let scheme = match v.get("token_type").and_then(Value::as_str) {
-            None => "Bearer".to_string(),
-            Some(t) if t.eq_ignore_ascii_case("bearer") => "Bearer".to_string(),
-            Some(t) => t.to_string(),
-        };
-        let mut header = HeaderValue::from_str(&format!("{scheme} {token}"))
-            .map_err(|_| VendorError::Decode("access_token is not a valid header value".into()))?;
-        header.set_sensitive(true);
+        let (v, token) = reply.granted()?;
+        let header =
+            token_header(v.get("token_type").and_then(Value::as_str), &token).ok_or_else(|| {
+                VendorError::Decode("access_token is not a valid header value".into())
+            })?;
         let now = Utc::now();
         let lifetime = token_expiry(&v, now)
             .map(|at| (at - now).to_std().unwrap_or(Duration::ZERO))

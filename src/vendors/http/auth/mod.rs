@@ -14,8 +14,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use reqwest::header::HeaderValue;
+use reqwest::{RequestBuilder, StatusCode};
 use serde_json::Value;
 
+use super::transport::{MAX_ERROR_BODY, Transport, read_capped};
 use crate::vendors::{SecretValue, VendorError};
 
 /// Where the `Authorization` header comes from.
@@ -44,6 +46,65 @@ impl Auth for NoAuth {
     }
     async fn invalidate(&self, _rejected: Option<&HeaderValue>) -> bool {
         false
+    }
+}
+
+/// A header value that is never logged, if `value` may be one.
+fn sensitive(value: &str) -> Option<HeaderValue> {
+    let mut header = HeaderValue::from_str(value).ok()?;
+    header.set_sensitive(true);
+    Some(header)
+}
+
+/// `Authorization` for an access token: `<token_type> <token>`, Bearer when
+/// the type is absent or any spelling of bearer.
+fn token_header(token_type: Option<&str>, token: &str) -> Option<HeaderValue> {
+    let scheme = match token_type {
+        Some(t) if !t.eq_ignore_ascii_case("bearer") => t,
+        _ => "Bearer",
+    };
+    sensitive(&format!("{scheme} {token}"))
+}
+
+/// What a token endpoint answered. Only the body's start is read: a token
+/// response is small, and an error body is only ever summarised.
+struct TokenReply {
+    status: StatusCode,
+    body: String,
+}
+
+impl TokenReply {
+    /// Sends a token request outside the API limiter, retried as idempotent.
+    async fn fetch<F>(transport: &Transport, make: &F) -> Result<Self, VendorError>
+    where
+        F: Fn() -> RequestBuilder + Send + Sync,
+    {
+        let resp = transport.retrying(None, None, make, true).await?.0;
+        let status = resp.status();
+        let body =
+            String::from_utf8_lossy(&read_capped(resp, MAX_ERROR_BODY, "token response").await?)
+                .into_owned();
+        Ok(TokenReply { status, body })
+    }
+
+    /// The OAuth `error` code of a refusal (`invalid_grant`, ...).
+    fn error_code(&self) -> Option<String> {
+        serde_json::from_str::<Value>(&self.body)
+            .ok()
+            .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string))
+    }
+
+    /// A success's JSON and its non-empty `access_token`.
+    fn granted(&self) -> Result<(Value, String), VendorError> {
+        let v: Value = serde_json::from_str(&self.body)
+            .map_err(|e| VendorError::Decode(format!("token response is not JSON: {e}")))?;
+        let token = v
+            .get("access_token")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| VendorError::Decode("token response has no access_token".into()))?
+            .to_string();
+        Ok((v, token))
     }
 }
 
@@ -176,5 +237,20 @@ mod tests {
             let t = token_expiry(&body, now).unwrap();
             assert!(t <= now + day && t >= now, "{body}: {t}");
         }
+    }
+
+    #[test]
+    fn token_headers_default_to_bearer_and_are_sensitive() {
+        for (kind, want) in [
+            (None, "Bearer t-1"),
+            (Some("bearer"), "Bearer t-1"),
+            (Some("BEARER"), "Bearer t-1"),
+            (Some("MAC"), "MAC t-1"),
+        ] {
+            let h = token_header(kind, "t-1").unwrap();
+            assert_eq!(h.to_str().unwrap(), want);
+            assert!(h.is_sensitive());
+        }
+        assert!(token_header(None, "bad\ntoken").is_none());
     }
 }

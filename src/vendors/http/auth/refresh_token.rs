@@ -14,9 +14,12 @@ use serde_json::Value;
 use tracing::Instrument;
 use url::Url;
 
-use super::{Auth, DEFAULT_TOKEN_LIFETIME, parse_expiry, redact, refresh_margin, token_expiry};
+use super::{
+    Auth, DEFAULT_TOKEN_LIFETIME, TokenReply, parse_expiry, redact, refresh_margin, token_expiry,
+    token_header,
+};
 use crate::vendors::http::headers::error_message;
-use crate::vendors::http::transport::{MAX_ERROR_BODY, Transport, read_capped};
+use crate::vendors::http::transport::Transport;
 use crate::vendors::{CredentialLock, CredentialStore, SecretValue, VendorError};
 
 /// Logical credential names [`RefreshTokenAuth`] reads from and saves to its store.
@@ -76,13 +79,9 @@ impl AccessToken {
         expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Self, VendorError> {
-        let scheme = match token_type {
-            Some(t) if !t.eq_ignore_ascii_case("bearer") => t,
-            _ => "Bearer",
-        };
-        let mut header = HeaderValue::from_str(&format!("{scheme} {}", token.expose()))
-            .map_err(|_| VendorError::Decode("access token is not a valid header value".into()))?;
-        header.set_sensitive(true);
+        let header = token_header(token_type, token.expose()).ok_or_else(|| {
+            VendorError::Decode("access token is not a valid header value".into())
+        })?;
         let remaining = (expires_at - now).to_std().unwrap_or(Duration::ZERO);
         Ok(AccessToken {
             token,
@@ -281,15 +280,10 @@ impl RefreshTokenAuth {
         };
         // Retried like any request: a 5xx or a reset most likely never rotated
         // anything, and a lost rotation cannot be recovered either way.
-        let resp = self.transport.retrying(None, None, &make, true).await?.0;
-        let status = resp.status();
-        let body =
-            String::from_utf8_lossy(&read_capped(resp, MAX_ERROR_BODY, "token response").await?)
-                .into_owned();
+        let reply = TokenReply::fetch(&self.transport, &make).await?;
+        let status = reply.status;
         if !status.is_success() {
-            let code = serde_json::from_str::<Value>(&body)
-                .ok()
-                .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string));
+            let code = reply.error_code();
             let auth_status = matches!(
                 status,
                 StatusCode::BAD_REQUEST | StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
@@ -318,7 +312,7 @@ impl RefreshTokenAuth {
             let message = format!(
                 "token endpoint: {}",
                 redact(
-                    &error_message(&body),
+                    &error_message(&reply.body),
                     &[&self.client_id, &self.client_secret, refresh_token]
                 )
             );
@@ -330,13 +324,7 @@ impl RefreshTokenAuth {
                 },
             });
         }
-        let v: Value = serde_json::from_str(&body)
-            .map_err(|e| VendorError::Decode(format!("token response is not JSON: {e}")))?;
-        let token = v
-            .get("access_token")
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| VendorError::Decode("token response has no access_token".into()))?;
+        let (v, token) = reply.granted()?;
         let now = Utc::now();
         let lifetime = chrono::Duration::from_std(DEFAULT_TOKEN_LIFETIME)
             .unwrap_or(chrono::Duration::hours(1));

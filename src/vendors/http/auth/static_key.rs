@@ -7,7 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use reqwest::header::HeaderValue;
 
-use super::{Auth, redact};
+use super::{Auth, redact, sensitive};
 use crate::vendors::{SecretValue, VendorError};
 
 /// A fixed header: an API key as Basic (`key:`) or Bearer.
@@ -33,10 +33,9 @@ impl StaticAuth {
     }
 
     fn with(value: String, secret: SecretValue) -> Result<Self, VendorError> {
-        let mut header = HeaderValue::from_str(&value).map_err(|_| {
+        let header = sensitive(&value).ok_or_else(|| {
             VendorError::Config("credential contains characters not allowed in a header".into())
         })?;
-        header.set_sensitive(true);
         Ok(StaticAuth { header, secret })
     }
 }
