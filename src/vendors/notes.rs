@@ -7,10 +7,19 @@ use tracing::{debug, warn};
 use url::Url;
 
 use super::http::VendorHttp;
-use super::{AtsClient, VendorError, WriteBackRequest};
+use super::{AtsClient, NoteMark, VendorError, WriteBackRequest};
 
 /// Attempts at creating a note when the vendor fails ambiguously.
 const NOTE_ATTEMPTS: u32 = 3;
+
+/// The note bodies that carry the operator's marker, in the vendor's order.
+pub fn operator_bodies<'a>(bodies: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    bodies
+        .into_iter()
+        .filter(|b| NoteMark::parse(b).is_some())
+        .map(str::to_string)
+        .collect()
+}
 
 /// POSTs the note of `req` (`body` to `url`) once. The POST is not resent
 /// blindly: after a transient failure it may have landed, so the vendor's

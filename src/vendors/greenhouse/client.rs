@@ -16,7 +16,7 @@ use super::mapping::{self, GhApplication, GhAttachment, GhCandidate, GhJob, GhJo
 use crate::model::{Application, Candidate, ChangeSet};
 use crate::vendors::http::{ClientCredentials, RateLimiter, RetryPolicy, Transport, VendorHttp};
 use crate::vendors::{
-    AtsClient, ConnectionConfig, PullScope, VendorError, WriteBackRequest, notes,
+    AtsClient, ConnectionConfig, PullScope, VendorError, WriteBackRequest, given, notes,
 };
 
 pub const DEFAULT_BASE_URL: &str = "https://harvest.greenhouse.io";
@@ -45,23 +45,14 @@ impl GreenhouseClient {
 
     /// As [`new`](Self::new) with other retry settings (tests use short backoffs).
     pub fn with_policy(cfg: &ConnectionConfig, policy: RetryPolicy) -> Result<Self, VendorError> {
-        let base = cfg
-            .base_url
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
+        let base = given(cfg.base_url.as_deref())
             .unwrap_or(DEFAULT_BASE_URL)
             .trim_end_matches('/')
             .trim_end_matches("/v3")
             .to_string();
         Url::parse(&base).map_err(|e| VendorError::Config(format!("spec.baseUrl: {e}")))?;
-        let token_url = cfg
-            .token_url
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .unwrap_or(DEFAULT_TOKEN_URL);
-        let sub = cfg.sub.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        let token_url = given(cfg.token_url.as_deref()).unwrap_or(DEFAULT_TOKEN_URL);
+        let sub = given(cfg.sub.as_deref());
         let extra = sub
             .map(|s| vec![("sub".to_string(), s.to_string())])
             .unwrap_or_default();
@@ -90,10 +81,7 @@ impl GreenhouseClient {
     }
 
     fn hint(e: VendorError) -> VendorError {
-        match e {
-            VendorError::Forbidden(m) => VendorError::Forbidden(format!("{m}; {FORBIDDEN_HINT}")),
-            other => other,
-        }
+        e.with_hint(FORBIDDEN_HINT)
     }
 
     /// Every page of a list: filters and `per_page` on the first request, then
@@ -414,15 +402,12 @@ impl AtsClient for GreenhouseClient {
         let span = info_span!("greenhouse_operator_notes", application = %application.id);
         async move {
             let app_id = numeric("application", &application.id)?;
-            let notes: Vec<Value> = self
+            let listed: Vec<Value> = self
                 .list("notes", &[("application_ids", app_id.to_string())])
                 .await?;
-            Ok(notes
-                .iter()
-                .filter_map(|n| n["body"].as_str())
-                .filter(|b| crate::vendors::NoteMark::parse(b).is_some())
-                .map(str::to_string)
-                .collect())
+            Ok(notes::operator_bodies(
+                listed.iter().filter_map(|n| n["body"].as_str()),
+            ))
         }
         .instrument(span)
         .await
@@ -434,11 +419,7 @@ impl AtsClient for GreenhouseClient {
             self.http.authenticate().await?;
             // Lists need a Site Admin: this surfaces a 403 now rather than mid-sync.
             let url = self.url("jobs", &[("per_page", "1".to_string())])?;
-            self.http
-                .send(|| self.http.client().get(url.clone()))
-                .await
-                .map_err(Self::hint)?;
-            Ok(())
+            self.http.probe(&url).await.map_err(Self::hint)
         }
         .instrument(span)
         .await

@@ -34,5 +34,5 @@ pub use limiter::RateLimiter;
 pub use paging::MAX_PAGES;
 pub use retry::{RetryPolicy, full_jitter};
 pub use transport::{
-    MAX_ERROR_BODY, MAX_JSON_BODY, Transport, VendorHttp, decode, error_body, read_capped,
+    MAX_ERROR_BODY, MAX_JSON_BODY, Transport, VendorHttp, api_url, decode, error_body, read_capped,
 };

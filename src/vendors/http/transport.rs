@@ -321,6 +321,12 @@ impl VendorHttp {
         decode(resp).await
     }
 
+    /// GETs `url` and drops the answer: a cheap call that needs the access a
+    /// sync needs (connection checks).
+    pub async fn probe(&self, url: &Url) -> Result<(), VendorError> {
+        self.send(|| self.client().get(url.clone())).await.map(drop)
+    }
+
     /// Downloads a file from a presigned-style URL: no auth header, no rate
     /// limit, redirects followed, 5xx retried.
     pub async fn download(&self, url: &str) -> Result<Vec<u8>, VendorError> {
@@ -350,6 +356,24 @@ impl VendorHttp {
             Err(e) => Err(e),
         }
     }
+}
+
+/// `base` with `segments` appended, each escaped (ids come from vendor data),
+/// and `params` as the query.
+pub fn api_url<V: AsRef<str>>(
+    base: &Url,
+    segments: &[&str],
+    params: &[(&str, V)],
+) -> Result<Url, VendorError> {
+    let mut u = base.clone();
+    u.path_segments_mut()
+        .map_err(|_| VendorError::Config("spec.baseUrl must be an http(s) URL".into()))?
+        .pop_if_empty()
+        .extend(segments);
+    if !params.is_empty() {
+        u.query_pairs_mut().extend_pairs(params);
+    }
+    Ok(u)
 }
 
 /// Decodes a JSON body; errors name the path, never the query.

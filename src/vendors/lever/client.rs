@@ -19,11 +19,12 @@ use super::mapping::{
 };
 use crate::model::{Application, Candidate, ChangeSet};
 use crate::vendors::http::{
-    Auth, RateLimiter, RefreshTokenAuth, RetryPolicy, StaticAuth, Transport, VendorHttp, decode,
+    Auth, RateLimiter, RefreshTokenAuth, RetryPolicy, StaticAuth, Transport, VendorHttp, api_url,
+    decode,
 };
 use crate::vendors::{
     AtsClient, BandTag, ConnectionConfig, CredentialStore, PullScope, VendorError,
-    WriteBackRequest, notes,
+    WriteBackRequest, given, notes,
 };
 
 pub const DEFAULT_BASE_URL: &str = "https://api.lever.co";
@@ -75,11 +76,7 @@ impl LeverClient {
         store: Arc<dyn CredentialStore>,
         policy: RetryPolicy,
     ) -> Result<Self, VendorError> {
-        let root = cfg
-            .base_url
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
+        let root = given(cfg.base_url.as_deref())
             .unwrap_or(DEFAULT_BASE_URL)
             .trim_end_matches('/')
             .trim_end_matches("/v1")
@@ -101,12 +98,7 @@ impl LeverClient {
         let auth: Box<dyn Auth> = if present("apiKey") {
             Box::new(StaticAuth::basic(cfg.credential("apiKey")?, None)?)
         } else if present("clientId") && present("clientSecret") && present("refreshToken") {
-            let token_url = cfg
-                .token_url
-                .as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .unwrap_or(DEFAULT_TOKEN_URL);
+            let token_url = given(cfg.token_url.as_deref()).unwrap_or(DEFAULT_TOKEN_URL);
             Box::new(RefreshTokenAuth::new(
                 transport.clone(),
                 token_url,
@@ -127,26 +119,13 @@ impl LeverClient {
                 auth,
             ),
             base,
-            perform_as: cfg
-                .sub
-                .as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string),
+            perform_as: given(cfg.sub.as_deref()).map(str::to_string),
         })
     }
 
     /// `<base>/v1/<segments...>?<params>`; segments are escaped (ids come from data).
     fn url(&self, segments: &[&str], params: &[(&str, String)]) -> Result<Url, VendorError> {
-        let mut u = self.base.clone();
-        u.path_segments_mut()
-            .map_err(|_| VendorError::Config("spec.baseUrl must be an http(s) URL".into()))?
-            .pop_if_empty()
-            .extend(segments);
-        if !params.is_empty() {
-            u.query_pairs_mut().extend_pairs(params);
-        }
-        Ok(u)
+        api_url(&self.base, segments, params)
     }
 
     /// `?perform_as=<sub>` when the acting user is set.
@@ -158,10 +137,7 @@ impl LeverClient {
     }
 
     fn hint(e: VendorError) -> VendorError {
-        match e {
-            VendorError::Forbidden(m) => VendorError::Forbidden(format!("{m}; {FORBIDDEN_HINT}")),
-            other => other,
-        }
+        e.with_hint(FORBIDDEN_HINT)
     }
 
     /// Every page of a list. Lever's `offset` carries only the position, so
@@ -511,11 +487,7 @@ impl AtsClient for LeverClient {
         async move {
             self.http.authenticate().await?;
             let url = self.url(&["users"], &[("limit", "1".to_string())])?;
-            self.http
-                .send(|| self.http.client().get(url.clone()))
-                .await
-                .map_err(Self::hint)?;
-            Ok(())
+            self.http.probe(&url).await.map_err(Self::hint)
         }
         .instrument(span)
         .await

@@ -18,9 +18,11 @@ use url::Url;
 use super::mapping::{self, WkCandidate, WkCandidateEnvelope, WkCandidateItem, WkJob};
 use crate::model::{Application, Candidate, ChangeSet};
 use crate::vendors::http::paging::follow_next;
-use crate::vendors::http::{RateLimiter, RetryPolicy, StaticAuth, Transport, VendorHttp, decode};
+use crate::vendors::http::{
+    RateLimiter, RetryPolicy, StaticAuth, Transport, VendorHttp, api_url, decode,
+};
 use crate::vendors::{
-    AtsClient, ConnectionConfig, PullScope, VendorError, WriteBackRequest, notes,
+    AtsClient, ConnectionConfig, PullScope, VendorError, WriteBackRequest, given, notes,
 };
 
 /// Workable's maximum page size.
@@ -74,30 +76,20 @@ impl std::fmt::Debug for WorkableClient {
 /// The API root for a connection: `{baseUrl}/spi/v3` when a server root is
 /// given, else the account's `https://{subdomain}.workable.com/spi/v3`.
 pub fn api_root(cfg: &ConnectionConfig) -> Result<Url, VendorError> {
-    let base = cfg
-        .base_url
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty());
-    let root = match base {
+    let root = match given(cfg.base_url.as_deref()) {
         Some(b) => {
             let b = b.trim_end_matches('/');
             let b = b.strip_suffix("/spi/v3").unwrap_or(b);
             format!("{b}/spi/v3")
         }
         None => {
-            let sub = cfg
-                .subdomain
-                .as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .ok_or_else(|| {
-                    VendorError::Config(
-                        "spec.subdomain is required for Workable (the account's subdomain, \
-                         as in https://<subdomain>.workable.com), unless spec.baseUrl is set"
-                            .into(),
-                    )
-                })?;
+            let sub = given(cfg.subdomain.as_deref()).ok_or_else(|| {
+                VendorError::Config(
+                    "spec.subdomain is required for Workable (the account's subdomain, \
+                     as in https://<subdomain>.workable.com), unless spec.baseUrl is set"
+                        .into(),
+                )
+            })?;
             let sub = sub.strip_suffix(".workable.com").unwrap_or(sub);
             let valid = !sub.is_empty()
                 && sub.len() <= 63
@@ -128,10 +120,7 @@ fn ts(t: DateTime<Utc>) -> String {
 }
 
 fn hint(e: VendorError) -> VendorError {
-    match e {
-        VendorError::Forbidden(m) => VendorError::Forbidden(format!("{m}; {FORBIDDEN_HINT}")),
-        other => other,
-    }
+    e.with_hint(FORBIDDEN_HINT)
 }
 
 /// Whether downloaded CV bytes are text we can read (Workable CVs are often
@@ -160,26 +149,13 @@ impl WorkableClient {
                 Box::new(auth),
             ),
             api,
-            member_id: cfg
-                .sub
-                .as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string),
+            member_id: given(cfg.sub.as_deref()).map(str::to_string),
         })
     }
 
     /// `{api}/{segments...}?{params}`; segments are escaped (ids come from outside).
     fn url(&self, segments: &[&str], params: &[(&str, &str)]) -> Result<Url, VendorError> {
-        let mut u = self.api.clone();
-        u.path_segments_mut()
-            .map_err(|_| VendorError::Config("spec.baseUrl cannot take a path".into()))?
-            .pop_if_empty()
-            .extend(segments);
-        if !params.is_empty() {
-            u.query_pairs_mut().extend_pairs(params);
-        }
-        Ok(u)
+        api_url(&self.api, segments, params)
     }
 
     /// Every page of a list: `{key: [...], "paging": {"next": "<absolute URL>"}}`,
@@ -593,12 +569,9 @@ impl AtsClient for WorkableClient {
                 Err(VendorError::Rejected { status: 404, .. }) => return Ok(Vec::new()),
                 Err(e) => return Err(e),
             };
-            Ok(activities
-                .iter()
-                .filter_map(|a| a["body"].as_str())
-                .filter(|b| crate::vendors::NoteMark::parse(b).is_some())
-                .map(str::to_string)
-                .collect())
+            Ok(notes::operator_bodies(
+                activities.iter().filter_map(|a| a["body"].as_str()),
+            ))
         }
         .instrument(span)
         .await
@@ -609,11 +582,7 @@ impl AtsClient for WorkableClient {
         async move {
             // Needs the token and its r_jobs scope, which every sync needs too.
             let url = self.url(&["jobs"], &[("limit", "1")])?;
-            self.http
-                .send(|| self.http.client().get(url.clone()))
-                .await
-                .map_err(hint)?;
-            Ok(())
+            self.http.probe(&url).await.map_err(hint)
         }
         .instrument(span)
         .await
