@@ -7,6 +7,7 @@ pub mod guard;
 pub mod hosts;
 pub mod http;
 pub mod lever;
+pub mod notes;
 pub mod registry;
 pub mod workable;
 
@@ -96,6 +97,11 @@ impl ConnectionConfig {
             .get(name)
             .ok_or_else(|| VendorError::Config(format!("credential {name} is not set")))
     }
+}
+
+/// A spec field as the user set it: trimmed, `None` when absent or blank.
+pub fn given(field: Option<&str>) -> Option<&str> {
+    field.map(str::trim).filter(|s| !s.is_empty())
 }
 
 /// Which applications a sync covers.
@@ -299,6 +305,15 @@ impl VendorError {
             VendorError::EndpointNotAllowed(m) => VendorError::EndpointNotAllowed(m.clone()),
             VendorError::Config(m) => VendorError::Config(m.clone()),
             other => VendorError::Config(other.to_string()),
+        }
+    }
+
+    /// A `Forbidden` with `hint` (what the vendor's credentials must be
+    /// granted) appended; any other error as it is.
+    pub fn with_hint(self, hint: &str) -> VendorError {
+        match self {
+            VendorError::Forbidden(m) => VendorError::Forbidden(format!("{m}; {hint}")),
+            other => other,
         }
     }
 

@@ -3,7 +3,6 @@
 //! limits, retries) live in [`crate::vendors::http`].
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -16,7 +15,9 @@ use url::Url;
 use super::mapping::{self, GhApplication, GhAttachment, GhCandidate, GhJob, GhJobPost};
 use crate::model::{Application, Candidate, ChangeSet};
 use crate::vendors::http::{ClientCredentials, RateLimiter, RetryPolicy, Transport, VendorHttp};
-use crate::vendors::{AtsClient, ConnectionConfig, PullScope, VendorError, WriteBackRequest};
+use crate::vendors::{
+    AtsClient, ConnectionConfig, PullScope, VendorError, WriteBackRequest, given, notes,
+};
 
 pub const DEFAULT_BASE_URL: &str = "https://harvest.greenhouse.io";
 pub const DEFAULT_TOKEN_URL: &str = "https://auth.greenhouse.io/token";
@@ -24,8 +25,6 @@ const PER_PAGE: &str = "500";
 /// Greenhouse caps id-list filters at 50.
 const ID_BATCH: usize = 50;
 const DOWNLOADS_IN_FLIGHT: usize = 8;
-/// Attempts at creating a note when the vendor fails ambiguously.
-const NOTE_ATTEMPTS: u32 = 3;
 
 const FORBIDDEN_HINT: &str = "the API credentials need the harvest:*:list scopes for jobs, job posts, \
 candidates, applications, attachments and notes (plus note creation and application update), \
@@ -46,23 +45,14 @@ impl GreenhouseClient {
 
     /// As [`new`](Self::new) with other retry settings (tests use short backoffs).
     pub fn with_policy(cfg: &ConnectionConfig, policy: RetryPolicy) -> Result<Self, VendorError> {
-        let base = cfg
-            .base_url
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
+        let base = given(cfg.base_url.as_deref())
             .unwrap_or(DEFAULT_BASE_URL)
             .trim_end_matches('/')
             .trim_end_matches("/v3")
             .to_string();
         Url::parse(&base).map_err(|e| VendorError::Config(format!("spec.baseUrl: {e}")))?;
-        let token_url = cfg
-            .token_url
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .unwrap_or(DEFAULT_TOKEN_URL);
-        let sub = cfg.sub.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        let token_url = given(cfg.token_url.as_deref()).unwrap_or(DEFAULT_TOKEN_URL);
+        let sub = given(cfg.sub.as_deref());
         let extra = sub
             .map(|s| vec![("sub".to_string(), s.to_string())])
             .unwrap_or_default();
@@ -91,10 +81,7 @@ impl GreenhouseClient {
     }
 
     fn hint(e: VendorError) -> VendorError {
-        match e {
-            VendorError::Forbidden(m) => VendorError::Forbidden(format!("{m}; {FORBIDDEN_HINT}")),
-            other => other,
-        }
+        e.with_hint(FORBIDDEN_HINT)
     }
 
     /// Every page of a list: filters and `per_page` on the first request, then
@@ -189,27 +176,7 @@ impl GreenhouseClient {
         if let Some(u) = self.user_id {
             body["user_id"] = json!(u);
         }
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            // Not resent blindly: a note that failed ambiguously may have landed.
-            let sent = self
-                .http
-                .send_with(|| self.http.client().post(url.clone()).json(&body), false)
-                .await;
-            match sent {
-                Ok(_) => return Ok(()),
-                Err(e) if e.is_transient() && attempt < NOTE_ATTEMPTS => {
-                    if self.note_exists(req).await? {
-                        debug!("note landed despite the error");
-                        return Ok(());
-                    }
-                    warn!(attempt, error = %e, "creating the note failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(500) * attempt).await;
-                }
-                Err(e) => return Err(Self::hint(e)),
-            }
-        }
+        notes::create_once(self, &self.http, req, &url, &body, "note", Self::hint).await
     }
 }
 
@@ -436,15 +403,12 @@ impl AtsClient for GreenhouseClient {
         let span = info_span!("greenhouse_operator_notes", application = %application.id);
         async move {
             let app_id = numeric("application", &application.id)?;
-            let notes: Vec<Value> = self
+            let listed: Vec<Value> = self
                 .list("notes", &[("application_ids", app_id.to_string())])
                 .await?;
-            Ok(notes
-                .iter()
-                .filter_map(|n| n["body"].as_str())
-                .filter(|b| crate::vendors::NoteMark::parse(b).is_some())
-                .map(str::to_string)
-                .collect())
+            Ok(notes::operator_bodies(
+                listed.iter().filter_map(|n| n["body"].as_str()),
+            ))
         }
         .instrument(span)
         .await
@@ -456,11 +420,7 @@ impl AtsClient for GreenhouseClient {
             self.http.authenticate().await?;
             // Lists need a Site Admin: this surfaces a 403 now rather than mid-sync.
             let url = self.url("jobs", &[("per_page", "1".to_string())])?;
-            self.http
-                .send(|| self.http.client().get(url.clone()))
-                .await
-                .map_err(Self::hint)?;
-            Ok(())
+            self.http.probe(&url).await.map_err(Self::hint)
         }
         .instrument(span)
         .await

@@ -5,7 +5,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -20,10 +19,12 @@ use super::mapping::{
 };
 use crate::model::{Application, Candidate, ChangeSet};
 use crate::vendors::http::{
-    Auth, RateLimiter, RefreshTokenAuth, RetryPolicy, StaticAuth, Transport, VendorHttp, decode,
+    Auth, RateLimiter, RefreshTokenAuth, RetryPolicy, StaticAuth, Transport, VendorHttp, api_url,
+    decode,
 };
 use crate::vendors::{
-    AtsClient, BandTag, ConnectionConfig, CredentialStore, PullScope, VendorError, WriteBackRequest,
+    AtsClient, BandTag, ConnectionConfig, CredentialStore, PullScope, VendorError,
+    WriteBackRequest, given, notes,
 };
 
 pub const DEFAULT_BASE_URL: &str = "https://api.lever.co";
@@ -39,8 +40,6 @@ const POSTING_FILTER_MAX: usize = 20;
 const MAX_PAGES: usize = 100_000;
 /// Largest resume file read as text.
 const MAX_RESUME_BYTES: usize = 5 * 1024 * 1024;
-/// Attempts at creating a note when the vendor fails ambiguously.
-const NOTE_ATTEMPTS: u32 = 3;
 
 const FORBIDDEN_HINT: &str = "the API key needs access to postings, opportunities, resumes, notes, \
 tags, archive reasons and users; with OAuth, the app needs the scopes postings:read:admin, \
@@ -77,11 +76,7 @@ impl LeverClient {
         store: Arc<dyn CredentialStore>,
         policy: RetryPolicy,
     ) -> Result<Self, VendorError> {
-        let root = cfg
-            .base_url
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
+        let root = given(cfg.base_url.as_deref())
             .unwrap_or(DEFAULT_BASE_URL)
             .trim_end_matches('/')
             .trim_end_matches("/v1")
@@ -103,12 +98,7 @@ impl LeverClient {
         let auth: Box<dyn Auth> = if present("apiKey") {
             Box::new(StaticAuth::basic(cfg.credential("apiKey")?, None)?)
         } else if present("clientId") && present("clientSecret") && present("refreshToken") {
-            let token_url = cfg
-                .token_url
-                .as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .unwrap_or(DEFAULT_TOKEN_URL);
+            let token_url = given(cfg.token_url.as_deref()).unwrap_or(DEFAULT_TOKEN_URL);
             Box::new(RefreshTokenAuth::new(
                 transport.clone(),
                 token_url,
@@ -129,26 +119,13 @@ impl LeverClient {
                 auth,
             ),
             base,
-            perform_as: cfg
-                .sub
-                .as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string),
+            perform_as: given(cfg.sub.as_deref()).map(str::to_string),
         })
     }
 
     /// `<base>/v1/<segments...>?<params>`; segments are escaped (ids come from data).
     fn url(&self, segments: &[&str], params: &[(&str, String)]) -> Result<Url, VendorError> {
-        let mut u = self.base.clone();
-        u.path_segments_mut()
-            .map_err(|_| VendorError::Config("spec.baseUrl must be an http(s) URL".into()))?
-            .pop_if_empty()
-            .extend(segments);
-        if !params.is_empty() {
-            u.query_pairs_mut().extend_pairs(params);
-        }
-        Ok(u)
+        api_url(&self.base, segments, params)
     }
 
     /// `?perform_as=<sub>` when the acting user is set.
@@ -160,10 +137,7 @@ impl LeverClient {
     }
 
     fn hint(e: VendorError) -> VendorError {
-        match e {
-            VendorError::Forbidden(m) => VendorError::Forbidden(format!("{m}; {FORBIDDEN_HINT}")),
-            other => other,
-        }
+        e.with_hint(FORBIDDEN_HINT)
     }
 
     /// Every page of a list. Lever's `offset` carries only the position, so
@@ -326,27 +300,7 @@ impl LeverClient {
             "secret": false,
             "notifyFollowers": false,
         });
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            // Not resent blindly: a note that failed ambiguously may have landed.
-            let sent = self
-                .http
-                .send_with(|| self.http.client().post(url.clone()).json(&body), false)
-                .await;
-            match sent {
-                Ok(_) => return Ok(()),
-                Err(e) if e.is_transient() && attempt < NOTE_ATTEMPTS => {
-                    if self.note_exists(req).await? {
-                        debug!("note landed despite the error");
-                        return Ok(());
-                    }
-                    warn!(attempt, error = %e, "creating the note failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(500) * attempt).await;
-                }
-                Err(e) => return Err(Self::hint(e)),
-            }
-        }
+        notes::create_once(self, &self.http, req, &url, &body, "note", Self::hint).await
     }
 }
 
@@ -534,11 +488,7 @@ impl AtsClient for LeverClient {
         async move {
             self.http.authenticate().await?;
             let url = self.url(&["users"], &[("limit", "1".to_string())])?;
-            self.http
-                .send(|| self.http.client().get(url.clone()))
-                .await
-                .map_err(Self::hint)?;
-            Ok(())
+            self.http.probe(&url).await.map_err(Self::hint)
         }
         .instrument(span)
         .await

@@ -6,7 +6,6 @@
 //! window to reset rather than spend retries on 429s.
 
 use std::collections::{BTreeSet, HashSet};
-use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -18,9 +17,13 @@ use url::Url;
 
 use super::mapping::{self, WkCandidate, WkCandidateEnvelope, WkCandidateItem, WkJob};
 use crate::model::{Application, Candidate, ChangeSet};
-use crate::vendors::http::{RateLimiter, RetryPolicy, StaticAuth, Transport, VendorHttp, decode};
+use crate::vendors::http::paging::follow_next;
+use crate::vendors::http::{
+    RateLimiter, RetryPolicy, StaticAuth, Transport, VendorHttp, api_url, decode,
+};
 use crate::vendors::{
     AtsClient, ConnectionConfig, Known, NothingKnown, PullScope, VendorError, WriteBackRequest,
+    given, notes,
 };
 
 /// Workable's maximum page size.
@@ -30,10 +33,6 @@ const DETAILS_IN_FLIGHT: usize = 4;
 /// Jobs in scope up to which candidates are listed per job (`shortcode=`)
 /// rather than all at once and filtered here.
 const PER_JOB_LISTING_MAX: usize = 3;
-/// Attempts at creating a comment when the vendor fails ambiguously.
-const NOTE_ATTEMPTS: u32 = 3;
-/// How many pages a listing may have before we suspect a paging loop.
-const MAX_PAGES: usize = 100_000;
 
 const FORBIDDEN_HINT: &str = "the Workable API token needs the r_jobs, r_candidates and \
 w_candidates scopes (Settings > Integrations > API access token)";
@@ -80,30 +79,20 @@ impl std::fmt::Debug for WorkableClient {
 /// The API root for a connection: `{baseUrl}/spi/v3` when a server root is
 /// given, else the account's `https://{subdomain}.workable.com/spi/v3`.
 pub fn api_root(cfg: &ConnectionConfig) -> Result<Url, VendorError> {
-    let base = cfg
-        .base_url
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty());
-    let root = match base {
+    let root = match given(cfg.base_url.as_deref()) {
         Some(b) => {
             let b = b.trim_end_matches('/');
             let b = b.strip_suffix("/spi/v3").unwrap_or(b);
             format!("{b}/spi/v3")
         }
         None => {
-            let sub = cfg
-                .subdomain
-                .as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .ok_or_else(|| {
-                    VendorError::Config(
-                        "spec.subdomain is required for Workable (the account's subdomain, \
-                         as in https://<subdomain>.workable.com), unless spec.baseUrl is set"
-                            .into(),
-                    )
-                })?;
+            let sub = given(cfg.subdomain.as_deref()).ok_or_else(|| {
+                VendorError::Config(
+                    "spec.subdomain is required for Workable (the account's subdomain, \
+                     as in https://<subdomain>.workable.com), unless spec.baseUrl is set"
+                        .into(),
+                )
+            })?;
             let sub = sub.strip_suffix(".workable.com").unwrap_or(sub);
             let valid = !sub.is_empty()
                 && sub.len() <= 63
@@ -134,10 +123,7 @@ fn ts(t: DateTime<Utc>) -> String {
 }
 
 fn hint(e: VendorError) -> VendorError {
-    match e {
-        VendorError::Forbidden(m) => VendorError::Forbidden(format!("{m}; {FORBIDDEN_HINT}")),
-        other => other,
-    }
+    e.with_hint(FORBIDDEN_HINT)
 }
 
 /// Whether downloaded CV bytes are text we can read (Workable CVs are often
@@ -166,41 +152,25 @@ impl WorkableClient {
                 Box::new(auth),
             ),
             api,
-            member_id: cfg
-                .sub
-                .as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string),
+            member_id: given(cfg.sub.as_deref()).map(str::to_string),
         })
     }
 
     /// `{api}/{segments...}?{params}`; segments are escaped (ids come from outside).
     fn url(&self, segments: &[&str], params: &[(&str, &str)]) -> Result<Url, VendorError> {
-        let mut u = self.api.clone();
-        u.path_segments_mut()
-            .map_err(|_| VendorError::Config("spec.baseUrl cannot take a path".into()))?
-            .pop_if_empty()
-            .extend(segments);
-        if !params.is_empty() {
-            u.query_pairs_mut().extend_pairs(params);
-        }
-        Ok(u)
+        api_url(&self.api, segments, params)
     }
 
     /// Every page of a list: `{key: [...], "paging": {"next": "<absolute URL>"}}`,
     /// the last page without `paging`. Next URLs are followed as given, but only
-    /// on the API's own origin, so the token never goes to another host.
+    /// on the origin of `first` (always the API's), so the token never goes to
+    /// another host.
     async fn list<T: DeserializeOwned>(
         &self,
         first: Url,
         key: &str,
     ) -> Result<Vec<T>, VendorError> {
-        let origin = self.api.origin();
-        let mut out = Vec::new();
-        let mut url = first;
-        let mut seen = HashSet::new();
-        for _ in 0..MAX_PAGES {
+        follow_next(first, "paging.next", |url| async move {
             let resp = self
                 .http
                 .send(|| self.http.client().get(url.clone()))
@@ -213,34 +183,16 @@ impl WorkableClient {
                 .unwrap_or(Value::Array(Vec::new()));
             let items: Vec<T> = serde_json::from_value(items)
                 .map_err(|e| VendorError::Decode(format!("{}: {key}: {e}", url.path())))?;
-            out.extend(items);
-            let Some(next) = page
+            let next = page
                 .get("paging")
                 .and_then(|p| p.get("next"))
                 .and_then(Value::as_str)
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
-            else {
-                return Ok(out);
-            };
-            let next = url
-                .join(next)
-                .map_err(|e| VendorError::Decode(format!("invalid paging.next: {e}")))?;
-            if next.origin() != origin {
-                return Err(VendorError::Decode(format!(
-                    "paging.next points to another origin ({})",
-                    next.origin().ascii_serialization()
-                )));
-            }
-            if !seen.insert(next.to_string()) {
-                return Err(VendorError::Decode(format!("{}: paging loops", url.path())));
-            }
-            url = next;
-        }
-        Err(VendorError::Decode(format!(
-            "{}: more than {MAX_PAGES} pages",
-            url.path()
-        )))
+                .map(str::to_string);
+            Ok((items, next))
+        })
+        .await
     }
 
     async fn jobs(&self) -> Result<Vec<WkJob>, VendorError> {
@@ -509,27 +461,7 @@ impl WorkableClient {
         })?;
         let url = self.url(&["candidates", id, "comments"], &[])?;
         let body = json!({ "member_id": member, "comment": { "body": req.note_body() } });
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            // Not resent blindly: a comment that failed ambiguously may have landed.
-            let sent = self
-                .http
-                .send_with(|| self.http.client().post(url.clone()).json(&body), false)
-                .await;
-            match sent {
-                Ok(_) => return Ok(()),
-                Err(e) if e.is_transient() && attempt < NOTE_ATTEMPTS => {
-                    if self.note_exists(req).await? {
-                        debug!("comment landed despite the error");
-                        return Ok(());
-                    }
-                    warn!(attempt, error = %e, "creating the comment failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(500) * attempt).await;
-                }
-                Err(e) => return Err(hint(e)),
-            }
-        }
+        notes::create_once(self, &self.http, req, &url, &body, "comment", hint).await
     }
 }
 
@@ -654,12 +586,9 @@ impl AtsClient for WorkableClient {
                 Err(VendorError::Rejected { status: 404, .. }) => return Ok(Vec::new()),
                 Err(e) => return Err(e),
             };
-            Ok(activities
-                .iter()
-                .filter_map(|a| a["body"].as_str())
-                .filter(|b| crate::vendors::NoteMark::parse(b).is_some())
-                .map(str::to_string)
-                .collect())
+            Ok(notes::operator_bodies(
+                activities.iter().filter_map(|a| a["body"].as_str()),
+            ))
         }
         .instrument(span)
         .await
@@ -670,11 +599,7 @@ impl AtsClient for WorkableClient {
         async move {
             // Needs the token and its r_jobs scope, which every sync needs too.
             let url = self.url(&["jobs"], &[("limit", "1")])?;
-            self.http
-                .send(|| self.http.client().get(url.clone()))
-                .await
-                .map_err(hint)?;
-            Ok(())
+            self.http.probe(&url).await.map_err(hint)
         }
         .instrument(span)
         .await
