@@ -22,7 +22,7 @@ fn names_the_problem(mode: Mode, reason: &str, msg: &str) -> bool {
     match mode {
         Mode::EndlessBody => msg.contains("larger than"),
         Mode::TokenRedirect => msg.contains("redirect"),
-        Mode::AbsurdTimes => reason == "RateLimited" && msg.contains("3600s"),
+        Mode::AbsurdTimes => reason == "RateLimited" && msg.contains("wait 3600s"),
         Mode::NotJson => msg.contains("not JSON"),
         Mode::SelfLink => msg.contains("pages") || msg.contains("loop"),
         Mode::HugeHeaders => msg.contains("header"),

@@ -89,6 +89,7 @@ pub async fn reconcile(
         let checked: Result<(), Problem> =
             match resolve::resolve_connection(&conn, secret.as_ref(), &policy) {
             Ok(cfg) => {
+                let quote = cfg.quotes_vendor_text();
                 // The account's shared client: verifying spends the same budget
                 // as the syncs, not a budget of its own.
                 let client = SecretStore::for_connection(ctx.client.clone(), &conn)
@@ -96,8 +97,8 @@ pub async fn reconcile(
                 match client {
                     Ok(client) => contained(client)
                         .await
-                        .map_err(|e| Problem::from_vendor(conn.spec.vendor.as_str(), &e)),
-                    Err(e) => Err(Problem::from_vendor(conn.spec.vendor.as_str(), &e)),
+                        .map_err(|e| Problem::from_vendor(conn.spec.vendor.as_str(), &e, quote)),
+                    Err(e) => Err(Problem::from_vendor(conn.spec.vendor.as_str(), &e, quote)),
                 }
             }
             Err(p) => Err(p),

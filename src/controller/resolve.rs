@@ -33,8 +33,10 @@ impl Problem {
     }
 
     /// How a failed sync or credential check reads in status. Messages never carry
-    /// credential values: vendor errors are built without them.
-    pub fn from_vendor(vendor: &str, e: &VendorError) -> Self {
+    /// credential values: vendor errors are built without them. Without `quote`
+    /// (a custom endpoint: anything could answer) the endpoint's own words are
+    /// withheld and only ours remain.
+    pub fn from_vendor(vendor: &str, e: &VendorError, quote: bool) -> Self {
         let (reason, stalled) = match e {
             VendorError::Auth(_) => (reason::AUTH_FAILED, true),
             VendorError::Forbidden(_) => (reason::FORBIDDEN, true),
@@ -45,9 +47,14 @@ impl Problem {
             VendorError::Config(_) => (reason::INVALID_SPEC, true),
             VendorError::EndpointNotAllowed(_) => (reason::ENDPOINT_NOT_ALLOWED, true),
         };
+        let message = format!("{vendor}: {e}");
         Problem {
             reason,
-            message: format!("{vendor}: {e}"),
+            message: if quote {
+                message
+            } else {
+                vendors::http::unquoted(&message)
+            },
             stalled,
         }
     }

@@ -15,6 +15,8 @@ use crate::sync::decide::SuspiciousDeletions;
 pub struct SyncView {
     pub generation: Option<i64>,
     pub vendor: Option<VendorKind>,
+    /// Whether the endpoints are the vendor's own, so their words may be shown.
+    pub quotes_vendor_text: bool,
     /// Why no worker runs (bad spec, missing Secret), from the reconciler.
     pub problem: Option<Problem>,
     pub suspended: bool,

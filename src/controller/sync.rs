@@ -225,6 +225,9 @@ async fn apply(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, Controll
         let view = &mut slot.view;
         view.generation = sync.metadata.generation;
         view.vendor = connection.as_ref().map(|c| c.spec.vendor);
+        view.quotes_vendor_text = resolved
+            .as_ref()
+            .is_ok_and(|spec| spec.connection.quotes_vendor_text());
         view.suspended = sync.spec.suspend;
         let problem = resolved.as_ref().err().cloned();
         let new_problem = problem.clone().filter(|p| view.problem.as_ref() != Some(p));
@@ -405,6 +408,14 @@ impl worker::Reporter for SyncReporter {
                 view.totals = totals;
             }
             let vendor = view.vendor.map(|v| v.to_string()).unwrap_or_default();
+            let quote = view.quotes_vendor_text;
+            let shown = |text: &str| {
+                if quote {
+                    text.to_string()
+                } else {
+                    crate::vendors::http::unquoted(text)
+                }
+            };
             let mut events = Vec::new();
             match &outcome.result {
                 Ok(report) => {
@@ -412,7 +423,7 @@ impl worker::Reporter for SyncReporter {
                     view.last_successful_sync_time = Some(outcome.finished);
                     view.watermark = report.watermark.or(view.watermark);
                     view.last_counts = Some(report.counts.clone());
-                    view.write_failure = report.write_failure.clone();
+                    view.write_failure = report.write_failure.as_deref().map(shown);
                     if report.full || report.suspicious_deletions.is_some() {
                         let fresh = report.suspicious_deletions.is_some()
                             && view.held_deletions != report.suspicious_deletions;
@@ -431,7 +442,8 @@ impl worker::Reporter for SyncReporter {
                             reason::WRITE_ABANDONED,
                             format!(
                                 "Gave up writing the score of application {app} after repeated \
-                                 permanent failures: {error}"
+                                 permanent failures: {}",
+                                shown(error)
                             ),
                         ));
                     }
@@ -451,7 +463,7 @@ impl worker::Reporter for SyncReporter {
                 }
                 Err(e) => {
                     let p = match e {
-                        SyncError::Vendor(v) => Problem::from_vendor(&vendor, v),
+                        SyncError::Vendor(v) => Problem::from_vendor(&vendor, v, quote),
                         SyncError::Ledger(l) => Problem {
                             reason: reason::LEDGER_ERROR,
                             message: l.to_string(),

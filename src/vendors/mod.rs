@@ -283,7 +283,11 @@ pub enum VendorError {
     Forbidden(String),
     #[error("reauthorization required: {0}")]
     ReauthorizationRequired(String),
-    #[error("rate limited by the vendor; retry after {retry_after:?}")]
+    #[error(
+        "rate limited by the vendor; it asks to wait {}s (at most 3600s is believed), \
+         and the sync tries again then",
+        retry_after.as_secs()
+    )]
     RateLimited { retry_after: Duration },
     #[error("vendor unavailable: {0}")]
     Unavailable(String),

@@ -162,7 +162,36 @@ pub fn error_message(body: &str) -> String {
     if msg.is_empty() {
         return "no message".into();
     }
-    truncate(&msg, MAX)
+    quoted(&truncate(&msg, MAX))
+}
+
+/// Marks text as the vendor's own words (`«…»`), so that where the endpoint
+/// is not the vendor's own host they can be withheld ([`unquoted`]).
+pub fn quoted(text: &str) -> String {
+    // The markers are ours alone: the vendor's own are dropped.
+    format!("«{}»", text.replace(['«', '»'], ""))
+}
+
+/// Pure: `msg` without the vendor's words: each `«…»` (with the `: ` before
+/// it) is dropped, and a note says something was withheld.
+pub fn unquoted(msg: &str) -> String {
+    let mut out = String::with_capacity(msg.len());
+    let mut rest = msg;
+    let mut withheld = false;
+    while let Some(start) = rest.find('«') {
+        let before = &rest[..start];
+        out.push_str(before.strip_suffix(": ").unwrap_or(before));
+        withheld = true;
+        rest = match rest[start..].find('»') {
+            Some(end) => &rest[start + end + '»'.len_utf8()..],
+            None => "",
+        };
+    }
+    out.push_str(rest);
+    if withheld {
+        out.push_str(" (the endpoint's own words are withheld: it is not the vendor's host)");
+    }
+    out
 }
 
 fn flatten(v: &Value) -> String {
@@ -313,24 +342,36 @@ mod tests {
             error_message(
                 r#"{"message":"Forbidden","errors":["List endpoints require a Site Admin."]}"#
             ),
-            "Forbidden: List endpoints require a Site Admin."
+            "«Forbidden: List endpoints require a Site Admin.»"
         );
         assert_eq!(
             error_message(r#"{"error":"invalid_client"}"#),
-            "invalid_client"
+            "«invalid_client»"
         );
         assert_eq!(
             error_message(
                 r#"{"message":"Validation error","errors":[{"field":"body","message":"is required"}]}"#
             ),
-            "Validation error: body is required"
+            "«Validation error: body is required»"
         );
         assert_eq!(
             error_message("  <html>\n bad gateway </html> "),
-            "<html> bad gateway </html>"
+            "«<html> bad gateway </html>»"
         );
         assert_eq!(error_message(""), "no message");
-        assert!(error_message(&"x".repeat(1000)).chars().count() <= 301);
+        assert!(error_message(&"x".repeat(1000)).chars().count() <= 303);
+        // The markers are ours: a vendor cannot close them early.
+        assert_eq!(error_message("a » b"), "«a  b»");
+    }
+
+    #[test]
+    fn the_vendors_words_can_be_withheld() {
+        let m = format!("greenhouse: vendor rejected the request (422): /v3/x: {}", quoted("secret sauce"));
+        let u = unquoted(&m);
+        assert!(!u.contains("secret sauce"), "{u}");
+        assert!(u.starts_with("greenhouse: vendor rejected the request (422): /v3/x (the endpoint"), "{u}");
+        assert_eq!(unquoted("ours only"), "ours only");
+        assert!(unquoted("a: «b» c: «d").starts_with("a c ("));
     }
 
     #[test]

@@ -161,6 +161,19 @@ impl RateLimiter {
     }
 
     /// Holds every request back for `d` (after a 429).
+    /// How long the vendor told us to hold off (a 429's `Retry-After`, or an
+    /// exhausted window until its reset), without taking a slot.
+    pub fn held_off(&self) -> Option<Duration> {
+        let now = Instant::now();
+        let s = self.lock();
+        let blocked = s.blocked_until.filter(|u| *u > now).map(|u| u - now);
+        let window = s
+            .reset_at
+            .filter(|r| s.remaining == Some(0) && *r > now)
+            .map(|r| r - now);
+        blocked.max(window)
+    }
+
     pub fn block_for(&self, d: Duration) {
         let until = Instant::now() + d.min(self.max_wait);
         let mut s = self.lock();

@@ -27,12 +27,13 @@ pub use auth::{
     RefreshTokenAuth, StaticAuth, parse_expiry, refresh_margin, token_expiry,
 };
 pub use headers::{
-    MAX_VENDOR_WAIT, RateLimitInfo, error_message, link_with_rel, next_link, rate_limit_info,
-    retry_after,
+    MAX_VENDOR_WAIT, RateLimitInfo, error_message, link_with_rel, next_link, quoted,
+    rate_limit_info, retry_after, unquoted,
 };
 pub use limiter::RateLimiter;
 pub use paging::MAX_PAGES;
 pub use retry::{RetryPolicy, full_jitter};
 pub use transport::{
-    MAX_ERROR_BODY, MAX_JSON_BODY, Transport, VendorHttp, api_url, decode, error_body, read_capped,
+    MAX_ERROR_BODY, MAX_JSON_BODY, REDIRECT_REFUSED, Transport, VendorHttp, api_url, decode,
+    decode_bytes, error_body, read_capped,
 };

@@ -137,6 +137,13 @@ impl Transport {
             // The slot first, then the header: a wait for the limiter must not
             // outlast a short-lived token taken before it.
             if let Some(l) = limiter {
+                // A hold-off longer than we would wait for one answer fails the
+                // request now, so the run reports it instead of stalling.
+                if let Some(wait) = l.held_off().filter(|w| *w > p.max_retry_after) {
+                    return Err(VendorError::RateLimited {
+                        retry_after: Duration::from_secs(wait.as_secs_f64().ceil() as u64),
+                    });
+                }
                 l.acquire().await;
             }
             let header = match auth {
@@ -198,6 +205,12 @@ impl Transport {
                         );
                         tokio::time::sleep(wait).await;
                         continue;
+                    }
+                    if status.is_redirection() {
+                        return Err(VendorError::Rejected {
+                            status: status.as_u16(),
+                            message: format!("{}: {REDIRECT_REFUSED}", resp.url().path()),
+                        });
                     }
                     return Ok((resp, header));
                 }
@@ -376,9 +389,29 @@ pub fn api_url<V: AsRef<str>>(
     Ok(u)
 }
 
+/// What a redirect from an API or token endpoint becomes.
+pub const REDIRECT_REFUSED: &str = "the endpoint answered with a redirect, which is not \
+    followed (credentials go only to the configured URL); set spec.baseUrl or spec.tokenUrl \
+    to the address it redirects to";
+
 /// Decodes a JSON body; errors name the path, never the query.
 pub async fn decode<T: DeserializeOwned>(resp: Response) -> Result<T, VendorError> {
     let path = resp.url().path().to_string();
     let bytes = read_capped(resp, MAX_JSON_BODY, &path).await?;
-    serde_json::from_slice(&bytes).map_err(|e| VendorError::Decode(format!("{path}: {e}")))
+    decode_bytes(&path, &bytes)
+}
+
+/// Pure: decodes a JSON body read from `path`. What serde says quotes the
+/// body, so it is marked as the vendor's words.
+pub fn decode_bytes<T: DeserializeOwned>(path: &str, bytes: &[u8]) -> Result<T, VendorError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+        if !matches!(first, Some(b'{' | b'[' | b'"')) && e.is_syntax() {
+            VendorError::Decode(format!(
+                "{path}: the answer is not JSON (is spec.baseUrl the vendor's API?)"
+            ))
+        } else {
+            VendorError::Decode(format!("{path}: {}", super::headers::quoted(&e.to_string())))
+        }
+    })
 }
