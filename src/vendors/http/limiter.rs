@@ -215,28 +215,19 @@ mod tests {
     fn limiter_waits_for_reset_when_exhausted() {
         let l = RateLimiter::default();
         let now = Instant::now();
+        let info = RateLimitInfo {
+            limit: Some(2),
+            remaining: 1,
+            reset_in: Some(Duration::from_secs(10)),
+        };
         assert_eq!(l.try_reserve(now), None);
-        l.observe_info(
-            RateLimitInfo {
-                limit: Some(2),
-                remaining: 1,
-                reset_in: Some(Duration::from_secs(10)),
-            },
-            now,
-        );
+        l.observe_info(info, now);
         // One left: taken locally, then the next must wait for the reset.
         assert_eq!(l.try_reserve(now), None);
         let w = l.try_reserve(now).unwrap();
         assert!(w > Duration::from_secs(9) && w <= Duration::from_secs(10));
         // A stale response of the same window does not give budget back.
-        l.observe_info(
-            RateLimitInfo {
-                limit: Some(2),
-                remaining: 1,
-                reset_in: Some(Duration::from_secs(10)),
-            },
-            now,
-        );
+        l.observe_info(info, now);
         assert!(l.try_reserve(now).is_some());
         assert_eq!(l.try_reserve(now + Duration::from_secs(11)), None);
     }
