@@ -150,7 +150,10 @@ async fn unchanged_full_sync_costs_lists_only(vendor: VendorKind, keys: &[&str])
         second.counts.applications_seen, first.counts.applications_seen,
         "{vendor:?}: a skipped record still counts as seen"
     );
-    assert_eq!(second.counts.deleted, 0, "{vendor:?}: skipped taken as deleted");
+    assert_eq!(
+        second.counts.deleted, 0,
+        "{vendor:?}: skipped taken as deleted"
+    );
     eprintln!(
         "{vendor:?}: first full sync {} requests ({first_details} details), unchanged full sync {} requests",
         delta(&s0, &s1).values().sum::<u64>(),

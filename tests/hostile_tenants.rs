@@ -94,11 +94,21 @@ async fn a_hostile_vendor_beside_healthy_tenants() {
             .await;
         let (reason, msg) = problem(&s).unwrap_or_default();
         eprintln!("{mode:?}: {reason}: {msg}");
-        assert!(!msg.contains("captive portal"), "endpoint text quoted: {msg}");
+        assert!(
+            !msg.contains("captive portal"),
+            "endpoint text quoted: {msg}"
+        );
         let secret = t.creds["secret"]["clientSecret"].as_str().unwrap_or("?");
         assert!(!msg.contains(secret), "a secret in status: {msg}");
-        assert!(vendor.requests.load(Ordering::SeqCst) > 0, "{mode:?} never asked");
-        assert_eq!(vendor.stolen.load(Ordering::SeqCst), 0, "{mode:?}: a redirect was followed");
+        assert!(
+            vendor.requests.load(Ordering::SeqCst) > 0,
+            "{mode:?} never asked"
+        );
+        assert_eq!(
+            vendor.stolen.load(Ordering::SeqCst),
+            0,
+            "{mode:?}: a redirect was followed"
+        );
     }
 
     // The healthy tenants sync, and sync again on schedule, all the while.
@@ -111,7 +121,11 @@ async fn a_hostile_vendor_beside_healthy_tenants() {
         .await;
         t.assert_written(|_| 1).await;
     }
-    assert!(op.running(), "the operator exited; see {}", op.log.display());
+    assert!(
+        op.running(),
+        "the operator exited; see {}",
+        op.log.display()
+    );
     let peak = op.peak_rss_kib().unwrap_or(0);
     eprintln!("operator peak memory: {} MiB", peak / 1024);
     // Six hostile tenants, among them endless bodies cut at 32 MiB: bounded,

@@ -124,3 +124,49 @@ async fn a_redirect_from_the_token_endpoint_is_not_followed() {
     let text = format!("{r:?}");
     assert!(!text.contains("hostile-client-secret"), "{text}");
 }
+
+#[tokio::test]
+async fn a_file_on_a_host_the_vendor_does_not_use_is_not_fetched() {
+    use ats_operator::vendors::hosts::DownloadPolicy;
+    use ats_operator::vendors::http::{NoAuth, RateLimiter, RetryPolicy, Transport, VendorHttp};
+    let hits = Arc::new(AtomicUsize::new(0));
+    let h = hits.clone();
+    let elsewhere = serve(Router::new().fallback(move || {
+        let h = h.clone();
+        async move {
+            h.fetch_add(1, Ordering::SeqCst);
+            "%PDF-1.4"
+        }
+    }))
+    .await;
+    // The connection's own (allowed) endpoint redirects a download elsewhere.
+    let target = format!("{elsewhere}/resume.pdf");
+    let own = serve(Router::new().route(
+        "/files/1",
+        get(move || {
+            let target = target.clone();
+            async move { (StatusCode::FOUND, [(header::LOCATION, target)]).into_response() }
+        }),
+    ))
+    .await;
+    let policy = DownloadPolicy {
+        vendor: Some(VendorKind::Greenhouse),
+        extra: Vec::new(),
+        custom_origin: ats_operator::vendors::hosts::origin(&own),
+    };
+    let transport = Transport::guarded(
+        RetryPolicy::default(),
+        ats_operator::vendors::guard::EndpointPolicy::AllowPrivate,
+        policy,
+    )
+    .unwrap();
+    let http = VendorHttp::new(transport, RateLimiter::default(), Box::new(NoAuth));
+    let direct = http.download(&format!("{elsewhere}/resume.pdf")).await;
+    match direct {
+        Err(VendorError::Forbidden(m)) => assert!(m.contains("--resume-download-hosts"), "{m}"),
+        other => panic!("unexpected: {other:?}"),
+    }
+    let redirected = http.download(&format!("{own}/files/1")).await;
+    assert!(redirected.is_err(), "{redirected:?}");
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "a file came from elsewhere");
+}

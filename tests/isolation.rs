@@ -86,7 +86,9 @@ async fn custom_endpoints_only_in_namespaces_the_administrator_labels() {
     nss.patch(
         &t.ns,
         &kube::api::PatchParams::default(),
-        &kube::api::Patch::Merge(json!({"metadata": {"labels": {"ats.dev/custom-endpoints": "true"}}})),
+        &kube::api::Patch::Merge(
+            json!({"metadata": {"labels": {"ats.dev/custom-endpoints": "true"}}}),
+        ),
     )
     .await
     .unwrap();

@@ -88,21 +88,21 @@ pub async fn reconcile(
         }
         let checked: Result<(), Problem> =
             match resolve::resolve_connection(&conn, secret.as_ref(), &policy) {
-            Ok(cfg) => {
-                let quote = cfg.quotes_vendor_text();
-                // The account's shared client: verifying spends the same budget
-                // as the syncs, not a budget of its own.
-                let client = SecretStore::for_connection(ctx.client.clone(), &conn)
-                    .and_then(|store| ctx.clients.client(&ns, &cfg, Some(Arc::new(store))));
-                match client {
-                    Ok(client) => contained(client)
-                        .await
-                        .map_err(|e| Problem::from_vendor(conn.spec.vendor.as_str(), &e, quote)),
-                    Err(e) => Err(Problem::from_vendor(conn.spec.vendor.as_str(), &e, quote)),
+                Ok(cfg) => {
+                    let quote = cfg.quotes_vendor_text();
+                    // The account's shared client: verifying spends the same budget
+                    // as the syncs, not a budget of its own.
+                    let client = SecretStore::for_connection(ctx.client.clone(), &conn)
+                        .and_then(|store| ctx.clients.client(&ns, &cfg, Some(Arc::new(store))));
+                    match client {
+                        Ok(client) => contained(client).await.map_err(|e| {
+                            Problem::from_vendor(conn.spec.vendor.as_str(), &e, quote)
+                        }),
+                        Err(e) => Err(Problem::from_vendor(conn.spec.vendor.as_str(), &e, quote)),
+                    }
                 }
-            }
-            Err(p) => Err(p),
-        };
+                Err(p) => Err(p),
+            };
         ctx.verified
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -383,7 +383,11 @@ mod tests {
         let p = resolve_connection(&conn(), Some(&s), &Policy::default()).unwrap_err();
         assert_eq!(p.reason, reason::INVALID_SPEC);
         assert!(p.message.contains("spec.baseUrl"), "{}", p.message);
-        assert!(p.message.contains("--custom-endpoint-namespaces"), "{}", p.message);
+        assert!(
+            p.message.contains("--custom-endpoint-namespaces"),
+            "{}",
+            p.message
+        );
         let mut vendor = conn();
         vendor.spec.base_url = Some("https://harvest.greenhouse.io".into());
         let cfg = resolve_connection(&vendor, Some(&s), &Policy::default()).unwrap();
@@ -492,7 +496,8 @@ mod tests {
 
     #[test]
     fn missing_key_names_key_not_value() {
-        let p = resolve_connection(&conn(), Some(&secret(&[("clientId", "id-123")])), &open()).unwrap_err();
+        let p = resolve_connection(&conn(), Some(&secret(&[("clientId", "id-123")])), &open())
+            .unwrap_err();
         assert_eq!(p.reason, reason::SECRET_NOT_FOUND);
         assert!(p.message.contains("clientSecret"));
         assert!(!p.message.contains("id-123"));
@@ -505,7 +510,8 @@ mod tests {
             &sync("every day"),
             Some(&conn()),
             Some(&profile()),
-            Some(&s), &open(),
+            Some(&s),
+            &open(),
         )
         .unwrap_err();
         assert_eq!(p.reason, reason::INVALID_SPEC);
@@ -524,8 +530,22 @@ mod tests {
     fn replaced_secret_is_swapped_in_not_a_restart() {
         let s1 = secret(&[("clientId", "a"), ("clientSecret", "b")]);
         let s2 = secret(&[("clientId", "a"), ("clientSecret", "c")]);
-        let a = resolve_sync(&sync("15m"), Some(&conn()), Some(&profile()), Some(&s1), &open()).unwrap();
-        let b = resolve_sync(&sync("15m"), Some(&conn()), Some(&profile()), Some(&s2), &open()).unwrap();
+        let a = resolve_sync(
+            &sync("15m"),
+            Some(&conn()),
+            Some(&profile()),
+            Some(&s1),
+            &open(),
+        )
+        .unwrap();
+        let b = resolve_sync(
+            &sync("15m"),
+            Some(&conn()),
+            Some(&profile()),
+            Some(&s2),
+            &open(),
+        )
+        .unwrap();
         assert_eq!(a.profile_generation, 3);
         assert_eq!(
             spec_hash(&a),
@@ -556,7 +576,8 @@ mod tests {
 
     #[test]
     fn lever_takes_an_api_key_or_oauth_and_names_both_when_neither() {
-        let key = resolve_connection(&lever_conn(), Some(&secret(&[("apiKey", "k")])), &open()).unwrap();
+        let key =
+            resolve_connection(&lever_conn(), Some(&secret(&[("apiKey", "k")])), &open()).unwrap();
         assert_eq!(key.credentials.keys().collect::<Vec<_>>(), vec!["apiKey"]);
         let oauth = resolve_connection(
             &lever_conn(),
@@ -565,12 +586,14 @@ mod tests {
                 ("clientSecret", "b"),
                 ("refreshToken", "r1"),
                 ("accessToken", "t1"),
-            ])), &open(),
+            ])),
+            &open(),
         )
         .unwrap();
         assert!(oauth.credentials.contains_key("refreshToken"));
         assert!(oauth.credentials.contains_key("accessToken"));
-        let p = resolve_connection(&lever_conn(), Some(&secret(&[("clientId", "a")])), &open()).unwrap_err();
+        let p = resolve_connection(&lever_conn(), Some(&secret(&[("clientId", "a")])), &open())
+            .unwrap_err();
         assert_eq!(p.reason, reason::SECRET_NOT_FOUND);
         assert!(
             p.message.contains("apiKey") && p.message.contains("refreshToken"),
@@ -589,7 +612,14 @@ mod tests {
             secret(&pairs)
         };
         let run = |s: &Secret| {
-            resolve_sync(&sync("15m"), Some(&lever_conn()), Some(&profile()), Some(s), &open()).unwrap()
+            resolve_sync(
+                &sync("15m"),
+                Some(&lever_conn()),
+                Some(&profile()),
+                Some(s),
+                &open(),
+            )
+            .unwrap()
         };
         assert_eq!(
             credentials_hash(&run(&with("r1", "t1"))),
@@ -609,7 +639,8 @@ mod tests {
         let s = secret(&[("apiKey", "k")]);
         let mut y = sync("15m");
         y.spec.write_back.mode = WriteBackMode::CustomField;
-        let p = resolve_sync(&y, Some(&lever_conn()), Some(&profile()), Some(&s), &open()).unwrap_err();
+        let p =
+            resolve_sync(&y, Some(&lever_conn()), Some(&profile()), Some(&s), &open()).unwrap_err();
         assert!(p.message.contains("spec.writeBack.mode"), "{}", p.message);
         let mut y = sync("15m");
         y.spec.write_back.band_tag = true;

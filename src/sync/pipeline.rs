@@ -214,12 +214,8 @@ pub async fn run_once(
         }
         _ => Box::new(crate::vendors::NothingKnown),
     };
-    let mut batches = client.pull_batches(
-        plan.since,
-        &spec.scope,
-        plan.after.clone(),
-        known.as_ref(),
-    );
+    let mut batches =
+        client.pull_batches(plan.since, &spec.scope, plan.after.clone(), known.as_ref());
     while let Some(batch) = batches.next().await {
         let changes = batch?;
         info!(

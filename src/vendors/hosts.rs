@@ -133,14 +133,32 @@ mod tests {
     #[test]
     fn vendor_endpoints_are_https_on_the_vendors_hosts() {
         use VendorKind::*;
-        assert!(is_vendor_endpoint(Greenhouse, "https://harvest.greenhouse.io/v3"));
-        assert!(is_vendor_endpoint(Greenhouse, "https://auth.greenhouse.io/token"));
-        assert!(!is_vendor_endpoint(Greenhouse, "http://harvest.greenhouse.io"));
-        assert!(!is_vendor_endpoint(Greenhouse, "https://harvest.greenhouse.io.evil.io"));
-        assert!(!is_vendor_endpoint(Greenhouse, "https://user:pw@harvest.greenhouse.io"));
+        assert!(is_vendor_endpoint(
+            Greenhouse,
+            "https://harvest.greenhouse.io/v3"
+        ));
+        assert!(is_vendor_endpoint(
+            Greenhouse,
+            "https://auth.greenhouse.io/token"
+        ));
+        assert!(!is_vendor_endpoint(
+            Greenhouse,
+            "http://harvest.greenhouse.io"
+        ));
+        assert!(!is_vendor_endpoint(
+            Greenhouse,
+            "https://harvest.greenhouse.io.evil.io"
+        ));
+        assert!(!is_vendor_endpoint(
+            Greenhouse,
+            "https://user:pw@harvest.greenhouse.io"
+        ));
         assert!(!is_vendor_endpoint(Lever, "https://harvest.greenhouse.io"));
         assert!(is_vendor_endpoint(Lever, "https://api.sandbox.lever.co/v1"));
-        assert!(is_vendor_endpoint(Workable, "https://acme.workable.com/spi/v3"));
+        assert!(is_vendor_endpoint(
+            Workable,
+            "https://acme.workable.com/spi/v3"
+        ));
         assert!(!is_vendor_endpoint(Workable, "https://127.0.0.1/spi/v3"));
         assert!(!is_vendor_endpoint(Workable, "not a url"));
     }

@@ -70,7 +70,8 @@ pub fn endless() -> Response {
 
 fn huge_headers() -> Response {
     let mut h = HeaderMap::new();
-    let value = HeaderValue::from_str(&"x".repeat(8 * 1024)).unwrap_or(HeaderValue::from_static("x"));
+    let value =
+        HeaderValue::from_str(&"x".repeat(8 * 1024)).unwrap_or(HeaderValue::from_static("x"));
     for i in 0..1000 {
         if let Ok(name) = HeaderName::from_bytes(format!("x-filler-{i}").as_bytes()) {
             h.insert(name, value.clone());
@@ -100,7 +101,12 @@ async fn api(mode: Mode, uri: axum::http::Uri) -> Response {
             .into_response(),
         Mode::SelfLink => {
             let link = format!("<http://{}{}>; rel=\"next\"", "HOST", uri);
-            ([(header::CONTENT_TYPE, "application/json")], [("link", link)], "[]").into_response()
+            (
+                [(header::CONTENT_TYPE, "application/json")],
+                [("link", link)],
+                "[]",
+            )
+                .into_response()
         }
         Mode::HugeHeaders => huge_headers(),
         // The API itself is healthy; the token endpoint is the trap.

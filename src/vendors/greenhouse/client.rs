@@ -56,7 +56,7 @@ impl GreenhouseClient {
         let extra = sub
             .map(|s| vec![("sub".to_string(), s.to_string())])
             .unwrap_or_default();
-        let transport = Transport::guarded(policy, cfg.endpoints)?;
+        let transport = Transport::guarded(policy, cfg.endpoints, cfg.download_policy())?;
         let auth = ClientCredentials::new(
             transport.clone(),
             token_url,
@@ -368,7 +368,7 @@ impl AtsClient for GreenhouseClient {
                 deleted_application_ids: Vec::new(),
                 high_watermark,
                 unchanged_application_ids: Vec::new(),
-            resume_after: None,
+                resume_after: None,
             })
         }
         .instrument(span)

@@ -219,6 +219,10 @@ pub(super) fn describe(e: reqwest::Error) -> String {
         msg.push_str(&s.to_string());
         src = s.source();
     }
+    // hyper's words for an answer whose header section is over its limit.
+    if msg.contains("message head is too large") {
+        msg = format!("the response headers are larger than any vendor sends ({msg})");
+    }
     truncate(&msg, 300)
 }
 
@@ -366,10 +370,16 @@ mod tests {
 
     #[test]
     fn the_vendors_words_can_be_withheld() {
-        let m = format!("greenhouse: vendor rejected the request (422): /v3/x: {}", quoted("secret sauce"));
+        let m = format!(
+            "greenhouse: vendor rejected the request (422): /v3/x: {}",
+            quoted("secret sauce")
+        );
         let u = unquoted(&m);
         assert!(!u.contains("secret sauce"), "{u}");
-        assert!(u.starts_with("greenhouse: vendor rejected the request (422): /v3/x (the endpoint"), "{u}");
+        assert!(
+            u.starts_with("greenhouse: vendor rejected the request (422): /v3/x (the endpoint"),
+            "{u}"
+        );
         assert_eq!(unquoted("ours only"), "ours only");
         assert!(unquoted("a: «b» c: «d").starts_with("a c ("));
     }

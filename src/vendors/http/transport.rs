@@ -14,6 +14,7 @@ use super::auth::Auth;
 use super::headers::{describe, error_message, retry_after};
 use super::limiter::RateLimiter;
 use super::retry::RetryPolicy;
+use crate::vendors::hosts::DownloadPolicy;
 use crate::vendors::{VendorError, guard};
 
 /// The HTTP clients and the retry policy. Cheap to clone (the clients are shared).
@@ -25,6 +26,8 @@ use crate::vendors::{VendorError, guard};
 pub struct Transport {
     client: reqwest::Client,
     downloads: reqwest::Client,
+    /// Where files may come from; every redirect hop is checked too.
+    files: std::sync::Arc<DownloadPolicy>,
     policy: RetryPolicy,
 }
 
@@ -81,7 +84,9 @@ impl Transport {
     pub fn guarded(
         policy: RetryPolicy,
         endpoints: guard::EndpointPolicy,
+        files: DownloadPolicy,
     ) -> Result<Self, VendorError> {
+        let files = std::sync::Arc::new(files);
         let build = |redirects: reqwest::redirect::Policy| {
             let b = reqwest::Client::builder();
             let b = match guard::resolver(endpoints) {
@@ -99,9 +104,18 @@ impl Transport {
                     VendorError::Config(format!("building the HTTP client: {}", describe(e)))
                 })
         };
+        let hops = files.clone();
+        let follow = reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() >= 5 || !hops.allows(attempt.url().as_str()) {
+                attempt.stop()
+            } else {
+                attempt.follow()
+            }
+        });
         Ok(Transport {
             client: build(reqwest::redirect::Policy::none())?,
-            downloads: build(reqwest::redirect::Policy::limited(5))?,
+            downloads: build(follow)?,
+            files,
             policy,
         })
     }
@@ -343,6 +357,18 @@ impl VendorHttp {
     /// Downloads a file from a presigned-style URL: no auth header, no rate
     /// limit, redirects followed, 5xx retried.
     pub async fn download(&self, url: &str) -> Result<Vec<u8>, VendorError> {
+        if !self.transport.files.allows(url) {
+            // The file is skipped (scored without it), as a refused one is.
+            let host = Url::parse(url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .unwrap_or_default();
+            return Err(VendorError::Forbidden(format!(
+                "file download from {}: not one of the vendor's file hosts (https); an \
+                 administrator can add it with --resume-download-hosts",
+                super::headers::quoted(&host)
+            )));
+        }
         let url =
             Url::parse(url).map_err(|e| VendorError::Decode(format!("invalid file URL: {e}")))?;
         let make = || self.transport.downloads.get(url.clone());
@@ -411,7 +437,10 @@ pub fn decode_bytes<T: DeserializeOwned>(path: &str, bytes: &[u8]) -> Result<T, 
                 "{path}: the answer is not JSON (is spec.baseUrl the vendor's API?)"
             ))
         } else {
-            VendorError::Decode(format!("{path}: {}", super::headers::quoted(&e.to_string())))
+            VendorError::Decode(format!(
+                "{path}: {}",
+                super::headers::quoted(&e.to_string())
+            ))
         }
     })
 }

@@ -88,7 +88,7 @@ impl LeverClient {
                 "spec.baseUrl must be an http(s) URL".into(),
             ));
         }
-        let transport = Transport::guarded(policy, cfg.endpoints)?;
+        let transport = Transport::guarded(policy, cfg.endpoints, cfg.download_policy())?;
         let present = |k: &str| {
             cfg.credentials
                 .get(k)
@@ -444,7 +444,7 @@ impl AtsClient for LeverClient {
                 deleted_application_ids,
                 high_watermark,
                 unchanged_application_ids: Vec::new(),
-            resume_after: None,
+                resume_after: None,
             })
         }
         .instrument(span)

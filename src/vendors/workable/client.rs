@@ -144,7 +144,7 @@ impl WorkableClient {
     pub fn with_policy(cfg: &ConnectionConfig, policy: RetryPolicy) -> Result<Self, VendorError> {
         let api = api_root(cfg)?;
         let auth = StaticAuth::bearer(cfg.credential("apiKey")?)?;
-        let transport = Transport::guarded(policy, cfg.endpoints)?;
+        let transport = Transport::guarded(policy, cfg.endpoints, cfg.download_policy())?;
         Ok(WorkableClient {
             http: VendorHttp::new(
                 transport,
