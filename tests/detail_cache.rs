@@ -199,3 +199,14 @@ async fn unchanged_full_sync_costs_lists_only(vendor: VendorKind, keys: &[&str])
 async fn workable_unchanged_full_sync_costs_lists_only() {
     unchanged_full_sync_costs_lists_only(VendorKind::Workable, &["apiKey"]).await;
 }
+
+#[tokio::test]
+async fn greenhouse_unchanged_full_sync_costs_lists_only() {
+    unchanged_full_sync_costs_lists_only(VendorKind::Greenhouse, &["clientId", "clientSecret"])
+        .await;
+}
+
+#[tokio::test]
+async fn lever_unchanged_full_sync_costs_lists_only() {
+    unchanged_full_sync_costs_lists_only(VendorKind::Lever, &["apiKey"]).await;
+}

@@ -16,7 +16,8 @@ use super::mapping::{self, GhApplication, GhAttachment, GhCandidate, GhJob, GhJo
 use crate::model::{Application, Candidate, ChangeSet};
 use crate::vendors::http::{ClientCredentials, RateLimiter, RetryPolicy, Transport, VendorHttp};
 use crate::vendors::{
-    AtsClient, ConnectionConfig, PullScope, VendorError, WriteBackRequest, given, notes,
+    AtsClient, ConnectionConfig, Known, NothingKnown, PullScope, VendorError, WriteBackRequest,
+    given, notes,
 };
 
 pub const DEFAULT_BASE_URL: &str = "https://harvest.greenhouse.io";
@@ -218,12 +219,14 @@ fn posts_by_job(posts: &[GhJobPost]) -> HashMap<i64, &GhJobPost> {
     post_of
 }
 
-#[async_trait]
-impl AtsClient for GreenhouseClient {
-    async fn pull(
+impl GreenhouseClient {
+    /// The pull; `known` spares the resume downloads of applications whose
+    /// record, candidate and resume did not change since processed.
+    async fn pull_with(
         &self,
         since: Option<DateTime<Utc>>,
         scope: &PullScope,
+        known: &dyn Known,
     ) -> Result<ChangeSet, VendorError> {
         let span = info_span!("greenhouse_pull", since = ?since);
         async move {
@@ -299,11 +302,38 @@ impl AtsClient for GreenhouseClient {
                 }
             }
 
-            let applications: Vec<_> = apps
+            let all_applications: Vec<_> = apps
                 .iter()
                 .filter_map(mapping::application)
                 .filter(|a| a.job_id.parse().is_ok_and(|j| in_scope.contains(&j)))
                 .collect();
+            // Each application changes when it, its candidate or its resume does.
+            let cand_at: HashMap<i64, DateTime<Utc>> = cands
+                .iter()
+                .filter_map(|c| Some((c.id, c.updated_at?)))
+                .collect();
+            let resume_at: HashMap<i64, DateTime<Utc>> = latest_resumes(&atts)
+                .into_iter()
+                .filter_map(|(c, a)| Some((c, a.updated_at?)))
+                .collect();
+            let job_of: HashMap<&str, &crate::model::Job> =
+                jobs.iter().map(|j| (j.id.as_str(), j)).collect();
+            let mut applications = Vec::with_capacity(all_applications.len());
+            let mut unchanged_application_ids = Vec::new();
+            for mut a in all_applications {
+                let cid: Option<i64> = a.candidate_id.parse().ok();
+                let others = cid.map(|c| (cand_at.get(&c).copied(), resume_at.get(&c).copied()));
+                // A candidate not listed here (an incremental pull) is unknown: fetched.
+                if let Some((Some(c), r)) = others {
+                    a.updated_at = a.updated_at.max(Some(c)).max(r);
+                    let job = job_of.get(a.job_id.as_str());
+                    if job.is_some_and(|j| known.unchanged(&a.id, j, a.updated_at)) {
+                        unchanged_application_ids.push(a.id);
+                        continue;
+                    }
+                }
+                applications.push(a);
+            }
             let needed: BTreeSet<i64> = applications
                 .iter()
                 .filter_map(|a| a.candidate_id.parse().ok())
@@ -367,12 +397,33 @@ impl AtsClient for GreenhouseClient {
                 // v3 lists do not report deletions (webhooks do).
                 deleted_application_ids: Vec::new(),
                 high_watermark,
-                unchanged_application_ids: Vec::new(),
+                unchanged_application_ids,
                 resume_after: None,
             })
         }
         .instrument(span)
         .await
+    }
+}
+
+#[async_trait]
+impl AtsClient for GreenhouseClient {
+    async fn pull(
+        &self,
+        since: Option<DateTime<Utc>>,
+        scope: &PullScope,
+    ) -> Result<ChangeSet, VendorError> {
+        self.pull_with(since, scope, &NothingKnown).await
+    }
+
+    fn pull_batches<'a>(
+        &'a self,
+        since: Option<DateTime<Utc>>,
+        scope: &'a PullScope,
+        _resume_after: Option<String>,
+        known: &'a dyn Known,
+    ) -> crate::vendors::Batches<'a> {
+        Box::pin(futures::stream::once(self.pull_with(since, scope, known)))
     }
 
     async fn write_back(&self, req: &WriteBackRequest) -> Result<(), VendorError> {

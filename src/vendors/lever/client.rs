@@ -23,8 +23,8 @@ use crate::vendors::http::{
     decode,
 };
 use crate::vendors::{
-    AtsClient, BandTag, ConnectionConfig, CredentialStore, PullScope, VendorError,
-    WriteBackRequest, given, notes,
+    AtsClient, BandTag, ConnectionConfig, CredentialStore, Known, NothingKnown, PullScope,
+    VendorError, WriteBackRequest, given, notes,
 };
 
 pub const DEFAULT_BASE_URL: &str = "https://api.lever.co";
@@ -344,12 +344,14 @@ fn contacts<'a>(kept: &[&'a LvOpportunity], resumes: &'a [Vec<LvResume>]) -> Vec
         .collect()
 }
 
-#[async_trait]
-impl AtsClient for LeverClient {
-    async fn pull(
+impl LeverClient {
+    /// The pull; `known` spares the resume requests of opportunities that did
+    /// not change since processed.
+    async fn pull_with(
         &self,
         since: Option<DateTime<Utc>>,
         scope: &PullScope,
+        known: &dyn Known,
     ) -> Result<ChangeSet, VendorError> {
         let span = info_span!("lever_pull", since = ?since);
         async move {
@@ -405,9 +407,21 @@ impl AtsClient for LeverClient {
             let high_watermark =
                 mapping::ms(opportunities.iter().filter_map(|o| o.updated_at).max());
 
+            let job_of: HashMap<&str, &crate::model::Job> =
+                jobs.iter().map(|j| (j.id.as_str(), j)).collect();
+            let mut unchanged_application_ids = Vec::new();
             let kept: Vec<&LvOpportunity> = opportunities
                 .iter()
                 .filter(|o| o.posting_id().is_some_and(|p| in_scope.contains(p)))
+                .filter(|o| {
+                    let job = o.posting_id().and_then(|p| job_of.get(p));
+                    let same =
+                        job.is_some_and(|j| known.unchanged(&o.id, j, mapping::ms(o.updated_at)));
+                    if same {
+                        unchanged_application_ids.push(o.id.clone());
+                    }
+                    !same
+                })
                 .collect();
             let applications: Vec<_> = kept
                 .iter()
@@ -443,12 +457,33 @@ impl AtsClient for LeverClient {
                 applications,
                 deleted_application_ids,
                 high_watermark,
-                unchanged_application_ids: Vec::new(),
+                unchanged_application_ids,
                 resume_after: None,
             })
         }
         .instrument(span)
         .await
+    }
+}
+
+#[async_trait]
+impl AtsClient for LeverClient {
+    async fn pull(
+        &self,
+        since: Option<DateTime<Utc>>,
+        scope: &PullScope,
+    ) -> Result<ChangeSet, VendorError> {
+        self.pull_with(since, scope, &NothingKnown).await
+    }
+
+    fn pull_batches<'a>(
+        &'a self,
+        since: Option<DateTime<Utc>>,
+        scope: &'a PullScope,
+        _resume_after: Option<String>,
+        known: &'a dyn Known,
+    ) -> crate::vendors::Batches<'a> {
+        Box::pin(futures::stream::once(self.pull_with(since, scope, known)))
     }
 
     async fn write_back(&self, req: &WriteBackRequest) -> Result<(), VendorError> {
