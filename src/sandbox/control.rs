@@ -19,6 +19,7 @@ use super::guard::Gate;
 use super::ratelimit::Limit;
 use super::request::parse_json;
 use super::stats::Stats;
+use super::tokens::TokenAuthority;
 use super::{Shared, lock};
 
 /// What a vendor sandbox supplies so the shared control API can drive it.
@@ -40,10 +41,26 @@ pub trait Control: Gate + Sized {
 
     /// `GET /_sandbox/credentials`: `secret`, `connection` and vendor extras.
     fn credentials(&self) -> Value;
+    /// The access tokens it issues, if any: revoking and expiring act on them.
+    fn tokens(&mut self) -> Option<&mut TokenAuthority> {
+        None
+    }
     /// Credentials stop (true) or start (false) working.
-    fn set_revoked(&mut self, revoked: bool);
+    fn set_revoked(&mut self, revoked: bool) {
+        if let Some(t) = self.tokens() {
+            t.set_revoked(revoked);
+        }
+    }
     /// Every access token issued so far expires; the answer says whether any can.
-    fn expire_tokens(&mut self) -> Value;
+    fn expire_tokens(&mut self) -> Value {
+        match self.tokens() {
+            Some(t) => {
+                t.expire_all();
+                json!({"expired": true})
+            }
+            None => json!({"expired": false, "reason": "account tokens do not expire"}),
+        }
+    }
     /// The API limit as `GET /_sandbox/rate_limit` reports it.
     fn rate_limit(&self) -> Value;
     fn set_rate_limit(&mut self, limit: Option<Limit>);

@@ -182,6 +182,13 @@ pub(super) async fn list_attachments(State(s): State<Shared<Gh>>, req: ListReq) 
     ))
 }
 
+/// An id field a write must have.
+fn required_id(v: &Value, field: &str) -> Result<u64, ApiError> {
+    v.get(field)
+        .and_then(json_id)
+        .ok_or_else(|| field_error(field, "is required"))
+}
+
 fn visibility_filter(v: &str) -> Result<&'static str, ApiError> {
     match v {
         "admin_only_visible" | "admin_only" => Ok("admin_only_visible"),
@@ -256,10 +263,7 @@ pub(super) async fn create_note(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let v: Value = parse_json(&body)?;
-    let candidate_id = v
-        .get("candidate_id")
-        .and_then(json_id)
-        .ok_or_else(|| field_error("candidate_id", "is required"))?;
+    let candidate_id = required_id(&v, "candidate_id")?;
     let application_id = match v.get("application_id") {
         None | Some(Value::Null) => None,
         Some(x) => Some(json_id(x).ok_or_else(|| field_error("application_id", "must be an id"))?),
@@ -428,14 +432,8 @@ pub(super) async fn apply_tag(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let v: Value = parse_json(&body)?;
-    let candidate_id = v
-        .get("candidate_id")
-        .and_then(json_id)
-        .ok_or_else(|| field_error("candidate_id", "is required"))?;
-    let tag_id = v
-        .get("candidate_tag_id")
-        .and_then(json_id)
-        .ok_or_else(|| field_error("candidate_tag_id", "is required"))?;
+    let candidate_id = required_id(&v, "candidate_id")?;
+    let tag_id = required_id(&v, "candidate_tag_id")?;
     let mut g = lock(&s);
     if g.tenant.candidate(candidate_id).is_none() {
         return Err(field_error("candidate_id", "does not exist"));

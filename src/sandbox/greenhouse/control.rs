@@ -17,6 +17,7 @@ use crate::sandbox::data::{GenApplication, JobState, Tenant, now};
 use crate::sandbox::errors::ApiError;
 use crate::sandbox::ratelimit::Limit;
 use crate::sandbox::request::parse_json;
+use crate::sandbox::tokens::TokenAuthority;
 use crate::sandbox::{Shared, lock};
 
 impl Control for Gh {
@@ -58,13 +59,8 @@ impl Control for Gh {
         })
     }
 
-    fn set_revoked(&mut self, revoked: bool) {
-        self.tokens.set_revoked(revoked);
-    }
-
-    fn expire_tokens(&mut self) -> Value {
-        self.tokens.expire_all();
-        json!({"expired": true})
+    fn tokens(&mut self) -> Option<&mut TokenAuthority> {
+        Some(&mut self.tokens)
     }
 
     fn rate_limit(&self) -> Value {

@@ -20,6 +20,7 @@ use crate::sandbox::data::{GenApplication, Tenant};
 use crate::sandbox::errors::ApiError;
 use crate::sandbox::ratelimit::Limit;
 use crate::sandbox::request::parse_json;
+use crate::sandbox::tokens::TokenAuthority;
 use crate::sandbox::{Shared, lock};
 
 impl Control for Lever {
@@ -68,14 +69,9 @@ impl Control for Lever {
         })
     }
 
-    /// Revoking also disables the API key and the refresh token.
-    fn set_revoked(&mut self, revoked: bool) {
-        self.tokens.set_revoked(revoked);
-    }
-
-    fn expire_tokens(&mut self) -> Value {
-        self.tokens.expire_all();
-        json!({"expired": true})
+    /// Revoking them also disables the API key and the refresh token.
+    fn tokens(&mut self) -> Option<&mut TokenAuthority> {
+        Some(&mut self.tokens)
     }
 
     /// Steady `requests` per `window_seconds`, bursts of twice that.

@@ -52,12 +52,9 @@ impl Control for Wk {
         })
     }
 
+    /// The account token has no access tokens to revoke: it stops working itself.
     fn set_revoked(&mut self, revoked: bool) {
         self.revoked = revoked;
-    }
-
-    fn expire_tokens(&mut self) -> Value {
-        json!({"expired": false, "reason": "account tokens do not expire"})
     }
 
     fn rate_limit(&self) -> Value {
