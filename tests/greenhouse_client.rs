@@ -67,7 +67,7 @@ fn client(sb: &RunningSandbox) -> GreenhouseClient {
     GreenhouseClient::with_policy(
         &config(
             sb,
-            Some(ats_operator::vendors::greenhouse::sandbox::SITE_ADMIN_USER_ID),
+            Some(ats_operator::sandbox::greenhouse::SITE_ADMIN_USER_ID),
         ),
         fast(),
     )
@@ -355,10 +355,7 @@ async fn revoked_credentials_are_an_auth_error() {
 async fn non_site_admin_is_forbidden() {
     let sb = sandbox_with(10).await;
     let c = GreenhouseClient::with_policy(
-        &config(
-            &sb,
-            Some(ats_operator::vendors::greenhouse::sandbox::BASIC_USER_ID),
-        ),
+        &config(&sb, Some(ats_operator::sandbox::greenhouse::BASIC_USER_ID)),
         fast(),
     )
     .unwrap();
@@ -475,7 +472,7 @@ async fn write_back_then_note_exists() {
     assert_eq!(notes[0]["visibility"], "admin_only_visible");
     assert_eq!(
         notes[0]["user_id"],
-        ats_operator::vendors::greenhouse::sandbox::SITE_ADMIN_USER_ID
+        ats_operator::sandbox::greenhouse::SITE_ADMIN_USER_ID
     );
     let s = stats(&sb).await;
     assert_eq!(s["application_patches"], 1);

@@ -760,6 +760,11 @@ pub fn millis(t: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
 }
 
+/// "now" at the precision timestamps are rendered with.
+pub fn now() -> DateTime<Utc> {
+    millis(Utc::now())
+}
+
 fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> &'a T {
     &items[rng.gen_range(0..items.len())]
 }

@@ -1,10 +1,13 @@
-//! Fixed-window rate limiter, as Greenhouse (30 s) and Workable (10 s) use.
+//! API rate limits: the fixed window Greenhouse (30 s) and Workable (10 s)
+//! use, Lever's token bucket, and the headers that report them.
 //!
 //! A window opens with the first request after the previous window ended, so a
 //! client that counts from its own first request has a well-defined lower
 //! bound on when its budget refills.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::http::{HeaderMap, HeaderValue, header};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limit {
@@ -29,6 +32,57 @@ pub enum Decision {
         /// Whole seconds until the window ends, rounded up, at least 1.
         retry_after: u64,
     },
+}
+
+/// How a vendor names its rate-limit headers.
+#[derive(Clone, Copy, Debug)]
+pub struct RateHeaders {
+    pub limit: &'static str,
+    pub remaining: &'static str,
+    pub reset: &'static str,
+    /// Whether a refused request says when to retry (`Retry-After`).
+    pub retry_after: bool,
+}
+
+impl Decision {
+    /// Stamps `names` for this decision. A `Retry-After` already there (an
+    /// injected 429's) is kept.
+    pub fn stamp(self, headers: &mut HeaderMap, names: RateHeaders) {
+        let (limit, remaining, reset) = match self {
+            Decision::Unlimited => return,
+            Decision::Allowed {
+                limit,
+                remaining,
+                reset_epoch,
+            } => (limit, remaining, reset_epoch),
+            Decision::Limited {
+                limit, reset_epoch, ..
+            } => (limit, 0, reset_epoch),
+        };
+        headers.insert(names.limit, HeaderValue::from(limit));
+        headers.insert(names.remaining, HeaderValue::from(remaining));
+        headers.insert(names.reset, HeaderValue::from(reset));
+        if let Decision::Limited { retry_after, .. } = self
+            && names.retry_after
+            && !headers.contains_key(header::RETRY_AFTER)
+        {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        }
+    }
+
+    /// The same window with its budget spent (a 429 says so, whatever was counted).
+    pub fn exhausted(self) -> Decision {
+        match self {
+            Decision::Allowed {
+                limit, reset_epoch, ..
+            } => Decision::Allowed {
+                limit,
+                remaining: 0,
+                reset_epoch,
+            },
+            other => other,
+        }
+    }
 }
 
 #[derive(Debug)]

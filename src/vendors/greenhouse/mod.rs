@@ -3,7 +3,6 @@
 
 pub mod client;
 pub mod mapping;
-pub mod sandbox;
 
 pub use client::GreenhouseClient;
 

@@ -1,8 +1,7 @@
-//! Lever API v1: client, mapping to the common model, and the sandbox.
+//! Lever API v1: client and mapping to the common model.
 
 pub mod client;
 pub mod mapping;
-pub mod sandbox;
 
 pub use client::LeverClient;
 

@@ -1,9 +1,8 @@
-//! Workable SPI v3 (account API token, Bearer): client, mapping to the
-//! common model, and the sandbox. Jobs are keyed by their shortcode.
+//! Workable SPI v3 (account API token, Bearer): client and mapping to the
+//! common model. Jobs are keyed by their shortcode.
 
 pub mod client;
 pub mod mapping;
-pub mod sandbox;
 
 pub use client::WorkableClient;
 

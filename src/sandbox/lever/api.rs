@@ -10,15 +10,14 @@ use axum::{Extension, Json};
 use chrono::DateTime;
 use serde_json::{Map, Value, json};
 
+use super::errors::{bad_request, json_body, not_found};
 use super::ids::{self, Kind};
+use super::query::{Query, envelope, in_range};
 use super::render::{self, ARCHIVE_REASONS, Expand, archived, posting_state, stage_id, updated_at};
-use super::{
-    Actor, Lever, Note, NoteField, Query, Shared, bad_request, envelope, in_range, json_body, ms,
-    not_found, now, page, user,
-};
-use crate::sandbox::ApiError;
-use crate::sandbox::data::GenApplication;
-use crate::sandbox::lock;
+use super::{Actor, Lever, Note, NoteField, ms, user};
+use crate::sandbox::data::{GenApplication, now};
+use crate::sandbox::errors::ApiError;
+use crate::sandbox::{Shared, lock};
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -106,36 +105,26 @@ fn expand(q: &Query) -> Result<Expand> {
 }
 
 pub(super) async fn list_opportunities(
-    State(s): State<Shared>,
+    State(s): State<Shared<Lever>>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>> {
     let q = Query::parse(raw);
-    let limit = q.limit()?;
     let ex = expand(&q)?;
     let filter = OpportunityFilter::parse(&q)?;
     let g = lock(&s);
-    let after = q.offset(&g, "opportunities", Kind::Opportunity)?;
     // The tenant keeps applications in id order, which is creation order.
-    let (items, more) = page(
+    g.list_page(
+        &q,
+        ("opportunities", Kind::Opportunity),
         &g.tenant.applications,
-        |a| a.id,
-        after,
-        limit,
+        |a| (a.id, a.created_at),
         |a| filter.matches(&g, a),
-    );
-    let next = more
-        .then(|| items.last())
-        .flatten()
-        .map(|a| g.cursor("opportunities", Kind::Opportunity, a.id, a.created_at));
-    let data = items
-        .into_iter()
-        .map(|a| g.opportunity_json(a, &ex))
-        .collect();
-    Ok(envelope(data, next))
+        |a| g.opportunity_json(a, &ex),
+    )
 }
 
 pub(super) async fn get_opportunity(
-    State(s): State<Shared>,
+    State(s): State<Shared<Lever>>,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>> {
@@ -146,34 +135,24 @@ pub(super) async fn get_opportunity(
 }
 
 pub(super) async fn list_deleted(
-    State(s): State<Shared>,
+    State(s): State<Shared<Lever>>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>> {
     let q = Query::parse(raw);
-    let limit = q.limit()?;
     let (start, end) = (q.ms("deleted_at_start")?, q.ms("deleted_at_end")?);
     let g = lock(&s);
-    let after = q.offset(&g, "deleted", Kind::Deletion)?;
-    let (items, more) = page(
+    g.list_page(
+        &q,
+        ("deleted", Kind::Deletion),
         &g.deleted,
-        |d| d.seq,
-        after,
-        limit,
+        |d| (d.seq, d.at),
         |d| in_range(ms(d.at), start, end),
-    );
-    let next = more
-        .then(|| items.last())
-        .flatten()
-        .map(|d| g.cursor("deleted", Kind::Deletion, d.seq, d.at));
-    let data = items
-        .into_iter()
-        .map(|d| json!({"id": ids::uuid(Kind::Opportunity, d.app_id), "deletedAt": ms(d.at)}))
-        .collect();
-    Ok(envelope(data, next))
+        |d| json!({"id": ids::uuid(Kind::Opportunity, d.app_id), "deletedAt": ms(d.at)}),
+    )
 }
 
 pub(super) async fn list_applications(
-    State(s): State<Shared>,
+    State(s): State<Shared<Lever>>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>> {
     let g = lock(&s);
@@ -182,7 +161,7 @@ pub(super) async fn list_applications(
 }
 
 pub(super) async fn get_application(
-    State(s): State<Shared>,
+    State(s): State<Shared<Lever>>,
     Path((id, app)): Path<(String, String)>,
 ) -> Result<Json<Value>> {
     let g = lock(&s);
@@ -197,7 +176,7 @@ pub(super) async fn get_application(
 // Resumes
 
 pub(super) async fn list_resumes(
-    State(s): State<Shared>,
+    State(s): State<Shared<Lever>>,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>> {
@@ -223,7 +202,7 @@ fn resume_of<'a>(g: &'a Lever, id: &str, resume: &str) -> Result<&'a GenApplicat
 }
 
 pub(super) async fn get_resume(
-    State(s): State<Shared>,
+    State(s): State<Shared<Lever>>,
     Path((id, resume)): Path<(String, String)>,
 ) -> Result<Json<Value>> {
     let g = lock(&s);
@@ -235,7 +214,7 @@ pub(super) async fn get_resume(
 }
 
 pub(super) async fn download_resume(
-    State(s): State<Shared>,
+    State(s): State<Shared<Lever>>,
     Path((id, resume)): Path<(String, String)>,
 ) -> Result<Response> {
     let g = lock(&s);
@@ -272,11 +251,10 @@ const POSTING_STATES: [&str; 6] = [
 ];
 
 pub(super) async fn list_postings(
-    State(s): State<Shared>,
+    State(s): State<Shared<Lever>>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>> {
     let q = Query::parse(raw);
-    let limit = q.limit()?;
     let states: Vec<&str> = q.all("state").collect();
     if let Some(bad) = states.iter().find(|s| !POSTING_STATES.contains(s)) {
         return Err(bad_request(format!(
@@ -296,13 +274,12 @@ pub(super) async fn list_postings(
         category("commitment"),
     );
     let g = lock(&s);
-    let after = q.offset(&g, "postings", Kind::Posting)?;
     let any = |want: &[String], have: &str| want.is_empty() || want.iter().any(|w| w == have);
-    let (items, more) = page(
+    g.list_page(
+        &q,
+        ("postings", Kind::Posting),
         &g.tenant.jobs,
-        |j| j.id,
-        after,
-        limit,
+        |j| (j.id, j.created_at),
         |j| {
             (states.is_empty() || states.contains(&posting_state(j.state)))
                 && in_range(ms(j.updated_at), start, end)
@@ -316,21 +293,13 @@ pub(super) async fn list_postings(
                 && any(&locations, &j.location)
                 && any(&commitments, j.employment_type)
         },
-    );
-    let next = more
-        .then(|| items.last())
-        .flatten()
-        .map(|j| g.cursor("postings", Kind::Posting, j.id, j.created_at));
-    let data = items
-        .into_iter()
-        .map(|j| g.posting_json(j, content))
-        .collect();
-    Ok(envelope(data, next))
+        |j| g.posting_json(j, content),
+    )
 }
 
 /// A single posting carries its content, as Lever's retrieve does.
 pub(super) async fn get_posting(
-    State(s): State<Shared>,
+    State(s): State<Shared<Lever>>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>> {
     let g = lock(&s);
@@ -361,7 +330,7 @@ pub(super) async fn get_user(Path(id): Path<String>) -> Result<Json<Value>> {
         .ok_or_else(|| not_found(format!("users {id} was not found")))
 }
 
-pub(super) async fn list_tags(State(s): State<Shared>) -> Json<Value> {
+pub(super) async fn list_tags(State(s): State<Shared<Lever>>) -> Json<Value> {
     let g = lock(&s);
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     for a in &g.tenant.applications {
@@ -406,30 +375,26 @@ fn perform_as(q: &Query, actor: Actor) -> Result<u64> {
 }
 
 pub(super) async fn list_notes(
-    State(s): State<Shared>,
+    State(s): State<Shared<Lever>>,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>> {
     let q = Query::parse(raw);
-    let limit = q.limit()?;
     let g = lock(&s);
     let a = g.app(&id)?;
-    let list = format!("notes:{}", a.id);
-    let after = q.offset(&g, &list, Kind::Note)?;
     let notes = g.notes.get(&a.id).map(Vec::as_slice).unwrap_or(&[]);
-    let (items, more) = page(notes, |n| n.serial, after, limit, |_| true);
-    let next = more
-        .then(|| items.last())
-        .flatten()
-        .map(|n| g.cursor(&list, Kind::Note, n.serial, n.created_at));
-    Ok(envelope(
-        items.into_iter().map(render::note_json).collect(),
-        next,
-    ))
+    g.list_page(
+        &q,
+        (&format!("notes:{}", a.id), Kind::Note),
+        notes,
+        |n| (n.serial, n.created_at),
+        |_| true,
+        render::note_json,
+    )
 }
 
 pub(super) async fn get_note(
-    State(s): State<Shared>,
+    State(s): State<Shared<Lever>>,
     Path((id, note)): Path<(String, String)>,
 ) -> Result<Json<Value>> {
     let g = lock(&s);
@@ -451,7 +416,7 @@ fn opt_bool(body: &Map<String, Value>, key: &str) -> Result<bool> {
 }
 
 pub(super) async fn create_note(
-    State(s): State<Shared>,
+    State(s): State<Shared<Lever>>,
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
@@ -566,13 +531,13 @@ fn tags_of(body: &Map<String, Value>) -> Result<Vec<String>> {
         .collect()
 }
 
-async fn change_tags(
-    s: Shared,
-    actor: Actor,
-    id: String,
-    raw: Option<String>,
+/// `addTags` (`ADD`) and `removeTags`.
+pub(super) async fn change_tags<const ADD: bool>(
+    State(s): State<Shared<Lever>>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
     body: Bytes,
-    add: bool,
 ) -> Result<Json<Value>> {
     let q = Query::parse(raw);
     let mut g = lock(&s);
@@ -584,7 +549,7 @@ async fn change_tags(
     let mut written = g.written_tags.get(&app_id).cloned().unwrap_or_default();
     let mut changed = 0u64;
     for t in wanted {
-        if add {
+        if ADD {
             if !tags.contains(&t) {
                 tags.push(t.clone());
                 changed += 1;
@@ -605,7 +570,7 @@ async fn change_tags(
         a.updated_at = at.max(a.updated_at);
         a.last_activity_at = at.max(a.last_activity_at);
         g.tags.insert(app_id, tags);
-        if add {
+        if ADD {
             g.stats.tags_applied += changed;
         }
     }
@@ -616,24 +581,4 @@ async fn change_tags(
     }
     let a = &g.tenant.applications[ai];
     Ok(data(g.opportunity_json(a, &Expand::default())))
-}
-
-pub(super) async fn add_tags(
-    State(s): State<Shared>,
-    Extension(actor): Extension<Actor>,
-    Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
-    body: Bytes,
-) -> Result<Json<Value>> {
-    change_tags(s, actor, id, raw, body, true).await
-}
-
-pub(super) async fn remove_tags(
-    State(s): State<Shared>,
-    Extension(actor): Extension<Actor>,
-    Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
-    body: Bytes,
-) -> Result<Json<Value>> {
-    change_tags(s, actor, id, raw, body, false).await
 }

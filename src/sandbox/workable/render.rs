@@ -4,10 +4,8 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 
-use super::{
-    ACCOUNT_NAME, APPLIED_ACTIVITY_BASE, MEMBERS, PIPELINE, POLICY_ROLES, SUBDOMAIN, Wk,
-    candidate_hex, candidate_num,
-};
+use super::ids::{candidate_hex, candidate_num};
+use super::{ACCOUNT_NAME, APPLIED_ACTIVITY_BASE, MEMBERS, PIPELINE, POLICY_ROLES, SUBDOMAIN, Wk};
 use crate::sandbox::data::{AppState, GenApplication, GenJob, JobState, html_escape};
 use crate::sandbox::ts;
 
@@ -425,5 +423,43 @@ impl Wk {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::data::Tenant;
+
+    #[test]
+    fn job_text_carries_the_skills() {
+        let t = Tenant::generate(9, 8, 10);
+        for j in &t.jobs {
+            let html = job_text(j).full_description;
+            let text = crate::model::text::html_to_text(&html);
+            let job = crate::model::Job {
+                id: j.id.to_string(),
+                title: j.title.clone(),
+                description: text,
+                requirements: vec![],
+                nice_to_have: vec![],
+                location: None,
+                employment_type: None,
+                department: None,
+                hiring_manager: None,
+                status: crate::model::JobStatus::Open,
+                created_at: None,
+                updated_at: None,
+            };
+            let ask = crate::scoring::job::analyze(&job, &Default::default());
+            assert!(ask.years.is_some(), "{}", job.description);
+            assert!(
+                ask.must.len() >= j.required_skills.len().min(3),
+                "{:?} vs {:?}",
+                ask.must,
+                j.required_skills
+            );
+            assert!(!ask.nice.is_empty(), "{}", job.description);
+        }
     }
 }

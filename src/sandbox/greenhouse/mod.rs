@@ -1,0 +1,230 @@
+//! A Greenhouse Harvest v3 sandbox: the documented v3 behaviour (OAuth client
+//! credentials, bearer JWTs, Site Admin list permission, cursor-only paging
+//! with `Link`, pipe-syntax filters, id-descending lists, a fixed 30 s rate
+//! window, note/custom-field/tag writes) over a generated tenant, plus the
+//! `/_sandbox` control API every vendor sandbox serves.
+//!
+//! Start it with [`crate::sandbox::start_greenhouse`].
+
+mod api;
+mod auth;
+mod control;
+mod errors;
+mod oauth;
+mod query;
+mod render;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use axum::Router;
+use axum::middleware;
+use axum::routing::{delete, get, patch, post};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::data::{Tenant, epoch};
+use super::faults::Faults;
+use super::guard::guard;
+use super::ratelimit::{FixedWindow, Limit};
+use super::server::log_request;
+use super::stats::Stats;
+use super::tokens::TokenAuthority;
+use super::{SandboxCredentials, SandboxOptions, Shared};
+
+/// The user a token acts as when `sub` is omitted.
+pub const INTEGRATION_USER_ID: u64 = 99;
+pub const SITE_ADMIN_USER_ID: u64 = 100;
+pub const BASIC_USER_ID: u64 = 101;
+
+struct User {
+    id: u64,
+    first_name: &'static str,
+    last_name: &'static str,
+    email: &'static str,
+    site_admin: bool,
+}
+
+const USERS: [User; 3] = [
+    User {
+        id: INTEGRATION_USER_ID,
+        first_name: "Integration",
+        last_name: "Service User",
+        email: "integration@sandbox.example.com",
+        site_admin: true,
+    },
+    User {
+        id: SITE_ADMIN_USER_ID,
+        first_name: "Ada",
+        last_name: "Admin",
+        email: "ada.admin@sandbox.example.com",
+        site_admin: true,
+    },
+    User {
+        id: BASIC_USER_ID,
+        first_name: "Bob",
+        last_name: "Basic",
+        email: "bob.basic@sandbox.example.com",
+        site_admin: false,
+    },
+];
+
+fn user(id: u64) -> Option<&'static User> {
+    USERS.iter().find(|u| u.id == id)
+}
+
+/// The token endpoint's own window: generous, as Greenhouse's separate 60 s one.
+const TOKEN_LIMIT: Limit = Limit {
+    requests: 300,
+    window: Duration::from_secs(60),
+};
+
+/// Custom fields an application has, by name_key: (name, type).
+const APP_CUSTOM_FIELDS: [(&str, &str, &str); 2] = [
+    ("ai_score", "AI Score", "number"),
+    ("ai_band", "AI Band", "short_text"),
+];
+
+#[derive(Clone, Debug)]
+struct Note {
+    id: u64,
+    candidate_id: u64,
+    application_id: Option<u64>,
+    user_id: u64,
+    note_type: String,
+    body: String,
+    /// Read form: `admin_only_visible|privately_visible|publicly_visible`.
+    visibility: &'static str,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug)]
+struct Tag {
+    id: u64,
+    name: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug)]
+struct AppliedTag {
+    id: u64,
+    candidate_id: u64,
+    candidate_tag_id: u64,
+    created_at: DateTime<Utc>,
+}
+
+struct Gh {
+    base_url: String,
+    client_id: String,
+    client_secret: String,
+    tenant: Tenant,
+    tokens: TokenAuthority,
+    api_limiter: FixedWindow,
+    token_limiter: FixedWindow,
+    faults: Faults,
+    stats: Stats,
+    notes: Vec<Note>,
+    tags: Vec<Tag>,
+    applied_tags: Vec<AppliedTag>,
+    /// Custom field values by application id, then name_key.
+    app_fields: HashMap<u64, BTreeMap<String, Value>>,
+    next_note_id: u64,
+    next_tag_id: u64,
+    next_applied_tag_id: u64,
+}
+
+/// The acting user of an authenticated `/v3` request.
+#[derive(Clone, Copy, Debug)]
+struct Actor {
+    user_id: u64,
+    site_admin: bool,
+}
+
+/// Builds the router and the credentials it accepts. `base_url` is where it
+/// will be served (used in `Link` headers and attachment URLs).
+pub fn router(opts: &SandboxOptions, base_url: &str) -> (Router, SandboxCredentials) {
+    let tenant = Tenant::generate(opts.seed, opts.jobs, opts.applications);
+    let seeded_at = epoch();
+    let tags = ["Referral", "Top Talent", "Rehire", "Internal"]
+        .iter()
+        .enumerate()
+        .map(|(i, n)| Tag {
+            id: 5_000 + i as u64,
+            name: n.to_string(),
+            created_at: seeded_at,
+            updated_at: seeded_at,
+        })
+        .collect::<Vec<_>>();
+    let gh = Gh {
+        base_url: base_url.trim_end_matches('/').to_string(),
+        client_id: opts.client_id.clone(),
+        client_secret: opts.client_secret.clone(),
+        tenant,
+        tokens: TokenAuthority::new("greenhouse-sandbox", opts.token_ttl),
+        api_limiter: FixedWindow::new(
+            opts.rate_limit
+                .map(|(requests, window)| Limit { requests, window }),
+        ),
+        token_limiter: FixedWindow::new(Some(TOKEN_LIMIT)),
+        faults: Faults::default(),
+        stats: Stats::default(),
+        notes: Vec::new(),
+        next_tag_id: 5_000 + tags.len() as u64,
+        tags,
+        applied_tags: Vec::new(),
+        app_fields: HashMap::new(),
+        next_note_id: 700_000_000,
+        next_applied_tag_id: 8_000_000,
+    };
+    let base = base_url.trim_end_matches('/');
+    let creds = SandboxCredentials {
+        secret: [
+            ("clientId".to_string(), opts.client_id.clone()),
+            ("clientSecret".to_string(), opts.client_secret.clone()),
+        ]
+        .into(),
+        base_url: base.to_string(),
+        token_url: Some(format!("{base}/token")),
+        subdomain: None,
+        sub: Some(SITE_ADMIN_USER_ID.to_string()),
+    };
+    let state: Shared<Gh> = Shared::new(Mutex::new(gh));
+
+    let v3 = Router::new()
+        .route("/v3/jobs", get(api::list_jobs))
+        .route("/v3/job_posts", get(api::list_job_posts))
+        .route("/v3/departments", get(api::list_departments))
+        .route("/v3/offices", get(api::list_offices))
+        .route("/v3/users", get(api::list_users))
+        .route("/v3/candidates", get(api::list_candidates))
+        .route("/v3/applications", get(api::list_applications))
+        .route("/v3/applications/{id}", patch(api::patch_application))
+        .route("/v3/attachments", get(api::list_attachments))
+        .route("/v3/notes", get(api::list_notes).post(api::create_note))
+        .route(
+            "/v3/candidate_tags",
+            get(api::list_candidate_tags).post(api::create_candidate_tag),
+        )
+        .route(
+            "/v3/applied_candidate_tags",
+            get(api::list_applied_tags).post(api::apply_tag),
+        )
+        .route(
+            "/v3/applied_candidate_tags/{id}",
+            delete(api::remove_applied_tag),
+        )
+        .route_layer(middleware::from_fn_with_state(state.clone(), guard::<Gh>));
+
+    let router = Router::new()
+        .route("/token", post(oauth::token))
+        .route("/files/{id}/{filename}", get(api::file))
+        .merge(v3)
+        .merge(super::control::routes::<Gh>())
+        .fallback(errors::not_found)
+        .method_not_allowed_fallback(errors::method_not_allowed)
+        .layer(middleware::from_fn(log_request))
+        .with_state(state);
+    (router, creds)
+}
