@@ -91,7 +91,7 @@ fn delta(before: &Value, after: &Value) -> BTreeMap<String, u64> {
 fn detail_routes(vendor: VendorKind) -> &'static [&'static str] {
     match vendor {
         VendorKind::Workable => &["GET /spi/v3/candidates/{id}", "GET /candidates/{id}"],
-        VendorKind::Greenhouse => &["GET /_files/{id}", "GET /files/{id}"],
+        VendorKind::Greenhouse => &["GET /files/{id}/{filename}"],
         VendorKind::Lever => &[
             "GET /v1/opportunities/{id}/resumes",
             "GET /opportunities/{id}/resumes",

@@ -486,7 +486,10 @@ pub(super) async fn file(
     State(s): State<Shared<Gh>>,
     Path((id, filename)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let g = lock(&s);
+    let mut g = lock(&s);
+    // Counted like an API route, so tests see what a sync downloads.
+    g.stats
+        .count_request("GET /files/{id}/{filename}".to_string());
     let id: u64 = id
         .parse()
         .map_err(|_| ApiError::not_found("File not found"))?;
