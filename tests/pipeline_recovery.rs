@@ -28,12 +28,13 @@ struct Crashing {
 
 #[async_trait]
 impl AtsClient for Crashing {
-    async fn pull(
+    async fn pull_known(
         &self,
         since: Option<DateTime<Utc>>,
         scope: &PullScope,
+        known: &dyn vendors::Known,
     ) -> Result<ChangeSet, VendorError> {
-        self.inner.pull(since, scope).await
+        self.inner.pull_known(since, scope, known).await
     }
     async fn write_back(&self, req: &WriteBackRequest) -> Result<(), VendorError> {
         if self.calls.fetch_add(1, Ordering::SeqCst).is_multiple_of(2) {

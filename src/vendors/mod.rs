@@ -356,18 +356,28 @@ impl Known for NothingKnown {
 #[async_trait]
 pub trait AtsClient: Send + Sync {
     /// Jobs in scope, and the candidates and applications changed since `since`
-    /// (everything when `None`).
+    /// (everything when `None`); the details of what `known` says is unchanged
+    /// are not fetched (those applications are listed as unchanged).
+    async fn pull_known(
+        &self,
+        since: Option<DateTime<Utc>>,
+        scope: &PullScope,
+        known: &dyn Known,
+    ) -> Result<ChangeSet, VendorError>;
+
+    /// [`AtsClient::pull_known`], fetching everything.
     async fn pull(
         &self,
         since: Option<DateTime<Utc>>,
         scope: &PullScope,
-    ) -> Result<ChangeSet, VendorError>;
+    ) -> Result<ChangeSet, VendorError> {
+        self.pull_known(since, scope, &NothingKnown).await
+    }
 
     /// The pull in batches, each with the jobs in scope, resuming after the
-    /// `resume_after` token of an earlier batch, skipping the details of what
-    /// `known` says is unchanged. Vendors whose pulls take long (per-record
-    /// detail under a tight limit) yield many; the default yields the whole
-    /// pull as one and fetches everything.
+    /// `resume_after` token of an earlier batch. Vendors whose pulls take long
+    /// (per-record detail under a tight limit) yield many; the default yields
+    /// the whole pull as one.
     fn pull_batches<'a>(
         &'a self,
         since: Option<DateTime<Utc>>,
@@ -375,8 +385,8 @@ pub trait AtsClient: Send + Sync {
         resume_after: Option<String>,
         known: &'a dyn Known,
     ) -> Batches<'a> {
-        let _ = (resume_after, known);
-        Box::pin(futures::stream::once(self.pull(since, scope)))
+        let _ = resume_after;
+        Box::pin(futures::stream::once(self.pull_known(since, scope, known)))
     }
 
     /// Writes a score back.

@@ -16,8 +16,7 @@ use super::mapping::{self, GhApplication, GhAttachment, GhCandidate, GhJob, GhJo
 use crate::model::{Application, Candidate, ChangeSet};
 use crate::vendors::http::{ClientCredentials, RateLimiter, RetryPolicy, Transport, VendorHttp};
 use crate::vendors::{
-    AtsClient, ConnectionConfig, Known, NothingKnown, PullScope, VendorError, WriteBackRequest,
-    given, notes,
+    AtsClient, ConnectionConfig, Known, PullScope, VendorError, WriteBackRequest, given, notes,
 };
 
 pub const DEFAULT_BASE_URL: &str = "https://harvest.greenhouse.io";
@@ -219,10 +218,11 @@ fn posts_by_job(posts: &[GhJobPost]) -> HashMap<i64, &GhJobPost> {
     post_of
 }
 
-impl GreenhouseClient {
+#[async_trait]
+impl AtsClient for GreenhouseClient {
     /// The pull; `known` spares the resume downloads of applications whose
     /// record, candidate and resume did not change since processed.
-    async fn pull_with(
+    async fn pull_known(
         &self,
         since: Option<DateTime<Utc>>,
         scope: &PullScope,
@@ -403,27 +403,6 @@ impl GreenhouseClient {
         }
         .instrument(span)
         .await
-    }
-}
-
-#[async_trait]
-impl AtsClient for GreenhouseClient {
-    async fn pull(
-        &self,
-        since: Option<DateTime<Utc>>,
-        scope: &PullScope,
-    ) -> Result<ChangeSet, VendorError> {
-        self.pull_with(since, scope, &NothingKnown).await
-    }
-
-    fn pull_batches<'a>(
-        &'a self,
-        since: Option<DateTime<Utc>>,
-        scope: &'a PullScope,
-        _resume_after: Option<String>,
-        known: &'a dyn Known,
-    ) -> crate::vendors::Batches<'a> {
-        Box::pin(futures::stream::once(self.pull_with(since, scope, known)))
     }
 
     async fn write_back(&self, req: &WriteBackRequest) -> Result<(), VendorError> {

@@ -23,8 +23,8 @@ use crate::vendors::http::{
     decode,
 };
 use crate::vendors::{
-    AtsClient, BandTag, ConnectionConfig, CredentialStore, Known, NothingKnown, PullScope,
-    VendorError, WriteBackRequest, given, notes,
+    AtsClient, BandTag, ConnectionConfig, CredentialStore, Known, PullScope, VendorError,
+    WriteBackRequest, given, notes,
 };
 
 pub const DEFAULT_BASE_URL: &str = "https://api.lever.co";
@@ -344,10 +344,11 @@ fn contacts<'a>(kept: &[&'a LvOpportunity], resumes: &'a [Vec<LvResume>]) -> Vec
         .collect()
 }
 
-impl LeverClient {
+#[async_trait]
+impl AtsClient for LeverClient {
     /// The pull; `known` spares the resume requests of opportunities that did
     /// not change since processed.
-    async fn pull_with(
+    async fn pull_known(
         &self,
         since: Option<DateTime<Utc>>,
         scope: &PullScope,
@@ -463,27 +464,6 @@ impl LeverClient {
         }
         .instrument(span)
         .await
-    }
-}
-
-#[async_trait]
-impl AtsClient for LeverClient {
-    async fn pull(
-        &self,
-        since: Option<DateTime<Utc>>,
-        scope: &PullScope,
-    ) -> Result<ChangeSet, VendorError> {
-        self.pull_with(since, scope, &NothingKnown).await
-    }
-
-    fn pull_batches<'a>(
-        &'a self,
-        since: Option<DateTime<Utc>>,
-        scope: &'a PullScope,
-        _resume_after: Option<String>,
-        known: &'a dyn Known,
-    ) -> crate::vendors::Batches<'a> {
-        Box::pin(futures::stream::once(self.pull_with(since, scope, known)))
     }
 
     async fn write_back(&self, req: &WriteBackRequest) -> Result<(), VendorError> {

@@ -22,8 +22,7 @@ use crate::vendors::http::{
     RateLimiter, RetryPolicy, StaticAuth, Transport, VendorHttp, api_url, decode,
 };
 use crate::vendors::{
-    AtsClient, ConnectionConfig, Known, NothingKnown, PullScope, VendorError, WriteBackRequest,
-    given, notes,
+    AtsClient, ConnectionConfig, Known, PullScope, VendorError, WriteBackRequest, given, notes,
 };
 
 /// Workable's maximum page size.
@@ -482,16 +481,18 @@ impl AtsClient for WorkableClient {
     /// no parsed profile. Workable lists no deletions: a candidate gone between
     /// list and detail, or anonymised (GDPR erasure), is reported deleted; the
     /// rest is found by full syncs.
-    async fn pull(
+    async fn pull_known(
         &self,
         since: Option<DateTime<Utc>>,
         scope: &PullScope,
+        known: &dyn Known,
     ) -> Result<ChangeSet, VendorError> {
         let span = info_span!("workable_pull", since = ?since);
         async move {
-            let plan = self.plan(since, scope, &NothingKnown).await?;
+            let plan = self.plan(since, scope, known).await?;
             let mut out = self.batch(&plan, &plan.wanted).await?;
             out.deleted_application_ids.extend(plan.anonymized.clone());
+            out.unchanged_application_ids = plan.unchanged.clone();
             out.resume_after = None;
             debug!(
                 jobs = out.jobs.len(),
