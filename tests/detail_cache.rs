@@ -1,7 +1,8 @@
-//! A full sync of an unchanged tenant costs list requests only: per-record
-//! details (Workable candidate details, Greenhouse resume downloads, Lever
-//! resumes) are fetched again only for records that changed, and all of them
-//! again when what decides (the profile) changed. The pipeline runs against
+//! Pulls come in bounded batches, and a full sync of an unchanged tenant
+//! costs list requests only: per-record details (Workable candidate details,
+//! Greenhouse resume downloads, Lever resumes) are fetched again only for
+//! records that changed, and all of them again when what decides (the
+//! profile) changed. The pipeline runs against
 //! each vendor's sandbox; the sandbox's request counts are the evidence.
 
 use std::collections::BTreeMap;
@@ -209,4 +210,92 @@ async fn greenhouse_unchanged_full_sync_costs_lists_only() {
 #[tokio::test]
 async fn lever_unchanged_full_sync_costs_lists_only() {
     unchanged_full_sync_costs_lists_only(VendorKind::Lever, &["apiKey"]).await;
+}
+
+/// A pull comes in bounded batches that together are the whole pull, each
+/// with the candidates of its applications, and resumes after a batch.
+async fn batches_cover_the_pull_and_resume(vendor: VendorKind, keys: &[&str]) {
+    use futures::StreamExt;
+    let sb = sandbox::start(
+        vendor,
+        "127.0.0.1:0".parse().expect("addr"),
+        SandboxOptions {
+            applications: 260,
+            jobs: 3,
+            rate_limit: None,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("sandbox");
+    let http = reqwest::Client::new();
+    let creds = get(&http, format!("{}/_sandbox/credentials", sb.base_url)).await;
+    let spec = spec(vendor, &creds, keys);
+    let client = vendors::connect(&spec.connection, None).expect("client");
+    let whole = client.pull(None, &spec.scope).await.expect("pull");
+    let mut ids: Vec<String> = whole.applications.iter().map(|a| a.id.clone()).collect();
+    ids.sort();
+
+    let known = vendors::NothingKnown;
+    let batches: Vec<_> = client
+        .pull_batches(None, &spec.scope, None, &known)
+        .collect()
+        .await;
+    assert!(
+        batches.len() >= 2,
+        "{vendor:?}: {} batch(es)",
+        batches.len()
+    );
+    let mut seen = Vec::new();
+    for b in &batches {
+        let b = b.as_ref().expect("batch");
+        assert!(
+            b.applications.len() <= 2 * vendors::batches::BATCH,
+            "{vendor:?}"
+        );
+        let cands: std::collections::HashSet<&str> =
+            b.candidates.iter().map(|c| c.id.as_str()).collect();
+        for a in &b.applications {
+            assert!(
+                cands.contains(a.candidate_id.as_str()),
+                "{vendor:?}: {}",
+                a.id
+            );
+        }
+        seen.extend(b.applications.iter().map(|a| a.id.clone()));
+    }
+    seen.sort();
+    assert_eq!(seen, ids, "{vendor:?}: the batches are not the pull");
+
+    // Resumed after the first batch: exactly the rest.
+    let first = batches[0].as_ref().expect("batch");
+    let after = first.resume_after.clone().expect("a resume token");
+    let rest: Vec<_> = client
+        .pull_batches(None, &spec.scope, Some(after), &known)
+        .collect()
+        .await;
+    let mut resumed: Vec<String> = first.applications.iter().map(|a| a.id.clone()).collect();
+    for b in rest {
+        resumed.extend(b.expect("batch").applications.into_iter().map(|a| a.id));
+    }
+    resumed.sort();
+    assert_eq!(
+        resumed, ids,
+        "{vendor:?}: resuming lost or repeated records"
+    );
+}
+
+#[tokio::test]
+async fn greenhouse_pulls_in_batches() {
+    batches_cover_the_pull_and_resume(VendorKind::Greenhouse, &["clientId", "clientSecret"]).await;
+}
+
+#[tokio::test]
+async fn lever_pulls_in_batches() {
+    batches_cover_the_pull_and_resume(VendorKind::Lever, &["apiKey"]).await;
+}
+
+#[tokio::test]
+async fn workable_pulls_in_batches() {
+    batches_cover_the_pull_and_resume(VendorKind::Workable, &["apiKey"]).await;
 }

@@ -241,12 +241,17 @@ pub async fn run_once(
             &changes.deleted_application_ids,
             "reported deleted by the vendor",
         )?;
+        // The batch's records are not needed while writing: the writes hold
+        // what they send.
+        let (batch_watermark, resume_after) = (changes.high_watermark, changes.resume_after);
+        drop(changes.candidates);
+        drop(changes.applications);
         write_all(client, ledger, spec, to_write, now, input, &mut report).await?;
-        plan.high_watermark = match (plan.high_watermark, changes.high_watermark) {
+        plan.high_watermark = match (plan.high_watermark, batch_watermark) {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
         };
-        if let Some(after) = changes.resume_after {
+        if let Some(after) = resume_after {
             ledger.set_checkpoint(
                 &lkey,
                 &Checkpoint {

@@ -2,6 +2,7 @@
 //! paging helpers, rate limits, retries and OAuth tokens are shared in [`http`].
 //! Adding a vendor means adding a folder and one arm in [`connect`].
 
+pub mod batches;
 pub mod greenhouse;
 pub mod guard;
 pub mod hosts;

@@ -218,10 +218,232 @@ fn posts_by_job(posts: &[GhJobPost]) -> HashMap<i64, &GhJobPost> {
     post_of
 }
 
+/// What a pull will fetch: the listings, read in full (they are cheap), and
+/// the applications whose candidates' resumes are still to be downloaded.
+#[derive(Default)]
+struct GhPlan {
+    jobs: Vec<crate::model::Job>,
+    /// Changed applications, ordered by candidate (then id), so a batch holds
+    /// all of a candidate's applications and downloads each resume once.
+    applications: Vec<Application>,
+    unchanged_application_ids: Vec<String>,
+    candidates: HashMap<i64, GhCandidate>,
+    resumes: HashMap<i64, String>,
+    high_watermark: Option<DateTime<Utc>>,
+}
+
+impl GreenhouseClient {
+    /// The listings of a pull, mapped; `known` spares the resume downloads of
+    /// applications whose record, candidate and resume did not change.
+    async fn plan(
+        &self,
+        since: Option<DateTime<Utc>>,
+        scope: &PullScope,
+        known: &dyn Known,
+    ) -> Result<GhPlan, VendorError> {
+        let (gh_jobs, posts) = futures::try_join!(
+            self.list::<GhJob>("jobs", &[]),
+            self.list::<GhJobPost>("job_posts", &[]),
+        )?;
+        let departments = self.department_names(&gh_jobs).await?;
+        let post_of = posts_by_job(&posts);
+        let jobs: Vec<_> = gh_jobs
+            .iter()
+            .map(|j| {
+                let mut m = mapping::job(j, post_of.get(&j.id).copied());
+                if m.department.is_none() {
+                    m.department = j.department_id.and_then(|d| departments.get(&d).cloned());
+                }
+                m
+            })
+            .filter(|j| scope.includes_job(j))
+            .collect();
+        let in_scope: BTreeSet<i64> = jobs.iter().filter_map(|j| j.id.parse().ok()).collect();
+        if in_scope.is_empty() {
+            debug!("no job in scope");
+            return Ok(GhPlan {
+                jobs,
+                ..GhPlan::default()
+            });
+        }
+
+        // A full sync lists everything (fewer requests than batches); an
+        // incremental one lists what changed and completes the set below.
+        let filters: Vec<(&str, String)> = since
+            .map(|t| vec![("updated_at", format!("gte|{}", ts(t)))])
+            .unwrap_or_default();
+        let app_filters = {
+            let mut f = filters.clone();
+            // Narrow server-side when the scope is a few of many jobs.
+            if in_scope.len() <= ID_BATCH && in_scope.len() < gh_jobs.len() {
+                f.push((
+                    "job_ids",
+                    in_scope
+                        .iter()
+                        .map(i64::to_string)
+                        .collect::<Vec<_>>()
+                        .join(","),
+                ));
+            }
+            f
+        };
+        let (mut apps, mut cands, mut atts) = futures::try_join!(
+            self.list::<GhApplication>("applications", &app_filters),
+            self.list::<GhCandidate>("candidates", &filters),
+            self.list::<GhAttachment>("attachments", &filters),
+        )?;
+
+        if since.is_some() {
+            // A changed candidate or a new resume re-scores the candidate's applications.
+            let touched: BTreeSet<i64> = cands
+                .iter()
+                .map(|c| c.id)
+                .chain(
+                    atts.iter()
+                        .filter(|a| a.is_resume())
+                        .filter_map(|a| a.candidate_id),
+                )
+                .collect();
+            if !touched.is_empty() {
+                let have: BTreeSet<i64> = apps.iter().map(|a| a.id).collect();
+                let more: Vec<GhApplication> = self
+                    .list_by_ids("applications", "candidate_ids", &touched)
+                    .await?;
+                apps.extend(more.into_iter().filter(|a| !have.contains(&a.id)));
+            }
+        }
+
+        let all_applications: Vec<_> = apps
+            .iter()
+            .filter_map(mapping::application)
+            .filter(|a| a.job_id.parse().is_ok_and(|j| in_scope.contains(&j)))
+            .collect();
+        // Each application changes when it, its candidate or its resume does.
+        let cand_at: HashMap<i64, DateTime<Utc>> = cands
+            .iter()
+            .filter_map(|c| Some((c.id, c.updated_at?)))
+            .collect();
+        let resume_at: HashMap<i64, DateTime<Utc>> = latest_resumes(&atts)
+            .into_iter()
+            .filter_map(|(c, a)| Some((c, a.updated_at?)))
+            .collect();
+        let job_of: HashMap<&str, &crate::model::Job> =
+            jobs.iter().map(|j| (j.id.as_str(), j)).collect();
+        let mut applications: Vec<Application> = Vec::with_capacity(all_applications.len());
+        let mut unchanged_application_ids = Vec::new();
+        for mut a in all_applications {
+            let cid: Option<i64> = a.candidate_id.parse().ok();
+            let others = cid.map(|c| (cand_at.get(&c).copied(), resume_at.get(&c).copied()));
+            // A candidate not listed here (an incremental pull) is unknown: fetched.
+            if let Some((Some(c), r)) = others {
+                a.updated_at = a.updated_at.max(Some(c)).max(r);
+                let job = job_of.get(a.job_id.as_str());
+                if job.is_some_and(|j| known.unchanged(&a.id, j, a.updated_at)) {
+                    unchanged_application_ids.push(a.id);
+                    continue;
+                }
+            }
+            applications.push(a);
+        }
+        let needed: BTreeSet<i64> = applications
+            .iter()
+            .filter_map(|a| a.candidate_id.parse().ok())
+            .collect();
+
+        // Every returned candidate comes with its resume: fetch candidates and
+        // resumes the listings above did not bring.
+        let have_cands: BTreeSet<i64> = cands.iter().map(|c| c.id).collect();
+        let missing: BTreeSet<i64> = needed.difference(&have_cands).copied().collect();
+        let have_resume: BTreeSet<i64> = atts
+            .iter()
+            .filter(|a| a.is_resume())
+            .filter_map(|a| a.candidate_id)
+            .collect();
+        let no_resume: BTreeSet<i64> = if since.is_some() {
+            needed.difference(&have_resume).copied().collect()
+        } else {
+            // A full listing saw every attachment; only late arrivals are missing.
+            missing.difference(&have_resume).copied().collect()
+        };
+        let (more_cands, more_atts) = futures::try_join!(
+            self.list_by_ids::<GhCandidate>("candidates", "candidate_ids", &missing),
+            self.list_by_ids::<GhAttachment>("attachments", "candidate_ids", &no_resume),
+        )?;
+        cands.extend(more_cands);
+        atts.extend(more_atts);
+
+        let high_watermark = apps
+            .iter()
+            .map(|a| a.updated_at)
+            .chain(cands.iter().map(|c| c.updated_at))
+            .chain(atts.iter().map(|a| a.updated_at))
+            .flatten()
+            .max();
+
+        let resumes: HashMap<i64, String> = latest_resumes(&atts)
+            .into_iter()
+            .filter_map(|(c, a)| Some((c, a.url.clone()?)))
+            .collect();
+        let candidates: HashMap<i64, GhCandidate> = cands
+            .into_iter()
+            .filter(|c| needed.contains(&c.id))
+            .map(|c| (c.id, c))
+            .collect();
+        applications.sort_by(|a, b| {
+            (candidate_key(a), a.id.as_str()).cmp(&(candidate_key(b), b.id.as_str()))
+        });
+        Ok(GhPlan {
+            jobs,
+            applications,
+            unchanged_application_ids,
+            candidates,
+            resumes,
+            high_watermark,
+        })
+    }
+
+    /// One batch: its candidates with their resumes downloaded.
+    async fn batch(&self, plan: &GhPlan, apps: &[Application]) -> Result<ChangeSet, VendorError> {
+        let mut seen = BTreeSet::new();
+        let wanted: Vec<(GhCandidate, Option<String>)> = apps
+            .iter()
+            .filter_map(|a| a.candidate_id.parse::<i64>().ok())
+            .filter(|id| seen.insert(*id))
+            .filter_map(|id| {
+                let c = plan.candidates.get(&id)?.clone();
+                Some((c, plan.resumes.get(&id).cloned()))
+            })
+            .collect();
+        let candidates = futures::stream::iter(wanted)
+            .map(|(c, url)| self.with_resume(c, url))
+            .buffer_unordered(DOWNLOADS_IN_FLIGHT)
+            .try_collect::<Vec<_>>()
+            .await?;
+        debug!(
+            applications = apps.len(),
+            candidates = candidates.len(),
+            "greenhouse batch mapped"
+        );
+        Ok(ChangeSet {
+            jobs: plan.jobs.clone(),
+            candidates,
+            applications: apps.to_vec(),
+            // v3 lists do not report deletions (webhooks do).
+            deleted_application_ids: Vec::new(),
+            high_watermark: plan.high_watermark,
+            unchanged_application_ids: Vec::new(),
+            resume_after: apps.last().map(|a| a.candidate_id.clone()),
+        })
+    }
+}
+
+/// Applications ordered by their candidate's numeric id.
+fn candidate_key(a: &Application) -> i64 {
+    a.candidate_id.parse().unwrap_or(i64::MAX)
+}
+
 #[async_trait]
 impl AtsClient for GreenhouseClient {
-    /// The pull; `known` spares the resume downloads of applications whose
-    /// record, candidate and resume did not change since processed.
     async fn pull_known(
         &self,
         since: Option<DateTime<Utc>>,
@@ -230,179 +452,58 @@ impl AtsClient for GreenhouseClient {
     ) -> Result<ChangeSet, VendorError> {
         let span = info_span!("greenhouse_pull", since = ?since);
         async move {
-            let (gh_jobs, posts) = futures::try_join!(
-                self.list::<GhJob>("jobs", &[]),
-                self.list::<GhJobPost>("job_posts", &[]),
-            )?;
-            let departments = self.department_names(&gh_jobs).await?;
-            let post_of = posts_by_job(&posts);
-            let jobs: Vec<_> = gh_jobs
-                .iter()
-                .map(|j| {
-                    let mut m = mapping::job(j, post_of.get(&j.id).copied());
-                    if m.department.is_none() {
-                        m.department = j.department_id.and_then(|d| departments.get(&d).cloned());
-                    }
-                    m
-                })
-                .filter(|j| scope.includes_job(j))
-                .collect();
-            let in_scope: BTreeSet<i64> = jobs.iter().filter_map(|j| j.id.parse().ok()).collect();
-            if in_scope.is_empty() {
-                debug!("no job in scope");
-                return Ok(ChangeSet {
-                    jobs,
-                    ..Default::default()
-                });
-            }
-
-            // A full sync lists everything (fewer requests than batches); an
-            // incremental one lists what changed and completes the set below.
-            let filters: Vec<(&str, String)> = since
-                .map(|t| vec![("updated_at", format!("gte|{}", ts(t)))])
-                .unwrap_or_default();
-            let app_filters = {
-                let mut f = filters.clone();
-                // Narrow server-side when the scope is a few of many jobs.
-                if in_scope.len() <= ID_BATCH && in_scope.len() < gh_jobs.len() {
-                    f.push((
-                        "job_ids",
-                        in_scope
-                            .iter()
-                            .map(i64::to_string)
-                            .collect::<Vec<_>>()
-                            .join(","),
-                    ));
-                }
-                f
-            };
-            let (mut apps, mut cands, mut atts) = futures::try_join!(
-                self.list::<GhApplication>("applications", &app_filters),
-                self.list::<GhCandidate>("candidates", &filters),
-                self.list::<GhAttachment>("attachments", &filters),
-            )?;
-
-            if since.is_some() {
-                // A changed candidate or a new resume re-scores the candidate's applications.
-                let touched: BTreeSet<i64> = cands
-                    .iter()
-                    .map(|c| c.id)
-                    .chain(
-                        atts.iter()
-                            .filter(|a| a.is_resume())
-                            .filter_map(|a| a.candidate_id),
-                    )
-                    .collect();
-                if !touched.is_empty() {
-                    let have: BTreeSet<i64> = apps.iter().map(|a| a.id).collect();
-                    let more: Vec<GhApplication> = self
-                        .list_by_ids("applications", "candidate_ids", &touched)
-                        .await?;
-                    apps.extend(more.into_iter().filter(|a| !have.contains(&a.id)));
-                }
-            }
-
-            let all_applications: Vec<_> = apps
-                .iter()
-                .filter_map(mapping::application)
-                .filter(|a| a.job_id.parse().is_ok_and(|j| in_scope.contains(&j)))
-                .collect();
-            // Each application changes when it, its candidate or its resume does.
-            let cand_at: HashMap<i64, DateTime<Utc>> = cands
-                .iter()
-                .filter_map(|c| Some((c.id, c.updated_at?)))
-                .collect();
-            let resume_at: HashMap<i64, DateTime<Utc>> = latest_resumes(&atts)
-                .into_iter()
-                .filter_map(|(c, a)| Some((c, a.updated_at?)))
-                .collect();
-            let job_of: HashMap<&str, &crate::model::Job> =
-                jobs.iter().map(|j| (j.id.as_str(), j)).collect();
-            let mut applications = Vec::with_capacity(all_applications.len());
-            let mut unchanged_application_ids = Vec::new();
-            for mut a in all_applications {
-                let cid: Option<i64> = a.candidate_id.parse().ok();
-                let others = cid.map(|c| (cand_at.get(&c).copied(), resume_at.get(&c).copied()));
-                // A candidate not listed here (an incremental pull) is unknown: fetched.
-                if let Some((Some(c), r)) = others {
-                    a.updated_at = a.updated_at.max(Some(c)).max(r);
-                    let job = job_of.get(a.job_id.as_str());
-                    if job.is_some_and(|j| known.unchanged(&a.id, j, a.updated_at)) {
-                        unchanged_application_ids.push(a.id);
-                        continue;
-                    }
-                }
-                applications.push(a);
-            }
-            let needed: BTreeSet<i64> = applications
-                .iter()
-                .filter_map(|a| a.candidate_id.parse().ok())
-                .collect();
-
-            // Every returned candidate comes with its resume: fetch candidates and
-            // resumes the listings above did not bring.
-            let have_cands: BTreeSet<i64> = cands.iter().map(|c| c.id).collect();
-            let missing: BTreeSet<i64> = needed.difference(&have_cands).copied().collect();
-            let have_resume: BTreeSet<i64> = atts
-                .iter()
-                .filter(|a| a.is_resume())
-                .filter_map(|a| a.candidate_id)
-                .collect();
-            let no_resume: BTreeSet<i64> = if since.is_some() {
-                needed.difference(&have_resume).copied().collect()
-            } else {
-                // A full listing saw every attachment; only late arrivals are missing.
-                missing.difference(&have_resume).copied().collect()
-            };
-            let (more_cands, more_atts) = futures::try_join!(
-                self.list_by_ids::<GhCandidate>("candidates", "candidate_ids", &missing),
-                self.list_by_ids::<GhAttachment>("attachments", "candidate_ids", &no_resume),
-            )?;
-            cands.extend(more_cands);
-            atts.extend(more_atts);
-
-            let high_watermark = apps
-                .iter()
-                .map(|a| a.updated_at)
-                .chain(cands.iter().map(|c| c.updated_at))
-                .chain(atts.iter().map(|a| a.updated_at))
-                .flatten()
-                .max();
-
-            let resumes = latest_resumes(&atts);
-            let mut seen = BTreeSet::new();
-            let wanted: Vec<(GhCandidate, Option<String>)> = cands
-                .into_iter()
-                .filter(|c| needed.contains(&c.id) && seen.insert(c.id))
-                .map(|c| {
-                    let url = resumes.get(&c.id).and_then(|a| a.url.clone());
-                    (c, url)
-                })
-                .collect();
-            let candidates = futures::stream::iter(wanted)
-                .map(|(c, url)| self.with_resume(c, url))
-                .buffer_unordered(DOWNLOADS_IN_FLIGHT)
-                .try_collect::<Vec<_>>()
-                .await?;
-            debug!(
-                jobs = jobs.len(),
-                applications = applications.len(),
-                candidates = candidates.len(),
-                "greenhouse pull mapped"
-            );
-            Ok(ChangeSet {
-                jobs,
-                candidates,
-                applications,
-                // v3 lists do not report deletions (webhooks do).
-                deleted_application_ids: Vec::new(),
-                high_watermark,
-                unchanged_application_ids,
-                resume_after: None,
-            })
+            let plan = self.plan(since, scope, known).await?;
+            let mut out = self.batch(&plan, &plan.applications).await?;
+            out.unchanged_application_ids = plan.unchanged_application_ids;
+            out.resume_after = None;
+            Ok(out)
         }
         .instrument(span)
         .await
+    }
+
+    /// Batches of about [`crate::vendors::batches::BATCH`] applications, by candidate: the listings
+    /// once, then each batch's resumes, so a large tenant's resumes are never
+    /// held at once. Resumes after the last candidate of a finished batch.
+    fn pull_batches<'a>(
+        &'a self,
+        since: Option<DateTime<Utc>>,
+        scope: &'a PullScope,
+        resume_after: Option<String>,
+        known: &'a dyn Known,
+    ) -> crate::vendors::Batches<'a> {
+        let first = async move {
+            let mut plan = self.plan(since, scope, known).await?;
+            if let Some(after) = resume_after.as_deref().and_then(|a| a.parse::<i64>().ok()) {
+                plan.applications.retain(|a| candidate_key(a) > after);
+            }
+            Ok::<_, VendorError>(plan)
+        };
+        let stream = futures::stream::once(first).flat_map(move |plan| match plan {
+            Err(e) => futures::stream::once(async move { Err(e) }).boxed(),
+            Ok(plan) => {
+                let plan = std::sync::Arc::new(plan);
+                let bounds = crate::vendors::batches::bounds(
+                    &plan.applications,
+                    crate::vendors::batches::BATCH,
+                    |a| a.candidate_id.clone(),
+                );
+                futures::stream::iter(bounds.into_iter().enumerate())
+                    .then(move |(i, range)| {
+                        let plan = plan.clone();
+                        async move {
+                            let mut out = self.batch(&plan, &plan.applications[range]).await?;
+                            if i == 0 {
+                                out.unchanged_application_ids =
+                                    plan.unchanged_application_ids.clone();
+                            }
+                            Ok(out)
+                        }
+                    })
+                    .boxed()
+            }
+        });
+        Box::pin(stream)
     }
 
     async fn write_back(&self, req: &WriteBackRequest) -> Result<(), VendorError> {

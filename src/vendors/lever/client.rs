@@ -344,10 +344,146 @@ fn contacts<'a>(kept: &[&'a LvOpportunity], resumes: &'a [Vec<LvResume>]) -> Vec
         .collect()
 }
 
+/// What a pull will fetch: the listings, read in full, and the changed
+/// opportunities whose resumes are still to be fetched.
+#[derive(Default)]
+struct LvPlan {
+    jobs: Vec<crate::model::Job>,
+    hired: HashSet<String>,
+    /// Ordered by contact (then id): a batch holds all of a contact's
+    /// opportunities, whose resumes make one candidate.
+    kept: Vec<LvOpportunity>,
+    unchanged_application_ids: Vec<String>,
+    deleted_application_ids: Vec<String>,
+    high_watermark: Option<DateTime<Utc>>,
+}
+
+impl LeverClient {
+    /// The listings of a pull; `known` spares the resume requests of
+    /// opportunities that did not change since processed.
+    async fn plan(
+        &self,
+        since: Option<DateTime<Utc>>,
+        scope: &PullScope,
+        known: &dyn Known,
+    ) -> Result<LvPlan, VendorError> {
+        let since_ms = since.map(|t| t.timestamp_millis().to_string());
+        let include = [("include", "content".to_string())];
+        let (postings, hired) = futures::try_join!(
+            self.list::<LvPosting>(&["postings"], &include),
+            self.hired_reasons(),
+        )?;
+        let jobs: Vec<_> = postings
+            .iter()
+            .map(mapping::job)
+            .filter(|j| scope.includes_job(j))
+            .collect();
+        let in_scope: HashSet<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
+
+        // Deletions carry no posting: all of them are reported.
+        let deleted_application_ids = match &since_ms {
+            Some(ms) => self
+                .list::<LvDeleted>(
+                    &["opportunities", "deleted"],
+                    &[("deleted_at_start", ms.clone())],
+                )
+                .await?
+                .into_iter()
+                .map(|d| d.id)
+                .collect(),
+            None => Vec::new(),
+        };
+        if in_scope.is_empty() {
+            debug!("no posting in scope");
+            return Ok(LvPlan {
+                jobs,
+                deleted_application_ids,
+                ..LvPlan::default()
+            });
+        }
+
+        let mut filters: Vec<(&str, String)> = vec![
+            ("expand", "applications".to_string()),
+            ("expand", "stage".to_string()),
+        ];
+        if let Some(ms) = &since_ms {
+            // Opportunities with `updatedAt: null` never match; full syncs find them.
+            filters.push(("updated_at_start", ms.clone()));
+        }
+        if in_scope.len() <= POSTING_FILTER_MAX && in_scope.len() < postings.len() {
+            let mut ids: Vec<&str> = in_scope.iter().copied().collect();
+            ids.sort_unstable();
+            filters.extend(ids.into_iter().map(|p| ("posting_id", p.to_string())));
+        }
+        let opportunities: Vec<LvOpportunity> = self.list(&["opportunities"], &filters).await?;
+        let high_watermark = mapping::ms(opportunities.iter().filter_map(|o| o.updated_at).max());
+
+        let job_of: HashMap<&str, &crate::model::Job> =
+            jobs.iter().map(|j| (j.id.as_str(), j)).collect();
+        let mut unchanged_application_ids = Vec::new();
+        let mut kept: Vec<LvOpportunity> = Vec::new();
+        for o in opportunities {
+            let Some(job) = o.posting_id().and_then(|p| job_of.get(p)) else {
+                continue;
+            };
+            if known.unchanged(&o.id, job, mapping::ms(o.updated_at)) {
+                unchanged_application_ids.push(o.id);
+            } else {
+                kept.push(o);
+            }
+        }
+        kept.sort_by(|a, b| (a.contact_id(), a.id.as_str()).cmp(&(b.contact_id(), b.id.as_str())));
+        Ok(LvPlan {
+            jobs,
+            hired,
+            kept,
+            unchanged_application_ids,
+            deleted_application_ids,
+            high_watermark,
+        })
+    }
+
+    /// One batch: its opportunities' resumes, merged per contact.
+    async fn batch(&self, plan: &LvPlan, kept: &[LvOpportunity]) -> Result<ChangeSet, VendorError> {
+        let kept: Vec<&LvOpportunity> = kept.iter().collect();
+        let applications: Vec<_> = kept
+            .iter()
+            .filter_map(|o| mapping::application(o, &plan.hired))
+            .collect();
+        // Futures built up front: closures over borrowed items trip the
+        // Send check of `async_trait` futures.
+        let fetches: Vec<_> = kept.iter().map(|o| self.resumes(&o.id)).collect();
+        let resumes: Vec<Vec<LvResume>> = futures::stream::iter(fetches)
+            .buffered(RESUMES_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        let mapped: Vec<_> = contacts(&kept, &resumes)
+            .into_iter()
+            .map(|p| self.candidate(p))
+            .collect();
+        let candidates = futures::stream::iter(mapped)
+            .buffer_unordered(RESUMES_IN_FLIGHT)
+            .try_collect::<Vec<_>>()
+            .await?;
+        debug!(
+            applications = applications.len(),
+            candidates = candidates.len(),
+            "lever batch mapped"
+        );
+        Ok(ChangeSet {
+            jobs: plan.jobs.clone(),
+            candidates,
+            applications,
+            deleted_application_ids: Vec::new(),
+            high_watermark: plan.high_watermark,
+            unchanged_application_ids: Vec::new(),
+            resume_after: kept.last().map(|o| o.contact_id().to_string()),
+        })
+    }
+}
+
 #[async_trait]
 impl AtsClient for LeverClient {
-    /// The pull; `known` spares the resume requests of opportunities that did
-    /// not change since processed.
     async fn pull_known(
         &self,
         since: Option<DateTime<Utc>>,
@@ -356,114 +492,60 @@ impl AtsClient for LeverClient {
     ) -> Result<ChangeSet, VendorError> {
         let span = info_span!("lever_pull", since = ?since);
         async move {
-            let since_ms = since.map(|t| t.timestamp_millis().to_string());
-            let include = [("include", "content".to_string())];
-            let (postings, hired) = futures::try_join!(
-                self.list::<LvPosting>(&["postings"], &include),
-                self.hired_reasons(),
-            )?;
-            let jobs: Vec<_> = postings
-                .iter()
-                .map(mapping::job)
-                .filter(|j| scope.includes_job(j))
-                .collect();
-            let in_scope: HashSet<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
-
-            // Deletions carry no posting: all of them are reported.
-            let deleted_application_ids = match &since_ms {
-                Some(ms) => self
-                    .list::<LvDeleted>(
-                        &["opportunities", "deleted"],
-                        &[("deleted_at_start", ms.clone())],
-                    )
-                    .await?
-                    .into_iter()
-                    .map(|d| d.id)
-                    .collect(),
-                None => Vec::new(),
-            };
-            if in_scope.is_empty() {
-                debug!("no posting in scope");
-                return Ok(ChangeSet {
-                    jobs,
-                    deleted_application_ids,
-                    ..Default::default()
-                });
-            }
-
-            let mut filters: Vec<(&str, String)> = vec![
-                ("expand", "applications".to_string()),
-                ("expand", "stage".to_string()),
-            ];
-            if let Some(ms) = &since_ms {
-                // Opportunities with `updatedAt: null` never match; full syncs find them.
-                filters.push(("updated_at_start", ms.clone()));
-            }
-            if in_scope.len() <= POSTING_FILTER_MAX && in_scope.len() < postings.len() {
-                let mut ids: Vec<&str> = in_scope.iter().copied().collect();
-                ids.sort_unstable();
-                filters.extend(ids.into_iter().map(|p| ("posting_id", p.to_string())));
-            }
-            let opportunities: Vec<LvOpportunity> = self.list(&["opportunities"], &filters).await?;
-            let high_watermark =
-                mapping::ms(opportunities.iter().filter_map(|o| o.updated_at).max());
-
-            let job_of: HashMap<&str, &crate::model::Job> =
-                jobs.iter().map(|j| (j.id.as_str(), j)).collect();
-            let mut unchanged_application_ids = Vec::new();
-            let kept: Vec<&LvOpportunity> = opportunities
-                .iter()
-                .filter(|o| o.posting_id().is_some_and(|p| in_scope.contains(p)))
-                .filter(|o| {
-                    let job = o.posting_id().and_then(|p| job_of.get(p));
-                    let same =
-                        job.is_some_and(|j| known.unchanged(&o.id, j, mapping::ms(o.updated_at)));
-                    if same {
-                        unchanged_application_ids.push(o.id.clone());
-                    }
-                    !same
-                })
-                .collect();
-            let applications: Vec<_> = kept
-                .iter()
-                .filter_map(|o| mapping::application(o, &hired))
-                .collect();
-
-            // Futures built up front: closures over borrowed items trip the
-            // Send check of `async_trait` futures.
-            let fetches: Vec<_> = kept.iter().map(|o| self.resumes(&o.id)).collect();
-            let resumes: Vec<Vec<LvResume>> = futures::stream::iter(fetches)
-                .buffered(RESUMES_IN_FLIGHT)
-                .try_collect()
-                .await?;
-            let mapped: Vec<_> = contacts(&kept, &resumes)
-                .into_iter()
-                .map(|p| self.candidate(p))
-                .collect();
-            let candidates = futures::stream::iter(mapped)
-                .buffer_unordered(RESUMES_IN_FLIGHT)
-                .try_collect::<Vec<_>>()
-                .await?;
-            debug!(
-                jobs = jobs.len(),
-                opportunities = opportunities.len(),
-                applications = applications.len(),
-                candidates = candidates.len(),
-                deleted = deleted_application_ids.len(),
-                "lever pull mapped"
-            );
-            Ok(ChangeSet {
-                jobs,
-                candidates,
-                applications,
-                deleted_application_ids,
-                high_watermark,
-                unchanged_application_ids,
-                resume_after: None,
-            })
+            let plan = self.plan(since, scope, known).await?;
+            let mut out = self.batch(&plan, &plan.kept).await?;
+            out.unchanged_application_ids = plan.unchanged_application_ids;
+            out.deleted_application_ids = plan.deleted_application_ids;
+            out.resume_after = None;
+            Ok(out)
         }
         .instrument(span)
         .await
+    }
+
+    /// Batches of about [`crate::vendors::batches::BATCH`] opportunities, by contact: the listings
+    /// once, then each batch's resumes. Resumes after the last contact of a
+    /// finished batch.
+    fn pull_batches<'a>(
+        &'a self,
+        since: Option<DateTime<Utc>>,
+        scope: &'a PullScope,
+        resume_after: Option<String>,
+        known: &'a dyn Known,
+    ) -> crate::vendors::Batches<'a> {
+        let first = async move {
+            let mut plan = self.plan(since, scope, known).await?;
+            if let Some(after) = &resume_after {
+                plan.kept.retain(|o| o.contact_id() > after.as_str());
+            }
+            Ok::<_, VendorError>(plan)
+        };
+        let stream = futures::stream::once(first).flat_map(move |plan| match plan {
+            Err(e) => futures::stream::once(async move { Err(e) }).boxed(),
+            Ok(plan) => {
+                let plan = std::sync::Arc::new(plan);
+                let bounds = crate::vendors::batches::bounds(
+                    &plan.kept,
+                    crate::vendors::batches::BATCH,
+                    |o| o.contact_id().to_string(),
+                );
+                futures::stream::iter(bounds.into_iter().enumerate())
+                    .then(move |(i, range)| {
+                        let plan = plan.clone();
+                        async move {
+                            let mut out = self.batch(&plan, &plan.kept[range]).await?;
+                            if i == 0 {
+                                out.unchanged_application_ids =
+                                    plan.unchanged_application_ids.clone();
+                                out.deleted_application_ids = plan.deleted_application_ids.clone();
+                            }
+                            Ok(out)
+                        }
+                    })
+                    .boxed()
+            }
+        });
+        Box::pin(stream)
     }
 
     async fn write_back(&self, req: &WriteBackRequest) -> Result<(), VendorError> {

@@ -22,7 +22,8 @@ use crate::vendors::http::{
     RateLimiter, RetryPolicy, StaticAuth, Transport, VendorHttp, api_url, decode,
 };
 use crate::vendors::{
-    AtsClient, ConnectionConfig, Known, PullScope, VendorError, WriteBackRequest, given, notes,
+    AtsClient, ConnectionConfig, Known, PullScope, VendorError, WriteBackRequest, batches, given,
+    notes,
 };
 
 /// Workable's maximum page size.
@@ -36,10 +37,6 @@ const PER_JOB_LISTING_MAX: usize = 3;
 const FORBIDDEN_HINT: &str = "the Workable API token needs the r_jobs, r_candidates and \
 w_candidates scopes (Settings > Integrations > API access token)";
 
-/// One pulled candidate: mapped, or gone between the list and its detail.
-/// Candidates per batch of a pull (and per checkpoint).
-const BATCH: usize = 100;
-
 /// What a pull will fetch.
 struct PullPlan {
     jobs: Vec<crate::model::Job>,
@@ -51,6 +48,7 @@ struct PullPlan {
     listed_watermark: Option<DateTime<Utc>>,
 }
 
+/// One pulled candidate: mapped, or gone between the list and its detail.
 enum Fetched {
     Found(Box<(Candidate, Application)>),
     Gone(String),
@@ -506,7 +504,7 @@ impl AtsClient for WorkableClient {
         .await
     }
 
-    /// Batches of [`BATCH`] candidates in id order, each with its details: a
+    /// Batches of [`batches::BATCH`] candidates in id order, each with its details: a
     /// long pull (one detail request per candidate, at 10 requests per 10 s) is
     /// checkpointed per batch and resumes after the last candidate id done.
     fn pull_batches<'a>(
@@ -527,13 +525,12 @@ impl AtsClient for WorkableClient {
             Err(e) => futures::stream::once(async move { Err(e) }).boxed(),
             Ok(plan) => {
                 let plan = std::sync::Arc::new(plan);
-                let chunks: Vec<usize> = (0..plan.wanted.len().div_ceil(BATCH).max(1)).collect();
-                futures::stream::iter(chunks)
-                    .then(move |i| {
+                let bounds = batches::bounds(&plan.wanted, batches::BATCH, |c| c.id.clone());
+                futures::stream::iter(bounds.into_iter().enumerate())
+                    .then(move |(i, range)| {
                         let plan = plan.clone();
                         async move {
-                            let end = ((i + 1) * BATCH).min(plan.wanted.len());
-                            let mut out = self.batch(&plan, &plan.wanted[i * BATCH..end]).await?;
+                            let mut out = self.batch(&plan, &plan.wanted[range]).await?;
                             if i == 0 {
                                 out.deleted_application_ids.extend(plan.anonymized.clone());
                                 out.unchanged_application_ids = plan.unchanged.clone();
