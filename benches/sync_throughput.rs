@@ -27,8 +27,10 @@
 //! `BENCH_ONLY=writeback,takeover,throughput,vendors` runs only the named parts:
 //! `throughput` is 1-3, `vendors` is 4).
 
+mod common;
+
 use std::collections::{BTreeMap, HashMap};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use ats_operator::api::{ScoringProfileSpec, WriteBackMode, WriteBackSpec};
@@ -38,77 +40,8 @@ use ats_operator::scoring;
 use ats_operator::sync::pipeline;
 use ats_operator::sync::{Schedule, SyncKey, SyncSpec};
 use ats_operator::vendors::{self, ConnectionConfig, PullScope, SecretValue};
+use common::{Sandbox, api_requests, json, start_sandbox, start_vendor_sandbox};
 use serde_json::Value;
-
-struct Sandbox {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-async fn start_sandbox(apps: usize, rate_limit: &str) -> Sandbox {
-    start_vendor_sandbox("greenhouse", apps, rate_limit).await
-}
-
-async fn start_vendor_sandbox(vendor: &str, apps: usize, rate_limit: &str) -> Sandbox {
-    let port = free_port();
-    // Waited for in `Drop for Sandbox`.
-    #[allow(clippy::zombie_processes)]
-    let child = Command::new(env!("CARGO_BIN_EXE_ats-operator"))
-        .args([
-            "sandbox",
-            "--vendor",
-            vendor,
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--applications",
-            &apps.to_string(),
-            "--jobs",
-            "100",
-            "--rate-limit",
-            rate_limit,
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start sandbox");
-    let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    for _ in 0..300 {
-        if http
-            .get(format!("{base}/_sandbox/stats"))
-            .send()
-            .await
-            .is_ok()
-        {
-            return Sandbox { child, base };
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("sandbox did not start");
-}
-
-async fn json(url: &str) -> Value {
-    reqwest::get(url)
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json")
-}
 
 fn spec(sb: &Sandbox, creds: &Value, mode: WriteBackMode, name: &str) -> SyncSpec {
     let mut credentials = BTreeMap::new();
@@ -308,41 +241,27 @@ async fn writeback_limited(ledger: &Ledger) {
 
 /// 6: leader takeover after SIGKILL, on a loopback control plane.
 async fn takeover() {
-    use ats_operator::devcluster::DevCluster;
     let rounds: usize = std::env::var("BENCH_TAKEOVER_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
-    let cluster = match DevCluster::start_ephemeral().await {
+    let (cluster, client) = match common::control_plane().await {
         Ok(c) => c,
         Err(e) => {
             println!("leader takeover: skipped, no control plane ({e})");
             return;
         }
     };
-    let client = kube::Client::try_from(cluster.kube_config()).expect("client");
-    ats_operator::controller::install_crds(&client)
-        .await
-        .expect("crds");
     let dir = tempfile::tempdir().expect("tempdir");
     let start = |id: &str| {
-        Command::new(env!("CARGO_BIN_EXE_ats-operator"))
-            .args([
-                "run",
-                "--namespace",
-                "default",
-                "--lease-namespace",
-                "default",
-            ])
-            .arg("--ledger-path")
-            .arg(dir.path().join(format!("{id}.db")))
-            .env("KUBECONFIG", cluster.kubeconfig_path())
-            .env("POD_NAME", id)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("operator")
+        common::operator(
+            &cluster,
+            &dir.path().join(format!("{id}.db")),
+            &["--namespace", "default", "--lease-namespace", "default"],
+        )
+        .env("POD_NAME", id)
+        .spawn()
+        .expect("operator")
     };
     let leases: kube::Api<k8s_openapi::api::coordination::v1::Lease> =
         kube::Api::namespaced(client.clone(), "default");
@@ -401,31 +320,6 @@ async fn takeover() {
             .collect::<Vec<_>>(),
         max
     );
-}
-
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
-}
-
-fn api_requests(stats: &Value) -> u64 {
-    stats["requests"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .filter(|(k, _)| {
-                    k.contains(" /v3/") || k.contains(" /v1/") || k.contains(" /spi/v3/")
-                })
-                .map(|(_, v)| v.as_u64().unwrap_or(0))
-                .sum()
-        })
-        .unwrap_or(0)
 }
 
 #[tokio::main]
@@ -553,6 +447,6 @@ async fn main() {
     .await;
     println!(
         "peak memory (VmHWM) of the operator side: {:.1} MiB",
-        peak_rss_mib()
+        common::proc_mib(std::process::id(), "VmHWM").unwrap_or(0.0)
     );
 }
