@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::errors::{bad_request, json_body, not_found};
 use super::ids::{self, Kind};
+use super::interviews::{self, Interview, interviews};
 use super::query::{Query, envelope, in_range};
 use super::render::{self, ARCHIVE_REASONS, Expand, archived, posting_state, stage_id, updated_at};
 use super::{Actor, Lever, Note, NoteField, ms, user};
@@ -117,7 +118,7 @@ pub(super) async fn list_opportunities(
         &q,
         ("opportunities", Kind::Opportunity),
         &g.tenant.applications,
-        |a| (a.id, a.created_at),
+        |a| (a.id, ms(a.created_at)),
         |a| filter.matches(&g, a),
         |a| g.opportunity_json(a, &ex),
     )
@@ -145,7 +146,7 @@ pub(super) async fn list_deleted(
         &q,
         ("deleted", Kind::Deletion),
         &g.deleted,
-        |d| (d.seq, d.at),
+        |d| (d.seq, ms(d.at)),
         |d| in_range(ms(d.at), start, end),
         |d| json!({"id": ids::uuid(Kind::Opportunity, d.app_id), "deletedAt": ms(d.at)}),
     )
@@ -223,8 +224,13 @@ pub(super) async fn download_resume(
         .tenant
         .candidate(a.candidate_id)
         .ok_or_else(|| not_found(format!("resumes {resume} was not found")))?;
-    let disposition = format!("attachment; filename=\"{}\"", c.resume_filename());
-    Ok((
+    Ok(attachment(&c.resume_filename(), c.resume_text()))
+}
+
+/// A file download: plain text, named by `Content-Disposition`.
+fn attachment(filename: &str, text: String) -> Response {
+    let disposition = format!("attachment; filename=\"{filename}\"");
+    (
         StatusCode::OK,
         [
             (
@@ -233,9 +239,9 @@ pub(super) async fn download_resume(
             ),
             (header::CONTENT_DISPOSITION, disposition),
         ],
-        c.resume_text(),
+        text,
     )
-        .into_response())
+        .into_response()
 }
 
 // ---------------------------------------------------------------------------
@@ -279,7 +285,7 @@ pub(super) async fn list_postings(
         &q,
         ("postings", Kind::Posting),
         &g.tenant.jobs,
-        |j| (j.id, j.created_at),
+        |j| (j.id, ms(j.created_at)),
         |j| {
             (states.is_empty() || states.contains(&posting_state(j.state)))
                 && in_range(ms(j.updated_at), start, end)
@@ -360,6 +366,118 @@ pub(super) async fn list_archive_reasons() -> Json<Value> {
 }
 
 // ---------------------------------------------------------------------------
+// Interviews, feedback, offers
+
+/// The interview (or feedback form) `iid` of the opportunity `id`.
+fn interview_of<'a>(
+    g: &'a Lever,
+    id: &str,
+    kind: Kind,
+    iid: &str,
+) -> Result<(&'a GenApplication, Interview)> {
+    let a = g.app(id)?;
+    let stage = interviews::parse(kind, a, iid);
+    interviews(a)
+        .into_iter()
+        .find(|iv| Some(iv.stage) == stage)
+        .map(|iv| (a, iv))
+        .ok_or_else(|| {
+            let what = if kind == Kind::Feedback {
+                "feedback"
+            } else {
+                "interviews"
+            };
+            not_found(format!("{what} {iid} was not found"))
+        })
+}
+
+pub(super) async fn list_interviews(
+    State(s): State<Shared<Lever>>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>> {
+    let q = Query::parse(raw);
+    let g = lock(&s);
+    let a = g.app(&id)?;
+    g.list_page(
+        &q,
+        (&format!("interviews:{}", a.id), Kind::Interview),
+        &interviews(a),
+        |iv| (iv.stage as u64, iv.created_at),
+        |_| true,
+        |iv| g.interview_json(a, iv),
+    )
+}
+
+pub(super) async fn get_interview(
+    State(s): State<Shared<Lever>>,
+    Path((id, iid)): Path<(String, String)>,
+) -> Result<Json<Value>> {
+    let g = lock(&s);
+    let (a, iv) = interview_of(&g, &id, Kind::Interview, &iid)?;
+    Ok(data(g.interview_json(a, &iv)))
+}
+
+pub(super) async fn list_feedback(
+    State(s): State<Shared<Lever>>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>> {
+    let q = Query::parse(raw);
+    let g = lock(&s);
+    let a = g.app(&id)?;
+    g.list_page(
+        &q,
+        (&format!("feedback:{}", a.id), Kind::Feedback),
+        &interviews(a),
+        |iv| (iv.stage as u64, iv.created_at),
+        |_| true,
+        |iv| g.feedback_json(a, iv),
+    )
+}
+
+pub(super) async fn get_feedback(
+    State(s): State<Shared<Lever>>,
+    Path((id, fid)): Path<(String, String)>,
+) -> Result<Json<Value>> {
+    let g = lock(&s);
+    let (a, iv) = interview_of(&g, &id, Kind::Feedback, &fid)?;
+    Ok(data(g.feedback_json(a, &iv)))
+}
+
+pub(super) async fn list_offers(
+    State(s): State<Shared<Lever>>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>> {
+    let q = Query::parse(raw);
+    let g = lock(&s);
+    let a = g.app(&id)?;
+    let offers: Vec<(u64, Value)> = (1..).zip(g.offers_json(a)).collect();
+    g.list_page(
+        &q,
+        (&format!("offers:{}", a.id), Kind::Offer),
+        &offers,
+        |(n, o)| (*n, o["createdAt"].as_i64().unwrap_or_default()),
+        |_| true,
+        |(_, o)| o.clone(),
+    )
+}
+
+/// The offer letter (sent or signed: the sandbox has one text for both).
+pub(super) async fn download_offer(
+    State(s): State<Shared<Lever>>,
+    Path((id, offer)): Path<(String, String)>,
+) -> Result<Response> {
+    let g = lock(&s);
+    let a = g.app(&id)?;
+    let (name, text) = g
+        .offer_letter(a, &offer)
+        .ok_or_else(|| not_found(format!("offers {offer} was not found")))?;
+    Ok(attachment(&name, text))
+}
+
+// ---------------------------------------------------------------------------
 // Notes
 
 /// The user a write acts as: `perform_as` when given, else the caller.
@@ -387,7 +505,7 @@ pub(super) async fn list_notes(
         &q,
         (&format!("notes:{}", a.id), Kind::Note),
         notes,
-        |n| (n.serial, n.created_at),
+        |n| (n.serial, ms(n.created_at)),
         |_| true,
         render::note_json,
     )

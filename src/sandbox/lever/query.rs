@@ -3,7 +3,6 @@
 //! `{"data", "hasNext", "next"}` envelope.
 
 use axum::Json;
-use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
@@ -19,7 +18,7 @@ const MAX_LIMIT: usize = 100;
 
 impl Lever {
     /// One page, after the request's `offset`, of `items` (ascending by the
-    /// position `key` gives with its timestamp): those `keep` selects,
+    /// position `key` gives with its epoch-ms timestamp): those `keep` selects,
     /// rendered, in the envelope. `list` names the list and its positions'
     /// kind in the signed `offset` tokens.
     pub(super) fn list_page<T>(
@@ -27,7 +26,7 @@ impl Lever {
         q: &Query,
         list: (&str, Kind),
         items: &[T],
-        key: impl Fn(&T) -> (u64, DateTime<Utc>),
+        key: impl Fn(&T) -> (u64, i64),
         keep: impl Fn(&T) -> bool,
         render: impl FnMut(&T) -> Value,
     ) -> Result<Json<Value>, ApiError> {
@@ -56,8 +55,8 @@ impl Lever {
 
     /// An `offset` token for the position after `pos` in `list`:
     /// `<ms>.<uuid>.<signature>`, only URL-safe characters.
-    fn cursor(&self, list: &str, kind: Kind, pos: u64, at: DateTime<Utc>) -> String {
-        let body = format!("{}.{}", at.timestamp_millis(), ids::uuid(kind, pos));
+    fn cursor(&self, list: &str, kind: Kind, pos: u64, at_ms: i64) -> String {
+        let body = format!("{at_ms}.{}", ids::uuid(kind, pos));
         let sig = self.sign(list, &body);
         format!("{body}.{sig}")
     }
