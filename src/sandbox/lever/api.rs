@@ -368,81 +368,62 @@ pub(super) async fn list_archive_reasons() -> Json<Value> {
 // ---------------------------------------------------------------------------
 // Interviews, feedback, offers
 
-/// The interview (or feedback form) `iid` of the opportunity `id`.
-fn interview_of<'a>(
-    g: &'a Lever,
-    id: &str,
-    kind: Kind,
-    iid: &str,
-) -> Result<(&'a GenApplication, Interview)> {
-    let a = g.app(id)?;
-    let stage = interviews::parse(kind, a, iid);
-    interviews(a)
+/// What the interview lists serve: the interviews (`FEEDBACK` false) or
+/// their feedback forms, one per interview in stage order.
+fn interview_item<const FEEDBACK: bool>() -> (&'static str, Kind) {
+    if FEEDBACK {
+        ("feedback", Kind::Feedback)
+    } else {
+        ("interviews", Kind::Interview)
+    }
+}
+
+fn render_interview_item<const FEEDBACK: bool>(
+    g: &Lever,
+    a: &GenApplication,
+    iv: &Interview,
+) -> Value {
+    if FEEDBACK {
+        g.feedback_json(a, iv)
+    } else {
+        g.interview_json(a, iv)
+    }
+}
+
+/// `GET /opportunities/:id/interviews` and `/feedback`.
+pub(super) async fn list_interview_items<const FEEDBACK: bool>(
+    State(s): State<Shared<Lever>>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>> {
+    let (name, kind) = interview_item::<FEEDBACK>();
+    let q = Query::parse(raw);
+    let g = lock(&s);
+    let a = g.app(&id)?;
+    g.opportunity_list(
+        &q,
+        a,
+        (name, kind),
+        &interviews(a),
+        |iv| (iv.stage as u64, iv.created_at),
+        |iv| render_interview_item::<FEEDBACK>(&g, a, iv),
+    )
+}
+
+/// `GET /opportunities/:id/interviews/:interview` and `/feedback/:feedback`.
+pub(super) async fn get_interview_item<const FEEDBACK: bool>(
+    State(s): State<Shared<Lever>>,
+    Path((id, item)): Path<(String, String)>,
+) -> Result<Json<Value>> {
+    let (name, kind) = interview_item::<FEEDBACK>();
+    let g = lock(&s);
+    let a = g.app(&id)?;
+    let stage = interviews::parse(kind, a, &item);
+    let iv = interviews(a)
         .into_iter()
         .find(|iv| Some(iv.stage) == stage)
-        .map(|iv| (a, iv))
-        .ok_or_else(|| {
-            let what = if kind == Kind::Feedback {
-                "feedback"
-            } else {
-                "interviews"
-            };
-            not_found(format!("{what} {iid} was not found"))
-        })
-}
-
-pub(super) async fn list_interviews(
-    State(s): State<Shared<Lever>>,
-    Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
-) -> Result<Json<Value>> {
-    let q = Query::parse(raw);
-    let g = lock(&s);
-    let a = g.app(&id)?;
-    g.list_page(
-        &q,
-        (&format!("interviews:{}", a.id), Kind::Interview),
-        &interviews(a),
-        |iv| (iv.stage as u64, iv.created_at),
-        |_| true,
-        |iv| g.interview_json(a, iv),
-    )
-}
-
-pub(super) async fn get_interview(
-    State(s): State<Shared<Lever>>,
-    Path((id, iid)): Path<(String, String)>,
-) -> Result<Json<Value>> {
-    let g = lock(&s);
-    let (a, iv) = interview_of(&g, &id, Kind::Interview, &iid)?;
-    Ok(data(g.interview_json(a, &iv)))
-}
-
-pub(super) async fn list_feedback(
-    State(s): State<Shared<Lever>>,
-    Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
-) -> Result<Json<Value>> {
-    let q = Query::parse(raw);
-    let g = lock(&s);
-    let a = g.app(&id)?;
-    g.list_page(
-        &q,
-        (&format!("feedback:{}", a.id), Kind::Feedback),
-        &interviews(a),
-        |iv| (iv.stage as u64, iv.created_at),
-        |_| true,
-        |iv| g.feedback_json(a, iv),
-    )
-}
-
-pub(super) async fn get_feedback(
-    State(s): State<Shared<Lever>>,
-    Path((id, fid)): Path<(String, String)>,
-) -> Result<Json<Value>> {
-    let g = lock(&s);
-    let (a, iv) = interview_of(&g, &id, Kind::Feedback, &fid)?;
-    Ok(data(g.feedback_json(a, &iv)))
+        .ok_or_else(|| not_found(format!("{name} {item} was not found")))?;
+    Ok(data(render_interview_item::<FEEDBACK>(&g, a, &iv)))
 }
 
 pub(super) async fn list_offers(
@@ -454,12 +435,12 @@ pub(super) async fn list_offers(
     let g = lock(&s);
     let a = g.app(&id)?;
     let offers: Vec<(u64, Value)> = (1..).zip(g.offers_json(a)).collect();
-    g.list_page(
+    g.opportunity_list(
         &q,
-        (&format!("offers:{}", a.id), Kind::Offer),
+        a,
+        ("offers", Kind::Offer),
         &offers,
         |(n, o)| (*n, o["createdAt"].as_i64().unwrap_or_default()),
-        |_| true,
         |(_, o)| o.clone(),
     )
 }
@@ -501,12 +482,12 @@ pub(super) async fn list_notes(
     let g = lock(&s);
     let a = g.app(&id)?;
     let notes = g.notes.get(&a.id).map(Vec::as_slice).unwrap_or(&[]);
-    g.list_page(
+    g.opportunity_list(
         &q,
-        (&format!("notes:{}", a.id), Kind::Note),
+        a,
+        ("notes", Kind::Note),
         notes,
         |n| (n.serial, ms(n.created_at)),
-        |_| true,
         render::note_json,
     )
 }

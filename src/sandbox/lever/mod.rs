@@ -247,16 +247,19 @@ pub fn router(opts: &SandboxOptions, base_url: &str) -> (Router, SandboxCredenti
         .route("/v1/opportunities/{id}/notes/{note}", get(api::get_note))
         .route(
             "/v1/opportunities/{id}/interviews",
-            get(api::list_interviews),
+            get(api::list_interview_items::<false>),
         )
         .route(
             "/v1/opportunities/{id}/interviews/{interview}",
-            get(api::get_interview),
+            get(api::get_interview_item::<false>),
         )
-        .route("/v1/opportunities/{id}/feedback", get(api::list_feedback))
+        .route(
+            "/v1/opportunities/{id}/feedback",
+            get(api::list_interview_items::<true>),
+        )
         .route(
             "/v1/opportunities/{id}/feedback/{feedback}",
-            get(api::get_feedback),
+            get(api::get_interview_item::<true>),
         )
         .route("/v1/opportunities/{id}/offers", get(api::list_offers))
         .route(

@@ -10,6 +10,7 @@ use sha2::Sha256;
 use super::Lever;
 use super::errors::bad_request;
 use super::ids::{self, Kind};
+use crate::sandbox::data::GenApplication;
 use crate::sandbox::errors::ApiError;
 use crate::sandbox::request::query_pairs;
 
@@ -39,6 +40,22 @@ impl Lever {
             self.cursor(name, kind, pos, at)
         });
         Ok(envelope(page.into_iter().map(render).collect(), next))
+    }
+
+    /// [`Lever::list_page`] over all of one opportunity's `items`; the
+    /// list's name carries the opportunity, so an `offset` from one
+    /// opportunity's list is refused on another's.
+    pub(super) fn opportunity_list<T>(
+        &self,
+        q: &Query,
+        a: &GenApplication,
+        list: (&str, Kind),
+        items: &[T],
+        key: impl Fn(&T) -> (u64, i64),
+        render: impl FnMut(&T) -> Value,
+    ) -> Result<Json<Value>, ApiError> {
+        let name = format!("{}:{}", list.0, a.id);
+        self.list_page(q, (&name, list.1), items, key, |_| true, render)
     }
 
     fn sign(&self, list: &str, body: &str) -> String {
