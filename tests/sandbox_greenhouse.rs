@@ -1032,3 +1032,347 @@ async fn ten_thousand_applications_page_through() {
     let cands = s.get_json(&tok, "/v3/candidates?per_page=500").await;
     assert_eq!(cands.as_array().unwrap().len(), 500);
 }
+
+/// `/v3/users` in the v3 shape (`primary_email`, `emails`, `deactivated`),
+/// service accounts hidden unless `show_service_accounts=true`.
+#[tokio::test]
+async fn users_in_the_v3_shape() {
+    let s = Sb::small().await;
+    let tok = s.token().await;
+    let users = s.get_json(&tok, "/v3/users").await;
+    let listed = ids(users.as_array().unwrap());
+    let integration = s.creds["integration_user_id"].as_u64().unwrap();
+    let deactivated = s.creds["deactivated_user_id"].as_u64().unwrap();
+    assert!(!listed.contains(&integration), "{users}");
+    assert_eq!(listed.len(), 3);
+    assert!(listed.windows(2).all(|w| w[0] > w[1]), "id descending");
+    let admin = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == s.creds["site_admin_user_id"])
+        .unwrap();
+    assert_eq!(admin["primary_email"], "ada.admin@sandbox.example.com");
+    assert_eq!(admin["emails"], json!(["ada.admin@sandbox.example.com"]));
+    assert_eq!(admin["deactivated"], false);
+    assert_eq!(admin["site_admin"], true);
+    for k in [
+        "name",
+        "first_name",
+        "last_name",
+        "employee_id",
+        "job_title",
+        "department_ids",
+        "office_ids",
+        "linked_candidate_ids",
+        "custom_fields",
+        "created_at",
+        "updated_at",
+    ] {
+        assert!(admin.get(k).is_some(), "{k}: {admin}");
+    }
+    // Not the v1 names.
+    assert!(admin.get("primary_email_address").is_none());
+    assert!(admin.get("disabled").is_none());
+
+    let all = s
+        .get_json(&tok, "/v3/users?show_service_accounts=true")
+        .await;
+    let isu = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == integration)
+        .expect("service account listed when asked for");
+    assert_eq!(isu["primary_email"], "");
+    assert_eq!(isu["emails"], json!([]));
+    assert_eq!(
+        s.get(&tok, "/v3/users?show_service_accounts=yes")
+            .await
+            .status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+
+    let gone = s.get_json(&tok, "/v3/users?deactivated=true").await;
+    assert_eq!(ids(gone.as_array().unwrap()), vec![deactivated]);
+    assert_eq!(gone[0]["deactivated"], true);
+    let by_email = s
+        .get_json(
+            &tok,
+            "/v3/users?primary_email=ADA.ADMIN@sandbox.example.com",
+        )
+        .await;
+    assert_eq!(by_email.as_array().unwrap().len(), 1);
+    assert_eq!(by_email[0]["id"], admin["id"]);
+    let by_employee = s.get_json(&tok, "/v3/users?employee_ids=E-1002").await;
+    assert_eq!(by_employee[0]["id"], s.creds["basic_user_id"]);
+    let since = admin["updated_at"].as_str().unwrap();
+    let later = s
+        .get_json(&tok, &format!("/v3/users?updated_at=gt|{since}"))
+        .await;
+    assert!(!ids(later.as_array().unwrap()).contains(&admin["id"].as_u64().unwrap()));
+
+    // A deactivated user may not act.
+    let r = s
+        .token_response(&[
+            ("grant_type", "client_credentials"),
+            ("sub", &deactivated.to_string()),
+        ])
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_grant");
+}
+
+/// The partner's side of the authorization code grant.
+struct PartnerApp<'a> {
+    s: &'a Sb,
+    /// Does not follow redirects: the code is read from `Location`.
+    http: reqwest::Client,
+}
+
+impl PartnerApp<'_> {
+    fn new(s: &Sb) -> PartnerApp<'_> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        PartnerApp { s, http }
+    }
+
+    fn cred(&self, k: &str) -> &str {
+        self.s.creds["partner"][k].as_str().unwrap()
+    }
+
+    async fn authorize(&self, extra: &[(&str, &str)]) -> reqwest::Response {
+        let mut q = vec![
+            ("response_type", "code"),
+            ("client_id", self.cred("client_id")),
+            ("redirect_uri", self.cred("redirect_uri")),
+            ("state", "st-42"),
+            ("scope", "harvest:applications:list harvest:jobs:list"),
+        ];
+        for (k, v) in extra {
+            q.retain(|(qk, _)| qk != k);
+            q.push((k, v));
+        }
+        self.http
+            .get(self.cred("authorize_url"))
+            .query(&q)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The query of the redirect the authorization step answered.
+    async fn redirect(&self, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+        let r = self.authorize(extra).await;
+        assert_eq!(r.status(), StatusCode::FOUND);
+        let loc = r.headers()["location"].to_str().unwrap().to_string();
+        assert!(loc.starts_with(self.cred("redirect_uri")), "{loc}");
+        let u = reqwest::Url::parse(&loc).unwrap();
+        u.query_pairs().into_owned().collect()
+    }
+
+    async fn code(&self, extra: &[(&str, &str)]) -> String {
+        let q = self.redirect(extra).await;
+        assert!(q.contains(&("state".into(), "st-42".into())), "{q:?}");
+        q.into_iter().find(|(k, _)| k == "code").unwrap().1
+    }
+
+    async fn token(&self, form: &[(&str, &str)]) -> (StatusCode, Value) {
+        let r = self
+            .s
+            .http
+            .post(self.cred("token_url"))
+            .basic_auth(self.cred("client_id"), Some(self.cred("client_secret")))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.json().await.unwrap())
+    }
+
+    async fn exchange(&self, code: &str) -> (StatusCode, Value) {
+        let redirect = self.cred("redirect_uri").to_string();
+        self.token(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", &redirect),
+        ])
+        .await
+    }
+
+    async fn refresh(&self, rt: &str) -> (StatusCode, Value) {
+        self.token(&[("grant_type", "refresh_token"), ("refresh_token", rt)])
+            .await
+    }
+}
+
+#[tokio::test]
+async fn partner_authorization_code_with_rotating_refresh_tokens() {
+    let s = Sb::small().await;
+    let p = PartnerApp::new(&s);
+
+    // Authorize: a redirect to the registered URI with a code and the state.
+    let code = p.code(&[]).await;
+    // The custom integration's credentials may not redeem it.
+    let r = s
+        .token_response(&[("grant_type", "authorization_code"), ("code", &code)])
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "unauthorized_client"
+    );
+    let (st, t1) = p.exchange(&code).await;
+    assert_eq!(st, StatusCode::OK, "{t1}");
+    assert_eq!(t1["token_type"], "Bearer");
+    assert_eq!(t1["expires_in"], 3600);
+    assert!(chrono::DateTime::parse_from_rfc3339(t1["expires_at"].as_str().unwrap()).is_ok());
+    assert_eq!(t1["scope"], "harvest:applications:list harvest:jobs:list");
+    let at = t1["access_token"].as_str().unwrap();
+    let rt1 = t1["refresh_token"].as_str().unwrap().to_string();
+    // It acts as the Site Admin who consented.
+    assert_eq!(s.get(at, "/v3/applications").await.status(), StatusCode::OK);
+
+    // Every refresh answers a new refresh token; the one used is dead.
+    let (st, t2) = p.refresh(&rt1).await;
+    assert_eq!(st, StatusCode::OK, "{t2}");
+    let rt2 = t2["refresh_token"].as_str().unwrap().to_string();
+    assert_ne!(rt2, rt1);
+    assert_ne!(t2["access_token"], t1["access_token"]);
+    let (st, old) = p.refresh(&rt1).await;
+    assert_eq!(
+        (st, old["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    let (st, t3) = p.refresh(&rt2).await;
+    assert_eq!(st, StatusCode::OK);
+    let rt3 = t3["refresh_token"].as_str().unwrap().to_string();
+    assert_eq!(
+        s.get(t3["access_token"].as_str().unwrap(), "/v3/jobs")
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    // Codes work once; one redeemed twice takes what it bought with it.
+    let stolen = p.code(&[]).await;
+    let (_, t) = p.exchange(&stolen).await;
+    let bought = t["refresh_token"].as_str().unwrap().to_string();
+    let (st, again) = p.exchange(&stolen).await;
+    assert_eq!(
+        (st, again["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    assert_eq!(p.refresh(&bought).await.0, StatusCode::BAD_REQUEST);
+
+    // The redirect URI must be repeated when the authorization named it.
+    let code = p.code(&[]).await;
+    let (st, v) = p
+        .token(&[("grant_type", "authorization_code"), ("code", &code)])
+        .await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+
+    // Partners may not use client credentials; the custom client may not refresh.
+    let (st, v) = p.token(&[("grant_type", "client_credentials")]).await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("unauthorized_client"))
+    );
+    let r = s
+        .token_response(&[("grant_type", "refresh_token"), ("refresh_token", &rt3)])
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+    // Problems with the client or redirect URI are shown, not redirected.
+    let r = p.authorize(&[("client_id", "someone-else")]).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.headers().get("location").is_none());
+    let r = p
+        .authorize(&[("redirect_uri", "https://elsewhere.example/cb")])
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // Others are redirected as errors, with the state.
+    let q = p.redirect(&[("response_type", "token")]).await;
+    assert!(
+        q.contains(&("error".into(), "unsupported_response_type".into())),
+        "{q:?}"
+    );
+    assert!(q.contains(&("state".into(), "st-42".into())));
+    let deactivated = s.creds["deactivated_user_id"].to_string();
+    let q = p.redirect(&[("login_hint", &deactivated)]).await;
+    assert!(
+        q.contains(&("error".into(), "access_denied".into())),
+        "{q:?}"
+    );
+
+    // Another user consents: the token acts as them (a basic user may not list).
+    let basic = s.creds["basic_user_id"].to_string();
+    let code = p.code(&[("login_hint", &basic)]).await;
+    let (_, t) = p.exchange(&code).await;
+    assert_eq!(
+        s.get(t["access_token"].as_str().unwrap(), "/v3/jobs")
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+
+    // Following the redirect lands on the sandbox's callback, which shows the code.
+    let shown: Value = s
+        .http
+        .get(p.cred("authorize_url"))
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", p.cred("client_id")),
+            ("state", "followed"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["state"], "followed");
+    // Without a redirect_uri in the request, none is needed at the exchange.
+    let (st, _) = p
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("code", shown["code"].as_str().unwrap()),
+        ])
+        .await;
+    assert_eq!(st, StatusCode::OK);
+
+    // Refresh tokens die (as after 24 idle hours): only a new authorization helps.
+    let creds: Value = s
+        .http
+        .get(s.url("/_sandbox/credentials"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(creds["partner"]["live_grants"].as_u64().unwrap() >= 3);
+    s.control(reqwest::Method::POST, "refresh_tokens/expire", json!({}))
+        .await;
+    assert_eq!(p.refresh(&rt3).await.0, StatusCode::BAD_REQUEST);
+
+    // Revoked credentials: the partner client is refused too.
+    let code = p.code(&[]).await;
+    s.control(reqwest::Method::POST, "credentials/revoke", json!({}))
+        .await;
+    let (st, v) = p.exchange(&code).await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_client"))
+    );
+    let q = p.redirect(&[]).await;
+    assert!(
+        q.contains(&("error".into(), "access_denied".into())),
+        "{q:?}"
+    );
+}

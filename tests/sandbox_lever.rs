@@ -1043,3 +1043,220 @@ async fn ten_thousand_opportunities_page_quickly() {
         started.elapsed()
     );
 }
+
+/// The stage index an opportunity is at.
+fn stage_index(o: &Value) -> usize {
+    o["stageChanges"].as_array().unwrap().last().unwrap()["toStageIndex"]
+        .as_u64()
+        .unwrap() as usize
+}
+
+/// `/opportunities/:id/interviews`, `/feedback` and `/offers`: Lever's shapes
+/// and paging, derived from each opportunity's pipeline.
+#[tokio::test]
+async fn interviews_feedback_and_offers() {
+    let s = Sb::small().await;
+    let opps = s.all_opportunities().await;
+    let active = opps
+        .iter()
+        .find(|o| o["archived"].is_null() && stage_index(o) == 3)
+        .expect("an active opportunity at the onsite");
+    let oid = active["id"].as_str().unwrap();
+
+    // One interview per interview stage reached; one page; Lever's fields.
+    let v = s
+        .get_json(&format!("/v1/opportunities/{oid}/interviews"))
+        .await;
+    assert_eq!(v["hasNext"], false);
+    assert!(v.get("next").is_none());
+    let interviews = v["data"].as_array().unwrap().clone();
+    assert_eq!(interviews.len(), 3);
+    for iv in &interviews {
+        for k in [
+            "id",
+            "panel",
+            "subject",
+            "note",
+            "timezone",
+            "createdAt",
+            "date",
+            "duration",
+            "location",
+            "feedbackTemplate",
+            "feedbackReminder",
+            "user",
+            "stage",
+        ] {
+            assert!(!iv[k].is_null(), "{k}: {iv}");
+        }
+        assert!(iv["canceledAt"].is_null());
+        assert_eq!(iv["interviewers"].as_array().unwrap().len(), 1);
+        assert!(iv["interviewers"][0]["email"].is_string());
+        assert_eq!(iv["feedbackForms"].as_array().unwrap().len(), 1);
+    }
+    let dates: Vec<i64> = interviews
+        .iter()
+        .map(|iv| iv["date"].as_i64().unwrap())
+        .collect();
+    assert!(dates.windows(2).all(|w| w[0] <= w[1]), "{dates:?}");
+    let app = s
+        .get_json(&format!("/v1/opportunities/{oid}/applications"))
+        .await;
+    let posting = app["data"][0]["posting"].clone();
+    assert!(
+        interviews
+            .iter()
+            .all(|iv| iv["postings"] == json!([posting]))
+    );
+
+    // Paging with limit: the same interviews, one per page.
+    let (paged, pages) = s
+        .walk(&format!("/v1/opportunities/{oid}/interviews?limit=1"))
+        .await;
+    assert_eq!((ids(&paged), pages), (ids(&interviews), 3));
+
+    // Retrieve one; ids of other opportunities or kinds are 404s.
+    let first = interviews[0]["id"].as_str().unwrap();
+    let one = s
+        .get_json(&format!("/v1/opportunities/{oid}/interviews/{first}"))
+        .await;
+    assert_eq!(one["data"], interviews[0]);
+    let other = opps.iter().find(|o| o["id"] != active["id"]).unwrap()["id"]
+        .as_str()
+        .unwrap();
+    let r = s
+        .get(&format!("/v1/opportunities/{other}/interviews/{first}"))
+        .await;
+    assert_eq!(
+        error_code(r).await,
+        (StatusCode::NOT_FOUND, "ResourceNotFound".into())
+    );
+
+    // A feedback form per interview; the one for the onsite ahead is not filled in.
+    let feedback = s
+        .get_json(&format!("/v1/opportunities/{oid}/feedback"))
+        .await["data"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(feedback.len(), 3);
+    for (f, iv) in feedback.iter().zip(&interviews) {
+        assert_eq!(f["interview"], iv["id"]);
+        assert_eq!(iv["feedbackForms"], json!([f["id"]]));
+        assert_eq!(f["type"], "interview");
+        assert_eq!(f["baseTemplateId"], iv["feedbackTemplate"]);
+        assert_eq!(f["fields"][0]["type"], "score-system");
+    }
+    for f in &feedback[..2] {
+        let score = f["fields"][0]["value"].as_u64().unwrap();
+        assert!((3..=4).contains(&score), "passed, so rated well: {f}");
+        assert!(f["completedAt"].as_i64().unwrap() >= f["createdAt"].as_i64().unwrap());
+    }
+    assert!(feedback[2]["completedAt"].is_null());
+    assert!(feedback[2]["fields"][0]["value"].is_null());
+    let fid = feedback[1]["id"].as_str().unwrap();
+    let one = s
+        .get_json(&format!("/v1/opportunities/{oid}/feedback/{fid}"))
+        .await;
+    assert_eq!(one["data"], feedback[1]);
+    let r = s
+        .get(&format!("/v1/opportunities/{oid}/feedback/{first}"))
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    // No offer yet for an active opportunity.
+    let v = s.get_json(&format!("/v1/opportunities/{oid}/offers")).await;
+    assert_eq!(v, json!({"data": [], "hasNext": false}));
+
+    // Hired: a signed offer, its letter downloadable.
+    let reasons = s.get_json("/v1/archive_reasons").await;
+    let hired_reason = reasons["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["type"] == "hired")
+        .unwrap()["id"]
+        .clone();
+    let hired = opps
+        .iter()
+        .find(|o| o["archiveReason"] == hired_reason)
+        .expect("a hired opportunity");
+    let hid = hired["id"].as_str().unwrap();
+    let offers = s.get_json(&format!("/v1/opportunities/{hid}/offers")).await;
+    assert_eq!(offers["hasNext"], false);
+    let offer = &offers["data"][0];
+    assert_eq!(offers["data"].as_array().unwrap().len(), 1);
+    assert_eq!(offer["status"], "signed");
+    for k in [
+        "id",
+        "posting",
+        "createdAt",
+        "creator",
+        "approvedAt",
+        "sentAt",
+        "sentDocument",
+        "signedDocument",
+    ] {
+        assert!(!offer[k].is_null(), "{k}: {offer}");
+    }
+    assert_eq!(offer["signatures"]["candidate"]["signed"], true);
+    let salary = offer["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["identifier"] == "salary_amount")
+        .unwrap();
+    assert!(salary["value"].as_u64().unwrap() >= 90_000);
+    let created = offer["createdAt"].as_i64().unwrap();
+    let sent = offer["sentAt"].as_i64().unwrap();
+    assert!(created <= sent && sent <= hired["updatedAt"].as_i64().unwrap());
+    let letter = s
+        .http
+        .get(offer["signedDocument"]["downloadUrl"].as_str().unwrap())
+        .basic_auth(s.key(), Some(""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(letter.status(), StatusCode::OK);
+    assert!(
+        letter.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("Offer Letter")
+    );
+    assert!(letter.text().await.unwrap().contains("pleased to offer"));
+    // Every hired opportunity's interviews were all completed.
+    let hf = s
+        .get_json(&format!("/v1/opportunities/{hid}/feedback"))
+        .await;
+    assert!(
+        hf["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["completedAt"].is_i64())
+    );
+
+    // Unknown opportunities are 404s; forged offsets 400s.
+    let nobody = "90bb80d6-db1b-4ba8-9d4f-8bcb25b6c017";
+    for list in ["interviews", "feedback", "offers"] {
+        let r = s.get(&format!("/v1/opportunities/{nobody}/{list}")).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{list}");
+        let r = s
+            .get(&format!(
+                "/v1/opportunities/{oid}/{list}?offset=0.1414895548650.a6070140-33db-407c-91f5-2760e15c8e94"
+            ))
+            .await;
+        assert_eq!(
+            error_code(r).await,
+            (StatusCode::BAD_REQUEST, "BadRequestError".into())
+        );
+    }
+
+    // The same seed gives the same interviews.
+    let twin = Sb::small().await;
+    let again = twin
+        .get_json(&format!("/v1/opportunities/{oid}/interviews"))
+        .await;
+    assert_eq!(again["data"], json!(interviews));
+}

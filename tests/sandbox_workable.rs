@@ -1150,3 +1150,21 @@ async fn touching_one_copy_leaves_the_other_copies() {
     .await;
     assert_ne!(resume(&detail(b_id).await["candidate"]).await, b_resume);
 }
+
+/// `GET /spi/v3/recruiters` (scope `r_jobs`): the account's external
+/// recruiters as `{"recruiters": [{"id", "name", "email"}]}`, behind the token.
+#[tokio::test]
+async fn recruiters_listed() {
+    let t = Sb::small().await;
+    let v = t.get("/recruiters").await;
+    let recs = v["recruiters"].as_array().unwrap();
+    assert!(!recs.is_empty());
+    for r in recs {
+        assert!(
+            r["id"].is_string() && r["name"].is_string() && r["email"].is_string(),
+            "{r}"
+        );
+    }
+    let r = t.http.get(t.api("/recruiters")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}

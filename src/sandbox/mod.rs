@@ -35,8 +35,10 @@
 //!
 //! Vendor extras: Greenhouse `POST /_sandbox/jobs/{id}/status` `{"status":
 //! "open\|closed\|draft"}` (a recruiter opens or closes a job),
-//! `GET /_sandbox/applications/{id}/notes` and `POST
-//! /_sandbox/refresh_tokens/expire` (partner grants die); Lever `POST
+//! `GET /_sandbox/applications/{id}/notes`, `POST
+//! /_sandbox/refresh_tokens/expire` (every partner grant dies) and `GET
+//! /_sandbox/oauth/callback` (the partner app's registered redirect URI: it
+//! shows the `code` and `state` it was sent); Lever `POST
 //! /_sandbox/refresh_tokens/expire` and `.../reissue`, `PUT|GET
 //! /_sandbox/token_ttl` `{"seconds"}`.
 

@@ -1,8 +1,9 @@
 """Fidelity of the Greenhouse v3 sandbox, checked by third-party clients.
 
-requests-oauthlib runs the client-credentials grant (HTTP Basic client auth, as
-Greenhouse documents) and validates the token response as RFC 6749 requires;
-requests parses the Link headers. Usage: greenhouse_v3.py BASE_URL
+requests-oauthlib runs the client-credentials grant of custom integrations and
+the partner authorization code grant with rotating refresh tokens (HTTP Basic
+client auth, as Greenhouse documents), validating each token response as RFC
+6749 requires; requests parses the Link headers. Usage: greenhouse_v3.py BASE_URL
 """
 
 import os
@@ -13,6 +14,7 @@ os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
 
 import requests
 from oauthlib.oauth2 import BackendApplicationClient
+from oauthlib.oauth2.rfc6749.errors import InvalidGrantError, OAuth2Error
 from requests.auth import HTTPBasicAuth
 from requests_oauthlib import OAuth2Session
 
@@ -78,6 +80,53 @@ check("no duplicates", len(ids) == len(set(ids)), len(ids))
 
 r = session.get(f"{base}/v3/applications", params={"per_page": 501})
 check("per_page over 500 is 422", r.status_code == 422, r.status_code)
+
+# Users in the v3 shape; service accounts only when asked for (Airbyte asks).
+users = session.get(f"{base}/v3/users").json()
+check("users listed", len(users) > 0, users)
+check("v3 user fields", all("primary_email" in u and "deactivated" in u and isinstance(u.get("emails"), list) for u in users), users[:1])
+check("no v1 user fields", not any("primary_email_address" in u or "disabled" in u for u in users), users[:1])
+check("service accounts hidden", all(u["id"] != creds["integration_user_id"] for u in users), [u["id"] for u in users])
+everyone = session.get(f"{base}/v3/users", params={"show_service_accounts": "true"}).json()
+isu = [u for u in everyone if u["id"] == creds["integration_user_id"]]
+check("service account on request", len(isu) == 1 and isu[0]["primary_email"] == "", isu)
+
+# The partner flow: authorize, redeem the code, refresh with rotation.
+partner = creds["partner"]
+app = OAuth2Session(
+    client_id=partner["client_id"],
+    redirect_uri=partner["redirect_uri"],
+    scope=["harvest:applications:list", "harvest:users:list"],
+)
+url, state = app.authorization_url(partner["authorize_url"])
+r = requests.get(url, allow_redirects=False)
+check("authorize redirects", r.status_code == 302 and r.headers.get("Location", "").startswith(partner["redirect_uri"]), r.status_code)
+partner_auth = HTTPBasicAuth(partner["client_id"], partner["client_secret"])
+token = app.fetch_token(
+    partner["token_url"],
+    authorization_response=r.headers["Location"],
+    auth=partner_auth,
+    include_client_id=False,
+)
+rt1 = token.get("refresh_token")
+check("code exchange", token.get("token_type", "").lower() == "bearer" and rt1, token.keys())
+check("partner token acts as the user", app.get(f"{base}/v3/applications").status_code == 200)
+token2 = app.refresh_token(partner["token_url"], auth=partner_auth)
+check("refresh rotates", token2.get("refresh_token") not in (None, rt1), token2.get("refresh_token"))
+try:
+    OAuth2Session(client_id=partner["client_id"]).refresh_token(partner["token_url"], refresh_token=rt1, auth=partner_auth)
+    check("used refresh token rejected", False, "no error")
+except InvalidGrantError:
+    check("used refresh token rejected", True)
+try:
+    OAuth2Session(client=BackendApplicationClient(client_id=partner["client_id"])).fetch_token(
+        token_url=partner["token_url"], auth=partner_auth, include_client_id=False
+    )
+    check("partners may not use client credentials", False, "no error")
+except OAuth2Error as e:
+    check("partners may not use client credentials", e.error == "unauthorized_client", e.error)
+followed = requests.get(app.authorization_url(partner["authorize_url"])[0]).json()
+check("the redirect lands on the sandbox's callback", "code" in followed and "state" in followed, followed)
 
 print(f"{passed} passed, {len(failures)} failed")
 sys.exit(1 if failures else 0)

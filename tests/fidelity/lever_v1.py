@@ -130,6 +130,39 @@ r = patient(lambda: session.get(f"{api}/opportunities/{opp}/notes"))
 values = [f["value"] for n in r.json()["data"] for f in n["fields"]]
 check("note listed", body in values, values)
 
+# Interviews, feedback and offers of an opportunity, paged as every list is.
+def walk(path):
+    items, offset = [], None
+    while True:
+        params = {"limit": 1}
+        if offset:
+            params["offset"] = offset
+        r = patient(lambda: session.get(f"{api}{path}", params=params))
+        body = r.json()
+        if r.status_code != 200 or not isinstance(body.get("hasNext"), bool):
+            check(f"{path} envelope", False, r.text)
+            return items
+        items.extend(body["data"])
+        if not body["hasNext"]:
+            check(f"{path} last page has no next", "next" not in body, body.keys())
+            return items
+        offset = body["next"]
+
+
+staged = [o for o in (patient(lambda: session.get(f"{api}/opportunities", params={"limit": 100})).json()["data"])
+          if len(o["stageChanges"]) >= 3]
+check("opportunities past the phone screen", len(staged) > 0, len(staged))
+if staged:
+    opp = staged[0]["id"]
+    interviews = walk(f"/opportunities/{opp}/interviews")
+    check("an interview per stage reached", len(interviews) >= 2, len(interviews))
+    check("interview fields", all({"panel", "date", "interviewers", "feedbackForms", "stage"} <= set(i) for i in interviews), interviews[:1])
+    feedback = walk(f"/opportunities/{opp}/feedback")
+    forms = {f for i in interviews for f in i["feedbackForms"]}
+    check("feedback forms of the interviews", {f["id"] for f in feedback} == forms, (feedback, forms))
+    offers = walk(f"/opportunities/{opp}/offers")
+    check("offers list", isinstance(offers, list) and all("status" in o for o in offers), offers)
+
 # Automatic refresh when a short-lived token expires mid-session.
 requests.put(f"{base}/_sandbox/token_ttl", json={"seconds": 2})
 saved = {}

@@ -78,9 +78,32 @@ pub(super) async fn list_offices(State(s): State<Shared<Gh>>, req: ListReq) -> L
     dictionary(&req, &g.base_url, &g.tenant.offices, |o| o.id, office_json)
 }
 
+/// Service accounts only with `show_service_accounts=true`; `primary_email`
+/// and `employee_ids` look users up by what other systems know them by.
 pub(super) async fn list_users(State(s): State<Shared<Gh>>, req: ListReq) -> ListResult {
+    let common = req.common()?;
+    let show_service = req.bool("show_service_accounts")?.unwrap_or(false);
+    let deactivated = req.bool("deactivated")?;
+    let emails = req.list("primary_email", |e| e.to_lowercase());
+    let employee_ids = req.list("employee_ids", str::to_string);
     let g = lock(&s);
-    dictionary(&req, &g.base_url, &USERS, |u| u.id, user_json)
+    Ok(req.page(
+        &g.base_url,
+        &USERS,
+        |u| u.id,
+        |u| {
+            common.matches(u.id, u.created_at(), u.updated_at())
+                && (show_service || !u.service_account)
+                && deactivated.is_none_or(|d| d == u.deactivated)
+                && emails
+                    .as_ref()
+                    .is_none_or(|e| e.contains(&u.email.to_lowercase()))
+                && employee_ids
+                    .as_ref()
+                    .is_none_or(|e| u.employee_id.is_some_and(|id| e.iter().any(|x| x == id)))
+        },
+        user_json,
+    ))
 }
 
 /// A list filtered by `ids` alone.
@@ -270,9 +293,11 @@ pub(super) async fn create_note(
     };
     let user_id = match v.get("user_id") {
         None | Some(Value::Null) => actor.user_id,
-        Some(x) => json_id(x)
-            .filter(|id| user(*id).is_some())
-            .ok_or_else(|| field_error("user_id", "does not exist"))?,
+        Some(x) => match json_id(x).and_then(user) {
+            Some(u) if u.deactivated => return Err(field_error("user_id", "is deactivated")),
+            Some(u) => u.id,
+            None => return Err(field_error("user_id", "does not exist")),
+        },
     };
     let text = v
         .get("body")

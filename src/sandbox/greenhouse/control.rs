@@ -3,7 +3,7 @@
 //! Application ids are Greenhouse application ids.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
@@ -11,12 +11,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::render::note_json;
-use super::{BASIC_USER_ID, Gh, INTEGRATION_USER_ID, SITE_ADMIN_USER_ID};
+use super::{BASIC_USER_ID, DEACTIVATED_USER_ID, Gh, INTEGRATION_USER_ID, SITE_ADMIN_USER_ID};
 use crate::sandbox::control::{Control, find, limit_json};
 use crate::sandbox::data::{GenApplication, JobState, Tenant, now};
 use crate::sandbox::errors::ApiError;
 use crate::sandbox::ratelimit::Limit;
-use crate::sandbox::request::parse_json;
+use crate::sandbox::request::{parse_json, query_pairs};
 use crate::sandbox::tokens::TokenAuthority;
 use crate::sandbox::{Shared, lock};
 
@@ -55,6 +55,15 @@ impl Control for Gh {
                 "tokenUrl": token_url,
                 "subdomain": null,
                 "sub": SITE_ADMIN_USER_ID.to_string(),
+            },
+            "deactivated_user_id": DEACTIVATED_USER_ID,
+            "partner": {
+                "client_id": self.partner.client_id,
+                "client_secret": self.partner.client_secret,
+                "authorize_url": format!("{}/authorize", self.base_url),
+                "token_url": token_url,
+                "redirect_uri": self.partner.redirect_uri,
+                "live_grants": self.partner.live_grants(Utc::now()),
             },
         })
     }
@@ -123,7 +132,30 @@ impl Control for Gh {
         Router::new()
             .route("/_sandbox/applications/{id}/notes", get(notes))
             .route("/_sandbox/jobs/{id}/status", post(job_status))
+            .route("/_sandbox/oauth/callback", get(callback))
+            .route(
+                "/_sandbox/refresh_tokens/expire",
+                post(expire_refresh_tokens),
+            )
     }
+}
+
+/// The partner's registered redirect URI: shows what the authorization
+/// step sent (`code` and `state`, or `error`), so a client that follows the
+/// redirect can read the code.
+async fn callback(RawQuery(raw): RawQuery) -> Json<Value> {
+    let fields: serde_json::Map<String, Value> = query_pairs(raw.as_deref())
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
+    Json(Value::Object(fields))
+}
+
+/// Every partner refresh token dies (as after 24 idle hours); only a new
+/// authorization helps.
+async fn expire_refresh_tokens(State(s): State<Shared<Gh>>) -> Json<Value> {
+    lock(&s).partner.expire_refresh_tokens();
+    Json(json!({"expired": true}))
 }
 
 /// The notes on one application, as `/v3/notes` renders them.

@@ -1,8 +1,10 @@
 //! A Greenhouse Harvest v3 sandbox: the documented v3 behaviour (OAuth client
-//! credentials, bearer JWTs, Site Admin list permission, cursor-only paging
-//! with `Link`, pipe-syntax filters, id-descending lists, a fixed 30 s rate
-//! window, note/custom-field/tag writes) over a generated tenant, plus the
-//! `/_sandbox` control API every vendor sandbox serves.
+//! credentials for custom integrations and the authorization code grant with
+//! rotating refresh tokens for partners, bearer JWTs, Site Admin list
+//! permission, cursor-only paging with `Link`, pipe-syntax filters,
+//! id-descending lists, a fixed 30 s rate window, v3 users with service
+//! accounts hidden by default, note/custom-field/tag writes) over a generated
+//! tenant, plus the `/_sandbox` control API every vendor sandbox serves.
 //!
 //! Start it with [`crate::sandbox::start_greenhouse`].
 
@@ -33,26 +35,40 @@ use super::stats::Stats;
 use super::tokens::TokenAuthority;
 use super::{SandboxCredentials, SandboxOptions, Shared};
 
-/// The user a token acts as when `sub` is omitted.
+/// The user a token acts as when `sub` is omitted: the Integration Service
+/// User, a service account.
 pub const INTEGRATION_USER_ID: u64 = 99;
 pub const SITE_ADMIN_USER_ID: u64 = 100;
 pub const BASIC_USER_ID: u64 = 101;
+/// A user who left: listed with `deactivated: true`, may not act.
+pub const DEACTIVATED_USER_ID: u64 = 102;
 
 struct User {
     id: u64,
     first_name: &'static str,
     last_name: &'static str,
+    /// Empty for service accounts, which have no email.
     email: &'static str,
     site_admin: bool,
+    /// Integration service users and the like: `/v3/users` hides them
+    /// unless `show_service_accounts=true`.
+    service_account: bool,
+    deactivated: bool,
+    employee_id: Option<&'static str>,
+    job_title: Option<&'static str>,
 }
 
-const USERS: [User; 3] = [
+const USERS: [User; 4] = [
     User {
         id: INTEGRATION_USER_ID,
         first_name: "Integration",
         last_name: "Service User",
-        email: "integration@sandbox.example.com",
+        email: "",
         site_admin: true,
+        service_account: true,
+        deactivated: false,
+        employee_id: None,
+        job_title: None,
     },
     User {
         id: SITE_ADMIN_USER_ID,
@@ -60,6 +76,10 @@ const USERS: [User; 3] = [
         last_name: "Admin",
         email: "ada.admin@sandbox.example.com",
         site_admin: true,
+        service_account: false,
+        deactivated: false,
+        employee_id: Some("E-1001"),
+        job_title: Some("Head of Talent"),
     },
     User {
         id: BASIC_USER_ID,
@@ -67,11 +87,39 @@ const USERS: [User; 3] = [
         last_name: "Basic",
         email: "bob.basic@sandbox.example.com",
         site_admin: false,
+        service_account: false,
+        deactivated: false,
+        employee_id: Some("E-1002"),
+        job_title: Some("Recruiter"),
+    },
+    User {
+        id: DEACTIVATED_USER_ID,
+        first_name: "Dana",
+        last_name: "Departed",
+        email: "dana.departed@sandbox.example.com",
+        site_admin: false,
+        service_account: false,
+        deactivated: true,
+        employee_id: Some("E-0997"),
+        job_title: Some("Coordinator"),
     },
 ];
 
 fn user(id: u64) -> Option<&'static User> {
     USERS.iter().find(|u| u.id == id)
+}
+
+impl User {
+    /// When the account was created and last changed: fixed, a day apart
+    /// per user, deactivation later still.
+    fn created_at(&self) -> DateTime<Utc> {
+        epoch() + chrono::Duration::days((self.id - INTEGRATION_USER_ID) as i64)
+    }
+
+    fn updated_at(&self) -> DateTime<Utc> {
+        let later = if self.deactivated { 200 } else { 30 };
+        self.created_at() + chrono::Duration::days(later)
+    }
 }
 
 /// The token endpoint's own window: generous, as Greenhouse's separate 60 s one.
@@ -119,6 +167,8 @@ struct Gh {
     base_url: String,
     client_id: String,
     client_secret: String,
+    /// The partner app: authorization codes and rotating refresh tokens.
+    partner: oauth::Partner,
     tenant: Tenant,
     tokens: TokenAuthority,
     api_limiter: FixedWindow,
@@ -161,6 +211,7 @@ pub fn router(opts: &SandboxOptions, base_url: &str) -> (Router, SandboxCredenti
         base_url: base_url.trim_end_matches('/').to_string(),
         client_id: opts.client_id.clone(),
         client_secret: opts.client_secret.clone(),
+        partner: oauth::Partner::new(opts, base_url),
         tenant,
         tokens: TokenAuthority::new("greenhouse-sandbox", opts.token_ttl),
         api_limiter: FixedWindow::new(
@@ -219,6 +270,7 @@ pub fn router(opts: &SandboxOptions, base_url: &str) -> (Router, SandboxCredenti
 
     let router = Router::new()
         .route("/token", post(oauth::token))
+        .route("/authorize", get(oauth::authorize))
         .route("/files/{id}/{filename}", get(api::file))
         .merge(v3)
         .merge(super::control::routes::<Gh>())

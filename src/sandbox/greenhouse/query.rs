@@ -103,6 +103,29 @@ impl ListReq {
             .map(|(_, v)| v.as_str())
     }
 
+    /// A boolean filter: `true` or `false`.
+    pub fn bool(&self, key: &str) -> Result<Option<bool>, ApiError> {
+        match self.get(key).map(|v| v.trim().to_ascii_lowercase()) {
+            None => Ok(None),
+            Some(v) if v == "true" => Ok(Some(true)),
+            Some(v) if v == "false" => Ok(Some(false)),
+            Some(_) => Err(ApiError::unprocessable(format!(
+                "{key} must be true or false"
+            ))),
+        }
+    }
+
+    /// A comma-separated list of values, each trimmed and mapped.
+    pub fn list<T>(&self, key: &str, each: impl Fn(&str) -> T) -> Option<Vec<T>> {
+        self.get(key).map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .map(each)
+                .collect()
+        })
+    }
+
     pub fn ids(&self, key: &str) -> Result<Option<Vec<u64>>, ApiError> {
         self.get(key)
             .map(|v| {

@@ -192,12 +192,27 @@ pub(super) fn office_json(o: &Office) -> Value {
     json!({"id": o.id, "name": o.name, "location": {"name": o.name}, "parent_id": null, "created_at": at, "updated_at": at})
 }
 
+/// A v3 user. Service accounts have no email: `primary_email` is empty.
 pub(super) fn user_json(u: &User) -> Value {
-    let at = ts(epoch());
+    let emails: Vec<&str> = [u.email].into_iter().filter(|e| !e.is_empty()).collect();
     json!({
-        "id": u.id, "first_name": u.first_name, "last_name": u.last_name,
+        "id": u.id,
         "name": format!("{} {}", u.first_name, u.last_name),
-        "primary_email_address": u.email, "site_admin": u.site_admin, "disabled": false,
-        "created_at": at, "updated_at": at
+        "first_name": u.first_name,
+        "last_name": u.last_name,
+        "primary_email": u.email,
+        "emails": emails,
+        "employee_id": u.employee_id,
+        "job_title": u.job_title,
+        "site_admin": u.site_admin,
+        "deactivated": u.deactivated,
+        "agency_id": null,
+        "department_ids": [],
+        "office_ids": [],
+        "linked_candidate_ids": [],
+        "interviewer_tags": [],
+        "custom_fields": {},
+        "created_at": ts(u.created_at()),
+        "updated_at": ts(u.updated_at()),
     })
 }

@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::errors::{bad_request, json_body, not_found};
 use super::ids::{self, Kind};
+use super::interviews::{self, Interview, interviews};
 use super::query::{Query, envelope, in_range};
 use super::render::{self, ARCHIVE_REASONS, Expand, archived, posting_state, stage_id, updated_at};
 use super::{Actor, Lever, Note, NoteField, ms, user};
@@ -117,7 +118,7 @@ pub(super) async fn list_opportunities(
         &q,
         ("opportunities", Kind::Opportunity),
         &g.tenant.applications,
-        |a| (a.id, a.created_at),
+        |a| (a.id, ms(a.created_at)),
         |a| filter.matches(&g, a),
         |a| g.opportunity_json(a, &ex),
     )
@@ -145,7 +146,7 @@ pub(super) async fn list_deleted(
         &q,
         ("deleted", Kind::Deletion),
         &g.deleted,
-        |d| (d.seq, d.at),
+        |d| (d.seq, ms(d.at)),
         |d| in_range(ms(d.at), start, end),
         |d| json!({"id": ids::uuid(Kind::Opportunity, d.app_id), "deletedAt": ms(d.at)}),
     )
@@ -223,8 +224,13 @@ pub(super) async fn download_resume(
         .tenant
         .candidate(a.candidate_id)
         .ok_or_else(|| not_found(format!("resumes {resume} was not found")))?;
-    let disposition = format!("attachment; filename=\"{}\"", c.resume_filename());
-    Ok((
+    Ok(attachment(&c.resume_filename(), c.resume_text()))
+}
+
+/// A file download: plain text, named by `Content-Disposition`.
+fn attachment(filename: &str, text: String) -> Response {
+    let disposition = format!("attachment; filename=\"{filename}\"");
+    (
         StatusCode::OK,
         [
             (
@@ -233,9 +239,9 @@ pub(super) async fn download_resume(
             ),
             (header::CONTENT_DISPOSITION, disposition),
         ],
-        c.resume_text(),
+        text,
     )
-        .into_response())
+        .into_response()
 }
 
 // ---------------------------------------------------------------------------
@@ -279,7 +285,7 @@ pub(super) async fn list_postings(
         &q,
         ("postings", Kind::Posting),
         &g.tenant.jobs,
-        |j| (j.id, j.created_at),
+        |j| (j.id, ms(j.created_at)),
         |j| {
             (states.is_empty() || states.contains(&posting_state(j.state)))
                 && in_range(ms(j.updated_at), start, end)
@@ -360,6 +366,99 @@ pub(super) async fn list_archive_reasons() -> Json<Value> {
 }
 
 // ---------------------------------------------------------------------------
+// Interviews, feedback, offers
+
+/// What the interview lists serve: the interviews (`FEEDBACK` false) or
+/// their feedback forms, one per interview in stage order.
+fn interview_item<const FEEDBACK: bool>() -> (&'static str, Kind) {
+    if FEEDBACK {
+        ("feedback", Kind::Feedback)
+    } else {
+        ("interviews", Kind::Interview)
+    }
+}
+
+fn render_interview_item<const FEEDBACK: bool>(
+    g: &Lever,
+    a: &GenApplication,
+    iv: &Interview,
+) -> Value {
+    if FEEDBACK {
+        g.feedback_json(a, iv)
+    } else {
+        g.interview_json(a, iv)
+    }
+}
+
+/// `GET /opportunities/:id/interviews` and `/feedback`.
+pub(super) async fn list_interview_items<const FEEDBACK: bool>(
+    State(s): State<Shared<Lever>>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>> {
+    let (name, kind) = interview_item::<FEEDBACK>();
+    let q = Query::parse(raw);
+    let g = lock(&s);
+    let a = g.app(&id)?;
+    g.opportunity_list(
+        &q,
+        a,
+        (name, kind),
+        &interviews(a),
+        |iv| (iv.stage as u64, iv.created_at),
+        |iv| render_interview_item::<FEEDBACK>(&g, a, iv),
+    )
+}
+
+/// `GET /opportunities/:id/interviews/:interview` and `/feedback/:feedback`.
+pub(super) async fn get_interview_item<const FEEDBACK: bool>(
+    State(s): State<Shared<Lever>>,
+    Path((id, item)): Path<(String, String)>,
+) -> Result<Json<Value>> {
+    let (name, kind) = interview_item::<FEEDBACK>();
+    let g = lock(&s);
+    let a = g.app(&id)?;
+    let stage = interviews::parse(kind, a, &item);
+    let iv = interviews(a)
+        .into_iter()
+        .find(|iv| Some(iv.stage) == stage)
+        .ok_or_else(|| not_found(format!("{name} {item} was not found")))?;
+    Ok(data(render_interview_item::<FEEDBACK>(&g, a, &iv)))
+}
+
+pub(super) async fn list_offers(
+    State(s): State<Shared<Lever>>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>> {
+    let q = Query::parse(raw);
+    let g = lock(&s);
+    let a = g.app(&id)?;
+    let offers: Vec<(u64, Value)> = (1..).zip(g.offers_json(a)).collect();
+    g.opportunity_list(
+        &q,
+        a,
+        ("offers", Kind::Offer),
+        &offers,
+        |(n, o)| (*n, o["createdAt"].as_i64().unwrap_or_default()),
+        |(_, o)| o.clone(),
+    )
+}
+
+/// The offer letter (sent or signed: the sandbox has one text for both).
+pub(super) async fn download_offer(
+    State(s): State<Shared<Lever>>,
+    Path((id, offer)): Path<(String, String)>,
+) -> Result<Response> {
+    let g = lock(&s);
+    let a = g.app(&id)?;
+    let (name, text) = g
+        .offer_letter(a, &offer)
+        .ok_or_else(|| not_found(format!("offers {offer} was not found")))?;
+    Ok(attachment(&name, text))
+}
+
+// ---------------------------------------------------------------------------
 // Notes
 
 /// The user a write acts as: `perform_as` when given, else the caller.
@@ -383,12 +482,12 @@ pub(super) async fn list_notes(
     let g = lock(&s);
     let a = g.app(&id)?;
     let notes = g.notes.get(&a.id).map(Vec::as_slice).unwrap_or(&[]);
-    g.list_page(
+    g.opportunity_list(
         &q,
-        (&format!("notes:{}", a.id), Kind::Note),
+        a,
+        ("notes", Kind::Note),
         notes,
-        |n| (n.serial, n.created_at),
-        |_| true,
+        |n| (n.serial, ms(n.created_at)),
         render::note_json,
     )
 }

@@ -21,6 +21,11 @@ pub enum Kind {
     ArchiveReason = 9,
     /// Positions in the deleted-opportunities list (paging only).
     Deletion = 10,
+    Interview = 11,
+    Panel = 12,
+    Feedback = 13,
+    FeedbackTemplate = 14,
+    Offer = 15,
 }
 
 impl Kind {

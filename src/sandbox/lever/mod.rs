@@ -10,6 +10,8 @@
 //!   no `next`. Timestamps are epoch milliseconds; filters are inclusive.
 //! - One opportunity per generated application; about 3% of the generated
 //!   ones have `updatedAt: null` and never match `updated_at_*` filters.
+//!   Its interviews, feedback forms and offers follow from its pipeline
+//!   (`interviews.rs`).
 //! - A token bucket (steady n per window, bursts of 2n); 429 carries no
 //!   rate-limit headers. Errors are `{"code", "message"}`.
 //!
@@ -20,6 +22,7 @@ mod auth;
 mod control;
 mod errors;
 mod ids;
+mod interviews;
 mod oauth;
 mod query;
 mod render;
@@ -242,6 +245,27 @@ pub fn router(opts: &SandboxOptions, base_url: &str) -> (Router, SandboxCredenti
             get(api::list_notes).post(api::create_note),
         )
         .route("/v1/opportunities/{id}/notes/{note}", get(api::get_note))
+        .route(
+            "/v1/opportunities/{id}/interviews",
+            get(api::list_interview_items::<false>),
+        )
+        .route(
+            "/v1/opportunities/{id}/interviews/{interview}",
+            get(api::get_interview_item::<false>),
+        )
+        .route(
+            "/v1/opportunities/{id}/feedback",
+            get(api::list_interview_items::<true>),
+        )
+        .route(
+            "/v1/opportunities/{id}/feedback/{feedback}",
+            get(api::get_interview_item::<true>),
+        )
+        .route("/v1/opportunities/{id}/offers", get(api::list_offers))
+        .route(
+            "/v1/opportunities/{id}/offers/{offer}/download",
+            get(api::download_offer),
+        )
         .route(
             "/v1/opportunities/{id}/addTags",
             post(api::change_tags::<true>),

@@ -3,7 +3,6 @@
 //! `{"data", "hasNext", "next"}` envelope.
 
 use axum::Json;
-use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
@@ -11,6 +10,7 @@ use sha2::Sha256;
 use super::Lever;
 use super::errors::bad_request;
 use super::ids::{self, Kind};
+use crate::sandbox::data::GenApplication;
 use crate::sandbox::errors::ApiError;
 use crate::sandbox::request::query_pairs;
 
@@ -19,7 +19,7 @@ const MAX_LIMIT: usize = 100;
 
 impl Lever {
     /// One page, after the request's `offset`, of `items` (ascending by the
-    /// position `key` gives with its timestamp): those `keep` selects,
+    /// position `key` gives with its epoch-ms timestamp): those `keep` selects,
     /// rendered, in the envelope. `list` names the list and its positions'
     /// kind in the signed `offset` tokens.
     pub(super) fn list_page<T>(
@@ -27,7 +27,7 @@ impl Lever {
         q: &Query,
         list: (&str, Kind),
         items: &[T],
-        key: impl Fn(&T) -> (u64, DateTime<Utc>),
+        key: impl Fn(&T) -> (u64, i64),
         keep: impl Fn(&T) -> bool,
         render: impl FnMut(&T) -> Value,
     ) -> Result<Json<Value>, ApiError> {
@@ -40,6 +40,22 @@ impl Lever {
             self.cursor(name, kind, pos, at)
         });
         Ok(envelope(page.into_iter().map(render).collect(), next))
+    }
+
+    /// [`Lever::list_page`] over all of one opportunity's `items`; the
+    /// list's name carries the opportunity, so an `offset` from one
+    /// opportunity's list is refused on another's.
+    pub(super) fn opportunity_list<T>(
+        &self,
+        q: &Query,
+        a: &GenApplication,
+        list: (&str, Kind),
+        items: &[T],
+        key: impl Fn(&T) -> (u64, i64),
+        render: impl FnMut(&T) -> Value,
+    ) -> Result<Json<Value>, ApiError> {
+        let name = format!("{}:{}", list.0, a.id);
+        self.list_page(q, (&name, list.1), items, key, |_| true, render)
     }
 
     fn sign(&self, list: &str, body: &str) -> String {
@@ -56,8 +72,8 @@ impl Lever {
 
     /// An `offset` token for the position after `pos` in `list`:
     /// `<ms>.<uuid>.<signature>`, only URL-safe characters.
-    fn cursor(&self, list: &str, kind: Kind, pos: u64, at: DateTime<Utc>) -> String {
-        let body = format!("{}.{}", at.timestamp_millis(), ids::uuid(kind, pos));
+    fn cursor(&self, list: &str, kind: Kind, pos: u64, at_ms: i64) -> String {
+        let body = format!("{at_ms}.{}", ids::uuid(kind, pos));
         let sig = self.sign(list, &body);
         format!("{body}.{sig}")
     }

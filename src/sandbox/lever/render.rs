@@ -115,7 +115,7 @@ pub(super) fn origin(a: &GenApplication) -> (&'static str, &'static str) {
 }
 
 /// The owner: one of the recruiting users, fixed per opportunity.
-fn owner(a: &GenApplication) -> u64 {
+pub(super) fn owner(a: &GenApplication) -> u64 {
     2 + ids::hash(Kind::Opportunity, a.id) % 2
 }
 
@@ -126,6 +126,14 @@ pub(super) fn legacy_null_updated_at(a: &GenApplication) -> bool {
     // Salted with another kind than origin() and owner() use, so the three
     // choices are independent.
     ids::hash(Kind::Contact, a.id) % 100 < 3 && a.updated_at < epoch() + chrono::Duration::days(365)
+}
+
+/// When the opportunity moved to stage `i` (evenly spread between its
+/// creation and its last change).
+pub(super) fn entered_stage(a: &GenApplication, i: usize) -> i64 {
+    let span = ms(a.updated_at) - ms(a.created_at);
+    let steps = a.stage.max(1) as i64;
+    ms(a.created_at) + span * i.min(a.stage) as i64 / steps
 }
 
 /// `updatedAt` as served: `None` for legacy opportunities.
@@ -235,14 +243,12 @@ impl Lever {
         } else {
             Value::String(stage_id(a.stage))
         };
-        let span = ms(a.updated_at) - ms(a.created_at);
-        let steps = a.stage.max(1) as i64;
         let stage_changes: Vec<Value> = (0..=a.stage)
             .map(|i| {
                 json!({
                     "toStageId": stage_id(i),
                     "toStageIndex": i,
-                    "updatedAt": ms(a.created_at) + span * i as i64 / steps,
+                    "updatedAt": entered_stage(a, i),
                     "userId": user_id(owner),
                 })
             })
