@@ -1,7 +1,15 @@
 //! Cutting a pull into bounded batches, so a sync holds one batch of records
 //! (and their resumes) at a time instead of the whole tenant.
 
+use std::future::Future;
 use std::ops::Range;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use futures::future::BoxFuture;
+
+use super::{Batches, VendorError};
+use crate::model::ChangeSet;
 
 /// Records per batch of a pull (and per checkpoint).
 pub const BATCH: usize = 100;
@@ -30,6 +38,43 @@ pub fn bounds<T, K: PartialEq>(
         out.push(0..0);
     }
     out
+}
+
+/// A batched pull: `plan` once (the listings), then `batch` for each of its
+/// `ranges`, one at a time. The first batch also gets `extras`: what belongs to
+/// the pull rather than to a batch (the unchanged, the deleted).
+pub fn stream<'a, P, F, B>(
+    plan: F,
+    ranges: fn(&P) -> Vec<Range<usize>>,
+    extras: fn(&P, &mut ChangeSet),
+    batch: B,
+) -> Batches<'a>
+where
+    P: Send + Sync + 'a,
+    F: Future<Output = Result<P, VendorError>> + Send + 'a,
+    B: Fn(Arc<P>, Range<usize>) -> BoxFuture<'a, Result<ChangeSet, VendorError>> + Send + Sync + 'a,
+{
+    let batch = Arc::new(batch);
+    let s = futures::stream::once(plan).flat_map(move |plan| match plan {
+        Err(e) => futures::stream::once(async move { Err(e) }).boxed(),
+        Ok(plan) => {
+            let plan = Arc::new(plan);
+            let batch = batch.clone();
+            futures::stream::iter(ranges(&plan).into_iter().enumerate())
+                .then(move |(i, range)| {
+                    let (plan, batch) = (plan.clone(), batch.clone());
+                    async move {
+                        let mut out = batch(plan.clone(), range).await?;
+                        if i == 0 {
+                            extras(&plan, &mut out);
+                        }
+                        Ok(out)
+                    }
+                })
+                .boxed()
+        }
+    });
+    Box::pin(s)
 }
 
 #[cfg(test)]

@@ -16,7 +16,8 @@ use super::mapping::{self, GhApplication, GhAttachment, GhCandidate, GhJob, GhJo
 use crate::model::{Application, Candidate, ChangeSet};
 use crate::vendors::http::{ClientCredentials, RateLimiter, RetryPolicy, Transport, VendorHttp};
 use crate::vendors::{
-    AtsClient, ConnectionConfig, Known, PullScope, VendorError, WriteBackRequest, given, notes,
+    AtsClient, ConnectionConfig, Known, PullScope, VendorError, WriteBackRequest, batches, given,
+    notes,
 };
 
 pub const DEFAULT_BASE_URL: &str = "https://harvest.greenhouse.io";
@@ -472,38 +473,23 @@ impl AtsClient for GreenhouseClient {
         resume_after: Option<String>,
         known: &'a dyn Known,
     ) -> crate::vendors::Batches<'a> {
-        let first = async move {
+        let plan = async move {
             let mut plan = self.plan(since, scope, known).await?;
             if let Some(after) = resume_after.as_deref().and_then(|a| a.parse::<i64>().ok()) {
                 plan.applications.retain(|a| candidate_key(a) > after);
             }
-            Ok::<_, VendorError>(plan)
+            Ok(plan)
         };
-        let stream = futures::stream::once(first).flat_map(move |plan| match plan {
-            Err(e) => futures::stream::once(async move { Err(e) }).boxed(),
-            Ok(plan) => {
-                let plan = std::sync::Arc::new(plan);
-                let bounds = crate::vendors::batches::bounds(
-                    &plan.applications,
-                    crate::vendors::batches::BATCH,
-                    |a| a.candidate_id.clone(),
-                );
-                futures::stream::iter(bounds.into_iter().enumerate())
-                    .then(move |(i, range)| {
-                        let plan = plan.clone();
-                        async move {
-                            let mut out = self.batch(&plan, &plan.applications[range]).await?;
-                            if i == 0 {
-                                out.unchanged_application_ids =
-                                    plan.unchanged_application_ids.clone();
-                            }
-                            Ok(out)
-                        }
-                    })
-                    .boxed()
-            }
-        });
-        Box::pin(stream)
+        batches::stream(
+            plan,
+            |p: &GhPlan| {
+                batches::bounds(&p.applications, batches::BATCH, |a| a.candidate_id.clone())
+            },
+            |p, out| out.unchanged_application_ids = p.unchanged_application_ids.clone(),
+            move |p: std::sync::Arc<GhPlan>, r| {
+                Box::pin(async move { self.batch(&p, &p.applications[r]).await })
+            },
+        )
     }
 
     async fn write_back(&self, req: &WriteBackRequest) -> Result<(), VendorError> {

@@ -24,7 +24,7 @@ use crate::vendors::http::{
 };
 use crate::vendors::{
     AtsClient, BandTag, ConnectionConfig, CredentialStore, Known, PullScope, VendorError,
-    WriteBackRequest, given, notes,
+    WriteBackRequest, batches, given, notes,
 };
 
 pub const DEFAULT_BASE_URL: &str = "https://api.lever.co";
@@ -513,39 +513,24 @@ impl AtsClient for LeverClient {
         resume_after: Option<String>,
         known: &'a dyn Known,
     ) -> crate::vendors::Batches<'a> {
-        let first = async move {
+        let plan = async move {
             let mut plan = self.plan(since, scope, known).await?;
             if let Some(after) = &resume_after {
                 plan.kept.retain(|o| o.contact_id() > after.as_str());
             }
-            Ok::<_, VendorError>(plan)
+            Ok(plan)
         };
-        let stream = futures::stream::once(first).flat_map(move |plan| match plan {
-            Err(e) => futures::stream::once(async move { Err(e) }).boxed(),
-            Ok(plan) => {
-                let plan = std::sync::Arc::new(plan);
-                let bounds = crate::vendors::batches::bounds(
-                    &plan.kept,
-                    crate::vendors::batches::BATCH,
-                    |o| o.contact_id().to_string(),
-                );
-                futures::stream::iter(bounds.into_iter().enumerate())
-                    .then(move |(i, range)| {
-                        let plan = plan.clone();
-                        async move {
-                            let mut out = self.batch(&plan, &plan.kept[range]).await?;
-                            if i == 0 {
-                                out.unchanged_application_ids =
-                                    plan.unchanged_application_ids.clone();
-                                out.deleted_application_ids = plan.deleted_application_ids.clone();
-                            }
-                            Ok(out)
-                        }
-                    })
-                    .boxed()
-            }
-        });
-        Box::pin(stream)
+        batches::stream(
+            plan,
+            |p: &LvPlan| batches::bounds(&p.kept, batches::BATCH, |o| o.contact_id().to_string()),
+            |p, out| {
+                out.unchanged_application_ids = p.unchanged_application_ids.clone();
+                out.deleted_application_ids = p.deleted_application_ids.clone();
+            },
+            move |p: std::sync::Arc<LvPlan>, r| {
+                Box::pin(async move { self.batch(&p, &p.kept[r]).await })
+            },
+        )
     }
 
     async fn write_back(&self, req: &WriteBackRequest) -> Result<(), VendorError> {

@@ -514,34 +514,24 @@ impl AtsClient for WorkableClient {
         resume_after: Option<String>,
         known: &'a dyn Known,
     ) -> crate::vendors::Batches<'a> {
-        let first = async move {
+        let plan = async move {
             let mut plan = self.plan(since, scope, known).await?;
             if let Some(after) = &resume_after {
                 plan.wanted.retain(|c| c.id.as_str() > after.as_str());
             }
-            Ok::<_, VendorError>(plan)
+            Ok(plan)
         };
-        let stream = futures::stream::once(first).flat_map(move |plan| match plan {
-            Err(e) => futures::stream::once(async move { Err(e) }).boxed(),
-            Ok(plan) => {
-                let plan = std::sync::Arc::new(plan);
-                let bounds = batches::bounds(&plan.wanted, batches::BATCH, |c| c.id.clone());
-                futures::stream::iter(bounds.into_iter().enumerate())
-                    .then(move |(i, range)| {
-                        let plan = plan.clone();
-                        async move {
-                            let mut out = self.batch(&plan, &plan.wanted[range]).await?;
-                            if i == 0 {
-                                out.deleted_application_ids.extend(plan.anonymized.clone());
-                                out.unchanged_application_ids = plan.unchanged.clone();
-                            }
-                            Ok(out)
-                        }
-                    })
-                    .boxed()
-            }
-        });
-        Box::pin(stream)
+        batches::stream(
+            plan,
+            |p: &PullPlan| batches::bounds(&p.wanted, batches::BATCH, |c| c.id.clone()),
+            |p, out| {
+                out.deleted_application_ids.extend(p.anonymized.clone());
+                out.unchanged_application_ids = p.unchanged.clone();
+            },
+            move |p: std::sync::Arc<PullPlan>, r| {
+                Box::pin(async move { self.batch(&p, &p.wanted[r]).await })
+            },
+        )
     }
 
     /// The custom attribute and the band tag first (idempotent), the comment
