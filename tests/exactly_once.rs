@@ -266,9 +266,23 @@ async fn write_rejected_for_good_is_abandoned_and_blocks_nothing() {
     t.apply_spec(json!({"writeBack": {"maxAttempts": 2}})).await;
     let op = Operator::start(&t.client, &t.ns, &t.ledger);
     wait_for("the first writes", async || notes_created(&t).await >= 2).await;
-    // The last application in the pull is written last: delete it before then.
+    // Greenhouse pulls by candidate, then id: the last of that order is written
+    // last, so delete it before then.
+    let apps = get(
+        &t.http,
+        &format!("{}/_sandbox/applications", t.sandbox.base_url),
+    )
+    .await;
+    let victim = apps
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["job_status"] == "open")
+        .map(|a| (a["candidate_id"].as_i64().unwrap(), id_str(&a["id"])))
+        .max()
+        .unwrap()
+        .1;
     let ids = t.in_scope().await;
-    let victim = ids.last().unwrap().clone();
     assert_eq!(t.writes(&victim).await.notes, 0, "written already");
     t.control("delete", json!({"application_ids": [victim.clone()]}))
         .await;

@@ -12,18 +12,15 @@ use ats_operator::model::VendorKind;
 use ats_operator::vendors::greenhouse::GreenhouseClient;
 use ats_operator::vendors::{AtsClient, ConnectionConfig, PullScope, SecretValue, VendorError};
 use axum::Router;
-use axum::body::Body;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use support::hostile::{self, Mode, endless, serve};
 
-async fn serve(app: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    format!("http://{addr}")
+mod support;
+
+fn token() -> Response {
+    hostile::token("1e16")
 }
 
 fn config(base: &str, token_url: &str) -> ConnectionConfig {
@@ -47,24 +44,6 @@ fn config(base: &str, token_url: &str) -> ConnectionConfig {
         endpoints: ats_operator::vendors::guard::EndpointPolicy::AllowPrivate,
         download_hosts: Vec::new(),
     }
-}
-
-fn token() -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        r#"{"access_token": "t", "token_type": "bearer", "expires_in": 1e16}"#,
-    )
-        .into_response()
-}
-
-/// 1 MiB chunks, forever.
-fn endless() -> Response {
-    let chunk = axum::body::Bytes::from(vec![b'['; 1024 * 1024]);
-    let stream = futures::stream::repeat_with(move || Ok::<_, std::io::Error>(chunk.clone()));
-    Response::builder()
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from_stream(stream))
-        .unwrap()
 }
 
 #[tokio::test]
@@ -169,4 +148,31 @@ async fn a_file_on_a_host_the_vendor_does_not_use_is_not_fetched() {
     let redirected = http.download(&format!("{own}/files/1")).await;
     assert!(redirected.is_err(), "{redirected:?}");
     assert_eq!(hits.load(Ordering::SeqCst), 0, "a file came from elsewhere");
+}
+
+#[tokio::test]
+async fn a_hold_off_announced_by_one_request_fails_the_next_at_once() {
+    let vendor = hostile::start(Mode::AbsurdTimes).await;
+    let base = vendor.base_url.clone();
+    let client = GreenhouseClient::new(&config(&base, &format!("{base}/token"))).unwrap();
+    // The first answer (429, a reset an hour away) is remembered by the limiter.
+    assert!(matches!(
+        client.verify().await,
+        Err(VendorError::RateLimited { .. })
+    ));
+    // The next request is refused before it is sent, instead of sleeping an hour.
+    let asked = vendor.requests.load(Ordering::SeqCst);
+    let r = tokio::time::timeout(
+        Duration::from_secs(30),
+        client.pull(None, &PullScope::default()),
+    )
+    .await
+    .expect("the pull waited out the hold-off");
+    match r {
+        Err(VendorError::RateLimited { retry_after }) => {
+            assert!(retry_after > Duration::from_secs(3000), "{retry_after:?}")
+        }
+        other => panic!("unexpected: {other:?}"),
+    }
+    assert_eq!(vendor.requests.load(Ordering::SeqCst), asked, "sent anyway");
 }

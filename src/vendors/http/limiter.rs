@@ -79,7 +79,9 @@ impl RateLimiter {
                         last: Instant::now(),
                     }),
             }),
-            max_wait: Duration::from_secs(300),
+            // The vendor's hold-off as announced (clamped like every vendor
+            // time), so a long one is reported, not slept: see `acquire_within`.
+            max_wait: super::headers::MAX_VENDOR_WAIT,
         }
     }
 
@@ -90,13 +92,23 @@ impl RateLimiter {
 
     /// Waits until a request may be sent, and counts it.
     pub async fn acquire(&self) {
+        let _ = self.acquire_within(Duration::MAX).await;
+    }
+
+    /// As [`RateLimiter::acquire`], unless the vendor told us to hold off for
+    /// longer than `max_hold_off`: then `Err` with how long. Waits are slept
+    /// in short slices, so a hold-off announced meanwhile (by a concurrent
+    /// request's answer) is noticed too.
+    pub async fn acquire_within(&self, max_hold_off: Duration) -> Result<(), Duration> {
         loop {
-            let wait = self.try_reserve(Instant::now());
-            match wait {
-                None => return,
+            if let Some(h) = self.held_off().filter(|h| *h > max_hold_off) {
+                return Err(h);
+            }
+            match self.try_reserve(Instant::now()) {
+                None => return Ok(()),
                 Some(d) => {
                     tracing::debug!(wait_ms = d.as_millis() as u64, "waiting for rate limit");
-                    tokio::time::sleep(d).await;
+                    tokio::time::sleep(d.min(Duration::from_secs(1))).await;
                 }
             }
         }
@@ -210,6 +222,27 @@ impl RateLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_long_hold_off_fails_fast_a_short_one_is_waited() {
+        let l = RateLimiter::default();
+        l.observe_info(
+            RateLimitInfo {
+                limit: Some(50),
+                remaining: 0,
+                reset_in: Some(Duration::from_secs(3600)),
+            },
+            Instant::now(),
+        );
+        let held = l
+            .acquire_within(Duration::from_secs(300))
+            .await
+            .unwrap_err();
+        assert!(held > Duration::from_secs(3590), "{held:?}");
+        let short = RateLimiter::default();
+        short.block_for(Duration::from_millis(50));
+        assert!(short.acquire_within(Duration::from_secs(300)).await.is_ok());
+    }
 
     #[test]
     fn limiter_waits_for_reset_when_exhausted() {

@@ -16,6 +16,20 @@ use crate::vendors::VendorError;
 /// How many pages a listing may have before we suspect a cursor loop.
 pub const MAX_PAGES: usize = 100_000;
 
+/// How many records one listing may return: far beyond any tenant this
+/// operator is built for, and a bound on what a vendor can make it hold.
+pub const MAX_RECORDS: usize = 500_000;
+
+/// Pure: whether a listing at `path` that has returned `records` may go on.
+pub fn within_records(path: &str, records: usize) -> Result<(), VendorError> {
+    if records > MAX_RECORDS {
+        return Err(VendorError::Decode(format!(
+            "{path}: more than {MAX_RECORDS} records in one listing; narrow spec.scope"
+        )));
+    }
+    Ok(())
+}
+
 /// Every page from `first` on. `page` fetches one URL and returns its items
 /// and the next-page reference, absolute or relative to that URL (`None` on
 /// the last page); `what` names the reference in errors (`"next link"`).
@@ -35,6 +49,7 @@ where
     for _ in 0..MAX_PAGES {
         let (items, next) = page(url.clone()).await?;
         out.extend(items);
+        within_records(url.path(), out.len())?;
         let Some(next) = next else {
             return Ok(out);
         };
@@ -99,6 +114,13 @@ mod tests {
         })
         .await;
         (got, asked)
+    }
+
+    #[test]
+    fn records_per_listing_are_capped() {
+        assert!(within_records("/v3/candidates", MAX_RECORDS).is_ok());
+        let e = within_records("/v3/candidates", MAX_RECORDS + 1).unwrap_err();
+        assert!(e.to_string().contains("narrow spec.scope"), "{e}");
     }
 
     #[tokio::test]

@@ -153,12 +153,11 @@ impl Transport {
             if let Some(l) = limiter {
                 // A hold-off longer than we would wait for one answer fails the
                 // request now, so the run reports it instead of stalling.
-                if let Some(wait) = l.held_off().filter(|w| *w > p.max_retry_after) {
+                if let Err(wait) = l.acquire_within(p.max_retry_after).await {
                     return Err(VendorError::RateLimited {
                         retry_after: Duration::from_secs(wait.as_secs_f64().ceil() as u64),
                     });
                 }
-                l.acquire().await;
             }
             let header = match auth {
                 Some(a) => a.header().await?,

@@ -160,6 +160,7 @@ impl LeverClient {
             let page: LvPage<T> = self.http.get_json(&url).await.map_err(Self::hint)?;
             let next = page.next_offset().map(str::to_string);
             out.extend(page.data);
+            crate::vendors::http::paging::within_records(url.path(), out.len())?;
             match next {
                 None => return Ok(out),
                 Some(n) if !seen.insert(n.clone()) => {
