@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use async_trait::async_trait;
 use ats_operator::api::{ScoringProfileSpec, WriteBackSpec};
 use ats_operator::ledger::Ledger;
-use ats_operator::model::{Application, ChangeSet, JobStatus, VendorKind};
+use ats_operator::model::{Application, JobStatus, VendorKind};
 use ats_operator::sandbox::{self, SandboxOptions};
 use ats_operator::sync::pipeline;
 use ats_operator::sync::{Schedule, SyncKey, SyncSpec};
@@ -28,13 +28,14 @@ struct Crashing {
 
 #[async_trait]
 impl AtsClient for Crashing {
-    async fn pull_known(
-        &self,
+    fn pull_batches<'a>(
+        &'a self,
         since: Option<DateTime<Utc>>,
-        scope: &PullScope,
-        known: &dyn vendors::Known,
-    ) -> Result<ChangeSet, VendorError> {
-        self.inner.pull_known(since, scope, known).await
+        scope: &'a PullScope,
+        resume_after: Option<String>,
+        known: &'a dyn vendors::Known,
+    ) -> vendors::Batches<'a> {
+        self.inner.pull_batches(since, scope, resume_after, known)
     }
     async fn write_back(&self, req: &WriteBackRequest) -> Result<(), VendorError> {
         if self.calls.fetch_add(1, Ordering::SeqCst).is_multiple_of(2) {

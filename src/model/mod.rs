@@ -271,3 +271,17 @@ pub struct ChangeSet {
     /// they did not change since they were last processed.
     pub unchanged_application_ids: Vec<String>,
 }
+
+impl ChangeSet {
+    /// Takes in a later batch of the same pull (whose jobs are the same).
+    pub fn absorb(&mut self, later: ChangeSet) {
+        self.candidates.extend(later.candidates);
+        self.applications.extend(later.applications);
+        self.deleted_application_ids
+            .extend(later.deleted_application_ids);
+        self.unchanged_application_ids
+            .extend(later.unchanged_application_ids);
+        self.high_watermark = self.high_watermark.max(later.high_watermark);
+        self.resume_after = later.resume_after;
+    }
+}

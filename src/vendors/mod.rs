@@ -357,14 +357,39 @@ impl Known for NothingKnown {
 #[async_trait]
 pub trait AtsClient: Send + Sync {
     /// Jobs in scope, and the candidates and applications changed since `since`
-    /// (everything when `None`); the details of what `known` says is unchanged
-    /// are not fetched (those applications are listed as unchanged).
+    /// (everything when `None`), in bounded batches, resuming after the
+    /// `resume_after` token of an earlier batch. The details of what `known`
+    /// says is unchanged are not fetched (those applications are listed as
+    /// unchanged). Every batch carries the jobs in scope.
+    fn pull_batches<'a>(
+        &'a self,
+        since: Option<DateTime<Utc>>,
+        scope: &'a PullScope,
+        resume_after: Option<String>,
+        known: &'a dyn Known,
+    ) -> Batches<'a>;
+
+    /// The whole pull as one change set (its batches merged).
     async fn pull_known(
         &self,
         since: Option<DateTime<Utc>>,
         scope: &PullScope,
         known: &dyn Known,
-    ) -> Result<ChangeSet, VendorError>;
+    ) -> Result<ChangeSet, VendorError> {
+        use futures::StreamExt;
+        let mut batches = self.pull_batches(since, scope, None, known);
+        let mut out: Option<ChangeSet> = None;
+        while let Some(b) = batches.next().await {
+            let b = b?;
+            match &mut out {
+                None => out = Some(b),
+                Some(o) => o.absorb(b),
+            }
+        }
+        let mut out = out.unwrap_or_default();
+        out.resume_after = None;
+        Ok(out)
+    }
 
     /// [`AtsClient::pull_known`], fetching everything.
     async fn pull(
@@ -373,21 +398,6 @@ pub trait AtsClient: Send + Sync {
         scope: &PullScope,
     ) -> Result<ChangeSet, VendorError> {
         self.pull_known(since, scope, &NothingKnown).await
-    }
-
-    /// The pull in batches, each with the jobs in scope, resuming after the
-    /// `resume_after` token of an earlier batch. Vendors whose pulls take long
-    /// (per-record detail under a tight limit) yield many; the default yields
-    /// the whole pull as one.
-    fn pull_batches<'a>(
-        &'a self,
-        since: Option<DateTime<Utc>>,
-        scope: &'a PullScope,
-        resume_after: Option<String>,
-        known: &'a dyn Known,
-    ) -> Batches<'a> {
-        let _ = resume_after;
-        Box::pin(futures::stream::once(self.pull_known(since, scope, known)))
     }
 
     /// Writes a score back.

@@ -445,24 +445,6 @@ fn candidate_key(a: &Application) -> i64 {
 
 #[async_trait]
 impl AtsClient for GreenhouseClient {
-    async fn pull_known(
-        &self,
-        since: Option<DateTime<Utc>>,
-        scope: &PullScope,
-        known: &dyn Known,
-    ) -> Result<ChangeSet, VendorError> {
-        let span = info_span!("greenhouse_pull", since = ?since);
-        async move {
-            let plan = self.plan(since, scope, known).await?;
-            let mut out = self.batch(&plan, &plan.applications).await?;
-            out.unchanged_application_ids = plan.unchanged_application_ids;
-            out.resume_after = None;
-            Ok(out)
-        }
-        .instrument(span)
-        .await
-    }
-
     /// Batches of about [`crate::vendors::batches::BATCH`] applications, by candidate: the listings
     /// once, then each batch's resumes, so a large tenant's resumes are never
     /// held at once. Resumes after the last candidate of a finished batch.

@@ -485,25 +485,6 @@ impl LeverClient {
 
 #[async_trait]
 impl AtsClient for LeverClient {
-    async fn pull_known(
-        &self,
-        since: Option<DateTime<Utc>>,
-        scope: &PullScope,
-        known: &dyn Known,
-    ) -> Result<ChangeSet, VendorError> {
-        let span = info_span!("lever_pull", since = ?since);
-        async move {
-            let plan = self.plan(since, scope, known).await?;
-            let mut out = self.batch(&plan, &plan.kept).await?;
-            out.unchanged_application_ids = plan.unchanged_application_ids;
-            out.deleted_application_ids = plan.deleted_application_ids;
-            out.resume_after = None;
-            Ok(out)
-        }
-        .instrument(span)
-        .await
-    }
-
     /// Batches of about [`crate::vendors::batches::BATCH`] opportunities, by contact: the listings
     /// once, then each batch's resumes. Resumes after the last contact of a
     /// finished batch.

@@ -476,37 +476,12 @@ impl AtsClient for WorkableClient {
     /// since `since`, each with its full record. Requests: jobs pages
     /// (`ceil(J/100)`), candidate pages (`ceil(N/100)`), one detail per
     /// candidate in scope (`N`), plus a CV download for those whose detail has
-    /// no parsed profile. Workable lists no deletions: a candidate gone between
-    /// list and detail, or anonymised (GDPR erasure), is reported deleted; the
-    /// rest is found by full syncs.
-    async fn pull_known(
-        &self,
-        since: Option<DateTime<Utc>>,
-        scope: &PullScope,
-        known: &dyn Known,
-    ) -> Result<ChangeSet, VendorError> {
-        let span = info_span!("workable_pull", since = ?since);
-        async move {
-            let plan = self.plan(since, scope, known).await?;
-            let mut out = self.batch(&plan, &plan.wanted).await?;
-            out.deleted_application_ids.extend(plan.anonymized.clone());
-            out.unchanged_application_ids = plan.unchanged.clone();
-            out.resume_after = None;
-            debug!(
-                jobs = out.jobs.len(),
-                applications = out.applications.len(),
-                deleted = out.deleted_application_ids.len(),
-                "workable pull mapped"
-            );
-            Ok(out)
-        }
-        .instrument(span)
-        .await
-    }
-
-    /// Batches of [`batches::BATCH`] candidates in id order, each with its details: a
-    /// long pull (one detail request per candidate, at 10 requests per 10 s) is
-    /// checkpointed per batch and resumes after the last candidate id done.
+    /// no parsed profile (none for what `known` says is unchanged). Workable
+    /// lists no deletions: a candidate gone between list and detail, or
+    /// anonymised (GDPR erasure), is reported deleted; the rest is found by
+    /// full syncs. In batches of [`batches::BATCH`] candidates in id order: a
+    /// long pull (one detail request per candidate, at 10 requests per 10 s)
+    /// is checkpointed per batch and resumes after the last candidate id done.
     fn pull_batches<'a>(
         &'a self,
         since: Option<DateTime<Utc>>,
