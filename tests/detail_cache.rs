@@ -108,12 +108,22 @@ fn details(d: &BTreeMap<String, u64>, vendor: VendorKind) -> u64 {
         .sum()
 }
 
-async fn unchanged_full_sync_costs_lists_only(vendor: VendorKind, keys: &[&str]) {
+/// A sandbox of `applications`, the spec and client for it.
+async fn tenant(
+    vendor: VendorKind,
+    keys: &[&str],
+    applications: usize,
+) -> (
+    sandbox::RunningSandbox,
+    reqwest::Client,
+    SyncSpec,
+    std::sync::Arc<dyn vendors::AtsClient>,
+) {
     let sb = sandbox::start(
         vendor,
         "127.0.0.1:0".parse().expect("addr"),
         SandboxOptions {
-            applications: 30,
+            applications,
             jobs: 3,
             rate_limit: None,
             ..Default::default()
@@ -123,8 +133,13 @@ async fn unchanged_full_sync_costs_lists_only(vendor: VendorKind, keys: &[&str])
     .expect("sandbox");
     let http = reqwest::Client::new();
     let creds = get(&http, format!("{}/_sandbox/credentials", sb.base_url)).await;
-    let mut spec = spec(vendor, &creds, keys);
+    let spec = spec(vendor, &creds, keys);
     let client = vendors::connect(&spec.connection, None).expect("client");
+    (sb, http, spec, client)
+}
+
+async fn unchanged_full_sync_costs_lists_only(vendor: VendorKind, keys: &[&str]) {
+    let (sb, http, mut spec, client) = tenant(vendor, keys, 30).await;
     let ledger = Ledger::open_in_memory().expect("ledger");
     let now = chrono::Utc::now;
     let stats = || get(&http, format!("{}/_sandbox/stats", sb.base_url));
@@ -216,22 +231,8 @@ async fn lever_unchanged_full_sync_costs_lists_only() {
 /// with the candidates of its applications, and resumes after a batch.
 async fn batches_cover_the_pull_and_resume(vendor: VendorKind, keys: &[&str]) {
     use futures::StreamExt;
-    let sb = sandbox::start(
-        vendor,
-        "127.0.0.1:0".parse().expect("addr"),
-        SandboxOptions {
-            applications: 260,
-            jobs: 3,
-            rate_limit: None,
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("sandbox");
-    let http = reqwest::Client::new();
-    let creds = get(&http, format!("{}/_sandbox/credentials", sb.base_url)).await;
-    let spec = spec(vendor, &creds, keys);
-    let client = vendors::connect(&spec.connection, None).expect("client");
+    // The sandbox lives as long as its binding.
+    let (_sb, _http, spec, client) = tenant(vendor, keys, 260).await;
     let whole = client.pull(None, &spec.scope).await.expect("pull");
     let mut ids: Vec<String> = whole.applications.iter().map(|a| a.id.clone()).collect();
     ids.sort();
