@@ -150,6 +150,18 @@ fn parse_rate_limit(s: &str) -> Result<Option<(u32, std::time::Duration)>, Strin
     Ok(Some((n, std::time::Duration::from_secs(secs))))
 }
 
+/// jemalloc: many tenants' syncs allocate and free page-sized buffers on a
+/// few threads, which glibc's malloc fragments into a larger resident set
+/// that it never returns (measured in `benches/tenants.rs`).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// Freed memory goes back to the system within a second or so (a background
+/// thread purges), so a sync's peak is not kept until the next one.
+/// `_RJEM_MALLOC_CONF` in the environment still overrides it.
+#[unsafe(export_name = "_rjem_malloc_conf")]
+pub static MALLOC_CONF: &[u8; 60] = b"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0\0";
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();

@@ -36,6 +36,9 @@ pub const MAX_JSON_BODY: usize = 32 * 1024 * 1024;
 /// Largest error body read; only a short summary of it is ever kept.
 pub const MAX_ERROR_BODY: usize = 64 * 1024;
 
+/// The most reserved up front for a body of announced length.
+const PRESIZE_LIMIT: usize = 2 * 1024 * 1024;
+
 /// Reads a body through a limit as it arrives: an endless or oversized body
 /// stops at `cap` bytes instead of filling memory.
 pub async fn read_capped(
@@ -43,13 +46,18 @@ pub async fn read_capped(
     cap: usize,
     what: &str,
 ) -> Result<Vec<u8>, VendorError> {
-    if resp.content_length().is_some_and(|n| n > cap as u64) {
+    let announced = resp.content_length();
+    if announced.is_some_and(|n| n > cap as u64) {
         return Err(VendorError::Decode(format!(
             "{what}: body larger than {} KiB",
             cap / 1024
         )));
     }
-    let mut out = Vec::new();
+    // Sized once from the announced length: growing by doubling would hold up
+    // to twice a page (and both copies while reallocating). Only up to
+    // PRESIZE_LIMIT: an announcement costs a hostile vendor nothing.
+    let presize = announced.map_or(0, |n| n.min(PRESIZE_LIMIT as u64) as usize);
+    let mut out = Vec::with_capacity(presize);
     while let Some(chunk) = resp
         .chunk()
         .await
