@@ -107,26 +107,21 @@ mod tests {
 
     #[test]
     fn unchanged_status_keeps_transition_time() {
-        let prev = merge(
-            &[],
-            vec![Condition::new(READY, true, reason::SYNCED, "ok")],
-            "t1",
-            Some(1),
-        );
-        let next = merge(
-            &prev,
-            vec![Condition::new(READY, true, reason::SYNCED, "still ok")],
-            "t2",
-            Some(2),
-        );
+        // Ready at `now`, merged into `prev`.
+        let ready =
+            |prev: &[Condition], ok: bool, why: &str, message: &str, now: &str, generation| {
+                merge(
+                    prev,
+                    vec![Condition::new(READY, ok, why, message)],
+                    now,
+                    Some(generation),
+                )
+            };
+        let prev = ready(&[], true, reason::SYNCED, "ok", "t1", 1);
+        let next = ready(&prev, true, reason::SYNCED, "still ok", "t2", 2);
         assert_eq!(next[0].last_transition_time, "t1");
         assert_eq!(next[0].observed_generation, Some(2));
-        let flipped = merge(
-            &next,
-            vec![Condition::new(READY, false, reason::AUTH_FAILED, "no")],
-            "t3",
-            Some(2),
-        );
+        let flipped = ready(&next, false, reason::AUTH_FAILED, "no", "t3", 2);
         assert_eq!(flipped[0].last_transition_time, "t3");
     }
 }

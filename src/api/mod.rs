@@ -135,14 +135,29 @@ pub struct RateLimitSpec {
     pub window_seconds: u32,
 }
 
+// The status of a resource that reports only its conditions. No doc comment:
+// it would become the status schema's description in the CRDs.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct AtsConnectionStatus {
+pub struct ConditionsStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
 }
+
+impl ConditionsStatus {
+    /// This status with `desired` merged in (see [`conditions::merge`]), as
+    /// observed at `generation`.
+    pub fn merged(&self, desired: Vec<Condition>, now: &str, generation: Option<i64>) -> Self {
+        ConditionsStatus {
+            conditions: conditions::merge(&self.conditions, desired, now, generation),
+            observed_generation: generation,
+        }
+    }
+}
+
+pub type AtsConnectionStatus = ConditionsStatus;
 
 /// How applications are scored.
 #[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -218,14 +233,7 @@ impl Default for Bands {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ScoringProfileStatus {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub conditions: Vec<Condition>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub observed_generation: Option<i64>,
-}
+pub type ScoringProfileStatus = ConditionsStatus;
 
 /// What to sync from a connection, how to score it, and when.
 #[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -13,8 +13,8 @@ use tracing::{Instrument, info_span};
 use super::credentials::SecretStore;
 use super::resolve::{self, Problem};
 use super::{Context, ControllerError, status::ts};
+use crate::api::AtsConnection;
 use crate::api::conditions::{self, Condition, READY, reason};
-use crate::api::{AtsConnection, AtsConnectionStatus};
 use crate::vendors;
 
 /// How often credentials that did not change are verified again.
@@ -117,15 +117,7 @@ pub async fn reconcile(
             Err(p) => Condition::new(READY, false, p.reason, p.message.clone()),
         };
         let previous = conn.status.clone().unwrap_or_default();
-        let status = AtsConnectionStatus {
-            conditions: conditions::merge(
-                &previous.conditions,
-                vec![ready],
-                &ts(Utc::now()),
-                conn.metadata.generation,
-            ),
-            observed_generation: conn.metadata.generation,
-        };
+        let status = previous.merged(vec![ready], &ts(Utc::now()), conn.metadata.generation);
         if status != previous {
             super::apply_status::<AtsConnection>(&ctx.client, &conn.name_any(), &ns, &status)
                 .await?;

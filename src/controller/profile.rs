@@ -7,8 +7,8 @@ use kube::ResourceExt;
 use kube::runtime::controller::Action;
 
 use super::{Context, ControllerError, status::ts};
-use crate::api::conditions::{self, Condition, READY, reason};
-use crate::api::{ScoringProfile, ScoringProfileStatus};
+use crate::api::ScoringProfile;
+use crate::api::conditions::{Condition, READY, reason};
 
 /// Pure: the Ready condition of a profile.
 pub fn ready_condition(profile: &ScoringProfile) -> Condition {
@@ -24,15 +24,11 @@ pub async fn reconcile(
 ) -> Result<Action, ControllerError> {
     let ns = profile.namespace().ok_or(ControllerError::NoNamespace)?;
     let previous = profile.status.clone().unwrap_or_default();
-    let status = ScoringProfileStatus {
-        conditions: conditions::merge(
-            &previous.conditions,
-            vec![ready_condition(&profile)],
-            &ts(Utc::now()),
-            profile.metadata.generation,
-        ),
-        observed_generation: profile.metadata.generation,
-    };
+    let status = previous.merged(
+        vec![ready_condition(&profile)],
+        &ts(Utc::now()),
+        profile.metadata.generation,
+    );
     if status != previous {
         super::apply_status::<ScoringProfile>(&ctx.client, &profile.name_any(), &ns, &status)
             .await?;

@@ -217,23 +217,26 @@ pub fn resolve_sync(
     let ns = sync.namespace().unwrap_or_default();
     let schedule =
         Schedule::parse(&sync.spec.schedule).map_err(|e| Problem::invalid(e.to_string()))?;
+    // Not stalled: the referenced object may yet be created.
+    let not_found = |field: &str, kind: &str, name: &str| Problem {
+        stalled: false,
+        ..Problem::invalid(format!(
+            "{field}: {kind} {name:?} not found in namespace {ns}"
+        ))
+    };
     let Some(connection) = connection else {
-        return Err(Problem {
-            stalled: false,
-            ..Problem::invalid(format!(
-                "spec.connectionRef.name: AtsConnection {:?} not found in namespace {ns}",
-                sync.spec.connection_ref.name
-            ))
-        });
+        return Err(not_found(
+            "spec.connectionRef.name",
+            "AtsConnection",
+            &sync.spec.connection_ref.name,
+        ));
     };
     let Some(profile) = profile else {
-        return Err(Problem {
-            stalled: false,
-            ..Problem::invalid(format!(
-                "spec.scoringProfileRef.name: ScoringProfile {:?} not found in namespace {ns}",
-                sync.spec.scoring_profile_ref.name
-            ))
-        });
+        return Err(not_found(
+            "spec.scoringProfileRef.name",
+            "ScoringProfile",
+            &sync.spec.scoring_profile_ref.name,
+        ));
     };
     crate::scoring::validate_profile(&profile.spec)
         .map_err(|e| Problem::invalid(format!("ScoringProfile {}: {e}", profile.name_any())))?;
@@ -486,6 +489,15 @@ mod tests {
         p
     }
 
+    /// Resolves `sync` against everything present: the default profile, an open policy.
+    fn resolve_with(
+        sync: &AtsSync,
+        conn: &AtsConnection,
+        secret: &Secret,
+    ) -> Result<SyncSpec, Problem> {
+        resolve_sync(sync, Some(conn), Some(&profile()), Some(secret), &open())
+    }
+
     #[test]
     fn missing_secret_names_it() {
         let p = resolve_connection(&conn(), None, &open()).unwrap_err();
@@ -506,14 +518,7 @@ mod tests {
     #[test]
     fn bad_schedule_is_invalid_spec_naming_field() {
         let s = secret(&[("clientId", "a"), ("clientSecret", "b")]);
-        let p = resolve_sync(
-            &sync("every day"),
-            Some(&conn()),
-            Some(&profile()),
-            Some(&s),
-            &open(),
-        )
-        .unwrap_err();
+        let p = resolve_with(&sync("every day"), &conn(), &s).unwrap_err();
         assert_eq!(p.reason, reason::INVALID_SPEC);
         assert!(p.message.contains("spec.schedule"));
         assert!(p.stalled);
@@ -530,22 +535,8 @@ mod tests {
     fn replaced_secret_is_swapped_in_not_a_restart() {
         let s1 = secret(&[("clientId", "a"), ("clientSecret", "b")]);
         let s2 = secret(&[("clientId", "a"), ("clientSecret", "c")]);
-        let a = resolve_sync(
-            &sync("15m"),
-            Some(&conn()),
-            Some(&profile()),
-            Some(&s1),
-            &open(),
-        )
-        .unwrap();
-        let b = resolve_sync(
-            &sync("15m"),
-            Some(&conn()),
-            Some(&profile()),
-            Some(&s2),
-            &open(),
-        )
-        .unwrap();
+        let a = resolve_with(&sync("15m"), &conn(), &s1).unwrap();
+        let b = resolve_with(&sync("15m"), &conn(), &s2).unwrap();
         assert_eq!(a.profile_generation, 3);
         assert_eq!(
             spec_hash(&a),
@@ -611,16 +602,7 @@ mod tests {
             pairs.push(("accessToken", t));
             secret(&pairs)
         };
-        let run = |s: &Secret| {
-            resolve_sync(
-                &sync("15m"),
-                Some(&lever_conn()),
-                Some(&profile()),
-                Some(s),
-                &open(),
-            )
-            .unwrap()
-        };
+        let run = |s: &Secret| resolve_with(&sync("15m"), &lever_conn(), s).unwrap();
         assert_eq!(
             credentials_hash(&run(&with("r1", "t1"))),
             credentials_hash(&run(&with("r2", "t2")))
@@ -639,13 +621,12 @@ mod tests {
         let s = secret(&[("apiKey", "k")]);
         let mut y = sync("15m");
         y.spec.write_back.mode = WriteBackMode::CustomField;
-        let p =
-            resolve_sync(&y, Some(&lever_conn()), Some(&profile()), Some(&s), &open()).unwrap_err();
+        let p = resolve_with(&y, &lever_conn(), &s).unwrap_err();
         assert!(p.message.contains("spec.writeBack.mode"), "{}", p.message);
         let mut y = sync("15m");
         y.spec.write_back.band_tag = true;
         let gh = secret(&[("clientId", "a"), ("clientSecret", "b")]);
-        let p = resolve_sync(&y, Some(&conn()), Some(&profile()), Some(&gh), &open()).unwrap_err();
+        let p = resolve_with(&y, &conn(), &gh).unwrap_err();
         assert!(
             p.message.contains("spec.writeBack.bandTag"),
             "{}",
@@ -653,7 +634,7 @@ mod tests {
         );
         let mut y = sync("15m");
         y.spec.full_sync_interval = "often".into();
-        let p = resolve_sync(&y, Some(&conn()), Some(&profile()), Some(&gh), &open()).unwrap_err();
+        let p = resolve_with(&y, &conn(), &gh).unwrap_err();
         assert!(p.message.contains("spec.fullSyncInterval"), "{}", p.message);
     }
 }

@@ -42,6 +42,15 @@ fn later() -> DateTime<Utc> {
 
 const SYNC: &str = "ns/sync-a";
 
+/// An in-memory ledger holding a decision for each `(application, write key, outcome)`.
+fn ledger_with(decisions: &[(&str, &str, DecisionOutcome)]) -> Ledger {
+    let l = Ledger::open_in_memory().unwrap();
+    for &(app, key, outcome) in decisions {
+        l.record_decision(&decision(app, key, outcome)).unwrap();
+    }
+    l
+}
+
 #[test]
 fn cursor_roundtrip_and_overwrite() {
     let l = Ledger::open_in_memory().unwrap();
@@ -97,9 +106,7 @@ fn decision_without_mark_written_stays_pending() {
 
 #[test]
 fn written_failed_and_retry() {
-    let l = Ledger::open_in_memory().unwrap();
-    l.record_decision(&decision("a1", "k1", DecisionOutcome::ToWrite))
-        .unwrap();
+    let l = ledger_with(&[("a1", "k1", DecisionOutcome::ToWrite)]);
     l.mark_failed(
         SYNC,
         "a1",
@@ -171,11 +178,10 @@ fn written_failed_and_retry() {
 
 #[test]
 fn dry_run_and_no_write_back_are_done() {
-    let l = Ledger::open_in_memory().unwrap();
-    l.record_decision(&decision("a1", "k1", DecisionOutcome::DryRun))
-        .unwrap();
-    l.record_decision(&decision("a2", "k2", DecisionOutcome::NoWriteBack))
-        .unwrap();
+    let l = ledger_with(&[
+        ("a1", "k1", DecisionOutcome::DryRun),
+        ("a2", "k2", DecisionOutcome::NoWriteBack),
+    ]);
     assert!(l.pending_writes(SYNC, later()).unwrap().is_empty());
     assert_eq!(
         l.write_state(SYNC, "a1").unwrap().unwrap().state,
@@ -198,9 +204,7 @@ fn dry_run_and_no_write_back_are_done() {
 
 #[test]
 fn syncs_are_isolated() {
-    let l = Ledger::open_in_memory().unwrap();
-    l.record_decision(&decision("a1", "k1", DecisionOutcome::ToWrite))
-        .unwrap();
+    let l = ledger_with(&[("a1", "k1", DecisionOutcome::ToWrite)]);
     let mut other = decision("a1", "k9", DecisionOutcome::ToWrite);
     other.sync_key = "ns/sync-b".into();
     l.record_decision(&other).unwrap();
@@ -266,9 +270,7 @@ fn refuses_newer_schema() {
 
 #[test]
 fn long_errors_are_truncated() {
-    let l = Ledger::open_in_memory().unwrap();
-    l.record_decision(&decision("a1", "k1", DecisionOutcome::ToWrite))
-        .unwrap();
+    let l = ledger_with(&[("a1", "k1", DecisionOutcome::ToWrite)]);
     l.mark_failed(SYNC, "a1", "k1", &"x".repeat(10_000), Utc::now())
         .unwrap();
     let conn = l.conn().unwrap();
@@ -280,11 +282,10 @@ fn long_errors_are_truncated() {
 
 #[test]
 fn deletions_leave_tombstones_and_are_audited_once() {
-    let l = Ledger::open_in_memory().unwrap();
-    l.record_decision(&decision("a1", "k1", DecisionOutcome::ToWrite))
-        .unwrap();
-    l.record_decision(&decision("a2", "k2", DecisionOutcome::ToWrite))
-        .unwrap();
+    let l = ledger_with(&[
+        ("a1", "k1", DecisionOutcome::ToWrite),
+        ("a2", "k2", DecisionOutcome::ToWrite),
+    ]);
     l.mark_written(SYNC, "a1", "k1", "70|good_fit|s1", false)
         .unwrap();
     let known = l.known_applications("ns/sync-a").unwrap();
@@ -311,9 +312,7 @@ fn deletions_leave_tombstones_and_are_audited_once() {
 
 #[test]
 fn permanent_failures_are_abandoned_and_changed_settings_supersede() {
-    let l = Ledger::open_in_memory().unwrap();
-    l.record_decision(&decision("a1", "k1", DecisionOutcome::ToWrite))
-        .unwrap();
+    let l = ledger_with(&[("a1", "k1", DecisionOutcome::ToWrite)]);
     for n in 1..=3 {
         let attempts = l
             .mark_failed(SYNC, "a1", "k1", "HTTP 404", Utc::now())

@@ -91,6 +91,31 @@ pub struct Job {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
+impl Job {
+    /// An open job known only by its title and plain text: what the scorer
+    /// reads; the other fields stay unknown.
+    pub fn from_text(
+        id: impl Into<String>,
+        title: impl Into<String>,
+        description: impl Into<String>,
+    ) -> Job {
+        Job {
+            id: id.into(),
+            title: title.into(),
+            description: description.into(),
+            requirements: vec![],
+            nice_to_have: vec![],
+            location: None,
+            employment_type: None,
+            department: None,
+            hiring_manager: None,
+            status: JobStatus::Open,
+            created_at: None,
+            updated_at: None,
+        }
+    }
+}
+
 /// Fields that identify a person. Kept apart from everything scoring reads.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PersonalInfo {

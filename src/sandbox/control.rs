@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
+use axum::handler::Handler;
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use axum::{Json, Router, middleware};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -18,6 +19,7 @@ use super::faults::Fault;
 use super::guard::Gate;
 use super::ratelimit::Limit;
 use super::request::parse_json;
+use super::server::log_request;
 use super::stats::Stats;
 use super::tokens::TokenAuthority;
 use super::{Shared, lock};
@@ -91,6 +93,30 @@ pub trait Control: Gate + Sized {
     fn extra_routes() -> Router<Shared<Self>> {
         Router::new()
     }
+}
+
+/// A vendor sandbox's whole app: `vendor` (its API and extras) with the
+/// control API, the vendor's answers to unknown paths and methods, and
+/// request logging around all of it.
+pub fn app<S, F, TF, M, TM>(
+    vendor: Router<Shared<S>>,
+    state: Shared<S>,
+    not_found: F,
+    method_not_allowed: M,
+) -> Router
+where
+    S: Control,
+    F: Handler<TF, Shared<S>>,
+    TF: 'static,
+    M: Handler<TM, Shared<S>>,
+    TM: 'static,
+{
+    vendor
+        .merge(routes::<S>())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(log_request))
+        .with_state(state)
 }
 
 /// The control API for `S`, its extras included.

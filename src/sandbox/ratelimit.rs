@@ -9,6 +9,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::http::{HeaderMap, HeaderValue, header};
 
+use super::errors::ApiError;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limit {
     pub requests: u32,
@@ -67,6 +69,18 @@ impl Decision {
             && !headers.contains_key(header::RETRY_AFTER)
         {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        }
+    }
+
+    /// The request admitted, or with `refusal` (given the seconds to wait) when
+    /// it is limited: what [`Gate::admit`](super::guard::Gate::admit) returns.
+    pub fn admit(
+        self,
+        refusal: impl FnOnce(u64) -> ApiError,
+    ) -> Result<Decision, (Decision, ApiError)> {
+        match self {
+            Decision::Limited { retry_after, .. } => Err((self, refusal(retry_after))),
+            _ => Ok(self),
         }
     }
 

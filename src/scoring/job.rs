@@ -416,23 +416,9 @@ pub fn years_mention(lower: &str) -> Option<YearsAsk> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::JobStatus;
 
     pub(crate) fn job(title: &str, description: &str) -> Job {
-        Job {
-            id: "j1".into(),
-            title: title.into(),
-            description: description.into(),
-            requirements: vec![],
-            nice_to_have: vec![],
-            location: None,
-            employment_type: None,
-            department: None,
-            hiring_manager: None,
-            status: JobStatus::Open,
-            created_at: None,
-            updated_at: None,
-        }
+        Job::from_text("j1", title, description)
     }
 
     fn names(s: &[Skill]) -> Vec<&str> {

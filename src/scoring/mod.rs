@@ -45,6 +45,11 @@ pub enum ScoringError {
     EmptySkill { field: &'static str, index: usize },
 }
 
+/// The first named value above 100 (the schema's maximum for weights and bands).
+fn above_100<T: Copy + Into<u32>>(named: &[(&'static str, T)]) -> Option<(&'static str, T)> {
+    named.iter().copied().find(|(_, v)| (*v).into() > 100)
+}
+
 /// Checks a profile beyond what the CRD schema enforces.
 pub fn validate_profile(spec: &ScoringProfileSpec) -> Result<(), ScoringError> {
     let w = &spec.weights;
@@ -54,10 +59,8 @@ pub fn validate_profile(spec: &ScoringProfileSpec) -> Result<(), ScoringError> {
         ("title", w.title),
         ("education", w.education),
     ];
-    for (field, value) in weights {
-        if value > 100 {
-            return Err(ScoringError::WeightTooLarge { field, value });
-        }
+    if let Some((field, value)) = above_100(&weights) {
+        return Err(ScoringError::WeightTooLarge { field, value });
     }
     if weights.iter().all(|(_, v)| *v == 0) {
         return Err(ScoringError::AllWeightsZero);
@@ -68,10 +71,8 @@ pub fn validate_profile(spec: &ScoringProfileSpec) -> Result<(), ScoringError> {
         ("goodFit", b.good_fit),
         ("moderateFit", b.moderate_fit),
     ];
-    for (field, value) in bands {
-        if value > 100 {
-            return Err(ScoringError::BandTooLarge { field, value });
-        }
+    if let Some((field, value)) = above_100(&bands) {
+        return Err(ScoringError::BandTooLarge { field, value });
     }
     for pair in bands.windows(2) {
         let ((upper, upper_value), (lower, lower_value)) = (pair[0], pair[1]);

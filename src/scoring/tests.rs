@@ -1,7 +1,7 @@
 use super::*;
 use crate::api::{Bands, Weights};
 use crate::model::{
-    ApplicationStatus, Candidate, Education, JobStatus, PersonalInfo, Resume, StructuredResume,
+    ApplicationStatus, Candidate, Education, PersonalInfo, Resume, StructuredResume,
     resume::parse_resume,
 };
 
@@ -9,26 +9,19 @@ const NOW: i32 = 2026;
 
 fn job() -> Job {
     Job {
-        id: "job-1".into(),
-        title: "Senior Backend Engineer".into(),
-        description: "We build payments infrastructure.\n\n\
+        location: Some("Remote".into()),
+        ..Job::from_text(
+            "job-1",
+            "Senior Backend Engineer",
+            "We build payments infrastructure.\n\n\
             What you will do:\n- Own services in production\n\n\
             Requirements:\n- 5+ years of experience as a backend engineer\n\
             - Strong proficiency in Rust and Kubernetes\n\
             - Hands-on experience with PostgreSQL and Kafka\n\
             - Experience with Terraform\n\
             - Bachelor's degree in Computer Science or related field\n\n\
-            Nice to have:\n- Experience with gRPC\n- Experience with Redis\n"
-            .into(),
-        requirements: vec![],
-        nice_to_have: vec![],
-        location: Some("Remote".into()),
-        employment_type: None,
-        department: None,
-        hiring_manager: None,
-        status: JobStatus::Open,
-        created_at: None,
-        updated_at: None,
+            Nice to have:\n- Experience with gRPC\n- Experience with Redis\n",
+        )
     }
 }
 

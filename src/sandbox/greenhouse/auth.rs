@@ -31,17 +31,12 @@ impl Gate for Gh {
     }
 
     fn admit(&mut self) -> Result<Decision, (Decision, ApiError)> {
-        let decision = self.api_limiter.check();
-        match decision {
-            Decision::Limited { retry_after, .. } => Err((
-                decision,
-                ApiError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    format!("Rate limit exceeded. Please retry after {retry_after} seconds."),
-                ),
-            )),
-            _ => Ok(decision),
-        }
+        self.api_limiter.check().admit(|retry_after| {
+            ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("Rate limit exceeded. Please retry after {retry_after} seconds."),
+            )
+        })
     }
 
     fn fault(status: u16, decision: Decision) -> (Decision, ApiError) {

@@ -30,7 +30,6 @@ use super::data::{Tenant, epoch};
 use super::faults::Faults;
 use super::guard::guard;
 use super::ratelimit::{FixedWindow, Limit};
-use super::server::log_request;
 use super::stats::Stats;
 use super::tokens::TokenAuthority;
 use super::{SandboxCredentials, SandboxOptions, Shared};
@@ -268,15 +267,11 @@ pub fn router(opts: &SandboxOptions, base_url: &str) -> (Router, SandboxCredenti
         )
         .route_layer(middleware::from_fn_with_state(state.clone(), guard::<Gh>));
 
-    let router = Router::new()
+    let vendor = Router::new()
         .route("/token", post(oauth::token))
         .route("/authorize", get(oauth::authorize))
         .route("/files/{id}/{filename}", get(api::file))
-        .merge(v3)
-        .merge(super::control::routes::<Gh>())
-        .fallback(errors::not_found)
-        .method_not_allowed_fallback(errors::method_not_allowed)
-        .layer(middleware::from_fn(log_request))
-        .with_state(state);
+        .merge(v3);
+    let router = super::control::app(vendor, state, errors::not_found, errors::method_not_allowed);
     (router, creds)
 }

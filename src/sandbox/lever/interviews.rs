@@ -37,29 +37,26 @@ pub(super) fn interviews(a: &GenApplication) -> Vec<Interview> {
         .collect()
 }
 
+/// An interview scheduled at `lo`, held halfway to `hi`, its feedback halfway after that.
+fn held(stage: usize, lo: i64, hi: i64) -> Interview {
+    let date = lo + (hi - lo) / 2;
+    Interview {
+        stage,
+        created_at: lo,
+        date,
+        completed_at: Some(date + (hi - date) / 2),
+    }
+}
+
 fn timeline(a: &GenApplication, stage: usize) -> Interview {
     let end = ms(a.updated_at);
     if stage < a.stage {
         // Passed: held while in the stage, feedback before moving on.
-        let (lo, hi) = (entered_stage(a, stage), entered_stage(a, stage + 1));
-        let date = lo + (hi - lo) / 2;
-        return Interview {
-            stage,
-            created_at: lo,
-            date,
-            completed_at: Some(date + (hi - date) / 2),
-        };
+        return held(stage, entered_stage(a, stage), entered_stage(a, stage + 1));
     }
     if a.state == AppState::Rejected {
         // Held, then the opportunity was archived.
-        let lo = entered_stage(a, stage - 1);
-        let date = lo + (end - lo) / 2;
-        return Interview {
-            stage,
-            created_at: lo,
-            date,
-            completed_at: Some(date + (end - date) / 2),
-        };
+        return held(stage, entered_stage(a, stage - 1), end);
     }
     // Still ahead: scheduled when the opportunity reached the stage.
     let days = 1 + (ids::hash(Kind::Interview, a.id) % 5) as i64;

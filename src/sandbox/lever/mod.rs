@@ -40,7 +40,6 @@ use super::faults::Faults;
 use super::guard::guard;
 use super::ratelimit::{Limit, TokenBucket};
 use super::refresh::RefreshToken;
-use super::server::log_request;
 use super::stats::Stats;
 use super::tokens::TokenAuthority;
 use super::{ApiError, SandboxCredentials, SandboxOptions, Shared};
@@ -286,14 +285,15 @@ pub fn router(opts: &SandboxOptions, base_url: &str) -> (Router, SandboxCredenti
             guard::<Lever>,
         ));
 
-    let router = Router::new()
+    let vendor = Router::new()
         .route("/oauth/token", post(oauth::token))
-        .merge(v1)
-        .merge(super::control::routes::<Lever>())
-        .fallback(errors::not_found_fallback)
-        .method_not_allowed_fallback(errors::method_not_allowed)
-        .layer(middleware::from_fn(log_request))
-        .with_state(state);
+        .merge(v1);
+    let router = super::control::app(
+        vendor,
+        state,
+        errors::not_found_fallback,
+        errors::method_not_allowed,
+    );
     (router, creds)
 }
 

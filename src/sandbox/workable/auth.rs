@@ -31,17 +31,12 @@ impl Gate for Wk {
     }
 
     fn admit(&mut self) -> Result<Decision, (Decision, ApiError)> {
-        let decision = self.limiter.check();
-        match decision {
-            Decision::Limited { .. } => Err((
-                decision,
-                error(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "Rate limit exceeded, retry after X-Rate-Limit-Reset",
-                ),
-            )),
-            _ => Ok(decision),
-        }
+        self.limiter.check().admit(|_| {
+            error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Rate limit exceeded, retry after X-Rate-Limit-Reset",
+            )
+        })
     }
 
     /// A 429 says the budget is spent, whatever the window counted.

@@ -33,7 +33,6 @@ use super::data::{GenApplication, GenCandidate, Tenant};
 use super::faults::Faults;
 use super::guard::guard;
 use super::ratelimit::{FixedWindow, Limit};
-use super::server::log_request;
 use super::stats::Stats;
 use super::{SandboxCredentials, SandboxOptions, Shared};
 
@@ -247,14 +246,10 @@ pub fn router(opts: &SandboxOptions, base_url: &str) -> (Router, SandboxCredenti
         // are counted, limited and authenticated as well.
         .layer(middleware::from_fn_with_state(state.clone(), guard::<Wk>));
 
-    let router = Router::new()
+    let vendor = Router::new()
         .nest("/spi/v3", api)
-        .route("/files/{id}/{filename}", get(api::resume_file))
-        .merge(super::control::routes::<Wk>())
-        .fallback(errors::not_found)
-        .method_not_allowed_fallback(errors::method_not_allowed)
-        .layer(middleware::from_fn(log_request))
-        .with_state(state);
+        .route("/files/{id}/{filename}", get(api::resume_file));
+    let router = super::control::app(vendor, state, errors::not_found, errors::method_not_allowed);
     (router, creds)
 }
 

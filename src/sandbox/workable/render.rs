@@ -437,20 +437,7 @@ mod tests {
         for j in &t.jobs {
             let html = job_text(j).full_description;
             let text = crate::model::text::html_to_text(&html);
-            let job = crate::model::Job {
-                id: j.id.to_string(),
-                title: j.title.clone(),
-                description: text,
-                requirements: vec![],
-                nice_to_have: vec![],
-                location: None,
-                employment_type: None,
-                department: None,
-                hiring_manager: None,
-                status: crate::model::JobStatus::Open,
-                created_at: None,
-                updated_at: None,
-            };
+            let job = crate::model::Job::from_text(j.id.to_string(), j.title.clone(), text);
             let ask = crate::scoring::job::analyze(&job, &Default::default());
             assert!(ask.years.is_some(), "{}", job.description);
             assert!(
