@@ -4,16 +4,21 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use ats_operator::model::{
-    Application, ApplicationStatus, Band, ComponentScores, JobStatus, Score, VendorKind,
-};
+use ats_operator::model::{Application, ApplicationStatus, Band, JobStatus, VendorKind};
 use ats_operator::sandbox::{self, RunningSandbox, SandboxOptions};
 use ats_operator::vendors::greenhouse::GreenhouseClient;
-use ats_operator::vendors::http::RetryPolicy;
 use ats_operator::vendors::{
     AtsClient, ConnectionConfig, PullScope, SecretValue, VendorError, WriteBackRequest,
 };
+use reqwest::Method;
 use serde_json::{Value, json};
+use support::client::{
+    control, count, fast, faults, get, ids, post, pull_all, pull_err, rate_limit, stats,
+    write_request,
+};
+use support::spec;
+
+mod support;
 
 const APPS: usize = 120;
 
@@ -32,34 +37,16 @@ async fn sandbox_with(apps: usize) -> RunningSandbox {
 }
 
 fn config(sb: &RunningSandbox, sub: Option<u64>) -> ConnectionConfig {
+    let secret = |k: &str| SecretValue::new(sb.credentials.get(k).to_string());
     ConnectionConfig {
-        vendor: VendorKind::Greenhouse,
         base_url: Some(sb.base_url.clone()),
         token_url: Some(sb.token_url.clone()),
-        subdomain: None,
         credentials: BTreeMap::from([
-            (
-                "clientId".to_string(),
-                SecretValue::new(sb.credentials.get("clientId").to_string()),
-            ),
-            (
-                "clientSecret".to_string(),
-                SecretValue::new(sb.credentials.get("clientSecret").to_string()),
-            ),
+            ("clientId".to_string(), secret("clientId")),
+            ("clientSecret".to_string(), secret("clientSecret")),
         ]),
         sub: sub.map(|s| s.to_string()),
-        rate_limit: None,
-        endpoints: ats_operator::vendors::guard::EndpointPolicy::AllowPrivate,
-        download_hosts: Vec::new(),
-    }
-}
-
-/// Short backoffs keep the fault tests fast; the attempt budget is the default.
-fn fast() -> RetryPolicy {
-    RetryPolicy {
-        base: Duration::from_millis(10),
-        cap: Duration::from_millis(100),
-        ..RetryPolicy::default()
+        ..spec::loopback(VendorKind::Greenhouse)
     }
 }
 
@@ -72,29 +59,6 @@ fn client(sb: &RunningSandbox) -> GreenhouseClient {
         fast(),
     )
     .expect("client")
-}
-
-async fn control(
-    sb: &RunningSandbox,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> Value {
-    let mut rb = reqwest::Client::new().request(method, format!("{}/_sandbox/{path}", sb.base_url));
-    if let Some(b) = body {
-        rb = rb.json(&b);
-    }
-    let r = rb.send().await.expect("control request");
-    assert!(r.status().is_success(), "{path}: {}", r.status());
-    r.json().await.expect("control json")
-}
-
-async fn stats(sb: &RunningSandbox) -> Value {
-    control(sb, reqwest::Method::GET, "stats", None).await
-}
-
-fn count(stats: &Value, route: &str) -> u64 {
-    stats["requests"][route].as_u64().unwrap_or(0)
 }
 
 fn api_requests(stats: &Value) -> u64 {
@@ -113,7 +77,7 @@ fn api_requests(stats: &Value) -> u64 {
 async fn full_pull_maps_everything() {
     let sb = sandbox_with(APPS).await;
     let c = client(&sb);
-    let cs = c.pull(None, &PullScope::default()).await.expect("pull");
+    let cs = pull_all(&c, "pull").await;
 
     assert_eq!(cs.applications.len(), APPS);
     assert!(!cs.jobs.is_empty());
@@ -211,10 +175,7 @@ async fn scope_filters_jobs_and_applications() {
 async fn incremental_pull_returns_the_touched_applications() {
     let sb = sandbox_with(APPS).await;
     let c = client(&sb);
-    let full = c
-        .pull(None, &PullScope::default())
-        .await
-        .expect("full pull");
+    let full = pull_all(&c, "full pull").await;
     let since = full.high_watermark.expect("watermark");
     let before: BTreeMap<String, String> = full
         .candidates
@@ -231,19 +192,7 @@ async fn incremental_pull_returns_the_touched_applications() {
     assert!(none.applications.is_empty() && none.candidates.is_empty());
 
     tokio::time::sleep(Duration::from_millis(5)).await;
-    let touched = control(
-        &sb,
-        reqwest::Method::POST,
-        "touch",
-        Some(json!({"count": 5})),
-    )
-    .await;
-    let touched: BTreeSet<String> = touched["application_ids"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().to_string())
-        .collect();
+    let touched = ids(&post(&sb, "touch", json!({"count": 5})).await);
     let cs = c
         .pull(Some(later), &PullScope::default())
         .await
@@ -282,29 +231,14 @@ async fn incremental_pull_returns_the_touched_applications() {
 async fn server_errors_are_retried() {
     let sb = sandbox_with(40).await;
     let c = client(&sb);
-    control(
-        &sb,
-        reqwest::Method::POST,
-        "faults",
-        Some(json!({"status": 503, "count": 3, "path_prefix": "/v3/applications"})),
-    )
-    .await;
-    let cs = c
-        .pull(None, &PullScope::default())
-        .await
-        .expect("pull despite 503s");
+    faults(&sb, 503, 3, "/v3/applications").await;
+    let cs = pull_all(&c, "pull despite 503s").await;
     assert_eq!(cs.applications.len(), 40);
     assert_eq!(stats(&sb).await["faults_injected"], 3);
 
     // Beyond the attempt budget: unavailable, and transient.
-    control(
-        &sb,
-        reqwest::Method::POST,
-        "faults",
-        Some(json!({"status": 500, "count": 50, "path_prefix": "/v3/jobs"})),
-    )
-    .await;
-    let err = c.pull(None, &PullScope::default()).await.unwrap_err();
+    faults(&sb, 500, 50, "/v3/jobs").await;
+    let err = pull_err(&c).await;
     assert!(matches!(err, VendorError::Unavailable(_)), "{err:?}");
     assert!(err.is_transient());
 }
@@ -314,11 +248,8 @@ async fn expired_token_is_refreshed() {
     let sb = sandbox_with(40).await;
     let c = client(&sb);
     c.verify().await.expect("verify");
-    control(&sb, reqwest::Method::POST, "tokens/expire", None).await;
-    let cs = c
-        .pull(None, &PullScope::default())
-        .await
-        .expect("pull after expiry");
+    control(&sb, Method::POST, "tokens/expire", None).await;
+    let cs = pull_all(&c, "pull after expiry").await;
     assert_eq!(cs.applications.len(), 40);
     // Concurrent requests that saw the 401 share one refresh.
     assert_eq!(stats(&sb).await["token_requests"], 2);
@@ -329,8 +260,8 @@ async fn revoked_credentials_are_an_auth_error() {
     let sb = sandbox_with(10).await;
     let c = client(&sb);
     c.verify().await.expect("verify");
-    control(&sb, reqwest::Method::POST, "credentials/revoke", None).await;
-    let err = c.pull(None, &PullScope::default()).await.unwrap_err();
+    control(&sb, Method::POST, "credentials/revoke", None).await;
+    let err = pull_err(&c).await;
     assert!(matches!(err, VendorError::Auth(_)), "{err:?}");
     assert!(!err.is_transient());
     let fresh = client(&sb);
@@ -374,18 +305,9 @@ async fn non_site_admin_is_forbidden() {
 async fn rate_limits_are_honoured() {
     let sb = sandbox_with(40).await;
     let c = client(&sb);
-    control(
-        &sb,
-        reqwest::Method::PUT,
-        "rate_limit",
-        Some(json!({"requests": 2, "window_seconds": 1})),
-    )
-    .await;
+    rate_limit(&sb, json!({"requests": 2, "window_seconds": 1})).await;
     let t0 = Instant::now();
-    let cs = c
-        .pull(None, &PullScope::default())
-        .await
-        .expect("pull under a tight limit");
+    let cs = pull_all(&c, "pull under a tight limit").await;
     assert_eq!(cs.applications.len(), 40);
     // Five list requests at two per second need at least two window turns.
     assert!(
@@ -394,20 +316,8 @@ async fn rate_limits_are_honoured() {
         t0.elapsed()
     );
 
-    control(
-        &sb,
-        reqwest::Method::PUT,
-        "rate_limit",
-        Some(json!({"disabled": true})),
-    )
-    .await;
-    control(
-        &sb,
-        reqwest::Method::POST,
-        "faults",
-        Some(json!({"status": 429, "count": 2, "path_prefix": "/v3/jobs"})),
-    )
-    .await;
+    rate_limit(&sb, json!({"disabled": true})).await;
+    faults(&sb, 429, 2, "/v3/jobs").await;
     let t0 = Instant::now();
     c.verify().await.expect("verify after two 429s");
     // Retry-After: 1 each time.
@@ -420,25 +330,8 @@ async fn rate_limits_are_honoured() {
 
 fn request(app: &Application, key: &str) -> WriteBackRequest {
     WriteBackRequest {
-        application: app.clone(),
-        score: Score {
-            score: 87,
-            components: ComponentScores {
-                skills: Some(90),
-                experience: Some(80),
-                title: None,
-                education: None,
-            },
-            strengths: vec!["Rust".into()],
-            gaps: vec!["Kafka".into()],
-            band: Band::StrongFit,
-        },
-        note: true,
-        custom_field: Some("ai_score".into()),
         band_tag: None,
-        key: key.into(),
-        decided_at: chrono::Utc::now(),
-        profile: "test (generation 1)".into(),
+        ..write_request(app, key, Band::StrongFit)
     }
 }
 
@@ -446,7 +339,7 @@ fn request(app: &Application, key: &str) -> WriteBackRequest {
 async fn write_back_then_note_exists() {
     let sb = sandbox_with(10).await;
     let c = client(&sb);
-    let cs = c.pull(None, &PullScope::default()).await.expect("pull");
+    let cs = pull_all(&c, "pull").await;
     let app = cs
         .applications
         .iter()
@@ -459,13 +352,7 @@ async fn write_back_then_note_exists() {
     let other = request(app, "k-456");
     assert!(!c.note_exists(&other).await.unwrap());
 
-    let notes = control(
-        &sb,
-        reqwest::Method::GET,
-        &format!("applications/{}/notes", app.id),
-        None,
-    )
-    .await;
+    let notes = get(&sb, &format!("applications/{}/notes", app.id)).await;
     let notes = notes.as_array().unwrap();
     assert_eq!(notes.len(), 1);
     assert_eq!(notes[0]["body"], req.note_body());
@@ -479,23 +366,11 @@ async fn write_back_then_note_exists() {
     assert_eq!(s["notes_created"], 1);
 
     // A failed note POST is checked before it is resent: still one note each.
-    control(
-        &sb,
-        reqwest::Method::POST,
-        "faults",
-        Some(json!({"status": 503, "count": 1, "path_prefix": "/v3/notes"})),
-    )
-    .await;
+    faults(&sb, 503, 1, "/v3/notes").await;
     c.write_back(&other)
         .await
         .expect("write back despite a 503");
-    let notes = control(
-        &sb,
-        reqwest::Method::GET,
-        &format!("applications/{}/notes", app.id),
-        None,
-    )
-    .await;
+    let notes = get(&sb, &format!("applications/{}/notes", app.id)).await;
     assert_eq!(notes.as_array().unwrap().len(), 2);
 
     // An unknown custom field is the user's to fix, not a retry.

@@ -9,17 +9,23 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use ats_operator::model::resume::parse_resume;
-use ats_operator::model::{
-    Application, ApplicationStatus, Band, ComponentScores, JobStatus, Score, VendorKind,
-};
+use ats_operator::model::{Application, ApplicationStatus, Band, ChangeSet, JobStatus, VendorKind};
 use ats_operator::sandbox::{self, RunningSandbox, SandboxOptions};
 use ats_operator::vendors::http::RetryPolicy;
 use ats_operator::vendors::lever::LeverClient;
 use ats_operator::vendors::{
-    AtsClient, BandTag, ConnectionConfig, CredentialLock, CredentialStore, MemoryStore, PullScope,
+    AtsClient, ConnectionConfig, CredentialLock, CredentialStore, MemoryStore, PullScope,
     SecretValue, VendorError, WriteBackRequest,
 };
+use chrono::{DateTime, Utc};
+use reqwest::Method;
 use serde_json::{Value, json};
+use support::client::{
+    self, control, count, faults, get, ids, post, pull_all, pull_err, rate_limit, stats,
+};
+use support::spec;
+
+mod support;
 
 const APPS: usize = 30;
 
@@ -38,45 +44,9 @@ async fn sandbox_with(apps: usize) -> RunningSandbox {
     .expect("sandbox")
 }
 
-async fn control(
-    sb: &RunningSandbox,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> Value {
-    let mut rb = reqwest::Client::new().request(method, format!("{}/_sandbox/{path}", sb.base_url));
-    if let Some(b) = body {
-        rb = rb.json(&b);
-    }
-    let r = rb.send().await.expect("control request");
-    assert!(r.status().is_success(), "{path}: {}", r.status());
-    r.json().await.expect("control json")
-}
-
-async fn post(sb: &RunningSandbox, path: &str, body: Value) -> Value {
-    control(sb, reqwest::Method::POST, path, Some(body)).await
-}
-
-async fn stats(sb: &RunningSandbox) -> Value {
-    control(sb, reqwest::Method::GET, "stats", None).await
-}
-
-fn count(stats: &Value, route: &str) -> u64 {
-    stats["requests"][route].as_u64().unwrap_or(0)
-}
-
-fn ids(v: &Value) -> BTreeSet<String> {
-    v["application_ids"]
-        .as_array()
-        .expect("application_ids")
-        .iter()
-        .map(|x| x.as_str().expect("id").to_string())
-        .collect()
-}
-
 /// What `/_sandbox/credentials` serves.
 async fn sandbox_creds(sb: &RunningSandbox) -> (BTreeMap<String, SecretValue>, Value) {
-    let v = control(sb, reqwest::Method::GET, "credentials", None).await;
+    let v = get(sb, "credentials").await;
     let secret = v["secret"]
         .as_object()
         .expect("secret")
@@ -89,25 +59,19 @@ async fn sandbox_creds(sb: &RunningSandbox) -> (BTreeMap<String, SecretValue>, V
 fn config(connection: &Value, credentials: BTreeMap<String, SecretValue>) -> ConnectionConfig {
     let s = |k: &str| connection[k].as_str().map(str::to_string);
     ConnectionConfig {
-        vendor: VendorKind::Lever,
         base_url: s("baseUrl"),
         token_url: s("tokenUrl"),
-        subdomain: None,
         credentials,
         sub: s("sub"),
-        rate_limit: None,
-        endpoints: ats_operator::vendors::guard::EndpointPolicy::AllowPrivate,
-        download_hosts: Vec::new(),
+        ..spec::loopback(VendorKind::Lever)
     }
 }
 
 /// Short backoffs keep the fault tests fast; the attempt budgets are the defaults.
 fn fast() -> RetryPolicy {
     RetryPolicy {
-        base: Duration::from_millis(10),
-        cap: Duration::from_millis(100),
         default_retry_after: Duration::from_millis(100),
-        ..RetryPolicy::default()
+        ..client::fast()
     }
 }
 
@@ -120,6 +84,16 @@ async fn api_key_client(sb: &RunningSandbox) -> LeverClient {
         fast(),
     )
     .expect("client")
+}
+
+/// A sandbox of [`APPS`], its API-key client, a full pull, and the instant
+/// just after that pull's watermark (for incremental pulls).
+async fn pulled_in_full() -> (RunningSandbox, LeverClient, ChangeSet, DateTime<Utc>) {
+    let sb = sandbox_with(APPS).await;
+    let c = api_key_client(&sb).await;
+    let full = pull_all(&c, "full").await;
+    let since = full.high_watermark.expect("watermark") + chrono::Duration::milliseconds(1);
+    (sb, c, full, since)
 }
 
 /// The OAuth credentials the sandbox issued, as a Secret would hold them.
@@ -144,9 +118,9 @@ fn oauth_client(
 async fn full_pull_maps_everything() {
     let sb = sandbox_with(APPS).await;
     let c = api_key_client(&sb).await;
-    let cs = c.pull(None, &PullScope::default()).await.expect("pull");
+    let cs = pull_all(&c, "pull").await;
 
-    let listed = control(&sb, reqwest::Method::GET, "applications", None).await;
+    let listed = get(&sb, "applications").await;
     let listed = listed.as_array().expect("applications");
     assert_eq!(cs.applications.len(), listed.len());
     assert_eq!(cs.applications.len(), APPS);
@@ -281,7 +255,7 @@ async fn paging_follows_offsets() {
     .await
     .expect("sandbox");
     let c = api_key_client(&sb).await;
-    let cs = c.pull(None, &PullScope::default()).await.expect("pull");
+    let cs = pull_all(&c, "pull").await;
     assert_eq!(cs.jobs.len(), 130);
     assert_eq!(cs.applications.len(), 110);
     let distinct: BTreeSet<&str> = cs.applications.iter().map(|a| a.id.as_str()).collect();
@@ -331,10 +305,7 @@ async fn scope_filters_postings_and_opportunities() {
 
 #[tokio::test]
 async fn incremental_pull_returns_exactly_the_touched() {
-    let sb = sandbox_with(APPS).await;
-    let c = api_key_client(&sb).await;
-    let full = c.pull(None, &PullScope::default()).await.expect("full");
-    let since = full.high_watermark.expect("watermark") + chrono::Duration::milliseconds(1);
+    let (sb, c, full, since) = pulled_in_full().await;
     let before: BTreeMap<String, String> = full
         .candidates
         .iter()
@@ -377,10 +348,7 @@ async fn incremental_pull_returns_exactly_the_touched() {
 
 #[tokio::test]
 async fn deletions_are_reported_incrementally() {
-    let sb = sandbox_with(APPS).await;
-    let c = api_key_client(&sb).await;
-    let full = c.pull(None, &PullScope::default()).await.expect("full");
-    let since = full.high_watermark.expect("watermark") + chrono::Duration::milliseconds(1);
+    let (sb, c, full, since) = pulled_in_full().await;
     let gone: Vec<String> = full
         .applications
         .iter()
@@ -399,7 +367,7 @@ async fn deletions_are_reported_incrementally() {
     assert!(cs.applications.is_empty());
 
     // A full pull no longer lists them and reports no deletions.
-    let again = c.pull(None, &PullScope::default()).await.expect("full");
+    let again = pull_all(&c, "full").await;
     assert_eq!(again.applications.len(), APPS - 3);
     assert!(again.deleted_application_ids.is_empty());
     assert!(again.applications.iter().all(|a| !deleted.contains(&a.id)));
@@ -422,7 +390,7 @@ async fn oauth_refresh_rotates_and_saves() {
     let (live, _) = sandbox_creds(&sb).await;
     assert_eq!(saved["refreshToken"], live["refreshToken"]);
 
-    let cs = c.pull(None, &PullScope::default()).await.expect("pull");
+    let cs = pull_all(&c, "pull").await;
     assert_eq!(cs.applications.len(), 10);
     assert_eq!(stats(&sb).await["token_requests"], 1);
 
@@ -441,7 +409,7 @@ async fn expired_access_token_is_refreshed_once() {
     c.verify().await.expect("verify");
     let first = store.snapshot().await;
     post(&sb, "tokens/expire", json!({})).await;
-    let cs = c.pull(None, &PullScope::default()).await.expect("pull");
+    let cs = pull_all(&c, "pull").await;
     assert_eq!(cs.applications.len(), APPS);
     // The concurrent requests that saw the 401 share one refresh.
     assert_eq!(stats(&sb).await["token_requests"], 2);
@@ -453,19 +421,13 @@ async fn expired_access_token_is_refreshed_once() {
 #[tokio::test]
 async fn short_lived_tokens_expire_mid_pull() {
     let sb = sandbox_with(APPS).await;
-    control(
-        &sb,
-        reqwest::Method::PUT,
-        "token_ttl",
-        Some(json!({"seconds": 2})),
-    )
-    .await;
+    control(&sb, Method::PUT, "token_ttl", Some(json!({"seconds": 2}))).await;
     let (creds, conn) = oauth_creds(&sb).await;
     let store = MemoryStore::new(creds.clone());
     let c = oauth_client(&conn, &creds, Arc::new(store.clone()));
     // Paced at 10/s after a burst of 20, a pull of ~60 requests outlives a token.
     let t0 = Instant::now();
-    let cs = c.pull(None, &PullScope::default()).await.expect("pull");
+    let cs = pull_all(&c, "pull").await;
     assert_eq!(cs.applications.len(), APPS);
     assert!(t0.elapsed() > Duration::from_secs(3), "{:?}", t0.elapsed());
     let s = stats(&sb).await;
@@ -540,7 +502,7 @@ async fn api_key_errors() {
     let good = api_key_client(&sb).await;
     good.verify().await.expect("verify");
     post(&sb, "credentials/revoke", json!({})).await;
-    let err = good.pull(None, &PullScope::default()).await.unwrap_err();
+    let err = pull_err(&good).await;
     assert!(matches!(err, VendorError::Auth(_)), "{err:?}");
 }
 
@@ -633,33 +595,15 @@ async fn failed_save_keeps_the_token_and_retries() {
 async fn faults_are_retried() {
     let sb = sandbox_with(12).await;
     let c = api_key_client(&sb).await;
-    post(
-        &sb,
-        "faults",
-        json!({"status": 503, "count": 3, "path_prefix": "/v1/opportunities"}),
-    )
-    .await;
-    post(
-        &sb,
-        "faults",
-        json!({"status": 429, "count": 2, "path_prefix": "/v1/postings"}),
-    )
-    .await;
-    let cs = c
-        .pull(None, &PullScope::default())
-        .await
-        .expect("pull despite 503s and 429s");
+    faults(&sb, 503, 3, "/v1/opportunities").await;
+    faults(&sb, 429, 2, "/v1/postings").await;
+    let cs = pull_all(&c, "pull despite 503s and 429s").await;
     assert_eq!(cs.applications.len(), 12);
     assert_eq!(stats(&sb).await["faults_injected"], 5);
 
     // Beyond the attempt budget: unavailable, and transient.
-    post(
-        &sb,
-        "faults",
-        json!({"status": 500, "count": 50, "path_prefix": "/v1/postings"}),
-    )
-    .await;
-    let err = c.pull(None, &PullScope::default()).await.unwrap_err();
+    faults(&sb, 500, 50, "/v1/postings").await;
+    let err = pull_err(&c).await;
     assert!(matches!(err, VendorError::Unavailable(_)), "{err:?}");
     assert!(err.is_transient());
 }
@@ -668,13 +612,7 @@ async fn faults_are_retried() {
 async fn rate_limits_are_honoured() {
     let sb = sandbox_with(APPS).await;
     // Below Lever's rate: the client's own 10/s bucket is not enough, 429s pace it.
-    control(
-        &sb,
-        reqwest::Method::PUT,
-        "rate_limit",
-        Some(json!({"requests": 8, "window_seconds": 1})),
-    )
-    .await;
+    rate_limit(&sb, json!({"requests": 8, "window_seconds": 1})).await;
     let (secret, conn) = sandbox_creds(&sb).await;
     let creds = BTreeMap::from([("apiKey".to_string(), secret["apiKey"].clone())]);
     let policy = RetryPolicy {
@@ -687,10 +625,7 @@ async fn rate_limits_are_honoured() {
         policy,
     )
     .expect("client");
-    let cs = c
-        .pull(None, &PullScope::default())
-        .await
-        .expect("pull under a tight limit");
+    let cs = pull_all(&c, "pull under a tight limit").await;
     assert_eq!(cs.applications.len(), APPS);
     let s = stats(&sb).await;
     assert!(s["rate_limited"].as_u64().unwrap() > 0, "{s}");
@@ -698,43 +633,21 @@ async fn rate_limits_are_honoured() {
 
 fn request(app: &Application, key: &str, band: Band, note: bool) -> WriteBackRequest {
     WriteBackRequest {
-        application: app.clone(),
-        score: Score {
-            score: 87,
-            components: ComponentScores {
-                skills: Some(90),
-                experience: Some(80),
-                title: None,
-                education: None,
-            },
-            strengths: vec!["Rust".into()],
-            gaps: vec!["Kafka".into()],
-            band,
-        },
         note,
         custom_field: None,
-        band_tag: Some(BandTag::new("ai-", band)),
-        key: key.into(),
-        decided_at: chrono::Utc::now(),
-        profile: "test (generation 1)".into(),
+        ..client::write_request(app, key, band)
     }
 }
 
 async fn writes(sb: &RunningSandbox, id: &str) -> Value {
-    control(
-        sb,
-        reqwest::Method::GET,
-        &format!("applications/{id}/writes"),
-        None,
-    )
-    .await
+    get(sb, &format!("applications/{id}/writes")).await
 }
 
 #[tokio::test]
 async fn write_back_note_and_band_tag() {
     let sb = sandbox_with(10).await;
     let c = api_key_client(&sb).await;
-    let cs = c.pull(None, &PullScope::default()).await.expect("pull");
+    let cs = pull_all(&c, "pull").await;
     let app = &cs.applications[0];
 
     let req = request(app, "k-123", Band::StrongFit, true);
@@ -761,12 +674,7 @@ async fn write_back_note_and_band_tag() {
     assert_eq!(writes(&sb, &app.id).await["tags"], json!(["ai-weak-fit"]));
 
     // A failed note POST is checked before it is resent: still one note each.
-    post(
-        &sb,
-        "faults",
-        json!({"status": 503, "count": 1, "path_prefix": format!("/v1/opportunities/{}/notes", app.id)}),
-    )
-    .await;
+    faults(&sb, 503, 1, &format!("/v1/opportunities/{}/notes", app.id)).await;
     let other = request(app, "k-999", Band::WeakFit, true);
     c.write_back(&other)
         .await
@@ -785,7 +693,7 @@ async fn write_back_with_oauth() {
     let sb = sandbox_with(5).await;
     let (creds, conn) = oauth_creds(&sb).await;
     let c = oauth_client(&conn, &creds, Arc::new(MemoryStore::new(creds.clone())));
-    let cs = c.pull(None, &PullScope::default()).await.expect("pull");
+    let cs = pull_all(&c, "pull").await;
     let req = request(&cs.applications[0], "k-oauth", Band::GoodFit, true);
     c.write_back(&req).await.expect("write back");
     assert!(c.note_exists(&req).await.unwrap());

@@ -3,45 +3,21 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use ats_operator::sandbox::{self, RunningSandbox, SandboxOptions};
+use ats_operator::model::VendorKind;
+use ats_operator::sandbox::SandboxOptions;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use support::sandbox::{Harness as Sb, unlimited};
 
-struct Sb {
-    sb: RunningSandbox,
-    http: reqwest::Client,
-    creds: Value,
-}
+mod support;
 
 impl Sb {
     async fn start(opts: SandboxOptions) -> Sb {
-        let sb = sandbox::start_greenhouse("127.0.0.1:0".parse().unwrap(), opts)
-            .await
-            .expect("sandbox starts");
-        let http = reqwest::Client::new();
-        let creds = http
-            .get(format!("{}/_sandbox/credentials", sb.base_url))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        Sb { sb, http, creds }
+        Sb::launch(VendorKind::Greenhouse, opts).await
     }
 
     async fn small() -> Sb {
-        Sb::start(SandboxOptions {
-            applications: 60,
-            jobs: 6,
-            rate_limit: None,
-            ..Default::default()
-        })
-        .await
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.sb.base_url, path)
+        Sb::start(unlimited(60, 6)).await
     }
 
     fn id(&self) -> &str {
@@ -93,24 +69,8 @@ impl Sb {
         r.json().await.unwrap()
     }
 
-    async fn control(&self, method: reqwest::Method, path: &str, body: Value) -> reqwest::Response {
-        self.http
-            .request(method, self.url(&format!("/_sandbox/{path}")))
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-    }
-
     async fn stats(&self) -> Value {
-        self.http
-            .get(self.url("/_sandbox/stats"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.control_get("stats").await
     }
 
     /// Follows `Link: rel="next"` to the end; returns (all items, pages).
@@ -262,11 +222,8 @@ async fn api_auth_errors_and_site_admin() {
 #[tokio::test]
 async fn token_expiry_revocation_and_short_ttl() {
     let s = Sb::start(SandboxOptions {
-        applications: 10,
-        jobs: 3,
-        rate_limit: None,
         token_ttl: Duration::from_secs(1),
-        ..Default::default()
+        ..unlimited(10, 3)
     })
     .await;
     let r = s
@@ -577,10 +534,8 @@ fn urlencode(s: &str) -> String {
 #[tokio::test]
 async fn rate_limit_headers_and_429() {
     let s = Sb::start(SandboxOptions {
-        applications: 10,
-        jobs: 3,
         rate_limit: Some((3, Duration::from_secs(600))),
-        ..Default::default()
+        ..unlimited(10, 3)
     })
     .await;
     let tok = s.token().await;
@@ -1017,13 +972,7 @@ async fn same_seed_same_data_over_http() {
 
 #[tokio::test]
 async fn ten_thousand_applications_page_through() {
-    let s = Sb::start(SandboxOptions {
-        applications: 10_000,
-        jobs: 60,
-        rate_limit: None,
-        ..Default::default()
-    })
-    .await;
+    let s = Sb::start(unlimited(10_000, 60)).await;
     let tok = s.token().await;
     let (items, pages) = s.walk(&tok, "/v3/applications?per_page=500").await;
     assert_eq!(items.len(), 10_000);

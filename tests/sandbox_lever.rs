@@ -4,58 +4,24 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use ats_operator::model::VendorKind;
-use ats_operator::sandbox::{self, RunningSandbox, SandboxOptions};
+use ats_operator::sandbox::SandboxOptions;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use support::sandbox::{Harness as Sb, unlimited};
 
-struct Sb {
-    sb: RunningSandbox,
-    http: reqwest::Client,
-    creds: Value,
-}
+mod support;
 
 impl Sb {
     async fn start(opts: SandboxOptions) -> Sb {
-        let sb = sandbox::start(VendorKind::Lever, "127.0.0.1:0".parse().unwrap(), opts)
-            .await
-            .expect("sandbox starts");
-        let http = reqwest::Client::new();
-        let mut s = Sb {
-            sb,
-            http,
-            creds: Value::Null,
-        };
-        s.creds = s.credentials().await;
-        s
+        Sb::launch(VendorKind::Lever, opts).await
     }
 
     async fn small() -> Sb {
-        Sb::start(SandboxOptions {
-            applications: 300,
-            jobs: 8,
-            rate_limit: None,
-            ..Default::default()
-        })
-        .await
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.sb.base_url, path)
+        Sb::start(unlimited(300, 8)).await
     }
 
     fn key(&self) -> &str {
         self.creds["secret"]["apiKey"].as_str().unwrap()
-    }
-
-    async fn credentials(&self) -> Value {
-        self.http
-            .get(self.url("/_sandbox/credentials"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
     }
 
     /// `GET` with the API key (Basic, blank password).
@@ -124,15 +90,6 @@ impl Sb {
         self.http
             .get(self.url(path))
             .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn control(&self, method: Method, path: &str, body: Value) -> reqwest::Response {
-        self.http
-            .request(method, self.url(&format!("/_sandbox/{path}")))
-            .json(&body)
             .send()
             .await
             .unwrap()
@@ -832,11 +789,8 @@ async fn refresh_tokens_rotate_and_expire() {
 #[tokio::test]
 async fn idle_refresh_tokens_die() {
     let s = Sb::start(SandboxOptions {
-        applications: 10,
-        jobs: 3,
-        rate_limit: None,
         refresh_token_idle_ttl: Duration::from_millis(2000),
-        ..Default::default()
+        ..unlimited(10, 3)
     })
     .await;
     // Used within the idle time: fine, and the clock restarts.
@@ -904,10 +858,8 @@ async fn count_ok(s: &Sb, n: usize) -> (usize, usize) {
 #[tokio::test]
 async fn rate_limit_is_a_token_bucket_without_headers() {
     let s = Sb::start(SandboxOptions {
-        applications: 10,
-        jobs: 3,
         rate_limit: Some((5, Duration::from_secs(60))),
-        ..Default::default()
+        ..unlimited(10, 3)
     })
     .await;
     let rl: Value = s
@@ -1021,13 +973,7 @@ async fn faults_are_injected_in_lever_format() {
 
 #[tokio::test]
 async fn ten_thousand_opportunities_page_quickly() {
-    let s = Sb::start(SandboxOptions {
-        applications: 10_000,
-        jobs: 20,
-        rate_limit: None,
-        ..Default::default()
-    })
-    .await;
+    let s = Sb::start(unlimited(10_000, 20)).await;
     let started = Instant::now();
     let (items, pages) = s.walk("/v1/opportunities").await;
     assert_eq!((items.len(), pages), (10_000, 100));

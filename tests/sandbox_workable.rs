@@ -4,43 +4,28 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use ats_operator::model::VendorKind;
-use ats_operator::sandbox::{self, RunningSandbox, SandboxOptions};
+use ats_operator::sandbox::SandboxOptions;
 use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use support::sandbox::{Harness as Sb, unlimited};
 
-struct Sb {
-    sb: RunningSandbox,
-    http: reqwest::Client,
-    key: String,
-}
+mod support;
 
 impl Sb {
     async fn start(opts: SandboxOptions) -> Sb {
-        let sb = sandbox::start(VendorKind::Workable, "127.0.0.1:0".parse().unwrap(), opts)
-            .await
-            .expect("sandbox starts");
-        let key = sb.credentials.get("apiKey").to_string();
-        assert!(!key.is_empty());
-        Sb {
-            sb,
-            http: reqwest::Client::new(),
-            key,
-        }
+        let t = Sb::launch(VendorKind::Workable, opts).await;
+        assert!(!t.key().is_empty());
+        t
+    }
+
+    /// The account token.
+    fn key(&self) -> &str {
+        self.creds["secret"]["apiKey"].as_str().unwrap()
     }
 
     async fn small() -> Sb {
-        Sb::start(SandboxOptions {
-            applications: 60,
-            jobs: 6,
-            rate_limit: None,
-            ..Default::default()
-        })
-        .await
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.sb.base_url, path)
+        Sb::start(unlimited(60, 6)).await
     }
 
     /// An API URL: `path` under `/spi/v3`, or an absolute URL as given.
@@ -55,7 +40,7 @@ impl Sb {
     async fn get_raw(&self, path: &str) -> reqwest::Response {
         self.http
             .get(self.api(path))
-            .bearer_auth(&self.key)
+            .bearer_auth(self.key())
             .send()
             .await
             .unwrap()
@@ -68,44 +53,19 @@ impl Sb {
     }
 
     async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> (StatusCode, Value) {
-        let r = self
-            .http
-            .request(method, self.api(path))
-            .bearer_auth(&self.key)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        (status, r.json().await.unwrap_or(Value::Null))
+        let rb = self.http.request(method, self.api(path));
+        let r = rb.bearer_auth(self.key()).json(&body).send().await.unwrap();
+        status_and_json(r).await
     }
 
-    async fn control(
+    /// A control API call; its status and JSON (null if none).
+    async fn control_json(
         &self,
         method: reqwest::Method,
         path: &str,
         body: Value,
     ) -> (StatusCode, Value) {
-        let r = self
-            .http
-            .request(method, self.url(&format!("/_sandbox/{path}")))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn control_get(&self, path: &str) -> Value {
-        let r = self
-            .http
-            .get(self.url(&format!("/_sandbox/{path}")))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK, "GET /_sandbox/{path}");
-        r.json().await.unwrap()
+        status_and_json(self.control(method, path, body).await).await
     }
 
     /// Every candidate id via the candidates list, following `paging.next`.
@@ -128,6 +88,11 @@ impl Sb {
         }
         (items, pages)
     }
+}
+
+async fn status_and_json(r: reqwest::Response) -> (StatusCode, Value) {
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
 }
 
 fn ids(items: &[Value]) -> Vec<String> {
@@ -170,7 +135,7 @@ async fn auth_is_the_account_token() {
     let r = t
         .http
         .get(t.api("/candidates"))
-        .basic_auth(&t.key, Some(""))
+        .basic_auth(t.key(), Some(""))
         .send()
         .await
         .unwrap();
@@ -190,13 +155,13 @@ async fn auth_is_the_account_token() {
     );
 
     let (st, _) = t
-        .control(reqwest::Method::POST, "credentials/revoke", json!({}))
+        .control_json(reqwest::Method::POST, "credentials/revoke", json!({}))
         .await;
     assert_eq!(st, StatusCode::OK);
     let r = t.get_raw("/jobs").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(r.json::<Value>().await.unwrap()["error"], "Not authorized");
-    t.control(reqwest::Method::POST, "credentials/restore", json!({}))
+    t.control_json(reqwest::Method::POST, "credentials/restore", json!({}))
         .await;
     assert_eq!(t.get_raw("/jobs").await.status(), StatusCode::OK);
     // Unknown API paths answer Workable's 404 shape (after auth).
@@ -765,10 +730,8 @@ async fn writes_comments_tags_and_custom_attribute() {
 #[tokio::test]
 async fn rate_limit_is_ten_per_ten_seconds() {
     let t = Sb::start(SandboxOptions {
-        applications: 20,
-        jobs: 3,
         rate_limit: Some((10, Duration::from_secs(10))),
-        ..Default::default()
+        ..unlimited(20, 3)
     })
     .await;
     let now = Utc::now().timestamp();
@@ -816,7 +779,7 @@ async fn rate_limit_is_ten_per_ten_seconds() {
         json!({"requests": 10, "window_seconds": 10.0, "disabled": false})
     );
     let (st, _) = t
-        .control(
+        .control_json(
             reqwest::Method::PUT,
             "rate_limit",
             json!({"requests": 2, "window_seconds": 1}),
@@ -828,7 +791,7 @@ async fn rate_limit_is_ten_per_ten_seconds() {
         StatusCode::OK,
         "a new limit starts afresh"
     );
-    t.control(
+    t.control_json(
         reqwest::Method::PUT,
         "rate_limit",
         json!({"disabled": true}),
@@ -846,7 +809,7 @@ async fn faults_are_injected_in_workable_shape() {
     let t = Sb::small().await;
     let post = reqwest::Method::POST;
     let (st, _) = t
-        .control(post.clone(), "faults", json!({"status": 503, "count": 2}))
+        .control_json(post.clone(), "faults", json!({"status": 503, "count": 2}))
         .await;
     assert_eq!(st, StatusCode::OK);
     for _ in 0..2 {
@@ -855,7 +818,7 @@ async fn faults_are_injected_in_workable_shape() {
         assert!(r.json::<Value>().await.unwrap()["error"].is_string());
     }
     assert_eq!(t.get_raw("/jobs").await.status(), StatusCode::OK);
-    t.control(
+    t.control_json(
         post.clone(),
         "faults",
         json!({"status": 500, "count": 1, "path_prefix": "/spi/v3/candidates"}),
@@ -866,17 +829,17 @@ async fn faults_are_injected_in_workable_shape() {
         t.get_raw("/candidates").await.status(),
         StatusCode::INTERNAL_SERVER_ERROR
     );
-    t.control(post.clone(), "faults", json!({"status": 429, "count": 5}))
+    t.control_json(post.clone(), "faults", json!({"status": 429, "count": 5}))
         .await;
     let r = t.get_raw("/stages").await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(r.headers().get("retry-after").is_none());
     let (st, _) = t
-        .control(reqwest::Method::DELETE, "faults", json!({}))
+        .control_json(reqwest::Method::DELETE, "faults", json!({}))
         .await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(t.get_raw("/stages").await.status(), StatusCode::OK);
-    let (st, _) = t.control(post, "faults", json!({"status": 404})).await;
+    let (st, _) = t.control_json(post, "faults", json!({"status": 404})).await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     let stats = t.control_get("stats").await;
     assert_eq!(stats["faults_injected"], 4);
@@ -890,7 +853,7 @@ async fn deleted_candidates_vanish() {
         .unwrap());
     let gone = all[3].clone();
     let (st, body) = t
-        .control(
+        .control_json(
             reqwest::Method::POST,
             "delete",
             json!({"application_ids": [gone]}),
@@ -913,7 +876,7 @@ async fn deleted_candidates_vanish() {
     let p = t.get(&format!("/candidates?limit=1&since_id={gone}")).await;
     assert_eq!(p["candidates"][0]["id"], all[4].as_str());
     let (st, _) = t
-        .control(
+        .control_json(
             reqwest::Method::POST,
             "delete",
             json!({"application_ids": [gone]}),
@@ -933,14 +896,14 @@ async fn deleted_candidates_vanish() {
 async fn control_api_contract() {
     let t = Sb::small().await;
     let creds = t.control_get("credentials").await;
-    assert_eq!(creds["secret"], json!({"apiKey": t.key}));
+    assert_eq!(creds["secret"], json!({"apiKey": t.key()}));
     let conn = &creds["connection"];
     assert_eq!(conn["baseUrl"], t.sb.base_url.as_str());
     assert!(conn["tokenUrl"].is_null());
     assert_eq!(conn["subdomain"], "sandbox-tenant");
     assert_eq!(conn, &t.sb.credentials.connection_json());
     let (st, body) = t
-        .control(reqwest::Method::POST, "tokens/expire", json!({}))
+        .control_json(reqwest::Method::POST, "tokens/expire", json!({}))
         .await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(body["expired"], false);
@@ -979,7 +942,7 @@ async fn control_api_contract() {
         .await
         .unwrap();
     let (st, body) = t
-        .control(
+        .control_json(
             reqwest::Method::POST,
             "touch",
             json!({"application_ids": [id]}),
@@ -999,11 +962,11 @@ async fn control_api_contract() {
         .unwrap();
     assert_ne!(old_resume, new_resume);
     let (_, body) = t
-        .control(reqwest::Method::POST, "touch", json!({"count": 3}))
+        .control_json(reqwest::Method::POST, "touch", json!({"count": 3}))
         .await;
     assert_eq!(body["application_ids"].as_array().unwrap().len(), 3);
     let (st, _) = t
-        .control(
+        .control_json(
             reqwest::Method::POST,
             "touch",
             json!({"application_ids": ["ffffffff"]}),
@@ -1013,7 +976,7 @@ async fn control_api_contract() {
 
     // New applications: later ids, open jobs, listed last.
     let (st, body) = t
-        .control(reqwest::Method::POST, "applications", json!({"count": 3}))
+        .control_json(reqwest::Method::POST, "applications", json!({"count": 3}))
         .await;
     assert_eq!(st, StatusCode::OK);
     let new: Vec<String> = body["application_ids"]
@@ -1035,15 +998,10 @@ async fn control_api_contract() {
 
 #[tokio::test]
 async fn same_seed_same_ids() {
-    let opts = SandboxOptions {
-        applications: 30,
-        jobs: 5,
-        rate_limit: None,
-        ..Default::default()
-    };
+    let opts = unlimited(30, 5);
     let a = Sb::start(opts.clone()).await;
     let b = Sb::start(opts).await;
-    assert_eq!(a.key, b.key);
+    assert_eq!(a.key(), b.key());
     let ja = a.get("/jobs").await["jobs"].clone();
     let jb = b.get("/jobs").await["jobs"].clone();
     let strip = |mut v: Value| {
@@ -1066,13 +1024,7 @@ async fn same_seed_same_ids() {
 
 #[tokio::test]
 async fn ten_thousand_candidates_page_quickly() {
-    let t = Sb::start(SandboxOptions {
-        applications: 10_000,
-        jobs: 30,
-        rate_limit: None,
-        ..Default::default()
-    })
-    .await;
+    let t = Sb::start(unlimited(10_000, 30)).await;
     let started = Instant::now();
     let (items, pages) = t.walk("/candidates?limit=100").await;
     let took = started.elapsed();
@@ -1121,7 +1073,7 @@ async fn touching_one_copy_leaves_the_other_copies() {
     let b_resume = resume(&b_before).await;
     let a_before = detail(a_id).await["candidate"].clone();
     let a_resume = resume(&a_before).await;
-    t.control(
+    t.control_json(
         reqwest::Method::POST,
         "touch",
         json!({"application_ids": [a_id]}),
@@ -1142,7 +1094,7 @@ async fn touching_one_copy_leaves_the_other_copies() {
         .unwrap();
     assert_eq!(listed["resume_metadata"], b["resume_metadata"]);
     // Touching the other copy later changes it in turn.
-    t.control(
+    t.control_json(
         reqwest::Method::POST,
         "touch",
         json!({"application_ids": [b_id]}),

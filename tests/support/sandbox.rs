@@ -1,0 +1,74 @@
+//! Vendor sandboxes in-process, as the sandbox tests and the client tests
+//! start them.
+
+use ats_operator::model::VendorKind;
+use ats_operator::sandbox::{self, RunningSandbox, SandboxOptions};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+/// `applications` over `jobs` jobs, without a rate limit (so request counts
+/// and timings depend on the test alone); everything else the default.
+pub fn unlimited(applications: usize, jobs: usize) -> SandboxOptions {
+    SandboxOptions {
+        applications,
+        jobs,
+        rate_limit: None,
+        ..Default::default()
+    }
+}
+
+/// A vendor sandbox on loopback, a plain HTTP client for it and the
+/// credentials it hands out: what the sandbox tests, which exercise it from
+/// outside, build on (each adds its vendor's calls in an `impl` of its own).
+pub struct Harness {
+    pub sb: RunningSandbox,
+    pub http: reqwest::Client,
+    /// `/_sandbox/credentials` as served at start.
+    pub creds: Value,
+}
+
+impl Harness {
+    pub async fn launch(vendor: VendorKind, opts: SandboxOptions) -> Harness {
+        let sb = sandbox::start(vendor, "127.0.0.1:0".parse().unwrap(), opts)
+            .await
+            .expect("sandbox starts");
+        let mut h = Harness {
+            sb,
+            http: reqwest::Client::new(),
+            creds: Value::Null,
+        };
+        h.creds = h.credentials().await;
+        h
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.sb.base_url, path)
+    }
+
+    /// A call to the control API, `/_sandbox/{path}`, with a JSON `body`.
+    pub async fn control(&self, method: Method, path: &str, body: Value) -> reqwest::Response {
+        self.http
+            .request(method, self.url(&format!("/_sandbox/{path}")))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `GET /_sandbox/{path}`, which must answer 200; its JSON.
+    pub async fn control_get(&self, path: &str) -> Value {
+        let r = self
+            .http
+            .get(self.url(&format!("/_sandbox/{path}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "GET /_sandbox/{path}");
+        r.json().await.unwrap()
+    }
+
+    /// What the sandbox hands a tenant: `/_sandbox/credentials`.
+    pub async fn credentials(&self) -> Value {
+        self.control_get("credentials").await
+    }
+}
