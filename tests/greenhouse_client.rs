@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use ats_operator::model::{Application, ApplicationStatus, Band, JobStatus, VendorKind};
+use ats_operator::model::{Application, ApplicationStatus, Band, VendorKind};
 use ats_operator::sandbox::{self, RunningSandbox, SandboxOptions};
 use ats_operator::vendors::greenhouse::GreenhouseClient;
 use ats_operator::vendors::{
@@ -13,8 +13,10 @@ use ats_operator::vendors::{
 use reqwest::Method;
 use serde_json::{Value, json};
 use support::client::{
-    control, count, fast, faults, get, ids, post, pull_all, pull_err, rate_limit, stats,
-    write_request,
+    applicants, assert_auth, assert_blind, assert_gives_up, assert_job_text, assert_pulls_through,
+    assert_resumes_changed, control, count, fast, faults, get, ids, post, pull_all, pull_err,
+    pull_nothing_since, pull_one_job, pull_open_jobs, pull_since, rate_limit, resumes, stats,
+    verify_err, write_request,
 };
 use support::spec;
 
@@ -61,6 +63,16 @@ fn client(sb: &RunningSandbox) -> GreenhouseClient {
     .expect("client")
 }
 
+/// A sandbox of `apps` and a client that verified its credentials; then the
+/// control call `path` (say, expiring the tokens) pulls the rug.
+async fn verified_then(apps: usize, path: &str) -> (RunningSandbox, GreenhouseClient) {
+    let sb = sandbox_with(apps).await;
+    let c = client(&sb);
+    c.verify().await.expect("verify");
+    control(&sb, Method::POST, path, None).await;
+    (sb, c)
+}
+
 fn api_requests(stats: &Value) -> u64 {
     stats["requests"]
         .as_object()
@@ -94,12 +106,7 @@ async fn full_pull_maps_everything() {
         assert!(a.stage.is_some());
     }
     // Only candidates with applications, each once.
-    let referenced: BTreeSet<&str> = cs
-        .applications
-        .iter()
-        .map(|a| a.candidate_id.as_str())
-        .collect();
-    assert_eq!(referenced.len(), cs.candidates.len());
+    assert_eq!(applicants(&cs).len(), cs.candidates.len());
     for cand in &cs.candidates {
         assert!(cand.personal.first_name.is_some() && cand.personal.email.is_some());
         assert!(!cand.resume.parsed_text.is_empty(), "resume of {}", cand.id);
@@ -110,14 +117,10 @@ async fn full_pull_maps_everything() {
             cand.id
         );
         // Personal data stays out of what the scorer sees.
-        let blind = ats_operator::model::BlindCandidate::from_candidate(cand);
-        let email = cand.personal.email.as_deref().unwrap_or("");
-        assert!(!blind.resume_text.contains(email));
+        assert_blind(cand);
     }
     for j in &cs.jobs {
-        assert!(!j.title.is_empty());
-        assert!(!j.description.contains('<'), "HTML left in {}", j.id);
-        assert!(!j.requirements.is_empty(), "requirements of {}", j.id);
+        assert_job_text(j);
         assert!(j.employment_type.is_some());
         assert!(j.department.is_some());
     }
@@ -142,33 +145,8 @@ async fn full_pull_maps_everything() {
 async fn scope_filters_jobs_and_applications() {
     let sb = sandbox_with(APPS).await;
     let c = client(&sb);
-    let scope = PullScope {
-        job_statuses: vec![JobStatus::Open],
-        job_ids: vec![],
-    };
-    let cs = c.pull(None, &scope).await.expect("pull");
-    assert!(cs.jobs.iter().all(|j| j.status == JobStatus::Open));
-    let open: BTreeSet<&str> = cs.jobs.iter().map(|j| j.id.as_str()).collect();
-    assert!(!cs.applications.is_empty());
-    assert!(
-        cs.applications
-            .iter()
-            .all(|a| open.contains(a.job_id.as_str()))
-    );
-
-    let one = cs.jobs[0].id.clone();
-    let cs = c
-        .pull(
-            None,
-            &PullScope {
-                job_statuses: vec![],
-                job_ids: vec![one.clone()],
-            },
-        )
-        .await
-        .expect("pull one job");
-    assert_eq!(cs.jobs.len(), 1);
-    assert!(cs.applications.iter().all(|a| a.job_id == one));
+    let cs = pull_open_jobs(&c, "pull").await;
+    pull_one_job(&c, &cs.jobs[0].id, "pull one job").await;
 }
 
 #[tokio::test]
@@ -177,26 +155,15 @@ async fn incremental_pull_returns_the_touched_applications() {
     let c = client(&sb);
     let full = pull_all(&c, "full pull").await;
     let since = full.high_watermark.expect("watermark");
-    let before: BTreeMap<String, String> = full
-        .candidates
-        .iter()
-        .map(|c| (c.id.clone(), c.resume.parsed_text.clone()))
-        .collect();
+    let before = resumes(&full);
 
     // Nothing changed: nothing comes back.
     let later = since + chrono::Duration::milliseconds(1);
-    let none = c
-        .pull(Some(later), &PullScope::default())
-        .await
-        .expect("empty pull");
-    assert!(none.applications.is_empty() && none.candidates.is_empty());
+    pull_nothing_since(&c, later).await;
 
     tokio::time::sleep(Duration::from_millis(5)).await;
     let touched = ids(&post(&sb, "touch", json!({"count": 5})).await);
-    let cs = c
-        .pull(Some(later), &PullScope::default())
-        .await
-        .expect("incremental pull");
+    let cs = pull_since(&c, later, "incremental pull").await;
 
     // Touching changes the resume, so every application of those candidates is re-scored.
     let touched_cands: BTreeSet<&str> = full
@@ -216,14 +183,7 @@ async fn incremental_pull_returns_the_touched_applications() {
     assert!(touched.iter().all(|t| got.contains(t.as_str())));
     let got_cands: BTreeSet<&str> = cs.candidates.iter().map(|c| c.id.as_str()).collect();
     assert_eq!(got_cands, touched_cands);
-    for cand in &cs.candidates {
-        assert_ne!(
-            Some(&cand.resume.parsed_text),
-            before.get(&cand.id),
-            "resume of {} unchanged",
-            cand.id
-        );
-    }
+    assert_resumes_changed(&cs, &before);
     assert!(cs.high_watermark > Some(since));
 }
 
@@ -232,23 +192,15 @@ async fn server_errors_are_retried() {
     let sb = sandbox_with(40).await;
     let c = client(&sb);
     faults(&sb, 503, 3, "/v3/applications").await;
-    let cs = pull_all(&c, "pull despite 503s").await;
-    assert_eq!(cs.applications.len(), 40);
-    assert_eq!(stats(&sb).await["faults_injected"], 3);
+    assert_pulls_through(&sb, &c, 40, 3, "pull despite 503s").await;
 
     // Beyond the attempt budget: unavailable, and transient.
-    faults(&sb, 500, 50, "/v3/jobs").await;
-    let err = pull_err(&c).await;
-    assert!(matches!(err, VendorError::Unavailable(_)), "{err:?}");
-    assert!(err.is_transient());
+    assert_gives_up(&sb, &c, "/v3/jobs").await;
 }
 
 #[tokio::test]
 async fn expired_token_is_refreshed() {
-    let sb = sandbox_with(40).await;
-    let c = client(&sb);
-    c.verify().await.expect("verify");
-    control(&sb, Method::POST, "tokens/expire", None).await;
+    let (sb, c) = verified_then(40, "tokens/expire").await;
     let cs = pull_all(&c, "pull after expiry").await;
     assert_eq!(cs.applications.len(), 40);
     // Concurrent requests that saw the 401 share one refresh.
@@ -257,16 +209,13 @@ async fn expired_token_is_refreshed() {
 
 #[tokio::test]
 async fn revoked_credentials_are_an_auth_error() {
-    let sb = sandbox_with(10).await;
-    let c = client(&sb);
-    c.verify().await.expect("verify");
-    control(&sb, Method::POST, "credentials/revoke", None).await;
+    let (sb, c) = verified_then(10, "credentials/revoke").await;
     let err = pull_err(&c).await;
-    assert!(matches!(err, VendorError::Auth(_)), "{err:?}");
+    assert_auth(&err);
     assert!(!err.is_transient());
     let fresh = client(&sb);
-    let err = fresh.verify().await.unwrap_err();
-    assert!(matches!(err, VendorError::Auth(_)), "{err:?}");
+    let err = verify_err(&fresh).await;
+    assert_auth(&err);
     let msg = err.to_string();
     assert!(!msg.contains(sb.credentials.get("clientSecret")), "{msg}");
 
@@ -274,12 +223,8 @@ async fn revoked_credentials_are_an_auth_error() {
     wrong
         .credentials
         .insert("clientSecret".into(), SecretValue::new("not-the-secret"));
-    let err = GreenhouseClient::with_policy(&wrong, fast())
-        .unwrap()
-        .verify()
-        .await
-        .unwrap_err();
-    assert!(matches!(err, VendorError::Auth(_)), "{err:?}");
+    let err = verify_err(&GreenhouseClient::with_policy(&wrong, fast()).unwrap()).await;
+    assert_auth(&err);
 }
 
 #[tokio::test]
@@ -290,7 +235,7 @@ async fn non_site_admin_is_forbidden() {
         fast(),
     )
     .unwrap();
-    let err = c.verify().await.unwrap_err();
+    let err = verify_err(&c).await;
     match &err {
         VendorError::Forbidden(m) => assert!(m.contains("Site Admin"), "{m}"),
         other => panic!("expected Forbidden, got {other:?}"),

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use ats_operator::model::resume::parse_resume;
-use ats_operator::model::{Application, ApplicationStatus, Band, ChangeSet, JobStatus, VendorKind};
+use ats_operator::model::{Application, ApplicationStatus, Band, ChangeSet, VendorKind};
 use ats_operator::sandbox::{self, RunningSandbox, SandboxOptions};
 use ats_operator::vendors::http::RetryPolicy;
 use ats_operator::vendors::lever::LeverClient;
@@ -21,7 +21,10 @@ use chrono::{DateTime, Utc};
 use reqwest::Method;
 use serde_json::{Value, json};
 use support::client::{
-    self, control, count, faults, get, ids, post, pull_all, pull_err, rate_limit, stats,
+    self, applicants, assert_auth, assert_blind, assert_gives_up, assert_job_text,
+    assert_pulls_through, assert_resumes_changed, control, count, faults, get, ids, post, pull_all,
+    pull_err, pull_nothing_since, pull_one_job, pull_open_jobs, pull_since, rate_limit, resumes,
+    stats, verify_err,
 };
 use support::spec;
 
@@ -186,12 +189,7 @@ async fn full_pull_maps_everything() {
         .collect();
     assert!(statuses.len() >= 3, "{statuses:?}");
     // One candidate per contact.
-    let contacts: BTreeSet<&str> = cs
-        .applications
-        .iter()
-        .map(|a| a.candidate_id.as_str())
-        .collect();
-    assert_eq!(contacts.len(), cs.candidates.len());
+    assert_eq!(applicants(&cs).len(), cs.candidates.len());
     for cand in &cs.candidates {
         assert!(cand.personal.first_name.is_some() && cand.personal.email.is_some());
         assert!(cand.personal.address.is_some());
@@ -210,14 +208,10 @@ async fn full_pull_maps_everything() {
             cand.title.is_some(),
             !cand.resume.structured.work_experience.is_empty()
         );
-        let blind = ats_operator::model::BlindCandidate::from_candidate(cand);
-        let email = cand.personal.email.as_deref().unwrap_or("");
-        assert!(!blind.resume_text.contains(email));
+        assert_blind(cand);
     }
     for j in &cs.jobs {
-        assert!(!j.title.is_empty());
-        assert!(!j.description.contains('<'), "HTML left in {}", j.id);
-        assert!(!j.requirements.is_empty(), "requirements of {}", j.id);
+        assert_job_text(j);
         assert!(!j.nice_to_have.is_empty(), "nice to have of {}", j.id);
         assert!(j.employment_type.is_some() && j.department.is_some());
     }
@@ -269,35 +263,12 @@ async fn paging_follows_offsets() {
 async fn scope_filters_postings_and_opportunities() {
     let sb = sandbox_with(APPS).await;
     let c = api_key_client(&sb).await;
-    let scope = PullScope {
-        job_statuses: vec![JobStatus::Open],
-        job_ids: vec![],
-    };
-    let cs = c.pull(None, &scope).await.expect("pull");
-    assert!(cs.jobs.iter().all(|j| j.status == JobStatus::Open));
-    let open: BTreeSet<&str> = cs.jobs.iter().map(|j| j.id.as_str()).collect();
-    assert!(!cs.applications.is_empty());
-    assert!(
-        cs.applications
-            .iter()
-            .all(|a| open.contains(a.job_id.as_str()))
-    );
+    let cs = pull_open_jobs(&c, "pull").await;
 
     let one = cs.applications[0].job_id.clone();
     let before = count(&stats(&sb).await, "GET /v1/opportunities/{id}/resumes");
-    let cs = c
-        .pull(
-            None,
-            &PullScope {
-                job_statuses: vec![],
-                job_ids: vec![one.clone()],
-            },
-        )
-        .await
-        .expect("pull one posting");
-    assert_eq!(cs.jobs.len(), 1);
+    let cs = pull_one_job(&c, &one, "pull one posting").await;
     assert!(!cs.applications.is_empty());
-    assert!(cs.applications.iter().all(|a| a.job_id == one));
     // Only that posting's opportunities had their resumes fetched.
     let after = count(&stats(&sb).await, "GET /v1/opportunities/{id}/resumes");
     assert_eq!(after - before, cs.applications.len() as u64);
@@ -306,42 +277,19 @@ async fn scope_filters_postings_and_opportunities() {
 #[tokio::test]
 async fn incremental_pull_returns_exactly_the_touched() {
     let (sb, c, full, since) = pulled_in_full().await;
-    let before: BTreeMap<String, String> = full
-        .candidates
-        .iter()
-        .map(|c| (c.id.clone(), c.resume.parsed_text.clone()))
-        .collect();
+    let before = resumes(&full);
 
-    let none = c
-        .pull(Some(since), &PullScope::default())
-        .await
-        .expect("empty pull");
-    assert!(none.applications.is_empty() && none.candidates.is_empty());
+    let none = pull_nothing_since(&c, since).await;
     assert!(none.high_watermark.is_none());
 
     tokio::time::sleep(Duration::from_millis(5)).await;
     let touched = ids(&post(&sb, "touch", json!({"count": 5})).await);
-    let cs = c
-        .pull(Some(since), &PullScope::default())
-        .await
-        .expect("incremental");
+    let cs = pull_since(&c, since, "incremental").await;
     let got: BTreeSet<String> = cs.applications.iter().map(|a| a.id.clone()).collect();
     assert_eq!(got, touched);
-    let contacts: BTreeSet<&str> = cs
-        .applications
-        .iter()
-        .map(|a| a.candidate_id.as_str())
-        .collect();
     let cands: BTreeSet<&str> = cs.candidates.iter().map(|c| c.id.as_str()).collect();
-    assert_eq!(cands, contacts);
-    for cand in &cs.candidates {
-        assert_ne!(
-            Some(&cand.resume.parsed_text),
-            before.get(&cand.id),
-            "resume of {} unchanged",
-            cand.id
-        );
-    }
+    assert_eq!(cands, applicants(&cs));
+    assert_resumes_changed(&cs, &before);
     assert!(cs.high_watermark > Some(since));
     assert!(cs.deleted_application_ids.is_empty());
 }
@@ -358,10 +306,7 @@ async fn deletions_are_reported_incrementally() {
     let deleted = ids(&post(&sb, "delete", json!({ "application_ids": gone })).await);
     assert_eq!(deleted.len(), 3);
 
-    let cs = c
-        .pull(Some(since), &PullScope::default())
-        .await
-        .expect("incremental");
+    let cs = pull_since(&c, since, "incremental").await;
     let reported: BTreeSet<String> = cs.deleted_application_ids.iter().cloned().collect();
     assert_eq!(reported, deleted);
     assert!(cs.applications.is_empty());
@@ -443,7 +388,7 @@ async fn dead_refresh_token_needs_reauthorization() {
     post(&sb, "refresh_tokens/expire", json!({})).await;
     let store = MemoryStore::new(creds.clone());
     let c = oauth_client(&conn, &creds, Arc::new(store.clone()));
-    let err = c.verify().await.unwrap_err();
+    let err = verify_err(&c).await;
     match &err {
         VendorError::ReauthorizationRequired(m) => {
             assert!(m.contains("re-authorize"), "{m}");
@@ -480,8 +425,7 @@ async fn wrong_client_secret_is_an_auth_error() {
     let (mut creds, conn) = oauth_creds(&sb).await;
     creds.insert("clientSecret".into(), SecretValue::new("not-the-secret"));
     let c = oauth_client(&conn, &creds, Arc::new(MemoryStore::new(creds.clone())));
-    let err = c.verify().await.unwrap_err();
-    assert!(matches!(err, VendorError::Auth(_)), "{err:?}");
+    assert_auth(&verify_err(&c).await);
 }
 
 #[tokio::test]
@@ -495,15 +439,15 @@ async fn api_key_errors() {
         fast(),
     )
     .unwrap();
-    let err = c.verify().await.unwrap_err();
-    assert!(matches!(err, VendorError::Auth(_)), "{err:?}");
+    let err = verify_err(&c).await;
+    assert_auth(&err);
     assert!(!err.to_string().contains("wrong-key-123"));
 
     let good = api_key_client(&sb).await;
     good.verify().await.expect("verify");
     post(&sb, "credentials/revoke", json!({})).await;
     let err = pull_err(&good).await;
-    assert!(matches!(err, VendorError::Auth(_)), "{err:?}");
+    assert_auth(&err);
 }
 
 #[tokio::test]
@@ -597,15 +541,10 @@ async fn faults_are_retried() {
     let c = api_key_client(&sb).await;
     faults(&sb, 503, 3, "/v1/opportunities").await;
     faults(&sb, 429, 2, "/v1/postings").await;
-    let cs = pull_all(&c, "pull despite 503s and 429s").await;
-    assert_eq!(cs.applications.len(), 12);
-    assert_eq!(stats(&sb).await["faults_injected"], 5);
+    assert_pulls_through(&sb, &c, 12, 5, "pull despite 503s and 429s").await;
 
     // Beyond the attempt budget: unavailable, and transient.
-    faults(&sb, 500, 50, "/v1/postings").await;
-    let err = pull_err(&c).await;
-    assert!(matches!(err, VendorError::Unavailable(_)), "{err:?}");
-    assert!(err.is_transient());
+    assert_gives_up(&sb, &c, "/v1/postings").await;
 }
 
 #[tokio::test]

@@ -7,13 +7,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use ats_operator::model::resume::parse_resume;
-use ats_operator::model::{Band, BlindCandidate, JobStatus, VendorKind};
+use ats_operator::model::{Application, Band, VendorKind};
 use ats_operator::sandbox::{self, RunningSandbox, SandboxOptions};
 use ats_operator::vendors::workable::WorkableClient;
 use ats_operator::vendors::{AtsClient, ConnectionConfig, PullScope, SecretValue, VendorError};
 use serde_json::{Value, json};
 use support::client::{
-    fast, faults, get, ids, post, pull_all, pull_err, rate_limit, write_request,
+    assert_auth, assert_blind, assert_gives_up, assert_job_text, assert_pulls_through,
+    assert_resumes_changed, fast, faults, get, ids, post, pull_all, pull_err, pull_nothing_since,
+    pull_one_job, pull_open_jobs, pull_since, rate_limit, resumes, verify_err, write_request,
 };
 use support::spec;
 
@@ -41,6 +43,23 @@ async fn config(sb: &RunningSandbox) -> ConnectionConfig {
 
 async fn client(sb: &RunningSandbox) -> WorkableClient {
     WorkableClient::with_policy(&config(sb).await, fast()).expect("client")
+}
+
+/// A sandbox of `apps` without a rate limit, its connection and client, and
+/// the first application a full pull returns.
+async fn with_an_application(
+    apps: usize,
+) -> (
+    RunningSandbox,
+    ConnectionConfig,
+    WorkableClient,
+    Application,
+) {
+    let sb = start(apps, None).await;
+    let cfg = config(&sb).await;
+    let c = WorkableClient::with_policy(&cfg, fast()).expect("client");
+    let app = pull_all(&c, "pull").await.applications.remove(0);
+    (sb, cfg, c, app)
 }
 
 /// API requests by route, e.g. `GET /spi/v3/candidates/{id}`.
@@ -123,16 +142,13 @@ async fn full_pull_matches_the_sandbox() {
             "HTML in the resume of {}",
             cand.id
         );
-        let blind = BlindCandidate::from_candidate(cand);
+        let blind = assert_blind(cand);
         let email = cand.personal.email.as_deref().unwrap_or_default();
-        assert!(!blind.resume_text.contains(email));
         let json = serde_json::to_string(&blind).expect("blind json");
         assert!(!json.contains(email));
     }
     for j in &cs.jobs {
-        assert!(!j.title.is_empty());
-        assert!(!j.description.contains('<'), "HTML left in {}", j.id);
-        assert!(!j.requirements.is_empty(), "requirements of {}", j.id);
+        assert_job_text(j);
         assert!(!j.nice_to_have.is_empty(), "nice to have of {}", j.id);
         assert!(j.location.is_some() && j.department.is_some());
     }
@@ -165,38 +181,15 @@ async fn paging_follows_next_until_it_is_absent() {
 async fn scope_filters_jobs_and_candidates() {
     let sb = start(80, None).await;
     let c = client(&sb).await;
-    let open = PullScope {
-        job_statuses: vec![JobStatus::Open],
-        job_ids: vec![],
-    };
-    let cs = c.pull(None, &open).await.expect("pull open");
+    let cs = pull_open_jobs(&c, "pull open").await;
     assert!(!cs.jobs.is_empty());
-    assert!(cs.jobs.iter().all(|j| j.status == JobStatus::Open));
-    let ids: BTreeSet<&str> = cs.jobs.iter().map(|j| j.id.as_str()).collect();
-    assert!(!cs.applications.is_empty());
-    assert!(
-        cs.applications
-            .iter()
-            .all(|a| ids.contains(a.job_id.as_str()))
-    );
 
     // One job by its shortcode: listed per job, only its candidates fetched.
     let one = cs.applications[0].job_id.clone();
     let before = get(&sb, "stats").await;
-    let cs = c
-        .pull(
-            None,
-            &PullScope {
-                job_statuses: vec![],
-                job_ids: vec![one.clone()],
-            },
-        )
-        .await
-        .expect("pull one job");
-    assert_eq!(cs.jobs.len(), 1);
+    let cs = pull_one_job(&c, &one, "pull one job").await;
     assert_eq!(cs.jobs[0].id, one);
     assert!(!cs.applications.is_empty());
-    assert!(cs.applications.iter().all(|a| a.job_id == one));
     let all = get(&sb, "applications").await;
     let want = all
         .as_array()
@@ -217,26 +210,15 @@ async fn incremental_pull_returns_exactly_the_changed() {
     let c = client(&sb).await;
     let full = pull_all(&c, "full pull").await;
     let since = full.high_watermark.expect("watermark");
-    let before: BTreeMap<String, String> = full
-        .candidates
-        .iter()
-        .map(|c| (c.id.clone(), c.resume.parsed_text.clone()))
-        .collect();
+    let before = resumes(&full);
 
     // Workable renders seconds; a second later nothing is newer.
     let later = since + chrono::Duration::seconds(1);
-    let none = c
-        .pull(Some(later), &PullScope::default())
-        .await
-        .expect("empty pull");
-    assert!(none.applications.is_empty() && none.candidates.is_empty());
+    let none = pull_nothing_since(&c, later).await;
     assert_eq!(none.high_watermark, None);
 
     let touched = ids(&post(&sb, "touch", json!({"count": 4})).await);
-    let cs = c
-        .pull(Some(later), &PullScope::default())
-        .await
-        .expect("incremental pull");
+    let cs = pull_since(&c, later, "incremental pull").await;
     let got: BTreeSet<String> = cs.applications.iter().map(|a| a.id.clone()).collect();
     // A touch changes the person's resume, so their other applications (per-job
     // candidates in Workable) changed too: exactly those the sandbox says changed.
@@ -255,14 +237,7 @@ async fn incremental_pull_returns_exactly_the_changed() {
         .collect();
     assert!(touched.is_subset(&got), "{touched:?} vs {got:?}");
     assert_eq!(got, changed);
-    for cand in &cs.candidates {
-        assert_ne!(
-            Some(&cand.resume.parsed_text),
-            before.get(&cand.id),
-            "resume of {} unchanged",
-            cand.id
-        );
-    }
+    assert_resumes_changed(&cs, &before);
     assert!(cs.high_watermark > Some(since));
 }
 
@@ -343,14 +318,9 @@ async fn server_errors_are_retried() {
     let sb = start(20, None).await;
     let c = client(&sb).await;
     faults(&sb, 503, 3, "/spi/v3/candidates").await;
-    let cs = pull_all(&c, "pull despite 503s").await;
-    assert_eq!(cs.applications.len(), 20);
-    assert_eq!(get(&sb, "stats").await["faults_injected"], 3);
+    assert_pulls_through(&sb, &c, 20, 3, "pull despite 503s").await;
 
-    faults(&sb, 500, 50, "/spi/v3/jobs").await;
-    let err = pull_err(&c).await;
-    assert!(matches!(err, VendorError::Unavailable(_)), "{err:?}");
-    assert!(err.is_transient());
+    assert_gives_up(&sb, &c, "/spi/v3/jobs").await;
 }
 
 #[tokio::test]
@@ -361,7 +331,7 @@ async fn revoked_token_is_an_auth_error() {
     c.verify().await.expect("verify");
     post(&sb, "credentials/revoke", json!({})).await;
     let err = pull_err(&c).await;
-    assert!(matches!(err, VendorError::Auth(_)), "{err:?}");
+    assert_auth(&err);
     assert!(!err.is_transient());
     let token = cfg
         .credential("apiKey")
@@ -369,20 +339,16 @@ async fn revoked_token_is_an_auth_error() {
         .expose()
         .to_string();
     assert!(!err.to_string().contains(&token));
-    let err = c.verify().await.unwrap_err();
-    assert!(matches!(err, VendorError::Auth(_)), "{err:?}");
+    let err = verify_err(&c).await;
+    assert_auth(&err);
 
     post(&sb, "credentials/restore", json!({})).await;
     let mut wrong = cfg.clone();
     wrong
         .credentials
         .insert("apiKey".into(), SecretValue::new("not-the-token"));
-    let err = WorkableClient::with_policy(&wrong, fast())
-        .expect("client")
-        .verify()
-        .await
-        .unwrap_err();
-    assert!(matches!(err, VendorError::Auth(_)), "{err:?}");
+    let err = verify_err(&WorkableClient::with_policy(&wrong, fast()).expect("client")).await;
+    assert_auth(&err);
 }
 
 #[tokio::test]
@@ -419,11 +385,8 @@ async fn user_tags(sb: &RunningSandbox, cfg: &ConnectionConfig, id: &str, tags: 
 
 #[tokio::test]
 async fn write_back_comment_attribute_and_band_tag() {
-    let sb = start(6, None).await;
-    let cfg = config(&sb).await;
-    let c = WorkableClient::with_policy(&cfg, fast()).expect("client");
-    let cs = pull_all(&c, "pull").await;
-    let app = &cs.applications[0];
+    let (sb, cfg, c, app) = with_an_application(6).await;
+    let app = &app;
     user_tags(&sb, &cfg, &app.id, &["priority", "referral"]).await;
 
     let req = write_request(app, "k-123", Band::StrongFit);
@@ -459,10 +422,8 @@ async fn write_back_comment_attribute_and_band_tag() {
 
 #[tokio::test]
 async fn a_failed_comment_is_checked_before_it_is_resent() {
-    let sb = start(4, None).await;
-    let c = client(&sb).await;
-    let cs = pull_all(&c, "pull").await;
-    let app = &cs.applications[0];
+    let (sb, _, c, app) = with_an_application(4).await;
+    let app = &app;
     faults(
         &sb,
         503,
@@ -478,11 +439,8 @@ async fn a_failed_comment_is_checked_before_it_is_resent() {
 
 #[tokio::test]
 async fn write_back_errors_name_what_to_fix() {
-    let sb = start(4, None).await;
-    let cfg = config(&sb).await;
-    let c = WorkableClient::with_policy(&cfg, fast()).expect("client");
-    let cs = pull_all(&c, "pull").await;
-    let app = &cs.applications[0];
+    let (sb, cfg, c, app) = with_an_application(4).await;
+    let app = &app;
 
     let mut bad = write_request(app, "k-1", Band::WeakFit);
     bad.custom_field = Some("no_such_attribute".into());

@@ -1,13 +1,16 @@
 //! What the vendor client tests share: the sandbox's control API and request
 //! counts, short retries, and a write-back request to send.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use ats_operator::model::{Application, Band, ChangeSet, ComponentScores, Score};
+use ats_operator::model::{
+    Application, Band, BlindCandidate, Candidate, ChangeSet, ComponentScores, Job, JobStatus, Score,
+};
 use ats_operator::sandbox::RunningSandbox;
 use ats_operator::vendors::http::RetryPolicy;
 use ats_operator::vendors::{AtsClient, BandTag, PullScope, VendorError, WriteBackRequest};
+use chrono::{DateTime, Utc};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -74,6 +77,124 @@ pub async fn pull_all(c: &impl AtsClient, what: &str) -> ChangeSet {
 /// A full pull of everything, which must fail; its error.
 pub async fn pull_err(c: &impl AtsClient) -> VendorError {
     c.pull(None, &PullScope::default()).await.unwrap_err()
+}
+
+/// A pull of what changed after `since`, which must succeed.
+pub async fn pull_since(c: &impl AtsClient, since: DateTime<Utc>, what: &str) -> ChangeSet {
+    c.pull(Some(since), &PullScope::default())
+        .await
+        .expect(what)
+}
+
+/// A pull of the open jobs: open jobs only, and some applications, all of them
+/// to those jobs.
+pub async fn pull_open_jobs(c: &impl AtsClient, what: &str) -> ChangeSet {
+    let scope = PullScope {
+        job_statuses: vec![JobStatus::Open],
+        job_ids: vec![],
+    };
+    let cs = c.pull(None, &scope).await.expect(what);
+    assert!(cs.jobs.iter().all(|j| j.status == JobStatus::Open));
+    let open: BTreeSet<&str> = cs.jobs.iter().map(|j| j.id.as_str()).collect();
+    assert!(!cs.applications.is_empty());
+    let to_open = |a: &Application| open.contains(a.job_id.as_str());
+    assert!(cs.applications.iter().all(to_open));
+    cs
+}
+
+/// A pull of the one job `id`: that job alone, and only its applications.
+pub async fn pull_one_job(c: &impl AtsClient, id: &str, what: &str) -> ChangeSet {
+    let scope = PullScope {
+        job_statuses: vec![],
+        job_ids: vec![id.to_string()],
+    };
+    let cs = c.pull(None, &scope).await.expect(what);
+    assert_eq!(cs.jobs.len(), 1);
+    assert!(cs.applications.iter().all(|a| a.job_id == id));
+    cs
+}
+
+/// Beyond the attempt budget: the vendor is unavailable, which is transient.
+pub fn assert_unavailable(err: &VendorError) {
+    assert!(matches!(err, VendorError::Unavailable(_)), "{err:?}");
+    assert!(err.is_transient());
+}
+
+/// The vendor refused the credentials.
+pub fn assert_auth(err: &VendorError) {
+    assert!(matches!(err, VendorError::Auth(_)), "{err:?}");
+}
+
+/// The faults injected so far are retried: a full pull brings all
+/// `applications`, and the sandbox injected `injected` faults.
+pub async fn assert_pulls_through(
+    sb: &RunningSandbox,
+    c: &impl AtsClient,
+    applications: usize,
+    injected: u64,
+    what: &str,
+) {
+    let cs = pull_all(c, what).await;
+    assert_eq!(cs.applications.len(), applications);
+    assert_eq!(stats(sb).await["faults_injected"], injected);
+}
+
+/// Server errors under `path_prefix` beyond the attempt budget: the pull
+/// gives up, unavailable (see [`assert_unavailable`]).
+pub async fn assert_gives_up(sb: &RunningSandbox, c: &impl AtsClient, path_prefix: &str) {
+    faults(sb, 500, 50, path_prefix).await;
+    assert_unavailable(&pull_err(c).await);
+}
+
+/// A pull of what changed after `since`, when nothing has: it brings nothing.
+pub async fn pull_nothing_since(c: &impl AtsClient, since: DateTime<Utc>) -> ChangeSet {
+    let none = pull_since(c, since, "empty pull").await;
+    assert!(none.applications.is_empty() && none.candidates.is_empty());
+    none
+}
+
+/// Verification, which must fail; its error.
+pub async fn verify_err(c: &impl AtsClient) -> VendorError {
+    c.verify().await.unwrap_err()
+}
+
+/// What the scorer sees of `cand`, which must not carry the email address.
+pub fn assert_blind(cand: &Candidate) -> BlindCandidate {
+    let blind = BlindCandidate::from_candidate(cand);
+    let email = cand.personal.email.as_deref().unwrap_or_default();
+    assert!(!blind.resume_text.contains(email));
+    blind
+}
+
+/// A job's title, description (no HTML left) and requirements are there.
+pub fn assert_job_text(j: &Job) {
+    assert!(!j.title.is_empty());
+    assert!(!j.description.contains('<'), "HTML left in {}", j.id);
+    assert!(!j.requirements.is_empty(), "requirements of {}", j.id);
+}
+
+/// Resume text by candidate id, to tell later whose resume changed.
+pub fn resumes(cs: &ChangeSet) -> BTreeMap<String, String> {
+    let resume = |c: &Candidate| (c.id.clone(), c.resume.parsed_text.clone());
+    cs.candidates.iter().map(resume).collect()
+}
+
+/// Every candidate in `cs` has another resume than in `before`.
+pub fn assert_resumes_changed(cs: &ChangeSet, before: &BTreeMap<String, String>) {
+    for cand in &cs.candidates {
+        assert_ne!(
+            Some(&cand.resume.parsed_text),
+            before.get(&cand.id),
+            "resume of {} unchanged",
+            cand.id
+        );
+    }
+}
+
+/// The candidates that `cs`'s applications name.
+pub fn applicants(cs: &ChangeSet) -> BTreeSet<&str> {
+    let ids = cs.applications.iter().map(|a| a.candidate_id.as_str());
+    ids.collect()
 }
 
 /// Short backoffs keep the fault tests fast; the attempt budget is the default.
