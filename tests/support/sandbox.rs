@@ -55,14 +55,15 @@ impl Harness {
             .unwrap()
     }
 
+    /// `GET /_sandbox/{path}`, whatever it answers.
+    pub async fn control_get_raw(&self, path: &str) -> reqwest::Response {
+        let url = self.url(&format!("/_sandbox/{path}"));
+        self.http.get(url).send().await.unwrap()
+    }
+
     /// `GET /_sandbox/{path}`, which must answer 200; its JSON.
     pub async fn control_get(&self, path: &str) -> Value {
-        let r = self
-            .http
-            .get(self.url(&format!("/_sandbox/{path}")))
-            .send()
-            .await
-            .unwrap();
+        let r = self.control_get_raw(path).await;
         assert_eq!(r.status(), StatusCode::OK, "GET /_sandbox/{path}");
         r.json().await.unwrap()
     }
