@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use ats_operator::model::VendorKind;
 use ats_operator::sandbox::SandboxOptions;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::sandbox::{Harness as Sb, unlimited};
 
@@ -67,6 +67,29 @@ impl Sb {
         let r = self.get(token, path_and_query).await;
         assert_eq!(r.status(), StatusCode::OK, "{path_and_query}");
         r.json().await.unwrap()
+    }
+
+    /// A `method` request to `path` with `token` and, if any, a JSON `body`.
+    async fn send(
+        &self,
+        method: Method,
+        token: &str,
+        path: impl AsRef<str>,
+        body: Option<&Value>,
+    ) -> reqwest::Response {
+        let rb = self.http.request(method, self.url(path.as_ref()));
+        let rb = rb.bearer_auth(token);
+        let rb = match body {
+            Some(b) => rb.json(b),
+            None => rb,
+        };
+        rb.send().await.unwrap()
+    }
+
+    /// The body at `url` (a file link, presigned: no token).
+    async fn text_at(&self, url: &str) -> String {
+        let r = self.http.get(url).send().await.unwrap();
+        r.text().await.unwrap()
     }
 
     async fn stats(&self) -> Value {
@@ -561,13 +584,8 @@ async fn rate_limit_headers_and_429() {
     assert!(r.json::<Value>().await.unwrap()["message"].is_string());
     // Writes count too.
     let r = s
-        .http
-        .post(s.url("/v3/notes"))
-        .bearer_auth(&tok)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+        .send(Method::POST, &tok, "/v3/notes", Some(&json!({})))
+        .await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     // Downloads and the token endpoint are not limited by the API window.
     assert!(
@@ -621,14 +639,8 @@ async fn writes_notes_custom_fields_and_tags() {
     );
 
     // Note: 201 with the read shape; user defaults to the token's sub.
-    let r = s
-        .http
-        .post(s.url("/v3/notes"))
-        .bearer_auth(&tok)
-        .json(&json!({"candidate_id": cid, "application_id": aid, "body": "AI match score: 87/100", "visibility": "admin_only", "note_type": "NOTE"}))
-        .send()
-        .await
-        .unwrap();
+    let note = json!({"candidate_id": cid, "application_id": aid, "body": "AI match score: 87/100", "visibility": "admin_only", "note_type": "NOTE"});
+    let r = s.send(Method::POST, &tok, "/v3/notes", Some(&note)).await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let note: Value = r.json().await.unwrap();
     assert_eq!(note["visibility"], "admin_only_visible");
@@ -641,15 +653,7 @@ async fn writes_notes_custom_fields_and_tags() {
         ids(listed.as_array().unwrap()),
         vec![note["id"].as_u64().unwrap()]
     );
-    let ctl: Value = s
-        .http
-        .get(s.url(&format!("/_sandbox/applications/{aid}/notes")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ctl: Value = s.control_get(&format!("applications/{aid}/notes")).await;
     assert_eq!(ctl.as_array().unwrap().len(), 1);
     // Bad notes.
     for body in [
@@ -658,27 +662,15 @@ async fn writes_notes_custom_fields_and_tags() {
         json!({"candidate_id": cid, "visibility": "public"}),
         json!({"candidate_id": cid, "application_id": 1, "body": "x", "visibility": "public"}),
     ] {
-        let r = s
-            .http
-            .post(s.url("/v3/notes"))
-            .bearer_auth(&tok)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let r = s.send(Method::POST, &tok, "/v3/notes", Some(&body)).await;
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     }
 
     // PATCH custom fields: 204, bumps updated_at, visible in reads.
     let before = app["updated_at"].as_str().unwrap().to_string();
-    let r = s
-        .http
-        .patch(s.url(&format!("/v3/applications/{aid}")))
-        .bearer_auth(&tok)
-        .json(&json!({"custom_fields": [{"name_key": "ai_score", "value": 87}, {"name_key": "ai_band", "value": "strong_fit"}]}))
-        .send()
-        .await
-        .unwrap();
+    let fields = json!({"custom_fields": [{"name_key": "ai_score", "value": 87}, {"name_key": "ai_band", "value": "strong_fit"}]});
+    let path = format!("/v3/applications/{aid}");
+    let r = s.send(Method::PATCH, &tok, &path, Some(&fields)).await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let v = s
         .get_json(&tok, &format!("/v3/applications?ids={aid}"))
@@ -686,15 +678,7 @@ async fn writes_notes_custom_fields_and_tags() {
     assert_eq!(v[0]["custom_fields"]["ai_score"]["value"], 87);
     assert_eq!(v[0]["custom_fields"]["ai_band"]["value"], "strong_fit");
     assert!(v[0]["updated_at"].as_str().unwrap() > before.as_str());
-    let ctl: Value = s
-        .http
-        .get(s.url(&format!("/_sandbox/applications/{aid}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ctl: Value = s.control_get(&format!("applications/{aid}")).await;
     assert_eq!(ctl["custom_fields"]["ai_score"]["value"], 87);
     for (path, body, status) in [
         (
@@ -713,26 +697,19 @@ async fn writes_notes_custom_fields_and_tags() {
             StatusCode::NOT_FOUND,
         ),
     ] {
-        let r = s
-            .http
-            .patch(s.url(&path))
-            .bearer_auth(&tok)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let r = s.send(Method::PATCH, &tok, &path, Some(&body)).await;
         assert_eq!(r.status(), status, "{body}");
     }
 
     // Tags: create, apply, list, remove.
     let r = s
-        .http
-        .post(s.url("/v3/candidate_tags"))
-        .bearer_auth(&tok)
-        .json(&json!({"name": "ai-strong-fit"}))
-        .send()
-        .await
-        .unwrap();
+        .send(
+            Method::POST,
+            &tok,
+            "/v3/candidate_tags",
+            Some(&json!({"name": "ai-strong-fit"})),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let tag: Value = r.json().await.unwrap();
     let tags = s.get_json(&tok, "/v3/candidate_tags").await;
@@ -743,13 +720,13 @@ async fn writes_notes_custom_fields_and_tags() {
             .any(|t| t["name"] == "ai-strong-fit")
     );
     let r = s
-        .http
-        .post(s.url("/v3/applied_candidate_tags"))
-        .bearer_auth(&tok)
-        .json(&json!({"candidate_id": cid, "candidate_tag_id": tag["id"]}))
-        .send()
-        .await
-        .unwrap();
+        .send(
+            Method::POST,
+            &tok,
+            "/v3/applied_candidate_tags",
+            Some(&json!({"candidate_id": cid, "candidate_tag_id": tag["id"]})),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let applied: Value = r.json().await.unwrap();
     let v = s
@@ -761,22 +738,12 @@ async fn writes_notes_custom_fields_and_tags() {
     assert_eq!(v.as_array().unwrap().len(), 1);
     let c = s.get_json(&tok, &format!("/v3/candidates?ids={cid}")).await;
     assert_eq!(c[0]["tags"], json!(["ai-strong-fit"]));
-    let r = s
-        .http
-        .delete(s.url(&format!("/v3/applied_candidate_tags/{}", applied["id"])))
-        .bearer_auth(&tok)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    let r = s
-        .http
-        .delete(s.url(&format!("/v3/applied_candidate_tags/{}", applied["id"])))
-        .bearer_auth(&tok)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // Removed once; then it is gone.
+    let applied_tag = format!("/v3/applied_candidate_tags/{}", applied["id"]);
+    for status in [StatusCode::NO_CONTENT, StatusCode::NOT_FOUND] {
+        let r = s.send(Method::DELETE, &tok, &applied_tag, None).await;
+        assert_eq!(r.status(), status);
+    }
 
     let st = s.stats().await;
     assert_eq!(st["notes_created"], 1);
@@ -847,15 +814,7 @@ async fn control_endpoints() {
         .get_json(&tok, &format!("/v3/attachments?application_ids={aid}"))
         .await[0]
         .clone();
-    let before_text = s
-        .http
-        .get(att["url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let before_text = s.text_at(att["url"].as_str().unwrap()).await;
     let r = s
         .control(
             reqwest::Method::POST,
@@ -887,15 +846,7 @@ async fn control_endpoints() {
         .await[0]
         .clone();
     assert!(att2["updated_at"].as_str() > att["updated_at"].as_str());
-    let after_text = s
-        .http
-        .get(att2["url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let after_text = s.text_at(att2["url"].as_str().unwrap()).await;
     assert_ne!(before_text, after_text);
 
     let r = s
@@ -933,15 +884,7 @@ async fn control_endpoints() {
     let mut expect = new.clone();
     expect.reverse();
     assert_eq!(ids(top.as_array().unwrap()), expect);
-    let ctl: Value = s
-        .http
-        .get(s.url("/_sandbox/applications"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ctl: Value = s.control_get("applications").await;
     assert_eq!(ctl.as_array().unwrap().len(), 64);
     let newest = ctl
         .as_array()
@@ -1296,15 +1239,7 @@ async fn partner_authorization_code_with_rotating_refresh_tokens() {
     assert_eq!(st, StatusCode::OK);
 
     // Refresh tokens die (as after 24 idle hours): only a new authorization helps.
-    let creds: Value = s
-        .http
-        .get(s.url("/_sandbox/credentials"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let creds: Value = s.control_get("credentials").await;
     assert!(creds["partner"]["live_grants"].as_u64().unwrap() >= 3);
     s.control(reqwest::Method::POST, "refresh_tokens/expire", json!({}))
         .await;
