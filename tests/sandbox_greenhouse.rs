@@ -128,6 +128,18 @@ fn next_link(h: &reqwest::header::HeaderMap) -> Option<String> {
     )
 }
 
+/// A JSON array's items.
+fn arr(v: &Value) -> &[Value] {
+    v.as_array().unwrap()
+}
+
+/// A rejection: `status`, and a `message` that starts with `start`.
+async fn assert_message(r: reqwest::Response, status: StatusCode, start: &str) {
+    assert_eq!(r.status(), status);
+    let v: Value = r.json().await.unwrap();
+    assert!(v["message"].as_str().unwrap().starts_with(start), "{v}");
+}
+
 fn ids(items: &[Value]) -> Vec<u64> {
     items.iter().map(|v| v["id"].as_u64().unwrap()).collect()
 }
@@ -178,23 +190,10 @@ async fn token_flow_and_errors() {
 
     // Missing and bad grant types.
     let r = s.token_response(&[]).await;
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    let v: Value = r.json().await.unwrap();
-    assert!(
-        v["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("Must include `grant_type`")
-    );
+    assert_message(r, StatusCode::BAD_REQUEST, "Must include `grant_type`").await;
     let r = s.token_response(&[("grant_type", "not_a_grant")]).await;
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    let v: Value = r.json().await.unwrap();
-    assert!(
-        v["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("grant_type=not_a_grant is invalid, please use one of:")
-    );
+    let invalid = "grant_type=not_a_grant is invalid, please use one of:";
+    assert_message(r, StatusCode::BAD_REQUEST, invalid).await;
 
     // Unknown sub.
     let r = s
@@ -254,28 +253,17 @@ async fn token_expiry_revocation_and_short_ttl() {
         .await;
     assert_eq!(r.json::<Value>().await.unwrap()["expires_in"], 1);
 
-    let tok = s.token().await;
-    assert_eq!(s.get(&tok, "/v3/jobs").await.status(), StatusCode::OK);
-    // Expiry is forced through the control API, so no timing is involved.
-    let r = s
-        .control(reqwest::Method::POST, "tokens/expire", json!({}))
-        .await;
-    assert!(r.status().is_success());
-    assert_eq!(
-        s.get(&tok, "/v3/jobs").await.status(),
-        StatusCode::UNAUTHORIZED
-    );
-    let tok = s.token().await;
-    assert_eq!(s.get(&tok, "/v3/jobs").await.status(), StatusCode::OK);
-
-    let r = s
-        .control(reqwest::Method::POST, "credentials/revoke", json!({}))
-        .await;
-    assert!(r.status().is_success());
-    assert_eq!(
-        s.get(&tok, "/v3/jobs").await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    // Expiry is forced through the control API, so no timing is involved;
+    // a revocation kills the token as well.
+    let mut tok = String::new();
+    for kill in ["tokens/expire", "credentials/revoke"] {
+        tok = s.token().await;
+        assert_eq!(s.get(&tok, "/v3/jobs").await.status(), StatusCode::OK);
+        let r = s.control(Method::POST, kill, json!({})).await;
+        assert!(r.status().is_success());
+        let after = s.get(&tok, "/v3/jobs").await.status();
+        assert_eq!(after, StatusCode::UNAUTHORIZED, "{kill}");
+    }
     let r = s
         .token_response(&[("grant_type", "client_credentials")])
         .await;
@@ -389,12 +377,7 @@ async fn filters() {
     let v = s
         .get_json(&tok, &format!("/v3/applications?candidate_ids={cid}"))
         .await;
-    assert!(
-        v.as_array()
-            .unwrap()
-            .iter()
-            .all(|a| a["candidate_id"] == cid)
-    );
+    assert!(arr(&v).iter().all(|a| a["candidate_id"] == cid));
     assert!(!v.as_array().unwrap().is_empty());
 
     // More than 50 ids: 422.
@@ -451,8 +434,7 @@ async fn filters() {
         )
         .await;
     assert!(
-        v.as_array()
-            .unwrap()
+        arr(&v)
             .iter()
             .all(|a| a["created_at"].as_str().unwrap() > hi)
     );
@@ -475,7 +457,7 @@ async fn filters() {
     let v = s
         .get_json(&tok, &format!("/v3/candidates?email={}", urlencode(&email)))
         .await;
-    assert_eq!(ids(v.as_array().unwrap()), vec![c["id"].as_u64().unwrap()]);
+    assert_eq!(ids(arr(&v)), vec![c["id"].as_u64().unwrap()]);
     let v = s
         .get_json(&tok, &format!("/v3/candidates?candidate_ids={}", c["id"]))
         .await;
@@ -497,12 +479,7 @@ async fn filters() {
 
     // Jobs by status; job posts carry the description.
     let open = s.get_json(&tok, "/v3/jobs?status=open").await;
-    assert!(
-        open.as_array()
-            .unwrap()
-            .iter()
-            .all(|j| j["status"] == "open")
-    );
+    assert!(arr(&open).iter().all(|j| j["status"] == "open"));
     assert_eq!(
         s.get(&tok, "/v3/jobs?status=bogus").await.status(),
         StatusCode::UNPROCESSABLE_ENTITY
@@ -649,10 +626,7 @@ async fn writes_notes_custom_fields_and_tags() {
     let listed = s
         .get_json(&tok, &format!("/v3/notes?application_ids={aid}"))
         .await;
-    assert_eq!(
-        ids(listed.as_array().unwrap()),
-        vec![note["id"].as_u64().unwrap()]
-    );
+    assert_eq!(ids(arr(&listed)), vec![note["id"].as_u64().unwrap()]);
     let ctl: Value = s.control_get(&format!("applications/{aid}/notes")).await;
     assert_eq!(ctl.as_array().unwrap().len(), 1);
     // Bad notes.
@@ -713,12 +687,7 @@ async fn writes_notes_custom_fields_and_tags() {
     assert_eq!(r.status(), StatusCode::CREATED);
     let tag: Value = r.json().await.unwrap();
     let tags = s.get_json(&tok, "/v3/candidate_tags").await;
-    assert!(
-        tags.as_array()
-            .unwrap()
-            .iter()
-            .any(|t| t["name"] == "ai-strong-fit")
-    );
+    assert!(arr(&tags).iter().any(|t| t["name"] == "ai-strong-fit"));
     let r = s
         .send(
             Method::POST,
@@ -833,12 +802,12 @@ async fn control_endpoints() {
     let changed = s
         .get_json(&tok, &format!("/v3/applications?updated_at=gte|{since}"))
         .await;
-    assert_eq!(ids(changed.as_array().unwrap()), vec![aid]);
+    assert_eq!(ids(arr(&changed)), vec![aid]);
     let cands = s
         .get_json(&tok, &format!("/v3/candidates?updated_at=gte|{since}"))
         .await;
     assert_eq!(
-        ids(cands.as_array().unwrap()),
+        ids(arr(&cands)),
         vec![app["candidate_id"].as_u64().unwrap()]
     );
     let att2 = s
@@ -883,7 +852,7 @@ async fn control_endpoints() {
     let top = s.get_json(&tok, "/v3/applications?per_page=4").await;
     let mut expect = new.clone();
     expect.reverse();
-    assert_eq!(ids(top.as_array().unwrap()), expect);
+    assert_eq!(ids(arr(&top)), expect);
     let ctl: Value = s.control_get("applications").await;
     assert_eq!(ctl.as_array().unwrap().len(), 64);
     let newest = ctl
@@ -932,7 +901,7 @@ async fn users_in_the_v3_shape() {
     let s = Sb::small().await;
     let tok = s.token().await;
     let users = s.get_json(&tok, "/v3/users").await;
-    let listed = ids(users.as_array().unwrap());
+    let listed = ids(arr(&users));
     let integration = s.creds["integration_user_id"].as_u64().unwrap();
     let deactivated = s.creds["deactivated_user_id"].as_u64().unwrap();
     assert!(!listed.contains(&integration), "{users}");
@@ -986,7 +955,7 @@ async fn users_in_the_v3_shape() {
     );
 
     let gone = s.get_json(&tok, "/v3/users?deactivated=true").await;
-    assert_eq!(ids(gone.as_array().unwrap()), vec![deactivated]);
+    assert_eq!(ids(arr(&gone)), vec![deactivated]);
     assert_eq!(gone[0]["deactivated"], true);
     let by_email = s
         .get_json(
@@ -1002,7 +971,7 @@ async fn users_in_the_v3_shape() {
     let later = s
         .get_json(&tok, &format!("/v3/users?updated_at=gt|{since}"))
         .await;
-    assert!(!ids(later.as_array().unwrap()).contains(&admin["id"].as_u64().unwrap()));
+    assert!(!ids(arr(&later)).contains(&admin["id"].as_u64().unwrap()));
 
     // A deactivated user may not act.
     let r = s
