@@ -281,7 +281,7 @@ async fn candidates_page_through_paging_next() {
     // List items carry what the reference example shows.
     let c = &items[0];
     assert_has(
-        &c,
+        c,
         &[
             "id",
             "name",
@@ -539,7 +539,7 @@ async fn candidate_detail_is_wrapped_with_profile_and_resume() {
     assert!(edu[0]["start_date"].as_str().unwrap().ends_with("-01-01"));
     for e in c["experience_entries"].as_array().unwrap() {
         assert_has(
-            &e,
+            e,
             &[
                 "title",
                 "company",
@@ -556,7 +556,7 @@ async fn candidate_detail_is_wrapped_with_profile_and_resume() {
     assert!(c["summary"].is_string());
     assert_eq!(c["tags"], json!([]));
     assert_has(
-        &c,
+        c,
         &[
             "cover_letter",
             "disqualified",

@@ -521,9 +521,9 @@ pub async fn wait_connection_reason(
     deadline: Duration,
 ) {
     let deadline = tokio::time::Instant::now() + deadline;
-    while !connection_ready(client, ns, name)
+    while connection_ready(client, ns, name)
         .await
-        .is_some_and(|r| r.reason == reason)
+        .is_none_or(|r| r.reason != reason)
     {
         assert!(tokio::time::Instant::now() < deadline, "connection status");
         tokio::time::sleep(Duration::from_millis(200)).await;
