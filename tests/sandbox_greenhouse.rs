@@ -7,17 +7,19 @@ use ats_operator::model::VendorKind;
 use ats_operator::sandbox::SandboxOptions;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::sandbox::{Harness as Sb, unlimited};
+use support::client::count;
+use support::sandbox::{Harness as Sb, assert_counts, header, ok_json, rate_limited, unlimited};
 
 mod support;
+
+/// The usual size of this file's sandbox.
+fn small() -> SandboxOptions {
+    unlimited(60, 6)
+}
 
 impl Sb {
     async fn start(opts: SandboxOptions) -> Sb {
         Sb::launch(VendorKind::Greenhouse, opts).await
-    }
-
-    async fn small() -> Sb {
-        Sb::start(unlimited(60, 6)).await
     }
 
     fn id(&self) -> &str {
@@ -54,19 +56,8 @@ impl Sb {
         self.token_for(Some(&admin)).await
     }
 
-    async fn get(&self, token: &str, path_and_query: &str) -> reqwest::Response {
-        self.http
-            .get(self.url(path_and_query))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-    }
-
     async fn get_json(&self, token: &str, path_and_query: &str) -> Value {
-        let r = self.get(token, path_and_query).await;
-        assert_eq!(r.status(), StatusCode::OK, "{path_and_query}");
-        r.json().await.unwrap()
+        ok_json(self.bearer(token, path_and_query).await, path_and_query).await
     }
 
     /// A `method` request to `path` with `token` and, if any, a JSON `body`.
@@ -146,7 +137,7 @@ fn ids(items: &[Value]) -> Vec<u64> {
 
 #[tokio::test]
 async fn token_flow_and_errors() {
-    let s = Sb::small().await;
+    let s = Sb::start(small()).await;
     // Success, without sub: the integration service user.
     let r = s
         .token_response(&[("grant_type", "client_credentials")])
@@ -158,7 +149,7 @@ async fn token_flow_and_errors() {
     assert!(chrono::DateTime::parse_from_rfc3339(v["expires_at"].as_str().unwrap()).is_ok());
     let tok = v["access_token"].as_str().unwrap();
     assert_eq!(tok.split('.').count(), 3);
-    assert_eq!(s.get(tok, "/v3/jobs").await.status(), StatusCode::OK);
+    assert_eq!(s.bearer(tok, "/v3/jobs").await.status(), StatusCode::OK);
 
     // No credentials.
     let r = s
@@ -207,7 +198,7 @@ async fn token_flow_and_errors() {
 
 #[tokio::test]
 async fn api_auth_errors_and_site_admin() {
-    let s = Sb::small().await;
+    let s = Sb::start(small()).await;
     let expected = json!({
         "message": "Unauthorized",
         "errors": ["Token could not be decoded. Please ensure your token is from a trusted source."]
@@ -215,28 +206,28 @@ async fn api_auth_errors_and_site_admin() {
     let r = s.http.get(s.url("/v3/applications")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(r.json::<Value>().await.unwrap(), expected);
-    let r = s.get("garbage", "/v3/applications").await;
+    let r = s.bearer("garbage", "/v3/applications").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(r.json::<Value>().await.unwrap(), expected);
     // A tampered token.
     let mut tok = s.token().await;
     tok.replace_range(tok.len() - 2.., "AA");
     assert_eq!(
-        s.get(&tok, "/v3/jobs").await.status(),
+        s.bearer(&tok, "/v3/jobs").await.status(),
         StatusCode::UNAUTHORIZED
     );
 
     // A basic (non Site Admin) user may not list.
     let basic = s.creds["basic_user_id"].to_string();
     let bt = s.token_for(Some(&basic)).await;
-    let r = s.get(&bt, "/v3/applications").await;
+    let r = s.bearer(&bt, "/v3/applications").await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let v: Value = r.json().await.unwrap();
     assert!(v["errors"][0].as_str().unwrap().contains("Site Admin"));
 
     // Unknown routes are JSON 404s.
     let tok = s.token().await;
-    let r = s.get(&tok, "/v3/nothing_here").await;
+    let r = s.bearer(&tok, "/v3/nothing_here").await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     assert!(r.json::<Value>().await.unwrap()["message"].is_string());
 }
@@ -258,10 +249,10 @@ async fn token_expiry_revocation_and_short_ttl() {
     let mut tok = String::new();
     for kill in ["tokens/expire", "credentials/revoke"] {
         tok = s.token().await;
-        assert_eq!(s.get(&tok, "/v3/jobs").await.status(), StatusCode::OK);
+        assert_eq!(s.bearer(&tok, "/v3/jobs").await.status(), StatusCode::OK);
         let r = s.control(Method::POST, kill, json!({})).await;
         assert!(r.status().is_success());
-        let after = s.get(&tok, "/v3/jobs").await.status();
+        let after = s.bearer(&tok, "/v3/jobs").await.status();
         assert_eq!(after, StatusCode::UNAUTHORIZED, "{kill}");
     }
     let r = s
@@ -273,16 +264,16 @@ async fn token_expiry_revocation_and_short_ttl() {
         .await;
     // Old tokens stay void; new ones work.
     assert_eq!(
-        s.get(&tok, "/v3/jobs").await.status(),
+        s.bearer(&tok, "/v3/jobs").await.status(),
         StatusCode::UNAUTHORIZED
     );
     let tok = s.token().await;
-    assert_eq!(s.get(&tok, "/v3/jobs").await.status(), StatusCode::OK);
+    assert_eq!(s.bearer(&tok, "/v3/jobs").await.status(), StatusCode::OK);
 }
 
 #[tokio::test]
 async fn paging_with_link_and_cursor_rules() {
-    let s = Sb::small().await;
+    let s = Sb::start(small()).await;
     let tok = s.token().await;
     let (all, pages) = s.walk(&tok, "/v3/applications?per_page=7").await;
     assert_eq!(all.len(), 60);
@@ -294,16 +285,16 @@ async fn paging_with_link_and_cursor_rules() {
     assert_eq!(got.iter().collect::<HashSet<_>>().len(), got.len());
 
     // The last page has no Link; a full single page neither.
-    let r = s.get(&tok, "/v3/applications?per_page=500").await;
+    let r = s.bearer(&tok, "/v3/applications?per_page=500").await;
     assert!(r.headers().get("link").is_none());
     assert_eq!(r.json::<Vec<Value>>().await.unwrap().len(), 60);
 
     // Default page size 100 (60 fit on one page).
-    let r = s.get(&tok, "/v3/applications").await;
+    let r = s.bearer(&tok, "/v3/applications").await;
     assert!(r.headers().get("link").is_none());
 
     // Link points at the sandbox with only a cursor.
-    let r = s.get(&tok, "/v3/applications?per_page=5").await;
+    let r = s.bearer(&tok, "/v3/applications?per_page=5").await;
     let next = next_link(r.headers()).unwrap();
     assert!(next.starts_with(&format!("{}/v3/applications?cursor=", s.sb.base_url)));
     let query = next.split_once('?').unwrap().1;
@@ -328,7 +319,7 @@ async fn paging_with_link_and_cursor_rules() {
         "per_page=501",
         "per_page=ten",
     ] {
-        let r = s.get(&tok, &format!("/v3/applications?{q}")).await;
+        let r = s.bearer(&tok, &format!("/v3/applications?{q}")).await;
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{q}");
     }
 
@@ -343,7 +334,7 @@ async fn paging_with_link_and_cursor_rules() {
 
 #[tokio::test]
 async fn filters() {
-    let s = Sb::small().await;
+    let s = Sb::start(small()).await;
     let tok = s.token().await;
     let all: Vec<Value> = s
         .get_json(&tok, "/v3/applications?per_page=500")
@@ -383,7 +374,7 @@ async fn filters() {
     // More than 50 ids: 422.
     let many: Vec<String> = (1..=51).map(|i| i.to_string()).collect();
     let r = s
-        .get(&tok, &format!("/v3/applications?ids={}", many.join(",")))
+        .bearer(&tok, &format!("/v3/applications?ids={}", many.join(",")))
         .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
@@ -398,7 +389,7 @@ async fn filters() {
         active.len(),
         all.iter().filter(|a| a["status"] == "in_process").count()
     );
-    let r = s.get(&tok, "/v3/applications?status=in_process").await;
+    let r = s.bearer(&tok, "/v3/applications?status=in_process").await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
     // updated_at with one and two operators.
@@ -443,7 +434,7 @@ async fn filters() {
         "updated_at=after|2025-01-01T00:00:00Z",
         "created_at=gte|nope",
     ] {
-        let r = s.get(&tok, &format!("/v3/applications?{bad}")).await;
+        let r = s.bearer(&tok, &format!("/v3/applications?{bad}")).await;
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
     }
 
@@ -481,7 +472,7 @@ async fn filters() {
     let open = s.get_json(&tok, "/v3/jobs?status=open").await;
     assert!(arr(&open).iter().all(|j| j["status"] == "open"));
     assert_eq!(
-        s.get(&tok, "/v3/jobs?status=bogus").await.status(),
+        s.bearer(&tok, "/v3/jobs?status=bogus").await.status(),
         StatusCode::UNPROCESSABLE_ENTITY
     );
     let posts = s.get_json(&tok, "/v3/job_posts").await;
@@ -508,12 +499,7 @@ async fn filters() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(
-        r.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/plain")
-    );
+    assert!(header(&r, "content-type").starts_with("text/plain"));
     let text = r.text().await.unwrap();
     for h in ["SUMMARY", "EXPERIENCE", "EDUCATION", "SKILLS"] {
         assert!(text.lines().any(|l| l == h), "{h}");
@@ -533,15 +519,11 @@ fn urlencode(s: &str) -> String {
 
 #[tokio::test]
 async fn rate_limit_headers_and_429() {
-    let s = Sb::start(SandboxOptions {
-        rate_limit: Some((3, Duration::from_secs(600))),
-        ..unlimited(10, 3)
-    })
-    .await;
+    let s = Sb::start(rate_limited(10, 3, 3, Duration::from_secs(600))).await;
     let tok = s.token().await;
     let now = chrono::Utc::now().timestamp() as u64;
     for remaining in [2, 1, 0] {
-        let r = s.get(&tok, "/v3/jobs").await;
+        let r = s.bearer(&tok, "/v3/jobs").await;
         assert_eq!(r.status(), StatusCode::OK);
         let h = r.headers();
         assert_eq!(h["x-ratelimit-limit"], "3");
@@ -549,13 +531,9 @@ async fn rate_limit_headers_and_429() {
         let reset: u64 = h["x-ratelimit-reset"].to_str().unwrap().parse().unwrap();
         assert!(reset > now && reset <= now + 602, "{reset} vs {now}");
     }
-    let r = s.get(&tok, "/v3/jobs").await;
+    let r = s.bearer(&tok, "/v3/jobs").await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry: u64 = r.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry: u64 = header(&r, "retry-after").parse().unwrap();
     assert!((1..=600).contains(&retry));
     assert_eq!(r.headers()["x-ratelimit-remaining"], "0");
     assert!(r.json::<Value>().await.unwrap()["message"].is_string());
@@ -586,7 +564,7 @@ async fn rate_limit_headers_and_429() {
         )
         .await;
     assert!(r.status().is_success());
-    let r = s.get(&tok, "/v3/jobs").await;
+    let r = s.bearer(&tok, "/v3/jobs").await;
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.headers().get("x-ratelimit-limit").is_none());
     s.control(
@@ -595,14 +573,14 @@ async fn rate_limit_headers_and_429() {
         json!({"requests": 50, "window_seconds": 30}),
     )
     .await;
-    let r = s.get(&tok, "/v3/jobs").await;
+    let r = s.bearer(&tok, "/v3/jobs").await;
     assert_eq!(r.headers()["x-ratelimit-limit"], "50");
     assert_eq!(r.headers()["x-ratelimit-remaining"], "49");
 }
 
 #[tokio::test]
 async fn writes_notes_custom_fields_and_tags() {
-    let s = Sb::small().await;
+    let s = Sb::start(small()).await;
     let tok = s.token().await;
     let apps = s.get_json(&tok, "/v3/applications?per_page=2").await;
     let app = &apps[0];
@@ -715,20 +693,14 @@ async fn writes_notes_custom_fields_and_tags() {
     }
 
     let st = s.stats().await;
-    assert_eq!(st["notes_created"], 1);
-    assert_eq!(st["application_patches"], 1);
-    assert_eq!(st["tags_applied"], 1);
-    assert!(
-        st["requests"]["PATCH /v3/applications/{id}"]
-            .as_u64()
-            .unwrap()
-            >= 1
-    );
+    let writes = json!({"notes_created": 1, "application_patches": 1, "tags_applied": 1});
+    assert_counts(&st, writes);
+    assert!(count(&st, "PATCH /v3/applications/{id}") >= 1);
 }
 
 #[tokio::test]
 async fn control_endpoints() {
-    let s = Sb::small().await;
+    let s = Sb::start(small()).await;
     let tok = s.token().await;
     for k in [
         "client_id",
@@ -748,17 +720,17 @@ async fn control_endpoints() {
         )
         .await;
     assert!(r.status().is_success());
-    assert_eq!(s.get(&tok, "/v3/jobs").await.status(), StatusCode::OK);
+    assert_eq!(s.bearer(&tok, "/v3/jobs").await.status(), StatusCode::OK);
     assert_eq!(
-        s.get(&tok, "/v3/applications").await.status(),
+        s.bearer(&tok, "/v3/applications").await.status(),
         StatusCode::SERVICE_UNAVAILABLE
     );
     assert_eq!(
-        s.get(&tok, "/v3/applications").await.status(),
+        s.bearer(&tok, "/v3/applications").await.status(),
         StatusCode::SERVICE_UNAVAILABLE
     );
     assert_eq!(
-        s.get(&tok, "/v3/applications").await.status(),
+        s.bearer(&tok, "/v3/applications").await.status(),
         StatusCode::OK
     );
     s.control(
@@ -767,7 +739,7 @@ async fn control_endpoints() {
         json!({"status": 429, "count": 1, "path_prefix": "/v3/notes"}),
     )
     .await;
-    let r = s.get(&tok, "/v3/notes").await;
+    let r = s.bearer(&tok, "/v3/notes").await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(r.headers()["retry-after"], "1");
     let r = s
@@ -864,14 +836,14 @@ async fn control_endpoints() {
     assert_eq!(newest["job_status"], "open");
 
     let st = s.stats().await;
-    assert!(st["requests"]["GET /v3/applications"].as_u64().unwrap() >= 5);
+    assert!(count(&st, "GET /v3/applications") >= 5);
     assert!(st["faults_injected"].as_u64().unwrap() >= 3);
 }
 
 #[tokio::test]
 async fn same_seed_same_data_over_http() {
-    let a = Sb::small().await;
-    let b = Sb::small().await;
+    let a = Sb::start(small()).await;
+    let b = Sb::start(small()).await;
     let (ta, tb) = (a.token().await, b.token().await);
     let mut va = a.get_json(&ta, "/v3/candidates?per_page=500").await;
     let mut vb = b.get_json(&tb, "/v3/candidates?per_page=500").await;
@@ -898,7 +870,7 @@ async fn ten_thousand_applications_page_through() {
 /// service accounts hidden unless `show_service_accounts=true`.
 #[tokio::test]
 async fn users_in_the_v3_shape() {
-    let s = Sb::small().await;
+    let s = Sb::start(small()).await;
     let tok = s.token().await;
     let users = s.get_json(&tok, "/v3/users").await;
     let listed = ids(arr(&users));
@@ -948,7 +920,7 @@ async fn users_in_the_v3_shape() {
     assert_eq!(isu["primary_email"], "");
     assert_eq!(isu["emails"], json!([]));
     assert_eq!(
-        s.get(&tok, "/v3/users?show_service_accounts=yes")
+        s.bearer(&tok, "/v3/users?show_service_accounts=yes")
             .await
             .status(),
         StatusCode::UNPROCESSABLE_ENTITY
@@ -1028,7 +1000,7 @@ impl PartnerApp<'_> {
     async fn redirect(&self, extra: &[(&str, &str)]) -> Vec<(String, String)> {
         let r = self.authorize(extra).await;
         assert_eq!(r.status(), StatusCode::FOUND);
-        let loc = r.headers()["location"].to_str().unwrap().to_string();
+        let loc = header(&r, "location").to_string();
         assert!(loc.starts_with(self.cred("redirect_uri")), "{loc}");
         let u = reqwest::Url::parse(&loc).unwrap();
         u.query_pairs().into_owned().collect()
@@ -1071,7 +1043,7 @@ impl PartnerApp<'_> {
 
 #[tokio::test]
 async fn partner_authorization_code_with_rotating_refresh_tokens() {
-    let s = Sb::small().await;
+    let s = Sb::start(small()).await;
     let p = PartnerApp::new(&s);
 
     // Authorize: a redirect to the registered URI with a code and the state.
@@ -1094,7 +1066,10 @@ async fn partner_authorization_code_with_rotating_refresh_tokens() {
     let at = t1["access_token"].as_str().unwrap();
     let rt1 = t1["refresh_token"].as_str().unwrap().to_string();
     // It acts as the Site Admin who consented.
-    assert_eq!(s.get(at, "/v3/applications").await.status(), StatusCode::OK);
+    assert_eq!(
+        s.bearer(at, "/v3/applications").await.status(),
+        StatusCode::OK
+    );
 
     // Every refresh answers a new refresh token; the one used is dead.
     let (st, t2) = p.refresh(&rt1).await;
@@ -1111,7 +1086,7 @@ async fn partner_authorization_code_with_rotating_refresh_tokens() {
     assert_eq!(st, StatusCode::OK);
     let rt3 = t3["refresh_token"].as_str().unwrap().to_string();
     assert_eq!(
-        s.get(t3["access_token"].as_str().unwrap(), "/v3/jobs")
+        s.bearer(t3["access_token"].as_str().unwrap(), "/v3/jobs")
             .await
             .status(),
         StatusCode::OK
@@ -1176,7 +1151,7 @@ async fn partner_authorization_code_with_rotating_refresh_tokens() {
     let code = p.code(&[("login_hint", &basic)]).await;
     let (_, t) = p.exchange(&code).await;
     assert_eq!(
-        s.get(t["access_token"].as_str().unwrap(), "/v3/jobs")
+        s.bearer(t["access_token"].as_str().unwrap(), "/v3/jobs")
             .await
             .status(),
         StatusCode::FORBIDDEN

@@ -8,9 +8,15 @@ use ats_operator::sandbox::SandboxOptions;
 use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::sandbox::{Harness as Sb, unlimited};
+use support::client::count;
+use support::sandbox::{Harness as Sb, assert_counts, ok_json, rate_limited, unlimited};
 
 mod support;
+
+/// The usual size of this file's sandbox.
+fn small() -> SandboxOptions {
+    unlimited(60, 6)
+}
 
 impl Sb {
     async fn start(opts: SandboxOptions) -> Sb {
@@ -24,10 +30,6 @@ impl Sb {
         self.creds["secret"]["apiKey"].as_str().unwrap()
     }
 
-    async fn small() -> Sb {
-        Sb::start(unlimited(60, 6)).await
-    }
-
     /// An API URL: `path` under `/spi/v3`, or an absolute URL as given.
     fn api(&self, path: &str) -> String {
         if path.starts_with("http") {
@@ -38,18 +40,12 @@ impl Sb {
     }
 
     async fn get_raw(&self, path: &str) -> reqwest::Response {
-        self.http
-            .get(self.api(path))
-            .bearer_auth(self.key())
-            .send()
-            .await
-            .unwrap()
+        let r = self.http.get(self.api(path));
+        r.bearer_auth(self.key()).send().await.unwrap()
     }
 
     async fn get(&self, path: &str) -> Value {
-        let r = self.get_raw(path).await;
-        assert_eq!(r.status(), StatusCode::OK, "GET {path}");
-        r.json().await.unwrap()
+        ok_json(self.get_raw(path).await, &format!("GET {path}")).await
     }
 
     async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> (StatusCode, Value) {
@@ -164,7 +160,7 @@ fn query_param(url: &str, key: &str) -> Option<String> {
 
 #[tokio::test]
 async fn auth_is_the_account_token() {
-    let t = Sb::small().await;
+    let t = Sb::start(small()).await;
     let r = t.http.get(t.api("/jobs")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
@@ -215,7 +211,7 @@ async fn auth_is_the_account_token() {
 
 #[tokio::test]
 async fn candidates_page_through_paging_next() {
-    let t = Sb::small().await;
+    let t = Sb::start(small()).await;
     let (items, pages) = t.walk("/candidates?limit=7").await;
     assert_eq!(items.len(), 60);
     assert_eq!(pages, 9);
@@ -310,7 +306,7 @@ async fn candidates_page_through_paging_next() {
 
 #[tokio::test]
 async fn job_filter_pages_through_the_nested_route() {
-    let t = Sb::small().await;
+    let t = Sb::start(small()).await;
     let all = t.candidates().await;
     // The job with the most candidates.
     let mut counts = std::collections::HashMap::<String, usize>::new();
@@ -362,7 +358,7 @@ async fn job_filter_pages_through_the_nested_route() {
 
 #[tokio::test]
 async fn updated_after_takes_three_formats() {
-    let t = Sb::small().await;
+    let t = Sb::start(small()).await;
     let all = t.candidates().await;
     let mut stamps: Vec<String> = all
         .iter()
@@ -423,7 +419,7 @@ async fn updated_after_takes_three_formats() {
 
 #[tokio::test]
 async fn jobs_list_include_fields_and_unwrapped_detail() {
-    let t = Sb::small().await;
+    let t = Sb::start(small()).await;
     let list = t.get("/jobs").await;
     let jobs = list["jobs"].as_array().unwrap();
     assert_eq!(jobs.len(), 6);
@@ -517,7 +513,7 @@ async fn jobs_list_include_fields_and_unwrapped_detail() {
 
 #[tokio::test]
 async fn candidate_detail_is_wrapped_with_profile_and_resume() {
-    let t = Sb::small().await;
+    let t = Sb::start(small()).await;
     let all = t.candidates().await;
     let id = all[4]["id"].as_str().unwrap();
     let d = t.get(&format!("/candidates/{id}")).await;
@@ -581,7 +577,7 @@ async fn candidate_detail_is_wrapped_with_profile_and_resume() {
 
 #[tokio::test]
 async fn writes_comments_tags_and_custom_attribute() {
-    let t = Sb::small().await;
+    let t = Sb::start(small()).await;
     let all = t.candidates().await;
     let id = all[2]["id"].as_str().unwrap().to_string();
     let before = all[2]["updated_at"].as_str().unwrap().to_string();
@@ -699,24 +695,14 @@ async fn writes_comments_tags_and_custom_attribute() {
         json!({"notes": ["AI fit score: 82/100"], "tags": ["referral", "ai-strong"], "custom_fields": {"ai_score": 82}})
     );
     let stats = t.control_get("stats").await;
-    assert_eq!(stats["notes_created"], 1);
-    assert_eq!(stats["tags_applied"], 2);
-    assert_eq!(stats["application_patches"], 1);
-    assert!(
-        stats["requests"]["POST /spi/v3/candidates/{id}/comments"]
-            .as_u64()
-            .unwrap()
-            >= 6
-    );
+    let writes = json!({"notes_created": 1, "tags_applied": 2, "application_patches": 1});
+    assert_counts(&stats, writes);
+    assert!(count(&stats, "POST /spi/v3/candidates/{id}/comments") >= 6);
 }
 
 #[tokio::test]
 async fn rate_limit_is_ten_per_ten_seconds() {
-    let t = Sb::start(SandboxOptions {
-        rate_limit: Some((10, Duration::from_secs(10))),
-        ..unlimited(20, 3)
-    })
-    .await;
+    let t = Sb::start(rate_limited(20, 3, 10, Duration::from_secs(10))).await;
     let now = Utc::now().timestamp();
     for i in 0..10u32 {
         // An unauthenticated request counts and carries the headers too.
@@ -789,7 +775,7 @@ async fn rate_limit_is_ten_per_ten_seconds() {
 
 #[tokio::test]
 async fn faults_are_injected_in_workable_shape() {
-    let t = Sb::small().await;
+    let t = Sb::start(small()).await;
     let (st, _) = t
         .post_control("faults", json!({"status": 503, "count": 2}))
         .await;
@@ -828,7 +814,7 @@ async fn faults_are_injected_in_workable_shape() {
 
 #[tokio::test]
 async fn deleted_candidates_vanish() {
-    let t = Sb::small().await;
+    let t = Sb::start(small()).await;
     let all = ids(&t.candidates().await);
     let gone = all[3].clone();
     assert_ok(
@@ -858,7 +844,7 @@ async fn deleted_candidates_vanish() {
 
 #[tokio::test]
 async fn control_api_contract() {
-    let t = Sb::small().await;
+    let t = Sb::start(small()).await;
     let creds = t.control_get("credentials").await;
     assert_eq!(creds["secret"], json!({"apiKey": t.key()}));
     let conn = &creds["connection"];
@@ -972,7 +958,7 @@ async fn ten_thousand_candidates_page_quickly() {
 
 #[tokio::test]
 async fn touching_one_copy_leaves_the_other_copies() {
-    let t = Sb::small().await;
+    let t = Sb::start(small()).await;
     let all = t.candidates().await;
     // The same person applied twice: two candidates with one email.
     let (a, b) = all
@@ -1026,7 +1012,7 @@ async fn touching_one_copy_leaves_the_other_copies() {
 /// recruiters as `{"recruiters": [{"id", "name", "email"}]}`, behind the token.
 #[tokio::test]
 async fn recruiters_listed() {
-    let t = Sb::small().await;
+    let t = Sb::start(small()).await;
     let v = t.get("/recruiters").await;
     let recs = v["recruiters"].as_array().unwrap();
     assert!(!recs.is_empty());
