@@ -23,7 +23,12 @@ impl Sb {
     }
 
     fn key(&self) -> &str {
-        self.creds["secret"]["apiKey"].as_str().unwrap()
+        self.secret("apiKey")
+    }
+
+    /// A credential of the sandbox's `secret` (`clientId`, `refreshToken`, ...).
+    fn secret(&self, k: &str) -> &str {
+        self.creds["secret"][k].as_str().unwrap()
     }
 
     /// `GET` with the API key (Basic, blank password).
@@ -47,11 +52,8 @@ impl Sb {
     }
 
     async fn refresh(&self, refresh_token: &str) -> reqwest::Response {
-        self.refresh_with(
-            refresh_token,
-            self.creds["secret"]["clientSecret"].as_str().unwrap(),
-        )
-        .await
+        self.refresh_with(refresh_token, self.secret("clientSecret"))
+            .await
     }
 
     async fn refresh_with(&self, refresh_token: &str, secret: &str) -> reqwest::Response {
@@ -59,10 +61,7 @@ impl Sb {
             .post(self.creds["connection"]["tokenUrl"].as_str().unwrap())
             .form(&[
                 ("grant_type", "refresh_token"),
-                (
-                    "client_id",
-                    self.creds["secret"]["clientId"].as_str().unwrap(),
-                ),
+                ("client_id", self.secret("clientId")),
                 ("client_secret", secret),
                 ("refresh_token", refresh_token),
             ])
@@ -399,10 +398,12 @@ async fn millisecond_filters_and_null_updated_at() {
         .get_json("/v1/opportunities?posting_id=90bb80d6-db1b-4ba8-9d4f-8bcb25b6c017")
         .await;
     assert_eq!(v["data"], json!([]));
-    let r = s.get("/v1/opportunities?posting_id=42").await;
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    let r = s.get("/v1/opportunities?expand=everything").await;
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    for bad in [
+        "/v1/opportunities?posting_id=42",
+        "/v1/opportunities?expand=everything",
+    ] {
+        assert_eq!(s.get(bad).await.status(), StatusCode::BAD_REQUEST, "{bad}");
+    }
 }
 
 #[tokio::test]
@@ -708,11 +709,8 @@ async fn refresh_tokens_rotate_and_expire() {
         .post(s.sb.token_url.as_str())
         .form(&[
             ("grant_type", "client_credentials"),
-            ("client_id", s.creds["secret"]["clientId"].as_str().unwrap()),
-            (
-                "client_secret",
-                s.creds["secret"]["clientSecret"].as_str().unwrap(),
-            ),
+            ("client_id", s.secret("clientId")),
+            ("client_secret", s.secret("clientSecret")),
         ])
         .send()
         .await
@@ -724,7 +722,7 @@ async fn refresh_tokens_rotate_and_expire() {
         .http
         .post(s.sb.token_url.as_str())
         .basic_auth(
-            s.creds["secret"]["clientId"].as_str().unwrap(),
+            s.secret("clientId"),
             s.creds["secret"]["clientSecret"].as_str(),
         )
         .form(&[

@@ -167,26 +167,18 @@ async fn auth_is_the_account_token() {
         r.json::<Value>().await.unwrap(),
         json!({"error": "Not authorized"})
     );
-    let r = t
-        .http
-        .get(t.api("/candidates"))
-        .bearer_auth("not-the-token")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    let r = t
-        .http
-        .get(t.api("/candidates"))
-        .basic_auth(t.key(), Some(""))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        r.status(),
-        StatusCode::UNAUTHORIZED,
-        "Basic is not accepted"
-    );
+    let candidates = || t.http.get(t.api("/candidates"));
+    let refused = [
+        (candidates().bearer_auth("not-the-token"), "a wrong token"),
+        (
+            candidates().basic_auth(t.key(), Some("")),
+            "Basic is not accepted",
+        ),
+    ];
+    for (rb, why) in refused {
+        let r = rb.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{why}");
+    }
     assert_eq!(t.status("/jobs").await, StatusCode::OK);
     // No limit configured: no rate-limit headers.
     assert!(
