@@ -28,117 +28,43 @@
 //! `throughput` is 1-3, `vendors` is 4).
 
 mod common;
+#[path = "../tests/support/lease.rs"]
+mod lease;
+#[path = "../tests/support/spec.rs"]
+mod spec;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-use ats_operator::api::{ScoringProfileSpec, WriteBackMode, WriteBackSpec};
+use ats_operator::api::WriteBackMode;
 use ats_operator::ledger::Ledger;
 use ats_operator::model::{BlindCandidate, JobStatus, VendorKind};
 use ats_operator::scoring;
+use ats_operator::sync::SyncSpec;
 use ats_operator::sync::pipeline;
-use ats_operator::sync::{Schedule, SyncKey, SyncSpec};
-use ats_operator::vendors::{self, ConnectionConfig, PullScope, SecretValue};
+use ats_operator::vendors::{self, ConnectionConfig};
 use common::{Sandbox, api_requests, json, start_sandbox, start_vendor_sandbox};
 use serde_json::Value;
 
+/// The Greenhouse sandbox `sb` (with its `/_sandbox/credentials`), writing back as `mode`.
 fn spec(sb: &Sandbox, creds: &Value, mode: WriteBackMode, name: &str) -> SyncSpec {
-    let mut credentials = BTreeMap::new();
-    for (k, j) in [("clientId", "client_id"), ("clientSecret", "client_secret")] {
-        credentials.insert(
-            k.to_string(),
-            SecretValue::new(creds[j].as_str().unwrap_or_default()),
-        );
-    }
-    SyncSpec {
-        key: SyncKey {
-            namespace: "bench".into(),
-            name: name.into(),
-        },
-        connection: ConnectionConfig {
-            vendor: VendorKind::Greenhouse,
-            base_url: Some(sb.base.clone()),
-            token_url: Some(format!("{}/token", sb.base)),
-            subdomain: None,
-            credentials,
-            sub: None,
-            rate_limit: None,
-            endpoints: ats_operator::vendors::guard::EndpointPolicy::AllowPrivate,
-            download_hosts: Vec::new(),
-        },
-        schedule: Schedule::parse("15m").expect("schedule"),
-        scope: PullScope {
-            job_statuses: vec![JobStatus::Open, JobStatus::Closed, JobStatus::Draft],
-            job_ids: vec![],
-        },
-        write_back: WriteBackSpec {
-            mode,
-            ..Default::default()
-        },
-        profile: ScoringProfileSpec::default(),
-        profile_identity: "bench/1".into(),
-        profile_name: "bench".into(),
-        profile_generation: 1,
-        deletion_guard_percent: 20,
-        full_sync_every: std::time::Duration::from_secs(86_400),
-    }
+    let mut spec = bench_spec(spec::greenhouse(&sb.base, creds), name);
+    spec.write_back.mode = mode;
+    spec
 }
 
 /// A sync spec for any vendor, from the sandbox's `secret` and `connection`.
 fn vendor_spec(vendor: VendorKind, creds: &Value, keys: &[&str], name: &str) -> SyncSpec {
-    let c = &creds["connection"];
-    let s = |v: &Value| v.as_str().map(str::to_string);
-    let mut gh = spec_from(vendor, name);
-    gh.connection.base_url = s(&c["baseUrl"]);
-    gh.connection.token_url = s(&c["tokenUrl"]);
-    gh.connection.subdomain = s(&c["subdomain"]);
-    gh.connection.sub = s(&c["sub"]);
-    gh.connection.credentials = keys
-        .iter()
-        .map(|k| {
-            (
-                k.to_string(),
-                SecretValue::new(creds["secret"][*k].as_str().unwrap_or_default()),
-            )
-        })
-        .collect();
-    gh
+    let mut spec = bench_spec(spec::described(vendor, creds, keys), name);
+    spec.write_back.mode = WriteBackMode::None;
+    spec
 }
 
-fn spec_from(vendor: VendorKind, name: &str) -> SyncSpec {
-    SyncSpec {
-        key: SyncKey {
-            namespace: "bench".into(),
-            name: name.into(),
-        },
-        connection: ConnectionConfig {
-            vendor,
-            base_url: None,
-            token_url: None,
-            subdomain: None,
-            credentials: BTreeMap::new(),
-            sub: None,
-            rate_limit: None,
-            endpoints: ats_operator::vendors::guard::EndpointPolicy::AllowPrivate,
-            download_hosts: Vec::new(),
-        },
-        schedule: Schedule::parse("15m").expect("schedule"),
-        scope: PullScope {
-            job_statuses: vec![JobStatus::Open, JobStatus::Closed, JobStatus::Draft],
-            job_ids: vec![],
-        },
-        write_back: WriteBackSpec {
-            mode: WriteBackMode::None,
-            ..Default::default()
-        },
-        profile: ScoringProfileSpec::default(),
-        profile_identity: "bench/1".into(),
-        profile_name: "bench".into(),
-        profile_generation: 1,
-        deletion_guard_percent: 20,
-        full_sync_every: std::time::Duration::from_secs(86_400),
-    }
+/// `bench/name` over jobs of every status.
+fn bench_spec(connection: ConnectionConfig, name: &str) -> SyncSpec {
+    let statuses = vec![JobStatus::Open, JobStatus::Closed, JobStatus::Draft];
+    spec::sync(connection, ("bench", name), "bench", statuses)
 }
 
 /// `REQUESTS/SECONDS` as numbers.
@@ -263,18 +189,7 @@ async fn takeover() {
         .spawn()
         .expect("operator")
     };
-    let leases: kube::Api<k8s_openapi::api::coordination::v1::Lease> =
-        kube::Api::namespaced(client.clone(), "default");
-    let holder = || async {
-        leases
-            .get_opt("ats-operator-leader")
-            .await
-            .ok()
-            .flatten()
-            .and_then(|l| l.spec)
-            .and_then(|s| s.holder_identity)
-            .filter(|h| !h.is_empty())
-    };
+    let holder = || lease::lease_holder(&client, "default");
     let mut procs: HashMap<String, Child> = HashMap::new();
     let mut times = Vec::new();
     for round in 0..rounds {

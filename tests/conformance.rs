@@ -11,17 +11,34 @@ mod support;
 use std::time::Duration;
 
 use ats_operator::api::SYNC_REQUESTED_ANNOTATION;
-use ats_operator::sandbox::SandboxOptions;
 use kube::api::{Patch, PatchParams};
 use serde_json::json;
 use support::Operator;
 use support::tenant::*;
+
+/// A small tenant, synced once by the operator in-process.
+async fn synced(setup: Setup) -> (Tenant, Operator) {
+    let t = Tenant::new(setup, small()).await;
+    t.apply("24h").await;
+    let op = t.start_operator();
+    t.synced().await;
+    (t, op)
+}
+
+/// A tenant of forty under the vendor's tight limit, the operator started.
+async fn under_tight_limit(setup: Setup) -> (Tenant, Operator) {
+    let t = Tenant::new(setup, forty()).await;
+    t.rate_limit(t.setup.tight_limit.clone()).await;
+    t.apply("24h").await;
+    let op = t.start_operator();
+    (t, op)
+}
 /// rotated credentials (Lever) are saved back to the Secret.
 /// First sync: everything in scope scored and written once; status tells it;
 async fn first_full_sync(setup: Setup) {
     let t = Tenant::new(setup, small()).await;
     t.apply("24h").await;
-    let op = Operator::start(&t.client, &t.ns, &t.ledger);
+    let op = t.start_operator();
     let s = t.synced().await;
     let n = t.assert_written(|_| 1).await;
     let st = s.status.unwrap();
@@ -56,10 +73,7 @@ async fn first_full_sync(setup: Setup) {
 
 /// An incremental sync picks up exactly the changed records.
 async fn incremental_sync(setup: Setup) {
-    let t = Tenant::new(setup, small()).await;
-    t.apply("24h").await;
-    let op = Operator::start(&t.client, &t.ns, &t.ledger);
-    t.synced().await;
+    let (t, op) = synced(setup).await;
     let ids = t.in_scope().await;
     let touched: Vec<String> = ids.iter().take(2).cloned().collect();
     t.control("touch", json!({"application_ids": touched}))
@@ -96,7 +110,7 @@ async fn deletes_detected(setup: Setup) {
     let t = Tenant::new(setup, small()).await;
     let full = if t.setup.lists_deletions { "24h" } else { "0s" };
     t.apply(full).await;
-    let op = Operator::start(&t.client, &t.ns, &t.ledger);
+    let op = t.start_operator();
     t.synced().await;
     let ids = t.in_scope().await;
     t.control("delete", json!({"application_ids": [ids[0].clone()]}))
@@ -112,17 +126,7 @@ async fn deletes_detected(setup: Setup) {
 /// The vendor's rate limit is reached mid-sync and honoured: the sync completes,
 /// nothing is scored twice or skipped.
 async fn rate_limit_honoured(setup: Setup) {
-    let t = Tenant::new(
-        setup,
-        SandboxOptions {
-            applications: 40,
-            ..small()
-        },
-    )
-    .await;
-    t.rate_limit(t.setup.tight_limit.clone()).await;
-    t.apply("24h").await;
-    let op = Operator::start(&t.client, &t.ns, &t.ledger);
+    let (t, op) = under_tight_limit(setup).await;
     let s = t.synced().await;
     let n = t.assert_written(|_| 1).await;
     assert_eq!(s.status.unwrap().last_sync.unwrap().scored as usize, n);
@@ -136,23 +140,9 @@ async fn token_expiry_mid_sync(setup: Setup) {
         setup.tokens_expire,
         "generated for a vendor without expiring tokens"
     );
-    let t = Tenant::new(
-        setup,
-        SandboxOptions {
-            applications: 40,
-            ..small()
-        },
-    )
-    .await;
     // Slow enough that the sync is still running when tokens expire.
-    t.rate_limit(t.setup.tight_limit.clone()).await;
-    t.apply("24h").await;
-    let op = Operator::start(&t.client, &t.ns, &t.ledger);
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    while t.stats().await["notes_created"].as_u64().unwrap_or(0) < 3 {
-        assert!(tokio::time::Instant::now() < deadline, "no writes started");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (t, op) = under_tight_limit(setup).await;
+    t.first_writes(3, Duration::from_millis(50)).await;
     let tokens_before = t.stats().await["token_requests"].as_u64().unwrap_or(0);
     t.control("tokens/expire", json!({})).await;
     t.synced().await;
@@ -172,7 +162,7 @@ async fn server_errors_retried(setup: Setup) {
             .await;
     }
     t.apply("24h").await;
-    let op = Operator::start(&t.client, &t.ns, &t.ledger);
+    let op = t.start_operator();
     t.synced().await;
     t.assert_written(|_| 1).await;
     assert!(t.stats().await["faults_injected"].as_u64().unwrap_or(0) >= 5);
@@ -181,10 +171,7 @@ async fn server_errors_retried(setup: Setup) {
 
 /// Expired or revoked credentials surface as the right condition, without secrets.
 async fn revoked_credentials(setup: Setup) {
-    let t = Tenant::new(setup, small()).await;
-    t.apply("24h").await;
-    let op = Operator::start(&t.client, &t.ns, &t.ledger);
-    t.synced().await;
+    let (t, op) = synced(setup).await;
     t.control(t.setup.revoke, json!({})).await;
     t.control("tokens/expire", json!({})).await;
     let patch = json!({"metadata": {"annotations": {SYNC_REQUESTED_ANNOTATION: "after-revoke"}}});
@@ -211,25 +198,11 @@ async fn revoked_credentials(setup: Setup) {
 
 /// Write-back happens exactly once across an operator restart mid-write.
 async fn exactly_once_across_restart(setup: Setup) {
-    let t = Tenant::new(
-        setup,
-        SandboxOptions {
-            applications: 40,
-            ..small()
-        },
-    )
-    .await;
-    t.rate_limit(t.setup.tight_limit.clone()).await;
-    t.apply("24h").await;
-    let op = Operator::start(&t.client, &t.ns, &t.ledger);
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    while t.stats().await["notes_created"].as_u64().unwrap_or(0) < 3 {
-        assert!(tokio::time::Instant::now() < deadline, "no writes started");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let (t, op) = under_tight_limit(setup).await;
+    t.first_writes(3, Duration::from_millis(20)).await;
     op.stop().await;
     let at_stop = t.stats().await["notes_created"].as_u64().unwrap();
-    let op = Operator::start(&t.client, &t.ns, &t.ledger);
+    let op = t.start_operator();
     t.synced().await;
     let n = t.assert_written(|_| 1).await;
     assert!(at_stop < n as u64, "stopped too late to test anything");
@@ -242,41 +215,25 @@ macro_rules! conformance {
         mod $vendor {
             use super::*;
 
-            #[tokio::test]
-            async fn first_full_sync() {
-                super::first_full_sync(Setup::$vendor()).await
-            }
-            #[tokio::test]
-            async fn incremental_sync() {
-                super::incremental_sync(Setup::$vendor()).await
-            }
-            #[tokio::test]
-            async fn deletes_detected() {
-                super::deletes_detected(Setup::$vendor()).await
-            }
-            #[tokio::test]
-            async fn rate_limit_honoured() {
-                super::rate_limit_honoured(Setup::$vendor()).await
-            }
-            #[tokio::test]
-            async fn server_errors_retried() {
-                super::server_errors_retried(Setup::$vendor()).await
-            }
-            #[tokio::test]
-            async fn revoked_credentials() {
-                super::revoked_credentials(Setup::$vendor()).await
-            }
-            #[tokio::test]
-            async fn exactly_once_across_restart() {
-                super::exactly_once_across_restart(Setup::$vendor()).await
-            }
-            $(
-                #[tokio::test]
-                async fn $extra() {
-                    super::$extra(Setup::$vendor()).await
-                }
-            )*
+            conformance!(@tests $vendor:
+                first_full_sync,
+                incremental_sync,
+                deletes_detected,
+                rate_limit_honoured,
+                server_errors_retried,
+                revoked_credentials,
+                exactly_once_across_restart
+                $(, $extra)*
+            );
         }
+    };
+    (@tests $vendor:ident: $($scenario:ident),*) => {
+        $(
+            #[tokio::test]
+            async fn $scenario() {
+                super::$scenario(Setup::$vendor()).await
+            }
+        )*
     };
 }
 

@@ -7,60 +7,28 @@
 
 use std::collections::BTreeMap;
 
-use ats_operator::api::{ScoringProfileSpec, WriteBackSpec};
 use ats_operator::ledger::Ledger;
 use ats_operator::model::{JobStatus, VendorKind};
 use ats_operator::sandbox::{self, SandboxOptions};
+use ats_operator::sync::SyncSpec;
 use ats_operator::sync::pipeline::{self, RunInput};
-use ats_operator::sync::{Schedule, SyncKey, SyncSpec};
-use ats_operator::vendors::{self, ConnectionConfig, PullScope, SecretValue};
+use ats_operator::vendors;
 use serde_json::{Value, json};
+use support::spec;
+
+mod support;
 
 /// The sandbox's `/_sandbox/credentials` as a sync spec whose every run is full.
 fn spec(vendor: VendorKind, creds: &Value, keys: &[&str]) -> SyncSpec {
-    let c = &creds["connection"];
-    let s = |v: &Value| v.as_str().map(str::to_string);
-    let credentials: BTreeMap<String, SecretValue> = keys
-        .iter()
-        .map(|k| {
-            (
-                k.to_string(),
-                SecretValue::new(creds["secret"][*k].as_str().expect("credential")),
-            )
-        })
-        .collect();
-    SyncSpec {
-        key: SyncKey {
-            namespace: "tenant".into(),
-            name: vendor.as_str().into(),
-        },
-        connection: ConnectionConfig {
-            vendor,
-            base_url: s(&c["baseUrl"]),
-            token_url: s(&c["tokenUrl"]),
-            subdomain: s(&c["subdomain"]),
-            credentials,
-            sub: s(&c["sub"]),
-            rate_limit: None,
-            endpoints: vendors::guard::EndpointPolicy::AllowPrivate,
-            download_hosts: Vec::new(),
-        },
-        schedule: Schedule::parse("15m").expect("schedule"),
-        scope: PullScope {
-            job_statuses: vec![JobStatus::Open],
-            job_ids: vec![],
-        },
-        write_back: WriteBackSpec {
-            dry_run: true,
-            ..WriteBackSpec::default()
-        },
-        profile: ScoringProfileSpec::default(),
-        profile_identity: "p/1".into(),
-        profile_name: "p".into(),
-        profile_generation: 1,
-        deletion_guard_percent: 20,
-        full_sync_every: std::time::Duration::ZERO,
-    }
+    let mut spec = spec::sync(
+        spec::described(vendor, creds, keys),
+        ("tenant", vendor.as_str()),
+        "p",
+        vec![JobStatus::Open],
+    );
+    spec.write_back.dry_run = true;
+    spec.full_sync_every = std::time::Duration::ZERO;
+    spec
 }
 
 async fn get(http: &reqwest::Client, url: String) -> Value {

@@ -11,19 +11,11 @@ use std::time::Duration;
 use ats_operator::api::{
     AtsSync, CONFIRM_DELETIONS_ANNOTATION, ScoringProfile, SyncCounts, conditions,
 };
-use ats_operator::sandbox::SandboxOptions;
 use k8s_openapi::api::events::v1::Event as KubeEvent;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
 use support::tenant::*;
-use support::{Operator, OperatorProcess, TEST_LEASE_SECONDS};
-
-fn forty() -> SandboxOptions {
-    SandboxOptions {
-        applications: 40,
-        ..small()
-    }
-}
+use support::{OperatorProcess, TEST_LEASE_SECONDS};
 
 async fn wait_for(what: &str, mut pred: impl AsyncFnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(150);
@@ -33,8 +25,13 @@ async fn wait_for(what: &str, mut pred: impl AsyncFnMut() -> bool) {
     }
 }
 
-async fn notes_created(t: &Tenant) -> u64 {
-    t.stats().await["notes_created"].as_u64().unwrap_or(0)
+/// A Greenhouse tenant of forty whose vendor allows `per_second` requests, so
+/// that writes land slowly enough to act while they do.
+async fn paced_tenant(per_second: u64) -> Tenant {
+    let t = Tenant::new(Setup::greenhouse(), forty()).await;
+    t.rate_limit(json!({"requests": per_second, "window_seconds": 1}))
+        .await;
+    t
 }
 
 /// Every application in scope carries exactly the notes its ledger implies: one
@@ -74,8 +71,8 @@ async fn two_replicas_and_a_killed_leader(setup: Setup) {
     let mut a = Some(OperatorProcess::start(&t.ns, &ledger("a"), "a"));
     let mut b = Some(OperatorProcess::start(&t.ns, &ledger("b"), "b"));
 
-    wait_for("the first writes", async || notes_created(&t).await >= 3).await;
-    let leader = support::lease_holder(&t.client, &t.ns)
+    t.first_writes(3, Duration::from_millis(100)).await;
+    let leader = support::lease::lease_holder(&t.client, &t.ns)
         .await
         .expect("a leader");
     let killed = std::time::Instant::now();
@@ -85,7 +82,10 @@ async fn two_replicas_and_a_killed_leader(setup: Setup) {
     }
     let standby = if leader == "a" { "b" } else { "a" };
     wait_for("the standby to take over", async || {
-        support::lease_holder(&t.client, &t.ns).await.as_deref() == Some(standby)
+        support::lease::lease_holder(&t.client, &t.ns)
+            .await
+            .as_deref()
+            == Some(standby)
     })
     .await;
     let took = killed.elapsed();
@@ -123,7 +123,9 @@ async fn two_replicas_and_a_killed_leader(setup: Setup) {
         assert_eq!(assert_notes_match_ledger(&t, &ledger(standby)).await, n);
     }
     assert_eq!(
-        support::lease_holder(&t.client, &t.ns).await.as_deref(),
+        support::lease::lease_holder(&t.client, &t.ns)
+            .await
+            .as_deref(),
         Some(standby),
         "leadership moved without a reason"
     );
@@ -131,7 +133,10 @@ async fn two_replicas_and_a_killed_leader(setup: Setup) {
     let leader = if standby == "a" { a.take() } else { b.take() };
     assert!(leader.unwrap().terminate().success());
     wait_for("the Lease released or taken over", async || {
-        support::lease_holder(&t.client, &t.ns).await.as_deref() != Some(standby)
+        support::lease::lease_holder(&t.client, &t.ns)
+            .await
+            .as_deref()
+            != Some(standby)
     })
     .await;
     drop((a, b));
@@ -145,7 +150,7 @@ async fn lost_ledger(mode: &str) {
     setup.write_back = json!({"mode": mode});
     let t = Tenant::new(setup, small()).await;
     t.apply("24h").await;
-    let op = Operator::start(&t.client, &t.ns, &t.ledger);
+    let op = t.start_operator();
     t.synced().await;
     let expect_notes = usize::from(mode != "customField");
     let n = t.assert_written(|_| expect_notes).await;
@@ -154,7 +159,7 @@ async fn lost_ledger(mode: &str) {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", t.ledger.display()));
     }
-    let op = Operator::start(&t.client, &t.ns, &t.ledger);
+    let op = t.start_operator();
     let c = t.sync_now("after-ledger-loss").await;
     assert_eq!(c.scored as usize, n, "a new ledger re-decides everything");
     assert_eq!(c.written_back, 0, "{c:?}");
@@ -182,29 +187,14 @@ async fn job_closed_and_reopened_gets_no_second_note() {
     let t = Tenant::new(Setup::greenhouse(), small()).await;
     t.apply_spec(json!({"fullSyncInterval": "0s", "deletionGuardPercent": 60}))
         .await;
-    let op = Operator::start(&t.client, &t.ns, &t.ledger);
+    let op = t.start_operator();
     t.synced().await;
     t.assert_written(|_| 1).await;
-    let apps = get(
-        &t.http,
-        &format!("{}/_sandbox/applications", t.sandbox.base_url),
-    )
-    .await;
-    let job = apps
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["job_status"] == "open")
-        .unwrap()["job_id"]
-        .clone();
-    let job = id_str(&job);
-    let of_job = apps
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|a| id_str(&a["job_id"]) == job)
-        .count() as u64;
-    let written = notes_created(&t).await;
+    // The job is open, so all its applications are among the open ones.
+    let open = t.open_applications().await;
+    let job = id_str(&open[0]["job_id"]);
+    let of_job = open.iter().filter(|a| id_str(&a["job_id"]) == job).count() as u64;
+    let written = t.notes_created().await;
     t.control(&format!("jobs/{job}/status"), json!({"status": "closed"}))
         .await;
     let c = t.sync_now("closed").await;
@@ -213,7 +203,7 @@ async fn job_closed_and_reopened_gets_no_second_note() {
         .await;
     let c = t.sync_now("reopened").await;
     assert_eq!((c.scored, c.written_back), (0, 0), "{c:?}");
-    assert_eq!(notes_created(&t).await, written);
+    assert_eq!(t.notes_created().await, written);
     t.assert_written(|_| 1).await;
     op.stop().await;
 }
@@ -224,7 +214,7 @@ async fn job_closed_and_reopened_gets_no_second_note() {
 async fn suspicious_full_sync_holds_deletions_until_confirmed() {
     let t = Tenant::new(Setup::greenhouse(), small()).await;
     t.apply("0s").await;
-    let op = Operator::start(&t.client, &t.ns, &t.ledger);
+    let op = t.start_operator();
     let s = t.synced().await;
     let known = last(&s).scored;
     let ids = t.in_scope().await;
@@ -260,24 +250,16 @@ async fn suspicious_full_sync_holds_deletions_until_confirmed() {
 /// visible in status and Events, and Ready stays true.
 #[tokio::test]
 async fn write_rejected_for_good_is_abandoned_and_blocks_nothing() {
-    let t = Tenant::new(Setup::greenhouse(), forty()).await;
-    t.rate_limit(json!({"requests": 4, "window_seconds": 1}))
-        .await;
+    let t = paced_tenant(4).await;
     t.apply_spec(json!({"writeBack": {"maxAttempts": 2}})).await;
-    let op = Operator::start(&t.client, &t.ns, &t.ledger);
-    wait_for("the first writes", async || notes_created(&t).await >= 2).await;
+    let op = t.start_operator();
+    t.first_writes(2, Duration::from_millis(100)).await;
     // Greenhouse pulls by candidate, then id: the last of that order is written
     // last, so delete it before then.
-    let apps = get(
-        &t.http,
-        &format!("{}/_sandbox/applications", t.sandbox.base_url),
-    )
-    .await;
-    let victim = apps
-        .as_array()
-        .unwrap()
+    let victim = t
+        .open_applications()
+        .await
         .iter()
-        .filter(|a| a["job_status"] == "open")
         .map(|a| (a["candidate_id"].as_i64().unwrap(), id_str(&a["id"])))
         .max()
         .unwrap()
@@ -325,20 +307,18 @@ async fn write_rejected_for_good_is_abandoned_and_blocks_nothing() {
 /// the pending ones; switched off, each application is written once.
 #[tokio::test]
 async fn dry_run_stops_pending_writes() {
-    let t = Tenant::new(Setup::greenhouse(), forty()).await;
-    t.rate_limit(json!({"requests": 5, "window_seconds": 1}))
-        .await;
+    let t = paced_tenant(5).await;
     t.apply("24h").await;
-    let op = Operator::start(&t.client, &t.ns, &t.ledger);
-    wait_for("the first writes", async || notes_created(&t).await >= 3).await;
+    let op = t.start_operator();
+    t.first_writes(3, Duration::from_millis(100)).await;
     op.stop().await;
-    let at_stop = notes_created(&t).await;
+    let at_stop = t.notes_created().await;
     let patches_at_stop = t.stats().await["application_patches"].clone();
     t.apply_spec(json!({"writeBack": {"dryRun": true}})).await;
-    let op = Operator::start(&t.client, &t.ns, &t.ledger);
+    let op = t.start_operator();
     let c = t.sync_now("dry").await;
     assert_eq!(c.written_back, 0, "{c:?}");
-    assert_eq!(notes_created(&t).await, at_stop);
+    assert_eq!(t.notes_created().await, at_stop);
     assert_eq!(t.stats().await["application_patches"], patches_at_stop);
     t.rate_limit(json!({"disabled": true})).await;
     t.apply("24h").await;
@@ -359,7 +339,7 @@ async fn profile_edit_rescores_everything_and_renotes_only_changes() {
     setup.band_tag = false;
     let t = Tenant::new(setup, small()).await;
     t.apply("24h").await;
-    let op = Operator::start(&t.client, &t.ns, &t.ledger);
+    let op = t.start_operator();
     let s = t.synced().await;
     let n = last(&s).scored;
     let before = s.status.clone().unwrap().last_sync_time;
@@ -416,17 +396,12 @@ async fn profile_edit_rescores_everything_and_renotes_only_changes() {
 /// within 1.1 times those of an uninterrupted one.
 #[tokio::test]
 async fn interrupted_full_sync_resumes_from_its_checkpoint() {
-    let big = || SandboxOptions {
-        applications: 2_000,
-        jobs: 8,
-        rate_limit: None,
-        ..Default::default()
-    };
+    let big = || support::sandbox::unlimited(2_000, 8);
     let spec = json!({"writeBack": {"dryRun": true}});
     // The uninterrupted run, unlimited (request counts do not depend on pacing).
     let calm = Tenant::new(Setup::workable(), big()).await;
     calm.apply_spec(spec.clone()).await;
-    let op = Operator::start(&calm.client, &calm.ns, &calm.ledger);
+    let op = calm.start_operator();
     let s = calm.synced().await;
     let n = last(&s).scored;
     let uninterrupted = calm.api_requests().await;

@@ -4,16 +4,23 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use ats_operator::model::{
-    Application, ApplicationStatus, Band, ComponentScores, JobStatus, Score, VendorKind,
-};
+use ats_operator::model::{Application, ApplicationStatus, Band, VendorKind};
 use ats_operator::sandbox::{self, RunningSandbox, SandboxOptions};
 use ats_operator::vendors::greenhouse::GreenhouseClient;
-use ats_operator::vendors::http::RetryPolicy;
 use ats_operator::vendors::{
     AtsClient, ConnectionConfig, PullScope, SecretValue, VendorError, WriteBackRequest,
 };
+use reqwest::Method;
 use serde_json::{Value, json};
+use support::client::{
+    applicants, assert_auth, assert_blind, assert_gives_up, assert_job_text, assert_pulls_through,
+    assert_resumes_changed, control, count, fast, faults, get, ids, post, pull_all, pull_err,
+    pull_nothing_since, pull_one_job, pull_open_jobs, pull_since, rate_limit, resumes, stats,
+    verify_err, write_request,
+};
+use support::spec;
+
+mod support;
 
 const APPS: usize = 120;
 
@@ -32,34 +39,16 @@ async fn sandbox_with(apps: usize) -> RunningSandbox {
 }
 
 fn config(sb: &RunningSandbox, sub: Option<u64>) -> ConnectionConfig {
+    let secret = |k: &str| SecretValue::new(sb.credentials.get(k).to_string());
     ConnectionConfig {
-        vendor: VendorKind::Greenhouse,
         base_url: Some(sb.base_url.clone()),
         token_url: Some(sb.token_url.clone()),
-        subdomain: None,
         credentials: BTreeMap::from([
-            (
-                "clientId".to_string(),
-                SecretValue::new(sb.credentials.get("clientId").to_string()),
-            ),
-            (
-                "clientSecret".to_string(),
-                SecretValue::new(sb.credentials.get("clientSecret").to_string()),
-            ),
+            ("clientId".to_string(), secret("clientId")),
+            ("clientSecret".to_string(), secret("clientSecret")),
         ]),
         sub: sub.map(|s| s.to_string()),
-        rate_limit: None,
-        endpoints: ats_operator::vendors::guard::EndpointPolicy::AllowPrivate,
-        download_hosts: Vec::new(),
-    }
-}
-
-/// Short backoffs keep the fault tests fast; the attempt budget is the default.
-fn fast() -> RetryPolicy {
-    RetryPolicy {
-        base: Duration::from_millis(10),
-        cap: Duration::from_millis(100),
-        ..RetryPolicy::default()
+        ..spec::loopback(VendorKind::Greenhouse)
     }
 }
 
@@ -74,27 +63,14 @@ fn client(sb: &RunningSandbox) -> GreenhouseClient {
     .expect("client")
 }
 
-async fn control(
-    sb: &RunningSandbox,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> Value {
-    let mut rb = reqwest::Client::new().request(method, format!("{}/_sandbox/{path}", sb.base_url));
-    if let Some(b) = body {
-        rb = rb.json(&b);
-    }
-    let r = rb.send().await.expect("control request");
-    assert!(r.status().is_success(), "{path}: {}", r.status());
-    r.json().await.expect("control json")
-}
-
-async fn stats(sb: &RunningSandbox) -> Value {
-    control(sb, reqwest::Method::GET, "stats", None).await
-}
-
-fn count(stats: &Value, route: &str) -> u64 {
-    stats["requests"][route].as_u64().unwrap_or(0)
+/// A sandbox of `apps` and a client that verified its credentials; then the
+/// control call `path` (say, expiring the tokens) pulls the rug.
+async fn verified_then(apps: usize, path: &str) -> (RunningSandbox, GreenhouseClient) {
+    let sb = sandbox_with(apps).await;
+    let c = client(&sb);
+    c.verify().await.expect("verify");
+    control(&sb, Method::POST, path, None).await;
+    (sb, c)
 }
 
 fn api_requests(stats: &Value) -> u64 {
@@ -113,7 +89,7 @@ fn api_requests(stats: &Value) -> u64 {
 async fn full_pull_maps_everything() {
     let sb = sandbox_with(APPS).await;
     let c = client(&sb);
-    let cs = c.pull(None, &PullScope::default()).await.expect("pull");
+    let cs = pull_all(&c, "pull").await;
 
     assert_eq!(cs.applications.len(), APPS);
     assert!(!cs.jobs.is_empty());
@@ -130,12 +106,7 @@ async fn full_pull_maps_everything() {
         assert!(a.stage.is_some());
     }
     // Only candidates with applications, each once.
-    let referenced: BTreeSet<&str> = cs
-        .applications
-        .iter()
-        .map(|a| a.candidate_id.as_str())
-        .collect();
-    assert_eq!(referenced.len(), cs.candidates.len());
+    assert_eq!(applicants(&cs).len(), cs.candidates.len());
     for cand in &cs.candidates {
         assert!(cand.personal.first_name.is_some() && cand.personal.email.is_some());
         assert!(!cand.resume.parsed_text.is_empty(), "resume of {}", cand.id);
@@ -146,14 +117,10 @@ async fn full_pull_maps_everything() {
             cand.id
         );
         // Personal data stays out of what the scorer sees.
-        let blind = ats_operator::model::BlindCandidate::from_candidate(cand);
-        let email = cand.personal.email.as_deref().unwrap_or("");
-        assert!(!blind.resume_text.contains(email));
+        assert_blind(cand);
     }
     for j in &cs.jobs {
-        assert!(!j.title.is_empty());
-        assert!(!j.description.contains('<'), "HTML left in {}", j.id);
-        assert!(!j.requirements.is_empty(), "requirements of {}", j.id);
+        assert_job_text(j);
         assert!(j.employment_type.is_some());
         assert!(j.department.is_some());
     }
@@ -178,76 +145,25 @@ async fn full_pull_maps_everything() {
 async fn scope_filters_jobs_and_applications() {
     let sb = sandbox_with(APPS).await;
     let c = client(&sb);
-    let scope = PullScope {
-        job_statuses: vec![JobStatus::Open],
-        job_ids: vec![],
-    };
-    let cs = c.pull(None, &scope).await.expect("pull");
-    assert!(cs.jobs.iter().all(|j| j.status == JobStatus::Open));
-    let open: BTreeSet<&str> = cs.jobs.iter().map(|j| j.id.as_str()).collect();
-    assert!(!cs.applications.is_empty());
-    assert!(
-        cs.applications
-            .iter()
-            .all(|a| open.contains(a.job_id.as_str()))
-    );
-
-    let one = cs.jobs[0].id.clone();
-    let cs = c
-        .pull(
-            None,
-            &PullScope {
-                job_statuses: vec![],
-                job_ids: vec![one.clone()],
-            },
-        )
-        .await
-        .expect("pull one job");
-    assert_eq!(cs.jobs.len(), 1);
-    assert!(cs.applications.iter().all(|a| a.job_id == one));
+    let cs = pull_open_jobs(&c, "pull").await;
+    pull_one_job(&c, &cs.jobs[0].id, "pull one job").await;
 }
 
 #[tokio::test]
 async fn incremental_pull_returns_the_touched_applications() {
     let sb = sandbox_with(APPS).await;
     let c = client(&sb);
-    let full = c
-        .pull(None, &PullScope::default())
-        .await
-        .expect("full pull");
+    let full = pull_all(&c, "full pull").await;
     let since = full.high_watermark.expect("watermark");
-    let before: BTreeMap<String, String> = full
-        .candidates
-        .iter()
-        .map(|c| (c.id.clone(), c.resume.parsed_text.clone()))
-        .collect();
+    let before = resumes(&full);
 
     // Nothing changed: nothing comes back.
     let later = since + chrono::Duration::milliseconds(1);
-    let none = c
-        .pull(Some(later), &PullScope::default())
-        .await
-        .expect("empty pull");
-    assert!(none.applications.is_empty() && none.candidates.is_empty());
+    pull_nothing_since(&c, later).await;
 
     tokio::time::sleep(Duration::from_millis(5)).await;
-    let touched = control(
-        &sb,
-        reqwest::Method::POST,
-        "touch",
-        Some(json!({"count": 5})),
-    )
-    .await;
-    let touched: BTreeSet<String> = touched["application_ids"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().to_string())
-        .collect();
-    let cs = c
-        .pull(Some(later), &PullScope::default())
-        .await
-        .expect("incremental pull");
+    let touched = ids(&post(&sb, "touch", json!({"count": 5})).await);
+    let cs = pull_since(&c, later, "incremental pull").await;
 
     // Touching changes the resume, so every application of those candidates is re-scored.
     let touched_cands: BTreeSet<&str> = full
@@ -267,14 +183,7 @@ async fn incremental_pull_returns_the_touched_applications() {
     assert!(touched.iter().all(|t| got.contains(t.as_str())));
     let got_cands: BTreeSet<&str> = cs.candidates.iter().map(|c| c.id.as_str()).collect();
     assert_eq!(got_cands, touched_cands);
-    for cand in &cs.candidates {
-        assert_ne!(
-            Some(&cand.resume.parsed_text),
-            before.get(&cand.id),
-            "resume of {} unchanged",
-            cand.id
-        );
-    }
+    assert_resumes_changed(&cs, &before);
     assert!(cs.high_watermark > Some(since));
 }
 
@@ -282,43 +191,17 @@ async fn incremental_pull_returns_the_touched_applications() {
 async fn server_errors_are_retried() {
     let sb = sandbox_with(40).await;
     let c = client(&sb);
-    control(
-        &sb,
-        reqwest::Method::POST,
-        "faults",
-        Some(json!({"status": 503, "count": 3, "path_prefix": "/v3/applications"})),
-    )
-    .await;
-    let cs = c
-        .pull(None, &PullScope::default())
-        .await
-        .expect("pull despite 503s");
-    assert_eq!(cs.applications.len(), 40);
-    assert_eq!(stats(&sb).await["faults_injected"], 3);
+    faults(&sb, 503, 3, "/v3/applications").await;
+    assert_pulls_through(&sb, &c, 40, 3, "pull despite 503s").await;
 
     // Beyond the attempt budget: unavailable, and transient.
-    control(
-        &sb,
-        reqwest::Method::POST,
-        "faults",
-        Some(json!({"status": 500, "count": 50, "path_prefix": "/v3/jobs"})),
-    )
-    .await;
-    let err = c.pull(None, &PullScope::default()).await.unwrap_err();
-    assert!(matches!(err, VendorError::Unavailable(_)), "{err:?}");
-    assert!(err.is_transient());
+    assert_gives_up(&sb, &c, "/v3/jobs").await;
 }
 
 #[tokio::test]
 async fn expired_token_is_refreshed() {
-    let sb = sandbox_with(40).await;
-    let c = client(&sb);
-    c.verify().await.expect("verify");
-    control(&sb, reqwest::Method::POST, "tokens/expire", None).await;
-    let cs = c
-        .pull(None, &PullScope::default())
-        .await
-        .expect("pull after expiry");
+    let (sb, c) = verified_then(40, "tokens/expire").await;
+    let cs = pull_all(&c, "pull after expiry").await;
     assert_eq!(cs.applications.len(), 40);
     // Concurrent requests that saw the 401 share one refresh.
     assert_eq!(stats(&sb).await["token_requests"], 2);
@@ -326,16 +209,13 @@ async fn expired_token_is_refreshed() {
 
 #[tokio::test]
 async fn revoked_credentials_are_an_auth_error() {
-    let sb = sandbox_with(10).await;
-    let c = client(&sb);
-    c.verify().await.expect("verify");
-    control(&sb, reqwest::Method::POST, "credentials/revoke", None).await;
-    let err = c.pull(None, &PullScope::default()).await.unwrap_err();
-    assert!(matches!(err, VendorError::Auth(_)), "{err:?}");
+    let (sb, c) = verified_then(10, "credentials/revoke").await;
+    let err = pull_err(&c).await;
+    assert_auth(&err);
     assert!(!err.is_transient());
     let fresh = client(&sb);
-    let err = fresh.verify().await.unwrap_err();
-    assert!(matches!(err, VendorError::Auth(_)), "{err:?}");
+    let err = verify_err(&fresh).await;
+    assert_auth(&err);
     let msg = err.to_string();
     assert!(!msg.contains(sb.credentials.get("clientSecret")), "{msg}");
 
@@ -343,12 +223,8 @@ async fn revoked_credentials_are_an_auth_error() {
     wrong
         .credentials
         .insert("clientSecret".into(), SecretValue::new("not-the-secret"));
-    let err = GreenhouseClient::with_policy(&wrong, fast())
-        .unwrap()
-        .verify()
-        .await
-        .unwrap_err();
-    assert!(matches!(err, VendorError::Auth(_)), "{err:?}");
+    let err = verify_err(&GreenhouseClient::with_policy(&wrong, fast()).unwrap()).await;
+    assert_auth(&err);
 }
 
 #[tokio::test]
@@ -359,7 +235,7 @@ async fn non_site_admin_is_forbidden() {
         fast(),
     )
     .unwrap();
-    let err = c.verify().await.unwrap_err();
+    let err = verify_err(&c).await;
     match &err {
         VendorError::Forbidden(m) => assert!(m.contains("Site Admin"), "{m}"),
         other => panic!("expected Forbidden, got {other:?}"),
@@ -374,18 +250,9 @@ async fn non_site_admin_is_forbidden() {
 async fn rate_limits_are_honoured() {
     let sb = sandbox_with(40).await;
     let c = client(&sb);
-    control(
-        &sb,
-        reqwest::Method::PUT,
-        "rate_limit",
-        Some(json!({"requests": 2, "window_seconds": 1})),
-    )
-    .await;
+    rate_limit(&sb, json!({"requests": 2, "window_seconds": 1})).await;
     let t0 = Instant::now();
-    let cs = c
-        .pull(None, &PullScope::default())
-        .await
-        .expect("pull under a tight limit");
+    let cs = pull_all(&c, "pull under a tight limit").await;
     assert_eq!(cs.applications.len(), 40);
     // Five list requests at two per second need at least two window turns.
     assert!(
@@ -394,20 +261,8 @@ async fn rate_limits_are_honoured() {
         t0.elapsed()
     );
 
-    control(
-        &sb,
-        reqwest::Method::PUT,
-        "rate_limit",
-        Some(json!({"disabled": true})),
-    )
-    .await;
-    control(
-        &sb,
-        reqwest::Method::POST,
-        "faults",
-        Some(json!({"status": 429, "count": 2, "path_prefix": "/v3/jobs"})),
-    )
-    .await;
+    rate_limit(&sb, json!({"disabled": true})).await;
+    faults(&sb, 429, 2, "/v3/jobs").await;
     let t0 = Instant::now();
     c.verify().await.expect("verify after two 429s");
     // Retry-After: 1 each time.
@@ -420,25 +275,8 @@ async fn rate_limits_are_honoured() {
 
 fn request(app: &Application, key: &str) -> WriteBackRequest {
     WriteBackRequest {
-        application: app.clone(),
-        score: Score {
-            score: 87,
-            components: ComponentScores {
-                skills: Some(90),
-                experience: Some(80),
-                title: None,
-                education: None,
-            },
-            strengths: vec!["Rust".into()],
-            gaps: vec!["Kafka".into()],
-            band: Band::StrongFit,
-        },
-        note: true,
-        custom_field: Some("ai_score".into()),
         band_tag: None,
-        key: key.into(),
-        decided_at: chrono::Utc::now(),
-        profile: "test (generation 1)".into(),
+        ..write_request(app, key, Band::StrongFit)
     }
 }
 
@@ -446,7 +284,7 @@ fn request(app: &Application, key: &str) -> WriteBackRequest {
 async fn write_back_then_note_exists() {
     let sb = sandbox_with(10).await;
     let c = client(&sb);
-    let cs = c.pull(None, &PullScope::default()).await.expect("pull");
+    let cs = pull_all(&c, "pull").await;
     let app = cs
         .applications
         .iter()
@@ -459,13 +297,7 @@ async fn write_back_then_note_exists() {
     let other = request(app, "k-456");
     assert!(!c.note_exists(&other).await.unwrap());
 
-    let notes = control(
-        &sb,
-        reqwest::Method::GET,
-        &format!("applications/{}/notes", app.id),
-        None,
-    )
-    .await;
+    let notes = get(&sb, &format!("applications/{}/notes", app.id)).await;
     let notes = notes.as_array().unwrap();
     assert_eq!(notes.len(), 1);
     assert_eq!(notes[0]["body"], req.note_body());
@@ -479,23 +311,11 @@ async fn write_back_then_note_exists() {
     assert_eq!(s["notes_created"], 1);
 
     // A failed note POST is checked before it is resent: still one note each.
-    control(
-        &sb,
-        reqwest::Method::POST,
-        "faults",
-        Some(json!({"status": 503, "count": 1, "path_prefix": "/v3/notes"})),
-    )
-    .await;
+    faults(&sb, 503, 1, "/v3/notes").await;
     c.write_back(&other)
         .await
         .expect("write back despite a 503");
-    let notes = control(
-        &sb,
-        reqwest::Method::GET,
-        &format!("applications/{}/notes", app.id),
-        None,
-    )
-    .await;
+    let notes = get(&sb, &format!("applications/{}/notes", app.id)).await;
     assert_eq!(notes.as_array().unwrap().len(), 2);
 
     // An unknown custom field is the user's to fix, not a retry.

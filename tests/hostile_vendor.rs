@@ -3,19 +3,19 @@
 //! absurd rate-limit headers and token lifetimes. The client must stay bounded,
 //! follow no redirect and never panic.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use ats_operator::model::VendorKind;
+use ats_operator::model::{ChangeSet, VendorKind};
 use ats_operator::vendors::greenhouse::GreenhouseClient;
-use ats_operator::vendors::{AtsClient, ConnectionConfig, PullScope, SecretValue, VendorError};
+use ats_operator::vendors::{AtsClient, PullScope, VendorError};
 use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use support::hostile::{self, Mode, endless, serve};
+use serde_json::json;
+use support::hostile::{self, Mode, counting, endless, serve};
+use support::spec;
 
 mod support;
 
@@ -23,27 +23,22 @@ fn token() -> Response {
     hostile::token("1e16")
 }
 
-fn config(base: &str, token_url: &str) -> ConnectionConfig {
-    ConnectionConfig {
-        vendor: VendorKind::Greenhouse,
-        base_url: Some(base.to_string()),
-        token_url: Some(token_url.to_string()),
-        subdomain: None,
-        credentials: BTreeMap::from([
-            (
-                "clientId".to_string(),
-                SecretValue::new("hostile-client-id"),
-            ),
-            (
-                "clientSecret".to_string(),
-                SecretValue::new("hostile-client-secret"),
-            ),
-        ]),
-        sub: None,
-        rate_limit: None,
-        endpoints: ats_operator::vendors::guard::EndpointPolicy::AllowPrivate,
-        download_hosts: Vec::new(),
-    }
+/// A Greenhouse client of `base` (tokens from `{base}/token`), with made-up
+/// credentials a test can look for.
+fn client(base: &str) -> GreenhouseClient {
+    let creds = json!({"client_id": "hostile-client-id", "client_secret": "hostile-client-secret"});
+    GreenhouseClient::new(&spec::greenhouse(base, &creds)).unwrap()
+}
+
+/// A full pull that must end within `limit`; `hang` says what it waited on.
+async fn pull_within(
+    client: &GreenhouseClient,
+    limit: Duration,
+    hang: &str,
+) -> Result<ChangeSet, VendorError> {
+    tokio::time::timeout(limit, client.pull(None, &PullScope::default()))
+        .await
+        .expect(hang)
 }
 
 #[tokio::test]
@@ -55,13 +50,8 @@ async fn an_endless_body_is_cut_off_and_a_huge_token_lifetime_is_harmless() {
             .route("/v3/job_posts", get(|| async { endless() })),
     )
     .await;
-    let client = GreenhouseClient::new(&config(&base, &format!("{base}/token"))).unwrap();
-    let r = tokio::time::timeout(
-        Duration::from_secs(60),
-        client.pull(None, &PullScope::default()),
-    )
-    .await
-    .expect("the pull stopped");
+    let client = client(&base);
+    let r = pull_within(&client, Duration::from_secs(60), "the pull stopped").await;
     match r {
         Err(VendorError::Decode(m)) => assert!(m.contains("body larger than"), "{m}"),
         other => panic!("unexpected: {other:?}"),
@@ -70,16 +60,7 @@ async fn an_endless_body_is_cut_off_and_a_huge_token_lifetime_is_harmless() {
 
 #[tokio::test]
 async fn a_redirect_from_the_token_endpoint_is_not_followed() {
-    let hits = Arc::new(AtomicUsize::new(0));
-    let h = hits.clone();
-    let elsewhere = serve(Router::new().fallback(move || {
-        let h = h.clone();
-        async move {
-            h.fetch_add(1, Ordering::SeqCst);
-            token()
-        }
-    }))
-    .await;
+    let (elsewhere, hits) = counting(token).await;
     let target = format!("{elsewhere}/steal");
     let base =
         serve(Router::new().route(
@@ -92,7 +73,7 @@ async fn a_redirect_from_the_token_endpoint_is_not_followed() {
             }),
         ))
         .await;
-    let client = GreenhouseClient::new(&config(&base, &format!("{base}/token"))).unwrap();
+    let client = client(&base);
     let r = client.verify().await;
     assert!(r.is_err(), "{r:?}");
     assert_eq!(
@@ -108,16 +89,7 @@ async fn a_redirect_from_the_token_endpoint_is_not_followed() {
 async fn a_file_on_a_host_the_vendor_does_not_use_is_not_fetched() {
     use ats_operator::vendors::hosts::DownloadPolicy;
     use ats_operator::vendors::http::{NoAuth, RateLimiter, RetryPolicy, Transport, VendorHttp};
-    let hits = Arc::new(AtomicUsize::new(0));
-    let h = hits.clone();
-    let elsewhere = serve(Router::new().fallback(move || {
-        let h = h.clone();
-        async move {
-            h.fetch_add(1, Ordering::SeqCst);
-            "%PDF-1.4"
-        }
-    }))
-    .await;
+    let (elsewhere, hits) = counting(|| "%PDF-1.4".into_response()).await;
     // The connection's own (allowed) endpoint redirects a download elsewhere.
     let target = format!("{elsewhere}/resume.pdf");
     let own = serve(Router::new().route(
@@ -154,7 +126,7 @@ async fn a_file_on_a_host_the_vendor_does_not_use_is_not_fetched() {
 async fn a_hold_off_announced_by_one_request_fails_the_next_at_once() {
     let vendor = hostile::start(Mode::AbsurdTimes).await;
     let base = vendor.base_url.clone();
-    let client = GreenhouseClient::new(&config(&base, &format!("{base}/token"))).unwrap();
+    let client = client(&base);
     // The first answer (429, a reset an hour away) is remembered by the limiter.
     assert!(matches!(
         client.verify().await,
@@ -162,12 +134,8 @@ async fn a_hold_off_announced_by_one_request_fails_the_next_at_once() {
     ));
     // The next request is refused before it is sent, instead of sleeping an hour.
     let asked = vendor.requests.load(Ordering::SeqCst);
-    let r = tokio::time::timeout(
-        Duration::from_secs(30),
-        client.pull(None, &PullScope::default()),
-    )
-    .await
-    .expect("the pull waited out the hold-off");
+    let hang = "the pull waited out the hold-off";
+    let r = pull_within(&client, Duration::from_secs(30), hang).await;
     match r {
         Err(VendorError::RateLimited { retry_after }) => {
             assert!(retry_after > Duration::from_secs(3000), "{retry_after:?}")

@@ -11,48 +11,27 @@ mod support;
 
 use std::time::Duration;
 
-use ats_operator::api::{AtsConnection, AtsSync, conditions};
+use ats_operator::api::{AtsConnection, AtsSync};
 use kube::api::{Api, PostParams};
 use serde_json::json;
-use support::OperatorProcess;
 use support::tenant::*;
 
 #[tokio::test]
 async fn loopback_endpoint_is_refused_without_the_flag() {
     let t = Tenant::new(Setup::greenhouse(), small()).await;
     t.apply("24h").await;
-    let _op = OperatorProcess::start_with(
-        &t.ns,
-        &t.ledger,
-        "guarded",
-        &["--custom-endpoint-namespaces="],
-    );
+    let _op = t.operator_process("guarded", &["--custom-endpoint-namespaces="]);
     let s = t
-        .wait("EndpointNotAllowed", |s| {
-            is(s, "Ready", "False", "EndpointNotAllowed")
-        })
+        .wait("EndpointNotAllowed", not_ready("EndpointNotAllowed"))
         .await;
-    let msg = cond(&s, "Ready").unwrap().message;
+    let msg = message(&s, "Ready");
     assert!(
         msg.contains("loopback") && msg.contains("--allow-private-endpoints"),
         "{msg}"
     );
     assert!(is(&s, "Stalled", "True", "EndpointNotAllowed"));
-    let conns = Api::<AtsConnection>::namespaced(t.client.clone(), &t.ns);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let ready = conns
-            .get("ats")
-            .await
-            .unwrap()
-            .status
-            .and_then(|st| conditions::find(&st.conditions, "Ready").cloned());
-        if ready.is_some_and(|r| r.reason == "EndpointNotAllowed") {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "connection status");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let minute = Duration::from_secs(60);
+    wait_connection_reason(&t.client, &t.ns, "ats", "EndpointNotAllowed", minute).await;
     let stats = t.stats().await;
     let api = t.api_requests().await;
     assert_eq!(api, 0, "the guarded operator reached the endpoint: {stats}");
@@ -63,19 +42,15 @@ async fn loopback_endpoint_is_refused_without_the_flag() {
 async fn custom_endpoints_only_in_namespaces_the_administrator_labels() {
     let t = Tenant::new(Setup::greenhouse(), small()).await;
     t.apply("24h").await;
-    let _op = OperatorProcess::start_with(
-        &t.ns,
-        &t.ledger,
+    let _op = t.operator_process(
         "selective",
         &[
             "--allow-private-endpoints",
             "--custom-endpoint-namespaces=ats.dev/custom-endpoints=true",
         ],
     );
-    let s = t
-        .wait("InvalidSpec", |s| is(s, "Ready", "False", "InvalidSpec"))
-        .await;
-    let msg = cond(&s, "Ready").unwrap().message;
+    let s = t.wait("InvalidSpec", not_ready("InvalidSpec")).await;
+    let msg = message(&s, "Ready");
     assert!(
         msg.contains("spec.baseUrl") && msg.contains("--custom-endpoint-namespaces"),
         "{msg}"
@@ -135,19 +110,8 @@ async fn two_syncs_on_one_connection_share_its_budget() {
     let started = std::time::Instant::now();
     let op = support::Operator::start(&t.client, &t.ns, &t.ledger);
     t.synced().await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(150);
-    loop {
-        let s = syncs.get("second").await.unwrap();
-        if is(&s, "Ready", "True", "Synced") {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "second sync: {:?}",
-            s.status
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let ready = |s: &AtsSync| is(s, "Ready", "True", "Synced");
+    wait_for_sync(&syncs, "second", DEADLINE, "the second sync", ready).await;
     let secs = started.elapsed().as_secs_f64();
     let stats = t.stats().await;
     let api = t.api_requests().await as f64;

@@ -9,17 +9,26 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use ats_operator::model::resume::parse_resume;
-use ats_operator::model::{
-    Application, ApplicationStatus, Band, ComponentScores, JobStatus, Score, VendorKind,
-};
+use ats_operator::model::{Application, ApplicationStatus, Band, ChangeSet, VendorKind};
 use ats_operator::sandbox::{self, RunningSandbox, SandboxOptions};
 use ats_operator::vendors::http::RetryPolicy;
 use ats_operator::vendors::lever::LeverClient;
 use ats_operator::vendors::{
-    AtsClient, BandTag, ConnectionConfig, CredentialLock, CredentialStore, MemoryStore, PullScope,
+    AtsClient, ConnectionConfig, CredentialLock, CredentialStore, MemoryStore, PullScope,
     SecretValue, VendorError, WriteBackRequest,
 };
+use chrono::{DateTime, Utc};
+use reqwest::Method;
 use serde_json::{Value, json};
+use support::client::{
+    self, applicants, assert_auth, assert_blind, assert_gives_up, assert_job_text,
+    assert_pulls_through, assert_resumes_changed, control, count, faults, get, ids, post, pull_all,
+    pull_err, pull_nothing_since, pull_one_job, pull_open_jobs, pull_since, rate_limit, resumes,
+    stats, verify_err,
+};
+use support::spec;
+
+mod support;
 
 const APPS: usize = 30;
 
@@ -38,45 +47,9 @@ async fn sandbox_with(apps: usize) -> RunningSandbox {
     .expect("sandbox")
 }
 
-async fn control(
-    sb: &RunningSandbox,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> Value {
-    let mut rb = reqwest::Client::new().request(method, format!("{}/_sandbox/{path}", sb.base_url));
-    if let Some(b) = body {
-        rb = rb.json(&b);
-    }
-    let r = rb.send().await.expect("control request");
-    assert!(r.status().is_success(), "{path}: {}", r.status());
-    r.json().await.expect("control json")
-}
-
-async fn post(sb: &RunningSandbox, path: &str, body: Value) -> Value {
-    control(sb, reqwest::Method::POST, path, Some(body)).await
-}
-
-async fn stats(sb: &RunningSandbox) -> Value {
-    control(sb, reqwest::Method::GET, "stats", None).await
-}
-
-fn count(stats: &Value, route: &str) -> u64 {
-    stats["requests"][route].as_u64().unwrap_or(0)
-}
-
-fn ids(v: &Value) -> BTreeSet<String> {
-    v["application_ids"]
-        .as_array()
-        .expect("application_ids")
-        .iter()
-        .map(|x| x.as_str().expect("id").to_string())
-        .collect()
-}
-
 /// What `/_sandbox/credentials` serves.
 async fn sandbox_creds(sb: &RunningSandbox) -> (BTreeMap<String, SecretValue>, Value) {
-    let v = control(sb, reqwest::Method::GET, "credentials", None).await;
+    let v = get(sb, "credentials").await;
     let secret = v["secret"]
         .as_object()
         .expect("secret")
@@ -89,25 +62,19 @@ async fn sandbox_creds(sb: &RunningSandbox) -> (BTreeMap<String, SecretValue>, V
 fn config(connection: &Value, credentials: BTreeMap<String, SecretValue>) -> ConnectionConfig {
     let s = |k: &str| connection[k].as_str().map(str::to_string);
     ConnectionConfig {
-        vendor: VendorKind::Lever,
         base_url: s("baseUrl"),
         token_url: s("tokenUrl"),
-        subdomain: None,
         credentials,
         sub: s("sub"),
-        rate_limit: None,
-        endpoints: ats_operator::vendors::guard::EndpointPolicy::AllowPrivate,
-        download_hosts: Vec::new(),
+        ..spec::loopback(VendorKind::Lever)
     }
 }
 
 /// Short backoffs keep the fault tests fast; the attempt budgets are the defaults.
 fn fast() -> RetryPolicy {
     RetryPolicy {
-        base: Duration::from_millis(10),
-        cap: Duration::from_millis(100),
         default_retry_after: Duration::from_millis(100),
-        ..RetryPolicy::default()
+        ..client::fast()
     }
 }
 
@@ -120,6 +87,16 @@ async fn api_key_client(sb: &RunningSandbox) -> LeverClient {
         fast(),
     )
     .expect("client")
+}
+
+/// A sandbox of [`APPS`], its API-key client, a full pull, and the instant
+/// just after that pull's watermark (for incremental pulls).
+async fn pulled_in_full() -> (RunningSandbox, LeverClient, ChangeSet, DateTime<Utc>) {
+    let sb = sandbox_with(APPS).await;
+    let c = api_key_client(&sb).await;
+    let full = pull_all(&c, "full").await;
+    let since = full.high_watermark.expect("watermark") + chrono::Duration::milliseconds(1);
+    (sb, c, full, since)
 }
 
 /// The OAuth credentials the sandbox issued, as a Secret would hold them.
@@ -144,9 +121,9 @@ fn oauth_client(
 async fn full_pull_maps_everything() {
     let sb = sandbox_with(APPS).await;
     let c = api_key_client(&sb).await;
-    let cs = c.pull(None, &PullScope::default()).await.expect("pull");
+    let cs = pull_all(&c, "pull").await;
 
-    let listed = control(&sb, reqwest::Method::GET, "applications", None).await;
+    let listed = get(&sb, "applications").await;
     let listed = listed.as_array().expect("applications");
     assert_eq!(cs.applications.len(), listed.len());
     assert_eq!(cs.applications.len(), APPS);
@@ -212,12 +189,7 @@ async fn full_pull_maps_everything() {
         .collect();
     assert!(statuses.len() >= 3, "{statuses:?}");
     // One candidate per contact.
-    let contacts: BTreeSet<&str> = cs
-        .applications
-        .iter()
-        .map(|a| a.candidate_id.as_str())
-        .collect();
-    assert_eq!(contacts.len(), cs.candidates.len());
+    assert_eq!(applicants(&cs).len(), cs.candidates.len());
     for cand in &cs.candidates {
         assert!(cand.personal.first_name.is_some() && cand.personal.email.is_some());
         assert!(cand.personal.address.is_some());
@@ -236,14 +208,10 @@ async fn full_pull_maps_everything() {
             cand.title.is_some(),
             !cand.resume.structured.work_experience.is_empty()
         );
-        let blind = ats_operator::model::BlindCandidate::from_candidate(cand);
-        let email = cand.personal.email.as_deref().unwrap_or("");
-        assert!(!blind.resume_text.contains(email));
+        assert_blind(cand);
     }
     for j in &cs.jobs {
-        assert!(!j.title.is_empty());
-        assert!(!j.description.contains('<'), "HTML left in {}", j.id);
-        assert!(!j.requirements.is_empty(), "requirements of {}", j.id);
+        assert_job_text(j);
         assert!(!j.nice_to_have.is_empty(), "nice to have of {}", j.id);
         assert!(j.employment_type.is_some() && j.department.is_some());
     }
@@ -281,7 +249,7 @@ async fn paging_follows_offsets() {
     .await
     .expect("sandbox");
     let c = api_key_client(&sb).await;
-    let cs = c.pull(None, &PullScope::default()).await.expect("pull");
+    let cs = pull_all(&c, "pull").await;
     assert_eq!(cs.jobs.len(), 130);
     assert_eq!(cs.applications.len(), 110);
     let distinct: BTreeSet<&str> = cs.applications.iter().map(|a| a.id.as_str()).collect();
@@ -295,35 +263,12 @@ async fn paging_follows_offsets() {
 async fn scope_filters_postings_and_opportunities() {
     let sb = sandbox_with(APPS).await;
     let c = api_key_client(&sb).await;
-    let scope = PullScope {
-        job_statuses: vec![JobStatus::Open],
-        job_ids: vec![],
-    };
-    let cs = c.pull(None, &scope).await.expect("pull");
-    assert!(cs.jobs.iter().all(|j| j.status == JobStatus::Open));
-    let open: BTreeSet<&str> = cs.jobs.iter().map(|j| j.id.as_str()).collect();
-    assert!(!cs.applications.is_empty());
-    assert!(
-        cs.applications
-            .iter()
-            .all(|a| open.contains(a.job_id.as_str()))
-    );
+    let cs = pull_open_jobs(&c, "pull").await;
 
     let one = cs.applications[0].job_id.clone();
     let before = count(&stats(&sb).await, "GET /v1/opportunities/{id}/resumes");
-    let cs = c
-        .pull(
-            None,
-            &PullScope {
-                job_statuses: vec![],
-                job_ids: vec![one.clone()],
-            },
-        )
-        .await
-        .expect("pull one posting");
-    assert_eq!(cs.jobs.len(), 1);
+    let cs = pull_one_job(&c, &one, "pull one posting").await;
     assert!(!cs.applications.is_empty());
-    assert!(cs.applications.iter().all(|a| a.job_id == one));
     // Only that posting's opportunities had their resumes fetched.
     let after = count(&stats(&sb).await, "GET /v1/opportunities/{id}/resumes");
     assert_eq!(after - before, cs.applications.len() as u64);
@@ -331,56 +276,27 @@ async fn scope_filters_postings_and_opportunities() {
 
 #[tokio::test]
 async fn incremental_pull_returns_exactly_the_touched() {
-    let sb = sandbox_with(APPS).await;
-    let c = api_key_client(&sb).await;
-    let full = c.pull(None, &PullScope::default()).await.expect("full");
-    let since = full.high_watermark.expect("watermark") + chrono::Duration::milliseconds(1);
-    let before: BTreeMap<String, String> = full
-        .candidates
-        .iter()
-        .map(|c| (c.id.clone(), c.resume.parsed_text.clone()))
-        .collect();
+    let (sb, c, full, since) = pulled_in_full().await;
+    let before = resumes(&full);
 
-    let none = c
-        .pull(Some(since), &PullScope::default())
-        .await
-        .expect("empty pull");
-    assert!(none.applications.is_empty() && none.candidates.is_empty());
+    let none = pull_nothing_since(&c, since).await;
     assert!(none.high_watermark.is_none());
 
     tokio::time::sleep(Duration::from_millis(5)).await;
     let touched = ids(&post(&sb, "touch", json!({"count": 5})).await);
-    let cs = c
-        .pull(Some(since), &PullScope::default())
-        .await
-        .expect("incremental");
+    let cs = pull_since(&c, since, "incremental").await;
     let got: BTreeSet<String> = cs.applications.iter().map(|a| a.id.clone()).collect();
     assert_eq!(got, touched);
-    let contacts: BTreeSet<&str> = cs
-        .applications
-        .iter()
-        .map(|a| a.candidate_id.as_str())
-        .collect();
     let cands: BTreeSet<&str> = cs.candidates.iter().map(|c| c.id.as_str()).collect();
-    assert_eq!(cands, contacts);
-    for cand in &cs.candidates {
-        assert_ne!(
-            Some(&cand.resume.parsed_text),
-            before.get(&cand.id),
-            "resume of {} unchanged",
-            cand.id
-        );
-    }
+    assert_eq!(cands, applicants(&cs));
+    assert_resumes_changed(&cs, &before);
     assert!(cs.high_watermark > Some(since));
     assert!(cs.deleted_application_ids.is_empty());
 }
 
 #[tokio::test]
 async fn deletions_are_reported_incrementally() {
-    let sb = sandbox_with(APPS).await;
-    let c = api_key_client(&sb).await;
-    let full = c.pull(None, &PullScope::default()).await.expect("full");
-    let since = full.high_watermark.expect("watermark") + chrono::Duration::milliseconds(1);
+    let (sb, c, full, since) = pulled_in_full().await;
     let gone: Vec<String> = full
         .applications
         .iter()
@@ -390,16 +306,13 @@ async fn deletions_are_reported_incrementally() {
     let deleted = ids(&post(&sb, "delete", json!({ "application_ids": gone })).await);
     assert_eq!(deleted.len(), 3);
 
-    let cs = c
-        .pull(Some(since), &PullScope::default())
-        .await
-        .expect("incremental");
+    let cs = pull_since(&c, since, "incremental").await;
     let reported: BTreeSet<String> = cs.deleted_application_ids.iter().cloned().collect();
     assert_eq!(reported, deleted);
     assert!(cs.applications.is_empty());
 
     // A full pull no longer lists them and reports no deletions.
-    let again = c.pull(None, &PullScope::default()).await.expect("full");
+    let again = pull_all(&c, "full").await;
     assert_eq!(again.applications.len(), APPS - 3);
     assert!(again.deleted_application_ids.is_empty());
     assert!(again.applications.iter().all(|a| !deleted.contains(&a.id)));
@@ -422,7 +335,7 @@ async fn oauth_refresh_rotates_and_saves() {
     let (live, _) = sandbox_creds(&sb).await;
     assert_eq!(saved["refreshToken"], live["refreshToken"]);
 
-    let cs = c.pull(None, &PullScope::default()).await.expect("pull");
+    let cs = pull_all(&c, "pull").await;
     assert_eq!(cs.applications.len(), 10);
     assert_eq!(stats(&sb).await["token_requests"], 1);
 
@@ -441,7 +354,7 @@ async fn expired_access_token_is_refreshed_once() {
     c.verify().await.expect("verify");
     let first = store.snapshot().await;
     post(&sb, "tokens/expire", json!({})).await;
-    let cs = c.pull(None, &PullScope::default()).await.expect("pull");
+    let cs = pull_all(&c, "pull").await;
     assert_eq!(cs.applications.len(), APPS);
     // The concurrent requests that saw the 401 share one refresh.
     assert_eq!(stats(&sb).await["token_requests"], 2);
@@ -453,19 +366,13 @@ async fn expired_access_token_is_refreshed_once() {
 #[tokio::test]
 async fn short_lived_tokens_expire_mid_pull() {
     let sb = sandbox_with(APPS).await;
-    control(
-        &sb,
-        reqwest::Method::PUT,
-        "token_ttl",
-        Some(json!({"seconds": 2})),
-    )
-    .await;
+    control(&sb, Method::PUT, "token_ttl", Some(json!({"seconds": 2}))).await;
     let (creds, conn) = oauth_creds(&sb).await;
     let store = MemoryStore::new(creds.clone());
     let c = oauth_client(&conn, &creds, Arc::new(store.clone()));
     // Paced at 10/s after a burst of 20, a pull of ~60 requests outlives a token.
     let t0 = Instant::now();
-    let cs = c.pull(None, &PullScope::default()).await.expect("pull");
+    let cs = pull_all(&c, "pull").await;
     assert_eq!(cs.applications.len(), APPS);
     assert!(t0.elapsed() > Duration::from_secs(3), "{:?}", t0.elapsed());
     let s = stats(&sb).await;
@@ -481,7 +388,7 @@ async fn dead_refresh_token_needs_reauthorization() {
     post(&sb, "refresh_tokens/expire", json!({})).await;
     let store = MemoryStore::new(creds.clone());
     let c = oauth_client(&conn, &creds, Arc::new(store.clone()));
-    let err = c.verify().await.unwrap_err();
+    let err = verify_err(&c).await;
     match &err {
         VendorError::ReauthorizationRequired(m) => {
             assert!(m.contains("re-authorize"), "{m}");
@@ -518,8 +425,7 @@ async fn wrong_client_secret_is_an_auth_error() {
     let (mut creds, conn) = oauth_creds(&sb).await;
     creds.insert("clientSecret".into(), SecretValue::new("not-the-secret"));
     let c = oauth_client(&conn, &creds, Arc::new(MemoryStore::new(creds.clone())));
-    let err = c.verify().await.unwrap_err();
-    assert!(matches!(err, VendorError::Auth(_)), "{err:?}");
+    assert_auth(&verify_err(&c).await);
 }
 
 #[tokio::test]
@@ -533,15 +439,15 @@ async fn api_key_errors() {
         fast(),
     )
     .unwrap();
-    let err = c.verify().await.unwrap_err();
-    assert!(matches!(err, VendorError::Auth(_)), "{err:?}");
+    let err = verify_err(&c).await;
+    assert_auth(&err);
     assert!(!err.to_string().contains("wrong-key-123"));
 
     let good = api_key_client(&sb).await;
     good.verify().await.expect("verify");
     post(&sb, "credentials/revoke", json!({})).await;
-    let err = good.pull(None, &PullScope::default()).await.unwrap_err();
-    assert!(matches!(err, VendorError::Auth(_)), "{err:?}");
+    let err = pull_err(&good).await;
+    assert_auth(&err);
 }
 
 #[tokio::test]
@@ -633,48 +539,19 @@ async fn failed_save_keeps_the_token_and_retries() {
 async fn faults_are_retried() {
     let sb = sandbox_with(12).await;
     let c = api_key_client(&sb).await;
-    post(
-        &sb,
-        "faults",
-        json!({"status": 503, "count": 3, "path_prefix": "/v1/opportunities"}),
-    )
-    .await;
-    post(
-        &sb,
-        "faults",
-        json!({"status": 429, "count": 2, "path_prefix": "/v1/postings"}),
-    )
-    .await;
-    let cs = c
-        .pull(None, &PullScope::default())
-        .await
-        .expect("pull despite 503s and 429s");
-    assert_eq!(cs.applications.len(), 12);
-    assert_eq!(stats(&sb).await["faults_injected"], 5);
+    faults(&sb, 503, 3, "/v1/opportunities").await;
+    faults(&sb, 429, 2, "/v1/postings").await;
+    assert_pulls_through(&sb, &c, 12, 5, "pull despite 503s and 429s").await;
 
     // Beyond the attempt budget: unavailable, and transient.
-    post(
-        &sb,
-        "faults",
-        json!({"status": 500, "count": 50, "path_prefix": "/v1/postings"}),
-    )
-    .await;
-    let err = c.pull(None, &PullScope::default()).await.unwrap_err();
-    assert!(matches!(err, VendorError::Unavailable(_)), "{err:?}");
-    assert!(err.is_transient());
+    assert_gives_up(&sb, &c, "/v1/postings").await;
 }
 
 #[tokio::test]
 async fn rate_limits_are_honoured() {
     let sb = sandbox_with(APPS).await;
     // Below Lever's rate: the client's own 10/s bucket is not enough, 429s pace it.
-    control(
-        &sb,
-        reqwest::Method::PUT,
-        "rate_limit",
-        Some(json!({"requests": 8, "window_seconds": 1})),
-    )
-    .await;
+    rate_limit(&sb, json!({"requests": 8, "window_seconds": 1})).await;
     let (secret, conn) = sandbox_creds(&sb).await;
     let creds = BTreeMap::from([("apiKey".to_string(), secret["apiKey"].clone())]);
     let policy = RetryPolicy {
@@ -687,10 +564,7 @@ async fn rate_limits_are_honoured() {
         policy,
     )
     .expect("client");
-    let cs = c
-        .pull(None, &PullScope::default())
-        .await
-        .expect("pull under a tight limit");
+    let cs = pull_all(&c, "pull under a tight limit").await;
     assert_eq!(cs.applications.len(), APPS);
     let s = stats(&sb).await;
     assert!(s["rate_limited"].as_u64().unwrap() > 0, "{s}");
@@ -698,43 +572,21 @@ async fn rate_limits_are_honoured() {
 
 fn request(app: &Application, key: &str, band: Band, note: bool) -> WriteBackRequest {
     WriteBackRequest {
-        application: app.clone(),
-        score: Score {
-            score: 87,
-            components: ComponentScores {
-                skills: Some(90),
-                experience: Some(80),
-                title: None,
-                education: None,
-            },
-            strengths: vec!["Rust".into()],
-            gaps: vec!["Kafka".into()],
-            band,
-        },
         note,
         custom_field: None,
-        band_tag: Some(BandTag::new("ai-", band)),
-        key: key.into(),
-        decided_at: chrono::Utc::now(),
-        profile: "test (generation 1)".into(),
+        ..client::write_request(app, key, band)
     }
 }
 
 async fn writes(sb: &RunningSandbox, id: &str) -> Value {
-    control(
-        sb,
-        reqwest::Method::GET,
-        &format!("applications/{id}/writes"),
-        None,
-    )
-    .await
+    get(sb, &format!("applications/{id}/writes")).await
 }
 
 #[tokio::test]
 async fn write_back_note_and_band_tag() {
     let sb = sandbox_with(10).await;
     let c = api_key_client(&sb).await;
-    let cs = c.pull(None, &PullScope::default()).await.expect("pull");
+    let cs = pull_all(&c, "pull").await;
     let app = &cs.applications[0];
 
     let req = request(app, "k-123", Band::StrongFit, true);
@@ -761,12 +613,7 @@ async fn write_back_note_and_band_tag() {
     assert_eq!(writes(&sb, &app.id).await["tags"], json!(["ai-weak-fit"]));
 
     // A failed note POST is checked before it is resent: still one note each.
-    post(
-        &sb,
-        "faults",
-        json!({"status": 503, "count": 1, "path_prefix": format!("/v1/opportunities/{}/notes", app.id)}),
-    )
-    .await;
+    faults(&sb, 503, 1, &format!("/v1/opportunities/{}/notes", app.id)).await;
     let other = request(app, "k-999", Band::WeakFit, true);
     c.write_back(&other)
         .await
@@ -785,7 +632,7 @@ async fn write_back_with_oauth() {
     let sb = sandbox_with(5).await;
     let (creds, conn) = oauth_creds(&sb).await;
     let c = oauth_client(&conn, &creds, Arc::new(MemoryStore::new(creds.clone())));
-    let cs = c.pull(None, &PullScope::default()).await.expect("pull");
+    let cs = pull_all(&c, "pull").await;
     let req = request(&cs.applications[0], "k-oauth", Band::GoodFit, true);
     c.write_back(&req).await.expect("write back");
     assert!(c.note_exists(&req).await.unwrap());

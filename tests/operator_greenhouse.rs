@@ -7,15 +7,18 @@ mod support;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use ats_operator::api::{
-    AtsConnection, AtsSync, SYNC_REQUESTED_ANNOTATION, ScoringProfile, conditions,
-};
-use ats_operator::sandbox::{self, RunningSandbox, SandboxOptions};
+use ats_operator::api::{AtsConnection, AtsSync, SYNC_REQUESTED_ANNOTATION, ScoringProfile};
+use ats_operator::model::VendorKind;
+use ats_operator::sandbox::{RunningSandbox, SandboxOptions};
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::api::events::v1::Event as KubeEvent;
+use kube::Client;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
-use kube::{Client, ResourceExt};
+use reqwest::Method;
 use serde_json::{Value, json};
+use support::tenant::{
+    self, cond, connection_ready, is, message, not_ready, wait_connection_reason,
+};
 
 const SYNC: &str = "greenhouse-open-jobs";
 /// A deadline so a broken operator fails the test instead of hanging it.
@@ -35,28 +38,16 @@ struct Tenant {
 
 impl Tenant {
     async fn new(prefix: &str, opts: SandboxOptions) -> Tenant {
-        let _ = tracing_subscriber::fmt()
-            .with_test_writer()
-            .with_env_filter(
-                std::env::var("RUST_LOG").unwrap_or_else(|_| "info,kube=warn,hyper=warn".into()),
-            )
-            .try_init();
-        let client = support::client().await;
-        support::install_crds(&client).await;
-        let ns = support::namespace(&client, prefix).await;
-        let sandbox = sandbox::start_greenhouse("127.0.0.1:0".parse().unwrap(), opts)
-            .await
-            .expect("sandbox");
-        let http = reqwest::Client::new();
-        let creds = get(&http, &format!("{}/_sandbox/credentials", sandbox.base_url)).await;
+        let (client, ns) = support::test_namespace(prefix).await;
+        let (sandbox, http, creds) = tenant::start_sandbox(VendorKind::Greenhouse, opts).await;
         let dir = tempfile::tempdir().unwrap();
         Tenant {
-            ledger: dir.path().join("ledger.db"),
             client,
             ns,
             sandbox,
             http,
             creds,
+            ledger: dir.path().join("ledger.db"),
             _dir: dir,
         }
     }
@@ -65,13 +56,24 @@ impl Tenant {
         Api::namespaced(self.client.clone(), &self.ns)
     }
 
+    fn secrets(&self) -> Api<Secret> {
+        Api::namespaced(self.client.clone(), &self.ns)
+    }
+
+    /// The Secret, opted in to be read (labelled), with `client_secret`.
     async fn secret(&self, client_secret: &str) {
+        self.put_secret(json!({"ats.dev/credentials": "true"}), client_secret)
+            .await;
+    }
+
+    /// The Secret `greenhouse-credentials` with `labels` and `client_secret`.
+    async fn put_secret(&self, labels: Value, client_secret: &str) {
         let s: Secret = serde_json::from_value(json!({
-            "metadata": {"name": "greenhouse-credentials", "labels": {"ats.dev/credentials": "true"}},
+            "metadata": {"name": "greenhouse-credentials", "labels": labels},
             "stringData": {"clientId": self.creds["client_id"], "clientSecret": client_secret}
         }))
         .unwrap();
-        Api::<Secret>::namespaced(self.client.clone(), &self.ns)
+        self.secrets()
             .patch(
                 "greenhouse-credentials",
                 &PatchParams::apply("test").force(),
@@ -98,19 +100,7 @@ impl Tenant {
             m.namespace = Some(self.ns.clone());
         }
         edit(&mut c, &mut p, &mut s);
-        let pp = PatchParams::apply("test").force();
-        Api::<AtsConnection>::namespaced(self.client.clone(), &self.ns)
-            .patch(&c.name_any(), &pp, &Patch::Apply(&c))
-            .await
-            .unwrap();
-        Api::<ScoringProfile>::namespaced(self.client.clone(), &self.ns)
-            .patch(&p.name_any(), &pp, &Patch::Apply(&p))
-            .await
-            .unwrap();
-        self.syncs()
-            .patch(&s.name_any(), &pp, &Patch::Apply(&s))
-            .await
-            .unwrap();
+        tenant::apply_resources(&self.client, &self.ns, &c, &p, &s).await;
     }
 
     async fn stats(&self) -> Value {
@@ -122,31 +112,22 @@ impl Tenant {
     }
 
     async fn control(&self, path: &str, body: Value) -> Value {
-        let r = self
-            .http
-            .post(format!("{}/_sandbox/{path}", self.sandbox.base_url))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "control {path}: {}", r.status());
-        r.json().await.unwrap_or(Value::Null)
+        tenant::control(&self.http, &self.sandbox, Method::POST, path, body).await
     }
 
     /// Waits until the sync's status satisfies `pred`; panics with the status at the deadline.
     async fn wait(&self, what: &str, pred: impl Fn(&AtsSync) -> bool) -> AtsSync {
-        let deadline = tokio::time::Instant::now() + DEADLINE;
-        loop {
-            if let Some(s) = self.syncs().get_opt(SYNC).await.unwrap() {
-                if pred(&s) {
-                    return s;
-                }
-                if tokio::time::Instant::now() > deadline {
-                    panic!("timed out waiting for {what}; status: {:#?}", s.status);
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        tenant::wait_for_sync(&self.syncs(), SYNC, DEADLINE, what, pred).await
+    }
+
+    /// Waits until the sync is Ready and Synced again.
+    async fn recovered(&self) {
+        self.wait("recovery", |s| is(s, "Ready", "True", "Synced"))
+            .await;
+    }
+
+    fn start_operator(&self) -> Operator {
+        Operator::start(&self.client, &self.ns, &self.ledger)
     }
 
     async fn request_sync(&self, value: &str) {
@@ -214,23 +195,8 @@ async fn get(http: &reqwest::Client, url: &str) -> Value {
     http.get(url).send().await.unwrap().json().await.unwrap()
 }
 
-fn cond(s: &AtsSync, t: &str) -> Option<conditions::Condition> {
-    s.status
-        .as_ref()
-        .and_then(|st| conditions::find(&st.conditions, t).cloned())
-}
-
-fn is(s: &AtsSync, t: &str, status: &str, reason: &str) -> bool {
-    cond(s, t).is_some_and(|c| c.status == status && c.reason == reason)
-}
-
 fn small() -> SandboxOptions {
-    SandboxOptions {
-        applications: 40,
-        jobs: 5,
-        rate_limit: None,
-        ..Default::default()
-    }
+    support::sandbox::unlimited(40, 5)
 }
 
 #[tokio::test]
@@ -238,7 +204,7 @@ async fn tenant_is_synced_scored_and_written_back_exactly_once() {
     let t = Tenant::new("gh-happy", small()).await;
     t.good_secret().await;
     t.apply(|_, _, _| {}).await;
-    let op = Operator::start(&t.client, &t.ns, &t.ledger);
+    let op = t.start_operator();
 
     let s = t
         .wait("Ready and Synced", |s| {
@@ -344,20 +310,15 @@ async fn tenant_is_synced_scored_and_written_back_exactly_once() {
 async fn missing_secret_then_recovers() {
     let t = Tenant::new("gh-secret", small()).await;
     t.apply(|_, _, _| {}).await;
-    let op = Operator::start(&t.client, &t.ns, &t.ledger);
-    let s = t
-        .wait("SecretNotFound", |s| {
-            is(s, "Ready", "False", "SecretNotFound")
-        })
-        .await;
-    let msg = cond(&s, "Ready").unwrap().message;
+    let op = t.start_operator();
+    let s = t.wait("SecretNotFound", not_ready("SecretNotFound")).await;
+    let msg = message(&s, "Ready");
     assert!(msg.contains("greenhouse-credentials"), "{msg}");
     assert!(is(&s, "Stalled", "False", "NoProblem"));
     assert!(t.events().await.iter().any(|(r, _)| r == "SecretNotFound"));
 
     t.good_secret().await;
-    t.wait("recovery", |s| is(s, "Ready", "True", "Synced"))
-        .await;
+    t.recovered().await;
     op.stop().await;
 }
 
@@ -366,47 +327,22 @@ async fn missing_secret_then_recovers() {
 #[tokio::test]
 async fn unlabelled_secret_is_not_read() {
     let t = Tenant::new("gh-unlabelled", small()).await;
-    let s: Secret = serde_json::from_value(json!({
-        "metadata": {"name": "greenhouse-credentials"},
-        "stringData": {"clientId": t.creds["client_id"], "clientSecret": t.creds["client_secret"]}
-    }))
-    .unwrap();
-    let secrets = Api::<Secret>::namespaced(t.client.clone(), &t.ns);
-    secrets
-        .patch(
-            "greenhouse-credentials",
-            &PatchParams::apply("test").force(),
-            &Patch::Apply(&s),
-        )
-        .await
-        .unwrap();
+    let client_secret = t.creds["client_secret"].as_str().unwrap();
+    t.put_secret(json!({}), client_secret).await;
     t.apply(|_, _, _| {}).await;
-    let op = Operator::start(&t.client, &t.ns, &t.ledger);
+    let op = t.start_operator();
     let s = t
-        .wait("SecretNotAllowed", |s| {
-            is(s, "Ready", "False", "SecretNotAllowed")
-        })
+        .wait("SecretNotAllowed", not_ready("SecretNotAllowed"))
         .await;
-    let msg = cond(&s, "Ready").unwrap().message;
+    let msg = message(&s, "Ready");
     assert!(msg.contains("ats.dev/credentials=true"), "{msg}");
     assert!(is(&s, "Stalled", "True", "SecretNotAllowed"));
-    let conns = Api::<AtsConnection>::namespaced(t.client.clone(), &t.ns);
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
-        let c = conns.get("greenhouse").await.unwrap();
-        let ready = c
-            .status
-            .and_then(|st| conditions::find(&st.conditions, "Ready").cloned());
-        if ready.is_some_and(|r| r.reason == "SecretNotAllowed") {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "connection status");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let (client, ns) = (&t.client, &t.ns);
+    wait_connection_reason(client, ns, "greenhouse", "SecretNotAllowed", DEADLINE).await;
     // Its values never went to the vendor.
     assert_eq!(t.stats().await["token_requests"], 0);
     // Opting in recovers.
-    secrets
+    t.secrets()
         .patch(
             "greenhouse-credentials",
             &PatchParams::default(),
@@ -414,8 +350,7 @@ async fn unlabelled_secret_is_not_read() {
         )
         .await
         .unwrap();
-    t.wait("recovery", |s| is(s, "Ready", "True", "Synced"))
-        .await;
+    t.recovered().await;
     op.stop().await;
 }
 
@@ -424,10 +359,8 @@ async fn wrong_credentials_are_auth_failed_and_never_leak() {
     let t = Tenant::new("gh-auth", small()).await;
     t.secret("definitely-wrong-secret").await;
     t.apply(|_, _, _| {}).await;
-    let op = Operator::start(&t.client, &t.ns, &t.ledger);
-    let s = t
-        .wait("AuthFailed", |s| is(s, "Ready", "False", "AuthFailed"))
-        .await;
+    let op = t.start_operator();
+    let s = t.wait("AuthFailed", not_ready("AuthFailed")).await;
     assert!(is(&s, "Stalled", "True", "AuthFailed"));
     let status = serde_json::to_string(&s.status).unwrap();
     let events = format!("{:?}", t.events().await);
@@ -440,20 +373,13 @@ async fn wrong_credentials_are_auth_failed_and_never_leak() {
             "secret leaked"
         );
     }
-    let conn: AtsConnection = Api::namespaced(t.client.clone(), &t.ns)
-        .get("greenhouse")
-        .await
-        .unwrap();
-    let conn_ready = conn
-        .status
-        .and_then(|st| conditions::find(&st.conditions, "Ready").cloned());
+    let conn_ready = connection_ready(&t.client, &t.ns, "greenhouse").await;
     assert!(conn_ready.is_none_or(|c| c.reason == "AuthFailed" && c.status == "False"));
 
     // Fixing the Secret hands the new credentials to the running worker (no
     // restart) and the sync succeeds at once.
     t.good_secret().await;
-    t.wait("recovery", |s| is(s, "Ready", "True", "Synced"))
-        .await;
+    t.recovered().await;
     let events = t.events().await;
     assert!(
         !events.iter().any(|(r, _)| r == "WorkerRestarted"),
@@ -471,11 +397,11 @@ async fn non_site_admin_is_stalled_forbidden() {
         .trim_matches('"')
         .to_string();
     t.apply(|c, _, _| c.spec.auth.sub = Some(basic)).await;
-    let op = Operator::start(&t.client, &t.ns, &t.ledger);
+    let op = t.start_operator();
     let s = t
         .wait("Forbidden", |s| is(s, "Stalled", "True", "Forbidden"))
         .await;
-    let msg = cond(&s, "Stalled").unwrap().message;
+    let msg = message(&s, "Stalled");
     assert!(msg.contains("Site Admin"), "{msg}");
     assert!(msg.contains("scope"), "{msg}");
     op.stop().await;
@@ -487,11 +413,9 @@ async fn invalid_spec_names_the_field() {
     t.good_secret().await;
     t.apply(|_, _, s| s.spec.schedule = "every tuesday".into())
         .await;
-    let op = Operator::start(&t.client, &t.ns, &t.ledger);
-    let s = t
-        .wait("InvalidSpec", |s| is(s, "Ready", "False", "InvalidSpec"))
-        .await;
-    assert!(cond(&s, "Ready").unwrap().message.contains("spec.schedule"));
+    let op = t.start_operator();
+    let s = t.wait("InvalidSpec", not_ready("InvalidSpec")).await;
+    assert!(message(&s, "Ready").contains("spec.schedule"));
     assert!(is(&s, "Stalled", "True", "InvalidSpec"));
 
     // An unknown reference names its field, and is picked up once it exists.
@@ -551,7 +475,7 @@ async fn vendor_429_and_5xx_complete_later_without_duplicates() {
     )
     .await;
     t.apply(|_, _, _| {}).await;
-    let op = Operator::start(&t.client, &t.ns, &t.ledger);
+    let op = t.start_operator();
     t.wait("Ready", |s| is(s, "Ready", "True", "Synced")).await;
     for (id, notes, score) in t.notes_per_application().await {
         assert_eq!(notes, 1, "application {id}");
@@ -566,7 +490,7 @@ async fn suspend_stops_and_resume_syncs() {
     let t = Tenant::new("gh-suspend", small()).await;
     t.good_secret().await;
     t.apply(|_, _, s| s.spec.suspend = true).await;
-    let op = Operator::start(&t.client, &t.ns, &t.ledger);
+    let op = t.start_operator();
     t.wait("Suspended", |s| is(s, "Ready", "True", "Suspended"))
         .await;
     assert_eq!(t.stats().await["notes_created"], 0);
@@ -583,16 +507,14 @@ async fn restart_mid_write_back_neither_loses_nor_duplicates() {
     let t = Tenant::new(
         "gh-restart",
         SandboxOptions {
-            applications: 40,
-            jobs: 5,
             rate_limit: Some((20, Duration::from_secs(2))),
-            ..Default::default()
+            ..small()
         },
     )
     .await;
     t.good_secret().await;
     t.apply(|_, _, _| {}).await;
-    let op = Operator::start(&t.client, &t.ns, &t.ledger);
+    let op = t.start_operator();
     let deadline = tokio::time::Instant::now() + DEADLINE;
     while t.stats().await["notes_created"].as_u64().unwrap_or(0) < 5 {
         assert!(tokio::time::Instant::now() < deadline);
@@ -601,7 +523,7 @@ async fn restart_mid_write_back_neither_loses_nor_duplicates() {
     op.stop().await;
     let written_at_stop = t.stats().await["notes_created"].as_u64().unwrap();
 
-    let op = Operator::start(&t.client, &t.ns, &t.ledger);
+    let op = t.start_operator();
     t.wait("Synced after restart", |s| {
         is(s, "Synced", "True", "Synced")
     })

@@ -3,22 +3,21 @@
 //! the ATS (the ledger never heard) or before it was sent. The next run, with the
 //! real client, must leave exactly one note per application.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
-use ats_operator::api::{ScoringProfileSpec, WriteBackSpec};
 use ats_operator::ledger::Ledger;
-use ats_operator::model::{Application, JobStatus, VendorKind};
+use ats_operator::model::{Application, JobStatus};
 use ats_operator::sandbox::{self, SandboxOptions};
+use ats_operator::sync::SyncSpec;
 use ats_operator::sync::pipeline;
-use ats_operator::sync::{Schedule, SyncKey, SyncSpec};
-use ats_operator::vendors::{
-    self, AtsClient, ConnectionConfig, PullScope, SecretValue, VendorError, WriteBackRequest,
-};
+use ats_operator::vendors::{self, AtsClient, PullScope, VendorError, WriteBackRequest};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use support::spec;
+
+mod support;
 
 /// Lands every other write, then fails all of them as a crash would.
 struct Crashing {
@@ -52,44 +51,12 @@ impl AtsClient for Crashing {
 }
 
 fn spec(base: &str, creds: &Value) -> SyncSpec {
-    let mut credentials = BTreeMap::new();
-    credentials.insert(
-        "clientId".to_string(),
-        SecretValue::new(creds["client_id"].as_str().unwrap()),
-    );
-    credentials.insert(
-        "clientSecret".to_string(),
-        SecretValue::new(creds["client_secret"].as_str().unwrap()),
-    );
-    SyncSpec {
-        key: SyncKey {
-            namespace: "tenant".into(),
-            name: "recovery".into(),
-        },
-        connection: ConnectionConfig {
-            vendor: VendorKind::Greenhouse,
-            base_url: Some(base.to_string()),
-            token_url: Some(format!("{base}/token")),
-            subdomain: None,
-            credentials,
-            sub: None,
-            rate_limit: None,
-            endpoints: ats_operator::vendors::guard::EndpointPolicy::AllowPrivate,
-            download_hosts: Vec::new(),
-        },
-        schedule: Schedule::parse("15m").unwrap(),
-        scope: PullScope {
-            job_statuses: vec![JobStatus::Open],
-            job_ids: vec![],
-        },
-        write_back: WriteBackSpec::default(),
-        profile: ScoringProfileSpec::default(),
-        profile_identity: "p/1".into(),
-        profile_name: "p".into(),
-        profile_generation: 1,
-        deletion_guard_percent: 20,
-        full_sync_every: std::time::Duration::from_secs(86_400),
-    }
+    spec::sync(
+        spec::greenhouse(base, creds),
+        ("tenant", "recovery"),
+        "p",
+        vec![JobStatus::Open],
+    )
 }
 
 async fn get(url: String) -> Value {
@@ -103,12 +70,30 @@ async fn get(url: String) -> Value {
 
 /// A small Greenhouse tenant without a rate limit.
 fn opts() -> SandboxOptions {
-    SandboxOptions {
-        applications: 24,
-        jobs: 3,
-        rate_limit: None,
-        ..Default::default()
+    support::sandbox::unlimited(24, 3)
+}
+
+/// Every application of an open job in the sandbox at `base` carries exactly
+/// one note; returns those applications.
+async fn assert_one_note_each(base: &str) -> Vec<Value> {
+    let apps = get(format!("{base}/_sandbox/applications")).await;
+    let open: Vec<Value> = apps
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["job_status"] == "open")
+        .cloned()
+        .collect();
+    for a in &open {
+        let notes = get(format!("{base}/_sandbox/applications/{}/notes", a["id"])).await;
+        assert_eq!(
+            notes.as_array().unwrap().len(),
+            1,
+            "application {}",
+            a["id"]
+        );
     }
+    open
 }
 
 #[tokio::test]
@@ -162,27 +147,11 @@ async fn crash_between_scoring_and_writing_neither_loses_nor_duplicates() {
             .is_empty()
     );
 
-    let apps = get(format!("{}/_sandbox/applications", sb.base_url)).await;
-    let mut checked = 0;
-    for a in apps.as_array().unwrap() {
-        if a["job_status"] != "open" {
-            continue;
-        }
-        let notes = get(format!(
-            "{}/_sandbox/applications/{}/notes",
-            sb.base_url, a["id"]
-        ))
-        .await;
-        assert_eq!(
-            notes.as_array().unwrap().len(),
-            1,
-            "application {}",
-            a["id"]
-        );
+    let open = assert_one_note_each(&sb.base_url).await;
+    for a in &open {
         assert!(a["custom_fields"]["ai_score"]["value"].is_number());
-        checked += 1;
     }
-    assert!(checked > 0);
+    assert!(!open.is_empty());
 }
 
 /// Pending writes of one account are never sent to another: after the
@@ -228,23 +197,5 @@ async fn pending_writes_are_superseded_when_the_source_changes() {
         notes_a,
         "nothing more went to the old account"
     );
-    let apps = get(format!("{}/_sandbox/applications", b.base_url)).await;
-    for app in apps
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|a| a["job_status"] == "open")
-    {
-        let notes = get(format!(
-            "{}/_sandbox/applications/{}/notes",
-            b.base_url, app["id"]
-        ))
-        .await;
-        assert_eq!(
-            notes.as_array().unwrap().len(),
-            1,
-            "application {}",
-            app["id"]
-        );
-    }
+    assert_one_note_each(&b.base_url).await;
 }

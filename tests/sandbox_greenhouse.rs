@@ -3,45 +3,23 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use ats_operator::sandbox::{self, RunningSandbox, SandboxOptions};
-use reqwest::StatusCode;
+use ats_operator::model::VendorKind;
+use ats_operator::sandbox::SandboxOptions;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use support::client::count;
+use support::sandbox::{Harness as Sb, assert_counts, header, ok_json, rate_limited, unlimited};
 
-struct Sb {
-    sb: RunningSandbox,
-    http: reqwest::Client,
-    creds: Value,
+mod support;
+
+/// The usual size of this file's sandbox.
+fn small() -> SandboxOptions {
+    unlimited(60, 6)
 }
 
 impl Sb {
     async fn start(opts: SandboxOptions) -> Sb {
-        let sb = sandbox::start_greenhouse("127.0.0.1:0".parse().unwrap(), opts)
-            .await
-            .expect("sandbox starts");
-        let http = reqwest::Client::new();
-        let creds = http
-            .get(format!("{}/_sandbox/credentials", sb.base_url))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        Sb { sb, http, creds }
-    }
-
-    async fn small() -> Sb {
-        Sb::start(SandboxOptions {
-            applications: 60,
-            jobs: 6,
-            rate_limit: None,
-            ..Default::default()
-        })
-        .await
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.sb.base_url, path)
+        Sb::launch(VendorKind::Greenhouse, opts).await
     }
 
     fn id(&self) -> &str {
@@ -78,39 +56,35 @@ impl Sb {
         self.token_for(Some(&admin)).await
     }
 
-    async fn get(&self, token: &str, path_and_query: &str) -> reqwest::Response {
-        self.http
-            .get(self.url(path_and_query))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-    }
-
     async fn get_json(&self, token: &str, path_and_query: &str) -> Value {
-        let r = self.get(token, path_and_query).await;
-        assert_eq!(r.status(), StatusCode::OK, "{path_and_query}");
-        r.json().await.unwrap()
+        ok_json(self.bearer(token, path_and_query).await, path_and_query).await
     }
 
-    async fn control(&self, method: reqwest::Method, path: &str, body: Value) -> reqwest::Response {
-        self.http
-            .request(method, self.url(&format!("/_sandbox/{path}")))
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
+    /// A `method` request to `path` with `token` and, if any, a JSON `body`.
+    async fn send(
+        &self,
+        method: Method,
+        token: &str,
+        path: impl AsRef<str>,
+        body: Option<&Value>,
+    ) -> reqwest::Response {
+        let rb = self.http.request(method, self.url(path.as_ref()));
+        let rb = rb.bearer_auth(token);
+        let rb = match body {
+            Some(b) => rb.json(b),
+            None => rb,
+        };
+        rb.send().await.unwrap()
+    }
+
+    /// The body at `url` (a file link, presigned: no token).
+    async fn text_at(&self, url: &str) -> String {
+        let r = self.http.get(url).send().await.unwrap();
+        r.text().await.unwrap()
     }
 
     async fn stats(&self) -> Value {
-        self.http
-            .get(self.url("/_sandbox/stats"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.control_get("stats").await
     }
 
     /// Follows `Link: rel="next"` to the end; returns (all items, pages).
@@ -145,13 +119,25 @@ fn next_link(h: &reqwest::header::HeaderMap) -> Option<String> {
     )
 }
 
+/// A JSON array's items.
+fn arr(v: &Value) -> &[Value] {
+    v.as_array().unwrap()
+}
+
+/// A rejection: `status`, and a `message` that starts with `start`.
+async fn assert_message(r: reqwest::Response, status: StatusCode, start: &str) {
+    assert_eq!(r.status(), status);
+    let v: Value = r.json().await.unwrap();
+    assert!(v["message"].as_str().unwrap().starts_with(start), "{v}");
+}
+
 fn ids(items: &[Value]) -> Vec<u64> {
     items.iter().map(|v| v["id"].as_u64().unwrap()).collect()
 }
 
 #[tokio::test]
 async fn token_flow_and_errors() {
-    let s = Sb::small().await;
+    let s = Sb::start(small()).await;
     // Success, without sub: the integration service user.
     let r = s
         .token_response(&[("grant_type", "client_credentials")])
@@ -163,7 +149,7 @@ async fn token_flow_and_errors() {
     assert!(chrono::DateTime::parse_from_rfc3339(v["expires_at"].as_str().unwrap()).is_ok());
     let tok = v["access_token"].as_str().unwrap();
     assert_eq!(tok.split('.').count(), 3);
-    assert_eq!(s.get(tok, "/v3/jobs").await.status(), StatusCode::OK);
+    assert_eq!(s.bearer(tok, "/v3/jobs").await.status(), StatusCode::OK);
 
     // No credentials.
     let r = s
@@ -195,23 +181,10 @@ async fn token_flow_and_errors() {
 
     // Missing and bad grant types.
     let r = s.token_response(&[]).await;
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    let v: Value = r.json().await.unwrap();
-    assert!(
-        v["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("Must include `grant_type`")
-    );
+    assert_message(r, StatusCode::BAD_REQUEST, "Must include `grant_type`").await;
     let r = s.token_response(&[("grant_type", "not_a_grant")]).await;
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    let v: Value = r.json().await.unwrap();
-    assert!(
-        v["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("grant_type=not_a_grant is invalid, please use one of:")
-    );
+    let invalid = "grant_type=not_a_grant is invalid, please use one of:";
+    assert_message(r, StatusCode::BAD_REQUEST, invalid).await;
 
     // Unknown sub.
     let r = s
@@ -225,7 +198,7 @@ async fn token_flow_and_errors() {
 
 #[tokio::test]
 async fn api_auth_errors_and_site_admin() {
-    let s = Sb::small().await;
+    let s = Sb::start(small()).await;
     let expected = json!({
         "message": "Unauthorized",
         "errors": ["Token could not be decoded. Please ensure your token is from a trusted source."]
@@ -233,28 +206,28 @@ async fn api_auth_errors_and_site_admin() {
     let r = s.http.get(s.url("/v3/applications")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(r.json::<Value>().await.unwrap(), expected);
-    let r = s.get("garbage", "/v3/applications").await;
+    let r = s.bearer("garbage", "/v3/applications").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(r.json::<Value>().await.unwrap(), expected);
     // A tampered token.
     let mut tok = s.token().await;
     tok.replace_range(tok.len() - 2.., "AA");
     assert_eq!(
-        s.get(&tok, "/v3/jobs").await.status(),
+        s.bearer(&tok, "/v3/jobs").await.status(),
         StatusCode::UNAUTHORIZED
     );
 
     // A basic (non Site Admin) user may not list.
     let basic = s.creds["basic_user_id"].to_string();
     let bt = s.token_for(Some(&basic)).await;
-    let r = s.get(&bt, "/v3/applications").await;
+    let r = s.bearer(&bt, "/v3/applications").await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let v: Value = r.json().await.unwrap();
     assert!(v["errors"][0].as_str().unwrap().contains("Site Admin"));
 
     // Unknown routes are JSON 404s.
     let tok = s.token().await;
-    let r = s.get(&tok, "/v3/nothing_here").await;
+    let r = s.bearer(&tok, "/v3/nothing_here").await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     assert!(r.json::<Value>().await.unwrap()["message"].is_string());
 }
@@ -262,11 +235,8 @@ async fn api_auth_errors_and_site_admin() {
 #[tokio::test]
 async fn token_expiry_revocation_and_short_ttl() {
     let s = Sb::start(SandboxOptions {
-        applications: 10,
-        jobs: 3,
-        rate_limit: None,
         token_ttl: Duration::from_secs(1),
-        ..Default::default()
+        ..unlimited(10, 3)
     })
     .await;
     let r = s
@@ -274,28 +244,17 @@ async fn token_expiry_revocation_and_short_ttl() {
         .await;
     assert_eq!(r.json::<Value>().await.unwrap()["expires_in"], 1);
 
-    let tok = s.token().await;
-    assert_eq!(s.get(&tok, "/v3/jobs").await.status(), StatusCode::OK);
-    // Expiry is forced through the control API, so no timing is involved.
-    let r = s
-        .control(reqwest::Method::POST, "tokens/expire", json!({}))
-        .await;
-    assert!(r.status().is_success());
-    assert_eq!(
-        s.get(&tok, "/v3/jobs").await.status(),
-        StatusCode::UNAUTHORIZED
-    );
-    let tok = s.token().await;
-    assert_eq!(s.get(&tok, "/v3/jobs").await.status(), StatusCode::OK);
-
-    let r = s
-        .control(reqwest::Method::POST, "credentials/revoke", json!({}))
-        .await;
-    assert!(r.status().is_success());
-    assert_eq!(
-        s.get(&tok, "/v3/jobs").await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    // Expiry is forced through the control API, so no timing is involved;
+    // a revocation kills the token as well.
+    let mut tok = String::new();
+    for kill in ["tokens/expire", "credentials/revoke"] {
+        tok = s.token().await;
+        assert_eq!(s.bearer(&tok, "/v3/jobs").await.status(), StatusCode::OK);
+        let r = s.control(Method::POST, kill, json!({})).await;
+        assert!(r.status().is_success());
+        let after = s.bearer(&tok, "/v3/jobs").await.status();
+        assert_eq!(after, StatusCode::UNAUTHORIZED, "{kill}");
+    }
     let r = s
         .token_response(&[("grant_type", "client_credentials")])
         .await;
@@ -305,16 +264,16 @@ async fn token_expiry_revocation_and_short_ttl() {
         .await;
     // Old tokens stay void; new ones work.
     assert_eq!(
-        s.get(&tok, "/v3/jobs").await.status(),
+        s.bearer(&tok, "/v3/jobs").await.status(),
         StatusCode::UNAUTHORIZED
     );
     let tok = s.token().await;
-    assert_eq!(s.get(&tok, "/v3/jobs").await.status(), StatusCode::OK);
+    assert_eq!(s.bearer(&tok, "/v3/jobs").await.status(), StatusCode::OK);
 }
 
 #[tokio::test]
 async fn paging_with_link_and_cursor_rules() {
-    let s = Sb::small().await;
+    let s = Sb::start(small()).await;
     let tok = s.token().await;
     let (all, pages) = s.walk(&tok, "/v3/applications?per_page=7").await;
     assert_eq!(all.len(), 60);
@@ -326,16 +285,16 @@ async fn paging_with_link_and_cursor_rules() {
     assert_eq!(got.iter().collect::<HashSet<_>>().len(), got.len());
 
     // The last page has no Link; a full single page neither.
-    let r = s.get(&tok, "/v3/applications?per_page=500").await;
+    let r = s.bearer(&tok, "/v3/applications?per_page=500").await;
     assert!(r.headers().get("link").is_none());
     assert_eq!(r.json::<Vec<Value>>().await.unwrap().len(), 60);
 
     // Default page size 100 (60 fit on one page).
-    let r = s.get(&tok, "/v3/applications").await;
+    let r = s.bearer(&tok, "/v3/applications").await;
     assert!(r.headers().get("link").is_none());
 
     // Link points at the sandbox with only a cursor.
-    let r = s.get(&tok, "/v3/applications?per_page=5").await;
+    let r = s.bearer(&tok, "/v3/applications?per_page=5").await;
     let next = next_link(r.headers()).unwrap();
     assert!(next.starts_with(&format!("{}/v3/applications?cursor=", s.sb.base_url)));
     let query = next.split_once('?').unwrap().1;
@@ -360,7 +319,7 @@ async fn paging_with_link_and_cursor_rules() {
         "per_page=501",
         "per_page=ten",
     ] {
-        let r = s.get(&tok, &format!("/v3/applications?{q}")).await;
+        let r = s.bearer(&tok, &format!("/v3/applications?{q}")).await;
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{q}");
     }
 
@@ -375,7 +334,7 @@ async fn paging_with_link_and_cursor_rules() {
 
 #[tokio::test]
 async fn filters() {
-    let s = Sb::small().await;
+    let s = Sb::start(small()).await;
     let tok = s.token().await;
     let all: Vec<Value> = s
         .get_json(&tok, "/v3/applications?per_page=500")
@@ -409,18 +368,13 @@ async fn filters() {
     let v = s
         .get_json(&tok, &format!("/v3/applications?candidate_ids={cid}"))
         .await;
-    assert!(
-        v.as_array()
-            .unwrap()
-            .iter()
-            .all(|a| a["candidate_id"] == cid)
-    );
+    assert!(arr(&v).iter().all(|a| a["candidate_id"] == cid));
     assert!(!v.as_array().unwrap().is_empty());
 
     // More than 50 ids: 422.
     let many: Vec<String> = (1..=51).map(|i| i.to_string()).collect();
     let r = s
-        .get(&tok, &format!("/v3/applications?ids={}", many.join(",")))
+        .bearer(&tok, &format!("/v3/applications?ids={}", many.join(",")))
         .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
@@ -435,7 +389,7 @@ async fn filters() {
         active.len(),
         all.iter().filter(|a| a["status"] == "in_process").count()
     );
-    let r = s.get(&tok, "/v3/applications?status=in_process").await;
+    let r = s.bearer(&tok, "/v3/applications?status=in_process").await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
     // updated_at with one and two operators.
@@ -471,8 +425,7 @@ async fn filters() {
         )
         .await;
     assert!(
-        v.as_array()
-            .unwrap()
+        arr(&v)
             .iter()
             .all(|a| a["created_at"].as_str().unwrap() > hi)
     );
@@ -481,7 +434,7 @@ async fn filters() {
         "updated_at=after|2025-01-01T00:00:00Z",
         "created_at=gte|nope",
     ] {
-        let r = s.get(&tok, &format!("/v3/applications?{bad}")).await;
+        let r = s.bearer(&tok, &format!("/v3/applications?{bad}")).await;
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
     }
 
@@ -495,7 +448,7 @@ async fn filters() {
     let v = s
         .get_json(&tok, &format!("/v3/candidates?email={}", urlencode(&email)))
         .await;
-    assert_eq!(ids(v.as_array().unwrap()), vec![c["id"].as_u64().unwrap()]);
+    assert_eq!(ids(arr(&v)), vec![c["id"].as_u64().unwrap()]);
     let v = s
         .get_json(&tok, &format!("/v3/candidates?candidate_ids={}", c["id"]))
         .await;
@@ -517,14 +470,9 @@ async fn filters() {
 
     // Jobs by status; job posts carry the description.
     let open = s.get_json(&tok, "/v3/jobs?status=open").await;
-    assert!(
-        open.as_array()
-            .unwrap()
-            .iter()
-            .all(|j| j["status"] == "open")
-    );
+    assert!(arr(&open).iter().all(|j| j["status"] == "open"));
     assert_eq!(
-        s.get(&tok, "/v3/jobs?status=bogus").await.status(),
+        s.bearer(&tok, "/v3/jobs?status=bogus").await.status(),
         StatusCode::UNPROCESSABLE_ENTITY
     );
     let posts = s.get_json(&tok, "/v3/job_posts").await;
@@ -551,12 +499,7 @@ async fn filters() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(
-        r.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/plain")
-    );
+    assert!(header(&r, "content-type").starts_with("text/plain"));
     let text = r.text().await.unwrap();
     for h in ["SUMMARY", "EXPERIENCE", "EDUCATION", "SKILLS"] {
         assert!(text.lines().any(|l| l == h), "{h}");
@@ -576,17 +519,11 @@ fn urlencode(s: &str) -> String {
 
 #[tokio::test]
 async fn rate_limit_headers_and_429() {
-    let s = Sb::start(SandboxOptions {
-        applications: 10,
-        jobs: 3,
-        rate_limit: Some((3, Duration::from_secs(600))),
-        ..Default::default()
-    })
-    .await;
+    let s = Sb::start(rate_limited(10, 3, 3, Duration::from_secs(600))).await;
     let tok = s.token().await;
     let now = chrono::Utc::now().timestamp() as u64;
     for remaining in [2, 1, 0] {
-        let r = s.get(&tok, "/v3/jobs").await;
+        let r = s.bearer(&tok, "/v3/jobs").await;
         assert_eq!(r.status(), StatusCode::OK);
         let h = r.headers();
         assert_eq!(h["x-ratelimit-limit"], "3");
@@ -594,25 +531,16 @@ async fn rate_limit_headers_and_429() {
         let reset: u64 = h["x-ratelimit-reset"].to_str().unwrap().parse().unwrap();
         assert!(reset > now && reset <= now + 602, "{reset} vs {now}");
     }
-    let r = s.get(&tok, "/v3/jobs").await;
+    let r = s.bearer(&tok, "/v3/jobs").await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry: u64 = r.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry: u64 = header(&r, "retry-after").parse().unwrap();
     assert!((1..=600).contains(&retry));
     assert_eq!(r.headers()["x-ratelimit-remaining"], "0");
     assert!(r.json::<Value>().await.unwrap()["message"].is_string());
     // Writes count too.
     let r = s
-        .http
-        .post(s.url("/v3/notes"))
-        .bearer_auth(&tok)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+        .send(Method::POST, &tok, "/v3/notes", Some(&json!({})))
+        .await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     // Downloads and the token endpoint are not limited by the API window.
     assert!(
@@ -636,7 +564,7 @@ async fn rate_limit_headers_and_429() {
         )
         .await;
     assert!(r.status().is_success());
-    let r = s.get(&tok, "/v3/jobs").await;
+    let r = s.bearer(&tok, "/v3/jobs").await;
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.headers().get("x-ratelimit-limit").is_none());
     s.control(
@@ -645,14 +573,14 @@ async fn rate_limit_headers_and_429() {
         json!({"requests": 50, "window_seconds": 30}),
     )
     .await;
-    let r = s.get(&tok, "/v3/jobs").await;
+    let r = s.bearer(&tok, "/v3/jobs").await;
     assert_eq!(r.headers()["x-ratelimit-limit"], "50");
     assert_eq!(r.headers()["x-ratelimit-remaining"], "49");
 }
 
 #[tokio::test]
 async fn writes_notes_custom_fields_and_tags() {
-    let s = Sb::small().await;
+    let s = Sb::start(small()).await;
     let tok = s.token().await;
     let apps = s.get_json(&tok, "/v3/applications?per_page=2").await;
     let app = &apps[0];
@@ -666,14 +594,8 @@ async fn writes_notes_custom_fields_and_tags() {
     );
 
     // Note: 201 with the read shape; user defaults to the token's sub.
-    let r = s
-        .http
-        .post(s.url("/v3/notes"))
-        .bearer_auth(&tok)
-        .json(&json!({"candidate_id": cid, "application_id": aid, "body": "AI match score: 87/100", "visibility": "admin_only", "note_type": "NOTE"}))
-        .send()
-        .await
-        .unwrap();
+    let note = json!({"candidate_id": cid, "application_id": aid, "body": "AI match score: 87/100", "visibility": "admin_only", "note_type": "NOTE"});
+    let r = s.send(Method::POST, &tok, "/v3/notes", Some(&note)).await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let note: Value = r.json().await.unwrap();
     assert_eq!(note["visibility"], "admin_only_visible");
@@ -682,19 +604,8 @@ async fn writes_notes_custom_fields_and_tags() {
     let listed = s
         .get_json(&tok, &format!("/v3/notes?application_ids={aid}"))
         .await;
-    assert_eq!(
-        ids(listed.as_array().unwrap()),
-        vec![note["id"].as_u64().unwrap()]
-    );
-    let ctl: Value = s
-        .http
-        .get(s.url(&format!("/_sandbox/applications/{aid}/notes")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    assert_eq!(ids(arr(&listed)), vec![note["id"].as_u64().unwrap()]);
+    let ctl: Value = s.control_get(&format!("applications/{aid}/notes")).await;
     assert_eq!(ctl.as_array().unwrap().len(), 1);
     // Bad notes.
     for body in [
@@ -703,27 +614,15 @@ async fn writes_notes_custom_fields_and_tags() {
         json!({"candidate_id": cid, "visibility": "public"}),
         json!({"candidate_id": cid, "application_id": 1, "body": "x", "visibility": "public"}),
     ] {
-        let r = s
-            .http
-            .post(s.url("/v3/notes"))
-            .bearer_auth(&tok)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let r = s.send(Method::POST, &tok, "/v3/notes", Some(&body)).await;
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     }
 
     // PATCH custom fields: 204, bumps updated_at, visible in reads.
     let before = app["updated_at"].as_str().unwrap().to_string();
-    let r = s
-        .http
-        .patch(s.url(&format!("/v3/applications/{aid}")))
-        .bearer_auth(&tok)
-        .json(&json!({"custom_fields": [{"name_key": "ai_score", "value": 87}, {"name_key": "ai_band", "value": "strong_fit"}]}))
-        .send()
-        .await
-        .unwrap();
+    let fields = json!({"custom_fields": [{"name_key": "ai_score", "value": 87}, {"name_key": "ai_band", "value": "strong_fit"}]});
+    let path = format!("/v3/applications/{aid}");
+    let r = s.send(Method::PATCH, &tok, &path, Some(&fields)).await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let v = s
         .get_json(&tok, &format!("/v3/applications?ids={aid}"))
@@ -731,15 +630,7 @@ async fn writes_notes_custom_fields_and_tags() {
     assert_eq!(v[0]["custom_fields"]["ai_score"]["value"], 87);
     assert_eq!(v[0]["custom_fields"]["ai_band"]["value"], "strong_fit");
     assert!(v[0]["updated_at"].as_str().unwrap() > before.as_str());
-    let ctl: Value = s
-        .http
-        .get(s.url(&format!("/_sandbox/applications/{aid}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ctl: Value = s.control_get(&format!("applications/{aid}")).await;
     assert_eq!(ctl["custom_fields"]["ai_score"]["value"], 87);
     for (path, body, status) in [
         (
@@ -758,43 +649,31 @@ async fn writes_notes_custom_fields_and_tags() {
             StatusCode::NOT_FOUND,
         ),
     ] {
-        let r = s
-            .http
-            .patch(s.url(&path))
-            .bearer_auth(&tok)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let r = s.send(Method::PATCH, &tok, &path, Some(&body)).await;
         assert_eq!(r.status(), status, "{body}");
     }
 
     // Tags: create, apply, list, remove.
     let r = s
-        .http
-        .post(s.url("/v3/candidate_tags"))
-        .bearer_auth(&tok)
-        .json(&json!({"name": "ai-strong-fit"}))
-        .send()
-        .await
-        .unwrap();
+        .send(
+            Method::POST,
+            &tok,
+            "/v3/candidate_tags",
+            Some(&json!({"name": "ai-strong-fit"})),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let tag: Value = r.json().await.unwrap();
     let tags = s.get_json(&tok, "/v3/candidate_tags").await;
-    assert!(
-        tags.as_array()
-            .unwrap()
-            .iter()
-            .any(|t| t["name"] == "ai-strong-fit")
-    );
+    assert!(arr(&tags).iter().any(|t| t["name"] == "ai-strong-fit"));
     let r = s
-        .http
-        .post(s.url("/v3/applied_candidate_tags"))
-        .bearer_auth(&tok)
-        .json(&json!({"candidate_id": cid, "candidate_tag_id": tag["id"]}))
-        .send()
-        .await
-        .unwrap();
+        .send(
+            Method::POST,
+            &tok,
+            "/v3/applied_candidate_tags",
+            Some(&json!({"candidate_id": cid, "candidate_tag_id": tag["id"]})),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let applied: Value = r.json().await.unwrap();
     let v = s
@@ -806,38 +685,22 @@ async fn writes_notes_custom_fields_and_tags() {
     assert_eq!(v.as_array().unwrap().len(), 1);
     let c = s.get_json(&tok, &format!("/v3/candidates?ids={cid}")).await;
     assert_eq!(c[0]["tags"], json!(["ai-strong-fit"]));
-    let r = s
-        .http
-        .delete(s.url(&format!("/v3/applied_candidate_tags/{}", applied["id"])))
-        .bearer_auth(&tok)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    let r = s
-        .http
-        .delete(s.url(&format!("/v3/applied_candidate_tags/{}", applied["id"])))
-        .bearer_auth(&tok)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // Removed once; then it is gone.
+    let applied_tag = format!("/v3/applied_candidate_tags/{}", applied["id"]);
+    for status in [StatusCode::NO_CONTENT, StatusCode::NOT_FOUND] {
+        let r = s.send(Method::DELETE, &tok, &applied_tag, None).await;
+        assert_eq!(r.status(), status);
+    }
 
     let st = s.stats().await;
-    assert_eq!(st["notes_created"], 1);
-    assert_eq!(st["application_patches"], 1);
-    assert_eq!(st["tags_applied"], 1);
-    assert!(
-        st["requests"]["PATCH /v3/applications/{id}"]
-            .as_u64()
-            .unwrap()
-            >= 1
-    );
+    let writes = json!({"notes_created": 1, "application_patches": 1, "tags_applied": 1});
+    assert_counts(&st, writes);
+    assert!(count(&st, "PATCH /v3/applications/{id}") >= 1);
 }
 
 #[tokio::test]
 async fn control_endpoints() {
-    let s = Sb::small().await;
+    let s = Sb::start(small()).await;
     let tok = s.token().await;
     for k in [
         "client_id",
@@ -857,17 +720,17 @@ async fn control_endpoints() {
         )
         .await;
     assert!(r.status().is_success());
-    assert_eq!(s.get(&tok, "/v3/jobs").await.status(), StatusCode::OK);
+    assert_eq!(s.bearer(&tok, "/v3/jobs").await.status(), StatusCode::OK);
     assert_eq!(
-        s.get(&tok, "/v3/applications").await.status(),
+        s.bearer(&tok, "/v3/applications").await.status(),
         StatusCode::SERVICE_UNAVAILABLE
     );
     assert_eq!(
-        s.get(&tok, "/v3/applications").await.status(),
+        s.bearer(&tok, "/v3/applications").await.status(),
         StatusCode::SERVICE_UNAVAILABLE
     );
     assert_eq!(
-        s.get(&tok, "/v3/applications").await.status(),
+        s.bearer(&tok, "/v3/applications").await.status(),
         StatusCode::OK
     );
     s.control(
@@ -876,7 +739,7 @@ async fn control_endpoints() {
         json!({"status": 429, "count": 1, "path_prefix": "/v3/notes"}),
     )
     .await;
-    let r = s.get(&tok, "/v3/notes").await;
+    let r = s.bearer(&tok, "/v3/notes").await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(r.headers()["retry-after"], "1");
     let r = s
@@ -892,15 +755,7 @@ async fn control_endpoints() {
         .get_json(&tok, &format!("/v3/attachments?application_ids={aid}"))
         .await[0]
         .clone();
-    let before_text = s
-        .http
-        .get(att["url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let before_text = s.text_at(att["url"].as_str().unwrap()).await;
     let r = s
         .control(
             reqwest::Method::POST,
@@ -919,12 +774,12 @@ async fn control_endpoints() {
     let changed = s
         .get_json(&tok, &format!("/v3/applications?updated_at=gte|{since}"))
         .await;
-    assert_eq!(ids(changed.as_array().unwrap()), vec![aid]);
+    assert_eq!(ids(arr(&changed)), vec![aid]);
     let cands = s
         .get_json(&tok, &format!("/v3/candidates?updated_at=gte|{since}"))
         .await;
     assert_eq!(
-        ids(cands.as_array().unwrap()),
+        ids(arr(&cands)),
         vec![app["candidate_id"].as_u64().unwrap()]
     );
     let att2 = s
@@ -932,15 +787,7 @@ async fn control_endpoints() {
         .await[0]
         .clone();
     assert!(att2["updated_at"].as_str() > att["updated_at"].as_str());
-    let after_text = s
-        .http
-        .get(att2["url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let after_text = s.text_at(att2["url"].as_str().unwrap()).await;
     assert_ne!(before_text, after_text);
 
     let r = s
@@ -977,16 +824,8 @@ async fn control_endpoints() {
     let top = s.get_json(&tok, "/v3/applications?per_page=4").await;
     let mut expect = new.clone();
     expect.reverse();
-    assert_eq!(ids(top.as_array().unwrap()), expect);
-    let ctl: Value = s
-        .http
-        .get(s.url("/_sandbox/applications"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    assert_eq!(ids(arr(&top)), expect);
+    let ctl: Value = s.control_get("applications").await;
     assert_eq!(ctl.as_array().unwrap().len(), 64);
     let newest = ctl
         .as_array()
@@ -997,14 +836,14 @@ async fn control_endpoints() {
     assert_eq!(newest["job_status"], "open");
 
     let st = s.stats().await;
-    assert!(st["requests"]["GET /v3/applications"].as_u64().unwrap() >= 5);
+    assert!(count(&st, "GET /v3/applications") >= 5);
     assert!(st["faults_injected"].as_u64().unwrap() >= 3);
 }
 
 #[tokio::test]
 async fn same_seed_same_data_over_http() {
-    let a = Sb::small().await;
-    let b = Sb::small().await;
+    let a = Sb::start(small()).await;
+    let b = Sb::start(small()).await;
     let (ta, tb) = (a.token().await, b.token().await);
     let mut va = a.get_json(&ta, "/v3/candidates?per_page=500").await;
     let mut vb = b.get_json(&tb, "/v3/candidates?per_page=500").await;
@@ -1017,13 +856,7 @@ async fn same_seed_same_data_over_http() {
 
 #[tokio::test]
 async fn ten_thousand_applications_page_through() {
-    let s = Sb::start(SandboxOptions {
-        applications: 10_000,
-        jobs: 60,
-        rate_limit: None,
-        ..Default::default()
-    })
-    .await;
+    let s = Sb::start(unlimited(10_000, 60)).await;
     let tok = s.token().await;
     let (items, pages) = s.walk(&tok, "/v3/applications?per_page=500").await;
     assert_eq!(items.len(), 10_000);
@@ -1037,10 +870,10 @@ async fn ten_thousand_applications_page_through() {
 /// service accounts hidden unless `show_service_accounts=true`.
 #[tokio::test]
 async fn users_in_the_v3_shape() {
-    let s = Sb::small().await;
+    let s = Sb::start(small()).await;
     let tok = s.token().await;
     let users = s.get_json(&tok, "/v3/users").await;
-    let listed = ids(users.as_array().unwrap());
+    let listed = ids(arr(&users));
     let integration = s.creds["integration_user_id"].as_u64().unwrap();
     let deactivated = s.creds["deactivated_user_id"].as_u64().unwrap();
     assert!(!listed.contains(&integration), "{users}");
@@ -1087,14 +920,14 @@ async fn users_in_the_v3_shape() {
     assert_eq!(isu["primary_email"], "");
     assert_eq!(isu["emails"], json!([]));
     assert_eq!(
-        s.get(&tok, "/v3/users?show_service_accounts=yes")
+        s.bearer(&tok, "/v3/users?show_service_accounts=yes")
             .await
             .status(),
         StatusCode::UNPROCESSABLE_ENTITY
     );
 
     let gone = s.get_json(&tok, "/v3/users?deactivated=true").await;
-    assert_eq!(ids(gone.as_array().unwrap()), vec![deactivated]);
+    assert_eq!(ids(arr(&gone)), vec![deactivated]);
     assert_eq!(gone[0]["deactivated"], true);
     let by_email = s
         .get_json(
@@ -1110,7 +943,7 @@ async fn users_in_the_v3_shape() {
     let later = s
         .get_json(&tok, &format!("/v3/users?updated_at=gt|{since}"))
         .await;
-    assert!(!ids(later.as_array().unwrap()).contains(&admin["id"].as_u64().unwrap()));
+    assert!(!ids(arr(&later)).contains(&admin["id"].as_u64().unwrap()));
 
     // A deactivated user may not act.
     let r = s
@@ -1167,7 +1000,7 @@ impl PartnerApp<'_> {
     async fn redirect(&self, extra: &[(&str, &str)]) -> Vec<(String, String)> {
         let r = self.authorize(extra).await;
         assert_eq!(r.status(), StatusCode::FOUND);
-        let loc = r.headers()["location"].to_str().unwrap().to_string();
+        let loc = header(&r, "location").to_string();
         assert!(loc.starts_with(self.cred("redirect_uri")), "{loc}");
         let u = reqwest::Url::parse(&loc).unwrap();
         u.query_pairs().into_owned().collect()
@@ -1210,7 +1043,7 @@ impl PartnerApp<'_> {
 
 #[tokio::test]
 async fn partner_authorization_code_with_rotating_refresh_tokens() {
-    let s = Sb::small().await;
+    let s = Sb::start(small()).await;
     let p = PartnerApp::new(&s);
 
     // Authorize: a redirect to the registered URI with a code and the state.
@@ -1233,7 +1066,10 @@ async fn partner_authorization_code_with_rotating_refresh_tokens() {
     let at = t1["access_token"].as_str().unwrap();
     let rt1 = t1["refresh_token"].as_str().unwrap().to_string();
     // It acts as the Site Admin who consented.
-    assert_eq!(s.get(at, "/v3/applications").await.status(), StatusCode::OK);
+    assert_eq!(
+        s.bearer(at, "/v3/applications").await.status(),
+        StatusCode::OK
+    );
 
     // Every refresh answers a new refresh token; the one used is dead.
     let (st, t2) = p.refresh(&rt1).await;
@@ -1250,7 +1086,7 @@ async fn partner_authorization_code_with_rotating_refresh_tokens() {
     assert_eq!(st, StatusCode::OK);
     let rt3 = t3["refresh_token"].as_str().unwrap().to_string();
     assert_eq!(
-        s.get(t3["access_token"].as_str().unwrap(), "/v3/jobs")
+        s.bearer(t3["access_token"].as_str().unwrap(), "/v3/jobs")
             .await
             .status(),
         StatusCode::OK
@@ -1315,7 +1151,7 @@ async fn partner_authorization_code_with_rotating_refresh_tokens() {
     let code = p.code(&[("login_hint", &basic)]).await;
     let (_, t) = p.exchange(&code).await;
     assert_eq!(
-        s.get(t["access_token"].as_str().unwrap(), "/v3/jobs")
+        s.bearer(t["access_token"].as_str().unwrap(), "/v3/jobs")
             .await
             .status(),
         StatusCode::FORBIDDEN
@@ -1347,15 +1183,7 @@ async fn partner_authorization_code_with_rotating_refresh_tokens() {
     assert_eq!(st, StatusCode::OK);
 
     // Refresh tokens die (as after 24 idle hours): only a new authorization helps.
-    let creds: Value = s
-        .http
-        .get(s.url("/_sandbox/credentials"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let creds: Value = s.control_get("credentials").await;
     assert!(creds["partner"]["live_grants"].as_u64().unwrap() >= 3);
     s.control(reqwest::Method::POST, "refresh_tokens/expire", json!({}))
         .await;

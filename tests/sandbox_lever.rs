@@ -4,74 +4,41 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use ats_operator::model::VendorKind;
-use ats_operator::sandbox::{self, RunningSandbox, SandboxOptions};
+use ats_operator::sandbox::SandboxOptions;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use support::client::count;
+use support::sandbox::{Harness as Sb, assert_counts, header, ok_json, rate_limited, unlimited};
 
-struct Sb {
-    sb: RunningSandbox,
-    http: reqwest::Client,
-    creds: Value,
+mod support;
+
+/// The usual size of this file's sandbox.
+fn small() -> SandboxOptions {
+    unlimited(300, 8)
 }
 
 impl Sb {
     async fn start(opts: SandboxOptions) -> Sb {
-        let sb = sandbox::start(VendorKind::Lever, "127.0.0.1:0".parse().unwrap(), opts)
-            .await
-            .expect("sandbox starts");
-        let http = reqwest::Client::new();
-        let mut s = Sb {
-            sb,
-            http,
-            creds: Value::Null,
-        };
-        s.creds = s.credentials().await;
-        s
-    }
-
-    async fn small() -> Sb {
-        Sb::start(SandboxOptions {
-            applications: 300,
-            jobs: 8,
-            rate_limit: None,
-            ..Default::default()
-        })
-        .await
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.sb.base_url, path)
+        Sb::launch(VendorKind::Lever, opts).await
     }
 
     fn key(&self) -> &str {
-        self.creds["secret"]["apiKey"].as_str().unwrap()
+        self.secret("apiKey")
     }
 
-    async fn credentials(&self) -> Value {
-        self.http
-            .get(self.url("/_sandbox/credentials"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+    /// A credential of the sandbox's `secret` (`clientId`, `refreshToken`, ...).
+    fn secret(&self, k: &str) -> &str {
+        self.creds["secret"][k].as_str().unwrap()
     }
 
     /// `GET` with the API key (Basic, blank password).
     async fn get(&self, path: &str) -> reqwest::Response {
-        self.http
-            .get(self.url(path))
-            .basic_auth(self.key(), Some(""))
-            .send()
-            .await
-            .unwrap()
+        let r = self.http.get(self.url(path));
+        r.basic_auth(self.key(), Some("")).send().await.unwrap()
     }
 
     async fn get_json(&self, path: &str) -> Value {
-        let r = self.get(path).await;
-        assert_eq!(r.status(), StatusCode::OK, "{path}");
-        r.json().await.unwrap()
+        ok_json(self.get(path).await, path).await
     }
 
     async fn post(&self, path: &str, body: Value) -> reqwest::Response {
@@ -85,11 +52,8 @@ impl Sb {
     }
 
     async fn refresh(&self, refresh_token: &str) -> reqwest::Response {
-        self.refresh_with(
-            refresh_token,
-            self.creds["secret"]["clientSecret"].as_str().unwrap(),
-        )
-        .await
+        self.refresh_with(refresh_token, self.secret("clientSecret"))
+            .await
     }
 
     async fn refresh_with(&self, refresh_token: &str, secret: &str) -> reqwest::Response {
@@ -97,10 +61,7 @@ impl Sb {
             .post(self.creds["connection"]["tokenUrl"].as_str().unwrap())
             .form(&[
                 ("grant_type", "refresh_token"),
-                (
-                    "client_id",
-                    self.creds["secret"]["clientId"].as_str().unwrap(),
-                ),
+                ("client_id", self.secret("clientId")),
                 ("client_secret", secret),
                 ("refresh_token", refresh_token),
             ])
@@ -120,30 +81,25 @@ impl Sb {
         r.json().await.unwrap()
     }
 
-    async fn bearer(&self, token: &str, path: &str) -> reqwest::Response {
-        self.http
-            .get(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn control(&self, method: Method, path: &str, body: Value) -> reqwest::Response {
-        self.http
-            .request(method, self.url(&format!("/_sandbox/{path}")))
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
+    /// A control API `GET` (sent with an empty JSON body); its JSON.
+    async fn control_value<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        let r = self.control(Method::GET, path, json!({})).await;
+        r.json().await.unwrap()
     }
 
     async fn stats(&self) -> Value {
-        self.control(Method::GET, "stats", json!({}))
-            .await
-            .json()
-            .await
-            .unwrap()
+        self.control_value("stats").await
+    }
+
+    /// What `GET /v1/users` answers with the API key, and with the access `token`.
+    async fn users_status(&self, token: &str) -> (StatusCode, StatusCode) {
+        let key = self.get("/v1/users").await.status();
+        (key, self.bearer_status(token, "/v1/users").await)
+    }
+
+    /// The status of a `GET` of `path` with the access `token`.
+    async fn bearer_status(&self, token: &str, path: &str) -> StatusCode {
+        self.bearer(token, path).await.status()
     }
 
     /// Follows `next` through `offset` to the end; returns (items, pages).
@@ -193,7 +149,7 @@ async fn error_code(r: reqwest::Response) -> (StatusCode, String) {
 
 #[tokio::test]
 async fn both_auth_styles_and_401s() {
-    let s = Sb::small().await;
+    let s = Sb::start(small()).await;
     assert_eq!(s.get("/v1/users").await.status(), StatusCode::OK);
 
     let r = s.http.get(s.url("/v1/users")).send().await.unwrap();
@@ -223,7 +179,7 @@ async fn both_auth_styles_and_401s() {
             .contains("opportunities:read:admin")
     );
     let at = t["access_token"].as_str().unwrap();
-    assert_eq!(s.bearer(at, "/v1/users").await.status(), StatusCode::OK);
+    assert_eq!(s.bearer_status(at, "/v1/users").await, StatusCode::OK);
     let r = s.bearer("garbage", "/v1/users").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 
@@ -238,11 +194,8 @@ async fn both_auth_styles_and_401s() {
     // Revoked: the key, the access token and the refresh token all stop working.
     s.control(Method::POST, "credentials/revoke", json!({}))
         .await;
-    assert_eq!(s.get("/v1/users").await.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        s.bearer(at, "/v1/users").await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    let unauthorized = (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED);
+    assert_eq!(s.users_status(at).await, unauthorized);
     let rt = t["refresh_token"].as_str().unwrap();
     let r = s.refresh(rt).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
@@ -250,20 +203,18 @@ async fn both_auth_styles_and_401s() {
 
     s.control(Method::POST, "credentials/restore", json!({}))
         .await;
-    assert_eq!(s.get("/v1/users").await.status(), StatusCode::OK);
-    // Tokens issued before the revocation stay void; the grant works again.
-    assert_eq!(
-        s.bearer(at, "/v1/users").await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    // The key works again; tokens issued before the revocation stay void.
+    let restored = (StatusCode::OK, StatusCode::UNAUTHORIZED);
+    assert_eq!(s.users_status(at).await, restored);
+    // The grant works again.
     let t2 = s.fresh_tokens().await;
     let at2 = t2["access_token"].as_str().unwrap();
-    assert_eq!(s.bearer(at2, "/v1/users").await.status(), StatusCode::OK);
+    assert_eq!(s.bearer_status(at2, "/v1/users").await, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn paging_walks_with_next_only_and_rejects_forged_offsets() {
-    let s = Sb::small().await;
+    let s = Sb::start(small()).await;
     let (items, pages) = s.walk("/v1/opportunities?limit=40").await;
     assert_eq!(pages, 8);
     assert_eq!(items.len(), 300);
@@ -276,12 +227,7 @@ async fn paging_walks_with_next_only_and_rejects_forged_offsets() {
         .collect();
     assert!(created.windows(2).all(|w| w[0] <= w[1]));
     // Every opportunity the control API knows, and nothing else.
-    let ctl: Vec<Value> = s
-        .control(Method::GET, "applications", json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let ctl: Vec<Value> = s.control_value("applications").await;
     let ctl_ids: HashSet<String> = ids(&ctl).into_iter().collect();
     assert_eq!(ctl_ids, unique);
     for a in &ctl {
@@ -332,8 +278,8 @@ async fn paging_walks_with_next_only_and_rejects_forged_offsets() {
 
 #[tokio::test]
 async fn same_seed_same_ids() {
-    let a = Sb::small().await;
-    let b = Sb::small().await;
+    let a = Sb::start(small()).await;
+    let b = Sb::start(small()).await;
     let pa = a.get_json("/v1/opportunities?limit=20").await;
     let pb = b.get_json("/v1/opportunities?limit=20").await;
     assert_eq!(
@@ -348,7 +294,7 @@ async fn same_seed_same_ids() {
 
 #[tokio::test]
 async fn millisecond_filters_and_null_updated_at() {
-    let s = Sb::small().await;
+    let s = Sb::start(small()).await;
     let all = s.all_opportunities().await;
     let legacy: Vec<&Value> = all.iter().filter(|o| o["updatedAt"].is_null()).collect();
     assert!(!legacy.is_empty(), "some opportunities predate updatedAt");
@@ -452,15 +398,17 @@ async fn millisecond_filters_and_null_updated_at() {
         .get_json("/v1/opportunities?posting_id=90bb80d6-db1b-4ba8-9d4f-8bcb25b6c017")
         .await;
     assert_eq!(v["data"], json!([]));
-    let r = s.get("/v1/opportunities?posting_id=42").await;
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    let r = s.get("/v1/opportunities?expand=everything").await;
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    for bad in [
+        "/v1/opportunities?posting_id=42",
+        "/v1/opportunities?expand=everything",
+    ] {
+        assert_eq!(s.get(bad).await.status(), StatusCode::BAD_REQUEST, "{bad}");
+    }
 }
 
 #[tokio::test]
 async fn postings_with_content() {
-    let s = Sb::small().await;
+    let s = Sb::start(small()).await;
     let v = s.get_json("/v1/postings").await;
     let list = v["data"].as_array().unwrap();
     assert_eq!(list.len(), 8);
@@ -476,12 +424,7 @@ async fn postings_with_content() {
     assert!(p["content"]["descriptionHtml"].is_string());
 
     let (published, _) = s.walk("/v1/postings?state=published").await;
-    let ctl: Vec<Value> = s
-        .control(Method::GET, "applications", json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let ctl: Vec<Value> = s.control_value("applications").await;
     assert!(published.iter().all(|p| p["state"] == "published"));
     // Postings with applications on them are open or closed jobs.
     for a in &ctl {
@@ -512,7 +455,7 @@ async fn postings_with_content() {
 
 #[tokio::test]
 async fn resumes_with_parsed_data_and_download() {
-    let s = Sb::small().await;
+    let s = Sb::start(small()).await;
     let all = s.all_opportunities().await;
     let mut checked = 0;
     for o in all.iter().take(40) {
@@ -576,7 +519,7 @@ async fn resumes_with_parsed_data_and_download() {
 
 #[tokio::test]
 async fn notes_and_tags_round_trip() {
-    let s = Sb::small().await;
+    let s = Sb::start(small()).await;
     let all = s.all_opportunities().await;
     let o = &all[5];
     let id = o["id"].as_str().unwrap();
@@ -662,12 +605,7 @@ async fn notes_and_tags_round_trip() {
         .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 
-    let w: Value = s
-        .control(Method::GET, &format!("applications/{id}/writes"), json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let w: Value = s.control_value(&format!("applications/{id}/writes")).await;
     assert_eq!(w["notes"], json!([body]));
     assert_eq!(w["tags"], json!(["ai-band-strong"]));
     assert_eq!(w["custom_fields"], json!({}));
@@ -683,19 +621,13 @@ async fn notes_and_tags_round_trip() {
     );
 
     let st = s.stats().await;
-    assert_eq!(st["notes_created"], 1);
-    assert_eq!(st["tags_applied"], 2);
-    assert!(
-        st["requests"]["POST /v1/opportunities/{id}/notes"]
-            .as_u64()
-            .unwrap()
-            >= 3
-    );
+    assert_counts(&st, json!({"notes_created": 1, "tags_applied": 2}));
+    assert!(count(&st, "POST /v1/opportunities/{id}/notes") >= 3);
 }
 
 #[tokio::test]
 async fn deleted_opportunities_are_listed() {
-    let s = Sb::small().await;
+    let s = Sb::start(small()).await;
     let all = s.all_opportunities().await;
     let gone = all[7]["id"].as_str().unwrap().to_string();
     let before = chrono::Utc::now().timestamp_millis();
@@ -743,7 +675,7 @@ async fn deleted_opportunities_are_listed() {
 
 #[tokio::test]
 async fn refresh_tokens_rotate_and_expire() {
-    let s = Sb::small().await;
+    let s = Sb::start(small()).await;
     let rt0 = s.creds["secret"]["refreshToken"]
         .as_str()
         .unwrap()
@@ -777,11 +709,8 @@ async fn refresh_tokens_rotate_and_expire() {
         .post(s.sb.token_url.as_str())
         .form(&[
             ("grant_type", "client_credentials"),
-            ("client_id", s.creds["secret"]["clientId"].as_str().unwrap()),
-            (
-                "client_secret",
-                s.creds["secret"]["clientSecret"].as_str().unwrap(),
-            ),
+            ("client_id", s.secret("clientId")),
+            ("client_secret", s.secret("clientSecret")),
         ])
         .send()
         .await
@@ -793,7 +722,7 @@ async fn refresh_tokens_rotate_and_expire() {
         .http
         .post(s.sb.token_url.as_str())
         .basic_auth(
-            s.creds["secret"]["clientId"].as_str().unwrap(),
+            s.secret("clientId"),
             s.creds["secret"]["clientSecret"].as_str(),
         )
         .form(&[
@@ -832,11 +761,8 @@ async fn refresh_tokens_rotate_and_expire() {
 #[tokio::test]
 async fn idle_refresh_tokens_die() {
     let s = Sb::start(SandboxOptions {
-        applications: 10,
-        jobs: 3,
-        rate_limit: None,
         refresh_token_idle_ttl: Duration::from_millis(2000),
-        ..Default::default()
+        ..unlimited(10, 3)
     })
     .await;
     // Used within the idle time: fine, and the clock restarts.
@@ -857,10 +783,10 @@ async fn idle_refresh_tokens_die() {
 
 #[tokio::test]
 async fn access_tokens_expire() {
-    let s = Sb::small().await;
+    let s = Sb::start(small()).await;
     let t = s.fresh_tokens().await;
     let at = t["access_token"].as_str().unwrap();
-    assert_eq!(s.bearer(at, "/v1/tags").await.status(), StatusCode::OK);
+    assert_eq!(s.bearer_status(at, "/v1/tags").await, StatusCode::OK);
     s.control(Method::POST, "tokens/expire", json!({})).await;
     let r = s.bearer(at, "/v1/tags").await;
     assert_eq!(
@@ -877,10 +803,10 @@ async fn access_tokens_expire() {
     let t = s.fresh_tokens().await;
     assert_eq!(t["expires_in"], 2);
     let at = t["access_token"].as_str().unwrap();
-    assert_eq!(s.bearer(at, "/v1/tags").await.status(), StatusCode::OK);
+    assert_eq!(s.bearer_status(at, "/v1/tags").await, StatusCode::OK);
     tokio::time::sleep(Duration::from_millis(3100)).await;
     assert_eq!(
-        s.bearer(at, "/v1/tags").await.status(),
+        s.bearer_status(at, "/v1/tags").await,
         StatusCode::UNAUTHORIZED
     );
 }
@@ -903,19 +829,8 @@ async fn count_ok(s: &Sb, n: usize) -> (usize, usize) {
 
 #[tokio::test]
 async fn rate_limit_is_a_token_bucket_without_headers() {
-    let s = Sb::start(SandboxOptions {
-        applications: 10,
-        jobs: 3,
-        rate_limit: Some((5, Duration::from_secs(60))),
-        ..Default::default()
-    })
-    .await;
-    let rl: Value = s
-        .control(Method::GET, "rate_limit", json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let s = Sb::start(rate_limited(10, 3, 5, Duration::from_secs(60))).await;
+    let rl: Value = s.control_value("rate_limit").await;
     assert_eq!(rl["burst"], 10);
     let mut statuses = Vec::new();
     for _ in 0..12 {
@@ -965,7 +880,7 @@ async fn rate_limit_is_a_token_bucket_without_headers() {
 
 #[tokio::test]
 async fn faults_are_injected_in_lever_format() {
-    let s = Sb::small().await;
+    let s = Sb::start(small()).await;
     let r = s
         .control(Method::POST, "faults", json!({"status": 503, "count": 2}))
         .await;
@@ -1021,13 +936,7 @@ async fn faults_are_injected_in_lever_format() {
 
 #[tokio::test]
 async fn ten_thousand_opportunities_page_quickly() {
-    let s = Sb::start(SandboxOptions {
-        applications: 10_000,
-        jobs: 20,
-        rate_limit: None,
-        ..Default::default()
-    })
-    .await;
+    let s = Sb::start(unlimited(10_000, 20)).await;
     let started = Instant::now();
     let (items, pages) = s.walk("/v1/opportunities").await;
     assert_eq!((items.len(), pages), (10_000, 100));
@@ -1055,7 +964,7 @@ fn stage_index(o: &Value) -> usize {
 /// and paging, derived from each opportunity's pipeline.
 #[tokio::test]
 async fn interviews_feedback_and_offers() {
-    let s = Sb::small().await;
+    let s = Sb::start(small()).await;
     let opps = s.all_opportunities().await;
     let active = opps
         .iter()
@@ -1218,12 +1127,7 @@ async fn interviews_feedback_and_offers() {
         .await
         .unwrap();
     assert_eq!(letter.status(), StatusCode::OK);
-    assert!(
-        letter.headers()["content-disposition"]
-            .to_str()
-            .unwrap()
-            .contains("Offer Letter")
-    );
+    assert!(header(&letter, "content-disposition").contains("Offer Letter"));
     assert!(letter.text().await.unwrap().contains("pleased to offer"));
     // Every hired opportunity's interviews were all completed.
     let hf = s
@@ -1254,7 +1158,7 @@ async fn interviews_feedback_and_offers() {
     }
 
     // The same seed gives the same interviews.
-    let twin = Sb::small().await;
+    let twin = Sb::start(small()).await;
     let again = twin
         .get_json(&format!("/v1/opportunities/{oid}/interviews"))
         .await;

@@ -4,43 +4,30 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use ats_operator::model::VendorKind;
-use ats_operator::sandbox::{self, RunningSandbox, SandboxOptions};
+use ats_operator::sandbox::SandboxOptions;
 use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use support::client::count;
+use support::sandbox::{Harness as Sb, assert_counts, ok_json, rate_limited, unlimited};
 
-struct Sb {
-    sb: RunningSandbox,
-    http: reqwest::Client,
-    key: String,
+mod support;
+
+/// The usual size of this file's sandbox.
+fn small() -> SandboxOptions {
+    unlimited(60, 6)
 }
 
 impl Sb {
     async fn start(opts: SandboxOptions) -> Sb {
-        let sb = sandbox::start(VendorKind::Workable, "127.0.0.1:0".parse().unwrap(), opts)
-            .await
-            .expect("sandbox starts");
-        let key = sb.credentials.get("apiKey").to_string();
-        assert!(!key.is_empty());
-        Sb {
-            sb,
-            http: reqwest::Client::new(),
-            key,
-        }
+        let t = Sb::launch(VendorKind::Workable, opts).await;
+        assert!(!t.key().is_empty());
+        t
     }
 
-    async fn small() -> Sb {
-        Sb::start(SandboxOptions {
-            applications: 60,
-            jobs: 6,
-            rate_limit: None,
-            ..Default::default()
-        })
-        .await
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.sb.base_url, path)
+    /// The account token.
+    fn key(&self) -> &str {
+        self.creds["secret"]["apiKey"].as_str().unwrap()
     }
 
     /// An API URL: `path` under `/spi/v3`, or an absolute URL as given.
@@ -53,59 +40,44 @@ impl Sb {
     }
 
     async fn get_raw(&self, path: &str) -> reqwest::Response {
-        self.http
-            .get(self.api(path))
-            .bearer_auth(&self.key)
-            .send()
-            .await
-            .unwrap()
+        let r = self.http.get(self.api(path));
+        r.bearer_auth(self.key()).send().await.unwrap()
     }
 
     async fn get(&self, path: &str) -> Value {
-        let r = self.get_raw(path).await;
-        assert_eq!(r.status(), StatusCode::OK, "GET {path}");
-        r.json().await.unwrap()
+        ok_json(self.get_raw(path).await, &format!("GET {path}")).await
     }
 
     async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> (StatusCode, Value) {
-        let r = self
-            .http
-            .request(method, self.api(path))
-            .bearer_auth(&self.key)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        (status, r.json().await.unwrap_or(Value::Null))
+        let rb = self.http.request(method, self.api(path));
+        let r = rb.bearer_auth(self.key()).json(&body).send().await.unwrap();
+        status_and_json(r).await
     }
 
-    async fn control(
+    /// A control API call; its status and JSON (null if none).
+    async fn control_json(
         &self,
         method: reqwest::Method,
         path: &str,
         body: Value,
     ) -> (StatusCode, Value) {
-        let r = self
-            .http
-            .request(method, self.url(&format!("/_sandbox/{path}")))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        (status, r.json().await.unwrap_or(Value::Null))
+        status_and_json(self.control(method, path, body).await).await
     }
 
-    async fn control_get(&self, path: &str) -> Value {
-        let r = self
-            .http
-            .get(self.url(&format!("/_sandbox/{path}")))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK, "GET /_sandbox/{path}");
-        r.json().await.unwrap()
+    /// Every candidate, from one page of the list (the tests have fewer than 100).
+    async fn candidates(&self) -> Vec<Value> {
+        let page = self.get("/candidates?limit=100").await;
+        page["candidates"].as_array().unwrap().clone()
+    }
+
+    /// The status of a `GET` of `path` with the token.
+    async fn status(&self, path: &str) -> StatusCode {
+        self.get_raw(path).await.status()
+    }
+
+    /// A control API `POST`; its status and JSON.
+    async fn post_control(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.control_json(reqwest::Method::POST, path, body).await
     }
 
     /// Every candidate id via the candidates list, following `paging.next`.
@@ -130,6 +102,42 @@ impl Sb {
     }
 }
 
+async fn status_and_json(r: reqwest::Response) -> (StatusCode, Value) {
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// `v` has every one of `keys`.
+fn assert_has(v: &Value, keys: &[&str]) {
+    for k in keys {
+        assert!(v.get(k).is_some(), "{k} missing in {v}");
+    }
+}
+
+/// A `200 OK` answering `body`.
+fn assert_ok(answer: (StatusCode, Value), body: Value) {
+    assert_eq!(answer, (StatusCode::OK, body));
+}
+
+/// The list `key` of a response.
+fn entries<'a>(v: &'a Value, key: &str) -> &'a [Value] {
+    v[key].as_array().unwrap()
+}
+
+/// The body at `url`, fetched without credentials (resume URLs are presigned).
+async fn text_at(url: impl reqwest::IntoUrl) -> String {
+    reqwest::get(url).await.unwrap().text().await.unwrap()
+}
+
+/// Workable's 404: `{"error": "Not found"}`.
+async fn assert_not_found(r: reqwest::Response) {
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"error": "Not found"})
+    );
+}
+
 fn ids(items: &[Value]) -> Vec<String> {
     items
         .iter()
@@ -152,34 +160,26 @@ fn query_param(url: &str, key: &str) -> Option<String> {
 
 #[tokio::test]
 async fn auth_is_the_account_token() {
-    let t = Sb::small().await;
+    let t = Sb::start(small()).await;
     let r = t.http.get(t.api("/jobs")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
         r.json::<Value>().await.unwrap(),
         json!({"error": "Not authorized"})
     );
-    let r = t
-        .http
-        .get(t.api("/candidates"))
-        .bearer_auth("not-the-token")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    let r = t
-        .http
-        .get(t.api("/candidates"))
-        .basic_auth(&t.key, Some(""))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        r.status(),
-        StatusCode::UNAUTHORIZED,
-        "Basic is not accepted"
-    );
-    assert_eq!(t.get_raw("/jobs").await.status(), StatusCode::OK);
+    let candidates = || t.http.get(t.api("/candidates"));
+    let refused = [
+        (candidates().bearer_auth("not-the-token"), "a wrong token"),
+        (
+            candidates().basic_auth(t.key(), Some("")),
+            "Basic is not accepted",
+        ),
+    ];
+    for (rb, why) in refused {
+        let r = rb.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{why}");
+    }
+    assert_eq!(t.status("/jobs").await, StatusCode::OK);
     // No limit configured: no rate-limit headers.
     assert!(
         t.get_raw("/jobs")
@@ -189,28 +189,21 @@ async fn auth_is_the_account_token() {
             .is_none()
     );
 
-    let (st, _) = t
-        .control(reqwest::Method::POST, "credentials/revoke", json!({}))
-        .await;
+    let (st, _) = t.post_control("credentials/revoke", json!({})).await;
     assert_eq!(st, StatusCode::OK);
     let r = t.get_raw("/jobs").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(r.json::<Value>().await.unwrap()["error"], "Not authorized");
-    t.control(reqwest::Method::POST, "credentials/restore", json!({}))
-        .await;
-    assert_eq!(t.get_raw("/jobs").await.status(), StatusCode::OK);
+    t.post_control("credentials/restore", json!({})).await;
+    assert_eq!(t.status("/jobs").await, StatusCode::OK);
     // Unknown API paths answer Workable's 404 shape (after auth).
     let r = t.get_raw("/nope").await;
-    assert_eq!(r.status(), StatusCode::NOT_FOUND);
-    assert_eq!(
-        r.json::<Value>().await.unwrap(),
-        json!({"error": "Not found"})
-    );
+    assert_not_found(r).await;
 }
 
 #[tokio::test]
 async fn candidates_page_through_paging_next() {
-    let t = Sb::small().await;
+    let t = Sb::start(small()).await;
     let (items, pages) = t.walk("/candidates?limit=7").await;
     assert_eq!(items.len(), 60);
     assert_eq!(pages, 9);
@@ -265,36 +258,37 @@ async fn candidates_page_through_paging_next() {
     let p = t.get("/candidates?limit=500").await;
     assert_eq!(p["candidates"].as_array().unwrap().len(), 60);
     assert_eq!(
-        t.get_raw("/candidates?limit=0").await.status(),
+        t.status("/candidates?limit=0").await,
         StatusCode::UNPROCESSABLE_ENTITY
     );
     assert_eq!(
-        t.get_raw("/candidates?since_id=xyz").await.status(),
+        t.status("/candidates?since_id=xyz").await,
         StatusCode::UNPROCESSABLE_ENTITY
     );
 
     // List items carry what the reference example shows.
     let c = &items[0];
-    for k in [
-        "id",
-        "name",
-        "firstname",
-        "lastname",
-        "headline",
-        "account",
-        "job",
-        "stage",
-        "stage_kind",
-        "disqualified",
-        "created_at",
-        "updated_at",
-        "resume_metadata",
-        "email",
-        "phone",
-        "address",
-    ] {
-        assert!(c.get(k).is_some(), "{k} missing in {c}");
-    }
+    assert_has(
+        c,
+        &[
+            "id",
+            "name",
+            "firstname",
+            "lastname",
+            "headline",
+            "account",
+            "job",
+            "stage",
+            "stage_kind",
+            "disqualified",
+            "created_at",
+            "updated_at",
+            "resume_metadata",
+            "email",
+            "phone",
+            "address",
+        ],
+    );
     assert!(
         c.get("education_entries").is_none(),
         "detail-only field in a list item"
@@ -304,11 +298,8 @@ async fn candidates_page_through_paging_next() {
 
 #[tokio::test]
 async fn job_filter_pages_through_the_nested_route() {
-    let t = Sb::small().await;
-    let all = t.get("/candidates?limit=100").await["candidates"]
-        .as_array()
-        .unwrap()
-        .clone();
+    let t = Sb::start(small()).await;
+    let all = t.candidates().await;
     // The job with the most candidates.
     let mut counts = std::collections::HashMap::<String, usize>::new();
     for c in &all {
@@ -344,28 +335,23 @@ async fn job_filter_pages_through_the_nested_route() {
     let email = all[3]["email"].as_str().unwrap().to_uppercase();
     let by_email = t.get(&format!("/candidates?email={email}")).await;
     assert!(
-        by_email["candidates"]
-            .as_array()
-            .unwrap()
+        entries(&by_email, "candidates")
             .iter()
             .any(|c| c["id"] == all[3]["id"])
     );
 
-    let r = t.get_raw("/jobs/0000000000/candidates").await;
-    assert_eq!(r.status(), StatusCode::NOT_FOUND);
-    assert_eq!(
-        t.get_raw("/candidates?shortcode=0000000000").await.status(),
-        StatusCode::NOT_FOUND
-    );
+    for unknown in [
+        "/jobs/0000000000/candidates",
+        "/candidates?shortcode=0000000000",
+    ] {
+        assert_eq!(t.status(unknown).await, StatusCode::NOT_FOUND, "{unknown}");
+    }
 }
 
 #[tokio::test]
 async fn updated_after_takes_three_formats() {
-    let t = Sb::small().await;
-    let all = t.get("/candidates?limit=100").await["candidates"]
-        .as_array()
-        .unwrap()
-        .clone();
+    let t = Sb::start(small()).await;
+    let all = t.candidates().await;
     let mut stamps: Vec<String> = all
         .iter()
         .map(|c| c["updated_at"].as_str().unwrap().to_string())
@@ -425,7 +411,7 @@ async fn updated_after_takes_three_formats() {
 
 #[tokio::test]
 async fn jobs_list_include_fields_and_unwrapped_detail() {
-    let t = Sb::small().await;
+    let t = Sb::start(small()).await;
     let list = t.get("/jobs").await;
     let jobs = list["jobs"].as_array().unwrap();
     assert_eq!(jobs.len(), 6);
@@ -466,7 +452,7 @@ async fn jobs_list_include_fields_and_unwrapped_detail() {
     assert!(j0["requirements"].as_str().unwrap().contains("<li>"));
     assert!(j0.get("full_description").is_none() && j0.get("benefits").is_none());
     assert_eq!(
-        t.get_raw("/jobs?include_fields=salary").await.status(),
+        t.status("/jobs?include_fields=salary").await,
         StatusCode::UNPROCESSABLE_ENTITY
     );
 
@@ -480,15 +466,13 @@ async fn jobs_list_include_fields_and_unwrapped_detail() {
 
     let published = t.get("/jobs?state=published").await;
     assert!(
-        published["jobs"]
-            .as_array()
-            .unwrap()
+        entries(&published, "jobs")
             .iter()
             .all(|j| j["state"] == "published")
     );
     assert_eq!(t.get("/jobs?state=archived").await["jobs"], json!([]));
     assert_eq!(
-        t.get_raw("/jobs?state=open").await.status(),
+        t.status("/jobs?state=open").await,
         StatusCode::UNPROCESSABLE_ENTITY
     );
 
@@ -516,20 +500,13 @@ async fn jobs_list_include_fields_and_unwrapped_detail() {
     );
     assert!(full.contains("Nice to have"), "{full}");
     let r = t.get_raw("/jobs/ZZZZZZZZZZ").await;
-    assert_eq!(r.status(), StatusCode::NOT_FOUND);
-    assert_eq!(
-        r.json::<Value>().await.unwrap(),
-        json!({"error": "Not found"})
-    );
+    assert_not_found(r).await;
 }
 
 #[tokio::test]
 async fn candidate_detail_is_wrapped_with_profile_and_resume() {
-    let t = Sb::small().await;
-    let all = t.get("/candidates?limit=100").await["candidates"]
-        .as_array()
-        .unwrap()
-        .clone();
+    let t = Sb::start(small()).await;
+    let all = t.candidates().await;
     let id = all[4]["id"].as_str().unwrap();
     let d = t.get(&format!("/candidates/{id}")).await;
     let c = &d["candidate"];
@@ -537,41 +514,44 @@ async fn candidate_detail_is_wrapped_with_profile_and_resume() {
     assert_eq!(c["email"], all[4]["email"]);
     let edu = c["education_entries"].as_array().unwrap();
     assert!(!edu.is_empty());
-    for k in [
-        "school",
-        "degree",
-        "field_of_study",
-        "start_date",
-        "end_date",
-    ] {
-        assert!(edu[0].get(k).is_some(), "{k} in {}", edu[0]);
-    }
-    assert!(edu[0]["start_date"].as_str().unwrap().ends_with("-01-01"));
-    for e in c["experience_entries"].as_array().unwrap() {
-        for k in [
-            "title",
-            "company",
-            "summary",
+    assert_has(
+        &edu[0],
+        &[
+            "school",
+            "degree",
+            "field_of_study",
             "start_date",
             "end_date",
-            "current",
-        ] {
-            assert!(e.get(k).is_some(), "{k} in {e}");
-        }
+        ],
+    );
+    assert!(edu[0]["start_date"].as_str().unwrap().ends_with("-01-01"));
+    for e in c["experience_entries"].as_array().unwrap() {
+        assert_has(
+            e,
+            &[
+                "title",
+                "company",
+                "summary",
+                "start_date",
+                "end_date",
+                "current",
+            ],
+        );
         assert_eq!(e["current"].as_bool().unwrap(), e["end_date"].is_null());
     }
     let skills = c["skills"].as_array().unwrap();
     assert!(!skills.is_empty() && skills.iter().all(|s| s["name"].is_string()));
     assert!(c["summary"].is_string());
     assert_eq!(c["tags"], json!([]));
-    for k in [
-        "cover_letter",
-        "disqualified",
-        "stage",
-        "originating_candidate_id",
-    ] {
-        assert!(c.get(k).is_some(), "{k} missing");
-    }
+    assert_has(
+        c,
+        &[
+            "cover_letter",
+            "disqualified",
+            "stage",
+            "originating_candidate_id",
+        ],
+    );
     // The resume URL works without credentials (presigned style).
     let url = c["resume_url"].as_str().unwrap();
     let r = reqwest::get(url).await.unwrap();
@@ -580,33 +560,23 @@ async fn candidate_detail_is_wrapped_with_profile_and_resume() {
     assert!(text.starts_with(c["name"].as_str().unwrap()), "{text}");
     assert!(text.contains("EXPERIENCE") && text.contains("SKILLS"));
 
-    let r = t.get_raw("/candidates/ffffffff").await;
-    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_not_found(t.get_raw("/candidates/ffffffff").await).await;
     assert_eq!(
-        r.json::<Value>().await.unwrap(),
-        json!({"error": "Not found"})
-    );
-    assert_eq!(
-        t.get_raw("/candidates/not-an-id").await.status(),
+        t.status("/candidates/not-an-id").await,
         StatusCode::NOT_FOUND
     );
 }
 
 #[tokio::test]
 async fn writes_comments_tags_and_custom_attribute() {
-    let t = Sb::small().await;
-    let all = t.get("/candidates?limit=100").await["candidates"]
-        .as_array()
-        .unwrap()
-        .clone();
+    let t = Sb::start(small()).await;
+    let all = t.candidates().await;
     let id = all[2]["id"].as_str().unwrap().to_string();
     let before = all[2]["updated_at"].as_str().unwrap().to_string();
     let member = t.sb.credentials.sub.clone().unwrap();
     let members = t.get("/members").await;
     assert!(
-        members["members"]
-            .as_array()
-            .unwrap()
+        entries(&members, "members")
             .iter()
             .any(|m| m["id"] == member.as_str())
     );
@@ -618,37 +588,23 @@ async fn writes_comments_tags_and_custom_attribute() {
         .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body["error"].is_string());
-    let (st, _) = t
-        .send(
-            post.clone(),
-            &comments,
+    let rejected = [
+        (
             json!({"member_id": "000000", "comment": {"body": "x"}}),
-        )
-        .await;
-    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "unknown member");
-    let (st, _) = t
-        .send(
-            post.clone(),
-            &comments,
-            json!({"member_id": member, "comment": {}}),
-        )
-        .await;
-    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "missing body");
-    let (st, _) = t
-        .send(
-            post.clone(),
-            &comments,
+            "unknown member",
+        ),
+        (json!({"member_id": member, "comment": {}}), "missing body"),
+        (
             json!({"member_id": member, "comment": {"body": "x", "policy": ["boss"]}}),
-        )
-        .await;
-    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "unknown policy role");
-    let (st, body) = t
-        .send(
-            post.clone(),
-            &comments,
-            json!({"member_id": member, "comment": {"body": "AI fit score: 82/100", "policy": ["recruiter"]}}),
-        )
-        .await;
+            "unknown policy role",
+        ),
+    ];
+    for (body, why) in rejected {
+        let (st, _) = t.send(post.clone(), &comments, body).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{why}");
+    }
+    let note = json!({"member_id": member, "comment": {"body": "AI fit score: 82/100", "policy": ["recruiter"]}});
+    let (st, body) = t.send(post.clone(), &comments, note).await;
     assert_eq!(st, StatusCode::CREATED);
     let comment_id = body["id"].as_str().unwrap().to_string();
     let (st, _) = t
@@ -671,28 +627,14 @@ async fn writes_comments_tags_and_custom_attribute() {
 
     let put = reqwest::Method::PUT;
     let tags = format!("/candidates/{id}/tags");
-    let (st, body) = t
-        .send(
-            put.clone(),
-            &tags,
-            json!({"tags": ["referral", "ai-medium"]}),
-        )
-        .await;
-    assert_eq!(
-        (st, body),
-        (StatusCode::OK, json!({"tags": ["referral", "ai-medium"]}))
-    );
-    let (st, body) = t
-        .send(
-            put.clone(),
-            &tags,
-            json!({"tags": ["referral", "ai-strong"]}),
-        )
-        .await;
-    assert_eq!(
-        (st, body),
-        (StatusCode::OK, json!({"tags": ["referral", "ai-strong"]}))
-    );
+    // Each PUT replaces the tags and answers them.
+    for set in [
+        json!(["referral", "ai-medium"]),
+        json!(["referral", "ai-strong"]),
+    ] {
+        let (st, body) = t.send(put.clone(), &tags, json!({"tags": set})).await;
+        assert_eq!((st, body), (StatusCode::OK, json!({"tags": set})));
+    }
     let (st, _) = t
         .send(put.clone(), &tags, json!({"tags": "ai-strong"}))
         .await;
@@ -711,29 +653,23 @@ async fn writes_comments_tags_and_custom_attribute() {
         (st, body),
         (StatusCode::NOT_FOUND, json!({"error": "Not found"}))
     );
-    let (st, _) = t
-        .send(
-            patch.clone(),
-            &attr,
+    let rejected = [
+        (
             json!({"custom_attribute_key": "ai_score", "value": "high"}),
-        )
-        .await;
-    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "numeric attribute");
-    let (st, _) = t.send(patch.clone(), &attr, json!({"value": 1})).await;
-    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "missing key");
-    let (st, _) = t
-        .send(
-            patch.clone(),
-            &attr,
-            json!({"custom_attribute_key": "ai_score", "value": 82}),
-        )
-        .await;
+            "numeric attribute",
+        ),
+        (json!({"value": 1}), "missing key"),
+    ];
+    for (body, why) in rejected {
+        let (st, _) = t.send(patch.clone(), &attr, body).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{why}");
+    }
+    let score = json!({"custom_attribute_key": "ai_score", "value": 82});
+    let (st, _) = t.send(patch.clone(), &attr, score).await;
     assert_eq!(st, StatusCode::OK);
     let defs = t.get("/custom_attributes").await;
     assert!(
-        defs["custom_attributes"]
-            .as_array()
-            .unwrap()
+        entries(&defs, "custom_attributes")
             .iter()
             .any(|a| a["id"] == "ai_score" && a["type"] == "numeric")
     );
@@ -751,26 +687,14 @@ async fn writes_comments_tags_and_custom_attribute() {
         json!({"notes": ["AI fit score: 82/100"], "tags": ["referral", "ai-strong"], "custom_fields": {"ai_score": 82}})
     );
     let stats = t.control_get("stats").await;
-    assert_eq!(stats["notes_created"], 1);
-    assert_eq!(stats["tags_applied"], 2);
-    assert_eq!(stats["application_patches"], 1);
-    assert!(
-        stats["requests"]["POST /spi/v3/candidates/{id}/comments"]
-            .as_u64()
-            .unwrap()
-            >= 6
-    );
+    let writes = json!({"notes_created": 1, "tags_applied": 2, "application_patches": 1});
+    assert_counts(&stats, writes);
+    assert!(count(&stats, "POST /spi/v3/candidates/{id}/comments") >= 6);
 }
 
 #[tokio::test]
 async fn rate_limit_is_ten_per_ten_seconds() {
-    let t = Sb::start(SandboxOptions {
-        applications: 20,
-        jobs: 3,
-        rate_limit: Some((10, Duration::from_secs(10))),
-        ..Default::default()
-    })
-    .await;
+    let t = Sb::start(rate_limited(20, 3, 10, Duration::from_secs(10))).await;
     let now = Utc::now().timestamp();
     for i in 0..10u32 {
         // An unauthenticated request counts and carries the headers too.
@@ -816,7 +740,7 @@ async fn rate_limit_is_ten_per_ten_seconds() {
         json!({"requests": 10, "window_seconds": 10.0, "disabled": false})
     );
     let (st, _) = t
-        .control(
+        .control_json(
             reqwest::Method::PUT,
             "rate_limit",
             json!({"requests": 2, "window_seconds": 1}),
@@ -824,11 +748,11 @@ async fn rate_limit_is_ten_per_ten_seconds() {
         .await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(
-        t.get_raw("/jobs").await.status(),
+        t.status("/jobs").await,
         StatusCode::OK,
         "a new limit starts afresh"
     );
-    t.control(
+    t.control_json(
         reqwest::Method::PUT,
         "rate_limit",
         json!({"disabled": true}),
@@ -843,10 +767,9 @@ async fn rate_limit_is_ten_per_ten_seconds() {
 
 #[tokio::test]
 async fn faults_are_injected_in_workable_shape() {
-    let t = Sb::small().await;
-    let post = reqwest::Method::POST;
+    let t = Sb::start(small()).await;
     let (st, _) = t
-        .control(post.clone(), "faults", json!({"status": 503, "count": 2}))
+        .post_control("faults", json!({"status": 503, "count": 2}))
         .await;
     assert_eq!(st, StatusCode::OK);
     for _ in 0..2 {
@@ -854,29 +777,28 @@ async fn faults_are_injected_in_workable_shape() {
         assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert!(r.json::<Value>().await.unwrap()["error"].is_string());
     }
-    assert_eq!(t.get_raw("/jobs").await.status(), StatusCode::OK);
-    t.control(
-        post.clone(),
+    assert_eq!(t.status("/jobs").await, StatusCode::OK);
+    t.post_control(
         "faults",
         json!({"status": 500, "count": 1, "path_prefix": "/spi/v3/candidates"}),
     )
     .await;
-    assert_eq!(t.get_raw("/jobs").await.status(), StatusCode::OK);
+    assert_eq!(t.status("/jobs").await, StatusCode::OK);
     assert_eq!(
-        t.get_raw("/candidates").await.status(),
+        t.status("/candidates").await,
         StatusCode::INTERNAL_SERVER_ERROR
     );
-    t.control(post.clone(), "faults", json!({"status": 429, "count": 5}))
+    t.post_control("faults", json!({"status": 429, "count": 5}))
         .await;
     let r = t.get_raw("/stages").await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(r.headers().get("retry-after").is_none());
     let (st, _) = t
-        .control(reqwest::Method::DELETE, "faults", json!({}))
+        .control_json(reqwest::Method::DELETE, "faults", json!({}))
         .await;
     assert_eq!(st, StatusCode::OK);
-    assert_eq!(t.get_raw("/stages").await.status(), StatusCode::OK);
-    let (st, _) = t.control(post, "faults", json!({"status": 404})).await;
+    assert_eq!(t.status("/stages").await, StatusCode::OK);
+    let (st, _) = t.post_control("faults", json!({"status": 404})).await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     let stats = t.control_get("stats").await;
     assert_eq!(stats["faults_injected"], 4);
@@ -884,68 +806,49 @@ async fn faults_are_injected_in_workable_shape() {
 
 #[tokio::test]
 async fn deleted_candidates_vanish() {
-    let t = Sb::small().await;
-    let all = ids(t.get("/candidates?limit=100").await["candidates"]
-        .as_array()
-        .unwrap());
+    let t = Sb::start(small()).await;
+    let all = ids(&t.candidates().await);
     let gone = all[3].clone();
-    let (st, body) = t
-        .control(
-            reqwest::Method::POST,
-            "delete",
-            json!({"application_ids": [gone]}),
-        )
-        .await;
-    assert_eq!(
-        (st, body),
-        (StatusCode::OK, json!({"application_ids": [gone]}))
+    assert_ok(
+        t.post_control("delete", json!({"application_ids": [gone]}))
+            .await,
+        json!({"application_ids": [gone]}),
     );
     assert_eq!(
-        t.get_raw(&format!("/candidates/{gone}")).await.status(),
+        t.status(&format!("/candidates/{gone}")).await,
         StatusCode::NOT_FOUND
     );
-    let left = ids(t.get("/candidates?limit=100").await["candidates"]
-        .as_array()
-        .unwrap());
+    let left = ids(&t.candidates().await);
     assert_eq!(left.len(), 59);
     assert!(!left.contains(&gone));
     // A since_id naming the deleted candidate still works.
     let p = t.get(&format!("/candidates?limit=1&since_id={gone}")).await;
     assert_eq!(p["candidates"][0]["id"], all[4].as_str());
     let (st, _) = t
-        .control(
-            reqwest::Method::POST,
-            "delete",
-            json!({"application_ids": [gone]}),
-        )
+        .post_control("delete", json!({"application_ids": [gone]}))
         .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
-    let r = t
-        .http
-        .get(t.url(&format!("/_sandbox/applications/{gone}/writes")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let writes = t
+        .control_get_raw(&format!("applications/{gone}/writes"))
+        .await;
+    assert_eq!(writes.status(), StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn control_api_contract() {
-    let t = Sb::small().await;
+    let t = Sb::start(small()).await;
     let creds = t.control_get("credentials").await;
-    assert_eq!(creds["secret"], json!({"apiKey": t.key}));
+    assert_eq!(creds["secret"], json!({"apiKey": t.key()}));
     let conn = &creds["connection"];
     assert_eq!(conn["baseUrl"], t.sb.base_url.as_str());
     assert!(conn["tokenUrl"].is_null());
     assert_eq!(conn["subdomain"], "sandbox-tenant");
     assert_eq!(conn, &t.sb.credentials.connection_json());
-    let (st, body) = t
-        .control(reqwest::Method::POST, "tokens/expire", json!({}))
-        .await;
+    let (st, body) = t.post_control("tokens/expire", json!({})).await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(body["expired"], false);
     assert_eq!(
-        t.get_raw("/jobs").await.status(),
+        t.status("/jobs").await,
         StatusCode::OK,
         "account tokens survive"
     );
@@ -955,9 +858,7 @@ async fn control_api_contract() {
     assert_eq!(apps.len(), 60);
     let jobs = t.get("/jobs").await;
     for a in apps {
-        let job = jobs["jobs"]
-            .as_array()
-            .unwrap()
+        let job = entries(&jobs, "jobs")
             .iter()
             .find(|j| j["shortcode"] == a["job_id"])
             .expect("job_id is a job shortcode");
@@ -972,49 +873,25 @@ async fn control_api_contract() {
     // Touch: new resume, bumped updated_at.
     let id = apps[7]["id"].as_str().unwrap().to_string();
     let before = t.get(&format!("/candidates/{id}")).await["candidate"].clone();
-    let old_resume = reqwest::get(before["resume_url"].as_str().unwrap())
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let (st, body) = t
-        .control(
-            reqwest::Method::POST,
-            "touch",
-            json!({"application_ids": [id]}),
-        )
-        .await;
-    assert_eq!(
-        (st, body),
-        (StatusCode::OK, json!({"application_ids": [id]}))
+    let old_resume = text_at(before["resume_url"].as_str().unwrap()).await;
+    assert_ok(
+        t.post_control("touch", json!({"application_ids": [id]}))
+            .await,
+        json!({"application_ids": [id]}),
     );
     let after = t.get(&format!("/candidates/{id}")).await["candidate"].clone();
     assert!(after["updated_at"].as_str().unwrap() > before["updated_at"].as_str().unwrap());
-    let new_resume = reqwest::get(after["resume_url"].as_str().unwrap())
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let new_resume = text_at(after["resume_url"].as_str().unwrap()).await;
     assert_ne!(old_resume, new_resume);
-    let (_, body) = t
-        .control(reqwest::Method::POST, "touch", json!({"count": 3}))
-        .await;
+    let (_, body) = t.post_control("touch", json!({"count": 3})).await;
     assert_eq!(body["application_ids"].as_array().unwrap().len(), 3);
     let (st, _) = t
-        .control(
-            reqwest::Method::POST,
-            "touch",
-            json!({"application_ids": ["ffffffff"]}),
-        )
+        .post_control("touch", json!({"application_ids": ["ffffffff"]}))
         .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 
     // New applications: later ids, open jobs, listed last.
-    let (st, body) = t
-        .control(reqwest::Method::POST, "applications", json!({"count": 3}))
-        .await;
+    let (st, body) = t.post_control("applications", json!({"count": 3})).await;
     assert_eq!(st, StatusCode::OK);
     let new: Vec<String> = body["application_ids"]
         .as_array()
@@ -1025,9 +902,7 @@ async fn control_api_contract() {
     assert_eq!(new.len(), 3);
     let last_old = apps.last().unwrap()["id"].as_str().unwrap().to_string();
     assert!(new.iter().all(|n| *n > last_old));
-    let listed = ids(t.get("/candidates?limit=100").await["candidates"]
-        .as_array()
-        .unwrap());
+    let listed = ids(&t.candidates().await);
     assert_eq!(listed[60..].to_vec(), new);
     let one = t.control_get(&format!("applications/{}", new[0])).await;
     assert_eq!(one["job_status"], "open");
@@ -1035,15 +910,10 @@ async fn control_api_contract() {
 
 #[tokio::test]
 async fn same_seed_same_ids() {
-    let opts = SandboxOptions {
-        applications: 30,
-        jobs: 5,
-        rate_limit: None,
-        ..Default::default()
-    };
+    let opts = unlimited(30, 5);
     let a = Sb::start(opts.clone()).await;
     let b = Sb::start(opts).await;
-    assert_eq!(a.key, b.key);
+    assert_eq!(a.key(), b.key());
     let ja = a.get("/jobs").await["jobs"].clone();
     let jb = b.get("/jobs").await["jobs"].clone();
     let strip = |mut v: Value| {
@@ -1055,24 +925,14 @@ async fn same_seed_same_ids() {
         v
     };
     assert_eq!(strip(ja), strip(jb));
-    let ca = ids(a.get("/candidates?limit=100").await["candidates"]
-        .as_array()
-        .unwrap());
-    let cb = ids(b.get("/candidates?limit=100").await["candidates"]
-        .as_array()
-        .unwrap());
+    let ca = ids(&a.candidates().await);
+    let cb = ids(&b.candidates().await);
     assert_eq!(ca, cb);
 }
 
 #[tokio::test]
 async fn ten_thousand_candidates_page_quickly() {
-    let t = Sb::start(SandboxOptions {
-        applications: 10_000,
-        jobs: 30,
-        rate_limit: None,
-        ..Default::default()
-    })
-    .await;
+    let t = Sb::start(unlimited(10_000, 30)).await;
     let started = Instant::now();
     let (items, pages) = t.walk("/candidates?limit=100").await;
     let took = started.elapsed();
@@ -1090,11 +950,8 @@ async fn ten_thousand_candidates_page_quickly() {
 
 #[tokio::test]
 async fn touching_one_copy_leaves_the_other_copies() {
-    let t = Sb::small().await;
-    let all = t.get("/candidates?limit=100").await["candidates"]
-        .as_array()
-        .unwrap()
-        .clone();
+    let t = Sb::start(small()).await;
+    let all = t.candidates().await;
     // The same person applied twice: two candidates with one email.
     let (a, b) = all
         .iter()
@@ -1116,38 +973,30 @@ async fn touching_one_copy_leaves_the_other_copies() {
     assert_eq!(b_before["originating_candidate_id"], a_id);
     let resume = |v: &Value| {
         let url = v["resume_url"].as_str().unwrap().to_string();
-        async move { reqwest::get(url).await.unwrap().text().await.unwrap() }
+        async move { text_at(url).await }
     };
     let b_resume = resume(&b_before).await;
     let a_before = detail(a_id).await["candidate"].clone();
     let a_resume = resume(&a_before).await;
-    t.control(
-        reqwest::Method::POST,
-        "touch",
-        json!({"application_ids": [a_id]}),
-    )
-    .await;
+    t.post_control("touch", json!({"application_ids": [a_id]}))
+        .await;
     let a_after = detail(a_id).await["candidate"].clone();
     assert_ne!(resume(&a_after).await, a_resume);
     assert!(a_after["updated_at"].as_str() > a_before["updated_at"].as_str());
     let b_after = detail(b_id).await["candidate"].clone();
     assert_eq!(b_after, b_before, "the other copy did not change");
     assert_eq!(resume(&b_after).await, b_resume);
-    let listed = t.get("/candidates?limit=100").await["candidates"]
-        .as_array()
-        .unwrap()
+    let listed = t
+        .candidates()
+        .await
         .iter()
         .find(|c| c["id"] == b_id)
         .cloned()
         .unwrap();
     assert_eq!(listed["resume_metadata"], b["resume_metadata"]);
     // Touching the other copy later changes it in turn.
-    t.control(
-        reqwest::Method::POST,
-        "touch",
-        json!({"application_ids": [b_id]}),
-    )
-    .await;
+    t.post_control("touch", json!({"application_ids": [b_id]}))
+        .await;
     assert_ne!(resume(&detail(b_id).await["candidate"]).await, b_resume);
 }
 
@@ -1155,7 +1004,7 @@ async fn touching_one_copy_leaves_the_other_copies() {
 /// recruiters as `{"recruiters": [{"id", "name", "email"}]}`, behind the token.
 #[tokio::test]
 async fn recruiters_listed() {
-    let t = Sb::small().await;
+    let t = Sb::start(small()).await;
     let v = t.get("/recruiters").await;
     let recs = v["recruiters"].as_array().unwrap();
     assert!(!recs.is_empty());

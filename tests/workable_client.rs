@@ -7,16 +7,19 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use ats_operator::model::resume::parse_resume;
-use ats_operator::model::{
-    Application, Band, BlindCandidate, ComponentScores, JobStatus, Score, VendorKind,
-};
+use ats_operator::model::{Application, Band, VendorKind};
 use ats_operator::sandbox::{self, RunningSandbox, SandboxOptions};
-use ats_operator::vendors::http::RetryPolicy;
 use ats_operator::vendors::workable::WorkableClient;
-use ats_operator::vendors::{
-    AtsClient, BandTag, ConnectionConfig, PullScope, SecretValue, VendorError, WriteBackRequest,
-};
+use ats_operator::vendors::{AtsClient, ConnectionConfig, PullScope, SecretValue, VendorError};
 use serde_json::{Value, json};
+use support::client::{
+    assert_auth, assert_blind, assert_gives_up, assert_job_text, assert_pulls_through,
+    assert_resumes_changed, fast, faults, get, ids, post, pull_all, pull_err, pull_nothing_since,
+    pull_one_job, pull_open_jobs, pull_since, rate_limit, resumes, verify_err, write_request,
+};
+use support::spec;
+
+mod support;
 
 async fn start(applications: usize, rate_limit: Option<(u32, Duration)>) -> RunningSandbox {
     sandbox::start(
@@ -34,72 +37,29 @@ async fn start(applications: usize, rate_limit: Option<(u32, Duration)>) -> Runn
 
 /// The connection as `/_sandbox/credentials` describes it.
 async fn config(sb: &RunningSandbox) -> ConnectionConfig {
-    let c = get(sb, "credentials").await;
-    let conn = &c["connection"];
-    let s = |v: &Value| v.as_str().map(str::to_string);
-    ConnectionConfig {
-        vendor: VendorKind::Workable,
-        base_url: s(&conn["baseUrl"]),
-        token_url: None,
-        subdomain: s(&conn["subdomain"]),
-        credentials: BTreeMap::from([(
-            "apiKey".to_string(),
-            SecretValue::new(c["secret"]["apiKey"].as_str().expect("apiKey")),
-        )]),
-        sub: s(&conn["sub"]),
-        rate_limit: None,
-        endpoints: ats_operator::vendors::guard::EndpointPolicy::AllowPrivate,
-        download_hosts: Vec::new(),
-    }
-}
-
-/// Short backoffs keep the fault tests fast; the attempt budget is the default.
-fn fast() -> RetryPolicy {
-    RetryPolicy {
-        base: Duration::from_millis(10),
-        cap: Duration::from_millis(100),
-        ..RetryPolicy::default()
-    }
+    let creds = get(sb, "credentials").await;
+    spec::described(VendorKind::Workable, &creds, &["apiKey"])
 }
 
 async fn client(sb: &RunningSandbox) -> WorkableClient {
     WorkableClient::with_policy(&config(sb).await, fast()).expect("client")
 }
 
-async fn call(
-    sb: &RunningSandbox,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> Value {
-    let mut rb = reqwest::Client::new().request(method, format!("{}/_sandbox/{path}", sb.base_url));
-    if let Some(b) = body {
-        rb = rb.json(&b);
-    }
-    let r = rb.send().await.expect("control request");
-    assert!(r.status().is_success(), "{path}: {}", r.status());
-    r.json().await.expect("control json")
-}
-
-async fn get(sb: &RunningSandbox, path: &str) -> Value {
-    call(sb, reqwest::Method::GET, path, None).await
-}
-
-async fn post(sb: &RunningSandbox, path: &str, body: Value) -> Value {
-    call(sb, reqwest::Method::POST, path, Some(body)).await
-}
-
-async fn rate_limit(sb: &RunningSandbox, body: Value) {
-    call(sb, reqwest::Method::PUT, "rate_limit", Some(body)).await;
-}
-
-fn ids(v: &Value) -> BTreeSet<String> {
-    v["application_ids"]
-        .as_array()
-        .expect("application_ids")
-        .iter()
-        .map(|x| x.as_str().expect("id").to_string())
-        .collect()
+/// A sandbox of `apps` without a rate limit, its connection and client, and
+/// the first application a full pull returns.
+async fn with_an_application(
+    apps: usize,
+) -> (
+    RunningSandbox,
+    ConnectionConfig,
+    WorkableClient,
+    Application,
+) {
+    let sb = start(apps, None).await;
+    let cfg = config(&sb).await;
+    let c = WorkableClient::with_policy(&cfg, fast()).expect("client");
+    let app = pull_all(&c, "pull").await.applications.remove(0);
+    (sb, cfg, c, app)
 }
 
 /// API requests by route, e.g. `GET /spi/v3/candidates/{id}`.
@@ -123,7 +83,7 @@ fn count(stats: &Value, method: &str, route: &str) -> u64 {
 async fn full_pull_matches_the_sandbox() {
     let sb = start(60, None).await;
     let c = client(&sb).await;
-    let cs = c.pull(None, &PullScope::default()).await.expect("pull");
+    let cs = pull_all(&c, "pull").await;
 
     let apps = get(&sb, "applications").await;
     let apps = apps.as_array().expect("applications");
@@ -182,16 +142,13 @@ async fn full_pull_matches_the_sandbox() {
             "HTML in the resume of {}",
             cand.id
         );
-        let blind = BlindCandidate::from_candidate(cand);
+        let blind = assert_blind(cand);
         let email = cand.personal.email.as_deref().unwrap_or_default();
-        assert!(!blind.resume_text.contains(email));
         let json = serde_json::to_string(&blind).expect("blind json");
         assert!(!json.contains(email));
     }
     for j in &cs.jobs {
-        assert!(!j.title.is_empty());
-        assert!(!j.description.contains('<'), "HTML left in {}", j.id);
-        assert!(!j.requirements.is_empty(), "requirements of {}", j.id);
+        assert_job_text(j);
         assert!(!j.nice_to_have.is_empty(), "nice to have of {}", j.id);
         assert!(j.location.is_some() && j.department.is_some());
     }
@@ -211,7 +168,7 @@ async fn full_pull_matches_the_sandbox() {
 async fn paging_follows_next_until_it_is_absent() {
     let sb = start(230, None).await;
     let c = client(&sb).await;
-    let cs = c.pull(None, &PullScope::default()).await.expect("pull");
+    let cs = pull_all(&c, "pull").await;
     assert_eq!(cs.applications.len(), 230);
     let unique: BTreeSet<&str> = cs.applications.iter().map(|a| a.id.as_str()).collect();
     assert_eq!(unique.len(), 230, "no candidate twice across pages");
@@ -224,38 +181,15 @@ async fn paging_follows_next_until_it_is_absent() {
 async fn scope_filters_jobs_and_candidates() {
     let sb = start(80, None).await;
     let c = client(&sb).await;
-    let open = PullScope {
-        job_statuses: vec![JobStatus::Open],
-        job_ids: vec![],
-    };
-    let cs = c.pull(None, &open).await.expect("pull open");
+    let cs = pull_open_jobs(&c, "pull open").await;
     assert!(!cs.jobs.is_empty());
-    assert!(cs.jobs.iter().all(|j| j.status == JobStatus::Open));
-    let ids: BTreeSet<&str> = cs.jobs.iter().map(|j| j.id.as_str()).collect();
-    assert!(!cs.applications.is_empty());
-    assert!(
-        cs.applications
-            .iter()
-            .all(|a| ids.contains(a.job_id.as_str()))
-    );
 
     // One job by its shortcode: listed per job, only its candidates fetched.
     let one = cs.applications[0].job_id.clone();
     let before = get(&sb, "stats").await;
-    let cs = c
-        .pull(
-            None,
-            &PullScope {
-                job_statuses: vec![],
-                job_ids: vec![one.clone()],
-            },
-        )
-        .await
-        .expect("pull one job");
-    assert_eq!(cs.jobs.len(), 1);
+    let cs = pull_one_job(&c, &one, "pull one job").await;
     assert_eq!(cs.jobs[0].id, one);
     assert!(!cs.applications.is_empty());
-    assert!(cs.applications.iter().all(|a| a.job_id == one));
     let all = get(&sb, "applications").await;
     let want = all
         .as_array()
@@ -274,31 +208,17 @@ async fn scope_filters_jobs_and_candidates() {
 async fn incremental_pull_returns_exactly_the_changed() {
     let sb = start(60, None).await;
     let c = client(&sb).await;
-    let full = c
-        .pull(None, &PullScope::default())
-        .await
-        .expect("full pull");
+    let full = pull_all(&c, "full pull").await;
     let since = full.high_watermark.expect("watermark");
-    let before: BTreeMap<String, String> = full
-        .candidates
-        .iter()
-        .map(|c| (c.id.clone(), c.resume.parsed_text.clone()))
-        .collect();
+    let before = resumes(&full);
 
     // Workable renders seconds; a second later nothing is newer.
     let later = since + chrono::Duration::seconds(1);
-    let none = c
-        .pull(Some(later), &PullScope::default())
-        .await
-        .expect("empty pull");
-    assert!(none.applications.is_empty() && none.candidates.is_empty());
+    let none = pull_nothing_since(&c, later).await;
     assert_eq!(none.high_watermark, None);
 
     let touched = ids(&post(&sb, "touch", json!({"count": 4})).await);
-    let cs = c
-        .pull(Some(later), &PullScope::default())
-        .await
-        .expect("incremental pull");
+    let cs = pull_since(&c, later, "incremental pull").await;
     let got: BTreeSet<String> = cs.applications.iter().map(|a| a.id.clone()).collect();
     // A touch changes the person's resume, so their other applications (per-job
     // candidates in Workable) changed too: exactly those the sandbox says changed.
@@ -317,14 +237,7 @@ async fn incremental_pull_returns_exactly_the_changed() {
         .collect();
     assert!(touched.is_subset(&got), "{touched:?} vs {got:?}");
     assert_eq!(got, changed);
-    for cand in &cs.candidates {
-        assert_ne!(
-            Some(&cand.resume.parsed_text),
-            before.get(&cand.id),
-            "resume of {} unchanged",
-            cand.id
-        );
-    }
+    assert_resumes_changed(&cs, &before);
     assert!(cs.high_watermark > Some(since));
 }
 
@@ -379,10 +292,7 @@ async fn the_real_rate_limit_is_waited_out() {
     let sb = start(12, Some((10, Duration::from_secs(10)))).await;
     let c = client(&sb).await;
     let t0 = Instant::now();
-    let cs = c
-        .pull(None, &PullScope::default())
-        .await
-        .expect("pull at 10/10s");
+    let cs = pull_all(&c, "pull at 10/10s").await;
     assert_eq!(cs.applications.len(), 12);
     assert!(t0.elapsed() >= Duration::from_secs(5), "{:?}", t0.elapsed());
     // The client waited for the window instead of being refused.
@@ -394,17 +304,12 @@ async fn the_real_rate_limit_is_waited_out() {
 async fn a_429_waits_for_the_window_reset() {
     let sb = start(10, Some((20, Duration::from_secs(2)))).await;
     let c = client(&sb).await;
-    post(
-        &sb,
-        "faults",
-        json!({"status": 429, "count": 2, "path_prefix": "/spi/v3/jobs"}),
-    )
-    .await;
+    faults(&sb, 429, 2, "/spi/v3/jobs").await;
     c.verify().await.expect("verify after two 429s");
     let s = get(&sb, "stats").await;
     assert_eq!(s["faults_injected"], 2);
     // Well within the retry budget: no error reached the caller.
-    let cs = c.pull(None, &PullScope::default()).await.expect("pull");
+    let cs = pull_all(&c, "pull").await;
     assert_eq!(cs.applications.len(), 10);
 }
 
@@ -412,28 +317,10 @@ async fn a_429_waits_for_the_window_reset() {
 async fn server_errors_are_retried() {
     let sb = start(20, None).await;
     let c = client(&sb).await;
-    post(
-        &sb,
-        "faults",
-        json!({"status": 503, "count": 3, "path_prefix": "/spi/v3/candidates"}),
-    )
-    .await;
-    let cs = c
-        .pull(None, &PullScope::default())
-        .await
-        .expect("pull despite 503s");
-    assert_eq!(cs.applications.len(), 20);
-    assert_eq!(get(&sb, "stats").await["faults_injected"], 3);
+    faults(&sb, 503, 3, "/spi/v3/candidates").await;
+    assert_pulls_through(&sb, &c, 20, 3, "pull despite 503s").await;
 
-    post(
-        &sb,
-        "faults",
-        json!({"status": 500, "count": 50, "path_prefix": "/spi/v3/jobs"}),
-    )
-    .await;
-    let err = c.pull(None, &PullScope::default()).await.unwrap_err();
-    assert!(matches!(err, VendorError::Unavailable(_)), "{err:?}");
-    assert!(err.is_transient());
+    assert_gives_up(&sb, &c, "/spi/v3/jobs").await;
 }
 
 #[tokio::test]
@@ -443,8 +330,8 @@ async fn revoked_token_is_an_auth_error() {
     let c = WorkableClient::with_policy(&cfg, fast()).expect("client");
     c.verify().await.expect("verify");
     post(&sb, "credentials/revoke", json!({})).await;
-    let err = c.pull(None, &PullScope::default()).await.unwrap_err();
-    assert!(matches!(err, VendorError::Auth(_)), "{err:?}");
+    let err = pull_err(&c).await;
+    assert_auth(&err);
     assert!(!err.is_transient());
     let token = cfg
         .credential("apiKey")
@@ -452,20 +339,16 @@ async fn revoked_token_is_an_auth_error() {
         .expose()
         .to_string();
     assert!(!err.to_string().contains(&token));
-    let err = c.verify().await.unwrap_err();
-    assert!(matches!(err, VendorError::Auth(_)), "{err:?}");
+    let err = verify_err(&c).await;
+    assert_auth(&err);
 
     post(&sb, "credentials/restore", json!({})).await;
     let mut wrong = cfg.clone();
     wrong
         .credentials
         .insert("apiKey".into(), SecretValue::new("not-the-token"));
-    let err = WorkableClient::with_policy(&wrong, fast())
-        .expect("client")
-        .verify()
-        .await
-        .unwrap_err();
-    assert!(matches!(err, VendorError::Auth(_)), "{err:?}");
+    let err = verify_err(&WorkableClient::with_policy(&wrong, fast()).expect("client")).await;
+    assert_auth(&err);
 }
 
 #[tokio::test]
@@ -480,30 +363,6 @@ async fn connect_needs_a_subdomain_or_base_url() {
         Err(VendorError::Config(m)) => assert!(m.contains("spec.subdomain"), "{m}"),
         Err(e) => panic!("expected a config error, got {e:?}"),
         Ok(_) => panic!("expected a config error"),
-    }
-}
-
-fn request(app: &Application, key: &str, band: Band) -> WriteBackRequest {
-    WriteBackRequest {
-        application: app.clone(),
-        score: Score {
-            score: 87,
-            components: ComponentScores {
-                skills: Some(90),
-                experience: Some(80),
-                title: None,
-                education: None,
-            },
-            strengths: vec!["Rust".into()],
-            gaps: vec!["Kafka".into()],
-            band,
-        },
-        note: true,
-        custom_field: Some("ai_score".into()),
-        band_tag: Some(BandTag::new("ai-", band)),
-        key: key.into(),
-        decided_at: chrono::Utc::now(),
-        profile: "test (generation 1)".into(),
     }
 }
 
@@ -526,19 +385,16 @@ async fn user_tags(sb: &RunningSandbox, cfg: &ConnectionConfig, id: &str, tags: 
 
 #[tokio::test]
 async fn write_back_comment_attribute_and_band_tag() {
-    let sb = start(6, None).await;
-    let cfg = config(&sb).await;
-    let c = WorkableClient::with_policy(&cfg, fast()).expect("client");
-    let cs = c.pull(None, &PullScope::default()).await.expect("pull");
-    let app = &cs.applications[0];
+    let (sb, cfg, c, app) = with_an_application(6).await;
+    let app = &app;
     user_tags(&sb, &cfg, &app.id, &["priority", "referral"]).await;
 
-    let req = request(app, "k-123", Band::StrongFit);
+    let req = write_request(app, "k-123", Band::StrongFit);
     assert!(!c.note_exists(&req).await.expect("note_exists before"));
     c.write_back(&req).await.expect("write back");
     assert!(c.note_exists(&req).await.expect("note_exists after"));
     assert!(
-        !c.note_exists(&request(app, "k-other", Band::StrongFit))
+        !c.note_exists(&write_request(app, "k-other", Band::StrongFit))
             .await
             .expect("other key")
     );
@@ -549,7 +405,7 @@ async fn write_back_comment_attribute_and_band_tag() {
     assert_eq!(w["tags"], json!(["priority", "referral", "ai-strong-fit"]));
 
     // A new band replaces ours and keeps the user's.
-    let req2 = request(app, "k-456", Band::GoodFit);
+    let req2 = write_request(app, "k-456", Band::GoodFit);
     c.write_back(&req2).await.expect("write back a new band");
     let w = get(&sb, &format!("applications/{}/writes", app.id)).await;
     assert_eq!(w["tags"], json!(["priority", "referral", "ai-good-fit"]));
@@ -557,7 +413,7 @@ async fn write_back_comment_attribute_and_band_tag() {
 
     // The same band again: the tags are left alone (no PUT).
     let tags_before = get(&sb, "stats").await["tags_applied"].clone();
-    let mut again = request(app, "k-789", Band::GoodFit);
+    let mut again = write_request(app, "k-789", Band::GoodFit);
     again.note = false;
     again.custom_field = None;
     c.write_back(&again).await.expect("same band");
@@ -566,17 +422,16 @@ async fn write_back_comment_attribute_and_band_tag() {
 
 #[tokio::test]
 async fn a_failed_comment_is_checked_before_it_is_resent() {
-    let sb = start(4, None).await;
-    let c = client(&sb).await;
-    let cs = c.pull(None, &PullScope::default()).await.expect("pull");
-    let app = &cs.applications[0];
-    post(
+    let (sb, _, c, app) = with_an_application(4).await;
+    let app = &app;
+    faults(
         &sb,
-        "faults",
-        json!({"status": 503, "count": 1, "path_prefix": format!("/spi/v3/candidates/{}/comments", app.id)}),
+        503,
+        1,
+        &format!("/spi/v3/candidates/{}/comments", app.id),
     )
     .await;
-    let req = request(app, "k-503", Band::ModerateFit);
+    let req = write_request(app, "k-503", Band::ModerateFit);
     c.write_back(&req).await.expect("write back despite a 503");
     let w = get(&sb, &format!("applications/{}/writes", app.id)).await;
     assert_eq!(w["notes"], json!([req.note_body()]), "exactly one comment");
@@ -584,13 +439,10 @@ async fn a_failed_comment_is_checked_before_it_is_resent() {
 
 #[tokio::test]
 async fn write_back_errors_name_what_to_fix() {
-    let sb = start(4, None).await;
-    let cfg = config(&sb).await;
-    let c = WorkableClient::with_policy(&cfg, fast()).expect("client");
-    let cs = c.pull(None, &PullScope::default()).await.expect("pull");
-    let app = &cs.applications[0];
+    let (sb, cfg, c, app) = with_an_application(4).await;
+    let app = &app;
 
-    let mut bad = request(app, "k-1", Band::WeakFit);
+    let mut bad = write_request(app, "k-1", Band::WeakFit);
     bad.custom_field = Some("no_such_attribute".into());
     match c.write_back(&bad).await.unwrap_err() {
         VendorError::Rejected {
@@ -606,7 +458,7 @@ async fn write_back_errors_name_what_to_fix() {
     no_sub.sub = None;
     let c2 = WorkableClient::with_policy(&no_sub, fast()).expect("client");
     match c2
-        .write_back(&request(app, "k-2", Band::WeakFit))
+        .write_back(&write_request(app, "k-2", Band::WeakFit))
         .await
         .unwrap_err()
     {
@@ -620,7 +472,7 @@ async fn write_back_errors_name_what_to_fix() {
 
     // A candidate deleted since: the comment is refused, not retried.
     post(&sb, "delete", json!({"application_ids": [app.id]})).await;
-    let mut only_note = request(app, "k-3", Band::WeakFit);
+    let mut only_note = write_request(app, "k-3", Band::WeakFit);
     only_note.custom_field = None;
     only_note.band_tag = None;
     assert!(

@@ -7,7 +7,6 @@ client auth, as Greenhouse documents), validating each token response as RFC
 """
 
 import os
-import sys
 
 # The sandbox serves plain HTTP on loopback; oauthlib insists on https otherwise.
 os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
@@ -18,21 +17,9 @@ from oauthlib.oauth2.rfc6749.errors import InvalidGrantError, OAuth2Error
 from requests.auth import HTTPBasicAuth
 from requests_oauthlib import OAuth2Session
 
-base = sys.argv[1].rstrip("/")
-failures = []
-passed = 0
+from common import base, check, credentials, finish
 
-
-def check(name, cond, detail=""):
-    global passed
-    if cond:
-        passed += 1
-    else:
-        failures.append(f"{name}: {detail}")
-        print(f"FAIL {name}: {detail}")
-
-
-creds = requests.get(f"{base}/_sandbox/credentials").json()
+creds = credentials()
 session = OAuth2Session(client=BackendApplicationClient(client_id=creds["client_id"]))
 token = session.fetch_token(
     token_url=f"{base}/token",
@@ -128,5 +115,4 @@ except OAuth2Error as e:
 followed = requests.get(app.authorization_url(partner["authorize_url"])[0]).json()
 check("the redirect lands on the sandbox's callback", "code" in followed and "state" in followed, followed)
 
-print(f"{passed} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+finish()

@@ -8,7 +8,6 @@ auth with the API key and the offset paging. Run the sandbox with
 """
 
 import os
-import sys
 import time
 
 # The sandbox serves plain HTTP on loopback; oauthlib insists on https otherwise.
@@ -19,18 +18,7 @@ from oauthlib.oauth2.rfc6749.errors import InvalidGrantError, OAuth2Error
 from requests.auth import HTTPBasicAuth
 from requests_oauthlib import OAuth2Session
 
-base = sys.argv[1].rstrip("/")
-failures = []
-passed = 0
-
-
-def check(name, cond, detail=""):
-    global passed
-    if cond:
-        passed += 1
-    else:
-        failures.append(f"{name}: {detail}")
-        print(f"FAIL {name}: {detail}")
+from common import base, check, credentials, finish
 
 
 def patient(send):
@@ -45,7 +33,7 @@ def patient(send):
     return r
 
 
-creds = requests.get(f"{base}/_sandbox/credentials").json()
+creds = credentials()
 secret, conn = creds["secret"], creds["connection"]
 token_url = conn["tokenUrl"]
 api = conn["baseUrl"].rstrip("/") + "/v1"
@@ -206,5 +194,4 @@ with requests.Session() as s:
     trickle = int((time.monotonic() - started) * 10) + 2
     check("refills at the steady rate", 9 <= refill.count(200) <= 10 + trickle, refill)
 
-print(f"{passed} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+finish()

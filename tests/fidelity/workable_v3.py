@@ -8,29 +8,18 @@ Usage: workable_v3.py BASE_URL   (sandbox started with --rate-limit 10/10)
 """
 
 import re
-import sys
 import time
 
 import requests
 
-base = sys.argv[1].rstrip("/")
+from common import base, check, credentials, finish
+
 api = f"{base}/spi/v3"
-failures = []
-passed = 0
 HEX_ID = re.compile(r"^[0-9a-f]{8}$")
 RATE_HEADERS = ("X-Rate-Limit-Limit", "X-Rate-Limit-Remaining", "X-Rate-Limit-Reset")
 
 
-def check(name, cond, detail=""):
-    global passed
-    if cond:
-        passed += 1
-    else:
-        failures.append(f"{name}: {detail}")
-        print(f"FAIL {name}: {detail}")
-
-
-creds = requests.get(f"{base}/_sandbox/credentials").json()
+creds = credentials()
 session = requests.Session()
 session.headers["Authorization"] = f"Bearer {creds['secret']['apiKey']}"
 check("connection baseUrl", creds["connection"]["baseUrl"] == base, creds["connection"])
@@ -163,5 +152,4 @@ check("budget back after Reset", r.status_code == 200, r.status_code)
 stats = requests.get(f"{base}/_sandbox/stats").json()
 check("paced calls never hit 429", limited == 0 and stats["rate_limited"] == 1, (stats["rate_limited"], limited))
 
-print(f"{passed} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+finish()

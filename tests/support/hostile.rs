@@ -49,6 +49,21 @@ pub async fn serve(app: Router) -> String {
     format!("http://{addr}")
 }
 
+/// A server that answers every request with `answer()`, and how many it answered.
+pub async fn counting(
+    answer: impl Fn() -> Response + Clone + Send + Sync + 'static,
+) -> (String, Arc<AtomicUsize>) {
+    let count = Arc::new(AtomicUsize::new(0));
+    let c = count.clone();
+    let base = serve(Router::new().fallback(move || {
+        c.fetch_add(1, Ordering::SeqCst);
+        let answer = answer.clone();
+        async move { answer() }
+    }))
+    .await;
+    (base, count)
+}
+
 /// A token response; `lifetime` as the JSON text of `expires_in`.
 pub fn token(lifetime: &str) -> Response {
     (
@@ -116,16 +131,7 @@ async fn api(mode: Mode, uri: axum::http::Uri) -> Response {
 
 /// Starts a hostile vendor.
 pub async fn start(mode: Mode) -> HostileVendor {
-    let stolen = Arc::new(AtomicUsize::new(0));
-    let s = stolen.clone();
-    let elsewhere = serve(Router::new().fallback(move || {
-        let s = s.clone();
-        async move {
-            s.fetch_add(1, Ordering::SeqCst);
-            token("3600")
-        }
-    }))
-    .await;
+    let (elsewhere, stolen) = counting(|| token("3600")).await;
     let requests = Arc::new(AtomicUsize::new(0));
     // The self-link needs the server's own address, known once bound.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -4,10 +4,14 @@
 //! Each test binary includes this with `mod support;` and uses only part of it.
 #![allow(dead_code)]
 
+pub mod client;
 pub mod hostile;
+pub mod lease;
+pub mod sandbox;
+pub mod spec;
 pub mod tenant;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -69,6 +73,21 @@ pub async fn install_crds(client: &Client) {
     }
 }
 
+/// What every cluster test starts with: its logs in the test's output, the CRDs
+/// installed, and a namespace of its own (see [`namespace`]).
+pub async fn test_namespace(prefix: &str) -> (Client, String) {
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter(
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "info,kube=warn,hyper=warn".into()),
+        )
+        .try_init();
+    let client = client().await;
+    install_crds(&client).await;
+    let ns = namespace(&client, prefix).await;
+    (client, ns)
+}
+
 /// Creates a namespace named `<prefix>-<random>` for one test and returns its name.
 pub async fn namespace(client: &Client, prefix: &str) -> String {
     let prefix: String = prefix
@@ -98,7 +117,7 @@ pub struct Operator {
 }
 
 impl Operator {
-    pub fn start(client: &Client, ns: &str, ledger: &std::path::Path) -> Operator {
+    pub fn start(client: &Client, ns: &str, ledger: &Path) -> Operator {
         let ledger =
             std::sync::Arc::new(ats_operator::ledger::Ledger::open(ledger).expect("ledger"));
         let (stop, rx) = tokio::sync::oneshot::channel::<()>();
@@ -122,7 +141,7 @@ impl Operator {
 /// Notes the operator should have written for one application, from its ledger:
 /// one per run of equal (score, band) among the decisions that write, since a
 /// re-score with the same score and band writes nothing.
-pub fn expected_notes(ledger: &std::path::Path, sync_key: &str, application_id: &str) -> usize {
+pub fn expected_notes(ledger: &Path, sync_key: &str, application_id: &str) -> usize {
     use ats_operator::ledger::DecisionOutcome;
     let l = ats_operator::ledger::Ledger::open(ledger).expect("ledger");
     let decisions = l.decisions(sync_key, application_id).expect("decisions");
@@ -159,7 +178,7 @@ pub const TEST_LEASE_SECONDS: u64 = 6;
 
 impl OperatorProcess {
     /// With `--allow-private-endpoints`: the sandboxes listen on loopback.
-    pub fn start(ns: &str, ledger: &std::path::Path, identity: &str) -> OperatorProcess {
+    pub fn start(ns: &str, ledger: &Path, identity: &str) -> OperatorProcess {
         Self::start_with(
             ns,
             ledger,
@@ -168,12 +187,7 @@ impl OperatorProcess {
         )
     }
 
-    pub fn start_with(
-        ns: &str,
-        ledger: &std::path::Path,
-        identity: &str,
-        extra: &[&str],
-    ) -> OperatorProcess {
+    pub fn start_with(ns: &str, ledger: &Path, identity: &str, extra: &[&str]) -> OperatorProcess {
         let mut args = vec!["--namespace", ns];
         args.extend_from_slice(extra);
         Self::launch(ns, ledger, identity, &args)
@@ -183,7 +197,7 @@ impl OperatorProcess {
     /// the Lease lives in `lease_ns`.
     pub fn start_all(
         lease_ns: &str,
-        ledger: &std::path::Path,
+        ledger: &Path,
         identity: &str,
         extra: &[&str],
     ) -> OperatorProcess {
@@ -204,12 +218,7 @@ impl OperatorProcess {
         matches!(self.child.try_wait(), Ok(None))
     }
 
-    fn launch(
-        lease_ns: &str,
-        ledger: &std::path::Path,
-        identity: &str,
-        extra: &[&str],
-    ) -> OperatorProcess {
+    fn launch(lease_ns: &str, ledger: &Path, identity: &str, extra: &[&str]) -> OperatorProcess {
         let log = ledger.with_file_name(format!("operator-{identity}.log"));
         let out = std::fs::OpenOptions::new()
             .create(true)
@@ -258,17 +267,4 @@ impl Drop for OperatorProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// The holder of the operator's Lease in `ns`, if any.
-pub async fn lease_holder(client: &Client, ns: &str) -> Option<String> {
-    use k8s_openapi::api::coordination::v1::Lease;
-    Api::<Lease>::namespaced(client.clone(), ns)
-        .get_opt("ats-operator-leader")
-        .await
-        .ok()
-        .flatten()
-        .and_then(|l| l.spec)
-        .and_then(|s| s.holder_identity)
-        .filter(|h| !h.is_empty())
 }

@@ -14,7 +14,10 @@ use ats_operator::sandbox::{self, RunningSandbox, SandboxOptions};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, Patch, PatchParams};
 use kube::{Client, ResourceExt};
+use reqwest::Method;
 use serde_json::{Value, json};
+
+use super::{Operator, OperatorProcess};
 
 pub const SYNC: &str = "conformance";
 pub const SECRET: &str = "ats-credentials";
@@ -74,18 +77,16 @@ impl Setup {
         }
     }
 
+    /// Revocation, custom field and deletions as Greenhouse's.
     pub fn workable() -> Setup {
         Setup {
             vendor: VendorKind::Workable,
             secret_keys: &["apiKey"],
             write_back: json!({"mode": "both", "bandTag": true}),
-            custom_field: true,
             band_tag: true,
             tight_limit: json!({"requests": 10, "window_seconds": 2}),
             tokens_expire: false,
-            revoke: "credentials/revoke",
-            revoked_reason: "AuthFailed",
-            lists_deletions: false,
+            ..Setup::greenhouse()
         }
     }
 }
@@ -96,6 +97,14 @@ pub fn small() -> SandboxOptions {
         jobs: 4,
         rate_limit: None,
         ..Default::default()
+    }
+}
+
+/// As [`small`], with forty applications: enough to stop the operator mid-write.
+pub fn forty() -> SandboxOptions {
+    SandboxOptions {
+        applications: 40,
+        ..small()
     }
 }
 
@@ -136,20 +145,8 @@ pub fn id_str(v: &Value) -> String {
 
 impl Tenant {
     pub async fn new(setup: Setup, opts: SandboxOptions) -> Tenant {
-        let _ = tracing_subscriber::fmt()
-            .with_test_writer()
-            .with_env_filter(
-                std::env::var("RUST_LOG").unwrap_or_else(|_| "info,kube=warn,hyper=warn".into()),
-            )
-            .try_init();
-        let client = super::client().await;
-        super::install_crds(&client).await;
-        let ns = super::namespace(&client, setup.vendor.as_str()).await;
-        let sandbox = sandbox::start(setup.vendor, "127.0.0.1:0".parse().unwrap(), opts)
-            .await
-            .expect("sandbox");
-        let http = reqwest::Client::new();
-        let creds = get(&http, &format!("{}/_sandbox/credentials", sandbox.base_url)).await;
+        let (client, ns) = super::test_namespace(setup.vendor.as_str()).await;
+        let (sandbox, http, creds) = start_sandbox(setup.vendor, opts).await;
         let dir = tempfile::tempdir().unwrap();
         let t = Tenant {
             setup,
@@ -247,42 +244,15 @@ impl Tenant {
             "spec": spec,
         }))
         .unwrap();
-        let pp = PatchParams::apply("test").force();
-        Api::<AtsConnection>::namespaced(self.client.clone(), &self.ns)
-            .patch("ats", &pp, &Patch::Apply(&conn))
-            .await
-            .unwrap();
-        Api::<ScoringProfile>::namespaced(self.client.clone(), &self.ns)
-            .patch(&profile.name_any(), &pp, &Patch::Apply(&profile))
-            .await
-            .unwrap();
-        self.syncs()
-            .patch(SYNC, &pp, &Patch::Apply(&sync))
-            .await
-            .unwrap();
+        apply_resources(&self.client, &self.ns, &conn, &profile, &sync).await;
     }
 
     pub async fn control(&self, path: &str, body: Value) -> Value {
-        let r = self
-            .http
-            .post(format!("{}/_sandbox/{path}", self.sandbox.base_url))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "control {path}: {}", r.status());
-        r.json().await.unwrap_or(Value::Null)
+        control(&self.http, &self.sandbox, Method::POST, path, body).await
     }
 
     pub async fn rate_limit(&self, body: Value) {
-        let r = self
-            .http
-            .put(format!("{}/_sandbox/rate_limit", self.sandbox.base_url))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "rate_limit: {}", r.status());
+        control(&self.http, &self.sandbox, Method::PUT, "rate_limit", body).await;
     }
 
     /// Vendor API requests the sandbox answered (its control API aside).
@@ -308,18 +278,31 @@ impl Tenant {
 
     /// Waits until the sync's status satisfies `pred`; panics with the status at the deadline.
     pub async fn wait(&self, what: &str, pred: impl Fn(&AtsSync) -> bool) -> AtsSync {
+        wait_for_sync(&self.syncs(), SYNC, DEADLINE, what, pred).await
+    }
+
+    /// The operator in-process, watching this tenant's namespace.
+    pub fn start_operator(&self) -> Operator {
+        Operator::start(&self.client, &self.ns, &self.ledger)
+    }
+
+    /// Notes the vendor has received so far.
+    pub async fn notes_created(&self) -> u64 {
+        self.stats().await["notes_created"].as_u64().unwrap_or(0)
+    }
+
+    /// Waits, polling every `poll`, until the vendor has `n` notes: writes are under way.
+    pub async fn first_writes(&self, n: u64, poll: Duration) {
         let deadline = tokio::time::Instant::now() + DEADLINE;
-        loop {
-            if let Some(s) = self.syncs().get_opt(SYNC).await.unwrap() {
-                if pred(&s) {
-                    return s;
-                }
-                if tokio::time::Instant::now() > deadline {
-                    panic!("timed out waiting for {what}; status: {:#?}", s.status);
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+        while self.notes_created().await < n {
+            assert!(tokio::time::Instant::now() < deadline, "no writes started");
+            tokio::time::sleep(poll).await;
         }
+    }
+
+    /// `ats-operator run` as its own process for this tenant (see [`OperatorProcess`]).
+    pub fn operator_process(&self, identity: &str, extra: &[&str]) -> OperatorProcess {
+        OperatorProcess::start_with(&self.ns, &self.ledger, identity, extra)
     }
 
     pub async fn synced(&self) -> AtsSync {
@@ -350,19 +333,23 @@ impl Tenant {
         s.status.unwrap().last_sync.unwrap()
     }
 
-    /// Ids of the applications in scope (open jobs).
-    pub async fn in_scope(&self) -> Vec<String> {
+    /// The applications in scope (open jobs), as the sandbox lists them.
+    pub async fn open_applications(&self) -> Vec<Value> {
         let apps = get(
             &self.http,
             &format!("{}/_sandbox/applications", self.sandbox.base_url),
         )
         .await;
-        apps.as_array()
-            .unwrap()
-            .iter()
-            .filter(|a| a["job_status"] == "open")
-            .map(|a| id_str(&a["id"]))
+        let apps = apps.as_array().unwrap().iter();
+        apps.filter(|a| a["job_status"] == "open")
+            .cloned()
             .collect()
+    }
+
+    /// Ids of the applications in scope (open jobs).
+    pub async fn in_scope(&self) -> Vec<String> {
+        let apps = self.open_applications().await;
+        apps.iter().map(|a| id_str(&a["id"])).collect()
     }
 
     pub async fn writes(&self, id: &str) -> Writes {
@@ -423,4 +410,122 @@ pub fn synced_true(s: &AtsSync) -> bool {
 
 pub fn is(s: &AtsSync, t: &str, status: &str, reason: &str) -> bool {
     cond(s, t).is_some_and(|c| c.status == status && c.reason == reason)
+}
+
+/// Ready is False for `reason`: a predicate for [`Tenant::wait`].
+pub fn not_ready(reason: &str) -> impl Fn(&AtsSync) -> bool + '_ {
+    move |s| is(s, "Ready", "False", reason)
+}
+
+/// The message of the condition `t`, which must be there.
+pub fn message(s: &AtsSync, t: &str) -> String {
+    cond(s, t).expect("condition").message
+}
+
+/// A vendor sandbox for one test, a client for it, and its `/_sandbox/credentials`.
+pub async fn start_sandbox(
+    vendor: VendorKind,
+    opts: SandboxOptions,
+) -> (RunningSandbox, reqwest::Client, Value) {
+    let sandbox = sandbox::start(vendor, "127.0.0.1:0".parse().unwrap(), opts)
+        .await
+        .expect("sandbox");
+    let http = reqwest::Client::new();
+    let creds = get(&http, &format!("{}/_sandbox/credentials", sandbox.base_url)).await;
+    (sandbox, http, creds)
+}
+
+/// A call to the sandbox's control API that must succeed; its JSON answer, if any.
+pub async fn control(
+    http: &reqwest::Client,
+    sandbox: &RunningSandbox,
+    method: Method,
+    path: &str,
+    body: Value,
+) -> Value {
+    let r = http
+        .request(method, format!("{}/_sandbox/{path}", sandbox.base_url))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "control {path}: {}", r.status());
+    r.json().await.unwrap_or(Value::Null)
+}
+
+/// Server-side applies a connection, a profile and a sync (field manager `test`).
+pub async fn apply_resources(
+    client: &Client,
+    ns: &str,
+    conn: &AtsConnection,
+    profile: &ScoringProfile,
+    sync: &AtsSync,
+) {
+    let pp = PatchParams::apply("test").force();
+    Api::<AtsConnection>::namespaced(client.clone(), ns)
+        .patch(&conn.name_any(), &pp, &Patch::Apply(conn))
+        .await
+        .unwrap();
+    Api::<ScoringProfile>::namespaced(client.clone(), ns)
+        .patch(&profile.name_any(), &pp, &Patch::Apply(profile))
+        .await
+        .unwrap();
+    Api::<AtsSync>::namespaced(client.clone(), ns)
+        .patch(&sync.name_any(), &pp, &Patch::Apply(sync))
+        .await
+        .unwrap();
+}
+
+/// Waits until the sync `name` satisfies `pred`; panics with its status after `deadline`.
+pub async fn wait_for_sync(
+    syncs: &Api<AtsSync>,
+    name: &str,
+    deadline: Duration,
+    what: &str,
+    pred: impl Fn(&AtsSync) -> bool,
+) -> AtsSync {
+    let deadline = tokio::time::Instant::now() + deadline;
+    loop {
+        if let Some(s) = syncs.get_opt(name).await.unwrap() {
+            if pred(&s) {
+                return s;
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!("timed out waiting for {what}; status: {:#?}", s.status);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The Ready condition of the connection `name`.
+pub async fn connection_ready(
+    client: &Client,
+    ns: &str,
+    name: &str,
+) -> Option<conditions::Condition> {
+    let conn = Api::<AtsConnection>::namespaced(client.clone(), ns)
+        .get(name)
+        .await
+        .unwrap();
+    conn.status
+        .and_then(|st| conditions::find(&st.conditions, "Ready").cloned())
+}
+
+/// Waits until the connection `name` is not Ready for `reason`; fails after `deadline`.
+pub async fn wait_connection_reason(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    reason: &str,
+    deadline: Duration,
+) {
+    let deadline = tokio::time::Instant::now() + deadline;
+    while connection_ready(client, ns, name)
+        .await
+        .is_none_or(|r| r.reason != reason)
+    {
+        assert!(tokio::time::Instant::now() < deadline, "connection status");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
