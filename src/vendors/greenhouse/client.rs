@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures::{StreamExt, TryStreamExt};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tracing::{Instrument, debug, info_span, warn};
@@ -219,6 +220,28 @@ fn posts_by_job(posts: &[GhJobPost]) -> HashMap<i64, &GhJobPost> {
     post_of
 }
 
+/// An application as listed, mapped as its page arrives: a pull never holds
+/// a whole tenant's raw application records.
+#[derive(Deserialize)]
+#[serde(from = "GhApplication")]
+struct Listed {
+    id: i64,
+    /// The watermark counts every record, prospects too.
+    updated_at: Option<DateTime<Utc>>,
+    /// `None` for prospects and orphans.
+    application: Option<Application>,
+}
+
+impl From<GhApplication> for Listed {
+    fn from(a: GhApplication) -> Self {
+        Listed {
+            id: a.id,
+            updated_at: a.updated_at,
+            application: mapping::application(&a),
+        }
+    }
+}
+
 /// What a pull will fetch: the listings, read in full (they are cheap), and
 /// the applications whose candidates' resumes are still to be downloaded.
 #[derive(Default)]
@@ -289,7 +312,7 @@ impl GreenhouseClient {
             f
         };
         let (mut apps, mut cands, mut atts) = futures::try_join!(
-            self.list::<GhApplication>("applications", &app_filters),
+            self.list::<Listed>("applications", &app_filters),
             self.list::<GhCandidate>("candidates", &filters),
             self.list::<GhAttachment>("attachments", &filters),
         )?;
@@ -307,16 +330,17 @@ impl GreenhouseClient {
                 .collect();
             if !touched.is_empty() {
                 let have: BTreeSet<i64> = apps.iter().map(|a| a.id).collect();
-                let more: Vec<GhApplication> = self
+                let more: Vec<Listed> = self
                     .list_by_ids("applications", "candidate_ids", &touched)
                     .await?;
                 apps.extend(more.into_iter().filter(|a| !have.contains(&a.id)));
             }
         }
 
+        let listed_watermark = apps.iter().filter_map(|a| a.updated_at).max();
         let all_applications: Vec<_> = apps
-            .iter()
-            .filter_map(mapping::application)
+            .into_iter()
+            .filter_map(|l| l.application)
             .filter(|a| a.job_id.parse().is_ok_and(|j| in_scope.contains(&j)))
             .collect();
         // Each application changes when it, its candidate or its resume does.
@@ -373,9 +397,7 @@ impl GreenhouseClient {
         cands.extend(more_cands);
         atts.extend(more_atts);
 
-        let high_watermark = apps
-            .iter()
-            .map(|a| a.updated_at)
+        let high_watermark = std::iter::once(listed_watermark)
             .chain(cands.iter().map(|c| c.updated_at))
             .chain(atts.iter().map(|a| a.updated_at))
             .flatten()
