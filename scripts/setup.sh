@@ -4,10 +4,11 @@
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
-# System packages: a C toolchain (bundled SQLite), openssl (the test apiserver's
+# System packages: a C toolchain (bundled SQLite, jemalloc), openssl (the test apiserver's
 # service-account key), curl (rustup). apt-get update only if something is missing.
 need=()
 command -v cc >/dev/null || need+=(build-essential)
+command -v make >/dev/null || need+=(make) # jemalloc's build
 command -v pkg-config >/dev/null || need+=(pkg-config)
 command -v openssl >/dev/null || need+=(openssl)
 command -v curl >/dev/null || need+=(curl)
