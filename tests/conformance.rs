@@ -33,8 +33,9 @@ async fn under_tight_limit(setup: Setup) -> (Tenant, Operator) {
     let op = t.start_operator();
     (t, op)
 }
-/// rotated credentials (Lever) are saved back to the Secret.
+
 /// First sync: everything in scope scored and written once; status tells it;
+/// rotated credentials (Lever) are saved back to the Secret.
 async fn first_full_sync(setup: Setup) {
     let t = Tenant::new(setup, small()).await;
     t.apply("24h").await;
