@@ -148,6 +148,8 @@ pub async fn run(applications: usize, keep: bool) -> Result<(), DemoError> {
         custom_endpoints: crate::controller::policy::CustomEndpoints::Everywhere,
         download_hosts: Vec::new(),
         watch_label_selector: None,
+        shard: None,
+        metrics_addr: None,
     };
     let operator = tokio::spawn(crate::controller::run(
         client.clone(),

@@ -2,7 +2,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 use ats_operator::controller::leadership::LeaderConfig;
 use ats_operator::controller::policy::CustomEndpoints;
@@ -26,51 +26,11 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the controller against the cluster of the current kubeconfig or service account.
-    Run {
-        /// SQLite file of the audit ledger.
-        #[arg(
-            long,
-            env = "ATS_LEDGER_PATH",
-            default_value = "/var/lib/ats-operator/ledger.db"
-        )]
-        ledger_path: PathBuf,
-        /// Watch only this namespace (default: all).
-        #[arg(long, env = "ATS_WATCH_NAMESPACE")]
-        namespace: Option<String>,
-        /// Elect a leader among replicas by a Lease: only the leader syncs and writes.
-        #[arg(long, env = "ATS_LEADER_ELECT", default_value_t = true, action = clap::ArgAction::Set)]
-        leader_elect: bool,
-        #[arg(long, env = "ATS_LEASE_NAME", default_value = "ats-operator-leader")]
-        lease_name: String,
-        /// Namespace of the Lease (default: POD_NAMESPACE, else the watched namespace, else `default`).
-        #[arg(long, env = "ATS_LEASE_NAMESPACE")]
-        lease_namespace: Option<String>,
-        /// Seconds a Lease holds without renewal; a standby takes over after it.
-        #[arg(long, default_value_t = 15)]
-        lease_duration: u64,
-        /// Seconds without a seen renewal after which the leader stops writing.
-        #[arg(long, default_value_t = 10)]
-        renew_deadline: u64,
-        /// Let connections reach loopback, private, link-local and metadata addresses
-        /// (sandboxes and tests). Off by default: tenants choose their URLs.
-        #[arg(long, env = "ATS_ALLOW_PRIVATE_ENDPOINTS")]
-        allow_private_endpoints: bool,
-        /// Namespaces (a label selector, e.g. `ats.dev/custom-endpoints=true`; `""`
-        /// for all) whose connections may set a `baseUrl`/`tokenUrl` other than
-        /// the vendor's own hosts. Unset: none may.
-        #[arg(long, env = "ATS_CUSTOM_ENDPOINT_NAMESPACES")]
-        custom_endpoint_namespaces: Option<String>,
-        /// Resume download hosts beyond each vendor's own, comma separated
-        /// (`files.example.com,*.cdn.example.com`); https only.
-        #[arg(long, env = "ATS_RESUME_DOWNLOAD_HOSTS", default_value = "")]
-        resume_download_hosts: String,
-        /// Reconcile only ats.dev resources whose labels match this selector (a
-        /// shard: e.g. `ats.dev/shard=a` here and `!ats.dev/shard` in the main one).
-        #[arg(long, env = "ATS_WATCH_LABEL_SELECTOR")]
-        watch_label_selector: Option<String>,
-        /// Syncs running at the same time, across all tenants.
-        #[arg(long, env = "ATS_MAX_CONCURRENT_SYNCS", default_value_t = controller::DEFAULT_MAX_CONCURRENT_SYNCS)]
-        max_concurrent_syncs: usize,
+    Run(Box<RunArgs>),
+    /// The audit ledger, offline: export a tenant's decisions for an auditor.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
     },
     /// Print the CRDs as YAML.
     Crds,
@@ -97,6 +57,96 @@ enum Command {
         /// Keep everything running after printing, until Ctrl-C.
         #[arg(long)]
         keep: bool,
+    },
+}
+
+/// Where the audit ledger lives (shared by `run` and `ledger`).
+#[derive(Args, Clone, Debug)]
+struct LedgerArgs {
+    /// `sqlite` (a file on one volume) or `postgres` (shared by replicas).
+    #[arg(long, env = "ATS_LEDGER_BACKEND", default_value = "sqlite")]
+    ledger_backend: String,
+    /// SQLite file of the audit ledger (`--ledger-backend sqlite`).
+    #[arg(
+        long,
+        env = "ATS_LEDGER_PATH",
+        default_value = "/var/lib/ats-operator/ledger.db"
+    )]
+    ledger_path: PathBuf,
+    /// PostgreSQL connection string (`--ledger-backend postgres`); read it from
+    /// the environment (a Secret), never from the command line.
+    #[arg(long, env = "ATS_LEDGER_DATABASE_URL", hide_env_values = true)]
+    ledger_database_url: Option<String>,
+    /// How long decisions are kept, in days (default three years).
+    #[arg(long, env = "ATS_LEDGER_RETENTION_DAYS", default_value_t = 1095)]
+    ledger_retention_days: u32,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    ledger: LedgerArgs,
+    /// Watch only this namespace (default: all).
+    #[arg(long, env = "ATS_WATCH_NAMESPACE")]
+    namespace: Option<String>,
+    /// Elect a leader among replicas by a Lease: only the leader syncs and writes.
+    #[arg(long, env = "ATS_LEADER_ELECT", default_value_t = true, action = clap::ArgAction::Set)]
+    leader_elect: bool,
+    #[arg(long, env = "ATS_LEASE_NAME", default_value = "ats-operator-leader")]
+    lease_name: String,
+    /// Namespace of the Lease (default: POD_NAMESPACE, else the watched namespace, else `default`).
+    #[arg(long, env = "ATS_LEASE_NAMESPACE")]
+    lease_namespace: Option<String>,
+    /// Seconds a Lease holds without renewal; a standby takes over after it.
+    #[arg(long, default_value_t = 15)]
+    lease_duration: u64,
+    /// Seconds without a seen renewal after which the leader stops writing.
+    #[arg(long, default_value_t = 10)]
+    renew_deadline: u64,
+    /// Let connections reach loopback, private, link-local and metadata addresses
+    /// (sandboxes and tests). Off by default: tenants choose their URLs.
+    #[arg(long, env = "ATS_ALLOW_PRIVATE_ENDPOINTS")]
+    allow_private_endpoints: bool,
+    /// Namespaces (a label selector, e.g. `ats.dev/custom-endpoints=true`; `""`
+    /// for all) whose connections may set a `baseUrl`/`tokenUrl` other than
+    /// the vendor's own hosts. Unset: none may.
+    #[arg(long, env = "ATS_CUSTOM_ENDPOINT_NAMESPACES")]
+    custom_endpoint_namespaces: Option<String>,
+    /// Resume download hosts beyond each vendor's own, comma separated
+    /// (`files.example.com,*.cdn.example.com`); https only.
+    #[arg(long, env = "ATS_RESUME_DOWNLOAD_HOSTS", default_value = "")]
+    resume_download_hosts: String,
+    /// Reconcile only ats.dev resources whose labels match this selector (a
+    /// shard: e.g. `ats.dev/shard=a` here and `!ats.dev/shard` in the main one).
+    #[arg(long, env = "ATS_WATCH_LABEL_SELECTOR")]
+    watch_label_selector: Option<String>,
+    /// Own only the resources labelled `ats.dev/shard=NAME`, under a Lease of
+    /// this shard's own; `default` owns the unlabelled ones. Unset: all.
+    #[arg(long, env = "ATS_SHARD")]
+    shard: Option<String>,
+    /// Syncs running at the same time, across all tenants.
+    #[arg(long, env = "ATS_MAX_CONCURRENT_SYNCS", default_value_t = controller::DEFAULT_MAX_CONCURRENT_SYNCS)]
+    max_concurrent_syncs: usize,
+    /// The operator's HTTP port: `/metrics`, `/healthz`, `/readyz` (and webhooks).
+    #[arg(long, env = "ATS_METRICS_ADDR", default_value = "0.0.0.0:8080")]
+    metrics_addr: SocketAddr,
+}
+
+#[derive(Subcommand)]
+enum LedgerCommand {
+    /// Stream a tenant's decisions (no personal data) to stdout.
+    Export {
+        #[command(flatten)]
+        ledger: LedgerArgs,
+        /// The tenant's namespace.
+        #[arg(long)]
+        namespace: String,
+        /// Only decisions at or after this time (RFC 3339).
+        #[arg(long)]
+        since: Option<String>,
+        /// `csv` or `jsonl`.
+        #[arg(long, default_value = "jsonl")]
+        format: String,
     },
 }
 
@@ -176,51 +226,16 @@ async fn main() -> std::process::ExitCode {
         Command::Crds => api::crds_yaml()
             .map(|y| print!("{y}"))
             .map_err(|e| e.to_string()),
-        Command::Run {
-            ledger_path,
-            namespace,
-            leader_elect,
-            lease_name,
-            lease_namespace,
-            lease_duration,
-            renew_deadline,
-            allow_private_endpoints,
-            custom_endpoint_namespaces,
-            resume_download_hosts,
-            watch_label_selector,
-            max_concurrent_syncs,
-        } => {
-            let leader = leader_elect.then(|| {
-                let ns = lease_namespace
-                    .or_else(|| std::env::var("POD_NAMESPACE").ok())
-                    .or_else(|| namespace.clone())
-                    .unwrap_or_else(|| "default".into());
-                let mut cfg = LeaderConfig::new(lease_name, ns, identity());
-                cfg.lease_duration = std::time::Duration::from_secs(lease_duration);
-                cfg.renew_deadline = std::time::Duration::from_secs(renew_deadline);
-                cfg
-            });
-            let custom_endpoints = match custom_endpoint_namespaces.as_deref().map(str::trim) {
-                None => CustomEndpoints::Nowhere,
-                Some("") => CustomEndpoints::Everywhere,
-                Some(sel) => CustomEndpoints::Matching(sel.to_string()),
-            };
-            match controller::policy::parse_hosts(&resume_download_hosts) {
-                Ok(download_hosts) => {
-                    let opts = controller::Options {
-                        namespace,
-                        leader,
-                        max_concurrent_syncs: max_concurrent_syncs.max(1),
-                        allow_private_endpoints,
-                        custom_endpoints,
-                        download_hosts,
-                        watch_label_selector: watch_label_selector.filter(|s| !s.trim().is_empty()),
-                    };
-                    run(ledger_path, opts).await
-                }
-                Err(e) => Err(e),
-            }
-        }
+        Command::Run(args) => run_command(*args).await,
+        Command::Ledger {
+            command:
+                LedgerCommand::Export {
+                    ledger,
+                    namespace,
+                    since,
+                    format,
+                },
+        } => export_command(ledger, &namespace, since.as_deref(), &format),
         Command::Sandbox {
             vendor,
             listen,
@@ -252,12 +267,66 @@ fn identity() -> String {
     })
 }
 
-async fn run(ledger_path: PathBuf, opts: controller::Options) -> Result<(), String> {
+async fn run_command(args: RunArgs) -> Result<(), String> {
+    let leader = args.leader_elect.then(|| {
+        let ns = args
+            .lease_namespace
+            .clone()
+            .or_else(|| std::env::var("POD_NAMESPACE").ok())
+            .or_else(|| args.namespace.clone())
+            .unwrap_or_else(|| "default".into());
+        let mut cfg = LeaderConfig::new(args.lease_name.clone(), ns, identity());
+        cfg.lease_duration = std::time::Duration::from_secs(args.lease_duration);
+        cfg.renew_deadline = std::time::Duration::from_secs(args.renew_deadline);
+        cfg
+    });
+    let custom_endpoints = match args.custom_endpoint_namespaces.as_deref().map(str::trim) {
+        None => CustomEndpoints::Nowhere,
+        Some("") => CustomEndpoints::Everywhere,
+        Some(sel) => CustomEndpoints::Matching(sel.to_string()),
+    };
+    let download_hosts = controller::policy::parse_hosts(&args.resume_download_hosts)?;
+    let opts = controller::Options {
+        namespace: args.namespace,
+        leader,
+        max_concurrent_syncs: args.max_concurrent_syncs.max(1),
+        allow_private_endpoints: args.allow_private_endpoints,
+        custom_endpoints,
+        download_hosts,
+        watch_label_selector: args.watch_label_selector.filter(|s| !s.trim().is_empty()),
+        shard: args.shard.filter(|s| !s.trim().is_empty()),
+        metrics_addr: Some(args.metrics_addr),
+    };
+    run(&args.ledger, opts).await
+}
+
+/// Opens the ledger the flags name. TODO(ledger backends): postgres, retention.
+fn open_ledger(args: &LedgerArgs) -> Result<Ledger, String> {
+    match args.ledger_backend.as_str() {
+        "sqlite" => Ledger::open(&args.ledger_path)
+            .map_err(|e| format!("opening ledger {}: {e}", args.ledger_path.display())),
+        other => Err(format!(
+            "--ledger-backend {other:?}: not supported yet (sqlite)"
+        )),
+    }
+}
+
+/// TODO(ledger export): stream the namespace's decisions.
+fn export_command(
+    ledger: LedgerArgs,
+    _namespace: &str,
+    _since: Option<&str>,
+    _format: &str,
+) -> Result<(), String> {
+    let _ledger = open_ledger(&ledger)?;
+    Err("ledger export: not implemented yet".into())
+}
+
+async fn run(ledger_args: &LedgerArgs, opts: controller::Options) -> Result<(), String> {
     if let Some(l) = &opts.leader {
         l.validate()?;
     }
-    let ledger = Ledger::open(&ledger_path)
-        .map_err(|e| format!("opening ledger {}: {e}", ledger_path.display()))?;
+    let ledger = open_ledger(ledger_args)?;
     let client = kube::Client::try_default()
         .await
         .map_err(|e| format!("connecting to Kubernetes: {e}"))?;

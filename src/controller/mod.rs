@@ -102,6 +102,11 @@ pub struct Options {
     /// Reconcile only `AtsConnection`s, `AtsSync`s and `ScoringProfile`s whose
     /// labels match (a shard, as Flux's `--watch-label-selector`).
     pub watch_label_selector: Option<String>,
+    /// This replica's shard (`--shard`): the resources labelled
+    /// `ats.dev/shard=NAME` (`default`: the unlabelled ones). `None`: all.
+    pub shard: Option<String>,
+    /// Where `/metrics`, `/healthz` and `/readyz` are served; `None`: nowhere.
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 impl Options {
@@ -115,6 +120,8 @@ impl Options {
             custom_endpoints: policy::CustomEndpoints::Everywhere,
             download_hosts: Vec::new(),
             watch_label_selector: None,
+            shard: None,
+            metrics_addr: None,
         }
     }
 }
