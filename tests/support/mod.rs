@@ -4,6 +4,7 @@
 //! Each test binary includes this with `mod support;` and uses only part of it.
 #![allow(dead_code)]
 
+pub mod chart;
 pub mod client;
 pub mod hostile;
 pub mod lease;

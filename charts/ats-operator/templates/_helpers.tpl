@@ -100,9 +100,12 @@ Fails the render on values that cannot work, with what to change.
 {{- if and $v.serviceMonitor.enabled (not $v.metrics.service.enabled) }}
 {{- fail "serviceMonitor.enabled needs metrics.service.enabled: the ServiceMonitor scrapes through the Service" }}
 {{- end }}
-{{- if and $v.podDisruptionBudget.enabled (hasKey $v.podDisruptionBudget "minAvailable") (not (kindIs "string" $v.podDisruptionBudget.minAvailable)) (not (hasKey $v.podDisruptionBudget "maxUnavailable")) }}
-{{- if ge (int $v.podDisruptionBudget.minAvailable) (int $v.replicaCount) }}
-{{- fail (printf "podDisruptionBudget.minAvailable (%d) with replicaCount %d would block every node drain: raise replicaCount or use maxUnavailable" (int $v.podDisruptionBudget.minAvailable) (int $v.replicaCount)) }}
+{{- $pdb := $v.podDisruptionBudget }}
+{{- if and $pdb.enabled (not (hasKey $pdb "maxUnavailable")) (not (kindIs "string" $pdb.minAvailable)) }}
+{{- range include "ats-operator.instances" . | fromJsonArray }}
+{{- if ge (int $pdb.minAvailable) (int .replicas) }}
+{{- fail (printf "podDisruptionBudget.minAvailable (%d) with %d replica(s) in Deployment %s would block every node drain: raise its replicaCount or use podDisruptionBudget.maxUnavailable" (int $pdb.minAvailable) (int .replicas) .name) }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- end }}
