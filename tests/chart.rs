@@ -79,7 +79,10 @@ fn chart_lints() {
 #[test]
 fn default_render_grants_only_what_the_code_calls() {
     let objects = render(&json!({}), "ats", "ats-system").expect("render");
-    let kinds: BTreeSet<&str> = objects.iter().map(|o| o["kind"].as_str().unwrap()).collect();
+    let kinds: BTreeSet<&str> = objects
+        .iter()
+        .map(|o| o["kind"].as_str().unwrap())
+        .collect();
     assert_eq!(
         kinds,
         BTreeSet::from([
@@ -101,7 +104,11 @@ fn default_render_grants_only_what_the_code_calls() {
         .collect();
     assert_eq!(
         crds,
-        BTreeSet::from(["atsconnections.ats.dev", "atssyncs.ats.dev", "scoringprofiles.ats.dev"])
+        BTreeSet::from([
+            "atsconnections.ats.dev",
+            "atssyncs.ats.dev",
+            "scoringprofiles.ats.dev"
+        ])
     );
 
     // RBAC: one ClusterRole (tenants anywhere), the leader Lease in the release
@@ -109,8 +116,15 @@ fn default_render_grants_only_what_the_code_calls() {
     assert_eq!(all(&objects, "ClusterRole").len(), 1);
     let cr = find(&objects, "ClusterRole", "ats-ats-operator-controller");
     assert_eq!(rules(cr), expect_rules(CONTROLLER_RULES));
-    let crb = find(&objects, "ClusterRoleBinding", "ats-ats-operator-controller");
-    assert_eq!(crb["subjects"], json!([{"kind": "ServiceAccount", "name": "ats-ats-operator", "namespace": "ats-system"}]));
+    let crb = find(
+        &objects,
+        "ClusterRoleBinding",
+        "ats-ats-operator-controller",
+    );
+    assert_eq!(
+        crb["subjects"],
+        json!([{"kind": "ServiceAccount", "name": "ats-ats-operator", "namespace": "ats-system"}])
+    );
     let leader = find(&objects, "Role", "ats-ats-operator-leader-election");
     assert_eq!(leader["metadata"]["namespace"], "ats-system");
     assert_eq!(rules(leader), expect_rules(LEADER_RULES));
@@ -139,16 +153,39 @@ fn default_render_grants_only_what_the_code_calls() {
         ]
     );
     let c = container(d);
-    assert_eq!(c["image"], "ats-operator:0.1.0", "the tag defaults to appVersion");
-    let env: Vec<&str> = c["env"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        c["image"], "ats-operator:0.1.0",
+        "the tag defaults to appVersion"
+    );
+    let env: Vec<&str> = c["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
     assert_eq!(env, ["POD_NAME", "POD_NAMESPACE", "RUST_LOG"]);
-    assert_eq!(c["env"][0]["valueFrom"]["fieldRef"]["fieldPath"], "metadata.name");
-    assert_eq!(c["env"][1]["valueFrom"]["fieldRef"]["fieldPath"], "metadata.namespace");
+    assert_eq!(
+        c["env"][0]["valueFrom"]["fieldRef"]["fieldPath"],
+        "metadata.name"
+    );
+    assert_eq!(
+        c["env"][1]["valueFrom"]["fieldRef"]["fieldPath"],
+        "metadata.namespace"
+    );
     assert_eq!(c["env"][2]["value"], "info,kube=warn,hyper=warn");
     // Probes on the metrics port.
-    assert_eq!(c["ports"], json!([{"name": "metrics", "containerPort": 8080, "protocol": "TCP"}]));
-    assert_eq!(c["livenessProbe"]["httpGet"], json!({"path": "/healthz", "port": "metrics"}));
-    assert_eq!(c["readinessProbe"]["httpGet"], json!({"path": "/readyz", "port": "metrics"}));
+    assert_eq!(
+        c["ports"],
+        json!([{"name": "metrics", "containerPort": 8080, "protocol": "TCP"}])
+    );
+    assert_eq!(
+        c["livenessProbe"]["httpGet"],
+        json!({"path": "/healthz", "port": "metrics"})
+    );
+    assert_eq!(
+        c["readinessProbe"]["httpGet"],
+        json!({"path": "/readyz", "port": "metrics"})
+    );
     // Pod security: the restricted profile.
     let sc = &c["securityContext"];
     assert_eq!(sc["runAsNonRoot"], true);
@@ -159,21 +196,38 @@ fn default_render_grants_only_what_the_code_calls() {
     let pod = &d["spec"]["template"]["spec"];
     assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
     assert_eq!(pod["securityContext"]["runAsUser"], 65532);
-    assert_eq!(pod["securityContext"]["seccompProfile"]["type"], "RuntimeDefault");
+    assert_eq!(
+        pod["securityContext"]["seccompProfile"]["type"],
+        "RuntimeDefault"
+    );
     assert_eq!(pod["serviceAccountName"], "ats-ats-operator");
     // The ledger on its claim, /tmp writable, nothing else.
-    let mounts: Vec<&str> = c["volumeMounts"].as_array().unwrap().iter().map(|m| m["mountPath"].as_str().unwrap()).collect();
+    let mounts: Vec<&str> = c["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["mountPath"].as_str().unwrap())
+        .collect();
     assert_eq!(mounts, ["/tmp", "/var/lib/ats-operator"]);
-    assert_eq!(pod["volumes"][1]["persistentVolumeClaim"]["claimName"], "ats-ats-operator-ledger");
+    assert_eq!(
+        pod["volumes"][1]["persistentVolumeClaim"]["claimName"],
+        "ats-ats-operator-ledger"
+    );
     let pvc = find(&objects, "PersistentVolumeClaim", "ats-ats-operator-ledger");
     assert_eq!(pvc["spec"]["accessModes"], json!(["ReadWriteOnce"]));
-    assert_eq!(pvc["metadata"]["annotations"]["helm.sh/resource-policy"], "keep");
+    assert_eq!(
+        pvc["metadata"]["annotations"]["helm.sh/resource-policy"],
+        "keep"
+    );
 
     let svc = find(&objects, "Service", "ats-ats-operator-metrics");
     assert_eq!(svc["spec"]["ports"][0]["targetPort"], "metrics");
     let pod_labels = &d["spec"]["template"]["metadata"]["labels"];
     for (k, v) in svc["spec"]["selector"].as_object().unwrap() {
-        assert_eq!(&pod_labels[k], v, "the metrics Service selects the operator's Pods");
+        assert_eq!(
+            &pod_labels[k], v,
+            "the metrics Service selects the operator's Pods"
+        );
     }
 }
 
@@ -191,16 +245,29 @@ fn custom_render_scoped_postgres_shards_monitoring() {
     assert_eq!(rb["subjects"][0]["namespace"], "ats-system");
     let cluster_roles = all(&objects, "ClusterRole");
     assert_eq!(cluster_roles.len(), 1);
-    assert_eq!(rules(cluster_roles[0]), expect_rules(&[("/namespaces", "list,watch")]));
-    assert_eq!(rules(find(&objects, "Role", "ats-operator-leader-election")), expect_rules(LEADER_RULES));
+    assert_eq!(
+        rules(cluster_roles[0]),
+        expect_rules(&[("/namespaces", "list,watch")])
+    );
+    assert_eq!(
+        rules(find(&objects, "Role", "ats-operator-leader-election")),
+        expect_rules(LEADER_RULES)
+    );
 
     // One Deployment per shard, the main one owning the unlabelled resources.
     let deps = all(&objects, "Deployment");
     let shards: Vec<(&str, i64, String)> = deps
         .iter()
         .map(|d| {
-            let shard = args(d).into_iter().find(|a| a.starts_with("--shard=")).expect("--shard");
-            (d["metadata"]["name"].as_str().unwrap(), d["spec"]["replicas"].as_i64().unwrap(), shard)
+            let shard = args(d)
+                .into_iter()
+                .find(|a| a.starts_with("--shard="))
+                .expect("--shard");
+            (
+                d["metadata"]["name"].as_str().unwrap(),
+                d["spec"]["replicas"].as_i64().unwrap(),
+                shard,
+            )
         })
         .collect();
     assert_eq!(
@@ -214,7 +281,12 @@ fn custom_render_scoped_postgres_shards_monitoring() {
     // Selectors do not overlap: each Deployment's own shard label.
     let selectors: BTreeSet<String> = deps
         .iter()
-        .map(|d| d["spec"]["selector"]["matchLabels"]["ats.dev/shard"].as_str().unwrap().to_string())
+        .map(|d| {
+            d["spec"]["selector"]["matchLabels"]["ats.dev/shard"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     assert_eq!(selectors.len(), 3);
     for d in &deps {
@@ -237,20 +309,45 @@ fn custom_render_scoped_postgres_shards_monitoring() {
         let c = container(d);
         assert_eq!(c["image"], "registry.example.com/ats-operator:1.2.3");
         // The connection string comes from the Secret, never from values or args.
-        let url = c["env"].as_array().unwrap().iter().find(|e| e["name"] == "ATS_LEDGER_DATABASE_URL").expect("ATS_LEDGER_DATABASE_URL");
-        assert_eq!(url["valueFrom"]["secretKeyRef"], json!({"name": "ats-ledger-db", "key": "url"}));
-        let rust_log = c["env"].as_array().unwrap().iter().find(|e| e["name"] == "RUST_LOG").unwrap();
+        let url = c["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == "ATS_LEDGER_DATABASE_URL")
+            .expect("ATS_LEDGER_DATABASE_URL");
+        assert_eq!(
+            url["valueFrom"]["secretKeyRef"],
+            json!({"name": "ats-ledger-db", "key": "url"})
+        );
+        let rust_log = c["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == "RUST_LOG")
+            .unwrap();
         assert_eq!(rust_log["value"], "debug,kube=warn,hyper=warn");
-        assert!(d["spec"].get("strategy").is_none(), "rolling updates without a volume to hand over");
+        assert!(
+            d["spec"].get("strategy").is_none(),
+            "rolling updates without a volume to hand over"
+        );
         let pod = &d["spec"]["template"]["spec"];
-        assert!(pod["volumes"].as_array().unwrap().iter().all(|v| v["name"] != "ledger"));
+        assert!(
+            pod["volumes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|v| v["name"] != "ledger")
+        );
     }
     assert!(all(&objects, "PersistentVolumeClaim").is_empty());
 
     let pdbs = all(&objects, "PodDisruptionBudget");
     assert_eq!(pdbs.len(), 3, "one per Deployment");
     for (pdb, d) in pdbs.iter().zip(&deps) {
-        assert_eq!(pdb["spec"]["selector"]["matchLabels"], d["spec"]["selector"]["matchLabels"]);
+        assert_eq!(
+            pdb["spec"]["selector"]["matchLabels"],
+            d["spec"]["selector"]["matchLabels"]
+        );
         assert_eq!(pdb["spec"]["minAvailable"], 1);
     }
 
@@ -259,37 +356,89 @@ fn custom_render_scoped_postgres_shards_monitoring() {
     assert_eq!(sm["spec"]["endpoints"][0]["port"], "metrics");
     assert_eq!(sm["spec"]["endpoints"][0]["path"], "/metrics");
     assert_eq!(sm["spec"]["endpoints"][0]["interval"], "15s");
-    assert_eq!(sm["spec"]["namespaceSelector"]["matchNames"], json!(["ats-system"]));
+    assert_eq!(
+        sm["spec"]["namespaceSelector"]["matchNames"],
+        json!(["ats-system"])
+    );
 
     let np = find(&objects, "NetworkPolicy", "ats-operator");
     assert_eq!(np["spec"]["policyTypes"], json!(["Ingress", "Egress"]));
     let egress = np["spec"]["egress"].as_array().unwrap();
     let ports: Vec<Vec<i64>> = egress
         .iter()
-        .map(|r| r["ports"].as_array().unwrap().iter().map(|p| p["port"].as_i64().unwrap()).collect())
+        .map(|r| {
+            r["ports"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["port"].as_i64().unwrap())
+                .collect()
+        })
         .collect();
-    assert_eq!(ports, [vec![53, 53], vec![443, 6443], vec![443], vec![5432]]);
+    assert_eq!(
+        ports,
+        [vec![53, 53], vec![443, 6443], vec![443], vec![5432]]
+    );
     let vendors = &egress[2]["to"][0]["ipBlock"];
     assert_eq!(vendors["cidr"], "0.0.0.0/0");
-    assert!(vendors["except"].as_array().unwrap().contains(&json!("169.254.0.0/16")), "no metadata endpoint");
+    assert!(
+        vendors["except"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("169.254.0.0/16")),
+        "no metadata endpoint"
+    );
 }
 
 #[test]
 fn impossible_values_fail_at_render_with_what_to_change() {
     let postgres = json!({"backend": "postgres", "postgres": {"existingSecret": "db"}});
     let cases = [
-        (json!({"replicaCount": 2}), "a SQLite ledger on a ReadWriteOnce volume serves one Pod"),
-        (json!({"shards": [{"name": "a"}]}), "use ledger.backend=postgres"),
-        (json!({"ledger": {"backend": "postgres"}}), "ledger.backend=postgres needs ledger.postgres.existingSecret"),
-        (json!({"leaderElect": false, "replicaCount": 2, "ledger": postgres}), "set leaderElect=true"),
-        (json!({"scopedRBAC": true}), "scopedRBAC=true needs scopedNamespace"),
-        (json!({"shards": [{"name": "default"}], "ledger": postgres}), "belongs to the main Deployment"),
-        (json!({"shards": [{"name": "a"}, {"name": "a"}], "ledger": postgres}), "listed twice"),
-        (json!({"podDisruptionBudget": {"enabled": true}}), "would block every node drain"),
-        (json!({"leaderElectionRenewDeadline": 15}), "must be shorter than leaderElectionLeaseDuration"),
-        (json!({"serviceMonitor": {"enabled": true}, "metrics": {"service": {"enabled": false}}}), "scrapes through the Service"),
+        (
+            json!({"replicaCount": 2}),
+            "a SQLite ledger on a ReadWriteOnce volume serves one Pod",
+        ),
+        (
+            json!({"shards": [{"name": "a"}]}),
+            "use ledger.backend=postgres",
+        ),
+        (
+            json!({"ledger": {"backend": "postgres"}}),
+            "ledger.backend=postgres needs ledger.postgres.existingSecret",
+        ),
+        (
+            json!({"leaderElect": false, "replicaCount": 2, "ledger": postgres}),
+            "set leaderElect=true",
+        ),
+        (
+            json!({"scopedRBAC": true}),
+            "scopedRBAC=true needs scopedNamespace",
+        ),
+        (
+            json!({"shards": [{"name": "default"}], "ledger": postgres}),
+            "belongs to the main Deployment",
+        ),
+        (
+            json!({"shards": [{"name": "a"}, {"name": "a"}], "ledger": postgres}),
+            "listed twice",
+        ),
+        (
+            json!({"podDisruptionBudget": {"enabled": true}}),
+            "would block every node drain",
+        ),
+        (
+            json!({"leaderElectionRenewDeadline": 15}),
+            "must be shorter than leaderElectionLeaseDuration",
+        ),
+        (
+            json!({"serviceMonitor": {"enabled": true}, "metrics": {"service": {"enabled": false}}}),
+            "scrapes through the Service",
+        ),
         // The schema: unknown keys and values out of range.
-        (json!({"replicas": 2}), "additional properties 'replicas' not allowed"),
+        (
+            json!({"replicas": 2}),
+            "additional properties 'replicas' not allowed",
+        ),
         (json!({"log": {"format": "yaml"}}), "/log/format"),
         (json!({"ledger": {"backend": "mysql"}}), "/ledger/backend"),
         (json!({"shards": [{"name": "Shard_A"}]}), "/shards/0/name"),
@@ -297,7 +446,10 @@ fn impossible_values_fail_at_render_with_what_to_change() {
     for (values, expected) in cases {
         match render(&values, "ats", "ats-system") {
             Ok(_) => panic!("{values} rendered; expected a failure naming {expected:?}"),
-            Err(e) => assert!(e.contains(expected), "{values}: expected {expected:?} in:\n{e}"),
+            Err(e) => assert!(
+                e.contains(expected),
+                "{values}: expected {expected:?} in:\n{e}"
+            ),
         }
     }
 }
@@ -313,8 +465,17 @@ async fn rendered_objects_apply_to_the_api_server() {
     let custom = render(&custom_values(&scoped), "apply-custom", &release_ns).expect("render");
     let applied = chart::apply_all(&client, &custom).await;
     assert_eq!(applied.len(), custom.len(), "{applied:?}");
-    for kind in ["ServiceMonitor/", "NetworkPolicy/", "PodDisruptionBudget/", "Role/", "Deployment/"] {
-        assert!(applied.iter().any(|a| a.starts_with(kind)), "{kind} applied: {applied:?}");
+    for kind in [
+        "ServiceMonitor/",
+        "NetworkPolicy/",
+        "PodDisruptionBudget/",
+        "Role/",
+        "Deployment/",
+    ] {
+        assert!(
+            applied.iter().any(|a| a.starts_with(kind)),
+            "{kind} applied: {applied:?}"
+        );
     }
 }
 
@@ -388,7 +549,10 @@ fn without(objects: &mut [Value], kind: &str, name: &str, resource: &str, verb: 
     let mut kept = Vec::new();
     let mut found = false;
     for rule in role["rules"].as_array().unwrap().clone() {
-        let covers = rule["apiGroups"].as_array().unwrap().contains(&json!(group))
+        let covers = rule["apiGroups"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(group))
             && rule["resources"].as_array().unwrap().contains(&json!(res));
         if !covers {
             kept.push(rule);
@@ -396,12 +560,26 @@ fn without(objects: &mut [Value], kind: &str, name: &str, resource: &str, verb: 
         }
         found = true;
         let mut others = rule.clone();
-        others["resources"] = json!(rule["resources"].as_array().unwrap().iter().filter(|r| *r != res).collect::<Vec<_>>());
+        others["resources"] = json!(
+            rule["resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| *r != res)
+                .collect::<Vec<_>>()
+        );
         if !others["resources"].as_array().unwrap().is_empty() {
             kept.push(others);
         }
-        let verbs: Vec<&Value> = rule["verbs"].as_array().unwrap().iter().filter(|v| *v != verb).collect();
-        kept.push(json!({"apiGroups": [group], "resources": [res], "verbs": verbs}));
+        let verbs: Vec<&Value> = rule["verbs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| *v != verb)
+            .collect();
+        if !verbs.is_empty() {
+            kept.push(json!({"apiGroups": [group], "resources": [res], "verbs": verbs}));
+        }
     }
     assert!(found, "{kind} {name} has no rule for {resource}");
     role["rules"] = json!(kept);
@@ -434,12 +612,18 @@ async fn operator_syncs_under_exactly_the_charts_rbac() {
         .await
         .unwrap();
     assert!(
-        events.items.iter().any(|e| e.reporting_controller.as_deref() == Some("ats-operator")),
+        events
+            .items
+            .iter()
+            .any(|e| e.reporting_controller.as_deref() == Some("ats-operator")),
         "no Event from the operator: {:?}",
         events.items.iter().map(|e| &e.reason).collect::<Vec<_>>()
     );
     let log = inst.operator.log_text();
-    assert!(!log.contains("forbidden"), "a permission missing under the chart's RBAC:\n{log}");
+    assert!(
+        !log.contains("forbidden"),
+        "a permission missing under the chart's RBAC:\n{log}"
+    );
     assert!(inst.operator.running(), "the operator exited:\n{log}");
 }
 
@@ -456,9 +640,39 @@ async fn without_patch_on_sync_status_the_log_names_the_permission() {
     .await;
     let line = inst
         .operator
-        .wait_log("cannot patch resource \"atssyncs/status\"", tenant::DEADLINE)
+        .wait_log(
+            "cannot patch resource \"atssyncs/status\"",
+            tenant::DEADLINE,
+        )
         .await;
+    eprintln!("the operator says: {line}");
     assert!(line.contains("WARN"), "{line}");
+    // Whoever reads the sync sees it too: a Warning Event names what was refused.
+    let deadline = tokio::time::Instant::now() + tenant::DEADLINE;
+    let event = loop {
+        let events = Api::<KubeEvent>::namespaced(inst.t.client.clone(), &inst.t.ns)
+            .list(&ListParams::default())
+            .await
+            .unwrap();
+        let found = events.items.into_iter().find(|e| {
+            e.reason.as_deref() == Some("PermissionDenied")
+                && e.regarding.as_ref().and_then(|r| r.kind.as_deref()) == Some("AtsSync")
+        });
+        if let Some(e) = found {
+            break e;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no PermissionDenied Event"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(event.type_.as_deref(), Some("Warning"));
+    let note = event.note.unwrap_or_default();
+    assert!(
+        note.contains("cannot patch resource \"atssyncs/status\""),
+        "{note}"
+    );
     // What it may still write, it writes: the connection's status.
     let deadline = tokio::time::Instant::now() + tenant::DEADLINE;
     while tenant::connection_ready(&inst.t.client, &inst.t.ns, "ats")
@@ -472,22 +686,44 @@ async fn without_patch_on_sync_status_the_log_names_the_permission() {
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    assert!(inst.operator.running(), "the operator exited:\n{}", inst.operator.log_text());
+    assert!(
+        inst.operator.running(),
+        "the operator exited:\n{}",
+        inst.operator.log_text()
+    );
 }
 
 #[tokio::test]
 async fn without_list_on_secrets_the_log_names_the_permission_and_syncs_go_on() {
-    let mut inst = install(|_| json!({}), |objects, fullname| {
-        without(objects, "ClusterRole", &format!("{fullname}-controller"), "/secrets", "list");
-    })
+    let mut inst = install(
+        |_| json!({}),
+        |objects, fullname| {
+            without(
+                objects,
+                "ClusterRole",
+                &format!("{fullname}-controller"),
+                "/secrets",
+                "list",
+            );
+        },
+    )
     .await;
     let line = inst
         .operator
         .wait_log("cannot list resource \"secrets\"", tenant::DEADLINE)
         .await;
+    eprintln!("the operator says: {line}");
     assert!(line.contains("WARN"), "{line}");
+    assert!(
+        line.contains("the operator's role lacks a permission"),
+        "{line}"
+    );
     // Secrets are still read by name: the sync goes on, only Secret edits are not seen.
     let s = inst.t.synced().await;
     assert!(is(&s, "Ready", "True", "Synced") && synced_true(&s));
-    assert!(inst.operator.running(), "the operator exited:\n{}", inst.operator.log_text());
+    assert!(
+        inst.operator.running(),
+        "the operator exited:\n{}",
+        inst.operator.log_text()
+    );
 }

@@ -230,13 +230,72 @@ where
     }
 }
 
-/// The one error policy: log, retry with a short backoff.
-pub fn error_policy<K>(obj: Arc<K>, error: &ControllerError, _ctx: Arc<Context>) -> Action
+/// The one error policy: log, retry with a short backoff. A request the API
+/// server forbids (a verb missing from the operator's role) is also a Warning
+/// Event on the object, `PermissionDenied`, naming what was refused: whoever
+/// reads the object sees why its status does not move.
+pub fn error_policy<K>(obj: Arc<K>, error: &ControllerError, ctx: Arc<Context>) -> Action
 where
-    K: ResourceExt,
+    K: Resource<DynamicType = ()> + ResourceExt,
 {
     warn!(name = %obj.name_any(), namespace = ?obj.namespace(), %error, "reconcile failed");
+    if let Some(refused) = error.forbidden() {
+        let reference = obj.object_ref(&());
+        let note = format!(
+            "The operator's role does not allow this: {refused}. Grant it (the Helm chart's RBAC has it)."
+        );
+        tokio::spawn(async move {
+            ctx.event(
+                &reference,
+                EventType::Warning,
+                "PermissionDenied",
+                "Reconcile",
+                note,
+            )
+            .await;
+        });
+    }
     Action::requeue(Duration::from_secs(15))
+}
+
+impl ControllerError {
+    /// The API server's message when it refused a request (403).
+    pub fn forbidden(&self) -> Option<&str> {
+        match self {
+            ControllerError::Kube(kube::Error::Api(s)) if s.code == 403 => Some(&s.message),
+            _ => None,
+        }
+    }
+}
+
+/// Logs what a controller's stream reports besides reconciles (which
+/// `error_policy` logs): a watch the API server refuses, such as a verb missing
+/// from the operator's role, would otherwise stall that trigger silently. The
+/// watcher retries with backoff, so this repeats at a falling rate.
+fn log_watch_error<T, E: std::error::Error>(
+    controller: &'static str,
+    result: Result<T, kube::runtime::controller::Error<E, watcher::Error>>,
+) {
+    use kube::runtime::controller::Error;
+    match result {
+        Err(Error::QueueError(e)) => {
+            let forbidden = matches!(
+                &e,
+                watcher::Error::InitialListFailed(kube::Error::Api(s))
+                    | watcher::Error::WatchStartFailed(kube::Error::Api(s))
+                    | watcher::Error::WatchFailed(kube::Error::Api(s))
+                    | watcher::Error::WatchError(s)
+                    if s.code == 403
+            );
+            if forbidden {
+                warn!(controller, error = %e, "a watch is forbidden: the operator's role lacks a permission (see the chart's RBAC); retrying");
+            } else {
+                warn!(controller, error = %e, "a watch failed; retrying");
+            }
+        }
+        Err(Error::RunnerError(e)) => warn!(controller, error = %e, "controller runner failed"),
+        _ => {}
+    }
 }
 
 /// Watches all namespaces, or only `Some(ns)` (a namespace-scoped install).
@@ -377,7 +436,7 @@ async fn run_controllers(
         )
         .graceful_shutdown_on(stop())
         .run(connection::reconcile, error_policy, ctx.clone())
-        .for_each(|_| async {});
+        .for_each(|r| async move { log_watch_error("AtsConnection", r) });
 
     let syncs = Controller::new(scoped::<AtsSync>(&client, ns), wc.clone());
     let store = syncs.store();
@@ -405,12 +464,12 @@ async fn run_controllers(
         })
         .graceful_shutdown_on(stop())
         .run(sync::reconcile, error_policy, ctx.clone())
-        .for_each(|_| async {});
+        .for_each(|r| async move { log_watch_error("AtsSync", r) });
 
     let profiles = Controller::new(scoped::<ScoringProfile>(&client, ns), wc)
         .graceful_shutdown_on(stop())
         .run(profile::reconcile, error_policy, ctx.clone())
-        .for_each(|_| async {});
+        .for_each(|r| async move { log_watch_error("ScoringProfile", r) });
 
     info!("controllers started");
     tokio::spawn(async move {

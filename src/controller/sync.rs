@@ -82,7 +82,12 @@ pub async fn reconcile(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, 
     })
     .instrument(span)
     .await
-    .map_err(|e| ControllerError::Finalizer(e.to_string()))
+    .map_err(|e| match e {
+        // The reconciler's own error, as it is (error_policy looks at it).
+        kube::runtime::finalizer::Error::ApplyFailed(e)
+        | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
+        other => ControllerError::Finalizer(other.to_string()),
+    })
 }
 
 fn key_of(sync: &AtsSync) -> SyncKey {

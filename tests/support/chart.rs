@@ -20,9 +20,12 @@ const CHART_PY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/chart.py");
 /// The venv's Python; a missing venv fails the test loudly (the test command
 /// installs it through scripts/setup.sh).
 pub fn python() -> PathBuf {
-    let venv = std::env::var_os("ATS_HELM_VENV").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/ats-operator/helm-venv")
-    });
+    let venv = std::env::var_os("ATS_HELM_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").expect("HOME"))
+                .join(".cache/ats-operator/helm-venv")
+        });
     let py = venv.join("bin/python");
     assert!(
         py.exists(),
@@ -53,7 +56,14 @@ fn chart_py(args: &[&str], values: &Value) -> Result<String, String> {
 /// `Err` carries Helm's message (a schema violation, a template's `fail`).
 pub fn render(values: &Value, release: &str, namespace: &str) -> Result<Vec<Value>, String> {
     let out = chart_py(
-        &["render", "--json", "--name", release, "--namespace", namespace],
+        &[
+            "render",
+            "--json",
+            "--name",
+            release,
+            "--namespace",
+            namespace,
+        ],
         values,
     )?;
     Ok(serde_json::from_str(&out).expect("chart.py prints a JSON array"))
@@ -104,7 +114,12 @@ pub fn rules(role: &Value) -> BTreeMap<String, BTreeSet<String>> {
 pub fn expect_rules(table: &[(&str, &str)]) -> BTreeMap<String, BTreeSet<String>> {
     table
         .iter()
-        .map(|(r, verbs)| (r.to_string(), verbs.split(',').map(str::to_string).collect()))
+        .map(|(r, verbs)| {
+            (
+                r.to_string(),
+                verbs.split(',').map(str::to_string).collect(),
+            )
+        })
         .collect()
 }
 
@@ -158,7 +173,11 @@ pub async fn install_service_monitor_crd(client: &Client) {
     let established = kube::runtime::conditions::is_crd_established();
     tokio::time::timeout(
         Duration::from_secs(60),
-        kube::runtime::wait::await_condition(api, "servicemonitors.monitoring.coreos.com", established),
+        kube::runtime::wait::await_condition(
+            api,
+            "servicemonitors.monitoring.coreos.com",
+            established,
+        ),
     )
     .await
     .expect("ServiceMonitor CRD established in time")
@@ -185,10 +204,18 @@ pub async fn apply_all(client: &Client, objects: &[Value]) -> Vec<String> {
         let (ar, caps) = match discovery::pinned_kind(client, &gvk_of(&obj)).await {
             Ok(found) => found,
             Err(e) if obj["kind"] == "PodDisruptionBudget" && obj["apiVersion"] == "policy/v1" => {
-                let spec_keys: BTreeSet<&str> =
-                    obj["spec"].as_object().unwrap().keys().map(String::as_str).collect();
+                let spec_keys: BTreeSet<&str> = obj["spec"]
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .map(String::as_str)
+                    .collect();
                 assert!(
-                    spec_keys.is_subset(&BTreeSet::from(["minAvailable", "maxUnavailable", "selector"])),
+                    spec_keys.is_subset(&BTreeSet::from([
+                        "minAvailable",
+                        "maxUnavailable",
+                        "selector"
+                    ])),
                     "{what}: fields policy/v1beta1 lacks: {spec_keys:?} ({e})"
                 );
                 obj["apiVersion"] = json!("policy/v1beta1");
@@ -197,7 +224,10 @@ pub async fn apply_all(client: &Client, objects: &[Value]) -> Vec<String> {
                     .await
                     .unwrap_or_else(|e| panic!("{what}: not served either: {e}"))
             }
-            Err(e) => panic!("{what} ({}): the test API server does not serve it: {e}", obj["apiVersion"]),
+            Err(e) => panic!(
+                "{what} ({}): the test API server does not serve it: {e}",
+                obj["apiVersion"]
+            ),
         };
         let api: Api<DynamicObject> = match caps.scope {
             Scope::Namespaced => {
@@ -208,9 +238,13 @@ pub async fn apply_all(client: &Client, objects: &[Value]) -> Vec<String> {
             }
             Scope::Cluster => Api::all_with(client.clone(), &ar),
         };
-        api.patch(&name, &PatchParams::apply("helm").force(), &Patch::Apply(&obj))
-            .await
-            .unwrap_or_else(|e| panic!("applying {what}: {e}"));
+        api.patch(
+            &name,
+            &PatchParams::apply("helm").force(),
+            &Patch::Apply(&obj),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("applying {what}: {e}"));
         done.push(what);
     }
     done
@@ -274,7 +308,9 @@ pub struct ChartOperator {
 
 impl ChartOperator {
     pub async fn start(client: &Client, deployment: &Value, kubeconfig: &Path, dir: &Path) -> Self {
-        let ns = deployment["metadata"]["namespace"].as_str().expect("namespace");
+        let ns = deployment["metadata"]["namespace"]
+            .as_str()
+            .expect("namespace");
         let pod_name = format!("{}-0", deployment["metadata"]["name"].as_str().unwrap());
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -296,7 +332,10 @@ impl ChartOperator {
                 _ => a,
             })
             .collect();
-        assert!(changed.contains(&"--metrics-addr"), "the Deployment sets --metrics-addr: {args:?}");
+        assert!(
+            changed.contains(&"--metrics-addr"),
+            "the Deployment sets --metrics-addr: {args:?}"
+        );
         let mut env = BTreeMap::new();
         for e in container(deployment)["env"].as_array().expect("env") {
             let name = e["name"].as_str().unwrap().to_string();
@@ -314,7 +353,11 @@ impl ChartOperator {
                     .await
                     .unwrap_or_else(|err| panic!("env {name}: {err}"));
                 let key = sel["key"].as_str().unwrap();
-                let bytes = secret.data.unwrap_or_default().remove(key).expect("secret key");
+                let bytes = secret
+                    .data
+                    .unwrap_or_default()
+                    .remove(key)
+                    .expect("secret key");
                 String::from_utf8(bytes.0).expect("utf-8")
             } else {
                 panic!("env {name}: {e} not simulated")
@@ -334,7 +377,11 @@ impl ChartOperator {
             .stderr(out)
             .spawn()
             .expect("starting ats-operator");
-        ChartOperator { log, pod_name, child }
+        ChartOperator {
+            log,
+            pod_name,
+            child,
+        }
     }
 
     pub fn log_text(&self) -> String {
