@@ -2,7 +2,7 @@
 # A Python venv with Helm v4's engine as a library (helm-python-sdk) and PyYAML,
 # for scripts/chart.py and tests/chart.rs: the chart is rendered and linted with
 # no helm binary. Idempotent: does nothing once the venv imports both.
-# Prints nothing on success; sourced by scripts/setup.sh or run on its own.
+# Prints nothing on success; scripts/test.sh runs it.
 set -euo pipefail
 venv="${ATS_HELM_VENV:-$HOME/.cache/ats-operator/helm-venv}"
 if "$venv/bin/python" -c 'import helm_python, yaml' 2>/dev/null; then

@@ -34,8 +34,5 @@ fi
 # etcd and kube-apiserver for the integration tests (installs etcd-server and Go).
 bash scripts/build-kube-apiserver.sh
 
-# Helm v4's engine as a Python library, for tests/chart.rs (no helm binary).
-bash scripts/chart-venv.sh
-
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ats-operator/target}"
 

@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 
 # shellcheck source=scripts/setup.sh
 source scripts/setup.sh
+# Helm v4's engine as a Python library, for tests/chart.rs (no helm binary).
+bash scripts/chart-venv.sh
 
 echo "==> cargo fmt --all -- --check"
 cargo fmt --all -- --check

@@ -464,6 +464,7 @@ async fn rendered_objects_apply_to_the_api_server() {
     assert_eq!(applied.len(), defaults.len());
     let custom = render(&custom_values(&scoped), "apply-custom", &release_ns).expect("render");
     let applied = chart::apply_all(&client, &custom).await;
+    eprintln!("applied: {applied:?}");
     assert_eq!(applied.len(), custom.len(), "{applied:?}");
     for kind in [
         "ServiceMonitor/",

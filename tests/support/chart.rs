@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 const CHART_PY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/chart.py");
 
 /// The venv's Python; a missing venv fails the test loudly (the test command
-/// installs it through scripts/setup.sh).
+/// installs it, scripts/test.sh).
 pub fn python() -> PathBuf {
     let venv = std::env::var_os("ATS_HELM_VENV")
         .map(PathBuf::from)
@@ -29,7 +29,7 @@ pub fn python() -> PathBuf {
     let py = venv.join("bin/python");
     assert!(
         py.exists(),
-        "{} is missing: run scripts/chart-venv.sh (scripts/test.sh does, through scripts/setup.sh)",
+        "{} is missing: run scripts/chart-venv.sh (scripts/test.sh runs it)",
         py.display()
     );
     py
