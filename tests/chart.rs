@@ -493,10 +493,11 @@ struct Installed {
 }
 
 async fn install(
+    setup: Setup,
     extra: impl FnOnce(&str) -> Value,
     edit: impl FnOnce(&mut [Value], &str),
 ) -> Installed {
-    let mut t = Tenant::new(Setup::greenhouse(), tenant::small()).await;
+    let mut t = Tenant::new(setup, tenant::small()).await;
     let client = t.client.clone();
     // The sandbox is a custom endpoint: the tenant's namespace is selected.
     let (key, value) = CUSTOM_ENDPOINTS.split_once('=').unwrap();
@@ -588,7 +589,7 @@ fn without(objects: &mut [Value], kind: &str, name: &str, resource: &str, verb: 
 
 #[tokio::test]
 async fn operator_syncs_under_exactly_the_charts_rbac() {
-    let mut inst = install(|_| json!({}), |_, _| {}).await;
+    let mut inst = install(Setup::greenhouse(), |_| json!({}), |_, _| {}).await;
     let t = &inst.t;
     let s = t.synced().await;
     let counts = s.status.clone().unwrap().last_sync.expect("lastSync");
@@ -628,10 +629,48 @@ async fn operator_syncs_under_exactly_the_charts_rbac() {
     assert!(inst.operator.running(), "the operator exited:\n{log}");
 }
 
+/// Lever's OAuth rotates the refresh token on every refresh: the operator
+/// saves each new one to the Secret (patch) under a Lease in the tenant's
+/// namespace (get, create, update), all within the chart's role.
+#[tokio::test]
+async fn lever_token_rotation_under_exactly_the_charts_rbac() {
+    let mut inst = install(Setup::lever(), |_| json!({}), |_, _| {}).await;
+    let t = &inst.t;
+    let before = t.secrets().get(tenant::SECRET).await.unwrap();
+    let s = t.synced().await;
+    let counts = s.status.clone().unwrap().last_sync.expect("lastSync");
+    assert!(counts.written_back > 0, "{counts:?}");
+    let after = t.secrets().get(tenant::SECRET).await.unwrap();
+    let refresh = |s: &k8s_openapi::api::core::v1::Secret| {
+        s.data
+            .as_ref()
+            .and_then(|d| d.get("refreshToken"))
+            .map(|b| b.0.clone())
+    };
+    assert!(refresh(&after).is_some());
+    assert_ne!(
+        refresh(&before),
+        refresh(&after),
+        "the rotated refresh token was saved"
+    );
+    let lease = format!("ats-credentials-{}", tenant::SECRET);
+    Api::<Lease>::namespaced(t.client.clone(), &t.ns)
+        .get(&lease)
+        .await
+        .unwrap_or_else(|e| panic!("credential Lease {lease}: {e}"));
+    let log = inst.operator.log_text();
+    assert!(
+        !log.contains("forbidden"),
+        "a permission missing under the chart's RBAC:\n{log}"
+    );
+    assert!(inst.operator.running(), "the operator exited:\n{log}");
+}
+
 #[tokio::test]
 async fn without_patch_on_sync_status_the_log_names_the_permission() {
     // Namespace-scoped this time: the Role in the tenant's namespace.
     let mut inst = install(
+        Setup::greenhouse(),
         |tenant_ns| json!({"scopedNamespace": tenant_ns, "scopedRBAC": true}),
         |objects, fullname| {
             let role = format!("{fullname}-controller");
@@ -697,6 +736,7 @@ async fn without_patch_on_sync_status_the_log_names_the_permission() {
 #[tokio::test]
 async fn without_list_on_secrets_the_log_names_the_permission_and_syncs_go_on() {
     let mut inst = install(
+        Setup::greenhouse(),
         |_| json!({}),
         |objects, fullname| {
             without(
