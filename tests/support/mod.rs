@@ -121,14 +121,15 @@ impl Operator {
         let ledger =
             std::sync::Arc::new(ats_operator::ledger::Ledger::open(ledger).expect("ledger"));
         let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-        let join = tokio::spawn(ats_operator::controller::run(
+        let run = ats_operator::controller::run(
             client.clone(),
             ledger,
             ats_operator::controller::Options::namespaced(ns),
             async move {
                 let _ = rx.await;
             },
-        ));
+        );
+        let join = tokio::spawn(async move { run.await.expect("operator") });
         Operator { stop, join }
     }
 
