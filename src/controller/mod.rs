@@ -24,7 +24,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Namespace, ObjectReference, Secret};
 use kube::api::{Api, Patch, PatchParams};
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::watcher;
 use kube::{Client, Resource, ResourceExt};
@@ -348,9 +348,8 @@ async fn run_controllers(
     // Secrets are watched only where they opted in (the label), and an event
     // reaches only the connections that name the Secret, and their syncs.
     let secrets_wc = base_wc.clone().labels(crate::api::CREDENTIALS_SELECTOR);
-    let conns = Controller::new(scoped::<AtsConnection>(&client, ns), wc.clone());
+    let conns = term.controller(scoped::<AtsConnection>(&client, ns), wc.clone());
     let cstore = conns.store();
-    term.cache(&cstore);
     let using = |cstore: &kube::runtime::reflector::Store<AtsConnection>, sec: &Secret| {
         let ns = sec.namespace().unwrap_or_default();
         cstore
@@ -398,7 +397,7 @@ async fn run_controllers(
         .run(connection::reconcile, error_policy, ctx.clone())
         .for_each(|_| async {});
 
-    let syncs = Controller::new(scoped::<AtsSync>(&client, ns), wc.clone());
+    let syncs = term.controller(scoped::<AtsSync>(&client, ns), wc.clone());
     let store = syncs.store();
     term.syncs(&store);
     let (s1, s2, s3) = (store.clone(), store.clone(), store);
@@ -427,9 +426,8 @@ async fn run_controllers(
         .run(sync::reconcile, error_policy, ctx.clone())
         .for_each(|_| async {});
 
-    let profiles = Controller::new(scoped::<ScoringProfile>(&client, ns), wc);
-    term.cache(&profiles.store());
-    let profiles = profiles
+    let profiles = term
+        .controller(scoped::<ScoringProfile>(&client, ns), wc)
         .graceful_shutdown_on(stop())
         .run(profile::reconcile, error_policy, ctx.clone())
         .for_each(|_| async {});

@@ -23,7 +23,13 @@
 
 use std::sync::{Arc, Mutex};
 
-use kube::runtime::reflector::Store;
+use futures::StreamExt;
+use kube::Resource;
+use kube::api::Api;
+use kube::runtime::controller::Controller;
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use serde::de::DeserializeOwned;
 
 use crate::api::AtsSync;
 
@@ -133,27 +139,37 @@ pub struct Term {
 }
 
 impl Term {
-    /// Readiness waits for `store` to list everything.
-    pub fn cache<K>(&self, store: &Store<K>)
+    /// A controller of `K`, as `Controller::new(api, wc)` builds it, whose
+    /// first complete list marks its cache synced. Its reflector's events
+    /// are watched directly: `Store::wait_until_ready` cannot be shared with
+    /// the controller's own runner (one waiter is woken, the other may hang).
+    pub fn controller<K>(&self, api: Api<K>, wc: watcher::Config) -> Controller<K>
     where
-        K: kube::Resource + Clone + Send + Sync + 'static,
-        K::DynamicType: Eq + std::hash::Hash + Clone + Send + Sync,
+        K: Resource + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+        K::DynamicType: Default + Eq + std::hash::Hash + Clone + std::fmt::Debug + Unpin,
     {
-        self.health.with_term(self.id, |t| t.caches += 1);
-        let (health, id, store) = (self.health.clone(), self.id, store.clone());
-        // Ends with the term: a dropped writer ends the wait.
-        tokio::spawn(async move {
-            if store.wait_until_ready().await.is_ok() {
-                health.with_term(id, |t| t.synced += 1);
-            }
-        });
+        let (reader, writer) = reflector::store();
+        let events = watcher(api, wc).inspect(self.on_list());
+        Controller::for_stream(events.reflect(writer).applied_objects(), reader)
     }
 
-    /// As [`Term::cache`]; the condition gauges also read this store.
+    /// Counts a cache, and marks it synced at its first complete list.
+    fn on_list<K>(&self) -> impl FnMut(&watcher::Result<watcher::Event<K>>) + Send + 'static {
+        self.health.with_term(self.id, |t| t.caches += 1);
+        let (health, id) = (self.health.clone(), self.id);
+        let mut listed = false;
+        move |event| {
+            if !listed && matches!(event, Ok(watcher::Event::InitDone)) {
+                listed = true;
+                health.with_term(id, |t| t.synced += 1);
+            }
+        }
+    }
+
+    /// The cache the condition gauges read.
     pub fn syncs(&self, store: &Store<AtsSync>) {
         self.health
             .with_term(self.id, |t| t.syncs = Some(store.clone()));
-        self.cache(store);
     }
 }
 
@@ -169,7 +185,6 @@ impl Drop for Term {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kube::runtime::reflector;
     use kube::runtime::watcher::Event;
 
     #[test]
@@ -195,31 +210,32 @@ mod tests {
         assert!(readiness(&s).is_err());
     }
 
-    #[tokio::test]
-    async fn a_term_is_ready_when_its_caches_list_and_ends_when_dropped() {
+    #[test]
+    fn a_term_is_ready_when_its_caches_list_and_ends_when_dropped() {
         let health = Health::new();
         health.can_stand_by();
-        let (store, mut writer) = reflector::store::<AtsSync>();
         let term = health.begin_term();
-        term.syncs(&store);
+        let mut syncs = term.on_list::<AtsSync>();
+        let mut profiles = term.on_list::<crate::api::ScoringProfile>();
         assert!(health.ready().is_err(), "caches not listed yet");
-        writer.apply_watcher_event(&Event::Init);
-        writer.apply_watcher_event(&Event::InitDone);
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
-        while health.ready().is_err() {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{:?}",
-                health.ready()
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+        syncs(&Ok(Event::Init));
+        syncs(&Ok(Event::InitDone));
+        // A re-list after a broken watch is not counted twice.
+        syncs(&Ok(Event::InitDone));
+        assert_eq!(
+            health.ready().unwrap_err(),
+            "leading; caches syncing (1 of 2 synced)"
+        );
+        profiles(&Ok(Event::InitDone));
         assert!(health.ready().unwrap().starts_with("leading"));
+        let (store, _writer) = reflector::store::<AtsSync>();
+        term.syncs(&store);
         drop(term);
         assert!(health.ready().unwrap().starts_with("standing by"));
         assert!(health.syncs().is_empty());
-        // A second term starts unready again.
+        // A late event of an ended term changes nothing; a new term starts unready.
         let _t2 = health.begin_term();
+        profiles(&Ok(Event::InitDone));
         assert!(health.ready().is_err());
     }
 }

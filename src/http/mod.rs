@@ -61,7 +61,7 @@ pub fn router(health: Arc<Health>) -> Router {
 }
 
 /// Binds `addr` (a failure is a start-up error) and serves until dropped.
-/// Logs the bound address (`metrics_addr=...`): with port 0 that is how a
+/// Logs the bound address (`... on http://ADDR`): with port 0 that is how a
 /// test finds it.
 pub async fn serve(addr: SocketAddr, health: Arc<Health>) -> Result<Server, HttpError> {
     let listener = tokio::net::TcpListener::bind(addr)
@@ -76,7 +76,7 @@ pub async fn serve(addr: SocketAddr, health: Arc<Health>) -> Result<Server, Http
             tracing::error!(error = %e, "the metrics and health server stopped");
         }
     });
-    tracing::info!(metrics_addr = %bound, "serving /metrics, /healthz and /readyz");
+    tracing::info!("serving /metrics, /healthz and /readyz on http://{bound}");
     Ok(Server { addr: bound, task })
 }
 
