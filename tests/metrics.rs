@@ -143,6 +143,8 @@ fn operator_requests(m: &Scrape) -> BTreeMap<String, u64> {
 #[tokio::test]
 async fn metrics_after_a_sync_match_what_the_sandbox_saw() {
     let t = Tenant::new(Setup::greenhouse(), small()).await;
+    // Tight enough that the sync waits for the vendor's window.
+    t.rate_limit(t.setup.tight_limit.clone()).await;
     t.apply("24h").await;
     let dir = t.ledger.parent().unwrap().to_path_buf();
     let mut a = OperatorProcess::start(&t.ns, &dir.join("ledger-a.db"), "metrics-a");
@@ -187,6 +189,18 @@ async fn metrics_after_a_sync_match_what_the_sandbox_saw() {
         m.sum("ats_vendor_requests_total", &[("status", "200")]) > 0.0,
         "statuses are labelled"
     );
+    // What the vendor refused, and the time spent waiting on its limit.
+    assert_eq!(
+        m.sum("ats_vendor_requests_total", &[("status", "429")]),
+        stats["rate_limited"].as_f64().unwrap()
+    );
+    let api_requests: u64 = sandbox_requests(&stats).values().sum();
+    assert!(api_requests > 20, "more than two windows of requests");
+    let waited = m.sum(
+        "ats_vendor_rate_limit_wait_seconds_total",
+        &[("vendor", "greenhouse")],
+    );
+    assert!(waited > 0.5, "waited {waited}s for the rate limit");
     let tokens = stats["token_requests"].as_f64().unwrap();
     assert!(tokens >= 1.0);
     assert_eq!(
