@@ -136,16 +136,27 @@ impl RateLimiter {
     /// As [`RateLimiter::acquire`], unless the vendor told us to hold off for
     /// longer than `max_hold_off`: then `Err` with how long. Waits are slept
     /// in short slices, so a hold-off announced meanwhile (by a concurrent
-    /// request's answer) is noticed too.
-    /// `Ok` says how long it waited, and for what.
+    /// request's answer) is noticed too. `Ok` says how long it waited, and for what.
     pub async fn acquire_within(&self, max_hold_off: Duration) -> Result<Waited, Duration> {
         let mut waited = Waited::default();
+        self.acquire_counting(max_hold_off, &mut waited)
+            .await
+            .map(|()| waited)
+    }
+
+    /// As [`RateLimiter::acquire_within`], adding its waits to `waited`
+    /// whether or not it ends in a hold-off too long to wait.
+    pub async fn acquire_counting(
+        &self,
+        max_hold_off: Duration,
+        waited: &mut Waited,
+    ) -> Result<(), Duration> {
         loop {
             if let Some(h) = self.held_off().filter(|h| *h > max_hold_off) {
                 return Err(h);
             }
             match self.reserve(Instant::now()) {
-                None => return Ok(waited),
+                None => return Ok(()),
                 Some((d, hold)) => {
                     tracing::debug!(wait_ms = d.as_millis() as u64, "waiting for rate limit");
                     let started = Instant::now();

@@ -12,7 +12,7 @@ use url::Url;
 
 use super::auth::Auth;
 use super::headers::{describe, error_message, retry_after};
-use super::limiter::{Hold, RateLimiter};
+use super::limiter::{Hold, RateLimiter, Waited};
 use super::retry::RetryPolicy;
 use crate::metrics;
 use crate::model::VendorKind;
@@ -198,17 +198,15 @@ impl Transport {
             if let Some(l) = limiter {
                 // A hold-off longer than we would wait for one answer fails the
                 // request now, so the run reports it instead of stalling.
-                match l.acquire_within(p.max_retry_after).await {
-                    Ok(waited) => {
-                        for hold in Hold::ALL {
-                            metrics::global().rate_limit_wait(self.vendor, hold, waited.get(hold));
-                        }
-                    }
-                    Err(wait) => {
-                        return Err(VendorError::RateLimited {
-                            retry_after: Duration::from_secs(wait.as_secs_f64().ceil() as u64),
-                        });
-                    }
+                let mut waited = Waited::default();
+                let acquired = l.acquire_counting(p.max_retry_after, &mut waited).await;
+                for hold in Hold::ALL {
+                    metrics::global().rate_limit_wait(self.vendor, hold, waited.get(hold));
+                }
+                if let Err(wait) = acquired {
+                    return Err(VendorError::RateLimited {
+                        retry_after: Duration::from_secs(wait.as_secs_f64().ceil() as u64),
+                    });
                 }
             }
             let header = match auth {
