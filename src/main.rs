@@ -337,8 +337,9 @@ async fn run(ledger_args: &LedgerArgs, opts: controller::Options) -> Result<(), 
     if let CustomEndpoints::Matching(sel) = &opts.custom_endpoints {
         controller::policy::check_selector(&client, sel).await?;
     }
-    controller::run(client, Arc::new(ledger), opts, shutdown_signal()).await;
-    Ok(())
+    controller::run(client, Arc::new(ledger), opts, shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
 }
 
 async fn serve_sandbox(

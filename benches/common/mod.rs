@@ -130,10 +130,14 @@ pub async fn control_plane() -> Result<(DevCluster, kube::Client), String> {
 
 /// `ats-operator run ARGS.. --ledger-path LEDGER` against the cluster, logging
 /// warnings only, output discarded; the caller spawns it (and may redirect).
+/// Its metrics port is any free loopback port unless `args` names one.
 pub fn operator(cluster: &DevCluster, ledger: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(OPERATOR_BIN);
-    cmd.arg("run")
-        .args(args)
+    cmd.arg("run");
+    if !args.contains(&"--metrics-addr") {
+        cmd.args(["--metrics-addr", "127.0.0.1:0"]);
+    }
+    cmd.args(args)
         .arg("--ledger-path")
         .arg(ledger)
         .env("KUBECONFIG", cluster.kubeconfig_path())

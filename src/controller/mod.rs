@@ -12,6 +12,7 @@ pub mod leadership;
 pub mod policy;
 pub mod profile;
 pub mod resolve;
+pub mod standby;
 pub mod status;
 pub mod sync;
 
@@ -23,7 +24,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Namespace, ObjectReference, Secret};
 use kube::api::{Api, Patch, PatchParams};
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::watcher;
 use kube::{Client, Resource, ResourceExt};
@@ -54,6 +55,8 @@ pub enum ControllerError {
     Ledger(#[from] crate::ledger::LedgerError),
     #[error("object has no namespace")]
     NoNamespace,
+    #[error(transparent)]
+    Http(#[from] crate::http::HttpError),
 }
 
 /// One sync's view and the status last applied from it; the lock serializes
@@ -314,13 +317,20 @@ where
 }
 
 /// Runs the operator until `shutdown` resolves: with leader election, the
-/// controllers run only while this replica leads; a standby waits.
+/// controllers run only while this replica leads; a standby waits. Serves
+/// `/metrics`, `/healthz` and `/readyz` on `opts.metrics_addr`; a port that
+/// cannot be bound is an error before anything starts.
 pub async fn run(
     client: Client,
     ledger: Arc<Ledger>,
     opts: Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) {
+) -> Result<(), ControllerError> {
+    let health = crate::http::health::Health::new();
+    let _server = match opts.metrics_addr {
+        Some(addr) => Some(crate::http::serve(addr, health.clone()).await?),
+        None => None,
+    };
     let (tx, rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;
@@ -333,9 +343,11 @@ pub async fn run(
             let stop = Box::pin(async move {
                 let _ = rx.wait_for(|s| *s).await;
             });
-            run_controllers(client, ledger, opts, gate, Fence::open(), stop).await
+            run_controllers(client, ledger, opts, gate, Fence::open(), stop, health).await
         }
         Some(cfg) => {
+            let check = standby::run(client.clone(), opts.clone(), cfg.clone(), health.clone());
+            let check = tokio::spawn(check);
             leadership::run_elected(client.clone(), cfg, rx, |fence, stop| {
                 run_controllers(
                     client.clone(),
@@ -344,11 +356,14 @@ pub async fn run(
                     gate.clone(),
                     fence,
                     stop,
+                    health.clone(),
                 )
             })
-            .await
+            .await;
+            check.abort();
         }
     }
+    Ok(())
 }
 
 /// Runs the three controllers until `stop` resolves, then stops all workers.
@@ -359,7 +374,10 @@ async fn run_controllers(
     gate: Arc<Gate>,
     fence: Fence,
     stop_signal: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
+    health: Arc<crate::http::health::Health>,
 ) {
+    // Not ready until the caches list; over when this function returns.
+    let term = health.begin_term();
     let ns = opts.namespace.as_deref();
     // The operator's own resources, in its shard only (`--watch-label-selector`);
     // Secrets and Namespaces are selected by their own labels.
@@ -389,7 +407,7 @@ async fn run_controllers(
     // Secrets are watched only where they opted in (the label), and an event
     // reaches only the connections that name the Secret, and their syncs.
     let secrets_wc = base_wc.clone().labels(crate::api::CREDENTIALS_SELECTOR);
-    let conns = Controller::new(scoped::<AtsConnection>(&client, ns), wc.clone());
+    let conns = term.controller(scoped::<AtsConnection>(&client, ns), wc.clone());
     let cstore = conns.store();
     let using = |cstore: &kube::runtime::reflector::Store<AtsConnection>, sec: &Secret| {
         let ns = sec.namespace().unwrap_or_default();
@@ -438,8 +456,9 @@ async fn run_controllers(
         .run(connection::reconcile, error_policy, ctx.clone())
         .for_each(|r| async move { log_watch_error("AtsConnection", r) });
 
-    let syncs = Controller::new(scoped::<AtsSync>(&client, ns), wc.clone());
+    let syncs = term.controller(scoped::<AtsSync>(&client, ns), wc.clone());
     let store = syncs.store();
+    term.syncs(&store);
     let (s1, s2, s3) = (store.clone(), store.clone(), store);
     let syncs = syncs
         .watches(scoped::<AtsConnection>(&client, ns), wc.clone(), move |c| {
@@ -466,7 +485,8 @@ async fn run_controllers(
         .run(sync::reconcile, error_policy, ctx.clone())
         .for_each(|r| async move { log_watch_error("AtsSync", r) });
 
-    let profiles = Controller::new(scoped::<ScoringProfile>(&client, ns), wc)
+    let profiles = term
+        .controller(scoped::<ScoringProfile>(&client, ns), wc)
         .graceful_shutdown_on(stop())
         .run(profile::reconcile, error_policy, ctx.clone())
         .for_each(|r| async move { log_watch_error("ScoringProfile", r) });

@@ -320,6 +320,7 @@ async fn cleanup(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, Contro
         info!("sync worker stopped for deletion");
     }
     ctx.forget_slot(&key);
+    crate::metrics::global().forget_sync(&key);
     Ok(Action::await_change())
 }
 

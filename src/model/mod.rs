@@ -24,6 +24,14 @@ pub enum VendorKind {
 }
 
 impl VendorKind {
+    pub const ALL: [VendorKind; 5] = [
+        VendorKind::Greenhouse,
+        VendorKind::Lever,
+        VendorKind::Workable,
+        VendorKind::Ashby,
+        VendorKind::SmartRecruiters,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             VendorKind::Greenhouse => "greenhouse",

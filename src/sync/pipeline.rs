@@ -24,6 +24,7 @@ use crate::api::SyncCounts;
 use crate::ledger::{
     Checkpoint, Cursor, Decision, DecisionOutcome, Ledger, LedgerError, WriteState,
 };
+use crate::metrics::{self, WriteOutcome};
 use crate::model::{Application, ApplicationStatus, BlindCandidate};
 use crate::scoring;
 use crate::vendors::{AtsClient, BandTag, NoteMark, VendorError, WriteBackRequest};
@@ -227,6 +228,7 @@ pub async fn run_once(
             applications = changes.applications.len(),
             "pulled changes"
         );
+        let (seen, scored) = (report.counts.applications_seen, report.counts.scored);
         let to_write = process_batch(
             ledger,
             spec,
@@ -236,6 +238,11 @@ pub async fn run_once(
             &mut plan,
             &mut report,
         )?;
+        metrics::global().applications(
+            spec,
+            report.counts.applications_seen.saturating_sub(seen),
+            report.counts.scored.saturating_sub(scored),
+        );
         report.counts.deleted += ledger.record_deletions(
             &lkey,
             &changes.deleted_application_ids,
@@ -519,10 +526,12 @@ fn settle(
         Done::Written => {
             ledger.mark_written(&lkey, app, &job.req.key, &mark, false)?;
             report.counts.written_back += 1;
+            metrics::global().write_back(spec, WriteOutcome::Written);
         }
         Done::Adopted => {
             info!(application = %app, "the ATS already has this score; adopted, not written again");
             ledger.mark_written(&lkey, app, &job.req.key, &mark, true)?;
+            metrics::global().write_back(spec, WriteOutcome::Adopted);
         }
         Done::Failed(e) => {
             let attempts = job.attempts.saturating_add(1);
@@ -535,10 +544,12 @@ fn settle(
                     ledger.mark_abandoned(&lkey, app, &job.req.key, &text)?;
                     report.counts.abandoned += 1;
                     report.abandoned.push((app.clone(), text));
+                    metrics::global().write_back(spec, WriteOutcome::Abandoned);
                 }
                 AfterFailure::Retry(at) => {
                     warn!(application = %app, attempts, error = %e, retry_at = %at, "write-back failed; will retry");
                     ledger.mark_failed(&lkey, app, &job.req.key, &text, at)?;
+                    metrics::global().write_back(spec, WriteOutcome::Failed);
                 }
             }
         }
@@ -590,6 +601,7 @@ async fn recover_unfinished(
                 "write-back settings or source changed",
             )?;
             report.counts.superseded += 1;
+            metrics::global().write_back(spec, WriteOutcome::Superseded);
             continue;
         }
         if let Some(job) = recovery_job(ledger, spec, &state)? {

@@ -262,6 +262,7 @@ fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
 
 async fn run_loop(mut l: Loop, first: FirstRun) {
     info!("worker started");
+    let _counted = crate::metrics::global().worker_running();
     let spec = l.spec.clone();
     let mut connection = spec.connection.clone();
     connection.credentials = l.creds.borrow_and_update().clone();
@@ -287,6 +288,7 @@ async fn run_loop(mut l: Loop, first: FirstRun) {
             info!("credentials replaced; client rebuilt");
         }
         let started = Utc::now();
+        let running = crate::metrics::global().run_in_progress();
         l.env.reporter.run_started(&spec.key, started).await;
         let input = RunInput {
             fence: l.env.fence.clone(),
@@ -306,6 +308,9 @@ async fn run_loop(mut l: Loop, first: FirstRun) {
             Err(e) => Err(SyncError::Vendor(e.again())),
         };
         let finished = Utc::now();
+        drop(running);
+        let took = (finished - started).to_std().unwrap_or_default();
+        crate::metrics::global().sync_run(&spec, crate::metrics::RunResult::of(&result), took);
         priority = Priority::Periodic;
         match &result {
             Ok(r) => {

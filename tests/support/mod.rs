@@ -122,14 +122,15 @@ impl Operator {
         let ledger =
             std::sync::Arc::new(ats_operator::ledger::Ledger::open(ledger).expect("ledger"));
         let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-        let join = tokio::spawn(ats_operator::controller::run(
+        let run = ats_operator::controller::run(
             client.clone(),
             ledger,
             ats_operator::controller::Options::namespaced(ns),
             async move {
                 let _ = rx.await;
             },
-        ));
+        );
+        let join = tokio::spawn(async move { run.await.expect("operator") });
         Operator { stop, join }
     }
 
@@ -219,6 +220,20 @@ impl OperatorProcess {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// How the process exited, waiting up to `wait`; `None` if it still runs.
+    pub async fn exited(&mut self, wait: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     fn launch(lease_ns: &str, ledger: &Path, identity: &str, extra: &[&str]) -> OperatorProcess {
         let log = ledger.with_file_name(format!("operator-{identity}.log"));
         let out = std::fs::OpenOptions::new()
@@ -226,8 +241,14 @@ impl OperatorProcess {
             .append(true)
             .open(&log)
             .expect("operator log");
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_ats-operator"))
-            .args(["run", "--lease-namespace", lease_ns])
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ats-operator"));
+        cmd.args(["run", "--lease-namespace", lease_ns]);
+        // Several operators run at once: each takes a free loopback port
+        // (see `metrics_addr`), never the default 0.0.0.0:8080.
+        if !extra.contains(&"--metrics-addr") {
+            cmd.args(["--metrics-addr", "127.0.0.1:0"]);
+        }
+        let child = cmd
             .args(["--lease-name", "ats-operator-leader"])
             .args(["--lease-duration", &TEST_LEASE_SECONDS.to_string()])
             .args(["--renew-deadline", "4"])
@@ -245,6 +266,36 @@ impl OperatorProcess {
             identity: identity.to_string(),
             log,
             child,
+        }
+    }
+
+    /// Where it serves `/metrics`, `/healthz` and `/readyz`, read from the
+    /// line it logs once bound; panics if that does not come within `wait`.
+    pub async fn metrics_addr(&mut self, wait: Duration) -> std::net::SocketAddr {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            if let Some(addr) = log
+                .lines()
+                .filter(|l| l.contains("serving /metrics"))
+                .find_map(|l| l.split(" on http://").nth(1))
+                .and_then(|rest| rest.split_whitespace().next())
+            {
+                return addr
+                    .parse()
+                    .unwrap_or_else(|e| panic!("metrics address {addr:?}: {e}"));
+            }
+            assert!(
+                self.running(),
+                "ats-operator {} exited before serving metrics:\n{log}",
+                self.identity
+            );
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "ats-operator {} did not log its metrics address within {wait:?}:\n{log}",
+                self.identity
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 

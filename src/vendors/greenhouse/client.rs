@@ -58,7 +58,8 @@ impl GreenhouseClient {
         let extra = sub
             .map(|s| vec![("sub".to_string(), s.to_string())])
             .unwrap_or_default();
-        let transport = Transport::guarded(policy, cfg.endpoints, cfg.download_policy())?;
+        let transport = Transport::guarded(policy, cfg.endpoints, cfg.download_policy())?
+            .for_vendor(cfg.vendor);
         let auth = ClientCredentials::new(
             transport.clone(),
             token_url,

@@ -47,6 +47,44 @@ struct TokenBucket {
     last: Instant,
 }
 
+/// What holds a request back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Hold {
+    /// After a 429: the vendor's `Retry-After`.
+    RetryAfter,
+    /// The vendor's rate-limit headers said none remain until the window resets.
+    VendorWindow,
+    /// The connection's own budget (`rateLimit`) or the client's token bucket.
+    ClientBudget,
+}
+
+impl Hold {
+    pub const ALL: [Hold; 3] = [Hold::RetryAfter, Hold::VendorWindow, Hold::ClientBudget];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Hold::RetryAfter => "retry_after",
+            Hold::VendorWindow => "vendor_window",
+            Hold::ClientBudget => "client_budget",
+        }
+    }
+}
+
+/// How long one acquisition waited, by what held it (for the metrics).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Waited([Duration; 3]);
+
+impl Waited {
+    fn add(&mut self, hold: Hold, d: Duration) {
+        let slot = &mut self.0[hold as usize];
+        *slot = slot.saturating_add(d);
+    }
+
+    pub fn get(&self, hold: Hold) -> Duration {
+        self.0[hold as usize]
+    }
+}
+
 impl Default for RateLimiter {
     fn default() -> Self {
         RateLimiter::new(None, None)
@@ -98,29 +136,50 @@ impl RateLimiter {
     /// As [`RateLimiter::acquire`], unless the vendor told us to hold off for
     /// longer than `max_hold_off`: then `Err` with how long. Waits are slept
     /// in short slices, so a hold-off announced meanwhile (by a concurrent
-    /// request's answer) is noticed too.
-    pub async fn acquire_within(&self, max_hold_off: Duration) -> Result<(), Duration> {
+    /// request's answer) is noticed too. `Ok` says how long it waited, and for what.
+    pub async fn acquire_within(&self, max_hold_off: Duration) -> Result<Waited, Duration> {
+        let mut waited = Waited::default();
+        self.acquire_counting(max_hold_off, &mut waited)
+            .await
+            .map(|()| waited)
+    }
+
+    /// As [`RateLimiter::acquire_within`], adding its waits to `waited`
+    /// whether or not it ends in a hold-off too long to wait.
+    pub async fn acquire_counting(
+        &self,
+        max_hold_off: Duration,
+        waited: &mut Waited,
+    ) -> Result<(), Duration> {
         loop {
             if let Some(h) = self.held_off().filter(|h| *h > max_hold_off) {
                 return Err(h);
             }
-            match self.try_reserve(Instant::now()) {
+            match self.reserve(Instant::now()) {
                 None => return Ok(()),
-                Some(d) => {
+                Some((d, hold)) => {
                     tracing::debug!(wait_ms = d.as_millis() as u64, "waiting for rate limit");
+                    let started = Instant::now();
                     tokio::time::sleep(d.min(Duration::from_secs(1))).await;
+                    waited.add(hold, started.elapsed());
                 }
             }
         }
     }
 
     /// Reserves a request slot at `now`, or says how long to wait first.
+    #[cfg(test)]
     fn try_reserve(&self, now: Instant) -> Option<Duration> {
+        self.reserve(now).map(|(d, _)| d)
+    }
+
+    /// As `try_reserve`, with what holds the request back.
+    fn reserve(&self, now: Instant) -> Option<(Duration, Hold)> {
         let mut s = self.lock();
         let max_wait = self.max_wait;
         if let Some(until) = s.blocked_until {
             if now < until {
-                return Some(until - now);
+                return Some((until - now, Hold::RetryAfter));
             }
             s.blocked_until = None;
         }
@@ -133,7 +192,7 @@ impl RateLimiter {
         }
         if s.remaining == Some(0) {
             if let Some(reset) = s.reset_at {
-                return Some((reset - now).min(max_wait));
+                return Some(((reset - now).min(max_wait), Hold::VendorWindow));
             }
             // Exhausted with no reset time: let the vendor's 429 say how long.
             s.remaining = None;
@@ -148,7 +207,7 @@ impl RateLimiter {
                 }
             };
             if w.used >= w.requests {
-                return Some(start + w.window - now);
+                return Some((start + w.window - now, Hold::ClientBudget));
             }
         }
         if let Some(b) = &mut s.bucket {
@@ -156,7 +215,8 @@ impl RateLimiter {
             b.tokens = (b.tokens + elapsed * b.per_second).min(b.burst);
             b.last = now;
             if b.tokens < 1.0 {
-                return Some(Duration::from_secs_f64((1.0 - b.tokens) / b.per_second));
+                let d = Duration::from_secs_f64((1.0 - b.tokens) / b.per_second);
+                return Some((d, Hold::ClientBudget));
             }
         }
         // Every limit agreed: count the request everywhere.
@@ -284,6 +344,35 @@ mod tests {
         let w = b.try_reserve(t0).unwrap();
         assert!(w <= Duration::from_millis(100), "{w:?}");
         assert_eq!(b.try_reserve(t0 + Duration::from_millis(150)), None);
+    }
+
+    #[tokio::test]
+    async fn waits_are_told_by_what_held_them() {
+        let l = RateLimiter::new(Some((1, Duration::from_millis(50))), None);
+        assert_eq!(l.acquire_within(Duration::MAX).await, Ok(Waited::default()));
+        let w = l.acquire_within(Duration::MAX).await.unwrap();
+        assert!(
+            w.get(Hold::ClientBudget) >= Duration::from_millis(40),
+            "{w:?}"
+        );
+        assert_eq!(w.get(Hold::RetryAfter), Duration::ZERO);
+        let l = RateLimiter::default();
+        l.block_for(Duration::from_millis(30));
+        let w = l.acquire_within(Duration::MAX).await.unwrap();
+        assert!(
+            w.get(Hold::RetryAfter) >= Duration::from_millis(20),
+            "{w:?}"
+        );
+        let now = Instant::now();
+        l.observe_info(
+            RateLimitInfo {
+                limit: Some(5),
+                remaining: 0,
+                reset_in: Some(Duration::from_secs(10)),
+            },
+            now,
+        );
+        assert_eq!(l.reserve(now).map(|(_, h)| h), Some(Hold::VendorWindow));
     }
 
     #[tokio::test]

@@ -12,8 +12,10 @@ use url::Url;
 
 use super::auth::Auth;
 use super::headers::{describe, error_message, retry_after};
-use super::limiter::RateLimiter;
+use super::limiter::{Hold, RateLimiter, Waited};
 use super::retry::RetryPolicy;
+use crate::metrics;
+use crate::model::VendorKind;
 use crate::vendors::hosts::DownloadPolicy;
 use crate::vendors::{VendorError, guard};
 
@@ -29,6 +31,28 @@ pub struct Transport {
     /// Where files may come from; every redirect hop is checked too.
     files: std::sync::Arc<DownloadPolicy>,
     policy: RetryPolicy,
+    /// The `vendor` label of this transport's requests.
+    vendor: &'static str,
+}
+
+/// What a request is, for its `route` label: an API route (templated from
+/// its path), or a token request or a file download (whose URLs are not the
+/// vendor's API, so they are named, not templated).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Call {
+    Api,
+    Token,
+    Download,
+}
+
+impl Call {
+    fn route(self, url: &Url) -> String {
+        match self {
+            Call::Api => metrics::route::template(url.path()),
+            Call::Token => "token".into(),
+            Call::Download => "download".into(),
+        }
+    }
 }
 
 /// Largest JSON body read (one page of a listing, a token response).
@@ -125,7 +149,19 @@ impl Transport {
             downloads: build(follow)?,
             files,
             policy,
+            vendor: "unknown",
         })
+    }
+
+    /// Labels this transport's metrics with `vendor`.
+    pub fn for_vendor(mut self, vendor: VendorKind) -> Self {
+        self.vendor = vendor.as_str();
+        self
+    }
+
+    /// The `vendor` label of this transport's metrics.
+    pub fn vendor(&self) -> &'static str {
+        self.vendor
     }
 
     pub fn client(&self) -> &reqwest::Client {
@@ -144,6 +180,7 @@ impl Transport {
     /// vendor (connect errors, 429); on 5xx or timeouts the caller decides.
     pub(super) async fn retrying<F>(
         &self,
+        call: Call,
         limiter: Option<&RateLimiter>,
         auth: Option<&dyn Auth>,
         make: &F,
@@ -161,7 +198,12 @@ impl Transport {
             if let Some(l) = limiter {
                 // A hold-off longer than we would wait for one answer fails the
                 // request now, so the run reports it instead of stalling.
-                if let Err(wait) = l.acquire_within(p.max_retry_after).await {
+                let mut waited = Waited::default();
+                let acquired = l.acquire_counting(p.max_retry_after, &mut waited).await;
+                for hold in Hold::ALL {
+                    metrics::global().rate_limit_wait(self.vendor, hold, waited.get(hold));
+                }
+                if let Err(wait) = acquired {
                     return Err(VendorError::RateLimited {
                         retry_after: Duration::from_secs(wait.as_secs_f64().ceil() as u64),
                     });
@@ -175,7 +217,17 @@ impl Transport {
             if let Some(h) = &header {
                 rb = rb.header(AUTHORIZATION, h.clone());
             }
-            match rb.send().await {
+            let (http, request) = rb.build_split();
+            let request = request
+                .map_err(|e| VendorError::Config(format!("invalid request: {}", describe(e))))?;
+            let (method, route) = (
+                metrics::method_label(request.method()),
+                call.route(request.url()),
+            );
+            let sent = http.execute(request).await;
+            let status = sent.as_ref().ok().map(|r| r.status().as_u16());
+            metrics::global().vendor_request(self.vendor, method, route, status);
+            match sent {
                 Ok(resp) => {
                     if let Some(l) = limiter {
                         l.observe(resp.headers());
@@ -198,6 +250,7 @@ impl Transport {
                         );
                         if limiter.is_none() {
                             tokio::time::sleep(wait).await;
+                            metrics::global().rate_limit_wait(self.vendor, Hold::RetryAfter, wait);
                         }
                         continue;
                     }
@@ -319,7 +372,13 @@ impl VendorHttp {
         loop {
             let (resp, used) = self
                 .transport
-                .retrying(Some(&self.limiter), Some(&*self.auth), &make, idempotent)
+                .retrying(
+                    Call::Api,
+                    Some(&self.limiter),
+                    Some(&*self.auth),
+                    &make,
+                    idempotent,
+                )
                 .await?;
             let status = resp.status();
             if status.is_success() {
@@ -379,7 +438,10 @@ impl VendorHttp {
         let url =
             Url::parse(url).map_err(|e| VendorError::Decode(format!("invalid file URL: {e}")))?;
         let make = || self.transport.downloads.get(url.clone());
-        let (resp, _) = self.transport.retrying(None, None, &make, true).await?;
+        let (resp, _) = self
+            .transport
+            .retrying(Call::Download, None, None, &make, true)
+            .await?;
         let status = resp.status();
         if !status.is_success() {
             let body = error_body(resp).await;

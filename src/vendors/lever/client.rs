@@ -88,7 +88,8 @@ impl LeverClient {
                 "spec.baseUrl must be an http(s) URL".into(),
             ));
         }
-        let transport = Transport::guarded(policy, cfg.endpoints, cfg.download_policy())?;
+        let transport = Transport::guarded(policy, cfg.endpoints, cfg.download_policy())?
+            .for_vendor(cfg.vendor);
         let present = |k: &str| {
             cfg.credentials
                 .get(k)

@@ -141,7 +141,8 @@ impl WorkableClient {
     pub fn with_policy(cfg: &ConnectionConfig, policy: RetryPolicy) -> Result<Self, VendorError> {
         let api = api_root(cfg)?;
         let auth = StaticAuth::bearer(cfg.credential("apiKey")?)?;
-        let transport = Transport::guarded(policy, cfg.endpoints, cfg.download_policy())?;
+        let transport = Transport::guarded(policy, cfg.endpoints, cfg.download_policy())?
+            .for_vendor(cfg.vendor);
         Ok(WorkableClient {
             http: VendorHttp::new(
                 transport,

@@ -131,7 +131,9 @@ impl Auth for ClientCredentials {
             return Ok(Some(t.header.clone()));
         }
         let span = tracing::debug_span!("oauth_token", url = %self.token_url);
-        let t = self.fetch().instrument(span).await?;
+        let t = self.fetch().instrument(span).await;
+        crate::metrics::global().token_refresh(self.transport.vendor(), &t);
+        let t = t?;
         let h = t.header.clone();
         *cache = Some(t);
         Ok(Some(h))

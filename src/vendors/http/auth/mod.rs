@@ -17,7 +17,7 @@ use reqwest::header::HeaderValue;
 use reqwest::{RequestBuilder, StatusCode};
 use serde_json::Value;
 
-use super::transport::{MAX_ERROR_BODY, Transport, read_capped};
+use super::transport::{Call, MAX_ERROR_BODY, Transport, read_capped};
 use crate::vendors::{SecretValue, VendorError};
 
 /// Where the `Authorization` header comes from.
@@ -79,7 +79,10 @@ impl TokenReply {
     where
         F: Fn() -> RequestBuilder + Send + Sync,
     {
-        let resp = transport.retrying(None, None, make, true).await?.0;
+        let resp = transport
+            .retrying(Call::Token, None, None, make, true)
+            .await?
+            .0;
         let status = resp.status();
         let body =
             String::from_utf8_lossy(&read_capped(resp, MAX_ERROR_BODY, "token response").await?)

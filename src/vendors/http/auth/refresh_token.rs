@@ -233,7 +233,9 @@ impl RefreshTokenAuth {
                 st.refresh_token = r.clone();
             }
         }
-        let rotated = self.fetch(&st.refresh_token).await?;
+        let rotated = self.fetch(&st.refresh_token).await;
+        crate::metrics::global().token_refresh(self.transport.vendor(), &rotated);
+        let rotated = rotated?;
         if let Some(r) = rotated.refresh_token {
             st.refresh_token = r;
         }
