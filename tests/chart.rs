@@ -621,6 +621,28 @@ async fn operator_syncs_under_exactly_the_charts_rbac() {
         "no Event from the operator: {:?}",
         events.items.iter().map(|e| &e.reason).collect::<Vec<_>>()
     );
+    // The probes' endpoints answer under the chart's RBAC, and /metrics
+    // counts what the status reports.
+    let base = format!("http://127.0.0.1:{}", inst.operator.metrics_port);
+    let http = reqwest::Client::new();
+    for path in ["/healthz", "/readyz"] {
+        let res = http.get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{path}: {}", res.text().await.unwrap());
+    }
+    let metrics = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let written: f64 = metrics
+        .lines()
+        .filter(|l| l.starts_with("ats_applications_written_back_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert_eq!(written as u64, counts.written_back, "{metrics}");
     let log = inst.operator.log_text();
     assert!(
         !log.contains("forbidden"),

@@ -303,6 +303,8 @@ current-context: test
 pub struct ChartOperator {
     pub log: PathBuf,
     pub pod_name: String,
+    /// The loopback port `--metrics-addr` was changed to.
+    pub metrics_port: u16,
     child: std::process::Child,
 }
 
@@ -378,6 +380,7 @@ impl ChartOperator {
             .spawn()
             .expect("starting ats-operator");
         ChartOperator {
+            metrics_port: port,
             log,
             pod_name,
             child,
