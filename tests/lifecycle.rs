@@ -22,8 +22,24 @@ async fn wait_for(what: &str, mut pred: impl AsyncFnMut() -> bool) {
     }
 }
 
+/// The operator's log, without its colours.
 fn log_of(op: &OperatorProcess) -> String {
-    std::fs::read_to_string(&op.log).unwrap_or_default()
+    let raw = std::fs::read_to_string(&op.log).unwrap_or_default();
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // An escape sequence ends with a letter (`\x1b[2m`).
+            for e in chars.by_ref() {
+                if e.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Whether the operator's log shows a worker of the tenant in `ns`.
@@ -186,7 +202,11 @@ async fn sigterm_mid_sync_releases_the_lease_and_loses_or_repeats_no_write() {
     let log = op.log.clone();
     let notes_at_term = t.notes_created().await;
     let term = Instant::now();
-    let status = op.terminate();
+    // Waited for off the runtime: the sandbox on it must go on answering
+    // the writes in flight.
+    let status = tokio::task::spawn_blocking(move || op.terminate())
+        .await
+        .unwrap();
     let exited = term.elapsed();
     eprintln!("SIGTERM to exit: {exited:?} ({status}); {notes_at_term} notes written by then");
     assert!(status.success(), "{status}");
@@ -198,6 +218,16 @@ async fn sigterm_mid_sync_releases_the_lease_and_loses_or_repeats_no_write() {
     assert!(
         stopping.contains("leader Lease released"),
         "no release in the log"
+    );
+    assert!(
+        !stopping.contains("writes still in flight"),
+        "the writes in flight were cut off"
+    );
+    // Released, not left to expire: the old leader no longer holds it.
+    assert_ne!(
+        lease_holder(&t.client, &t.ns).await.as_deref(),
+        Some(leader.as_str()),
+        "the Lease still names the stopped leader"
     );
     wait_for("the standby to take over", async || {
         lease_holder(&t.client, &t.ns).await.as_deref() == Some(standby)
