@@ -403,7 +403,7 @@ async fn run_controllers(
         .applied_objects()
         .predicate_filter(sync::reconcile_hash, Default::default());
     let syncs = Controller::for_stream(sync_events, store.clone());
-    let reaper = tokio::spawn(sync::reap(
+    let chores = tokio::spawn(sync::housekeeping(
         ctx.clone(),
         store.clone(),
         Duration::from_secs(2),
@@ -451,7 +451,7 @@ async fn run_controllers(
         stop(),
     )
     .await;
-    reaper.abort();
+    chores.abort();
     let workers: Vec<WorkerHandle> = ctx.workers.lock().await.drain().map(|(_, w)| w).collect();
     shutdown::stop_workers(workers).await;
     info!("controllers stopped");

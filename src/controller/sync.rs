@@ -142,10 +142,20 @@ pub fn gone<'a>(
         .collect()
 }
 
-/// Stops, every `every`, the workers of syncs that left the cache: kube's
-/// controller does not reconcile a deleted object, and a sync relabelled to
-/// another shard leaves this shard's watch as if deleted.
-pub async fn reap(ctx: Arc<Context>, store: Store<AtsSync>, every: Duration) {
+/// How often a healthy sync is reconciled when nothing it watches changed.
+pub const RECHECK: Duration = Duration::from_secs(3600);
+
+/// How often every sync's status is rendered again, for what changes with
+/// time alone (`Overdue`); applied only when it changed.
+const REFRESH: Duration = Duration::from_secs(60);
+
+/// In-memory chores, every `every`: stops the workers of syncs that left the
+/// cache (kube's controller does not reconcile a deleted object, and a sync
+/// relabelled to another shard leaves this shard's watch as if deleted), and
+/// every [`REFRESH`] publishes every sync's status (a request only when it
+/// changed).
+pub async fn housekeeping(ctx: Arc<Context>, store: Store<AtsSync>, every: Duration) {
+    let mut refreshed = tokio::time::Instant::now();
     loop {
         tokio::time::sleep(every).await;
         // An empty cache before its first list is not "all deleted".
@@ -160,6 +170,22 @@ pub async fn reap(ctx: Arc<Context>, store: Store<AtsSync>, every: Duration) {
         };
         for key in gone(&keys, present) {
             forget(&ctx, &key).await;
+        }
+        if refreshed.elapsed() >= REFRESH {
+            refreshed = tokio::time::Instant::now();
+            let slots: Vec<SyncKey> = {
+                let slots = ctx.slots.lock().unwrap_or_else(|e| e.into_inner());
+                slots.keys().cloned().collect()
+            };
+            for key in slots.iter().filter(|k| present(k)) {
+                // Only what a reconcile has seeded: never a blank status.
+                if ctx.slot(key).lock().await.applied.is_none() {
+                    continue;
+                }
+                if let Err(e) = publish(&ctx, key).await {
+                    warn!(tenant = %key.namespace, sync = %key.name, error = %e, "could not publish status");
+                }
+            }
         }
     }
 }
@@ -387,10 +413,13 @@ async fn apply(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, Controll
         )
         .await;
     }
-    // Missing Secrets and references are watched, but a periodic look is cheap insurance.
+    // Every input is watched; a periodic look is insurance, and costs reads
+    // (the connection, profile and Secret), so a healthy sync's is hourly.
+    // Status that changes with time alone (`Overdue`) is re-rendered by
+    // `housekeeping` without reads.
     Ok(match &resolved {
         Err(p) if !p.stalled => Action::requeue(Duration::from_secs(30)),
-        _ => Action::requeue(Duration::from_secs(600)),
+        _ => Action::requeue(RECHECK),
     })
 }
 
