@@ -1,10 +1,11 @@
-//! Reconcile, status, finalizers and worker supervision.
+//! Reconcile, status, sharding, shutdown and worker supervision.
 //!
 //! Three controllers share one [`Context`]: `AtsSync` (the main one: it runs one
 //! in-process worker per sync), `AtsConnection` (verifies credentials) and
-//! `ScoringProfile` (validates). Each reconciles inside kube's `finalizer()` where
-//! it owns something to clean up, shares one `error_policy`, publishes Events via a
-//! `Recorder` and writes status by server-side apply only when it changed.
+//! `ScoringProfile` (validates). None holds a finalizer (nothing they own
+//! outlives the process: a gone sync's worker is stopped by `sync::housekeeping`).
+//! They share one `error_policy`, publish Events via a `Recorder` and write
+//! status by server-side apply only when it changed.
 
 pub mod connection;
 pub mod credentials;
