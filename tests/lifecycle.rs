@@ -289,9 +289,19 @@ async fn syncs_delete_with_or_without_the_operator() {
         "the deleted sync's worker still syncs"
     );
 
-    // Uninstalled: the operator is gone, the sync is deleted all the same.
+    // Deleted and created again at once (the same spec): the new object is
+    // synced, not left to the old one's worker and status.
     t.apply("24h").await;
-    t.synced().await;
+    let old = t.synced().await;
+    t.syncs()
+        .delete(SYNC, &DeleteParams::default())
+        .await
+        .unwrap();
+    t.apply("24h").await;
+    let new = t.synced().await;
+    assert_ne!(new.metadata.uid, old.metadata.uid);
+
+    // Uninstalled: the operator is gone, the sync is deleted all the same.
     op.stop().await;
     let s = t.syncs().get(SYNC).await.unwrap();
     assert!(finalizers(&s).is_empty(), "{:?}", finalizers(&s));

@@ -221,6 +221,18 @@ fn seed_view(sync: &AtsSync) -> SyncView {
 
 async fn apply(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, ControllerError> {
     let key = key_of(&sync);
+    // Deleted and created again under the same name before `housekeeping`
+    // noticed: the old object's worker and status are not this one's.
+    let recreated = {
+        let slot = ctx.slot(&key);
+        let slot = slot.lock().await;
+        slot.object_ref
+            .as_ref()
+            .is_some_and(|r| r.uid != sync.metadata.uid)
+    };
+    if recreated {
+        forget(&ctx, &key).await;
+    }
     let ns = &key.namespace;
     let client = &ctx.client;
     let connection = Api::<AtsConnection>::namespaced(client.clone(), ns)
