@@ -120,8 +120,9 @@ struct RunArgs {
     /// shard: e.g. `ats.dev/shard=a` here and `!ats.dev/shard` in the main one).
     #[arg(long, env = "ATS_WATCH_LABEL_SELECTOR")]
     watch_label_selector: Option<String>,
-    /// Own only the resources labelled `ats.dev/shard=NAME`, under a Lease of
-    /// this shard's own; `default` owns the unlabelled ones. Unset: all.
+    /// Own only the resources labelled `ats.dev/shard=NAME` (label a tenant's
+    /// syncs, connections and profiles alike), under the Lease
+    /// `<lease-name>-NAME`; `default` owns the unlabelled ones. Unset: all.
     #[arg(long, env = "ATS_SHARD")]
     shard: Option<String>,
     /// Syncs running at the same time, across all tenants.
@@ -272,6 +273,10 @@ fn identity() -> String {
 }
 
 async fn run_command(args: RunArgs) -> Result<(), String> {
+    let shard = args.shard.clone().filter(|s| !s.trim().is_empty());
+    if let Some(s) = &shard {
+        controller::shard::validate(s)?;
+    }
     let leader = args.leader_elect.then(|| {
         let ns = args
             .lease_namespace
@@ -279,7 +284,8 @@ async fn run_command(args: RunArgs) -> Result<(), String> {
             .or_else(|| std::env::var("POD_NAMESPACE").ok())
             .or_else(|| args.namespace.clone())
             .unwrap_or_else(|| "default".into());
-        let mut cfg = LeaderConfig::new(args.lease_name.clone(), ns, identity());
+        let lease = controller::shard::lease_name(&args.lease_name, shard.as_deref());
+        let mut cfg = LeaderConfig::new(lease, ns, identity());
         cfg.lease_duration = std::time::Duration::from_secs(args.lease_duration);
         cfg.renew_deadline = std::time::Duration::from_secs(args.renew_deadline);
         cfg
@@ -298,7 +304,7 @@ async fn run_command(args: RunArgs) -> Result<(), String> {
         custom_endpoints,
         download_hosts,
         watch_label_selector: args.watch_label_selector.filter(|s| !s.trim().is_empty()),
-        shard: args.shard.filter(|s| !s.trim().is_empty()),
+        shard,
         metrics_addr: Some(args.metrics_addr),
     };
     run(&args.ledger, opts).await

@@ -130,8 +130,12 @@ async fn two_replicas_and_a_killed_leader(setup: Setup) {
         "leadership moved without a reason"
     );
     // SIGTERM: the leader releases the Lease on its way out.
-    let leader = if standby == "a" { a.take() } else { b.take() };
-    assert!(leader.unwrap().terminate().success());
+    let leader = if standby == "a" { a.take() } else { b.take() }.unwrap();
+    // Waited for off the runtime: the sandbox on it answers the writes in flight.
+    let status = tokio::task::spawn_blocking(move || leader.terminate())
+        .await
+        .unwrap();
+    assert!(status.success());
     wait_for("the Lease released or taken over", async || {
         support::lease::lease_holder(&t.client, &t.ns)
             .await

@@ -293,7 +293,7 @@ async fn tenant_is_synced_scored_and_written_back_exactly_once() {
         "{events:?}"
     );
 
-    // Deleting the sync stops its worker and removes the finalizer.
+    // Deleting the sync: it goes at once (no finalizer) and its worker stops.
     t.syncs()
         .delete(SYNC, &DeleteParams::default())
         .await

@@ -52,6 +52,17 @@ pub async fn start_seeded_sandbox(
     rate_limit: &str,
     seed: u64,
 ) -> Sandbox {
+    start_sized_sandbox(vendor, apps, 100, rate_limit, seed).await
+}
+
+/// As [`start_seeded_sandbox`], with `apps` applications over `jobs` jobs.
+pub async fn start_sized_sandbox(
+    vendor: &str,
+    apps: usize,
+    jobs: usize,
+    rate_limit: &str,
+    seed: u64,
+) -> Sandbox {
     let port = free_port();
     // Waited for in `Drop for Sandbox`.
     #[allow(clippy::zombie_processes)]
@@ -65,7 +76,7 @@ pub async fn start_seeded_sandbox(
             "--applications",
             &apps.to_string(),
             "--jobs",
-            "100",
+            &jobs.to_string(),
             "--seed",
             &seed.to_string(),
             "--rate-limit",

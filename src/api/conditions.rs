@@ -33,6 +33,8 @@ pub mod reason {
     pub const WRITE_ABANDONED: &str = "WriteAbandoned";
     pub const WORKER_FAILED: &str = "WorkerFailed";
     pub const OVERDUE: &str = "Overdue";
+    /// A sharded replica's sync whose connection or profile is in another shard.
+    pub const SHARD_MISMATCH: &str = "ShardMismatch";
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

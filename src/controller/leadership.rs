@@ -118,6 +118,21 @@ async fn confirm(api: &Api<Lease>, cfg: &LeaderConfig, fence: &Fence) -> bool {
     }
 }
 
+/// Resolves once the Lease has no holder: a leader released it on its way
+/// out. The crate's standby sleeps until the old term would have expired;
+/// this reads the Lease every `retry_period` so a standby takes over at once.
+async fn until_free(api: &Api<Lease>, cfg: &LeaderConfig) {
+    loop {
+        tokio::time::sleep(cfg.retry_period).await;
+        if let Ok(Some(lease)) = api.get_opt(&cfg.lease_name).await {
+            let holder = lease.spec.and_then(|s| s.holder_identity);
+            if holder.is_none_or(|h| h.is_empty()) {
+                return;
+            }
+        }
+    }
+}
+
 /// Runs `lead` whenever this replica holds the Lease, until `shutdown` says
 /// stop. `lead` gets the fence and a future that resolves when leadership is
 /// lost (or shutdown begins); it must stop its work then and return. Between
@@ -158,6 +173,8 @@ pub async fn run_elected<F, Fut>(
         let won = tokio::select! {
             r = leader.wait_for(|l| *l) => r.is_ok(),
             _ = shutdown.wait_for(|s| *s) => false,
+            // Released: stand by anew, which takes it at once.
+            _ = until_free(&api, &cfg) => false,
         };
         if won {
             // Open the fence only on a renewal we have seen.
@@ -207,7 +224,8 @@ pub async fn run_elected<F, Fut>(
         // Closing the channel makes the manager release the Lease and end.
         drop(leader);
         match tokio::time::timeout(Duration::from_secs(5), task).await {
-            Ok(Ok(Ok(_))) => info!("leader Lease released"),
+            Ok(Ok(Ok(_))) if won => info!("leader Lease released"),
+            Ok(Ok(Ok(_))) => {}
             Ok(Ok(Err(e))) => warn!(error = %e, "could not release the leader Lease"),
             _ => warn!("the leader Lease manager did not stop in time"),
         }

@@ -1,10 +1,11 @@
-//! Reconcile, status, finalizers and worker supervision.
+//! Reconcile, status, sharding, shutdown and worker supervision.
 //!
 //! Three controllers share one [`Context`]: `AtsSync` (the main one: it runs one
 //! in-process worker per sync), `AtsConnection` (verifies credentials) and
-//! `ScoringProfile` (validates). Each reconciles inside kube's `finalizer()` where
-//! it owns something to clean up, shares one `error_policy`, publishes Events via a
-//! `Recorder` and writes status by server-side apply only when it changed.
+//! `ScoringProfile` (validates). None holds a finalizer (nothing they own
+//! outlives the process: a gone sync's worker is stopped by `sync::housekeeping`).
+//! They share one `error_policy`, publish Events via a `Recorder` and write
+//! status by server-side apply only when it changed.
 
 pub mod connection;
 pub mod credentials;
@@ -12,6 +13,8 @@ pub mod leadership;
 pub mod policy;
 pub mod profile;
 pub mod resolve;
+pub mod shard;
+pub mod shutdown;
 pub mod standby;
 pub mod status;
 pub mod sync;
@@ -26,7 +29,7 @@ use k8s_openapi::api::core::v1::{Namespace, ObjectReference, Secret};
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -84,6 +87,8 @@ pub struct Context {
     pub clients: Arc<crate::vendors::registry::ClientRegistry>,
     /// The last verification of each connection: what it saw, and when.
     pub verified: std::sync::Mutex<HashMap<(String, String), (String, std::time::Instant)>>,
+    /// This replica's shard (`--shard`); `None`: unsharded.
+    pub shard: Option<String>,
 }
 
 /// How the operator runs.
@@ -138,6 +143,7 @@ impl Context {
         gate: Arc<Gate>,
         fence: Fence,
         admin: policy::Admin,
+        shard: Option<String>,
     ) -> Arc<Self> {
         let reporter = Reporter {
             controller: MANAGER.into(),
@@ -154,6 +160,7 @@ impl Context {
             admin,
             clients: crate::vendors::registry::ClientRegistry::new(),
             verified: std::sync::Mutex::new(HashMap::new()),
+            shard,
         })
     }
 
@@ -379,11 +386,14 @@ async fn run_controllers(
     // Not ready until the caches list; over when this function returns.
     let term = health.begin_term();
     let ns = opts.namespace.as_deref();
-    // The operator's own resources, in its shard only (`--watch-label-selector`);
-    // Secrets and Namespaces are selected by their own labels.
+    // The operator's own resources, in its shard only (`--shard`,
+    // `--watch-label-selector`); Secrets and Namespaces are selected by their own labels.
     let base_wc = watcher::Config::default();
-    let wc = match &opts.watch_label_selector {
-        Some(sel) => base_wc.clone().labels(sel),
+    let wc = match shard::effective_selector(
+        opts.watch_label_selector.as_deref(),
+        opts.shard.as_deref(),
+    ) {
+        Some(sel) => base_wc.clone().labels(&sel),
         None => base_wc.clone(),
     };
     let (tx, rx) = tokio::sync::watch::channel(false);
@@ -402,7 +412,14 @@ async fn run_controllers(
         download_hosts: opts.download_hosts.clone(),
         custom: opts.custom_endpoints.clone(),
     };
-    let ctx = Context::new(client.clone(), ledger, gate, fence, admin);
+    let ctx = Context::new(
+        client.clone(),
+        ledger,
+        gate,
+        fence,
+        admin,
+        opts.shard.clone(),
+    );
 
     // Secrets are watched only where they opted in (the label), and an event
     // reaches only the connections that name the Secret, and their syncs.
@@ -456,9 +473,21 @@ async fn run_controllers(
         .run(connection::reconcile, error_policy, ctx.clone())
         .for_each(|r| async move { log_watch_error("AtsConnection", r) });
 
-    let syncs = term.controller(scoped::<AtsSync>(&client, ns), wc.clone());
-    let store = syncs.store();
+    // Syncs reconcile on what the user changes, not on the operator's own
+    // status writes (see `sync::reconcile_hash`).
+    let (store, writer) = kube::runtime::reflector::store();
+    let sync_events = watcher::watcher(scoped::<AtsSync>(&client, ns), wc.clone())
+        .inspect(term.on_list())
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(sync::reconcile_hash, Default::default());
+    let syncs = kube::runtime::Controller::for_stream(sync_events, store.clone());
     term.syncs(&store);
+    let chores = tokio::spawn(sync::housekeeping(
+        ctx.clone(),
+        store.clone(),
+        Duration::from_secs(2),
+    ));
     let (s1, s2, s3) = (store.clone(), store.clone(), store);
     let syncs = syncs
         .watches(scoped::<AtsConnection>(&client, ns), wc.clone(), move |c| {
@@ -496,11 +525,16 @@ async fn run_controllers(
         stop_signal.await;
         let _ = tx.send(true);
     });
-    futures::join!(syncs, conns, profiles);
+    shutdown::bounded(
+        async {
+            futures::join!(syncs, conns, profiles);
+        },
+        stop(),
+    )
+    .await;
+    chores.abort();
     let workers: Vec<WorkerHandle> = ctx.workers.lock().await.drain().map(|(_, w)| w).collect();
-    for w in workers {
-        w.stop().await;
-    }
+    shutdown::stop_workers(workers).await;
     info!("controllers stopped");
 }
 

@@ -8,7 +8,6 @@ use chrono::{DateTime, Utc};
 use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
-use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt};
 use tracing::{Instrument, info, info_span, warn};
@@ -27,6 +26,25 @@ use crate::sync::pipeline::SyncError;
 use crate::sync::worker::{self, RunOutcome, WorkerEnv};
 use crate::vendors::CredentialStore;
 
+/// Pure: what of an `AtsSync` calls for a reconcile: its spec (generation),
+/// annotations (a requested sync, confirmed deletions), labels (its shard),
+/// finalizers and deletion. Not its status: the operator's own status writes
+/// would otherwise each cost a reconcile and its reads.
+pub fn reconcile_hash(sync: &AtsSync) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let m = &sync.metadata;
+    (
+        m.generation,
+        &m.annotations,
+        &m.labels,
+        &m.finalizers,
+        m.deletion_timestamp.is_some(),
+    )
+        .hash(&mut h);
+    Some(h.finish())
+}
+
 /// Syncs of `namespace` that satisfy `pred`, for the watch mappers.
 pub fn referencing(
     store: &Store<AtsSync>,
@@ -44,50 +62,133 @@ pub fn referencing(
 pub async fn reconcile(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, ControllerError> {
     let ns = sync.namespace().ok_or(ControllerError::NoNamespace)?;
     let span = info_span!("reconcile", tenant = %ns, sync = %sync.name_any());
-    let api: Api<AtsSync> = Api::namespaced(ctx.client.clone(), &ns);
-    // Add the finalizer by merge patch (guarded by resourceVersion): kube's JSON
-    // patch tests for a null list, which kube-apiserver 1.20 rejects with 422.
-    if sync.metadata.deletion_timestamp.is_none()
-        && !sync.finalizers().iter().any(|f| f == FINALIZER)
-    {
-        let mut finalizers = sync.finalizers().to_vec();
-        finalizers.push(FINALIZER.to_string());
-        let patch = serde_json::json!({"metadata": {
-            "finalizers": finalizers,
-            "resourceVersion": sync.resource_version(),
-        }});
-        return match api
-            .patch(
-                &sync.name_any(),
-                &kube::api::PatchParams::default(),
-                &kube::api::Patch::Merge(&patch),
-            )
-            .await
-        {
-            Ok(_) => Ok(Action::await_change()),
-            // Our cache was behind (a related object's event reconciled the old
-            // version): the watch brings the new one; nothing to warn about.
-            Err(kube::Error::Api(e)) if e.code == 409 => {
-                tracing::debug!("finalizer patch raced a newer version; requeued");
-                Ok(Action::requeue(Duration::from_millis(500)))
-            }
-            Err(e) => Err(e.into()),
-        };
-    }
-    finalizer(&api, FINALIZER, sync, |event| async {
-        match event {
-            Finalizer::Apply(s) => apply(s, ctx.clone()).await,
-            Finalizer::Cleanup(s) => cleanup(s, ctx.clone()).await,
+    async move {
+        if sync.finalizers().iter().any(|f| f == FINALIZER) {
+            return strip_finalizer(&sync, &ctx, &ns).await;
         }
-    })
+        if sync.metadata.deletion_timestamp.is_some() {
+            // Deleted, held by someone else's finalizer: nothing to run.
+            forget(&ctx, &key_of(&sync)).await;
+            return Ok(Action::await_change());
+        }
+        apply(sync, ctx).await
+    }
     .instrument(span)
     .await
-    .map_err(|e| match e {
-        // The reconciler's own error, as it is (error_policy looks at it).
-        kube::runtime::finalizer::Error::ApplyFailed(e)
-        | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
-        other => ControllerError::Finalizer(other.to_string()),
-    })
+}
+
+/// Removes the finalizer earlier versions added. Its cleanup only stopped
+/// the in-memory worker, which the operator now does when the object leaves
+/// its cache (see [`forget`]); kept, it would leave namespaces Terminating
+/// once the operator is uninstalled. A merge patch guarded by
+/// resourceVersion (kube's JSON patch tests for a null list, which
+/// kube-apiserver 1.20 rejects).
+async fn strip_finalizer(
+    sync: &AtsSync,
+    ctx: &Context,
+    ns: &str,
+) -> Result<Action, ControllerError> {
+    let api: Api<AtsSync> = Api::namespaced(ctx.client.clone(), ns);
+    let rest: Vec<&String> = sync
+        .finalizers()
+        .iter()
+        .filter(|f| *f != FINALIZER)
+        .collect();
+    let patch = serde_json::json!({"metadata": {
+        "finalizers": rest,
+        "resourceVersion": sync.resource_version(),
+    }});
+    let pp = kube::api::PatchParams::default();
+    match api
+        .patch(&sync.name_any(), &pp, &kube::api::Patch::Merge(&patch))
+        .await
+    {
+        Ok(_) => {
+            info!(
+                finalizer = FINALIZER,
+                "removed the finalizer of an earlier version"
+            );
+            Ok(Action::await_change())
+        }
+        // A newer version, or gone: the watch brings what comes next.
+        Err(kube::Error::Api(e)) if e.code == 409 || e.code == 404 => {
+            tracing::debug!("finalizer patch raced a newer version; requeued");
+            Ok(Action::requeue(Duration::from_millis(500)))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Stops the worker of a sync that is gone (deleted, or moved to another
+/// shard) and forgets its status slot.
+pub async fn forget(ctx: &Context, key: &SyncKey) {
+    let worker = ctx.workers.lock().await.remove(key);
+    if let Some(w) = worker {
+        w.stop().await;
+        info!(tenant = %key.namespace, sync = %key.name, "sync gone; worker stopped");
+    }
+    ctx.forget_slot(key);
+    crate::metrics::global().forget_sync(key);
+}
+
+/// Pure: the running workers whose sync is no longer in the cache.
+pub fn gone<'a>(
+    running: impl IntoIterator<Item = &'a SyncKey>,
+    present: impl Fn(&SyncKey) -> bool,
+) -> Vec<SyncKey> {
+    running
+        .into_iter()
+        .filter(|k| !present(k))
+        .cloned()
+        .collect()
+}
+
+/// How often a healthy sync is reconciled when nothing it watches changed.
+pub const RECHECK: Duration = Duration::from_secs(3600);
+
+/// How often every sync's status is rendered again, for what changes with
+/// time alone (`Overdue`); applied only when it changed.
+const REFRESH: Duration = Duration::from_secs(60);
+
+/// In-memory chores, every `every`: stops the workers of syncs that left the
+/// cache (kube's controller does not reconcile a deleted object, and a sync
+/// relabelled to another shard leaves this shard's watch as if deleted), and
+/// every [`REFRESH`] publishes every sync's status (a request only when it
+/// changed).
+pub async fn housekeeping(ctx: Arc<Context>, store: Store<AtsSync>, every: Duration) {
+    let mut refreshed = tokio::time::Instant::now();
+    loop {
+        tokio::time::sleep(every).await;
+        // An empty cache before its first list is not "all deleted".
+        if store.wait_until_ready().await.is_err() {
+            return;
+        }
+        let keys: Vec<SyncKey> = ctx.workers.lock().await.keys().cloned().collect();
+        let present = |k: &SyncKey| {
+            store
+                .get(&ObjectRef::new(&k.name).within(&k.namespace))
+                .is_some()
+        };
+        for key in gone(&keys, present) {
+            forget(&ctx, &key).await;
+        }
+        if refreshed.elapsed() >= REFRESH {
+            refreshed = tokio::time::Instant::now();
+            let slots: Vec<SyncKey> = {
+                let slots = ctx.slots.lock().unwrap_or_else(|e| e.into_inner());
+                slots.keys().cloned().collect()
+            };
+            for key in slots.iter().filter(|k| present(k)) {
+                // Only what a reconcile has seeded: never a blank status.
+                if ctx.slot(key).lock().await.applied.is_none() {
+                    continue;
+                }
+                if let Err(e) = publish(&ctx, key).await {
+                    warn!(tenant = %key.namespace, sync = %key.name, error = %e, "could not publish status");
+                }
+            }
+        }
+    }
 }
 
 fn key_of(sync: &AtsSync) -> SyncKey {
@@ -121,6 +222,18 @@ fn seed_view(sync: &AtsSync) -> SyncView {
 
 async fn apply(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, ControllerError> {
     let key = key_of(&sync);
+    // Deleted and created again under the same name before `housekeeping`
+    // noticed: the old object's worker and status are not this one's.
+    let recreated = {
+        let slot = ctx.slot(&key);
+        let slot = slot.lock().await;
+        slot.object_ref
+            .as_ref()
+            .is_some_and(|r| r.uid != sync.metadata.uid)
+    };
+    if recreated {
+        forget(&ctx, &key).await;
+    }
     let ns = &key.namespace;
     let client = &ctx.client;
     let connection = Api::<AtsConnection>::namespaced(client.clone(), ns)
@@ -137,13 +250,21 @@ async fn apply(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, Controll
         .as_ref()
         .is_some_and(super::policy::uses_custom_endpoints);
     let policy = ctx.admin.policy_for(client, ns, custom).await?;
-    let resolved = resolve::resolve_sync(
+    let resolved = match super::shard::mismatch(
+        ctx.shard.as_deref(),
         &sync,
         connection.as_ref(),
         profile.as_ref(),
-        secret.as_ref(),
-        &policy,
-    );
+    ) {
+        Some(p) => Err(p),
+        None => resolve::resolve_sync(
+            &sync,
+            connection.as_ref(),
+            profile.as_ref(),
+            secret.as_ref(),
+            &policy,
+        ),
+    };
     let desired = match &resolved {
         Ok(spec) if !sync.spec.suspend => Some((spec.clone(), resolve::spec_hash(spec))),
         _ => None,
@@ -305,23 +426,14 @@ async fn apply(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, Controll
         )
         .await;
     }
-    // Missing Secrets and references are watched, but a periodic look is cheap insurance.
+    // Every input is watched; a periodic look is insurance, and costs reads
+    // (the connection, profile and Secret), so a healthy sync's is hourly.
+    // Status that changes with time alone (`Overdue`) is re-rendered by
+    // `housekeeping` without reads.
     Ok(match &resolved {
         Err(p) if !p.stalled => Action::requeue(Duration::from_secs(30)),
-        _ => Action::requeue(Duration::from_secs(600)),
+        _ => Action::requeue(RECHECK),
     })
-}
-
-async fn cleanup(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, ControllerError> {
-    let key = key_of(&sync);
-    let worker = ctx.workers.lock().await.remove(&key);
-    if let Some(w) = worker {
-        w.stop().await;
-        info!("sync worker stopped for deletion");
-    }
-    ctx.forget_slot(&key);
-    crate::metrics::global().forget_sync(&key);
-    Ok(Action::await_change())
 }
 
 /// Renders and applies the status of `key` if it changed.
@@ -498,5 +610,56 @@ impl worker::Reporter for SyncReporter {
                 ctx.event(&oref, t, r, "Sync", note).await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_writes_do_not_call_for_a_reconcile() {
+        let mut s = AtsSync::new("s", Default::default());
+        s.metadata.generation = Some(1);
+        let h = reconcile_hash(&s);
+        s.status = Some(crate::api::AtsSyncStatus {
+            last_sync_time: Some("2026-12-04T10:00:00.000Z".into()),
+            ..Default::default()
+        });
+        s.metadata.resource_version = Some("42".into());
+        assert_eq!(reconcile_hash(&s), h);
+        for change in [
+            |s: &mut AtsSync| s.metadata.generation = Some(2),
+            |s: &mut AtsSync| {
+                s.metadata.annotations =
+                    Some([(SYNC_REQUESTED_ANNOTATION.to_string(), "now".to_string())].into())
+            },
+            |s: &mut AtsSync| {
+                s.metadata.labels = Some([("ats.dev/shard".to_string(), "b".to_string())].into())
+            },
+            |s: &mut AtsSync| s.metadata.finalizers = Some(vec![FINALIZER.to_string()]),
+            |s: &mut AtsSync| {
+                s.metadata.deletion_timestamp =
+                    Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                        "2026-12-04T10:00:00Z".parse().unwrap(),
+                    ))
+            },
+        ] {
+            let mut c = s.clone();
+            change(&mut c);
+            assert_ne!(reconcile_hash(&c), h);
+        }
+    }
+
+    #[test]
+    fn workers_of_syncs_that_left_the_cache_are_gone() {
+        let key = |n: &str| SyncKey {
+            namespace: "t".into(),
+            name: n.into(),
+        };
+        let running = [key("a"), key("b"), key("c")];
+        let present = |k: &SyncKey| k.name != "b";
+        assert_eq!(gone(&running, present), vec![key("b")]);
+        assert!(gone(&running, |_| true).is_empty());
     }
 }

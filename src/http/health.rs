@@ -154,7 +154,7 @@ impl Term {
     }
 
     /// Counts a cache, and marks it synced at its first complete list.
-    fn on_list<K>(&self) -> impl FnMut(&watcher::Result<watcher::Event<K>>) + Send + 'static {
+    pub fn on_list<K>(&self) -> impl FnMut(&watcher::Result<watcher::Event<K>>) + Send + 'static {
         self.health.with_term(self.id, |t| t.caches += 1);
         let (health, id) = (self.health.clone(), self.id);
         let mut listed = false;

@@ -217,7 +217,14 @@ pub async fn run_once(
     };
     let mut batches =
         client.pull_batches(plan.since, &spec.scope, plan.after.clone(), known.as_ref());
-    while let Some(batch) = batches.next().await {
+    loop {
+        // A stopping worker leaves the pull at once: nothing of it is recorded
+        // yet, and the checkpoint keeps the batches done.
+        let batch = tokio::select! {
+            b = batches.next() => b,
+            _ = input.fence.until_stopped() => return Err(Lost.into()),
+        };
+        let Some(batch) = batch else { break };
         let changes = batch?;
         info!(
             since = ?plan.since,
@@ -557,7 +564,9 @@ fn settle(
     Ok(())
 }
 
-/// Writes concurrently, each on its own; only a lost fence or the ledger stops them.
+/// Writes concurrently, each on its own; only a closed fence or the ledger
+/// stops them. When the fence closes, the writes already sent still finish
+/// and are recorded (those it dropped stay Pending); none starts after.
 async fn write_all(
     client: &dyn AtsClient,
     ledger: &Ledger,
@@ -573,10 +582,17 @@ async fn write_all(
         (job, done)
     }))
     .buffer_unordered(WRITE_CONCURRENCY);
+    let mut lost = None;
     while let Some((job, done)) = results.next().await {
-        settle(ledger, spec, &job, done?, now, report)?;
+        match done {
+            Ok(done) => settle(ledger, spec, &job, done, now, report)?,
+            Err(l) => lost = Some(l),
+        }
     }
-    Ok(())
+    match lost {
+        Some(l) => Err(l.into()),
+        None => Ok(()),
+    }
 }
 
 /// Finishes writes an earlier run recorded but did not confirm, each on its own.

@@ -93,12 +93,19 @@ impl WorkerHandle {
         });
     }
 
-    /// Stops the worker and waits for it. A run in flight is abandoned; the ledger
-    /// lets the next worker finish its writes exactly once.
-    pub async fn stop(self) {
+    /// Asks the worker to stop: no new write starts, a pull in flight is left.
+    pub fn signal_stop(&self) {
         let _ = self.stop.send(true);
+    }
+
+    /// Stops the worker and waits for it: the writes already sent finish
+    /// (within [`WRITE_GRACE`]) and are recorded; a run's remaining work is
+    /// abandoned, and the ledger lets the next worker finish its writes
+    /// exactly once (a write cut off is checked in the ATS first).
+    pub async fn stop(self) {
+        self.signal_stop();
         let mut join = self.join;
-        if tokio::time::timeout(Duration::from_secs(10), &mut join)
+        if tokio::time::timeout(WRITE_GRACE + Duration::from_secs(2), &mut join)
             .await
             .is_err()
         {
@@ -106,6 +113,10 @@ impl WorkerHandle {
         }
     }
 }
+
+/// How long a stopping worker waits for the writes it already sent (inside
+/// Kubernetes' 30 s termination grace period, with the rest of shutdown).
+pub const WRITE_GRACE: Duration = Duration::from_secs(10);
 
 /// Backoff after consecutive transient failures: 15 s, 30 s, ... up to 10 min.
 pub fn retry_delay(failures: u32) -> Duration {
@@ -291,7 +302,7 @@ async fn run_loop(mut l: Loop, first: FirstRun) {
         let running = crate::metrics::global().run_in_progress();
         l.env.reporter.run_started(&spec.key, started).await;
         let input = RunInput {
-            fence: l.env.fence.clone(),
+            fence: l.env.fence.stopping(l.stop.clone()),
             verify_before: l.verify_before,
             confirmed_deletions: l.confirm.borrow().clone(),
         };
@@ -300,9 +311,17 @@ async fn run_loop(mut l: Loop, first: FirstRun) {
                 let run =
                     pipeline::run_once(client.as_ref(), &l.env.ledger, &spec, started, &input)
                         .instrument(info_span!("sync_run"));
+                tokio::pin!(run);
                 tokio::select! {
-                    r = run => r,
-                    _ = l.stop.changed() => break,
+                    r = &mut run => r,
+                    _ = l.stop.changed() => {
+                        // The fence refuses new writes now; the run ends after
+                        // recording those in flight, or is cut off.
+                        if tokio::time::timeout(WRITE_GRACE, &mut run).await.is_err() {
+                            warn!("writes still in flight at stop; left for the next run to check");
+                        }
+                        break;
+                    }
                 }
             }
             Err(e) => Err(SyncError::Vendor(e.again())),
@@ -323,6 +342,7 @@ async fn run_loop(mut l: Loop, first: FirstRun) {
                     "sync finished"
                 );
             }
+            Err(SyncError::Lost(_)) if *l.stop.borrow() => break,
             Err(SyncError::Lost(_)) => {
                 // Status belongs to the leader; the controller stops this worker.
                 warn!("leadership lost during the sync; writes stopped");

@@ -6,8 +6,13 @@ use kube::{Api, Client};
 
 /// The holder of the operator's Lease in `ns`, if any.
 pub async fn lease_holder(client: &Client, ns: &str) -> Option<String> {
+    lease_holder_named(client, ns, "ats-operator-leader").await
+}
+
+/// The holder of the Lease `name` in `ns` (a shard's: `ats-operator-leader-<shard>`).
+pub async fn lease_holder_named(client: &Client, ns: &str, name: &str) -> Option<String> {
     Api::<Lease>::namespaced(client.clone(), ns)
-        .get_opt("ats-operator-leader")
+        .get_opt(name)
         .await
         .ok()
         .flatten()

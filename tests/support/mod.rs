@@ -257,7 +257,11 @@ impl OperatorProcess {
             .args(extra)
             .env("KUBECONFIG", kubeconfig_path())
             .env("POD_NAME", identity)
-            .env("RUST_LOG", "info,kube=warn,hyper=warn")
+            .env(
+                "RUST_LOG",
+                std::env::var("ATS_TEST_OPERATOR_LOG")
+                    .unwrap_or_else(|_| "info,kube=warn,hyper=warn".into()),
+            )
             .stdout(out.try_clone().expect("log handle"))
             .stderr(out)
             .spawn()
