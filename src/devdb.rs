@@ -58,7 +58,9 @@ pub enum DevDbError {
         "PostgreSQL's server binaries (initdb, postgres) were not found under {PG_LIB}/*/bin: run scripts/setup.sh (apt-get install postgresql), or set PG_BIN"
     )]
     Missing,
-    #[error("PostgreSQL refuses to run as root and there is no `postgres` user: run scripts/setup.sh")]
+    #[error(
+        "PostgreSQL refuses to run as root and there is no `postgres` user: run scripts/setup.sh"
+    )]
     NoPostgresUser,
     #[error("{context}: {source}")]
     Io {
@@ -72,7 +74,11 @@ pub enum DevDbError {
         output: String,
     },
     #[error("PostgreSQL was not ready within {secs}s; log in {dir}:\n{log}")]
-    NotReady { secs: u64, dir: PathBuf, log: String },
+    NotReady {
+        secs: u64,
+        dir: PathBuf,
+        log: String,
+    },
     #[error("PostgreSQL stopped during start-up ({status}); log:\n{log}")]
     Exited { status: String, log: String },
 }
@@ -161,7 +167,11 @@ impl DevPostgres {
         ];
         if !opts.durable {
             // Test data is disposable; waiting for the disk only slows tests.
-            for setting in ["fsync=off", "synchronous_commit=off", "full_page_writes=off"] {
+            for setting in [
+                "fsync=off",
+                "synchronous_commit=off",
+                "full_page_writes=off",
+            ] {
                 server.push("-c".into());
                 server.push(setting.into());
             }
@@ -369,5 +379,7 @@ fn privileged(run_as: Option<(u32, u32)>, program: &Path) -> Command {
 
 fn free_port() -> Result<u16, DevDbError> {
     let l = TcpListener::bind("127.0.0.1:0").map_err(io_err("finding a free port"))?;
-    Ok(l.local_addr().map_err(io_err("finding a free port"))?.port())
+    Ok(l.local_addr()
+        .map_err(io_err("finding a free port"))?
+        .port())
 }

@@ -6,8 +6,8 @@ use clap::{Args, Parser, Subcommand};
 
 use ats_operator::controller::leadership::LeaderConfig;
 use ats_operator::controller::policy::CustomEndpoints;
-use ats_operator::model::VendorKind;
 use ats_operator::ledger::{ExportFormat, Ledger, LedgerError};
+use ats_operator::model::VendorKind;
 use ats_operator::{api, controller, demo, sandbox};
 
 #[derive(Parser)]

@@ -140,6 +140,7 @@ on_both_backends!(
     retention_prunes_what_is_older_than_the_cutoff,
     export_streams_a_tenants_decisions_without_personal_data,
     two_replicas_on_one_record_do_not_corrupt_it,
+    vendor_deletions_erase_the_persons_rows,
 );
 
 fn score(n: u8) -> Score {
@@ -437,7 +438,10 @@ async fn long_errors_are_truncated(f: Fixture) {
         .unwrap();
     let stored = f.column("SELECT last_error FROM write_states").await;
     let stored = stored[0].as_deref().unwrap();
-    assert_eq!(stored.chars().count(), ats_operator::ledger::MAX_ERROR_CHARS);
+    assert_eq!(
+        stored.chars().count(),
+        ats_operator::ledger::MAX_ERROR_CHARS
+    );
 }
 
 async fn deletions_leave_tombstones_and_are_audited_once(f: Fixture) {
@@ -484,7 +488,9 @@ async fn permanent_failures_are_abandoned_and_changed_settings_supersede(f: Fixt
             .unwrap();
         assert_eq!(attempts, Some(n));
     }
-    l.mark_abandoned(SYNC, "a1", "k1", "HTTP 404").await.unwrap();
+    l.mark_abandoned(SYNC, "a1", "k1", "HTTP 404")
+        .await
+        .unwrap();
     let ws = l.write_state(SYNC, "a1").await.unwrap().unwrap();
     assert_eq!((ws.state, ws.attempts), (WriteStatus::Abandoned, 4));
     assert!(l.pending_writes(SYNC, later()).await.unwrap().is_empty());
@@ -567,7 +573,10 @@ async fn settle_records_a_batch_in_one_call(f: Fixture) {
         .await
         .unwrap();
     assert_eq!(out, vec![Some(1), Some(1), Some(1), None]);
-    let states = l.write_states(SYNC, &["a1", "a2", "a3", "a4"]).await.unwrap();
+    let states = l
+        .write_states(SYNC, &["a1", "a2", "a3", "a4"])
+        .await
+        .unwrap();
     assert_eq!(states.len(), 3);
     assert_eq!(states["a1"].state, WriteStatus::Done);
     assert_eq!(states["a2"].state, WriteStatus::Failed);
@@ -599,7 +608,11 @@ async fn versions_seen_and_write_states_in_batches(f: Fixture) {
         .await
         .unwrap();
     let versions = l.versions(SYNC).await.unwrap();
-    assert_eq!(versions.len(), 1, "without an updated_at nothing is unchanged");
+    assert_eq!(
+        versions.len(),
+        1,
+        "without an updated_at nothing is unchanged"
+    );
     assert_eq!(versions["a1"], (v1, "jf1".to_string()));
 
     let started = Utc::now();
@@ -627,7 +640,12 @@ async fn timestamps_compare_as_times(f: Fixture) {
         .await
         .unwrap();
     let just_before = due - chrono::Duration::microseconds(1);
-    assert!(l.pending_writes(SYNC, just_before).await.unwrap().is_empty());
+    assert!(
+        l.pending_writes(SYNC, just_before)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(l.pending_writes(SYNC, due).await.unwrap().len(), 1);
     // Across a year boundary and a digit-count change, too.
     let d = |y| {
@@ -635,14 +653,19 @@ async fn timestamps_compare_as_times(f: Fixture) {
         d.decided_at = at(y, 12, 31);
         d
     };
-    l.record_decisions(&[d(2099), d(2100), d(2031)]).await.unwrap();
+    l.record_decisions(&[d(2099), d(2100), d(2031)])
+        .await
+        .unwrap();
     let times: Vec<DateTime<Utc>> = l
         .export("ns", Some(at(2030, 1, 1)))
         .map_ok(|r| r.decided_at)
         .try_collect()
         .await
         .unwrap();
-    assert_eq!(times, vec![at(2031, 12, 31), at(2099, 12, 31), at(2100, 12, 31)]);
+    assert_eq!(
+        times,
+        vec![at(2031, 12, 31), at(2099, 12, 31), at(2100, 12, 31)]
+    );
 }
 
 async fn erasure_pseudonymizes_rows_and_keeps_the_aggregate(f: Fixture) {
@@ -798,7 +821,9 @@ async fn export_streams_a_tenants_decisions_without_personal_data(f: Fixture) {
     other.sync_key = "other-tenant/s".into();
     ds.push(other);
     l.record_decisions(&ds).await.unwrap();
-    l.mark_written(SYNC, "a0000", "k0", "m", false).await.unwrap();
+    l.mark_written(SYNC, "a0000", "k0", "m", false)
+        .await
+        .unwrap();
     l.mark_failed(SYNC, "a0002", "k2", "HTTP 503", later())
         .await
         .unwrap();
@@ -815,7 +840,12 @@ async fn export_streams_a_tenants_decisions_without_personal_data(f: Fixture) {
         ["written", "none", "failed", "pending"]
     );
     assert_eq!(
-        (all[0].sync.as_str(), all[0].score, all[0].skills, all[0].experience),
+        (
+            all[0].sync.as_str(),
+            all[0].score,
+            all[0].skills,
+            all[0].experience
+        ),
         ("sync-a", 70, Some(70), None)
     );
 
@@ -911,4 +941,219 @@ async fn sqlite_commits_are_synced_to_disk_in_wal_mode() {
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
     assert_eq!(version, 5);
+}
+
+// --- `ats-operator ledger export` and the backend flags, as a user runs them.
+
+fn operator(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ats-operator"))
+        .args(args)
+        .env_remove("ATS_LEDGER_DATABASE_URL")
+        .env_remove("ATS_LEDGER_BACKEND")
+        .envs(env.iter().copied())
+        .output()
+        .expect("running ats-operator");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+async fn seeded(f: &Fixture) {
+    let l = f.open().await;
+    let ds: Vec<Decision> = (0..30)
+        .map(|i| {
+            let mut d = decision(
+                &format!("a{i:02}"),
+                &format!("k{i}"),
+                DecisionOutcome::ToWrite,
+            );
+            d.decided_at = at(2026, 3, 1) + chrono::Duration::minutes(i);
+            d
+        })
+        .collect();
+    l.record_decisions(&ds).await.unwrap();
+    l.mark_written(SYNC, "a00", "k0", "m", false).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_command_streams_csv_from_sqlite() {
+    let f = Fixture::new(Backend::Sqlite);
+    seeded(&f).await;
+    let path = f.sqlite_path().display().to_string();
+    let (ok, out, err) = operator(
+        &[
+            "ledger",
+            "export",
+            "--ledger-path",
+            &path,
+            "--namespace",
+            "ns",
+            "--format",
+            "csv",
+            "--since",
+            "2026-03-01T12:10:00Z",
+        ],
+        &[],
+    );
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 21, "a header and 20 decisions: {out}");
+    assert!(lines[0].starts_with("decided_at,sync,vendor,application_id,job_id,score"));
+    assert!(lines[1].starts_with("2026-03-01T12:10:00.000000Z,sync-a,greenhouse,a10,j-1,70,"));
+    assert!(!out.contains("c-a1") && !out.contains("Rust"), "{out}");
+    // Another namespace has nothing.
+    let (ok, out, _) = operator(
+        &[
+            "ledger",
+            "export",
+            "--ledger-path",
+            &path,
+            "--namespace",
+            "nobody",
+        ],
+        &[],
+    );
+    assert!(ok && out.is_empty(), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_command_streams_jsonl_from_postgres() {
+    let f = Fixture::new(Backend::Postgres);
+    seeded(&f).await;
+    let (ok, out, err) = operator(
+        &[
+            "ledger",
+            "export",
+            "--ledger-backend",
+            "postgres",
+            "--namespace",
+            "ns",
+        ],
+        &[("ATS_LEDGER_DATABASE_URL", &f.url)],
+    );
+    assert!(ok, "{err}");
+    let rows: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 30);
+    assert_eq!(rows[0]["application_id"], "a00");
+    assert_eq!(rows[0]["write_back"], "written");
+    assert_eq!(rows[1]["write_back"], "pending");
+    assert!(rows[0].get("candidate_id").is_none());
+}
+
+#[test]
+fn ledger_flags_give_clear_errors_and_never_echo_the_url() {
+    let export = |extra: &[&str], env: &[(&str, &str)]| {
+        let mut args = vec!["ledger", "export", "--namespace", "ns"];
+        args.extend_from_slice(extra);
+        let (ok, _, err) = operator(&args, env);
+        assert!(!ok, "{args:?} succeeded");
+        err
+    };
+    assert!(export(&["--format", "xml"], &[]).contains("use csv or jsonl"));
+    assert!(export(&["--since", "last week"], &[]).contains("RFC 3339"));
+    assert!(export(&["--ledger-backend", "mysql"], &[]).contains("use sqlite or postgres"));
+    assert!(
+        export(&["--ledger-backend", "postgres"], &[]).contains("ATS_LEDGER_DATABASE_URL"),
+        "names what to set"
+    );
+    let secret = "s3cr3t-Pa55word";
+    for url in [
+        format!("postgres://ats:{secret}@127.0.0.1:notaport/db"),
+        // Nothing listens on port 1: the connection is refused.
+        format!("postgres://ats:{secret}@127.0.0.1:1/db"),
+    ] {
+        let err = export(
+            &["--ledger-backend", "postgres"],
+            &[("ATS_LEDGER_DATABASE_URL", &url)],
+        );
+        assert!(
+            err.contains("PostgreSQL") || err.contains("postgres"),
+            "{err}"
+        );
+        assert!(!err.contains(secret), "the password leaked: {err}");
+        assert!(!err.contains("127.0.0.1"), "the URL leaked: {err}");
+    }
+}
+
+/// End to end: an opportunity deleted in Lever (reported by
+/// `/opportunities/deleted` on the next incremental sync) has its rows
+/// pseudonymized by the pipeline, on both backends.
+async fn vendor_deletions_erase_the_persons_rows(f: Fixture) {
+    use ats_operator::model::JobStatus;
+    use ats_operator::sandbox::{self, SandboxOptions};
+    use ats_operator::sync::pipeline::{self, RunInput};
+    let sb = sandbox::start(
+        VendorKind::Lever,
+        "127.0.0.1:0".parse().unwrap(),
+        SandboxOptions {
+            applications: 12,
+            jobs: 2,
+            rate_limit: None,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let http = reqwest::Client::new();
+    let creds: serde_json::Value = http
+        .get(format!("{}/_sandbox/credentials", sb.base_url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut spec = support::spec::sync(
+        support::spec::described(VendorKind::Lever, &creds, &["apiKey"]),
+        ("tenant", "lever"),
+        "p",
+        vec![JobStatus::Open],
+    );
+    spec.write_back.dry_run = true;
+    let client = ats_operator::vendors::connect(&spec.connection, None).unwrap();
+    let l = f.open().await;
+    let first = pipeline::run_once(client.as_ref(), &l, &spec, Utc::now(), &RunInput::default())
+        .await
+        .unwrap();
+    assert!(first.counts.scored > 0);
+    let lkey = spec.key.ledger_key();
+    let gone = l
+        .known_applications(&lkey)
+        .await
+        .unwrap()
+        .into_iter()
+        .min()
+        .unwrap();
+    assert!(!l.decisions(&lkey, &gone).await.unwrap().is_empty());
+    let deleted: serde_json::Value = http
+        .post(format!("{}/_sandbox/delete", sb.base_url))
+        .json(&serde_json::json!({"application_ids": [gone.clone()]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(deleted["application_ids"][0], gone.as_str());
+
+    let second = pipeline::run_once(client.as_ref(), &l, &spec, Utc::now(), &RunInput::default())
+        .await
+        .unwrap();
+    assert!(!second.full, "an incremental sync reads Lever's deletions");
+    assert_eq!(second.counts.deleted, 1, "{:?}", second.counts);
+    assert!(l.decisions(&lkey, &gone).await.unwrap().is_empty());
+    let rows: Vec<_> = l.export("tenant", None).try_collect().await.unwrap();
+    let erased: Vec<_> = rows.iter().filter(|r| r.erased).collect();
+    assert_eq!(erased.len(), 1, "{rows:?}");
+    assert!(rows.iter().all(|r| r.application_id != gone));
+    assert_eq!(
+        l.totals(&lkey).await.unwrap().scored,
+        first.counts.scored,
+        "the decision still counts"
+    );
 }

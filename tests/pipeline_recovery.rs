@@ -131,7 +131,10 @@ async fn crash_between_scoring_and_writing_neither_loses_nor_duplicates() {
             .is_empty(),
         "retried before their backoff"
     );
-    let pending = ledger.pending_writes("tenant/recovery", later).await.unwrap();
+    let pending = ledger
+        .pending_writes("tenant/recovery", later)
+        .await
+        .unwrap();
     assert!(
         pending.len() as u64 > landed,
         "writes that never landed are pending too"

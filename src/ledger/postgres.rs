@@ -111,11 +111,17 @@ async fn migrate(pool: &Pool) -> Result<String, LedgerError> {
         tx.batch_execute(statements).await?;
     }
     tx.execute("DELETE FROM ledger_schema", &[]).await?;
-    tx.execute("INSERT INTO ledger_schema (version) VALUES ($1)", &[&supported])
-        .await?;
+    tx.execute(
+        "INSERT INTO ledger_schema (version) VALUES ($1)",
+        &[&supported],
+    )
+    .await?;
     tx.execute(sql::META_INIT, &[&PSEUDONYM_KEY, &pseudonym::new_key()])
         .await?;
-    let key: String = tx.query_one(sql::META_GET, &[&PSEUDONYM_KEY]).await?.try_get(0)?;
+    let key: String = tx
+        .query_one(sql::META_GET, &[&PSEUDONYM_KEY])
+        .await?
+        .try_get(0)?;
     tx.commit().await?;
     Ok(key)
 }
@@ -149,7 +155,14 @@ async fn append_event(
     let stmt = tx.prepare_cached(sql::EVENT).await?;
     tx.execute(
         &stmt,
-        &[&sync_key, &application_id, &write_key, &kind, &detail, &Utc::now()],
+        &[
+            &sync_key,
+            &application_id,
+            &write_key,
+            &kind,
+            &detail,
+            &Utc::now(),
+        ],
     )
     .await?;
     Ok(())

@@ -87,6 +87,10 @@ mod tests {
             Some(Utc.with_ymd_and_hms(2029, 2, 28, 12, 0, 0).unwrap())
         );
         assert_eq!(cutoff(now, 0), None, "0 keeps everything");
-        assert_eq!(cutoff(now, u32::MAX), None, "beyond chrono's range: nothing to prune");
+        assert_eq!(
+            cutoff(now, u32::MAX),
+            None,
+            "beyond chrono's range: nothing to prune"
+        );
     }
 }

@@ -6,7 +6,8 @@
 pub(super) const CURSOR_GET: &str = "SELECT identity, watermark, full_sync_at, decision_identity
      FROM cursors WHERE sync_key = $1";
 
-pub(super) const CURSOR_SET: &str = "INSERT INTO cursors (sync_key, identity, watermark, updated_at,
+pub(super) const CURSOR_SET: &str =
+    "INSERT INTO cursors (sync_key, identity, watermark, updated_at,
         full_sync_at, decision_identity)
      VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (sync_key) DO UPDATE SET
@@ -18,7 +19,8 @@ pub(super) const CURSOR_SET: &str = "INSERT INTO cursors (sync_key, identity, wa
 
 pub(super) const CHECKPOINT_GET: &str = "SELECT data FROM checkpoints WHERE sync_key = $1";
 
-pub(super) const CHECKPOINT_SET: &str = "INSERT INTO checkpoints (sync_key, identity, decision_identity, data, updated_at)
+pub(super) const CHECKPOINT_SET: &str =
+    "INSERT INTO checkpoints (sync_key, identity, decision_identity, data, updated_at)
      VALUES ($1, $2, $3, $4, $5)
      ON CONFLICT (sync_key) DO UPDATE SET identity = excluded.identity,
         decision_identity = excluded.decision_identity, data = excluded.data,
@@ -48,7 +50,8 @@ pub(super) const KNOWN: &str =
 pub(super) const TOMBSTONE: &str = "UPDATE write_states SET deleted_at = $3
      WHERE sync_key = $1 AND application_id = $2 AND deleted_at IS NULL";
 
-pub(super) const DELETION_UPSERT: &str = "INSERT INTO deletions (sync_key, application_id, source, deleted_at)
+pub(super) const DELETION_UPSERT: &str =
+    "INSERT INTO deletions (sync_key, application_id, source, deleted_at)
      VALUES ($1, $2, $3, $4)
      ON CONFLICT (sync_key, application_id) DO UPDATE SET
         source = excluded.source, deleted_at = excluded.deleted_at";
@@ -61,14 +64,16 @@ pub(super) const EVENT: &str =
 pub(super) const WRITE_STATE_COLUMNS: &str = "application_id, fingerprint, profile_generation, write_key, \
     state, attempts, deleted_at, written_mark, settings, written_at";
 
-pub(super) const DECISION_INSERT: &str = "INSERT INTO decisions (sync_key, tenant, vendor, application_id, candidate_id, job_id,
+pub(super) const DECISION_INSERT: &str =
+    "INSERT INTO decisions (sync_key, tenant, vendor, application_id, candidate_id, job_id,
         fingerprint, profile_generation, score, band, score_json, write_key, outcome, decided_at,
         scorer_version)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
 
 /// A new decision becomes the current write state: attempts, error and
 /// backoff start over, and a tombstone comes back to life.
-pub(super) const WRITE_STATE_UPSERT: &str = "INSERT INTO write_states (sync_key, application_id, fingerprint, profile_generation,
+pub(super) const WRITE_STATE_UPSERT: &str =
+    "INSERT INTO write_states (sync_key, application_id, fingerprint, profile_generation,
         write_key, state, attempts, last_error, updated_at, settings)
      VALUES ($1, $2, $3, $4, $5, $6, 0, NULL, $7, $8)
      ON CONFLICT (sync_key, application_id) DO UPDATE SET
@@ -84,13 +89,15 @@ pub(super) const WRITE_STATE_UPSERT: &str = "INSERT INTO write_states (sync_key,
         deleted_at = NULL";
 
 /// Done, only for the application's current write key.
-pub(super) const SETTLE_WRITTEN: &str = "UPDATE write_states SET state = $4, attempts = attempts + 1, last_error = NULL,
+pub(super) const SETTLE_WRITTEN: &str =
+    "UPDATE write_states SET state = $4, attempts = attempts + 1, last_error = NULL,
         updated_at = $5, written_mark = $6, next_attempt_at = NULL, written_at = $5
      WHERE sync_key = $1 AND application_id = $2 AND write_key = $3
      RETURNING attempts";
 
 /// Failed or abandoned, only for the current key of a write not yet confirmed.
-pub(super) const SETTLE_FAILED: &str = "UPDATE write_states SET state = $4, attempts = attempts + 1, last_error = $5,
+pub(super) const SETTLE_FAILED: &str =
+    "UPDATE write_states SET state = $4, attempts = attempts + 1, last_error = $5,
         updated_at = $6, next_attempt_at = $7
      WHERE sync_key = $1 AND application_id = $2 AND write_key = $3
         AND state IN ($8, $9)
@@ -110,7 +117,8 @@ pub(super) const TOTALS: &str = "SELECT
         (SELECT COUNT(*) FROM write_states WHERE sync_key = $1 AND state = $2),
         (SELECT COUNT(*) FROM write_states WHERE sync_key = $1 AND state = $3)";
 
-pub(super) const DECISIONS: &str = "SELECT d.sync_key, d.tenant, d.vendor, d.application_id, d.candidate_id, d.job_id,
+pub(super) const DECISIONS: &str =
+    "SELECT d.sync_key, d.tenant, d.vendor, d.application_id, d.candidate_id, d.job_id,
         d.fingerprint, d.profile_generation, d.score_json, d.write_key, d.outcome,
         d.decided_at, COALESCE(w.settings, '')
      FROM decisions d LEFT JOIN write_states w
@@ -123,8 +131,7 @@ pub(super) const PRUNE_DECISIONS: &str = "DELETE FROM decisions WHERE id IN
      (SELECT id FROM decisions WHERE decided_at < $1 LIMIT $2)";
 pub(super) const PRUNE_EVENTS: &str = "DELETE FROM events WHERE id IN
      (SELECT id FROM events WHERE at < $1 LIMIT $2)";
-pub(super) const PRUNE_DELETIONS: &str =
-    "DELETE FROM deletions WHERE (sync_key, application_id) IN
+pub(super) const PRUNE_DELETIONS: &str = "DELETE FROM deletions WHERE (sync_key, application_id) IN
      (SELECT sync_key, application_id FROM deletions WHERE deleted_at < $1 LIMIT $2)";
 pub(super) const PRUNE_TOMBSTONES: &str =
     "DELETE FROM write_states WHERE (sync_key, application_id) IN
@@ -147,9 +154,11 @@ pub(super) fn export() -> String {
 }
 
 // Erasure (see `Ledger::record_erasures`).
-pub(super) const ERASE_SELECT_DECISIONS: &str = "SELECT id, candidate_id, write_key, score_json FROM decisions
+pub(super) const ERASE_SELECT_DECISIONS: &str =
+    "SELECT id, candidate_id, write_key, score_json FROM decisions
      WHERE sync_key = $1 AND application_id = $2";
-pub(super) const ERASE_DECISION: &str = "UPDATE decisions SET application_id = $2, candidate_id = $3, write_key = $4,
+pub(super) const ERASE_DECISION: &str =
+    "UPDATE decisions SET application_id = $2, candidate_id = $3, write_key = $4,
         fingerprint = '', score_json = $5
      WHERE id = $1";
 pub(super) const ERASE_SELECT_WRITE_KEY: &str =
@@ -157,7 +166,8 @@ pub(super) const ERASE_SELECT_WRITE_KEY: &str =
 /// An earlier erasure's row under the same pseudonym gives way to the newer.
 pub(super) const ERASE_DROP_WRITE_STATE: &str =
     "DELETE FROM write_states WHERE sync_key = $1 AND application_id = $2";
-pub(super) const ERASE_WRITE_STATE: &str = "UPDATE write_states SET application_id = $3, write_key = $4, fingerprint = '',
+pub(super) const ERASE_WRITE_STATE: &str =
+    "UPDATE write_states SET application_id = $3, write_key = $4, fingerprint = '',
         last_error = NULL, source_version = NULL, job_fingerprint = NULL
      WHERE sync_key = $1 AND application_id = $2";
 pub(super) const ERASE_SELECT_EVENT_KEYS: &str =

@@ -178,13 +178,14 @@ fn erase(tx: &Connection, key: &str, sync_key: &str, app: &str) -> Result<(), Le
         })?
         .collect::<Result<_, _>>()?;
     for (id, candidate, write_key, score_json) in rows {
-        tx.prepare_cached(&q(sql::ERASE_DECISION))?.execute(params![
-            id,
-            papp,
-            pseudo("candidate", &candidate)?,
-            pseudo("write", &write_key)?,
-            pseudonym::scrub_score_json(&score_json)?,
-        ])?;
+        tx.prepare_cached(&q(sql::ERASE_DECISION))?
+            .execute(params![
+                id,
+                papp,
+                pseudo("candidate", &candidate)?,
+                pseudo("write", &write_key)?,
+                pseudonym::scrub_score_json(&score_json)?,
+            ])?;
     }
     let write_key: Option<String> = tx
         .prepare_cached(&q(sql::ERASE_SELECT_WRITE_KEY))?
@@ -193,12 +194,8 @@ fn erase(tx: &Connection, key: &str, sync_key: &str, app: &str) -> Result<(), Le
     if let Some(write_key) = write_key {
         tx.prepare_cached(&q(sql::ERASE_DROP_WRITE_STATE))?
             .execute(params![sync_key, papp])?;
-        tx.prepare_cached(&q(sql::ERASE_WRITE_STATE))?.execute(params![
-            sync_key,
-            app,
-            papp,
-            pseudo("write", &write_key)?
-        ])?;
+        tx.prepare_cached(&q(sql::ERASE_WRITE_STATE))?
+            .execute(params![sync_key, app, papp, pseudo("write", &write_key)?])?;
     }
     let keys: Vec<String> = tx
         .prepare_cached(&q(sql::ERASE_SELECT_EVENT_KEYS))?
@@ -293,13 +290,14 @@ impl Store for SqliteStore {
     async fn set_checkpoint(&self, sync_key: &str, c: &Checkpoint) -> Result<(), LedgerError> {
         let (sync_key, c) = (sync_key.to_owned(), c.clone());
         self.call(move |conn| {
-            conn.prepare_cached(&q(sql::CHECKPOINT_SET))?.execute(params![
-                sync_key,
-                c.identity,
-                c.decision_identity,
-                serde_json::to_string(&c)?,
-                ts(Utc::now())
-            ])?;
+            conn.prepare_cached(&q(sql::CHECKPOINT_SET))?
+                .execute(params![
+                    sync_key,
+                    c.identity,
+                    c.decision_identity,
+                    serde_json::to_string(&c)?,
+                    ts(Utc::now())
+                ])?;
             Ok(())
         })
         .await
@@ -468,23 +466,24 @@ impl Store for SqliteStore {
             let now = ts(Utc::now());
             let scorer_version = i64::from(crate::scoring::SCORER_VERSION);
             for d in &decisions {
-                tx.prepare_cached(&q(sql::DECISION_INSERT))?.execute(params![
-                    d.sync_key,
-                    d.tenant,
-                    d.vendor.as_str(),
-                    d.application_id,
-                    d.candidate_id,
-                    d.job_id,
-                    d.fingerprint,
-                    d.profile_generation,
-                    i64::from(d.score.score),
-                    d.score.band.as_str(),
-                    serde_json::to_string(&d.score)?,
-                    d.write_key,
-                    d.outcome.as_str(),
-                    ts(d.decided_at),
-                    scorer_version,
-                ])?;
+                tx.prepare_cached(&q(sql::DECISION_INSERT))?
+                    .execute(params![
+                        d.sync_key,
+                        d.tenant,
+                        d.vendor.as_str(),
+                        d.application_id,
+                        d.candidate_id,
+                        d.job_id,
+                        d.fingerprint,
+                        d.profile_generation,
+                        i64::from(d.score.score),
+                        d.score.band.as_str(),
+                        serde_json::to_string(&d.score)?,
+                        d.write_key,
+                        d.outcome.as_str(),
+                        ts(d.decided_at),
+                        scorer_version,
+                    ])?;
                 tx.prepare_cached(&q(sql::WRITE_STATE_UPSERT))?
                     .execute(params![
                         d.sync_key,
@@ -649,9 +648,8 @@ impl Store for SqliteStore {
     async fn totals(&self, sync_key: &str) -> Result<Totals, LedgerError> {
         let sync_key = sync_key.to_owned();
         self.call(move |conn| {
-            let (scored, written, failed, abandoned): (i64, i64, i64, i64) = conn
-                .prepare_cached(&q(sql::TOTALS))?
-                .query_row(
+            let (scored, written, failed, abandoned): (i64, i64, i64, i64) =
+                conn.prepare_cached(&q(sql::TOTALS))?.query_row(
                     params![
                         sync_key,
                         WriteStatus::Failed.as_str(),

@@ -41,8 +41,11 @@ const WRITE_CONCURRENCY: usize = 4;
 /// Decisions per ledger transaction.
 pub const DECISION_BATCH: usize = 500;
 
-/// Landed writes recorded per ledger transaction, at most.
-pub const SETTLE_BATCH: usize = 64;
+/// Write outcomes recorded per ledger transaction, at most (see `write_all`).
+pub const SETTLE_BATCH: usize = 100;
+
+/// How long a write outcome may wait for others before it is recorded.
+pub const SETTLE_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -165,7 +168,10 @@ pub async fn run_once(
 
     let identity = spec.source_identity();
     let decision_identity = decide::decision_identity(spec);
-    let cursor = ledger.cursor(&lkey).await?.filter(|c| c.identity == identity);
+    let cursor = ledger
+        .cursor(&lkey)
+        .await?
+        .filter(|c| c.identity == identity);
     let resumed = ledger
         .checkpoint(&lkey)
         .await?
@@ -263,20 +269,21 @@ pub async fn run_once(
             (a, b) => a.or(b),
         };
         if let Some(after) = resume_after {
-            ledger.set_checkpoint(
-                &lkey,
-                &Checkpoint {
-                    identity: identity.clone(),
-                    decision_identity: decision_identity.clone(),
-                    started_at: plan.started,
-                    since: plan.since,
-                    full: plan.full,
-                    after,
-                    high_watermark: plan.high_watermark,
-                    held: compact_held(&plan.held),
-                },
-            )
-            .await?;
+            ledger
+                .set_checkpoint(
+                    &lkey,
+                    &Checkpoint {
+                        identity: identity.clone(),
+                        decision_identity: decision_identity.clone(),
+                        started_at: plan.started,
+                        since: plan.since,
+                        full: plan.full,
+                        after,
+                        high_watermark: plan.high_watermark,
+                        held: compact_held(&plan.held),
+                    },
+                )
+                .await?;
         }
     }
     drop(batches);
@@ -313,20 +320,21 @@ pub async fn run_once(
     if let Some(w) = watermark {
         // A full sync whose deletions were held is not done: the next run is full again.
         let finished_full = plan.full && report.suspicious_deletions.is_none();
-        ledger.set_cursor(
-            &lkey,
-            &Cursor {
-                identity,
-                watermark: w,
-                full_sync_at: if finished_full {
-                    Some(plan.started)
-                } else {
-                    cursor.as_ref().and_then(|c| c.full_sync_at)
+        ledger
+            .set_cursor(
+                &lkey,
+                &Cursor {
+                    identity,
+                    watermark: w,
+                    full_sync_at: if finished_full {
+                        Some(plan.started)
+                    } else {
+                        cursor.as_ref().and_then(|c| c.full_sync_at)
+                    },
+                    decision_identity: Some(decision_identity),
                 },
-                decision_identity: Some(decision_identity),
-            },
-        )
-        .await?;
+            )
+            .await?;
     }
     ledger.clear_checkpoint(&lkey).await?;
     report.watermark = watermark;
@@ -524,17 +532,29 @@ async fn carry_out(client: &dyn AtsClient, job: &Job, fence: &Fence) -> Result<D
 
 /// What a write job came to, as the ledger records it; never fails the run
 /// for a vendor error.
-fn settlement(spec: &SyncSpec, job: &Job, done: Done, now: DateTime<Utc>, report: &mut RunReport) -> Settlement {
+fn settlement(
+    spec: &SyncSpec,
+    job: &Job,
+    done: Done,
+    now: DateTime<Utc>,
+    report: &mut RunReport,
+) -> Settlement {
     let app = &job.req.application.id;
     let mark = decide::mark(&job.req.score, &job.settings);
     let result = match done {
         Done::Written => {
             report.counts.written_back += 1;
-            Attempt::Written { mark, adopted: false }
+            Attempt::Written {
+                mark,
+                adopted: false,
+            }
         }
         Done::Adopted => {
             info!(application = %app, "the ATS already has this score; adopted, not written again");
-            Attempt::Written { mark, adopted: true }
+            Attempt::Written {
+                mark,
+                adopted: true,
+            }
         }
         Done::Failed(e) => {
             let attempts = job.attempts.saturating_add(1);
@@ -550,7 +570,10 @@ fn settlement(spec: &SyncSpec, job: &Job, done: Done, now: DateTime<Utc>, report
                 }
                 AfterFailure::Retry(at) => {
                     warn!(application = %app, attempts, error = %e, retry_at = %at, "write-back failed; will retry");
-                    Attempt::Failed { error: text, retry_at: at }
+                    Attempt::Failed {
+                        error: text,
+                        retry_at: at,
+                    }
                 }
             }
         }
@@ -563,10 +586,13 @@ fn settlement(spec: &SyncSpec, job: &Job, done: Done, now: DateTime<Utc>, report
 }
 
 /// Writes concurrently, each on its own; only a lost fence or the ledger stops them.
-/// The writes that have landed by the time the ledger is free are recorded
-/// together, in one transaction: a write is recorded as soon as it lands
-/// (never held back for others), and a fast vendor does not cost one commit
-/// per write.
+///
+/// What the writes came to is recorded in groups, one transaction for up to
+/// [`SETTLE_BATCH`] of them, at most [`SETTLE_DELAY`] after the first: on a
+/// disk where a synced commit takes milliseconds, one commit per write would
+/// bound a fast vendor's writes. Exactly once does not rest on the timing: a
+/// write that landed but is not yet recorded when the process dies is still
+/// Pending, and the next run asks the ATS (its marker) before writing again.
 async fn write_all(
     client: &dyn AtsClient,
     ledger: &Ledger,
@@ -582,23 +608,40 @@ async fn write_all(
         let done = carry_out(client, &job, fence).await;
         (job, done)
     }))
-    .buffer_unordered(WRITE_CONCURRENCY)
-    .ready_chunks(SETTLE_BATCH);
-    while let Some(chunk) = results.next().await {
-        let mut settled = Vec::with_capacity(chunk.len());
-        let mut lost = None;
-        for (job, done) in chunk {
-            match done {
-                Ok(done) => settled.push(settlement(spec, &job, done, now, report)),
-                Err(e) => lost = Some(e),
+    .buffer_unordered(WRITE_CONCURRENCY);
+    let mut settled: Vec<Settlement> = Vec::new();
+    let mut flush_at = tokio::time::Instant::now();
+    loop {
+        let next = if settled.is_empty() {
+            results.next().await
+        } else {
+            match tokio::time::timeout_at(flush_at, results.next()).await {
+                Ok(next) => next,
+                Err(_) => {
+                    ledger.settle(&lkey, &std::mem::take(&mut settled)).await?;
+                    continue;
+                }
+            }
+        };
+        let Some((job, done)) = next else { break };
+        match done {
+            Ok(done) => {
+                if settled.is_empty() {
+                    flush_at = tokio::time::Instant::now() + SETTLE_DELAY;
+                }
+                settled.push(settlement(spec, &job, done, now, report));
+                if settled.len() >= SETTLE_BATCH {
+                    ledger.settle(&lkey, &std::mem::take(&mut settled)).await?;
+                }
+            }
+            Err(lost) => {
+                // What landed before the fence closed is still recorded.
+                ledger.settle(&lkey, &settled).await?;
+                return Err(lost.into());
             }
         }
-        // What landed before the fence closed is still recorded.
-        ledger.settle(&lkey, &settled).await?;
-        if let Some(e) = lost {
-            return Err(e.into());
-        }
     }
+    ledger.settle(&lkey, &settled).await?;
     Ok(())
 }
 
