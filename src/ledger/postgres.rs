@@ -408,11 +408,28 @@ impl Store for PgStore {
     ) -> Result<u64, LedgerError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
+        // Only ids the ledger has cost statements: Workable reports its
+        // anonymized candidates on every sync, long after they were erased.
+        let ids: Vec<&str> = application_ids.iter().map(String::as_str).collect();
+        let present = tx
+            .prepare_cached(
+                "SELECT application_id FROM write_states
+                    WHERE sync_key = $1 AND application_id = ANY($2)
+                 UNION SELECT application_id FROM decisions
+                    WHERE sync_key = $1 AND application_id = ANY($2)",
+            )
+            .await?;
+        let present: std::collections::HashSet<String> = tx
+            .query(&present, &[&sync_key, &ids])
+            .await?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?;
         let tombstone = tx.prepare_cached(sql::TOMBSTONE).await?;
         let upsert = tx.prepare_cached(sql::DELETION_UPSERT).await?;
         let now = Utc::now();
         let mut known = 0;
-        for id in application_ids {
+        for id in application_ids.iter().filter(|id| present.contains(*id)) {
             if tx.execute(&tombstone, &[&sync_key, id, &now]).await? > 0 {
                 known += 1;
                 tx.execute(&upsert, &[&sync_key, id, &source, &now]).await?;
@@ -538,63 +555,94 @@ impl Store for PgStore {
         let tx = client.transaction().await?;
         let written = tx.prepare_cached(sql::SETTLE_WRITTEN).await?;
         let failed = tx.prepare_cached(sql::SETTLE_FAILED).await?;
-        let mut out = Vec::with_capacity(settlements.len());
-        for s in settlements {
-            let (row, detail) = match &s.result {
-                Attempt::Written { mark, .. } => {
-                    let row = tx
-                        .query_opt(
-                            &written,
-                            &[
-                                &sync_key,
-                                &s.application_id,
-                                &s.write_key,
-                                &WriteStatus::Done.as_str(),
-                                &now,
-                                mark,
-                            ],
-                        )
-                        .await?;
-                    (row, None)
-                }
-                Attempt::Failed { error, .. } | Attempt::Abandoned { error } => {
-                    let (state, retry_at) = match &s.result {
-                        Attempt::Failed { retry_at, .. } => (WriteStatus::Failed, Some(*retry_at)),
-                        _ => (WriteStatus::Abandoned, None),
-                    };
-                    let error = super::truncate_error(error);
-                    let row = tx
-                        .query_opt(
-                            &failed,
-                            &[
-                                &sync_key,
-                                &s.application_id,
-                                &s.write_key,
-                                &state.as_str(),
-                                &error,
-                                &now,
-                                &retry_at,
-                                &WriteStatus::Pending.as_str(),
-                                &WriteStatus::Failed.as_str(),
-                            ],
-                        )
-                        .await?;
-                    (row, Some(error))
-                }
-            };
-            let attempts: Option<i64> = row.map(|r| r.try_get(0)).transpose()?;
-            let kind = super::settlement_kind(&s.result, attempts.is_some());
-            append_event(
-                &tx,
-                sync_key,
-                &s.application_id,
-                &s.write_key,
-                kind,
-                detail.as_deref(),
-            )
-            .await?;
-            out.push(attempts.map(super::attempts));
-        }
+        let event = tx.prepare_cached(sql::EVENT).await?;
+        // What each settlement binds beyond its own fields: state, error, retry time.
+        let bound: Vec<(&'static str, Option<String>, Option<DateTime<Utc>>)> = settlements
+            .iter()
+            .map(|s| match &s.result {
+                Attempt::Written { .. } => (WriteStatus::Done.as_str(), None, None),
+                Attempt::Failed { error, retry_at } => (
+                    WriteStatus::Failed.as_str(),
+                    Some(super::truncate_error(error)),
+                    Some(*retry_at),
+                ),
+                Attempt::Abandoned { error } => (
+                    WriteStatus::Abandoned.as_str(),
+                    Some(super::truncate_error(error)),
+                    None,
+                ),
+            })
+            .collect();
+        let pending = WriteStatus::Pending.as_str();
+        let failed_state = WriteStatus::Failed.as_str();
+        let updates: Vec<(&tokio_postgres::Statement, Vec<Param<'_>>)> = settlements
+            .iter()
+            .zip(&bound)
+            .map(|(s, (state, error, retry_at))| match &s.result {
+                Attempt::Written { mark, .. } => (
+                    &written,
+                    vec![
+                        &sync_key as Param<'_>,
+                        &s.application_id,
+                        &s.write_key,
+                        state,
+                        &now,
+                        mark,
+                    ],
+                ),
+                Attempt::Failed { .. } | Attempt::Abandoned { .. } => (
+                    &failed,
+                    vec![
+                        &sync_key as Param<'_>,
+                        &s.application_id,
+                        &s.write_key,
+                        state,
+                        error,
+                        &now,
+                        retry_at,
+                        &pending,
+                        &failed_state,
+                    ],
+                ),
+            })
+            .collect();
+        // Pipelined, in order (two settlements of one application apply in
+        // turn); then each one's event, which depends on what its update did.
+        let rows = futures::future::try_join_all(
+            updates
+                .iter()
+                .map(|(stmt, params)| tx.query_opt(*stmt, params)),
+        )
+        .await?;
+        let attempts: Vec<Option<i64>> = rows
+            .into_iter()
+            .map(|r| r.map(|r| r.try_get(0)).transpose())
+            .collect::<Result<_, _>>()?;
+        let kinds: Vec<&'static str> = settlements
+            .iter()
+            .zip(&attempts)
+            .map(|(s, a)| super::settlement_kind(&s.result, a.is_some()))
+            .collect();
+        let events: Vec<[Param<'_>; 6]> = settlements
+            .iter()
+            .zip(&kinds)
+            .zip(&bound)
+            .map(|((s, kind), (_, error, _))| {
+                [
+                    &sync_key as Param<'_>,
+                    &s.application_id,
+                    &s.write_key,
+                    kind,
+                    error,
+                    &now,
+                ]
+            })
+            .collect();
+        futures::future::try_join_all(events.iter().map(|p| tx.execute(&event, p))).await?;
+        let out = attempts
+            .into_iter()
+            .map(|a| a.map(super::attempts))
+            .collect();
         tx.commit().await?;
         Ok(out)
     }
