@@ -6,19 +6,20 @@
 //! ([`Ledger::record_erasures`]), and decisions older than the retention are
 //! pruned ([`Ledger::prune`], [`retention`]).
 //!
-//! Two backends behind one interface ([`Store`]), with the same SQL semantics
+//! Two backends behind one interface (`Store`), with the same SQL semantics
 //! (transactions, conflict-safe upserts, the write-state machine):
-//! - SQLite ([`sqlite`], the default): one file on one volume, WAL with
+//! - SQLite (`sqlite.rs`, the default): one file on one volume, WAL with
 //!   `synchronous=FULL` (a commit survives a power cut). Its calls block, so
 //!   they run on tokio's blocking pool, never on a runtime worker thread.
-//! - PostgreSQL ([`postgres`]): one ledger shared by replicas, through
+//! - PostgreSQL (`postgres.rs`): one ledger shared by replicas, through
 //!   `tokio-postgres` and a `deadpool-postgres` pool (async: no thread is held
 //!   while a statement crosses the network). Only the leader writes, but a
 //!   deposed leader may still finish a statement: every change is one
 //!   transaction of conditional updates and `ON CONFLICT` upserts, so two
 //!   writers interleave without corrupting a row.
 //!
-//! Migrations run when a ledger is opened ([`migrations`]).
+//! Migrations run when a ledger is opened (`migrations.rs`); the statements
+//! both backends run are written once (`sql.rs`).
 
 pub mod export;
 mod migrations;

@@ -739,7 +739,8 @@ impl Store for SqliteStore {
         let tenant = tenant.to_owned();
         let since = ts(since.unwrap_or_else(super::export_floor));
         // The reading thread blocks on the channel when the writer falls behind:
-        // memory stays at the buffer, whatever the tenant's size.
+        // memory stays at the buffer, whatever the tenant's size. It holds this
+        // handle's connection meanwhile: `ledger export` opens its own.
         tokio::task::spawn_blocking(move || {
             let mut tx = tx;
             let run = |tx: &mut futures::channel::mpsc::Sender<Result<ExportRow, LedgerError>>| -> Result<(), LedgerError> {
