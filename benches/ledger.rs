@@ -133,6 +133,11 @@ async fn bench(name: &str, ledger: &Ledger, n: usize) {
 
 #[tokio::main]
 async fn main() {
+    // `cargo test --all-targets` runs benches too, without `--bench`: stay quick there.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("ledger: run with `cargo bench --bench ledger`");
+        return;
+    }
     let n: usize = std::env::var("BENCH_LEDGER_DECISIONS")
         .ok()
         .and_then(|v| v.parse().ok())
