@@ -150,8 +150,11 @@ async fn main() {
         bench("SQLite (WAL, synchronous=FULL)", &ledger, n).await;
     }
     if backends.contains("postgres") {
-        let server = DevPostgres::start(DevPostgresOptions { durable: true })
-            .unwrap_or_else(|e| panic!("PostgreSQL: {e}"));
+        let server = DevPostgres::start(DevPostgresOptions {
+            durable: true,
+            ..Default::default()
+        })
+        .unwrap_or_else(|e| panic!("PostgreSQL: {e}"));
         let url = server.create_database("ledger_bench").expect("database");
         let ledger = Ledger::connect_postgres(&url)
             .await

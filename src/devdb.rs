@@ -94,6 +94,9 @@ pub struct DevPostgresOptions {
     /// fsync every commit, as a production server does (benchmarks); off,
     /// tests do not wait for the disk.
     pub durable: bool,
+    /// Serve TLS too, with a certificate for 127.0.0.1 signed by a CA of its
+    /// own ([`DevPostgres::ca_file`]); clients choose with `sslmode`.
+    pub tls: bool,
 }
 
 /// A running PostgreSQL; dropping it stops the server and removes its files.
@@ -151,6 +154,11 @@ impl DevPostgres {
             });
         }
         let _ = fs::remove_file(&pwfile);
+        let tls_settings = if opts.tls {
+            make_certificates(&dir, run_as)?
+        } else {
+            Vec::new()
+        };
         let port = free_port()?;
         let mut server = vec![
             bin.join("postgres").display().to_string(),
@@ -165,6 +173,10 @@ impl DevPostgres {
             "-c".into(),
             "max_connections=300".into(),
         ];
+        for setting in tls_settings {
+            server.push("-c".into());
+            server.push(setting);
+        }
         if !opts.durable {
             // Test data is disposable; waiting for the disk only slows tests.
             for setting in [
@@ -273,6 +285,11 @@ impl DevPostgres {
         self.port
     }
 
+    /// The CA that signed the server's certificate (with `tls`).
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.join("ca.pem")
+    }
+
     /// The password of [`USER`] (tests check that it never reaches a message).
     pub fn password(&self) -> &str {
         &self.password
@@ -375,6 +392,90 @@ fn privileged(run_as: Option<(u32, u32)>, program: &Path) -> Command {
         }
         None => Command::new(program),
     }
+}
+
+/// A CA and a server certificate for 127.0.0.1 (openssl); the server's
+/// settings that use them. The key must be its owner's alone.
+fn make_certificates(dir: &Path, run_as: Option<(u32, u32)>) -> Result<Vec<String>, DevDbError> {
+    let p = |name: &str| dir.join(name).display().to_string();
+    let steps: [Vec<String>; 3] = [
+        vec![
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=ats-devdb-ca",
+            "-keyout",
+        ]
+        .into_iter()
+        .map(String::from)
+        .chain([p("ca.key"), "-out".into(), p("ca.pem")])
+        .collect(),
+        vec![
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+        ]
+        .into_iter()
+        .map(String::from)
+        .chain([p("server.key"), "-out".into(), p("server.csr")])
+        .collect(),
+        vec!["x509", "-req", "-days", "2", "-in"]
+            .into_iter()
+            .map(String::from)
+            .chain([
+                p("server.csr"),
+                "-CA".into(),
+                p("ca.pem"),
+                "-CAkey".into(),
+                p("ca.key"),
+                "-CAcreateserial".into(),
+                "-extfile".into(),
+                p("server.ext"),
+                "-out".into(),
+                p("server.pem"),
+            ])
+            .collect(),
+    ];
+    fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .map_err(io_err("writing server.ext"))?;
+    for args in steps {
+        let out = Command::new("openssl")
+            .args(&args)
+            .output()
+            .map_err(io_err("running openssl"))?;
+        if !out.status.success() {
+            return Err(DevDbError::Command {
+                what: format!("openssl {}", args[0]),
+                status: out.status.to_string(),
+                output: String::from_utf8_lossy(&out.stderr).into_owned(),
+            });
+        }
+    }
+    let key = dir.join("server.key");
+    fs::set_permissions(&key, fs::Permissions::from_mode(0o600)).map_err(io_err("chmod key"))?;
+    if let Some((uid, gid)) = run_as {
+        for name in ["server.key", "server.pem"] {
+            std::os::unix::fs::chown(dir.join(name), Some(uid), Some(gid))
+                .map_err(io_err(format!("chown {name}")))?;
+        }
+    }
+    Ok(vec![
+        "ssl=on".into(),
+        format!("ssl_cert_file={}", p("server.pem")),
+        format!("ssl_key_file={}", p("server.key")),
+    ])
 }
 
 fn free_port() -> Result<u16, DevDbError> {

@@ -1157,3 +1157,50 @@ async fn vendor_deletions_erase_the_persons_rows(f: Fixture) {
         "the decision still counts"
     );
 }
+
+/// `sslmode=require` means TLS or nothing: against the test server (which
+/// offers none) the connection fails, saying so, without the password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_tls_is_required_when_the_url_asks_for_it() {
+    let url = support::postgres::database_url();
+    assert!(Ledger::connect_postgres(&url).await.is_ok());
+    let e = Ledger::connect_postgres(&format!("{url}?sslmode=require"))
+        .await
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("TLS"), "{e}");
+    assert!(!e.contains(support::postgres::server().password()), "{e}");
+}
+
+/// Over TLS (`sslmode=require`) the server's certificate is verified against
+/// the CA that `SSL_CERT_FILE` names; without it, refused.
+#[test]
+fn postgres_over_tls_verifies_the_server() {
+    use ats_operator::devdb::{DevPostgres, DevPostgresOptions};
+    let server = DevPostgres::start(DevPostgresOptions {
+        tls: true,
+        ..Default::default()
+    })
+    .unwrap_or_else(|e| panic!("PostgreSQL with TLS: {e}"));
+    let url = format!("{}?sslmode=require", server.create_database("tls").unwrap());
+    let ca = server.ca_file().display().to_string();
+    let args = [
+        "ledger",
+        "export",
+        "--ledger-backend",
+        "postgres",
+        "--namespace",
+        "ns",
+    ];
+    let (ok, out, err) = operator(
+        &args,
+        &[("ATS_LEDGER_DATABASE_URL", &url), ("SSL_CERT_FILE", &ca)],
+    );
+    assert!(ok, "{err}");
+    assert!(out.is_empty(), "a new ledger has no decision: {out}");
+    let (ok, _, err) = operator(&args, &[("ATS_LEDGER_DATABASE_URL", &url)]);
+    assert!(!ok, "a certificate from an unknown CA was accepted");
+    assert!(err.contains("TLS handshake"), "{err}");
+    assert!(!err.contains(server.password()), "{err}");
+}

@@ -21,6 +21,7 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use futures::StreamExt;
 use futures::stream::BoxStream;
+use tokio_postgres::config::SslMode;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
@@ -48,6 +49,27 @@ pub(super) struct PgStore {
     pseudonym_key: Arc<String>,
 }
 
+/// TLS for `sslmode=require`: rustls with the platform's trusted roots.
+fn tls() -> Result<tokio_postgres_rustls::MakeRustlsConnect, LedgerError> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_native_certs::load_native_certs().certs {
+        // A certificate the platform lists but rustls cannot parse is skipped.
+        let _ = roots.add(cert);
+    }
+    if roots.is_empty() {
+        return Err(LedgerError::Pool(
+            "sslmode=require, but no trusted CA certificate was found: mount the database's CA and set SSL_CERT_FILE".into(),
+        ));
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| LedgerError::Pool(format!("TLS: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
 fn pool_err(e: impl std::fmt::Display) -> LedgerError {
     LedgerError::Pool(e.to_string())
 }
@@ -57,13 +79,18 @@ impl PgStore {
         let mut config: tokio_postgres::Config = url.parse().map_err(|_| LedgerError::BadUrl)?;
         config.connect_timeout(CONNECT_TIMEOUT);
         config.application_name("ats-operator");
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let manager_config = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        // `sslmode=require` in the URL: TLS, verified against the system's CA
+        // certificates (or `SSL_CERT_FILE`); the default (`prefer`) and
+        // `disable` connect without TLS.
+        let manager = match config.get_ssl_mode() {
+            SslMode::Disable | SslMode::Prefer => {
+                Manager::from_config(config, NoTls, manager_config)
+            }
+            _ => Manager::from_config(config, tls()?, manager_config),
+        };
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
             .runtime(Runtime::Tokio1)
