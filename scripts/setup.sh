@@ -13,6 +13,9 @@ command -v pkg-config >/dev/null || need+=(pkg-config)
 command -v openssl >/dev/null || need+=(openssl)
 command -v curl >/dev/null || need+=(curl)
 [ -e /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
+# PostgreSQL's server: the PostgreSQL ledger's tests and benchmark start their own
+# on a loopback port (src/devdb.rs); the package's own cluster is not used.
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 if [ "${#need[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq

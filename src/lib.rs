@@ -4,6 +4,7 @@ pub mod api;
 pub mod controller;
 pub mod demo;
 pub mod devcluster;
+pub mod devdb;
 pub mod http;
 pub mod ledger;
 pub mod metrics;

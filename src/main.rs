@@ -6,8 +6,9 @@ use clap::{Args, Parser, Subcommand};
 
 use ats_operator::controller::leadership::LeaderConfig;
 use ats_operator::controller::policy::CustomEndpoints;
+use ats_operator::ledger::{ExportFormat, Ledger, LedgerError};
 use ats_operator::model::VendorKind;
-use ats_operator::{api, controller, demo, ledger::Ledger, sandbox};
+use ats_operator::{api, controller, demo, sandbox};
 
 #[derive(Parser)]
 #[command(
@@ -77,7 +78,8 @@ struct LedgerArgs {
     /// the environment (a Secret), never from the command line.
     #[arg(long, env = "ATS_LEDGER_DATABASE_URL", hide_env_values = true)]
     ledger_database_url: Option<String>,
-    /// How long decisions are kept, in days (default three years).
+    /// How long decisions are kept, in days (default three years); pruned at
+    /// start and daily. 0 keeps everything.
     #[arg(long, env = "ATS_LEDGER_RETENTION_DAYS", default_value_t = 1095)]
     ledger_retention_days: u32,
 }
@@ -225,6 +227,14 @@ async fn main() -> std::process::ExitCode {
         Command::Crds => {}
         // The demo prints its own story; logs would drown it.
         Command::Demo { .. } => init_tracing(&cli.log_format, "warn,kube_client=error"),
+        // stdout carries the export: logs go to stderr.
+        Command::Ledger { .. } => tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            )
+            .with_writer(std::io::stderr)
+            .init(),
         _ => init_tracing(&cli.log_format, "info,kube=warn,hyper=warn"),
     }
     let result: Result<(), String> = match cli.command {
@@ -240,7 +250,7 @@ async fn main() -> std::process::ExitCode {
                     since,
                     format,
                 },
-        } => export_command(ledger, &namespace, since.as_deref(), &format),
+        } => export_command(ledger, &namespace, since.as_deref(), &format).await,
         Command::Sandbox {
             vendor,
             listen,
@@ -310,40 +320,72 @@ async fn run_command(args: RunArgs) -> Result<(), String> {
     run(&args.ledger, opts).await
 }
 
-/// Opens the ledger the flags name. TODO(ledger backends): postgres, retention.
-fn open_ledger(args: &LedgerArgs) -> Result<Ledger, String> {
+/// Opens the ledger the flags name, migrating its schema. Neither the URL nor
+/// its password ever reaches a message: errors name the backend only.
+async fn open_ledger(args: &LedgerArgs) -> Result<Ledger, String> {
     match args.ledger_backend.as_str() {
         "sqlite" => Ledger::open(&args.ledger_path)
             .map_err(|e| format!("opening ledger {}: {e}", args.ledger_path.display())),
+        "postgres" => {
+            let url = args
+                .ledger_database_url
+                .as_deref()
+                .filter(|u| !u.trim().is_empty())
+                .ok_or(
+                    "--ledger-backend postgres needs a connection string: set \
+                     ATS_LEDGER_DATABASE_URL (from a Secret) or --ledger-database-url",
+                )?;
+            Ledger::connect_postgres(url)
+                .await
+                .map_err(|e| format!("opening the PostgreSQL ledger: {e}"))
+        }
         other => Err(format!(
-            "--ledger-backend {other:?}: not supported yet (sqlite)"
+            "--ledger-backend {other:?}: use sqlite or postgres"
         )),
     }
 }
 
-/// TODO(ledger export): stream the namespace's decisions.
-fn export_command(
+/// `ledger export`: streams the namespace's decisions to stdout.
+async fn export_command(
     ledger: LedgerArgs,
-    _namespace: &str,
-    _since: Option<&str>,
-    _format: &str,
+    namespace: &str,
+    since: Option<&str>,
+    format: &str,
 ) -> Result<(), String> {
-    let _ledger = open_ledger(&ledger)?;
-    Err("ledger export: not implemented yet".into())
+    // Arguments first: a typo should not wait for a database.
+    let format: ExportFormat = format.parse().map_err(|e: LedgerError| e.to_string())?;
+    let since = since
+        .map(ats_operator::ledger::export::parse_since)
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let ledger = open_ledger(&ledger).await?;
+    let rows = ledger.export(namespace, since);
+    let n = ats_operator::ledger::export::write_rows(rows, format, std::io::stdout().lock())
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(namespace, decisions = n, "ledger exported");
+    Ok(())
 }
 
 async fn run(ledger_args: &LedgerArgs, opts: controller::Options) -> Result<(), String> {
     if let Some(l) = &opts.leader {
         l.validate()?;
     }
-    let ledger = open_ledger(ledger_args)?;
+    let ledger = Arc::new(open_ledger(ledger_args).await?);
+    // Retention runs on every replica, leader or not: pruning is idempotent,
+    // and a standby's own SQLite file needs it as much.
+    tokio::spawn(ats_operator::ledger::retention::prune_periodically(
+        ledger.clone(),
+        ledger_args.ledger_retention_days,
+        ats_operator::ledger::retention::PRUNE_EVERY,
+    ));
     let client = kube::Client::try_default()
         .await
         .map_err(|e| format!("connecting to Kubernetes: {e}"))?;
     if let CustomEndpoints::Matching(sel) = &opts.custom_endpoints {
         controller::policy::check_selector(&client, sel).await?;
     }
-    controller::run(client, Arc::new(ledger), opts, shutdown_signal())
+    controller::run(client, ledger, opts, shutdown_signal())
         .await
         .map_err(|e| e.to_string())
 }

@@ -90,7 +90,7 @@ async fn incremental_sync(setup: Setup) {
     let mut renoted = 0;
     for id in &ids {
         let w = t.writes(id).await;
-        let expected = support::expected_notes(&t.ledger, &key, id);
+        let expected = support::expected_notes(&t.ledger, &key, id).await;
         assert_eq!(w.notes, expected, "application {id}: {w:?}");
         renoted += expected - 1;
     }

@@ -41,7 +41,7 @@ async fn assert_notes_match_ledger(t: &Tenant, ledger: &std::path::Path) -> usiz
     let ids = t.in_scope().await;
     for id in &ids {
         let w = t.writes(id).await;
-        let expected = support::expected_notes(ledger, &key, id);
+        let expected = support::expected_notes(ledger, &key, id).await;
         assert!(expected >= 1, "application {id} was never decided");
         assert_eq!(w.notes, expected, "application {id}: {w:?}");
     }
@@ -368,16 +368,19 @@ async fn profile_edit_rescores_everything_and_renotes_only_changes() {
     assert!(c.written_back > 0, "the edit changed no score: a weak test");
     assert!(c.written_back < n, "every score changed: a weak test");
     let key = format!("{}/{SYNC}", t.ns);
+    let mut renoted = None;
+    for id in t.in_scope().await {
+        if support::expected_notes(&t.ledger, &key, &id).await == 2 {
+            renoted = Some(id);
+            break;
+        }
+    }
     let notes: Value = get(
         &t.http,
         &format!(
             "{}/_sandbox/applications/{}/writes",
             t.sandbox.base_url,
-            t.in_scope()
-                .await
-                .into_iter()
-                .find(|id| support::expected_notes(&t.ledger, &key, id) == 2)
-                .unwrap()
+            renoted.unwrap()
         ),
     )
     .await;
@@ -443,9 +446,13 @@ async fn interrupted_full_sync_resumes_from_its_checkpoint() {
     );
     let key = format!("{}/{SYNC}", t.ns);
     let ledger = ats_operator::ledger::Ledger::open(&t.ledger).unwrap();
-    assert_eq!(ledger.totals(&key).unwrap().scored, n, "each scored once");
+    assert_eq!(
+        ledger.totals(&key).await.unwrap().scored,
+        n,
+        "each scored once"
+    );
     assert!(
-        ledger.checkpoint(&key).unwrap().is_none(),
+        ledger.checkpoint(&key).await.unwrap().is_none(),
         "checkpoint left behind"
     );
 }

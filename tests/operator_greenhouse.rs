@@ -252,7 +252,7 @@ async fn tenant_is_synced_scored_and_written_back_exactly_once() {
     let key = format!("{}/{SYNC}", t.ns);
     assert_eq!(
         touched_notes,
-        support::expected_notes(&t.ledger, &key, &apps[0].0),
+        support::expected_notes(&t.ledger, &key, &apps[0].0).await,
         "one note per change of score or band of the changed application"
     );
 
@@ -270,7 +270,7 @@ async fn tenant_is_synced_scored_and_written_back_exactly_once() {
     // Only applications whose score or band changed get a new note.
     let mut expected_new = 0;
     for (id, notes, _) in t.notes_per_application().await {
-        let expected = support::expected_notes(&t.ledger, &key, &id);
+        let expected = support::expected_notes(&t.ledger, &key, &id).await;
         assert_eq!(notes, expected, "application {id}");
         let before = final_notes.iter().find(|a| a.0 == id).map_or(0, |a| a.1);
         expected_new += expected - before;

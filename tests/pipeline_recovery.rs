@@ -126,11 +126,15 @@ async fn crash_between_scoring_and_writing_neither_loses_nor_duplicates() {
     assert!(
         ledger
             .pending_writes("tenant/recovery", Utc::now())
+            .await
             .unwrap()
             .is_empty(),
         "retried before their backoff"
     );
-    let pending = ledger.pending_writes("tenant/recovery", later).unwrap();
+    let pending = ledger
+        .pending_writes("tenant/recovery", later)
+        .await
+        .unwrap();
     assert!(
         pending.len() as u64 > landed,
         "writes that never landed are pending too"
@@ -143,6 +147,7 @@ async fn crash_between_scoring_and_writing_neither_loses_nor_duplicates() {
     assert!(
         ledger
             .pending_writes("tenant/recovery", later)
+            .await
             .unwrap()
             .is_empty()
     );
@@ -181,6 +186,7 @@ async fn pending_writes_are_superseded_when_the_source_changes() {
     let later = Utc::now() + chrono::Duration::hours(1);
     let pending = ledger
         .pending_writes("tenant/recovery", later)
+        .await
         .unwrap()
         .len() as u64;
     assert!(pending > 0);

@@ -506,6 +506,7 @@ impl worker::Reporter for SyncReporter {
         let totals = ctx
             .ledger
             .totals(&key.ledger_key())
+            .await
             .ok()
             .map(|t| SyncCounts {
                 scored: t.scored,

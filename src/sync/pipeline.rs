@@ -22,7 +22,8 @@ use super::decide::{self, AfterFailure, SuspiciousDeletions, Verdict};
 use super::fence::{Fence, Lost};
 use crate::api::SyncCounts;
 use crate::ledger::{
-    Checkpoint, Cursor, Decision, DecisionOutcome, Ledger, LedgerError, WriteState,
+    Attempt, Checkpoint, Cursor, Decision, DecisionOutcome, Ledger, LedgerError, Settlement,
+    WriteState,
 };
 use crate::metrics::{self, WriteOutcome};
 use crate::model::{Application, ApplicationStatus, BlindCandidate};
@@ -39,7 +40,13 @@ pub const LOOKBACK: chrono::Duration = chrono::Duration::minutes(2);
 const WRITE_CONCURRENCY: usize = 4;
 
 /// Decisions per ledger transaction.
-const DECISION_BATCH: usize = 500;
+pub const DECISION_BATCH: usize = 500;
+
+/// Write outcomes recorded per ledger transaction, at most (see `write_all`).
+pub const SETTLE_BATCH: usize = 100;
+
+/// How long a write outcome may wait for others before it is recorded.
+pub const SETTLE_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -162,9 +169,13 @@ pub async fn run_once(
 
     let identity = spec.source_identity();
     let decision_identity = decide::decision_identity(spec);
-    let cursor = ledger.cursor(&lkey)?.filter(|c| c.identity == identity);
+    let cursor = ledger
+        .cursor(&lkey)
+        .await?
+        .filter(|c| c.identity == identity);
     let resumed = ledger
-        .checkpoint(&lkey)?
+        .checkpoint(&lkey)
+        .await?
         .filter(|c| c.identity == identity && c.decision_identity == decision_identity);
     let mut plan = match resumed {
         Some(c) => {
@@ -211,7 +222,7 @@ pub async fn run_once(
     // again, unless what decides (the profile, the write settings) changed.
     let known: Box<dyn crate::vendors::Known> = match &cursor {
         Some(c) if c.decision_identity.as_deref() == Some(decision_identity.as_str()) => {
-            Box::new(decide::KnownVersions::new(ledger.versions(&lkey)?))
+            Box::new(decide::KnownVersions::new(ledger.versions(&lkey).await?))
         }
         _ => Box::new(crate::vendors::NothingKnown),
     };
@@ -244,17 +255,23 @@ pub async fn run_once(
             &mut state,
             &mut plan,
             &mut report,
-        )?;
+        )
+        .await?;
         metrics::global().applications(
             spec,
             report.counts.applications_seen.saturating_sub(seen),
             report.counts.scored.saturating_sub(scored),
         );
-        report.counts.deleted += ledger.record_deletions(
-            &lkey,
-            &changes.deleted_application_ids,
-            "reported deleted by the vendor",
-        )?;
+        // Deleted or anonymized in the ATS: tombstoned, and the person's rows
+        // pseudonymized (a full sync's absences below may be scope changes,
+        // and are only tombstoned).
+        report.counts.deleted += ledger
+            .record_erasures(
+                &lkey,
+                &changes.deleted_application_ids,
+                "reported deleted or anonymized by the vendor",
+            )
+            .await?;
         // The batch's records are not needed while writing: the writes hold
         // what they send.
         let (batch_watermark, resume_after) = (changes.high_watermark, changes.resume_after);
@@ -266,27 +283,29 @@ pub async fn run_once(
             (a, b) => a.or(b),
         };
         if let Some(after) = resume_after {
-            ledger.set_checkpoint(
-                &lkey,
-                &Checkpoint {
-                    identity: identity.clone(),
-                    decision_identity: decision_identity.clone(),
-                    started_at: plan.started,
-                    since: plan.since,
-                    full: plan.full,
-                    after,
-                    high_watermark: plan.high_watermark,
-                    held: compact_held(&plan.held),
-                },
-            )?;
+            ledger
+                .set_checkpoint(
+                    &lkey,
+                    &Checkpoint {
+                        identity: identity.clone(),
+                        decision_identity: decision_identity.clone(),
+                        started_at: plan.started,
+                        since: plan.since,
+                        full: plan.full,
+                        after,
+                        high_watermark: plan.high_watermark,
+                        held: compact_held(&plan.held),
+                    },
+                )
+                .await?;
         }
     }
     drop(batches);
 
     // After a full pull: whatever it no longer has, unless that is too much at once.
     if plan.since.is_none() {
-        let absent = ledger.unseen_since(&lkey, plan.started)?;
-        let known = ledger.known_applications(&lkey)?.len() as u64;
+        let absent = ledger.unseen_since(&lkey, plan.started).await?;
+        let known = ledger.known_applications(&lkey).await?.len() as u64;
         report.suspicious_deletions = decide::hold_deletions(
             absent.len() as u64,
             known,
@@ -296,11 +315,13 @@ pub async fn run_once(
         match &report.suspicious_deletions {
             Some(s) => warn!(absent = s.absent, known = s.known, "deletions held back"),
             None => {
-                report.counts.deleted += ledger.record_deletions(
-                    &lkey,
-                    &absent,
-                    "absent from a full sync (deleted, or out of scope)",
-                )?;
+                report.counts.deleted += ledger
+                    .record_deletions(
+                        &lkey,
+                        &absent,
+                        "absent from a full sync (deleted, or out of scope)",
+                    )
+                    .await?;
             }
         }
     }
@@ -313,21 +334,23 @@ pub async fn run_once(
     if let Some(w) = watermark {
         // A full sync whose deletions were held is not done: the next run is full again.
         let finished_full = plan.full && report.suspicious_deletions.is_none();
-        ledger.set_cursor(
-            &lkey,
-            &Cursor {
-                identity,
-                watermark: w,
-                full_sync_at: if finished_full {
-                    Some(plan.started)
-                } else {
-                    cursor.as_ref().and_then(|c| c.full_sync_at)
+        ledger
+            .set_cursor(
+                &lkey,
+                &Cursor {
+                    identity,
+                    watermark: w,
+                    full_sync_at: if finished_full {
+                        Some(plan.started)
+                    } else {
+                        cursor.as_ref().and_then(|c| c.full_sync_at)
+                    },
+                    decision_identity: Some(decision_identity),
                 },
-                decision_identity: Some(decision_identity),
-            },
-        )?;
+            )
+            .await?;
     }
-    ledger.clear_checkpoint(&lkey)?;
+    ledger.clear_checkpoint(&lkey).await?;
     report.watermark = watermark;
     Ok(report)
 }
@@ -359,7 +382,7 @@ struct BatchState<'a> {
 }
 
 /// Scores and records one batch; returns the writes it decided.
-fn process_batch(
+async fn process_batch(
     ledger: &Ledger,
     spec: &SyncSpec,
     changes: &crate::model::ChangeSet,
@@ -383,6 +406,10 @@ fn process_batch(
     let mut decided = Vec::new();
     let mut seen_here = Vec::new();
     let mut versions = Vec::new();
+    // The batch's write states in one query, not one per application: nothing
+    // below changes the state of an application still to come.
+    let ids: Vec<&str> = changes.applications.iter().map(|a| a.id.as_str()).collect();
+    let mut previous_states = ledger.write_states(&lkey, &ids).await?;
     for id in &changes.unchanged_application_ids {
         if state.seen.insert(id.clone()) {
             counts.applications_seen += 1;
@@ -408,7 +435,7 @@ fn process_batch(
         let blind = BlindCandidate::from_candidate(candidate);
         let input_fp = scoring::fingerprint(job, &blind, app);
         let fp = decision_fingerprint(&input_fp, spec);
-        let previous = ledger.write_state(&lkey, &app.id)?;
+        let previous = previous_states.remove(&app.id);
         let job_fp = state
             .job_fps
             .entry(job.id.clone())
@@ -417,7 +444,7 @@ fn process_batch(
         versions.push((app.id.as_str(), app.updated_at, job_fp));
         if verdict(previous.as_ref(), &fp) == Verdict::Unchanged {
             if previous.as_ref().is_some_and(|p| p.deleted) {
-                ledger.revive(&lkey, &app.id)?;
+                ledger.revive(&lkey, &app.id).await?;
             }
             counts.unchanged += 1;
             continue;
@@ -461,19 +488,19 @@ fn process_batch(
         }
         decided.push(decision);
         if decided.len() >= DECISION_BATCH {
-            ledger.record_decisions(&decided)?;
+            ledger.record_decisions(&decided).await?;
             decided.clear();
         }
     }
     // Every decision is in the ledger (Pending) before any write is attempted.
-    ledger.record_decisions(&decided)?;
+    ledger.record_decisions(&decided).await?;
     let versions: Vec<(&str, Option<DateTime<Utc>>, &str)> = versions
         .iter()
         .map(|(id, at, fp)| (*id, *at, fp.as_str()))
         .collect();
-    ledger.set_versions(&lkey, &versions)?;
+    ledger.set_versions(&lkey, &versions).await?;
     if plan.since.is_none() {
-        ledger.mark_seen(&lkey, &seen_here, plan.started)?;
+        ledger.mark_seen(&lkey, &seen_here, plan.started).await?;
     }
     Ok(to_write)
 }
@@ -517,28 +544,33 @@ async fn carry_out(client: &dyn AtsClient, job: &Job, fence: &Fence) -> Result<D
     })
 }
 
-/// Records what a write job came to; never fails the run for a vendor error.
-fn settle(
-    ledger: &Ledger,
+/// What a write job came to, as the ledger records it; never fails the run
+/// for a vendor error.
+fn settlement(
     spec: &SyncSpec,
     job: &Job,
     done: Done,
     now: DateTime<Utc>,
     report: &mut RunReport,
-) -> Result<(), SyncError> {
-    let lkey = spec.key.ledger_key();
+) -> Settlement {
     let app = &job.req.application.id;
     let mark = decide::mark(&job.req.score, &job.settings);
-    match done {
+    let result = match done {
         Done::Written => {
-            ledger.mark_written(&lkey, app, &job.req.key, &mark, false)?;
             report.counts.written_back += 1;
             metrics::global().write_back(spec, WriteOutcome::Written);
+            Attempt::Written {
+                mark,
+                adopted: false,
+            }
         }
         Done::Adopted => {
             info!(application = %app, "the ATS already has this score; adopted, not written again");
-            ledger.mark_written(&lkey, app, &job.req.key, &mark, true)?;
             metrics::global().write_back(spec, WriteOutcome::Adopted);
+            Attempt::Written {
+                mark,
+                adopted: true,
+            }
         }
         Done::Failed(e) => {
             let attempts = job.attempts.saturating_add(1);
@@ -548,25 +580,39 @@ fn settle(
             match decide::after_failure(&e, attempts, spec.write_back.max_attempts, now) {
                 AfterFailure::Abandon => {
                     warn!(application = %app, attempts, error = %e, "write-back abandoned");
-                    ledger.mark_abandoned(&lkey, app, &job.req.key, &text)?;
                     report.counts.abandoned += 1;
-                    report.abandoned.push((app.clone(), text));
+                    report.abandoned.push((app.clone(), text.clone()));
                     metrics::global().write_back(spec, WriteOutcome::Abandoned);
+                    Attempt::Abandoned { error: text }
                 }
                 AfterFailure::Retry(at) => {
                     warn!(application = %app, attempts, error = %e, retry_at = %at, "write-back failed; will retry");
-                    ledger.mark_failed(&lkey, app, &job.req.key, &text, at)?;
                     metrics::global().write_back(spec, WriteOutcome::Failed);
+                    Attempt::Failed {
+                        error: text,
+                        retry_at: at,
+                    }
                 }
             }
         }
+    };
+    Settlement {
+        application_id: app.clone(),
+        write_key: job.req.key.clone(),
+        result,
     }
-    Ok(())
 }
 
 /// Writes concurrently, each on its own; only a closed fence or the ledger
 /// stops them. When the fence closes, the writes already sent still finish
 /// and are recorded (those it dropped stay Pending); none starts after.
+///
+/// What the writes came to is recorded in groups, one transaction for up to
+/// [`SETTLE_BATCH`] of them, at most [`SETTLE_DELAY`] after the first: on a
+/// disk where a synced commit takes milliseconds, one commit per write would
+/// bound a fast vendor's writes. Exactly once does not rest on the timing: a
+/// write that landed but is not yet recorded when the process dies is still
+/// Pending, and the next run asks the ATS (its marker) before writing again.
 async fn write_all(
     client: &dyn AtsClient,
     ledger: &Ledger,
@@ -577,18 +623,44 @@ async fn write_all(
     report: &mut RunReport,
 ) -> Result<(), SyncError> {
     let fence = &input.fence;
+    let lkey = spec.key.ledger_key();
     let mut results = futures::stream::iter(jobs.into_iter().map(|job| async move {
         let done = carry_out(client, &job, fence).await;
         (job, done)
     }))
     .buffer_unordered(WRITE_CONCURRENCY);
+    let mut settled: Vec<Settlement> = Vec::new();
+    let mut flush_at = tokio::time::Instant::now();
     let mut lost = None;
-    while let Some((job, done)) = results.next().await {
+    loop {
+        let next = if settled.is_empty() {
+            results.next().await
+        } else {
+            match tokio::time::timeout_at(flush_at, results.next()).await {
+                Ok(next) => next,
+                Err(_) => {
+                    ledger.settle(&lkey, &std::mem::take(&mut settled)).await?;
+                    continue;
+                }
+            }
+        };
+        let Some((job, done)) = next else { break };
         match done {
-            Ok(done) => settle(ledger, spec, &job, done, now, report)?,
+            Ok(done) => {
+                if settled.is_empty() {
+                    flush_at = tokio::time::Instant::now() + SETTLE_DELAY;
+                }
+                settled.push(settlement(spec, &job, done, now, report));
+                if settled.len() >= SETTLE_BATCH {
+                    ledger.settle(&lkey, &std::mem::take(&mut settled)).await?;
+                }
+            }
+            // The fence closed: this one was not sent; the rest in flight
+            // still finish and are recorded.
             Err(l) => lost = Some(l),
         }
     }
+    ledger.settle(&lkey, &settled).await?;
     match lost {
         Some(l) => Err(l.into()),
         None => Ok(()),
@@ -608,19 +680,21 @@ async fn recover_unfinished(
 ) -> Result<(), SyncError> {
     let lkey = spec.key.ledger_key();
     let mut jobs = Vec::new();
-    for state in ledger.pending_writes(&lkey, now)? {
+    for state in ledger.pending_writes(&lkey, now).await? {
         if state.settings != settings {
-            ledger.mark_superseded(
-                &lkey,
-                &state.application_id,
-                &state.write_key,
-                "write-back settings or source changed",
-            )?;
+            ledger
+                .mark_superseded(
+                    &lkey,
+                    &state.application_id,
+                    &state.write_key,
+                    "write-back settings or source changed",
+                )
+                .await?;
             report.counts.superseded += 1;
             metrics::global().write_back(spec, WriteOutcome::Superseded);
             continue;
         }
-        if let Some(job) = recovery_job(ledger, spec, &state)? {
+        if let Some(job) = recovery_job(ledger, spec, &state).await? {
             jobs.push(job);
         }
     }
@@ -630,14 +704,15 @@ async fn recover_unfinished(
     write_all(client, ledger, spec, jobs, now, input, report).await
 }
 
-fn recovery_job(
+async fn recovery_job(
     ledger: &Ledger,
     spec: &SyncSpec,
     state: &WriteState,
 ) -> Result<Option<Job>, SyncError> {
     let lkey = spec.key.ledger_key();
     let Some(d) = ledger
-        .decisions(&lkey, &state.application_id)?
+        .decisions(&lkey, &state.application_id)
+        .await?
         .into_iter()
         .rev()
         .find(|d| d.write_key == state.write_key)

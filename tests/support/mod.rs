@@ -8,6 +8,7 @@ pub mod chart;
 pub mod client;
 pub mod hostile;
 pub mod lease;
+pub mod postgres;
 pub mod sandbox;
 pub mod spec;
 pub mod tenant;
@@ -143,10 +144,13 @@ impl Operator {
 /// Notes the operator should have written for one application, from its ledger:
 /// one per run of equal (score, band) among the decisions that write, since a
 /// re-score with the same score and band writes nothing.
-pub fn expected_notes(ledger: &Path, sync_key: &str, application_id: &str) -> usize {
+pub async fn expected_notes(ledger: &Path, sync_key: &str, application_id: &str) -> usize {
     use ats_operator::ledger::DecisionOutcome;
     let l = ats_operator::ledger::Ledger::open(ledger).expect("ledger");
-    let decisions = l.decisions(sync_key, application_id).expect("decisions");
+    let decisions = l
+        .decisions(sync_key, application_id)
+        .await
+        .expect("decisions");
     let mut last = None;
     let mut notes = 0;
     for d in decisions {

@@ -383,7 +383,7 @@ impl LeverClient {
         let in_scope: HashSet<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
 
         // Deletions carry no posting: all of them are reported.
-        let deleted_application_ids = match &since_ms {
+        let mut deleted_application_ids: Vec<String> = match &since_ms {
             Some(ms) => self
                 .list::<LvDeleted>(
                     &["opportunities", "deleted"],
@@ -428,7 +428,10 @@ impl LeverClient {
             let Some(job) = o.posting_id().and_then(|p| job_of.get(p)) else {
                 continue;
             };
-            if known.unchanged(&o.id, job, mapping::ms(o.updated_at)) {
+            if o.is_anonymized == Some(true) {
+                // Data protection erased the person: forget it as the ATS did.
+                deleted_application_ids.push(o.id);
+            } else if known.unchanged(&o.id, job, mapping::ms(o.updated_at)) {
                 unchanged_application_ids.push(o.id);
             } else {
                 kept.push(o);

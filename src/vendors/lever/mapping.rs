@@ -192,6 +192,9 @@ pub struct LvOpportunity {
     /// `null` on opportunities untouched since before Lever had the field.
     #[serde(default)]
     pub updated_at: Option<i64>,
+    /// Anonymized for data protection (GDPR): the person is erased.
+    #[serde(default)]
+    pub is_anonymized: Option<bool>,
 }
 
 impl LvOpportunity {
@@ -778,6 +781,7 @@ mod tests {
     #[test]
     fn maps_opportunity_to_application() {
         let o = opp();
+        assert_eq!(o.is_anonymized, Some(false));
         let a = application(&o, &HashSet::new()).unwrap();
         assert_eq!(a.id, "90bb80d6-db1b-4ba8-9d4f-8bcb25b6c017");
         assert_eq!(a.candidate_id, "1419004b-c860-4c8f-a46a-4a5a9cccdee6");
