@@ -37,11 +37,16 @@ async fn paced_tenant(per_second: u64) -> Tenant {
 /// Every application in scope carries exactly the notes its ledger implies: one
 /// per change of score or band, none twice.
 async fn assert_notes_match_ledger(t: &Tenant, ledger: &std::path::Path) -> usize {
+    let l = ats_operator::ledger::Ledger::open(ledger).expect("ledger");
+    assert_notes_match(t, &l).await
+}
+
+async fn assert_notes_match(t: &Tenant, ledger: &ats_operator::ledger::Ledger) -> usize {
     let key = format!("{}/{SYNC}", t.ns);
     let ids = t.in_scope().await;
     for id in &ids {
         let w = t.writes(id).await;
-        let expected = support::expected_notes(ledger, &key, id).await;
+        let expected = support::expected_notes_in(ledger, &key, id).await;
         assert!(expected >= 1, "application {id} was never decided");
         assert_eq!(w.notes, expected, "application {id}: {w:?}");
     }
@@ -56,20 +61,67 @@ fn last(s: &AtsSync) -> SyncCounts {
         .unwrap_or_default()
 }
 
-/// Two `ats-operator run` processes with their own ledgers (a Deployment with
-/// two replicas, or a rolling update's overlap): one leads, the other stands
-/// by. The leader is killed mid write-back; the standby takes over within the
-/// Lease duration, adopts what already landed and finishes. Then applications
-/// change over several sync periods, with the killed replica back as standby:
-/// every change is written once, nothing twice.
+/// Where the two replicas keep their ledgers.
+#[derive(Clone)]
+enum Ledgers {
+    /// A SQLite file each (the default backend).
+    OwnFiles,
+    /// One PostgreSQL database both use: the standby takes over the record.
+    SharedPostgres(String),
+}
+
+impl Ledgers {
+    fn start(&self, t: &Tenant, id: &str) -> OperatorProcess {
+        let file = t.ledger.with_file_name(format!("ledger-{id}.db"));
+        match self {
+            Ledgers::OwnFiles => OperatorProcess::start(&t.ns, &file, id),
+            Ledgers::SharedPostgres(url) => OperatorProcess::start_with(
+                &t.ns,
+                &file,
+                id,
+                &[
+                    "--allow-private-endpoints",
+                    "--custom-endpoint-namespaces=",
+                    "--ledger-backend",
+                    "postgres",
+                    "--ledger-database-url",
+                    url,
+                ],
+            ),
+        }
+    }
+
+    /// The ledger that decided what the survivor `id` wrote.
+    async fn open(&self, t: &Tenant, id: &str) -> ats_operator::ledger::Ledger {
+        match self {
+            Ledgers::OwnFiles => ats_operator::ledger::Ledger::open(
+                &t.ledger.with_file_name(format!("ledger-{id}.db")),
+            )
+            .expect("ledger"),
+            Ledgers::SharedPostgres(url) => ats_operator::ledger::Ledger::connect_postgres(url)
+                .await
+                .expect("the shared ledger"),
+        }
+    }
+}
+
+/// Two `ats-operator run` processes (a Deployment with two replicas, or a
+/// rolling update's overlap), with their own ledgers or one shared PostgreSQL
+/// ledger: one leads, the other stands by. The leader is killed mid write-back;
+/// the standby takes over within the Lease duration, adopts what already
+/// landed and finishes. Then applications change over several sync periods,
+/// with the killed replica back as standby: every change is written once,
+/// nothing twice, and only by the leader.
 async fn two_replicas_and_a_killed_leader(setup: Setup) {
+    two_replicas_with(setup, Ledgers::OwnFiles).await
+}
+
+async fn two_replicas_with(setup: Setup, ledgers: Ledgers) {
     let t = Tenant::new(setup, forty()).await;
     t.rate_limit(t.setup.tight_limit.clone()).await;
     t.apply_spec(json!({"schedule": "5s"})).await;
-    let dir = t.ledger.parent().unwrap().to_path_buf();
-    let ledger = |id: &str| dir.join(format!("ledger-{id}.db"));
-    let mut a = Some(OperatorProcess::start(&t.ns, &ledger("a"), "a"));
-    let mut b = Some(OperatorProcess::start(&t.ns, &ledger("b"), "b"));
+    let mut a = Some(ledgers.start(&t, "a"));
+    let mut b = Some(ledgers.start(&t, "b"));
 
     t.first_writes(3, Duration::from_millis(100)).await;
     let leader = support::lease::lease_holder(&t.client, &t.ns)
@@ -95,14 +147,15 @@ async fn two_replicas_and_a_killed_leader(setup: Setup) {
     );
     eprintln!("takeover after SIGKILL: {took:?}");
     t.synced().await;
-    let n = assert_notes_match_ledger(&t, &ledger(standby)).await;
+    let record = ledgers.open(&t, standby).await;
+    let n = assert_notes_match(&t, &record).await;
     t.assert_written(|_| 1).await;
 
     // The killed replica comes back (as Kubernetes restarts it), as the standby.
     if a.is_none() {
-        a = Some(OperatorProcess::start(&t.ns, &ledger("a"), "a"));
+        a = Some(ledgers.start(&t, "a"));
     } else {
-        b = Some(OperatorProcess::start(&t.ns, &ledger("b"), "b"));
+        b = Some(ledgers.start(&t, "b"));
     }
     let ids = t.in_scope().await;
     for round in 0..3 {
@@ -120,7 +173,7 @@ async fn two_replicas_and_a_killed_leader(setup: Setup) {
             })
             .await;
         }
-        assert_eq!(assert_notes_match_ledger(&t, &ledger(standby)).await, n);
+        assert_eq!(assert_notes_match(&t, &record).await, n);
     }
     assert_eq!(
         support::lease::lease_holder(&t.client, &t.ns)
@@ -472,3 +525,12 @@ macro_rules! replicas {
 }
 
 replicas!(greenhouse, lever, workable);
+
+/// Two replicas sharing one PostgreSQL ledger (the chart's `ledger.backend:
+/// postgres`): the standby takes over the leader's record, not only the ATS's
+/// markers.
+#[tokio::test]
+async fn two_replicas_sharing_a_postgres_ledger() {
+    let url = support::postgres::database_url();
+    two_replicas_with(Setup::greenhouse(), Ledgers::SharedPostgres(url)).await
+}

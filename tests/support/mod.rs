@@ -145,8 +145,17 @@ impl Operator {
 /// one per run of equal (score, band) among the decisions that write, since a
 /// re-score with the same score and band writes nothing.
 pub async fn expected_notes(ledger: &Path, sync_key: &str, application_id: &str) -> usize {
-    use ats_operator::ledger::DecisionOutcome;
     let l = ats_operator::ledger::Ledger::open(ledger).expect("ledger");
+    expected_notes_in(&l, sync_key, application_id).await
+}
+
+/// [`expected_notes`] from an open ledger (a shared PostgreSQL one, say).
+pub async fn expected_notes_in(
+    l: &ats_operator::ledger::Ledger,
+    sync_key: &str,
+    application_id: &str,
+) -> usize {
+    use ats_operator::ledger::DecisionOutcome;
     let decisions = l
         .decisions(sync_key, application_id)
         .await
