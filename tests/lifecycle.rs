@@ -1,5 +1,6 @@
 //! The operator's life on a real cluster, against the real kube-apiserver and
-//! the vendor sandboxes: shards that split tenants, a SIGTERM in the middle
+//! the vendor sandboxes: shards that split tenants (and the default shard that
+//! owns the unlabelled ones), a SIGTERM in the middle
 //! of a sync, and uninstalling (no finalizer keeps an object behind).
 
 mod support;
@@ -64,6 +65,73 @@ async fn label(t: &Tenant, shard: Option<&str>) {
         .patch("profile", &pp, &Patch::Merge(&patch))
         .await
         .unwrap();
+}
+
+/// `--shard default` owns the unlabelled tenants and never a labelled one;
+/// the labelled one belongs to its own shard. Both operators watch every
+/// namespace, narrowed to this test's tenants by a run label ANDed with the
+/// shard's selector (other tests' unlabelled tenants share the API server).
+#[tokio::test]
+async fn the_default_shard_owns_the_unlabelled_tenants() {
+    let run = format!("{:08x}", rand::random::<u32>());
+    let named = format!("n-{run}");
+    let mut unlabelled = Tenant::new(Setup::greenhouse(), small()).await;
+    unlabelled.labels = json!({"ats.dev/test-run": run});
+    unlabelled.apply("24h").await;
+    let mut labelled = Tenant::new(Setup::workable(), small()).await;
+    labelled.labels = json!({"ats.dev/test-run": run, "ats.dev/shard": named});
+    labelled.apply("24h").await;
+    let lease_ns = unlabelled.ns.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let selector = format!("ats.dev/test-run={run}");
+    let start = |shard: &str| {
+        OperatorProcess::start_all(
+            &lease_ns,
+            &dir.path().join(format!("ledger-{shard}.db")),
+            shard,
+            &[
+                "--allow-private-endpoints",
+                "--custom-endpoint-namespaces=",
+                "--watch-label-selector",
+                &selector,
+                "--shard",
+                shard,
+            ],
+        )
+    };
+    let (op_default, op_named) = (start("default"), start(&named));
+    for t in [&unlabelled, &labelled] {
+        t.synced().await;
+        t.assert_written(|_| 1).await;
+    }
+    let (log_d, log_n) = (log_of(&op_default), log_of(&op_named));
+    assert!(
+        ran(&log_d, &unlabelled.ns),
+        "the default shard never ran it"
+    );
+    assert!(
+        !ran(&log_n, &unlabelled.ns),
+        "a named shard ran an unlabelled tenant"
+    );
+    assert!(
+        ran(&log_n, &labelled.ns),
+        "shard {named} never ran its tenant"
+    );
+    assert!(
+        !ran(&log_d, &labelled.ns),
+        "the default shard ran a labelled tenant"
+    );
+    for (shard, holder) in [("default", "default"), (named.as_str(), named.as_str())] {
+        let lease = format!("ats-operator-leader-{shard}");
+        wait_for("each shard to hold its own Lease", async || {
+            lease_holder_named(&unlabelled.client, &lease_ns, &lease)
+                .await
+                .as_deref()
+                == Some(holder)
+        })
+        .await;
+    }
+    drop((op_default, op_named));
 }
 
 /// Two shards (two operator processes watching every namespace, `--shard`)

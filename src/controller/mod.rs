@@ -136,6 +136,14 @@ impl Options {
 
 pub const DEFAULT_MAX_CONCURRENT_SYNCS: usize = 10;
 
+impl Options {
+    /// The label selector of this replica's own resources: its shard's,
+    /// ANDed with `--watch-label-selector`; `None`: all of them.
+    pub fn selector(&self) -> Option<String> {
+        shard::effective_selector(self.watch_label_selector.as_deref(), self.shard.as_deref())
+    }
+}
+
 impl Context {
     pub fn new(
         client: Client,
@@ -389,10 +397,7 @@ async fn run_controllers(
     // The operator's own resources, in its shard only (`--shard`,
     // `--watch-label-selector`); Secrets and Namespaces are selected by their own labels.
     let base_wc = watcher::Config::default();
-    let wc = match shard::effective_selector(
-        opts.watch_label_selector.as_deref(),
-        opts.shard.as_deref(),
-    ) {
+    let wc = match opts.selector() {
         Some(sel) => base_wc.clone().labels(&sel),
         None => base_wc.clone(),
     };

@@ -1,6 +1,6 @@
 //! A standby's readiness check (see [`crate::http::health`]): it could take
 //! over when it can read the leader Lease and list each kind its controllers
-//! will watch, in its scope and shard. Retried until it passes, then ready
+//! will watch, in its scope and shard (the same selector). Retried until it passes, then ready
 //! whenever it is not leading.
 
 use std::sync::Arc;
@@ -34,8 +34,8 @@ where
         None => Api::all(client.clone()),
     };
     let mut lp = ListParams::default().limit(1);
-    if let Some(sel) = &opts.watch_label_selector {
-        lp = lp.labels(sel);
+    if let Some(sel) = opts.selector() {
+        lp = lp.labels(&sel);
     }
     api.list_metadata(&lp).await.map(drop)
 }
