@@ -8,14 +8,15 @@
 
 use std::fs;
 use std::net::TcpListener;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Namespace;
 use kube::Api;
 use rand::RngCore;
+
+use crate::supervised::Supervised;
 
 /// kube-apiserver built by `scripts/build-kube-apiserver.sh`.
 const APISERVER_CACHE_PATH: &str = ".cache/ats-operator/kube-apiserver-v1.20.2/kube-apiserver";
@@ -106,9 +107,7 @@ pub struct DevCluster {
     config: kube::Config,
     token: String,
     kubeconfig: PathBuf,
-    supervisor: Child,
-    /// Closing this (drop, or process exit) tells the supervisor to stop.
-    lifeline: Option<ChildStdin>,
+    supervisor: Supervised,
 }
 
 impl DevCluster {
@@ -228,9 +227,6 @@ impl DevCluster {
             args.retain(|a| a != "--unsafe-no-fsync");
         }
 
-        let log = fs::File::create(dir.join("supervisor.log"))
-            .map_err(io_err("creating supervisor log"))?;
-        let log2 = log.try_clone().map_err(io_err("cloning log handle"))?;
         let mut cmd = Command::new("bash");
         cmd.args(&args)
             .env("LOG_DIR", dir)
@@ -238,14 +234,9 @@ impl DevCluster {
             .env(
                 "CLEANUP_DIR",
                 if ephemeral { path(dir) } else { String::new() },
-            )
-            .stdin(Stdio::piped())
-            .stdout(log)
-            .stderr(log2)
-            // Own group: a terminal's Ctrl-C goes to us, and we decide when it stops.
-            .process_group(0);
-        let mut supervisor = cmd.spawn().map_err(io_err("starting bash supervisor"))?;
-        let lifeline = supervisor.stdin.take();
+            );
+        let supervisor = Supervised::spawn(cmd, dir, Duration::from_secs(10))
+            .map_err(io_err("starting bash supervisor"))?;
         let mut cluster = DevCluster {
             dir: dir.to_path_buf(),
             server,
@@ -253,7 +244,6 @@ impl DevCluster {
             token,
             kubeconfig,
             supervisor,
-            lifeline,
         };
         cluster.wait_ready().await?;
         Ok(cluster)
@@ -274,7 +264,7 @@ impl DevCluster {
         loop {
             if let Some(status) = self
                 .supervisor
-                .try_wait()
+                .exited()
                 .map_err(io_err("polling supervisor"))?
             {
                 return Err(DevClusterError::Exited {
@@ -324,37 +314,8 @@ impl DevCluster {
     }
 
     fn log_tail(&self) -> String {
-        let mut out = String::new();
-        for name in ["supervisor.log", "etcd.log", "kube-apiserver.log"] {
-            let text = fs::read_to_string(self.dir.join(name)).unwrap_or_default();
-            let lines: Vec<&str> = text.lines().collect();
-            let tail = &lines[lines.len().saturating_sub(15)..];
-            out.push_str(&format!("--- {name}\n{}\n", tail.join("\n")));
-        }
-        out
-    }
-}
-
-impl Drop for DevCluster {
-    fn drop(&mut self) {
-        // EOF on the pipe makes the supervisor kill etcd and the apiserver, then exit.
-        drop(self.lifeline.take());
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            match self.supervisor.try_wait() {
-                Ok(Some(_)) | Err(_) => return,
-                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            }
-        }
-        // The supervisor is stuck: kill its whole process group.
-        let _ = Command::new("bash")
-            .args([
-                "-c",
-                "kill -KILL -- \"-$0\"",
-                &self.supervisor.id().to_string(),
-            ])
-            .status();
-        let _ = self.supervisor.wait();
+        self.supervisor
+            .log_tail(&["supervisor.log", "etcd.log", "kube-apiserver.log"], 15)
     }
 }
 

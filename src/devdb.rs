@@ -15,12 +15,13 @@
 use std::fs;
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use rand::RngCore;
+
+use crate::supervised::Supervised;
 
 /// Where Debian installs the server, one directory per major version.
 const PG_LIB: &str = "/usr/lib/postgresql";
@@ -106,9 +107,7 @@ pub struct DevPostgres {
     bin: PathBuf,
     port: u16,
     password: String,
-    supervisor: Child,
-    /// Closing this (drop, or process exit) tells the supervisor to stop.
-    lifeline: Option<ChildStdin>,
+    supervisor: Supervised,
 }
 
 impl DevPostgres {
@@ -195,28 +194,18 @@ impl DevPostgres {
             args.extend(setpriv_args(uid, gid));
         }
         args.extend(server);
-        let log = fs::File::create(dir.join("supervisor.log"))
-            .map_err(io_err("creating supervisor log"))?;
-        let log2 = log.try_clone().map_err(io_err("cloning log handle"))?;
-        let mut supervisor = Command::new("bash")
-            .args(&args)
+        let mut cmd = Command::new("bash");
+        cmd.args(&args)
             .env("LOG_DIR", &dir)
-            .env("CLEANUP_DIR", &dir)
-            .stdin(Stdio::piped())
-            .stdout(log)
-            .stderr(log2)
-            // Own group: a terminal's Ctrl-C goes to us, and we decide when it stops.
-            .process_group(0)
-            .spawn()
+            .env("CLEANUP_DIR", &dir);
+        let supervisor = Supervised::spawn(cmd, &dir, Duration::from_secs(15))
             .map_err(io_err("starting bash supervisor"))?;
-        let lifeline = supervisor.stdin.take();
         let mut db = DevPostgres {
             dir,
             bin,
             port,
             password,
             supervisor,
-            lifeline,
         };
         db.wait_ready()?;
         Ok(db)
@@ -227,7 +216,7 @@ impl DevPostgres {
         loop {
             if let Some(status) = self
                 .supervisor
-                .try_wait()
+                .exited()
                 .map_err(io_err("polling supervisor"))?
             {
                 return Err(DevDbError::Exited {
@@ -296,37 +285,8 @@ impl DevPostgres {
     }
 
     fn log_tail(&self) -> String {
-        let mut out = String::new();
-        for name in ["supervisor.log", "postgres.log"] {
-            let text = fs::read_to_string(self.dir.join(name)).unwrap_or_default();
-            let lines: Vec<&str> = text.lines().collect();
-            let tail = &lines[lines.len().saturating_sub(20)..];
-            out.push_str(&format!("--- {name}\n{}\n", tail.join("\n")));
-        }
-        out
-    }
-}
-
-impl Drop for DevPostgres {
-    fn drop(&mut self) {
-        // EOF on the pipe makes the supervisor stop the server, then exit.
-        drop(self.lifeline.take());
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < deadline {
-            match self.supervisor.try_wait() {
-                Ok(Some(_)) | Err(_) => return,
-                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            }
-        }
-        // The supervisor is stuck: kill its whole process group.
-        let _ = Command::new("bash")
-            .args([
-                "-c",
-                "kill -KILL -- \"-$0\"",
-                &self.supervisor.id().to_string(),
-            ])
-            .status();
-        let _ = self.supervisor.wait();
+        self.supervisor
+            .log_tail(&["supervisor.log", "postgres.log"], 20)
     }
 }
 

@@ -11,5 +11,6 @@ pub mod metrics;
 pub mod model;
 pub mod sandbox;
 pub mod scoring;
+pub mod supervised;
 pub mod sync;
 pub mod vendors;
