@@ -36,7 +36,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use ats_operator::api::{AtsConnection, AtsSync, ScoringProfile, conditions};
-use common::{Sandbox, json, proc_mib};
+use common::{Sandbox, json, proc_mib, sample_rss};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
@@ -203,21 +203,6 @@ fn diff(
         .collect()
 }
 
-fn sample_rss(
-    pid: u32,
-    stop: Arc<AtomicBool>,
-    peak: Arc<AtomicU64>,
-) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        while !stop.load(Ordering::Relaxed) {
-            if let Some(mib) = proc_mib(pid, "VmRSS") {
-                peak.fetch_max((mib * 1024.0) as u64, Ordering::Relaxed);
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    })
-}
-
 #[tokio::main]
 async fn main() {
     // `cargo test --all-targets` runs benches too, without `--bench`: stay quick there.
@@ -299,7 +284,12 @@ async fn main() {
     let pid = operator.id();
     let stop = Arc::new(AtomicBool::new(false));
     let peak_kib = Arc::new(AtomicU64::new(0));
-    let sampler = sample_rss(pid, stop.clone(), peak_kib.clone());
+    let sampler = sample_rss(
+        pid,
+        Duration::from_millis(100),
+        stop.clone(),
+        peak_kib.clone(),
+    );
 
     let syncs: Api<AtsSync> = Api::all(client.clone());
     let mut all_ready = None;

@@ -37,7 +37,7 @@ use std::time::{Duration, Instant};
 
 use ats_operator::api::{AtsConnection, AtsSync, ScoringProfile, conditions};
 use ats_operator::model::VendorKind;
-use common::{Sandbox, json, proc_mib};
+use common::{Sandbox, json, proc_mib, sample_rss};
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
@@ -177,22 +177,6 @@ fn state_of(s: &AtsSync) -> String {
         .join("; ")
 }
 
-/// Follows the operator's VmRSS until `stop`: the highest sample, in KiB.
-fn sample_rss(
-    pid: u32,
-    stop: Arc<AtomicBool>,
-    peak: Arc<AtomicU64>,
-) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        while !stop.load(Ordering::Relaxed) {
-            if let Some(mib) = proc_mib(pid, "VmRSS") {
-                peak.fetch_max((mib * 1024.0) as u64, Ordering::Relaxed);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    })
-}
-
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -272,7 +256,12 @@ async fn main() {
     let pid = operator.id();
     let stop = Arc::new(AtomicBool::new(false));
     let peak_kib = Arc::new(AtomicU64::new(0));
-    let sampler = sample_rss(pid, stop.clone(), peak_kib.clone());
+    let sampler = sample_rss(
+        pid,
+        Duration::from_millis(50),
+        stop.clone(),
+        peak_kib.clone(),
+    );
 
     let syncs: Api<AtsSync> = Api::all(client.clone());
     let mut done_at: BTreeMap<String, f64> = BTreeMap::new();

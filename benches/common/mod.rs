@@ -158,6 +158,25 @@ pub fn operator(cluster: &DevCluster, ledger: &Path, args: &[&str]) -> Command {
     cmd
 }
 
+/// Follows a process's VmRSS every `every` until `stop`: the highest sample,
+/// in KiB, into `peak`.
+pub fn sample_rss(
+    pid: u32,
+    every: std::time::Duration,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    peak: std::sync::Arc<std::sync::atomic::AtomicU64>,
+) -> std::thread::JoinHandle<()> {
+    use std::sync::atomic::Ordering;
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            if let Some(mib) = proc_mib(pid, "VmRSS") {
+                peak.fetch_max((mib * 1024.0) as u64, Ordering::Relaxed);
+            }
+            std::thread::sleep(every);
+        }
+    })
+}
+
 /// A `/proc/PID/status` field in MiB (`VmRSS`, `VmHWM`); `None` once the process is gone.
 pub fn proc_mib(pid: u32, field: &str) -> Option<f64> {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
