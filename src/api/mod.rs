@@ -1,6 +1,7 @@
 //! Custom resources of group `ats.dev`, version `v1alpha1`, and their conditions.
 
 pub mod conditions;
+pub mod job_ads;
 
 use std::collections::BTreeMap;
 
@@ -436,6 +437,10 @@ pub struct AtsSyncStatus {
     /// The last `ats.dev/sync-requested-at` value acted on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_handled_sync_request: Option<String>,
+    /// Job-description checks (coded wording, exclusionary and age-coded
+    /// phrases, pay range, inflated experience) of the jobs last pulled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_ads: Option<job_ads::JobAdFindings>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -37,6 +37,8 @@ pub struct SyncView {
     pub write_failure: Option<String>,
     /// A full sync's deletions held back until the user confirms.
     pub held_deletions: Option<SuspiciousDeletions>,
+    /// Job-description checks of the jobs the last run that pulled jobs saw.
+    pub job_ads: Option<crate::api::job_ads::JobAdFindings>,
 }
 
 pub fn ts(t: DateTime<Utc>) -> String {
@@ -171,6 +173,7 @@ pub fn render(view: &SyncView, previous: &[Condition], now: DateTime<Utc>) -> At
         totals: view.totals.clone(),
         last_handled_sync_request: view.last_handled_sync_request.clone(),
         first_sync_time: view.first_sync_time.map(ts),
+        job_ads: view.job_ads.clone(),
     }
 }
 

@@ -216,6 +216,7 @@ fn seed_view(sync: &AtsSync) -> SyncView {
         totals: st.totals.clone(),
         last_handled_sync_request: st.last_handled_sync_request.clone(),
         first_sync_time: parse(&st.first_sync_time),
+        job_ads: st.job_ads.clone(),
         ..Default::default()
     }
 }
@@ -542,6 +543,11 @@ impl worker::Reporter for SyncReporter {
                     view.last_successful_sync_time = Some(outcome.finished);
                     view.watermark = report.watermark.or(view.watermark);
                     view.last_counts = Some(report.counts.clone());
+                    // A run that pulled no jobs keeps the last summary.
+                    if !report.job_checks.is_empty() {
+                        view.job_ads =
+                            Some(crate::api::job_ads::summarize(report.job_checks.values()));
+                    }
                     view.write_failure = report.write_failure.as_deref().map(shown);
                     if report.full || report.suspicious_deletions.is_some() {
                         let fresh = report.suspicious_deletions.is_some()

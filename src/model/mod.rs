@@ -4,8 +4,14 @@
 //! Personal fields live in [`PersonalInfo`] and never reach the scorer: the
 //! scorer takes a [`BlindCandidate`], which is built without them.
 
+pub mod blind;
+#[cfg(test)]
+mod blind_tests;
+pub mod redact;
 pub mod resume;
 pub mod text;
+
+pub use blind::{BlindCandidate, BlindEducation, BlindPosition, BlindResume};
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
@@ -209,36 +215,6 @@ pub struct Application {
     /// application custom fields): where only the score field is written, its
     /// value tells a ledger that lost track whether the write is already there.
     pub number_fields: std::collections::BTreeMap<String, i64>,
-}
-
-/// What the scorer may see of a candidate: the resume, with the candidate's
-/// own name, email and phone redacted from its text, and nothing personal.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct BlindCandidate {
-    pub title: Option<String>,
-    pub resume_text: String,
-    pub structured: StructuredResume,
-}
-
-impl BlindCandidate {
-    pub fn from_candidate(c: &Candidate) -> Self {
-        let mut text = c.resume.parsed_text.clone();
-        let p = &c.personal;
-        for secret in [&p.email, &p.phone, &p.first_name, &p.last_name, &p.address]
-            .into_iter()
-            .flatten()
-        {
-            let s = secret.trim();
-            if s.len() >= 2 {
-                text = text.replace(s, "[redacted]");
-            }
-        }
-        BlindCandidate {
-            title: c.title.clone(),
-            resume_text: text,
-            structured: c.resume.structured.clone(),
-        }
-    }
 }
 
 /// Recommendation band, from strongest to weakest.

@@ -9,7 +9,7 @@
 use super::{Education, EducationLevel, StructuredResume, WorkExperience};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Section {
+pub(crate) enum Section {
     Header,
     Summary,
     Experience,
@@ -58,7 +58,7 @@ pub fn parse_resume(text: &str) -> StructuredResume {
 }
 
 /// Recognises a section heading ("EXPERIENCE", "Work history:", "## Skills").
-fn heading(line: &str) -> Option<Section> {
+pub(crate) fn heading(line: &str) -> Option<Section> {
     if line.len() > 40 {
         return None;
     }
@@ -91,7 +91,7 @@ fn heading(line: &str) -> Option<Section> {
 
 /// A trailing `(YYYY - YYYY|present)` and the text before it.
 /// End `None` means current. Months and other words around the years are tolerated.
-fn split_year_range(line: &str) -> Option<(&str, i32, Option<i32>)> {
+pub(crate) fn split_year_range(line: &str) -> Option<(&str, i32, Option<i32>)> {
     let line = line.trim_end();
     let body = line.strip_suffix(')')?;
     let open = body.rfind('(')?;
@@ -135,12 +135,12 @@ fn find_year(s: &str) -> Option<i32> {
         .find(|y| (1900..=2200).contains(y))
 }
 
-fn is_bullet(line: &str) -> bool {
+pub(crate) fn is_bullet(line: &str) -> bool {
     line.starts_with(['-', '•', '*', '·', '–', '—'])
 }
 
 /// `Title, Company (YYYY - YYYY|present)`, or `Title at Company (...)`.
-fn parse_experience_line(line: &str) -> Option<WorkExperience> {
+pub(crate) fn parse_experience_line(line: &str) -> Option<WorkExperience> {
     if is_bullet(line) {
         return None;
     }
@@ -157,7 +157,7 @@ fn parse_experience_line(line: &str) -> Option<WorkExperience> {
     })
 }
 
-fn split_title_company(head: &str) -> (&str, Option<&str>) {
+pub(crate) fn split_title_company(head: &str) -> (&str, Option<&str>) {
     let lower = head.to_lowercase();
     // " at " keeps titles such as "VP, Engineering" whole when used.
     let split = lower
@@ -177,7 +177,7 @@ fn split_title_company(head: &str) -> (&str, Option<&str>) {
 }
 
 /// `Degree in Discipline, School (YYYY - YYYY)`; years optional.
-fn parse_education_line(line: &str) -> Option<Education> {
+pub(crate) fn parse_education_line(line: &str) -> Option<Education> {
     if is_bullet(line) {
         return None;
     }

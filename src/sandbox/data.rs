@@ -362,6 +362,12 @@ static SALES: FamilyInfo = FamilyInfo {
     ],
 };
 
+/// The job (by index) whose ad carries coded and exclusionary wording, so the
+/// job-description checks have something to find in every tenant of 2+ jobs.
+pub const CODED_AD_JOB: usize = 1;
+pub const CODED_AD_SENTENCE: &str = "We are a young and energetic team of rockstars: \
+    competitive, aggressive, fearless and driven to dominate our market.";
+
 const FIRST_NAMES: &[&str] = &[
     "Jane", "John", "Maria", "Wei", "Aisha", "Carlos", "Priya", "Liam", "Olivia", "Noah", "Emma",
     "Mateo", "Sofia", "Lucas", "Amara", "Yuki", "Hannah", "Omar", "Elena", "David", "Fatima",
@@ -819,14 +825,13 @@ impl Tenant {
             } else {
                 JobState::Open
             };
-            gen_jobs.push(gen_job(
-                &mut rng,
-                job_id,
-                family,
-                state,
-                &departments,
-                &offices,
-            ));
+            let mut job = gen_job(&mut rng, job_id, family, state, &departments, &offices);
+            if i == CODED_AD_JOB {
+                // No randomness: the other jobs' text and the rng stream stay as they were.
+                job.intro.push(' ');
+                job.intro.push_str(CODED_AD_SENTENCE);
+            }
+            gen_jobs.push(job);
         }
         let mut t = Tenant {
             departments,

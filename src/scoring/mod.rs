@@ -4,6 +4,7 @@
 //! The scorer only ever sees a [`BlindCandidate`]: names, contact details and
 //! addresses cannot influence a score because they are not in its input.
 
+pub mod jd_check;
 pub mod job;
 pub mod skills;
 
@@ -14,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::api::ScoringProfileSpec;
 use crate::model::{
-    Application, Band, BlindCandidate, ComponentScores, EducationLevel, Job, Score, WorkExperience,
+    Application, Band, BlindCandidate, BlindPosition, ComponentScores, EducationLevel, Job, Score,
 };
 use job::{EducationAsk, JobAsk, YearsAsk, analyze};
 use skills::{CandidateSkills, Skill};
@@ -293,7 +294,7 @@ fn split_by<'s>(list: &'s [Skill], have: &CandidateSkills<'_>) -> (Vec<&'s str>,
 // ------------------------------------------------------------ experience
 
 /// Total years worked, counting overlapping positions once.
-pub fn total_years(work: &[WorkExperience], now_year: i32) -> u32 {
+pub fn total_years(work: &[BlindPosition], now_year: i32) -> u32 {
     let mut spans: Vec<(i32, i32)> = work
         .iter()
         .filter_map(|w| {
@@ -523,7 +524,7 @@ fn title_similarity(job_title: &str, cand_title: &str) -> u8 {
 
 fn title_component(job: &Job, c: &BlindCandidate, r: &mut Reasons) -> u8 {
     // Most recent first: open positions, then by end year, then start year.
-    let mut history: Vec<&WorkExperience> = c.structured.work_experience.iter().collect();
+    let mut history: Vec<&BlindPosition> = c.structured.work_experience.iter().collect();
     history.sort_by_key(|w| {
         (
             std::cmp::Reverse(w.end_year.unwrap_or(i32::MAX)),
@@ -773,5 +774,7 @@ pub fn job_fingerprint(job: &Job) -> String {
     hex::encode(h.finalize())
 }
 
+#[cfg(test)]
+mod counterfactual;
 #[cfg(test)]
 mod tests;

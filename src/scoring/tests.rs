@@ -1,7 +1,7 @@
 use super::*;
 use crate::api::{Bands, Weights};
 use crate::model::{
-    ApplicationStatus, Candidate, Education, PersonalInfo, Resume, StructuredResume,
+    ApplicationStatus, Candidate, PersonalInfo, Resume,
     resume::parse_resume,
 };
 
@@ -322,9 +322,8 @@ fn profile_validation_messages() {
 
 #[test]
 fn overlapping_years_are_not_double_counted() {
-    let w = |s, e| crate::model::WorkExperience {
+    let w = |s, e| crate::model::BlindPosition {
         title: "Engineer".into(),
-        company: None,
         start_year: Some(s),
         end_year: e,
     };
@@ -386,9 +385,8 @@ fn education_not_asked_is_neutral_high() {
     let edu = |level| BlindCandidate {
         title: None,
         resume_text: String::new(),
-        structured: StructuredResume {
-            education: vec![Education {
-                school: None,
+        structured: crate::model::BlindResume {
+            education: vec![crate::model::BlindEducation {
                 degree: None,
                 discipline: Some("History".into()),
                 level,

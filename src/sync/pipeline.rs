@@ -11,7 +11,7 @@
 //!   a replica whose ledger does not know an application (a lost or separate
 //!   ledger) adopts what is already there instead of writing it again.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Datelike, Utc};
 use futures::StreamExt;
@@ -94,6 +94,8 @@ pub struct RunReport {
     pub abandoned: Vec<(String, String)>,
     /// The first write failure of the run, for status (the run still completes).
     pub write_failure: Option<String>,
+    /// Job-description checks of the jobs this run pulled, by job id.
+    pub job_checks: BTreeMap<String, scoring::jd_check::JobCheck>,
 }
 
 fn outcome(spec: &SyncSpec) -> DecisionOutcome {
@@ -400,6 +402,13 @@ async fn process_batch(
         .iter()
         .map(|c| (c.id.as_str(), c))
         .collect();
+    // Each job's ad is checked once per run (every batch lists the same jobs).
+    for job in &changes.jobs {
+        if !report.job_checks.contains_key(&job.id) {
+            let check = scoring::jd_check::check(job, now.year());
+            report.job_checks.insert(job.id.clone(), check);
+        }
+    }
     let counts = &mut report.counts;
     counts.jobs = counts.jobs.max(jobs.len() as u64);
     let mut to_write = Vec::new();
