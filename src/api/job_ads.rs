@@ -99,7 +99,15 @@ mod tests {
         assert_eq!(s.jobs[0].job_id, "job-00");
         assert_eq!(s.jobs[0].worst.severity, Severity::High);
         assert_eq!(s.jobs[0].findings, 2);
-        assert!(s.jobs[..10].iter().all(|j| j.worst.severity == Severity::High));
-        assert!(s.jobs[10..].iter().all(|j| j.worst.severity == Severity::Medium));
+        assert!(
+            s.jobs[..10]
+                .iter()
+                .all(|j| j.worst.severity == Severity::High)
+        );
+        assert!(
+            s.jobs[10..]
+                .iter()
+                .all(|j| j.worst.severity == Severity::Medium)
+        );
     }
 }

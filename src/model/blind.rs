@@ -69,18 +69,25 @@ impl BlindCandidate {
         let from_text = parse_resume(raw);
         let vendor = &c.resume.structured;
         let field = |s: &str| redact(s, &who, Context::Field);
-        let work: Vec<BlindPosition> =
-            if vendor.work_experience == from_text.work_experience {
-                parsed.work_experience.iter().map(|w| position(w, None)).collect()
-            } else {
-                vendor
-                    .work_experience
-                    .iter()
-                    .map(|w| position(w, Some(&field)))
-                    .collect()
-            };
+        let work: Vec<BlindPosition> = if vendor.work_experience == from_text.work_experience {
+            parsed
+                .work_experience
+                .iter()
+                .map(|w| position(w, None))
+                .collect()
+        } else {
+            vendor
+                .work_experience
+                .iter()
+                .map(|w| position(w, Some(&field)))
+                .collect()
+        };
         let education: Vec<BlindEducation> = if vendor.education == from_text.education {
-            parsed.education.iter().map(|e| education(e, None)).collect()
+            parsed
+                .education
+                .iter()
+                .map(|e| education(e, None))
+                .collect()
         } else {
             vendor
                 .education
@@ -206,18 +213,17 @@ fn blind_text(redacted: &str) -> String {
             continue;
         }
         let rewritten: Option<String> = match section {
-            None if !line.is_empty() && only_placeholders(line) => continue,
-            Some(Section::Experience) if !is_bullet(line) => {
-                parse_experience_line(line).map(|w| {
-                    let end = w
-                        .end_year
-                        .map_or_else(|| "present".to_string(), |y| y.to_string());
-                    match w.start_year {
-                        Some(s) => format!("{} ({s} - {end})", w.title),
-                        None => w.title,
-                    }
-                })
-            }
+            // Blank lines of the header go with the lines they separated.
+            None if line.is_empty() || only_placeholders(line) => continue,
+            Some(Section::Experience) if !is_bullet(line) => parse_experience_line(line).map(|w| {
+                let end = w
+                    .end_year
+                    .map_or_else(|| "present".to_string(), |y| y.to_string());
+                match w.start_year {
+                    Some(s) => format!("{} ({s} - {end})", w.title),
+                    None => w.title,
+                }
+            }),
             Some(Section::Education) if !is_bullet(line) => parse_education_line(line)
                 .map(|e| match (&e.degree, &e.discipline) {
                     (Some(d), Some(f)) => format!("{d} in {f}"),
@@ -287,7 +293,10 @@ impl Known {
         // Word spans of the text, folded.
         let mut spans: Vec<(usize, usize, String)> = Vec::new();
         let mut start = None;
-        for (i, c) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
+        for (i, c) in text
+            .char_indices()
+            .chain(std::iter::once((text.len(), ' ')))
+        {
             if c.is_alphanumeric() {
                 start.get_or_insert(i);
             } else if let Some(s) = start.take() {

@@ -8,7 +8,11 @@ fn person(first: &str, last: &str) -> PersonalInfo {
     PersonalInfo {
         first_name: Some(first.into()),
         last_name: Some(last.into()),
-        email: Some(format!("{}.{}@example.com", first.to_lowercase(), last.to_lowercase())),
+        email: Some(format!(
+            "{}.{}@example.com",
+            first.to_lowercase(),
+            last.to_lowercase()
+        )),
         phone: Some("+1 555 010 0199".into()),
         address: Some("12 Elm St, Springfield, IL".into()),
     }
@@ -46,10 +50,16 @@ fn name_variants_case_insensitive_on_word_boundaries() {
     let text = "JANE DOE\nDoe, Jane | J. Doe | Jane D. | jane doe\n\nSUMMARY\n\
                 Jane's work at scale; J.Doe on the team. Dr. Jane Q. Doe presented.\n";
     let out = doc(text, &p);
-    no_trace(&out, &["jane", "doe", "J. ", "D."]);
-    assert!(out.contains("[name]'s") || out.contains("[name] work"), "{out}");
+    no_trace(&out, &["jane", "doe"]);
+    assert!(
+        out.ends_with("SUMMARY\n[name] work at scale; [name] on the team. Dr. [name] presented.\n"),
+        "{out}"
+    );
     // Every variant becomes exactly one placeholder.
-    assert!(out.starts_with("[name]\n[name] | [name] | [name] | [name]\n"), "{out}");
+    assert!(
+        out.starts_with("[name]\n[name] | [name] | [name] | [name]\n"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -75,10 +85,15 @@ fn skill_names_stay_skills() {
         assert!(out.starts_with("[name]\n"), "{first} {last}: {out}");
         assert!(out.contains("Hi, I'm [name]."), "{out}");
         assert!(
-            out.contains("SKILLS\nRuby, Swift, Julia, Go, Rust, Dart, Elixir, Jenkins, Marketing\n"),
+            out.contains(
+                "SKILLS\nRuby, Swift, Julia, Go, Rust, Dart, Elixir, Jenkins, Marketing\n"
+            ),
             "{first} {last}: {out}"
         );
-        assert!(out.contains("- Built Ruby services deployed with Jenkins"), "{out}");
+        assert!(
+            out.contains("- Built Ruby services deployed with Jenkins"),
+            "{out}"
+        );
         assert!(
             out.contains("writes Ruby, Swift, Julia, Go, Rust, Dart and Elixir; Jenkins pipelines; Marketing analytics"),
             "{first} {last}: {out}"
@@ -91,8 +106,14 @@ fn skill_names_stay_skills() {
 #[test]
 fn mark_never_touches_marketing() {
     let p = person("Mark", "Olsen");
-    let out = doc("Mark Olsen\n\nSUMMARY\nMarketing lead; MARKETING; remarkable.\n", &p);
-    assert_eq!(out, "[name]\n\nSUMMARY\nMarketing lead; MARKETING; remarkable.\n");
+    let out = doc(
+        "Mark Olsen\n\nSUMMARY\nMarketing lead; MARKETING; remarkable.\n",
+        &p,
+    );
+    assert_eq!(
+        out,
+        "[name]\n\nSUMMARY\nMarketing lead; MARKETING; remarkable.\n"
+    );
 }
 
 #[test]
@@ -183,7 +204,10 @@ fn personal_label_lines() {
 fn age_and_graduation_mentions() {
     let p = PersonalInfo::default();
     assert_eq!(
-        doc("Born in 1990; 34 years old; age 34; class of 2012; graduated in 2012.", &p),
+        doc(
+            "Born in 1990; 34 years old; age 34; class of 2012; graduated in 2012.",
+            &p
+        ),
         "[age]; [age]; [age]; class of [year]; graduated in [year]."
     );
     // Years of experience are not ages.
@@ -214,7 +238,10 @@ fn pronouns_and_gendered_words_are_neutralised() {
     );
     assert_eq!(she, he);
     // Not honorifics: "MS Office", "miss a deadline".
-    assert_eq!(doc("MS Office; never miss a deadline", &p), "MS Office; never miss a deadline");
+    assert_eq!(
+        doc("MS Office; never miss a deadline", &p),
+        "MS Office; never miss a deadline"
+    );
 }
 
 #[test]
@@ -230,7 +257,21 @@ fn blind_candidate_has_no_employer_school_or_graduation_year() {
     let json = serde_json::to_string(&b).unwrap();
     no_trace(
         &json,
-        &["Jane", "Doe", "example.com", "555", "Elm", "Springfield", "Acme", "Initech", "State University", "2011", "2014", "\"2015\"", "(2011"],
+        &[
+            "Jane",
+            "Doe",
+            "example.com",
+            "555",
+            "Elm",
+            "Springfield",
+            "Acme",
+            "Initech",
+            "State University",
+            "2011",
+            "2014",
+            "\"2015\"",
+            "(2011",
+        ],
     );
     assert_eq!(
         b.resume_text,
@@ -283,7 +324,10 @@ fn vendor_lists_are_redacted_field_by_field() {
     }];
     c.title = Some("Staff Engineer at Doe LLC".into());
     let b = BlindCandidate::from_candidate(&c);
-    assert_eq!(b.structured.work_experience[0].title, "Founder of [name] Consulting");
+    assert_eq!(
+        b.structured.work_experience[0].title,
+        "Founder of [name] Consulting"
+    );
     assert_eq!(b.title.as_deref(), Some("Staff Engineer"));
     no_trace(&serde_json::to_string(&b).unwrap(), &["MIT", "Doe", "Jane"]);
 }
@@ -302,14 +346,27 @@ fn same_resume_different_people_same_blind_view() {
         &format!("RUBY SWIFT\nruby.swift@example.org | (555) 987-6543{body}"),
         q,
     );
-    assert_eq!(BlindCandidate::from_candidate(&a), BlindCandidate::from_candidate(&b));
+    assert_eq!(
+        BlindCandidate::from_candidate(&a),
+        BlindCandidate::from_candidate(&b)
+    );
 }
 
 mod props {
     use super::*;
     use proptest::prelude::*;
 
-    const SKILLS: &[&str] = &["Ruby", "Swift", "Jenkins", "Go", "Rust", "Julia", "Dart", "Elixir", "Marketing"];
+    const SKILLS: &[&str] = &[
+        "Ruby",
+        "Swift",
+        "Jenkins",
+        "Go",
+        "Rust",
+        "Julia",
+        "Dart",
+        "Elixir",
+        "Marketing",
+    ];
 
     proptest! {
         #[test]

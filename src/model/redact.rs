@@ -332,7 +332,11 @@ fn label_lines(text: &str) -> Vec<Edit> {
 // ------------------------------------------------------- emails and URLs
 
 fn is_delim(c: char) -> bool {
-    c.is_whitespace() || matches!(c, '<' | '>' | '(' | ')' | '[' | ']' | '{' | '}' | ',' | ';' | '|' | '"')
+    c.is_whitespace()
+        || matches!(
+            c,
+            '<' | '>' | '(' | ')' | '[' | ']' | '{' | '}' | ',' | ';' | '|' | '"'
+        )
 }
 
 const PROFILE_HOSTS: &[&str] = &[
@@ -381,9 +385,9 @@ fn emails_and_urls(text: &str, who: &Identity) -> Vec<Edit> {
             .iter()
             .filter(|n| n.chars().count() >= 3 && !AMBIGUOUS.contains(&n.as_str()))
             .any(|n| squashed.contains(n.as_str()));
-        let domain_like = lower
-            .rsplit_once('.')
-            .is_some_and(|(head, tld)| {
+        // A bare domain ("janedoe.dev") is written in lowercase; "J.Doe" is a name.
+        let domain_like = tok.chars().all(|c| !c.is_uppercase())
+            && lower.rsplit_once('.').is_some_and(|(head, tld)| {
                 !head.is_empty()
                     && (2..=6).contains(&tld.len())
                     && tld.chars().all(|c| c.is_ascii_lowercase())
@@ -468,7 +472,8 @@ fn looks_like_phone(run: &str, known: &str) -> bool {
         .split(|c: char| !c.is_ascii_digit())
         .filter(|g| !g.is_empty())
         .collect();
-    let year = |g: &&str| g.len() == 4 && g.parse::<u32>().is_ok_and(|y| (1900..=2100).contains(&y));
+    let year =
+        |g: &&str| g.len() == 4 && g.parse::<u32>().is_ok_and(|y| (1900..=2100).contains(&y));
     // Year ranges, ISO dates and thousands separators are not phones.
     if groups.len() <= 3 && groups.iter().all(year) {
         return false;
@@ -492,9 +497,36 @@ fn looks_like_phone(run: &str, known: &str) -> bool {
 // -------------------------------------------------------------- addresses
 
 const STREET_SUFFIXES: &[&str] = &[
-    "st", "street", "ave", "avenue", "rd", "road", "blvd", "boulevard", "ln", "lane", "dr",
-    "drive", "way", "ct", "court", "pl", "place", "sq", "square", "ter", "terrace", "pkwy",
-    "parkway", "hwy", "highway", "cres", "crescent", "close", "row", "str",
+    "st",
+    "street",
+    "ave",
+    "avenue",
+    "rd",
+    "road",
+    "blvd",
+    "boulevard",
+    "ln",
+    "lane",
+    "dr",
+    "drive",
+    "way",
+    "ct",
+    "court",
+    "pl",
+    "place",
+    "sq",
+    "square",
+    "ter",
+    "terrace",
+    "pkwy",
+    "parkway",
+    "hwy",
+    "highway",
+    "cres",
+    "crescent",
+    "close",
+    "row",
+    "str",
 ];
 
 const STREET_WORD_ENDINGS: &[&str] = &[
@@ -519,7 +551,10 @@ fn street_addresses(text: &str) -> Vec<Edit> {
         let f = fold(w);
         let number = |s: &str| {
             let d = s.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-            !d.is_empty() && d.len() <= 6 && d.chars().all(|c| c.is_ascii_digit()) && s.len() <= d.len() + 1
+            !d.is_empty()
+                && d.len() <= 6
+                && d.chars().all(|c| c.is_ascii_digit())
+                && s.len() <= d.len() + 1
         };
         let mut hit: Option<usize> = None;
         if number(w) {
@@ -534,19 +569,27 @@ fn street_addresses(text: &str) -> Vec<Edit> {
                     hit = Some(ws[i].start);
                     break;
                 }
-                let cap = text[n.start..n.end].chars().next().is_some_and(char::is_uppercase);
+                let cap = text[n.start..n.end]
+                    .chars()
+                    .next()
+                    .is_some_and(char::is_uppercase);
                 if !cap {
                     break;
                 }
             }
-        } else if STREET_WORD_ENDINGS.iter().any(|e| f.ends_with(e) && f.len() > e.len() + 2)
-            && ws
-                .get(i + 1)
-                .is_some_and(|n| number(&text[n.start..n.end]) && !text[ws[i].end..n.start].contains('\n'))
+        } else if STREET_WORD_ENDINGS
+            .iter()
+            .any(|e| f.ends_with(e) && f.len() > e.len() + 2)
+            && ws.get(i + 1).is_some_and(|n| {
+                number(&text[n.start..n.end]) && !text[ws[i].end..n.start].contains('\n')
+            })
         {
             hit = Some(ws[i].start);
         } else if (f == "po" || f == "p")
-            && text[ws[i].end..].trim_start_matches(['.', ' ']).to_lowercase().starts_with("box")
+            && text[ws[i].end..]
+                .trim_start_matches(['.', ' '])
+                .to_lowercase()
+                .starts_with("box")
         {
             hit = Some(ws[i].start);
         }
@@ -647,18 +690,23 @@ fn names(text: &str, who: &Identity, lines: &[LineKind], ctx: Context) -> Vec<Ed
         .filter(|i| kind(*i).skills)
         .map(|i| folded[i].as_str())
         .collect();
-    let ambiguous = |f: &str| {
-        f.chars().count() < 2 || AMBIGUOUS.contains(&f) || skill_words.contains(f)
-    };
+    let ambiguous =
+        |f: &str| f.chars().count() < 2 || AMBIGUOUS.contains(&f) || skill_words.contains(f);
     let gap = |a: usize, b: usize| &text[ws[a].end..ws[b].start];
     // Adjacent within a name: spaces, a comma, an initial's dot, a hyphen.
     let joined = |a: usize, b: usize| {
         let g = gap(a, b);
         !g.is_empty()
             && g.len() <= 3
-            && g.chars().all(|c| matches!(c, ' ' | ',' | '.' | '-' | '\u{a0}'))
+            && g.chars()
+                .all(|c| matches!(c, ' ' | ',' | '.' | '-' | '\u{a0}'))
     };
-    let capitalised = |i: usize| text[ws[i].start..ws[i].end].chars().next().is_some_and(char::is_uppercase);
+    let capitalised = |i: usize| {
+        text[ws[i].start..ws[i].end]
+            .chars()
+            .next()
+            .is_some_and(char::is_uppercase)
+    };
     let initial_of_name = |i: usize| {
         is_initial(&folded[i])
             && capitalised(i)
@@ -719,9 +767,8 @@ fn names(text: &str, who: &Identity, lines: &[LineKind], ctx: Context) -> Vec<Ed
                             ("i", "am") | ("name", "is") | ("call", "me")
                         )));
             // "Ruby led the migration.": a sentence about the candidate.
-            let sentence_start = i == 0
-                || text[ws[i - 1].end..ws[i].start]
-                    .contains(['.', '!', '?', '\n', ':']);
+            let sentence_start =
+                i == 0 || text[ws[i - 1].end..ws[i].start].contains(['.', '!', '?', '\n', ':']);
             let about = name
                 && sentence_start
                 && !kind(i).header
@@ -739,6 +786,19 @@ fn names(text: &str, who: &Identity, lines: &[LineKind], ctx: Context) -> Vec<Ed
         }
         if !changed {
             break;
+        }
+    }
+    // A middle initial between two marked words ("Jane Q. Doe").
+    for i in 1..ws.len().saturating_sub(1) {
+        if !marked[i]
+            && is_initial(&folded[i])
+            && capitalised(i)
+            && marked[i - 1]
+            && marked[i + 1]
+            && joined(i - 1, i)
+            && joined(i, i + 1)
+        {
+            marked[i] = true;
         }
     }
 
@@ -811,9 +871,7 @@ fn age_mentions(text: &str) -> Vec<Edit> {
                 }
             }
             "age" | "aged" if num(1) => edits.push(edit(i, i + 1, "[age]")),
-            "class" if at(1) == "of" && is_year(at(2)) => {
-                edits.push(edit(i + 2, i + 2, "[year]"))
-            }
+            "class" if at(1) == "of" && is_year(at(2)) => edits.push(edit(i + 2, i + 2, "[year]")),
             "graduated" | "graduating" | "graduation" | "grad" => {
                 if let Some(k) = (1..=3).find(|k| is_year(at(*k))) {
                     edits.push(edit(i + k, i + k, "[year]"));
@@ -834,6 +892,7 @@ fn age_mentions(text: &str) -> Vec<Edit> {
 const NOT_A_NOUN: &[&str] = &[
     "to", "and", "or", "with", "for", "in", "on", "at", "as", "by", "from", "the", "a", "an",
     "that", "this", "but", "so", "if", "when", "was", "is", "about", "into", "after", "before",
+    "too", "also", "either", "alone", "are", "were",
 ];
 
 fn gendered_word(w: &str) -> Option<&'static str> {
@@ -873,11 +932,16 @@ fn gendered_word(w: &str) -> Option<&'static str> {
     })
 }
 
-const HONORIFICS: &[&str] = &["Mr", "Mrs", "Ms", "Mx", "Miss", "Mister", "Madam", "Sir", "Dame"];
+const HONORIFICS: &[&str] = &[
+    "Mr", "Mrs", "Ms", "Mx", "Miss", "Mister", "Madam", "Sir", "Dame",
+];
 
 /// Keeps the original's capitalisation: "She" -> "They", "HE" -> "THEY".
 fn recase(original: &str, neutral: &str) -> String {
-    let upper = original.chars().filter(|c| c.is_alphabetic()).all(char::is_uppercase)
+    let upper = original
+        .chars()
+        .filter(|c| c.is_alphabetic())
+        .all(char::is_uppercase)
         && original.chars().filter(|c| c.is_alphabetic()).count() > 1;
     if upper {
         return neutral.to_uppercase();
@@ -930,7 +994,12 @@ fn gendered(text: &str) -> Vec<Edit> {
             "he" | "she" if text[w.end..].starts_with("'s") || text[w.end..].starts_with("’s") => {
                 edits.push(Edit {
                     start: w.start,
-                    end: w.end + text[w.end..].chars().take(2).map(char::len_utf8).sum::<usize>(),
+                    end: w.end
+                        + text[w.end..]
+                            .chars()
+                            .take(2)
+                            .map(char::len_utf8)
+                            .sum::<usize>(),
                     with: Cow::Owned(recase(orig, "they're")),
                 });
                 continue;
@@ -942,7 +1011,11 @@ fn gendered(text: &str) -> Vec<Edit> {
         };
         if neutral.is_empty() {
             // A dropped adjective takes its following space with it.
-            let end = if text[w.end..].starts_with(' ') { w.end + 1 } else { w.end };
+            let end = if text[w.end..].starts_with(' ') {
+                w.end + 1
+            } else {
+                w.end
+            };
             edits.push(Edit {
                 start: w.start,
                 end,

@@ -58,10 +58,15 @@ fn variant(base: &GenCandidate, person: usize, pronouns: usize, phone: usize) ->
         ["com", "org", "net"][person % 3]
     );
     g.phone = PHONES[phone % PHONES.len()].to_string();
-    g.street = format!("{} {}", 10 + person * 7, ["Elm St", "Oak Ave", "Lake View Blvd"][person % 3]);
+    g.street = format!(
+        "{} {}",
+        10 + person * 7,
+        ["Elm St", "Oak Ave", "Lake View Blvd"][person % 3]
+    );
     g.summary = format!(
         "{} Hi, I'm {first}. {first} led the platform work. {}",
-        g.summary, ABOUT[pronouns % ABOUT.len()]
+        g.summary,
+        ABOUT[pronouns % ABOUT.len()]
     );
     let text = g.resume_text();
     Candidate {
@@ -121,7 +126,12 @@ fn names_pronouns_and_contacts_do_not_move_the_score() {
         }
     }
     assert!(cases >= 500, "only {cases} cases");
-    assert!(moved.is_empty(), "{} of {cases} moved:\n{}", moved.len(), moved[..moved.len().min(3)].join("\n====\n"));
+    assert!(
+        moved.is_empty(),
+        "{} of {cases} moved:\n{}",
+        moved.len(),
+        moved[..moved.len().min(3)].join("\n====\n")
+    );
 }
 
 /// A candidate named like a skill the job asks for keeps that skill, and one
@@ -157,9 +167,17 @@ fn a_skill_name_neither_adds_nor_removes_the_skill() {
         }
     };
     let s = |name: &str, skills: &str| {
-        score(&job, &BlindCandidate::from_candidate(&resume(name, skills)), &profile, 2026)
+        score(
+            &job,
+            &BlindCandidate::from_candidate(&resume(name, skills)),
+            &profile,
+            2026,
+        )
     };
-    assert_eq!(s("Ruby Swift", "Ruby, Swift, Go"), s("Jane Doe", "Ruby, Swift, Go"));
+    assert_eq!(
+        s("Ruby Swift", "Ruby, Swift, Go"),
+        s("Jane Doe", "Ruby, Swift, Go")
+    );
     assert_eq!(s("Ruby Swift", "Python"), s("Jane Doe", "Python"));
     assert_eq!(s("Grace Go", "Java"), s("Jane Doe", "Java"));
 }

@@ -1,9 +1,6 @@
 use super::*;
 use crate::api::{Bands, Weights};
-use crate::model::{
-    ApplicationStatus, Candidate, PersonalInfo, Resume,
-    resume::parse_resume,
-};
+use crate::model::{ApplicationStatus, Candidate, PersonalInfo, Resume, resume::parse_resume};
 
 const NOW: i32 = 2026;
 

@@ -63,13 +63,19 @@ pub fn asks(text: &str) -> Vec<YearsAsk> {
         // "3-5 years": skip the upper bound, keep the lower.
         let mut j = i + 1;
         if toks.get(j).is_some_and(|t| t.2.parse::<u32>().is_ok())
-            && text[toks[i].1..toks[j].0].trim().chars().all(|c| matches!(c, '-' | '–' | '—'))
+            && text[toks[i].1..toks[j].0]
+                .trim()
+                .chars()
+                .all(|c| matches!(c, '-' | '–' | '—'))
             && !text[toks[i].1..toks[j].0].trim().is_empty()
         {
             j += 1;
         } else if i > 0
             && toks[i - 1].2.parse::<u32>().is_ok()
-            && text[toks[i - 1].1..toks[i].0].trim().chars().all(|c| matches!(c, '-' | '–' | '—'))
+            && text[toks[i - 1].1..toks[i].0]
+                .trim()
+                .chars()
+                .all(|c| matches!(c, '-' | '–' | '—'))
             && !text[toks[i - 1].1..toks[i].0].trim().is_empty()
         {
             continue;
@@ -126,8 +132,10 @@ mod tests {
     #[test]
     fn years_asks() {
         let a = asks("5+ years of Kubernetes. 3-5 years experience with Rust; 10 yrs overall");
-        let got: Vec<(u32, Option<&str>)> =
-            a.iter().map(|x| (x.years, x.technology.map(|t| t.0))).collect();
+        let got: Vec<(u32, Option<&str>)> = a
+            .iter()
+            .map(|x| (x.years, x.technology.map(|t| t.0)))
+            .collect();
         assert_eq!(
             got,
             vec![(5, Some("kubernetes")), (3, Some("rust")), (10, None)]

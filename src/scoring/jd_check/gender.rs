@@ -263,8 +263,23 @@ pub fn words(text: &str) -> Vec<String> {
                 || c.is_whitespace()
                 || matches!(
                     c,
-                    '.' | ',' | '<' | '>' | '*' | '?' | '!' | '"' | '[' | ']' | '@' | '\'' | ':'
-                        | ';' | '(' | ')' | '/' | '&'
+                    '.' | ','
+                        | '<'
+                        | '>'
+                        | '*'
+                        | '?'
+                        | '!'
+                        | '"'
+                        | '['
+                        | ']'
+                        | '@'
+                        | '\''
+                        | ':'
+                        | ';'
+                        | '('
+                        | ')'
+                        | '/'
+                        | '&'
                 )
             {
                 ' '
@@ -365,7 +380,10 @@ mod tests {
                 "Sharing is as important as ambition",
                 &["sharing", "is", "as", "important", "as", "ambition"],
             ),
-            ("Qualities: sharing\tambition", &["qualities", "sharing", "ambition"]),
+            (
+                "Qualities: sharing\tambition",
+                &["qualities", "sharing", "ambition"],
+            ),
             ("Sharing;ambitious", &["sharing", "ambitious"]),
             ("Sharing/ambitious", &["sharing", "ambitious"]),
             (
@@ -373,9 +391,18 @@ mod tests {
                 &["sharing", "co-operative", "servant", "leader"],
             ),
             ("Sharing—ambitious", &["sharing", "ambitious"]),
-            ("Sharing(ambitious) and (leader)", &["sharing", "ambitious", "and", "leader"]),
-            ("Sharing[ambitious] and [leader]", &["sharing", "ambitious", "and", "leader"]),
-            ("Sharing<ambitious> and <leader>", &["sharing", "ambitious", "and", "leader"]),
+            (
+                "Sharing(ambitious) and (leader)",
+                &["sharing", "ambitious", "and", "leader"],
+            ),
+            (
+                "Sharing[ambitious] and [leader]",
+                &["sharing", "ambitious", "and", "leader"],
+            ),
+            (
+                "Sharing<ambitious> and <leader>",
+                &["sharing", "ambitious", "and", "leader"],
+            ),
             ("Sharing ambitious ", &["sharing", "ambitious"]),
             (
                 "Sharing&ambitious, empathy&kindness,",
@@ -389,8 +416,14 @@ mod tests {
                 "Lead \"Developer\" Who is Connect@HBS? We ",
                 &["lead", "developer", "who", "is", "connect", "hbs", "we"],
             ),
-            ("Lead Developer v good!", &["lead", "developer", "v", "good"]),
-            ("“Lead” ‘Developer’ v good!", &["lead", "developer", "v", "good"]),
+            (
+                "Lead Developer v good!",
+                &["lead", "developer", "v", "good"],
+            ),
+            (
+                "“Lead” ‘Developer’ v good!",
+                &["lead", "developer", "v", "good"],
+            ),
         ];
         for (text, want) in cases {
             assert_eq!(words(text), *want, "{text}");
@@ -511,7 +544,15 @@ mod tests {
         assert_eq!(m, ["ambition", "leader"]);
         assert_eq!(
             f,
-            ["connect", "empathy", "kindness", "responsible", "sharing", "supporter", "understand"]
+            [
+                "connect",
+                "empathy",
+                "kindness",
+                "responsible",
+                "sharing",
+                "supporter",
+                "understand"
+            ]
         );
         assert_eq!(before, 8);
         assert_eq!(m.len() + f.len(), 9);
@@ -534,7 +575,10 @@ mod tests {
         assert_eq!(compat("dominant").masculine.len(), 2);
         assert_eq!(compat("interpersonal").feminine.len(), 2);
         assert_eq!(assess("dominant", Options::default()).masculine.len(), 1);
-        assert_eq!(assess("interpersonal", Options::default()).feminine.len(), 1);
+        assert_eq!(
+            assess("interpersonal", Options::default()).feminine.len(),
+            1
+        );
     }
 
     #[test]
@@ -552,6 +596,9 @@ mod tests {
         );
         assert_eq!(c.feminine, ["commit", "support", "kind"]);
         // A real "lead" still counts.
-        assert_eq!(assess("You will lead the team", Options::default()).masculine, ["lead"]);
+        assert_eq!(
+            assess("You will lead the team", Options::default()).masculine,
+            ["lead"]
+        );
     }
 }

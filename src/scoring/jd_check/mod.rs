@@ -8,8 +8,8 @@
 
 pub mod experience;
 pub mod gender;
-pub mod phrases;
 pub mod pay;
+pub mod phrases;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -69,10 +69,7 @@ pub struct JobCheck {
 impl JobCheck {
     /// The worst finding: highest severity, then the first found.
     pub fn worst(&self) -> Option<&Finding> {
-        self.findings
-            .iter()
-            .rev()
-            .max_by_key(|f| f.severity)
+        self.findings.iter().rev().max_by_key(|f| f.severity)
     }
 }
 

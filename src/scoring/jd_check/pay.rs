@@ -60,7 +60,10 @@ pub fn pay(text: &str) -> Pay {
         }
         // A currency symbol just before (allowing a space).
         let before = text[..*s].trim_end_matches(' ');
-        let symbol = before.chars().next_back().is_some_and(|c| CURRENCY_SYMBOLS.contains(&c));
+        let symbol = before
+            .chars()
+            .next_back()
+            .is_some_and(|c| CURRENCY_SYMBOLS.contains(&c));
         let code_near = |j: Option<usize>| {
             j.and_then(|j| toks.get(j))
                 .is_some_and(|t| CURRENCY_CODES.contains(&t.2.as_str()))
@@ -75,7 +78,10 @@ pub fn pay(text: &str) -> Pay {
         let follows = amounts.last().is_some_and(|last| i - *last <= 3);
         if symbol || code || after_pay_word || follows {
             // "120,000" is one amount, not two.
-            if amounts.last().is_some_and(|last| *last + 1 == i && w == "000") {
+            if amounts
+                .last()
+                .is_some_and(|last| *last + 1 == i && w == "000")
+            {
                 continue;
             }
             amounts.push(i);

@@ -32,7 +32,8 @@ use Severity::{High, Low, Medium};
 const TITLE_HYPE: &str = "hype job titles put off applicants who do not see themselves that way";
 const BRO: &str = "bro-culture wording signals a homogeneous team";
 const AGE: &str = "age-coded wording discourages older applicants (ADEA)";
-const AGE_EXPLICIT: &str = "an explicit age preference is unlawful in most jurisdictions (ADEA, EU 2000/78/EC)";
+const AGE_EXPLICIT: &str =
+    "an explicit age preference is unlawful in most jurisdictions (ADEA, EU 2000/78/EC)";
 const ORIGIN: &str = "native-speaker requirements discriminate by national origin; ask for the proficiency the job needs";
 const PHYSICAL: &str = "a physical requirement must be an essential function of the job; say accommodations are available";
 const PRONOUN: &str = "gendered pronouns for the hire; use they or you";
@@ -63,7 +64,12 @@ pub const PATTERNS: &[Pattern] = &[
     p("beer pong", Exclusionary, Medium, BRO),
     p("work hard play hard", Exclusionary, Medium, BRO),
     p("one of the guys", Exclusionary, High, BRO),
-    p("culture fit", Exclusionary, Low, "\"culture fit\" is often a proxy for sameness; name the values instead"),
+    p(
+        "culture fit",
+        Exclusionary,
+        Low,
+        "\"culture fit\" is often a proxy for sameness; name the values instead",
+    ),
     // Origin and language.
     p("native english speaker", Exclusionary, High, ORIGIN),
     p("native english speakers", Exclusionary, High, ORIGIN),
@@ -135,7 +141,10 @@ pub const PATTERNS: &[Pattern] = &[
 pub fn tokens(text: &str) -> Vec<(usize, usize, String)> {
     let mut out = Vec::new();
     let mut start = None;
-    for (i, c) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
+    for (i, c) in text
+        .char_indices()
+        .chain(std::iter::once((text.len(), ' ')))
+    {
         if c.is_alphanumeric() {
             start.get_or_insert(i);
         } else if let Some(s) = start.take() {
@@ -149,7 +158,10 @@ fn token_matches(pattern: &str, word: &str) -> bool {
     match pattern {
         "#n" => !word.is_empty() && word.len() <= 4 && word.chars().all(|c| c.is_ascii_digit()),
         "#year" => {
-            word.len() == 4 && word.parse::<u32>().is_ok_and(|y| (1900..=2100).contains(&y))
+            word.len() == 4
+                && word
+                    .parse::<u32>()
+                    .is_ok_and(|y| (1900..=2100).contains(&y))
         }
         p => p == word,
     }

@@ -36,9 +36,22 @@ fn coded_wording_is_reported_with_its_words() {
         .find(|f| f.kind == FindingKind::GenderCoded)
         .expect("gender-coded finding");
     assert_eq!(g.severity, Severity::Medium);
-    assert!(g.message.starts_with("strongly masculine-coded (7 masculine-coded"), "{}", g.message);
-    assert!(g.phrase.contains("aggressive") && g.phrase.contains("dominant"), "{}", g.phrase);
-    assert!(kinds(&c).contains(&(FindingKind::Exclusionary, Severity::Medium, "rockstar".into())));
+    assert!(
+        g.message
+            .starts_with("strongly masculine-coded (7 masculine-coded"),
+        "{}",
+        g.message
+    );
+    assert!(
+        g.phrase.contains("aggressive") && g.phrase.contains("dominant"),
+        "{}",
+        g.phrase
+    );
+    assert!(kinds(&c).contains(&(
+        FindingKind::Exclusionary,
+        Severity::Medium,
+        "rockstar".into()
+    )));
 }
 
 #[test]
@@ -56,7 +69,11 @@ fn exclusionary_age_and_gendered_phrases() {
         (FindingKind::AgeCoded, Severity::Medium, "recent graduate"),
         (FindingKind::AgeCoded, Severity::High, "class of 2025"),
         (FindingKind::AgeCoded, Severity::Medium, "digital natives"),
-        (FindingKind::Exclusionary, Severity::High, "native English speaker"),
+        (
+            FindingKind::Exclusionary,
+            Severity::High,
+            "native English speaker",
+        ),
         (FindingKind::GenderedLanguage, Severity::Medium, "He"),
         (FindingKind::GenderedLanguage, Severity::Medium, "chairman"),
         (FindingKind::Exclusionary, Severity::High, "Able-bodied"),
@@ -81,7 +98,10 @@ fn words_inside_other_words_do_not_count() {
 
 #[test]
 fn missing_and_single_pay() {
-    let c = check(&job("Backend Engineer", "Rust services. 3+ years of Rust."), NOW);
+    let c = check(
+        &job("Backend Engineer", "Rust services. 3+ years of Rust."),
+        NOW,
+    );
     assert_eq!(
         kinds(&c),
         vec![(
@@ -113,13 +133,35 @@ fn inflated_experience() {
             (Severity::Medium, "8 years".into()),
         ]
     );
-    let k = &c.findings.iter().find(|f| f.phrase.contains("Kubernetes")).unwrap().message;
-    assert!(k.contains("released in 2014 (at most 12 years possible)"), "{k}");
+    let k = &c
+        .findings
+        .iter()
+        .find(|f| f.phrase.contains("Kubernetes"))
+        .unwrap()
+        .message;
+    assert!(
+        k.contains("released in 2014 (at most 12 years possible)"),
+        "{k}"
+    );
     // 12 years of Kubernetes in 2026 is possible (2014 + 12); 13 is not.
-    let ok = check(&job("Platform Engineer", "12 years of Kubernetes. Pay $1 - $2"), NOW);
-    assert!(ok.findings.iter().all(|f| f.kind != FindingKind::InflatedExperience));
-    let bad = check(&job("Platform Engineer", "13 years of Kubernetes. Pay $1 - $2"), NOW);
-    assert!(bad.findings.iter().any(|f| f.kind == FindingKind::InflatedExperience));
+    let ok = check(
+        &job("Platform Engineer", "12 years of Kubernetes. Pay $1 - $2"),
+        NOW,
+    );
+    assert!(
+        ok.findings
+            .iter()
+            .all(|f| f.kind != FindingKind::InflatedExperience)
+    );
+    let bad = check(
+        &job("Platform Engineer", "13 years of Kubernetes. Pay $1 - $2"),
+        NOW,
+    );
+    assert!(
+        bad.findings
+            .iter()
+            .any(|f| f.kind == FindingKind::InflatedExperience)
+    );
 }
 
 #[test]
