@@ -577,21 +577,22 @@ fn street_addresses(text: &str) -> Vec<Edit> {
                     break;
                 }
             }
-        } else if STREET_WORD_ENDINGS
-            .iter()
-            .any(|e| f.ends_with(e) && f.len() > e.len() + 2)
-            && ws.get(i + 1).is_some_and(|n| {
-                number(&text[n.start..n.end]) && !text[ws[i].end..n.start].contains('\n')
-            })
-        {
-            hit = Some(ws[i].start);
-        } else if (f == "po" || f == "p")
-            && text[ws[i].end..]
-                .trim_start_matches(['.', ' '])
-                .to_lowercase()
-                .starts_with("box")
-        {
-            hit = Some(ws[i].start);
+        } else {
+            // "Hauptstraße 5", or a post-office box.
+            let street_word = STREET_WORD_ENDINGS
+                .iter()
+                .any(|e| f.ends_with(e) && f.len() > e.len() + 2)
+                && ws.get(i + 1).is_some_and(|n| {
+                    number(&text[n.start..n.end]) && !text[ws[i].end..n.start].contains('\n')
+                });
+            let po_box = (f == "po" || f == "p")
+                && text[ws[i].end..]
+                    .trim_start_matches(['.', ' '])
+                    .to_lowercase()
+                    .starts_with("box");
+            if street_word || po_box {
+                hit = Some(ws[i].start);
+            }
         }
         if let Some(start) = hit {
             let end = segment_end(text, start);

@@ -105,7 +105,7 @@ fn names_pronouns_and_contacts_do_not_move_the_score() {
             let job = &jobs[ci % jobs.len()];
             let reference = BlindCandidate::from_candidate(&variant(base, 0, 0, 0));
             let expected = score(job, &reference, &profile, 2026);
-            for person in 0..PEOPLE.len() {
+            for (person, who) in PEOPLE.iter().enumerate() {
                 for pronouns in 0..ABOUT.len() {
                     let c = variant(base, person, pronouns, person + pronouns);
                     let blind = BlindCandidate::from_candidate(&c);
@@ -114,7 +114,7 @@ fn names_pronouns_and_contacts_do_not_move_the_score() {
                     if got != expected || blind != reference {
                         moved.push(format!(
                             "seed {seed} candidate {ci} as {:?}/{pronouns}: {} -> {}\n{}\n---\n{}",
-                            PEOPLE[person],
+                            who,
                             expected.score,
                             got.score,
                             reference.resume_text,
