@@ -421,3 +421,55 @@ mod props {
         }
     }
 }
+
+/// A timing print, not an assertion: `cargo test --lib -- --ignored blind_cost --nocapture`
+/// (with optimisations for a meaningful figure).
+#[test]
+#[ignore]
+fn blind_cost() {
+    let tenant = crate::sandbox::data::Tenant::generate(5, 10, 400);
+    let cands: Vec<Candidate> = tenant
+        .candidates
+        .iter()
+        .map(|g| {
+            let mut p = person(&g.first_name, &g.last_name);
+            p.email = Some(g.email.clone());
+            p.phone = Some(g.phone.clone());
+            p.address = Some(g.address());
+            candidate(&g.resume_text(), p)
+        })
+        .collect();
+    let bytes: usize = cands.iter().map(|c| c.resume.parsed_text.len()).sum();
+    let t = std::time::Instant::now();
+    let mut n = 0;
+    for _ in 0..5 {
+        for c in &cands {
+            std::hint::black_box(BlindCandidate::from_candidate(c));
+            n += 1;
+        }
+    }
+    let per = t.elapsed().as_secs_f64() * 1e6 / f64::from(n);
+    let t = std::time::Instant::now();
+    for c in &cands {
+        std::hint::black_box(doc(&c.resume.parsed_text, &c.personal));
+    }
+    println!("redact: {:.1} µs", t.elapsed().as_secs_f64() * 1e6 / cands.len() as f64);
+    let t = std::time::Instant::now();
+    for c in &cands {
+        std::hint::black_box(parse_resume(&c.resume.parsed_text));
+    }
+    println!("parse: {:.1} µs", t.elapsed().as_secs_f64() * 1e6 / cands.len() as f64);
+    let who: Vec<Identity> = cands.iter().map(|c| Identity::new(&c.personal)).collect();
+    for (name, f) in super::redact::PASSES {
+        let t = std::time::Instant::now();
+        for (c, w) in cands.iter().zip(&who) {
+            std::hint::black_box(f(&c.resume.parsed_text, w));
+        }
+        println!("{name}: {:.1} µs", t.elapsed().as_secs_f64() * 1e6 / cands.len() as f64);
+    }
+    println!(
+        "from_candidate: {per:.1} µs per candidate ({} candidates, {} bytes of resume on average)",
+        cands.len(),
+        bytes / cands.len().max(1)
+    );
+}

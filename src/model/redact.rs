@@ -97,6 +97,26 @@ pub fn fold(s: &str) -> String {
         .collect()
 }
 
+/// [`fold`] without an allocation for the common case (already lowercase ASCII).
+pub fn fold_cow(s: &str) -> Cow<'_, str> {
+    if s
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'\'')
+    {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(fold(s))
+    }
+}
+
+/// Whether a folded word is in [`AMBIGUOUS`].
+pub fn is_ambiguous(folded: &str) -> bool {
+    static SET: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
+        std::sync::OnceLock::new();
+    SET.get_or_init(|| AMBIGUOUS.iter().copied().collect())
+        .contains(folded)
+}
+
 /// A word: a run of letters and digits, with inner apostrophes ("O'Brien",
 /// "I'm") but not a possessive "'s" ("Jane's" is "Jane" then "'s").
 #[derive(Clone, Copy, Debug)]
@@ -359,10 +379,20 @@ const PROFILE_HOSTS: &[&str] = &[
 fn emails_and_urls(text: &str, who: &Identity) -> Vec<Edit> {
     let mut edits = Vec::new();
     let mut start = None;
+    let distinctive: Vec<&str> = who
+        .names
+        .iter()
+        .filter(|n| n.chars().count() >= 3 && !is_ambiguous(n))
+        .map(String::as_str)
+        .collect();
     let check = |s: usize, e: usize, edits: &mut Vec<Edit>| {
         // A sentence's final dot or colon is not part of the token.
         let tok = text[s..e].trim_end_matches(['.', ':', '!', '?', '\'']);
         let e = s + tok.len();
+        // Emails, URLs and domains all have one of these.
+        if !tok.contains(['@', '.', '/']) {
+            return;
+        }
         let lower = fold(tok);
         if let Some(at) = lower.find('@') {
             let domain = &lower[at + 1..];
@@ -380,11 +410,7 @@ fn emails_and_urls(text: &str, who: &Identity) -> Vec<Edit> {
             || lower.starts_with("www.");
         let profile = PROFILE_HOSTS.iter().any(|h| lower.contains(h));
         let squashed: String = lower.chars().filter(|c| c.is_alphanumeric()).collect();
-        let named = who
-            .names
-            .iter()
-            .filter(|n| n.chars().count() >= 3 && !AMBIGUOUS.contains(&n.as_str()))
-            .any(|n| squashed.contains(n.as_str()));
+        let named = distinctive.iter().any(|n| squashed.contains(n));
         // A bare domain ("janedoe.dev") is written in lowercase; "J.Doe" is a name.
         let domain_like = tok.chars().all(|c| !c.is_uppercase())
             && lower.rsplit_once('.').is_some_and(|(head, tld)| {
@@ -548,7 +574,7 @@ fn street_addresses(text: &str) -> Vec<Edit> {
     let mut i = 0;
     while i < ws.len() {
         let w = &text[ws[i].start..ws[i].end];
-        let f = fold(w);
+        let f = fold_cow(w);
         let number = |s: &str| {
             let d = s.trim_end_matches(|c: char| c.is_ascii_alphabetic());
             !d.is_empty()
@@ -564,8 +590,8 @@ fn street_addresses(text: &str) -> Vec<Edit> {
                 if text[ws[i].end..n.start].contains('\n') {
                     break;
                 }
-                let nf = fold(&text[n.start..n.end]);
-                if k >= 2 && STREET_SUFFIXES.contains(&nf.as_str()) {
+                let nf = fold_cow(&text[n.start..n.end]);
+                if k >= 2 && STREET_SUFFIXES.contains(&nf.as_ref()) {
                     hit = Some(ws[i].start);
                     break;
                 }
@@ -615,7 +641,7 @@ fn street_addresses(text: &str) -> Vec<Edit> {
 /// The candidate's own address anywhere; its parts (city, region) in the header.
 fn known_address(text: &str, who: &Identity, lines: &[LineKind]) -> Vec<Edit> {
     let ws = words(text);
-    let folded: Vec<String> = ws.iter().map(|w| fold(&text[w.start..w.end])).collect();
+    let folded: Vec<Cow<str>> = ws.iter().map(|w| fold_cow(&text[w.start..w.end])).collect();
     let starts = line_starts(text);
     let mut edits = Vec::new();
     let find = |needle: &[String], header_only: bool, edits: &mut Vec<Edit>| {
@@ -623,12 +649,16 @@ fn known_address(text: &str, who: &Identity, lines: &[LineKind]) -> Vec<Edit> {
             return;
         }
         let single_ambiguous = needle.len() == 1
-            && (needle[0].chars().count() < 2 || AMBIGUOUS.contains(&needle[0].as_str()));
+            && (needle[0].chars().count() < 2 || is_ambiguous(&needle[0]));
         if single_ambiguous {
             return;
         }
         for i in 0..ws.len().saturating_sub(needle.len() - 1) {
-            if folded[i..i + needle.len()] != *needle {
+            if !folded[i..i + needle.len()]
+                .iter()
+                .zip(needle)
+                .all(|(a, b)| a.as_ref() == b)
+            {
                 continue;
             }
             let (s, e) = (ws[i].start, ws[i + needle.len() - 1].end);
@@ -677,7 +707,7 @@ fn names(text: &str, who: &Identity, lines: &[LineKind], ctx: Context) -> Vec<Ed
     }
     let ws = words(text);
     let starts = line_starts(text);
-    let folded: Vec<String> = ws.iter().map(|w| fold(&text[w.start..w.end])).collect();
+    let folded: Vec<Cow<str>> = ws.iter().map(|w| fold_cow(&text[w.start..w.end])).collect();
     let kind = |i: usize| {
         lines
             .get(line_at(&starts, ws[i].start))
@@ -689,10 +719,10 @@ fn names(text: &str, who: &Identity, lines: &[LineKind], ctx: Context) -> Vec<Ed
     };
     let skill_words: std::collections::HashSet<&str> = (0..ws.len())
         .filter(|i| kind(*i).skills)
-        .map(|i| folded[i].as_str())
+        .map(|i| folded[i].as_ref())
         .collect();
     let ambiguous =
-        |f: &str| f.chars().count() < 2 || AMBIGUOUS.contains(&f) || skill_words.contains(f);
+        |f: &str| f.chars().count() < 2 || is_ambiguous(f) || skill_words.contains(f);
     let gap = |a: usize, b: usize| &text[ws[a].end..ws[b].start];
     // Adjacent within a name: spaces, a comma, an initial's dot, a hyphen.
     let joined = |a: usize, b: usize| {
@@ -711,7 +741,7 @@ fn names(text: &str, who: &Identity, lines: &[LineKind], ctx: Context) -> Vec<Ed
     let initial_of_name = |i: usize| {
         is_initial(&folded[i])
             && capitalised(i)
-            && who.names.iter().any(|n| n.starts_with(folded[i].as_str()))
+            && who.names.iter().any(|n| n.starts_with(folded[i].as_ref()))
     };
 
     let mut marked = vec![false; ws.len()];
@@ -764,7 +794,7 @@ fn names(text: &str, who: &Identity, lines: &[LineKind], ctx: Context) -> Vec<Ed
                 && (folded[i - 1] == "i'm"
                     || (i >= 2
                         && matches!(
-                            (folded[i - 2].as_str(), folded[i - 1].as_str()),
+                            (folded[i - 2].as_ref(), folded[i - 1].as_ref()),
                             ("i", "am") | ("name", "is") | ("call", "me")
                         )));
             // "Ruby led the migration.": a sentence about the candidate.
@@ -775,7 +805,7 @@ fn names(text: &str, who: &Identity, lines: &[LineKind], ctx: Context) -> Vec<Ed
                 && !kind(i).header
                 && i + 1 < ws.len()
                 && text[ws[i].end..ws[i + 1].start] == *" "
-                && NAME_VERBS.contains(&folded[i + 1].as_str());
+                && NAME_VERBS.contains(&folded[i + 1].as_ref());
             // An initial alone needs a marked neighbour, not just a name-like one.
             let initial_ok = name
                 || (i > 0 && marked[i - 1] && joined(i - 1, i))
@@ -852,7 +882,7 @@ fn is_year(s: &str) -> bool {
 /// "born in 1985", "age 34", "34 years old", "class of 2015", "graduated in 2015".
 fn age_mentions(text: &str) -> Vec<Edit> {
     let ws = words(text);
-    let f: Vec<String> = ws.iter().map(|w| fold(&text[w.start..w.end])).collect();
+    let f: Vec<Cow<str>> = ws.iter().map(|w| fold_cow(&text[w.start..w.end])).collect();
     let mut edits = Vec::new();
     let edit = |s: usize, e: usize, with: &'static str| Edit {
         start: ws[s].start,
@@ -860,7 +890,7 @@ fn age_mentions(text: &str) -> Vec<Edit> {
         with: Cow::Borrowed(with),
     };
     for i in 0..ws.len() {
-        let at = |k: usize| f.get(i + k).map(String::as_str).unwrap_or("");
+        let at = |k: usize| f.get(i + k).map(|c| c.as_ref()).unwrap_or("");
         let num = |k: usize| {
             let s = at(k);
             !s.is_empty() && s.len() <= 3 && s.chars().all(|c| c.is_ascii_digit())
@@ -962,12 +992,12 @@ fn gendered(text: &str) -> Vec<Edit> {
     let mut edits = Vec::new();
     for (i, w) in ws.iter().enumerate() {
         let orig = &text[w.start..w.end];
-        let f = fold(orig);
+        let f = fold_cow(orig);
         let next = ws.get(i + 1).filter(|n| {
             let g = &text[w.end..n.start];
             !g.is_empty() && g.chars().all(|c| c == ' ')
         });
-        let next_f = next.map(|n| fold(&text[n.start..n.end]));
+        let next_f = next.map(|n| fold_cow(&text[n.start..n.end]));
         let followed_by_noun = next_f
             .as_deref()
             .is_some_and(|n| !NOT_A_NOUN.contains(&n) && !n.chars().all(|c| c.is_ascii_digit()));
@@ -986,7 +1016,7 @@ fn gendered(text: &str) -> Vec<Edit> {
                 continue;
             }
         }
-        let neutral: Cow<'static, str> = match f.as_str() {
+        let neutral: Cow<'static, str> = match f.as_ref() {
             "her" if followed_by_noun => "their".into(),
             "her" => "them".into(),
             "his" if followed_by_noun => "their".into(),
@@ -1032,3 +1062,17 @@ fn gendered(text: &str) -> Vec<Edit> {
     }
     edits
 }
+
+/// Each pass alone, for the timing print in the tests.
+#[cfg(test)]
+#[allow(clippy::type_complexity)]
+pub(crate) const PASSES: &[(&str, fn(&str, &Identity) -> usize)] = &[
+    ("labels", |t, _| label_lines(t).len()),
+    ("emails_urls", |t, w| emails_and_urls(t, w).len()),
+    ("phones", |t, w| phones(t, w).len()),
+    ("streets", |t, _| street_addresses(t).len()),
+    ("known_address", |t, w| known_address(t, w, &line_kinds(t, Context::Document)).len()),
+    ("names", |t, w| names(t, w, &line_kinds(t, Context::Document), Context::Document).len()),
+    ("age", |t, _| age_mentions(t).len()),
+    ("gendered", |t, _| gendered(t).len()),
+];
