@@ -16,7 +16,7 @@
 
 use serde::Serialize;
 
-use super::redact::{AMBIGUOUS, Context, Identity, fold, redact};
+use super::redact::{Context, Identity, fold, is_ambiguous, redact};
 use super::resume::{
     Section, heading, is_bullet, parse_education_line, parse_experience_line, parse_resume,
 };
@@ -250,12 +250,33 @@ fn blind_text(redacted: &str) -> String {
 /// Employer and school names found in the resume, to remove wherever else
 /// they appear (a summary's "7 years at Acme").
 #[derive(Default)]
+///
+/// A listed skill wins over an employer of the same name: "Stripe" in the
+/// skills of someone who worked at Stripe stays, and so does "Google Cloud"
+/// for someone who worked at Google.
 struct Known {
     phrases: Vec<(Vec<String>, &'static str)>,
+    skills: Vec<Vec<String>>,
+}
+
+fn folded_words(phrase: &str) -> Vec<String> {
+    phrase
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(fold)
+        .collect()
 }
 
 impl Known {
     fn add(&mut self, parsed: &StructuredResume, vendor: &StructuredResume) {
+        for s in [parsed, vendor] {
+            for skill in &s.skills {
+                let words = folded_words(skill);
+                if !words.is_empty() && !self.skills.contains(&words) {
+                    self.skills.push(words);
+                }
+            }
+        }
         for s in [parsed, vendor] {
             for w in &s.work_experience {
                 if let Some(c) = &w.company {
@@ -271,16 +292,15 @@ impl Known {
     }
 
     fn push(&mut self, phrase: &str, with: &'static str) {
-        let words: Vec<String> = phrase
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .map(fold)
-            .collect();
+        let words = folded_words(phrase);
         // A single word that is also a skill ("Oracle", "Docker") or too
         // short to be distinctive stays: it is more likely the skill.
-        let weak = words.len() == 1
-            && (words[0].chars().count() < 3 || AMBIGUOUS.contains(&words[0].as_str()));
-        if words.is_empty() || weak || self.phrases.iter().any(|(p, _)| *p == words) {
+        let weak = words.len() == 1 && (words[0].chars().count() < 3 || is_ambiguous(&words[0]));
+        if words.is_empty()
+            || weak
+            || self.skills.contains(&words)
+            || self.phrases.iter().any(|(p, _)| *p == words)
+        {
             return;
         }
         self.phrases.push((words, with));
@@ -317,6 +337,15 @@ impl Known {
                         && !text[spans[i].0..spans[i + p.len() - 1].1].contains('\n')
                 })
                 .max_by_key(|(p, _)| p.len());
+            // A longer listed skill starting here ("Google Cloud") is the skill.
+            let skill_here = |len: usize| {
+                self.skills.iter().any(|k| {
+                    k.len() > len
+                        && spans.len() - i >= k.len()
+                        && spans[i..i + k.len()].iter().zip(k).all(|(s, w)| s.2 == *w)
+                })
+            };
+            let hit = hit.filter(|(p, _)| !skill_here(p.len()));
             match hit {
                 Some((p, with)) => {
                     out.push_str(&text[at..spans[i].0]);

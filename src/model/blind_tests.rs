@@ -309,6 +309,20 @@ fn blind_candidate_has_no_employer_school_or_graduation_year() {
 }
 
 #[test]
+fn an_employer_named_like_a_listed_skill_keeps_the_skill() {
+    let text = "SUMMARY\nFour years at Stripe and Google building payments on Stripe and Google Cloud.\n\n\
+                EXPERIENCE\nEngineer, Stripe (2020 - present)\nEngineer, Google (2016 - 2020)\n\n\
+                SKILLS\nStripe, Google Cloud, Go\n";
+    let b = BlindCandidate::from_candidate(&candidate(text, person("Jane", "Doe")));
+    assert_eq!(
+        b.resume_text,
+        "SUMMARY\nFour years at Stripe and [employer] building payments on Stripe and Google Cloud.\n\n\
+         EXPERIENCE\nEngineer (2020 - present)\nEngineer (2016 - 2020)\n\n\
+         SKILLS\nStripe, Google Cloud, Go\n"
+    );
+}
+
+#[test]
 fn vendor_lists_are_redacted_field_by_field() {
     let mut c = candidate("SKILLS\nRust\n", person("Jane", "Doe"));
     // A vendor profile (not the text's parse): titles and skills as the vendor gave them.
@@ -453,19 +467,28 @@ fn blind_cost() {
     for c in &cands {
         std::hint::black_box(doc(&c.resume.parsed_text, &c.personal));
     }
-    println!("redact: {:.1} µs", t.elapsed().as_secs_f64() * 1e6 / cands.len() as f64);
+    println!(
+        "redact: {:.1} µs",
+        t.elapsed().as_secs_f64() * 1e6 / cands.len() as f64
+    );
     let t = std::time::Instant::now();
     for c in &cands {
         std::hint::black_box(parse_resume(&c.resume.parsed_text));
     }
-    println!("parse: {:.1} µs", t.elapsed().as_secs_f64() * 1e6 / cands.len() as f64);
+    println!(
+        "parse: {:.1} µs",
+        t.elapsed().as_secs_f64() * 1e6 / cands.len() as f64
+    );
     let who: Vec<Identity> = cands.iter().map(|c| Identity::new(&c.personal)).collect();
     for (name, f) in super::redact::PASSES {
         let t = std::time::Instant::now();
         for (c, w) in cands.iter().zip(&who) {
             std::hint::black_box(f(&c.resume.parsed_text, w));
         }
-        println!("{name}: {:.1} µs", t.elapsed().as_secs_f64() * 1e6 / cands.len() as f64);
+        println!(
+            "{name}: {:.1} µs",
+            t.elapsed().as_secs_f64() * 1e6 / cands.len() as f64
+        );
     }
     println!(
         "from_candidate: {per:.1} µs per candidate ({} candidates, {} bytes of resume on average)",

@@ -99,8 +99,7 @@ pub fn fold(s: &str) -> String {
 
 /// [`fold`] without an allocation for the common case (already lowercase ASCII).
 pub fn fold_cow(s: &str) -> Cow<'_, str> {
-    if s
-        .bytes()
+    if s.bytes()
         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'\'')
     {
         Cow::Borrowed(s)
@@ -648,8 +647,8 @@ fn known_address(text: &str, who: &Identity, lines: &[LineKind]) -> Vec<Edit> {
         if needle.is_empty() {
             return;
         }
-        let single_ambiguous = needle.len() == 1
-            && (needle[0].chars().count() < 2 || is_ambiguous(&needle[0]));
+        let single_ambiguous =
+            needle.len() == 1 && (needle[0].chars().count() < 2 || is_ambiguous(&needle[0]));
         if single_ambiguous {
             return;
         }
@@ -721,8 +720,7 @@ fn names(text: &str, who: &Identity, lines: &[LineKind], ctx: Context) -> Vec<Ed
         .filter(|i| kind(*i).skills)
         .map(|i| folded[i].as_ref())
         .collect();
-    let ambiguous =
-        |f: &str| f.chars().count() < 2 || is_ambiguous(f) || skill_words.contains(f);
+    let ambiguous = |f: &str| f.chars().count() < 2 || is_ambiguous(f) || skill_words.contains(f);
     let gap = |a: usize, b: usize| &text[ws[a].end..ws[b].start];
     // Adjacent within a name: spaces, a comma, an initial's dot, a hyphen.
     let joined = |a: usize, b: usize| {
@@ -1071,8 +1069,12 @@ pub(crate) const PASSES: &[(&str, fn(&str, &Identity) -> usize)] = &[
     ("emails_urls", |t, w| emails_and_urls(t, w).len()),
     ("phones", |t, w| phones(t, w).len()),
     ("streets", |t, _| street_addresses(t).len()),
-    ("known_address", |t, w| known_address(t, w, &line_kinds(t, Context::Document)).len()),
-    ("names", |t, w| names(t, w, &line_kinds(t, Context::Document), Context::Document).len()),
+    ("known_address", |t, w| {
+        known_address(t, w, &line_kinds(t, Context::Document)).len()
+    }),
+    ("names", |t, w| {
+        names(t, w, &line_kinds(t, Context::Document), Context::Document).len()
+    }),
     ("age", |t, _| age_mentions(t).len()),
     ("gendered", |t, _| gendered(t).len()),
 ];
