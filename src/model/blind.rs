@@ -107,7 +107,7 @@ impl BlindCandidate {
             title: c
                 .title
                 .as_deref()
-                .map(|t| without_employer(&field(t)).to_string())
+                .map(|t| without_placeholders(without_employer(&field(t))))
                 .filter(|t| !t.is_empty()),
             resume_text: text,
             structured: BlindResume {
@@ -154,18 +154,34 @@ fn without_employer(title: &str) -> &str {
     }
 }
 
+/// "[name] — Senior Engineer" -> "Senior Engineer": a headline's personal
+/// parts say nothing about the role.
+fn without_placeholders(title: &str) -> String {
+    let mut t = title.to_string();
+    for p in PLACEHOLDERS {
+        t = t.replace(p, "");
+    }
+    t.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim_matches(|c: char| !c.is_alphanumeric() && !matches!(c, ')' | '+' | '#'))
+        .to_string()
+}
+
+const PLACEHOLDERS: &[&str] = &[
+    "[name]",
+    "[email]",
+    "[phone]",
+    "[url]",
+    "[address]",
+    "[personal]",
+    "[age]",
+];
+
 /// True when a line holds nothing but placeholders and separators.
 fn only_placeholders(line: &str) -> bool {
     let mut rest = line.to_string();
-    for p in [
-        "[name]",
-        "[email]",
-        "[phone]",
-        "[url]",
-        "[address]",
-        "[personal]",
-        "[age]",
-    ] {
+    for p in PLACEHOLDERS {
         rest = rest.replace(p, "");
     }
     rest.chars().all(|c| !c.is_alphanumeric())

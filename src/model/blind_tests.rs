@@ -165,12 +165,12 @@ fn urls_that_identify() {
     let p = person("Jane", "Doe");
     let out = doc(
         "linkedin.com/in/jane-doe | https://github.com/janedoe | janedoe.dev | \
-         https://www.linkedin.com/in/xyz123 | https://tokio.rs | docs.rs",
+         https://www.linkedin.com/in/xyz123 | @jdoe_dev | https://tokio.rs | docs.rs",
         &p,
     );
     assert_eq!(
         out,
-        "[url] | [url] | [url] | [url] | https://tokio.rs | docs.rs"
+        "[url] | [url] | [url] | [url] | [url] | https://tokio.rs | docs.rs"
     );
 }
 
@@ -338,7 +338,7 @@ fn vendor_lists_are_redacted_field_by_field() {
         discipline: Some("Physics".into()),
         level: Some(EducationLevel::Bachelor),
     }];
-    c.title = Some("Staff Engineer at Doe LLC".into());
+    c.title = Some("Jane Doe — Staff Engineer at Doe LLC".into());
     let b = BlindCandidate::from_candidate(&c);
     assert_eq!(
         b.structured.work_experience[0].title,

@@ -404,6 +404,15 @@ fn emails_and_urls(text: &str, who: &Identity) -> Vec<Edit> {
                 return;
             }
         }
+        // A social handle ("@janedoe").
+        if lower.len() > 2 && lower.starts_with('@') {
+            edits.push(Edit {
+                start: s,
+                end: e,
+                with: Cow::Borrowed("[url]"),
+            });
+            return;
+        }
         let is_url = lower.starts_with("http://")
             || lower.starts_with("https://")
             || lower.starts_with("www.");
