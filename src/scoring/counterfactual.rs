@@ -181,3 +181,80 @@ fn a_skill_name_neither_adds_nor_removes_the_skill() {
     assert_eq!(s("Ruby Swift", "Python"), s("Jane Doe", "Python"));
     assert_eq!(s("Grace Go", "Java"), s("Jane Doe", "Java"));
 }
+
+mod props {
+    use super::*;
+    use crate::model::redact::AMBIGUOUS;
+    use proptest::prelude::*;
+
+    /// A capitalised name: random letters, or a word that is also a skill.
+    fn name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[A-Z][a-z]{1,9}",
+            proptest::sample::select(AMBIGUOUS).prop_map(|w| {
+                let mut c = w.chars();
+                c.next()
+                    .map(|f| f.to_uppercase().chain(c).collect())
+                    .unwrap_or_default()
+            }),
+        ]
+    }
+
+    fn plain(base: &GenCandidate, first: &str, last: &str, phone: usize) -> Candidate {
+        let mut g = base.clone();
+        g.first_name = first.to_string();
+        g.last_name = last.to_string();
+        g.email = format!(
+            "{}.{}@example.org",
+            first.to_lowercase(),
+            last.to_lowercase()
+        );
+        g.phone = PHONES[phone].to_string();
+        let text = g.resume_text();
+        Candidate {
+            id: "x".into(),
+            personal: PersonalInfo {
+                first_name: Some(first.to_string()),
+                last_name: Some(last.to_string()),
+                email: Some(g.email.clone()),
+                phone: Some(g.phone.clone()),
+                address: Some(g.address()),
+            },
+            title: Some(g.title.clone()),
+            resume: Resume {
+                url: None,
+                structured: parse_resume(&text),
+                parsed_text: text,
+            },
+            source: None,
+            updated_at: None,
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Any two names give the same blind view of the same resume, unless
+        /// the name is itself a word the resume uses (then that word goes,
+        /// as it must: it could be the name).
+        #[test]
+        fn any_name_same_blind_view(
+            first in name(),
+            last in name(),
+            which in 0usize..20,
+            phone in 0usize..5,
+        ) {
+            let tenant = Tenant::generate(3, 4, 20);
+            let base = &tenant.candidates[which % tenant.candidates.len()];
+            let body = base.resume_text();
+            let used = |w: &str| {
+                body.split(|c: char| !c.is_alphanumeric())
+                    .any(|x| x.eq_ignore_ascii_case(w))
+            };
+            prop_assume!(!used(&first) && !used(&last) && first != last);
+            let a = BlindCandidate::from_candidate(&plain(base, &first, &last, phone));
+            let b = BlindCandidate::from_candidate(&plain(base, "Emily", "Walsh", 0));
+            prop_assert_eq!(a, b);
+        }
+    }
+}
