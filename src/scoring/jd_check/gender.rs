@@ -147,6 +147,17 @@ const DOMAIN_PAIRS: &[(&str, &str)] = &[
     ("decision", "tree"),
     ("decision", "trees"),
     ("dependency", "injection"),
+    ("competitive", "salary"),
+    ("competitive", "compensation"),
+    ("competitive", "pay"),
+    ("competitive", "benefits"),
+    ("competitive", "package"),
+    ("competitive", "rates"),
+    ("data", "driven"),
+    ("test", "driven"),
+    ("event", "driven"),
+    ("metrics", "driven"),
+    ("feel", "free"),
 ];
 const DOMAIN_WORDS: &[&str] = &[
     "analyst",
@@ -162,6 +173,12 @@ const DOMAIN_WORDS: &[&str] = &[
     "responses",
     "responsive",
     "logic",
+    "depending",
+    "depends",
+    "childcare",
+    "objectives",
+    "competency",
+    "competencies",
 ];
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -595,6 +612,11 @@ mod tests {
             "the original counts them"
         );
         assert_eq!(c.feminine, ["commit", "support", "kind"]);
+        let benefits = "Competitive salary, childcare, data-driven and test-driven teams; \
+                        feel free to ask. Objectives and key results; core competencies.";
+        let g = assess(benefits, Options::default());
+        assert!(g.masculine.is_empty() && g.feminine.is_empty(), "{g:?}");
+        assert_eq!(compat(benefits).masculine.len(), 5);
         // A real "lead" still counts.
         assert_eq!(
             assess("You will lead the team", Options::default()).masculine,
