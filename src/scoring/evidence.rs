@@ -203,11 +203,11 @@ impl<'a> ResumeEvidence<'a> {
             if mj > offset + title.len() || mi < offset {
                 return None;
             }
-            title.to_string()
+            return clean_quote(title, &self.text[i..j], true);
         } else {
             sentence_around(text, mi, mj)
         };
-        clean_quote(&sentence, &self.text[i..j])
+        clean_quote(&sentence, &self.text[i..j], false)
     }
 }
 
@@ -242,7 +242,8 @@ fn sentence_around(line: &str, i: usize, j: usize) -> String {
 
 /// Trims bullets and whitespace, drops parts with dates or contact details,
 /// and bounds the length around the matched term.
-fn clean_quote(sentence: &str, term: &str) -> Option<String> {
+/// `title`: the quote is a job title, whose capitalised words are no names.
+fn clean_quote(sentence: &str, term: &str, title: bool) -> Option<String> {
     if sentence.contains('@') || sentence.contains("http") || sentence.contains("[redacted]") {
         return None;
     }
@@ -263,7 +264,7 @@ fn clean_quote(sentence: &str, term: &str) -> Option<String> {
             break;
         }
     }
-    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let s = neutral_words(&s, term, title);
     if s.is_empty() {
         return None;
     }
@@ -286,6 +287,78 @@ fn clean_quote(sentence: &str, term: &str) -> Option<String> {
         out.insert(0, '…');
     }
     Some(out)
+}
+
+/// Gendered pronouns as neutral ones.
+fn neutral_pronoun(lower: &str) -> Option<&'static str> {
+    Some(match lower {
+        "he" | "she" => "they",
+        "him" => "them",
+        "his" | "her" => "their",
+        "hers" => "theirs",
+        "himself" | "herself" => "themselves",
+        _ => return None,
+    })
+}
+
+/// The words of a quote with what could identify the person or hint at a
+/// protected attribute replaced: gendered pronouns become neutral, years
+/// become "…", and capitalised names that are not skill terms (employers,
+/// places, schools, people) become "…". The matched term always stays.
+fn neutral_words(s: &str, term: &str, title: bool) -> String {
+    let tax = taxonomy::get();
+    let term_lower = term.to_lowercase();
+    // Byte ranges of skill terms in `s`: capitalised words there are kept.
+    let terms: Vec<(usize, usize)> = tax
+        .map(|t| {
+            t.mentions(s)
+                .into_iter()
+                .map(|m| (m.start, m.end))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut out: Vec<String> = Vec::new();
+    let mut first = true;
+    let mut offset = 0usize;
+    for raw in s.split(' ') {
+        let start = offset;
+        offset += raw.len() + 1;
+        if raw.is_empty() {
+            continue;
+        }
+        let core = raw.trim_matches(|c: char| !c.is_alphanumeric());
+        let lower = core.to_lowercase();
+        let in_term = terms
+            .iter()
+            .any(|&(i, j)| start < j && i < start + raw.len())
+            || (!lower.is_empty() && term_lower.contains(&lower));
+        let word = if let Some(n) = neutral_pronoun(&lower) {
+            let n = if core.starts_with(char::is_uppercase) {
+                let mut c = n.chars();
+                c.next()
+                    .map(|f| f.to_uppercase().chain(c).collect())
+                    .unwrap_or_default()
+            } else {
+                n.to_string()
+            };
+            raw.replacen(core, &n, 1)
+        } else if core.len() == 4
+            && core.chars().all(|c| c.is_ascii_digit())
+            && core.starts_with(['1', '2'])
+        {
+            "…".to_string()
+        } else if core.starts_with(char::is_uppercase) && !in_term && !first && !title {
+            "…".to_string()
+        } else {
+            raw.to_string()
+        };
+        first = false;
+        if word == "…" && out.last().is_some_and(|w| w == "…") {
+            continue;
+        }
+        out.push(word);
+    }
+    out.join(" ")
 }
 
 #[cfg(test)]
@@ -361,12 +434,30 @@ mod tests {
         let f = r.skill(&skill_from_name("Rust").expect("skill"));
         assert_eq!(f.sentence.as_deref(), Some("Rust Engineer"));
         assert_eq!(
-            clean_quote("- Shipped Go (Jan 2019 - Feb 2020) at scale", "Go").as_deref(),
+            clean_quote("- Shipped Go (Jan 2019 - Feb 2020) at scale", "Go", false).as_deref(),
             Some("Shipped Go at scale")
         );
-        assert_eq!(clean_quote("mail me: a@b.c about Go", "Go"), None);
+        assert_eq!(clean_quote("mail me: a@b.c about Go", "Go", false), None);
+        assert_eq!(
+            clean_quote(
+                "At Iberia Bank she led the Rust rewrite in Madrid since 2019.",
+                "Rust",
+                false
+            )
+            .as_deref(),
+            Some("At … they led the Rust rewrite in … since …")
+        );
+        assert_eq!(
+            clean_quote(
+                "Built Kafka and Google Cloud pipelines for Globex.",
+                "Kafka",
+                false
+            )
+            .as_deref(),
+            Some("Built Kafka and Google Cloud pipelines for …")
+        );
         let long = format!("{} Kafka {}", "x".repeat(300), "y".repeat(300));
-        let q = clean_quote(&long, "Kafka").expect("quote");
+        let q = clean_quote(&long, "Kafka", false).expect("quote");
         assert!(
             q.contains("Kafka") && q.chars().count() <= MAX_SENTENCE + 2,
             "{q}"

@@ -6,7 +6,7 @@
 //! us) contribute curated technology terms only, as nice-to-haves.
 
 use super::certs;
-use super::skills::{Skill, find_curated_skills, find_skills, skill_from_name};
+use super::skills::{Skill, find_skills_where, skill_from_name};
 use crate::api::ScoringProfileSpec;
 use crate::model::{EducationLevel, Job};
 
@@ -274,7 +274,10 @@ pub fn analyze(job: &Job, profile: &ScoringProfileSpec) -> JobAsk {
         {
             years = Some(y);
         }
-        for c in certs::find(line) {
+        let cert_mentions = certs::find(line);
+        let cert_spans: Vec<(usize, usize)> =
+            cert_mentions.iter().map(|c| (c.start, c.end)).collect();
+        for c in cert_mentions {
             let required = *p != Some(Part::Nice);
             match cert_asks.iter_mut().find(|x| x.name == c.name) {
                 Some(x) => x.required |= required,
@@ -287,11 +290,7 @@ pub fn analyze(job: &Job, profile: &ScoringProfileSpec) -> JobAsk {
         if is_education_line(&lower) {
             continue;
         }
-        let found = if *p == Some(Part::Neutral) {
-            find_curated_skills(line)
-        } else {
-            find_skills(line)
-        };
+        let found = find_skills_where(line, *p == Some(Part::Neutral), &cert_spans);
         for name in found.into_iter().filter(|n| !certs::is_cert_name(n)) {
             let s = Skill {
                 name: name.to_string(),

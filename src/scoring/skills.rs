@@ -3,7 +3,7 @@
 //! (word boundaries, everyday words such as "Go" or "Swift", short terms) are
 //! documented there.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashSet};
 
 use super::taxonomy;
 
@@ -51,29 +51,32 @@ pub fn skill_from_name(name: &str) -> Option<Skill> {
 
 /// Every taxonomy skill named in `text`, in order of first mention.
 pub fn find_skills(text: &str) -> Vec<&'static str> {
-    let Some(t) = taxonomy::get() else {
-        return Vec::new();
-    };
-    let mut seen: HashMap<u32, ()> = HashMap::new();
-    t.mentions(text)
-        .into_iter()
-        .filter(|m| seen.insert(m.concept, ()).is_none())
-        .filter_map(|m| t.concept(m.concept).map(|c| c.name.as_str()))
-        .collect()
+    find_skills_where(text, false, &[])
 }
 
 /// Curated (technology) skills named in `text`: context such as a job's
 /// responsibilities is read for these only, not for every ESCO phrase.
 pub fn find_curated_skills(text: &str) -> Vec<&'static str> {
+    find_skills_where(text, true, &[])
+}
+
+/// Skills named in `text` outside the byte ranges `skip` (e.g. the words of
+/// a certification's name), optionally curated ones only.
+pub fn find_skills_where(
+    text: &str,
+    curated_only: bool,
+    skip: &[(usize, usize)],
+) -> Vec<&'static str> {
     let Some(t) = taxonomy::get() else {
         return Vec::new();
     };
-    let mut seen: HashMap<u32, ()> = HashMap::new();
+    let mut seen: HashSet<u32> = HashSet::new();
     t.mentions(text)
         .into_iter()
-        .filter(|m| seen.insert(m.concept, ()).is_none())
+        .filter(|m| !skip.iter().any(|&(i, j)| m.start < j && i < m.end))
+        .filter(|m| seen.insert(m.concept))
         .filter_map(|m| t.concept(m.concept))
-        .filter(|c| c.curated)
+        .filter(|c| c.curated || !curated_only)
         .map(|c| c.name.as_str())
         .collect()
 }
