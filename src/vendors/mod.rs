@@ -666,6 +666,37 @@ mod tests {
     }
 
     #[test]
+    fn the_note_shows_evidence_bounded() {
+        use crate::model::{Evidence, EvidenceKind};
+        let mut r = req("k1", 64, Band::ModerateFit, 1_700_000_000);
+        r.score.summary = "64/100, moderate fit.".into();
+        let ev = |name: &str, matched, strength, sentence: Option<&str>| Evidence {
+            requirement: name.into(),
+            kind: EvidenceKind::Must,
+            matched,
+            strength,
+            sentence: sentence.map(str::to_string),
+            note: (strength > 0 && strength < 100).then(|| "counted in part".to_string()),
+        };
+        r.score.evidence = vec![
+            ev("Kafka", true, 100, Some("Built a pipeline using Kafka")),
+            ev("Terraform", true, 50, Some(&"Familiar with Terraform ".repeat(40))),
+            ev("Kubernetes", false, 0, None),
+        ];
+        for i in 0..20 {
+            r.score.evidence.push(ev(&format!("Skill{i}"), false, 0, None));
+        }
+        let body = r.note_body();
+        assert!(body.contains("Summary: 64/100, moderate fit."));
+        assert!(body.contains("+ Kafka (required): \"Built a pipeline using Kafka\""));
+        assert!(body.contains("~ Terraform (required), counted in part: \"Familiar with"));
+        assert!(body.contains("- Kubernetes (required): not found"));
+        assert!(body.contains("(11 more requirements not shown)"), "{body}");
+        assert!(body.lines().all(|l| l.chars().count() <= 240), "{body}");
+        assert!(NoteMark::parse(&body).is_some());
+    }
+
+    #[test]
     fn the_note_names_its_profile_and_its_marker_parses_back() {
         let r = req("abc123", 73, Band::GoodFit, 1_700_000_000);
         let body = r.note_body();
