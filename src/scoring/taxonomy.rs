@@ -168,6 +168,9 @@ pub const STOP_WORDS: &[&str] = &[
     "wiring",
 ];
 
+/// Longer ESCO labels are not matched.
+const MAX_LABEL_WORDS: usize = 6;
+
 /// Words after a sentence-opening everyday term that show ordinary English.
 const ORDINARY_NEXT: &[&str] = &[
     "a", "an", "the", "to", "ahead", "beyond", "further", "back", "through", "into", "quickly",
@@ -257,7 +260,11 @@ pub fn esco_label_mode(label: &str, group: &str) -> Option<LabelMode> {
     if label.is_empty() || !label.chars().any(char::is_alphanumeric) {
         return None;
     }
-    if label.split_whitespace().count() >= 2 {
+    let words = label.split_whitespace().count();
+    if words > MAX_LABEL_WORDS {
+        return None;
+    }
+    if words >= 2 {
         return Some(LabelMode::Folded);
     }
     let has_upper_or_digit = label
@@ -391,15 +398,19 @@ impl Taxonomy {
                     exact.push(text);
                     exact_pat.push(p);
                 }
-            } else if folded_seen.insert(text.to_ascii_lowercase(), ()).is_none() {
-                folded.push(text);
-                folded_pat.push(p);
+            } else {
+                // Lowercase patterns searched in ASCII-lowercased text: the
+                // same offsets, and a smaller automaton than a case-insensitive one.
+                let lower = text.to_ascii_lowercase();
+                if folded_seen.insert(lower.clone(), ()).is_none() {
+                    folded.push(lower);
+                    folded_pat.push(p);
+                }
             }
         }
-        let builder = |ci: bool| {
+        let builder = || {
             let mut b = AhoCorasickBuilder::new();
-            b.match_kind(MatchKind::LeftmostLongest)
-                .ascii_case_insensitive(ci);
+            b.match_kind(MatchKind::LeftmostLongest);
             b
         };
         let groups = groups
@@ -411,9 +422,9 @@ impl Taxonomy {
         Ok(Taxonomy {
             concepts,
             by_label,
-            folded: builder(true).build(&folded)?,
+            folded: builder().build(&folded)?,
             folded_pat,
-            exact: builder(false).build(&exact)?,
+            exact: builder().build(&exact)?,
             exact_pat,
             groups,
         })
@@ -448,11 +459,12 @@ impl Taxonomy {
     /// Every mention in `text`, in order, longest first where they overlap.
     pub fn mentions(&self, text: &str) -> Vec<Mention> {
         let mut found: Vec<Mention> = Vec::new();
-        for (ac, pats) in [
-            (&self.folded, &self.folded_pat),
-            (&self.exact, &self.exact_pat),
+        let lower = text.to_ascii_lowercase();
+        for (ac, pats, hay) in [
+            (&self.folded, &self.folded_pat, lower.as_str()),
+            (&self.exact, &self.exact_pat, text),
         ] {
-            for hit in ac.find_iter(text) {
+            for hit in ac.find_iter(hay) {
                 let Some(p) = pats.get(hit.pattern().as_usize()) else {
                     continue;
                 };
@@ -577,6 +589,10 @@ mod tests {
         assert_eq!(esco_label_mode("English", "L1"), Some(Exact));
         assert_eq!(esco_label_mode("PR", "S1.4"), None);
         assert_eq!(esco_label_mode("?", "K"), None);
+        assert_eq!(
+            esco_label_mode("apply health and safety standards in the workplace", "S"),
+            None
+        );
     }
 
     #[test]

@@ -680,11 +680,18 @@ mod tests {
         };
         r.score.evidence = vec![
             ev("Kafka", true, 100, Some("Built a pipeline using Kafka")),
-            ev("Terraform", true, 50, Some(&"Familiar with Terraform ".repeat(40))),
+            ev(
+                "Terraform",
+                true,
+                50,
+                Some(&"Familiar with Terraform ".repeat(40)),
+            ),
             ev("Kubernetes", false, 0, None),
         ];
         for i in 0..20 {
-            r.score.evidence.push(ev(&format!("Skill{i}"), false, 0, None));
+            r.score
+                .evidence
+                .push(ev(&format!("Skill{i}"), false, 0, None));
         }
         let body = r.note_body();
         assert!(body.contains("Summary: 64/100, moderate fit."));
