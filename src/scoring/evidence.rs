@@ -289,6 +289,15 @@ fn clean_quote(sentence: &str, term: &str, title: bool) -> Option<String> {
     Some(out)
 }
 
+fn is_year(word: &str) -> bool {
+    word.len() == 4 && word.chars().all(|c| c.is_ascii_digit()) && word.starts_with(['1', '2'])
+}
+
+/// A capitalised word that is no skill term and does not open the quote.
+fn is_name(word: &str, in_term: bool, first: bool, title: bool) -> bool {
+    word.starts_with(char::is_uppercase) && !in_term && !first && !title
+}
+
 /// Gendered pronouns as neutral ones.
 fn neutral_pronoun(lower: &str) -> Option<&'static str> {
     Some(match lower {
@@ -342,12 +351,7 @@ fn neutral_words(s: &str, term: &str, title: bool) -> String {
                 n.to_string()
             };
             raw.replacen(core, &n, 1)
-        } else if core.len() == 4
-            && core.chars().all(|c| c.is_ascii_digit())
-            && core.starts_with(['1', '2'])
-        {
-            "…".to_string()
-        } else if core.starts_with(char::is_uppercase) && !in_term && !first && !title {
+        } else if is_year(core) || is_name(core, in_term, first, title) {
             "…".to_string()
         } else {
             raw.to_string()
