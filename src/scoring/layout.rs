@@ -7,6 +7,7 @@
 //! lines beyond their title (employer, dates).
 
 use super::timeline::{Period, parse_period};
+use crate::model::resume::education_level;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Section {
@@ -107,6 +108,8 @@ impl Layout {
                 && !is_bullet(line)
                 && line.len() <= 160
                 && matches!(section, Section::Experience | Section::Header)
+                // Without headings, a dated degree is no position.
+                && (section == Section::Experience || education_level(line).is_none())
                 && let Some(period) = parse_period(line)
             {
                 // Without headings (all "header") a dated line is still a position.

@@ -810,3 +810,30 @@ fn explanations_never_mention_protected_or_proxy_attributes() {
     }
     assert!(scanned > 100, "{scanned}");
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    /// Hostile text never panics, and quotes stay bounded.
+    #[test]
+    fn hostile_text_scores_without_panicking(
+        resume in "(\\PC|\n|Go|R&D|C\\+\\+|\\.NET|never |familiar with |\\(20[0-9]{2} - [A-Z][a-z]{2} 20[0-9]{2}\\)|EXPERIENCE\n|- ){0,60}",
+        desc in "(\\PC|\n|Requirements:\n|Nice to have:\n|- |CKA |AWS Certified |[0-9]{1,3}\\+ years ){0,40}",
+    ) {
+        let j = Job::from_text("j", "Engineer", desc);
+        let c = BlindCandidate {
+            title: Some(resume.chars().take(30).collect()),
+            resume_text: resume,
+            structured: StructuredResume::default(),
+        };
+        let s = score(&j, &c, &ScoringProfileSpec::default(), NOW);
+        proptest::prop_assert!(s.score <= 100);
+        for e in &s.evidence {
+            if let Some(q) = &e.sentence {
+                proptest::prop_assert!(q.chars().count() <= evidence::MAX_SENTENCE + 2);
+            }
+            proptest::prop_assert!(e.strength <= 100);
+        }
+        proptest::prop_assert!(s.summary.chars().count() <= 700);
+        proptest::prop_assert!(s.candidate_summary.chars().count() <= 1500);
+    }
+}
