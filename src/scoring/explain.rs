@@ -161,7 +161,8 @@ pub fn candidate_summary(score: &Score, job: &Job) -> String {
         "Overall assessment: {}. This result is advisory: a person at the employer reviews \
          every application and makes the decision. You may ask the employer's recruiting team \
          for an alternative selection process or a reasonable accommodation, for more \
-         information about this assessment, or to correct your information.",
+         information about this assessment and about the data collected, its source and how \
+         long it is kept, or to correct your information.",
         band_words(score.band)
     ));
     bounded(s, MAX_CANDIDATE_SUMMARY)

@@ -7,7 +7,6 @@
 //! lines beyond their title (employer, dates).
 
 use super::timeline::{Period, parse_period};
-use crate::model::resume::education_level;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Section {
@@ -75,6 +74,50 @@ fn heading(line: &str) -> Option<Section> {
     })
 }
 
+/// A line about a degree ("BSc Physics, Uni (2015 - 2019)"), not a job
+/// ("Scrum Master", "Associate Engineer" are jobs).
+fn is_degree_line(line: &str) -> bool {
+    let lower = line.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric() && c != '.')
+        .map(|w| w.trim_matches('.'))
+        .collect();
+    [
+        "bachelor",
+        "master of",
+        "master's",
+        "masters",
+        "degree",
+        "diploma",
+        "university",
+        "college",
+        "school",
+        "institute",
+    ]
+    .iter()
+    .any(|m| lower.contains(m))
+        || words.iter().any(|w| {
+            matches!(
+                *w,
+                "bsc"
+                    | "b.sc"
+                    | "msc"
+                    | "m.sc"
+                    | "phd"
+                    | "ph.d"
+                    | "mba"
+                    | "ba"
+                    | "bs"
+                    | "ma"
+                    | "ms"
+                    | "beng"
+                    | "meng"
+                    | "b.a"
+                    | "b.s"
+            )
+        })
+}
+
 fn is_bullet(line: &str) -> bool {
     line.starts_with(['-', '•', '*', '·', '–', '—'])
 }
@@ -109,7 +152,7 @@ impl Layout {
                 && line.len() <= 160
                 && matches!(section, Section::Experience | Section::Header)
                 // Without headings, a dated degree is no position.
-                && (section == Section::Experience || education_level(line).is_none())
+                && (section == Section::Experience || !is_degree_line(line))
                 && let Some(period) = parse_period(line)
             {
                 // Without headings (all "header") a dated line is still a position.

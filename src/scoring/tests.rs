@@ -591,6 +591,7 @@ fn strong_candidate_evidence_and_summaries() {
         "as received from the employer's applicant tracking system",
         "a person at the employer reviews",
         "alternative selection process or a reasonable accommodation",
+        "how long it is kept",
     ] {
         assert!(c.contains(part), "{part:?} not in {c}");
     }
