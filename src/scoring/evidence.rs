@@ -141,6 +141,9 @@ impl<'a> ResumeEvidence<'a> {
                 continue;
             };
             let text = self.text.get(line.start..line.end).unwrap_or("");
+            if line.is_position_header && !in_title(text, i - line.start) {
+                continue; // the employer's name is no evidence of a skill
+            }
             let ctx = classify(text, i - line.start, j.saturating_sub(line.start));
             if ctx == Context::Negated {
                 negated = true;
@@ -209,6 +212,13 @@ impl<'a> ResumeEvidence<'a> {
         };
         clean_quote(&sentence, &self.text[i..j], false)
     }
+}
+
+/// Whether byte `at` of a position header line lies in its title part.
+fn in_title(line: &str, at: usize) -> bool {
+    let title = header_title(line.trim());
+    line.find(title)
+        .is_some_and(|o| at >= o && at < o + title.len())
 }
 
 /// Every case-insensitive occurrence of `needle` (lowercase) on word boundaries.
@@ -466,6 +476,14 @@ mod tests {
             q.contains("Kafka") && q.chars().count() <= MAX_SENTENCE + 2,
             "{q}"
         );
+    }
+
+    #[test]
+    fn an_employer_named_like_a_skill_is_no_evidence() {
+        let t = "EXPERIENCE\nSoftware Engineer, Oracle (2019 - 2021)\n- Built Go services\n";
+        assert_eq!(found(t, "Oracle Database").strength, 0);
+        let t = "EXPERIENCE\nOracle DBA at Initech (2019 - 2021)\n";
+        assert_eq!(found(t, "Oracle Database").strength, 100);
     }
 
     #[test]

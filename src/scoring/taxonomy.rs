@@ -20,8 +20,13 @@
 //! term of one or two characters or an everyday word must not touch `-` or
 //! `&` ("R&D", "Go-to-market"), and an everyday word opening a sentence does
 //! not count when the next word shows ordinary English ("Go to", "Spring is").
-//! An ESCO concept sharing a label with a curated entry is merged into it, so
-//! "Python (computer programming)" and "python3" are one skill.
+//! A single-word alternative label of a generic ESCO concept (lowercase
+//! preferred label) that its preferred label does not contain is skipped:
+//! "Google" under "search engines" is an example brand (and often an
+//! employer), not the skill; "Unity3D" under "Unity (...)" stays.
+//! An ESCO concept whose preferred label is a curated name or alias is merged
+//! into that entry, so "Python (computer programming)" and "python3" are one
+//! skill; a label both share otherwise stays the curated entry's.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -346,8 +351,12 @@ impl Taxonomy {
                 .map(str::trim)
                 .filter(|l| !l.is_empty())
                 .collect();
-            // Merge into a curated entry (or an earlier ESCO concept) sharing a label.
-            let existing = labels.iter().find_map(|l| {
+            // Merge into the curated entry that names this concept: its
+            // preferred label, with or without a qualifier ("Ruby (computer
+            // programming)"). A shared alternative label alone does not merge:
+            // "database management systems" lists "SQL" but is not SQL.
+            let bare = pref.split(" (").next().unwrap_or(pref).trim();
+            let existing = [bare, pref].iter().find_map(|l| {
                 by_label
                     .get(&l.to_lowercase())
                     .copied()
@@ -381,8 +390,22 @@ impl Taxonomy {
                     continue; // another concept owns this label
                 }
                 by_label.entry(key).or_insert(id);
+                let single = !l.contains(' ');
+                // A one-word brand listed under a generic concept ("Google"
+                // under "search engines") is an example, often an employer's
+                // name: not a label of the concept.
+                let generic = pref.starts_with(|c: char| c.is_lowercase());
+                if single
+                    && generic
+                    && l != pref
+                    && !pref.to_lowercase().contains(&l.to_lowercase())
+                {
+                    continue;
+                }
                 if let Some(mode) = esco_label_mode(l, group) {
-                    add_pattern(&mut patterns, l, mode == LabelMode::Exact, false, id);
+                    // One capitalised word is an everyday word at a sentence's start ("Access to").
+                    let exact = mode == LabelMode::Exact;
+                    add_pattern(&mut patterns, l, exact, exact && single, id);
                 }
             }
         }
@@ -563,6 +586,14 @@ mod tests {
             t.lookup("python")
         );
         assert_eq!(t.lookup("Java (computer programming)"), t.lookup("java"));
+        // A generic concept listing a curated term is not merged into it.
+        assert_ne!(t.lookup("database management systems"), t.lookup("SQL"));
+        assert_eq!(
+            t.lookup("SQL")
+                .and_then(|c| t.concept(c))
+                .map(|c| c.name.as_str()),
+            Some("SQL")
+        );
         let g = py.group.as_deref().unwrap();
         assert!(t.group_name(g).is_some(), "{g}");
         // ESCO-only knowledge, found on word boundaries.
@@ -617,6 +648,12 @@ mod tests {
         assert_eq!(names("SQL Server"), vec!["SQL Server"]);
         // Common words are no skills; their phrases can be.
         assert!(names("high energy and good communication").is_empty());
+        assert!(names("Worked at Google on search").is_empty());
+        assert!(names("Access to data. Unity of purpose").is_empty());
+        assert_eq!(
+            names("built in Unity3D and MS Access"),
+            vec!["Unity", "Microsoft Access"]
+        );
         assert_eq!(names("strong communication skills"), vec!["Communication"]);
     }
 
