@@ -168,11 +168,13 @@ impl<'a> ResumeEvidence<'a> {
             .unwrap_or(Context::Full);
         let best_ctx = if listed { Context::Full } else { best_ctx };
         let strength = (u32::from(best_ctx.percent()) * u32::from(recency) / 100) as u8;
-        // Quote the strongest, most recent quotable mention.
+        // Quote the strongest mention, preferring the most recent position
+        // over undated text (a summary, a skills list).
         let sentence = counted
             .iter()
             .filter(|(c, _, _)| c.percent() == best_ctx.percent())
-            .min_by_key(|(_, a, (i, _))| (a.unwrap_or(0), *i))
+            .filter(|(_, _, span)| self.quote(*span).is_some())
+            .min_by_key(|(_, a, (i, _))| (a.is_none(), a.unwrap_or(0), *i))
             .and_then(|(_, _, span)| self.quote(*span))
             .or_else(|| counted.iter().find_map(|(_, _, span)| self.quote(*span)));
         let mut notes = Vec::new();

@@ -30,14 +30,14 @@ fn band_words(b: Band) -> &'static str {
 
 /// "A, B, C and 2 more".
 fn named(names: &[&str]) -> String {
+    named_up_to(names, MAX_NAMED)
+}
+
+fn named_up_to(names: &[&str], max: usize) -> String {
     match names.len() {
         0 => String::new(),
-        n if n <= MAX_NAMED => names.join(", "),
-        n => format!(
-            "{} and {} more",
-            names[..MAX_NAMED].join(", "),
-            n - MAX_NAMED
-        ),
+        n if n <= max => names.join(", "),
+        n => format!("{} and {} more", names[..max].join(", "), n - max),
     }
 }
 
@@ -140,7 +140,7 @@ pub fn candidate_summary(score: &Score, job: &Job) -> String {
         let met = score.evidence.iter().filter(|e| e.matched).count();
         s.push_str(&format!(
             "Qualifications used: {}. Your application showed {met} of {}.",
-            named(&quals),
+            named_up_to(&quals, 2 * MAX_NAMED),
             quals.len()
         ));
         let missing: Vec<&str> = score

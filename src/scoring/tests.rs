@@ -478,7 +478,8 @@ fn negated_and_partial_mentions() {
         "Requirements:\n- Kubernetes\n- Terraform\n- Go\n",
     );
     let text = "SUMMARY\nNo experience with Kubernetes. Familiar with Terraform.\n\
-                EXPERIENCE\nPlatform Engineer, Acme (Jan 2022 - present)\n- Built services in Go\n";
+                EXPERIENCE\nPlatform Engineer, Acme (Jan 2022 - present)\n- Built services in Go\n\
+                SKILLS\nGo, Rust\n";
     let s = score(
         &j,
         &text_candidate(text),
@@ -500,6 +501,7 @@ fn negated_and_partial_mentions() {
     assert_eq!(tf.sentence.as_deref(), Some("Familiar with Terraform."));
     let go = e("Go");
     assert_eq!(go.strength, 100);
+    // The position's sentence, not the skills list, is quoted.
     assert_eq!(go.sentence.as_deref(), Some("Built services in Go"));
     // Skills: (2*0 + 2*50 + 2*100) / (2*300) = 50.
     assert_eq!(s.components.skills, Some(50));
