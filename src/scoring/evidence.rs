@@ -305,9 +305,13 @@ fn is_year(word: &str) -> bool {
     word.len() == 4 && word.chars().all(|c| c.is_ascii_digit()) && word.starts_with(['1', '2'])
 }
 
-/// A capitalised word that is no skill term and does not open the quote.
+/// A capitalised word ("Madrid", not the acronym "APIs") that is no skill
+/// term and does not open the quote.
 fn is_name(word: &str, in_term: bool, first: bool, title: bool) -> bool {
-    word.starts_with(char::is_uppercase) && !in_term && !first && !title
+    let mut chars = word.chars();
+    let capitalised = chars.next().is_some_and(char::is_uppercase)
+        && chars.next().is_some_and(|c| !c.is_uppercase());
+    capitalised && !in_term && !first && !title
 }
 
 /// Gendered pronouns as neutral ones.
@@ -471,6 +475,10 @@ mod tests {
             )
             .as_deref(),
             Some("Built Kafka and Google Cloud pipelines for …")
+        );
+        assert_eq!(
+            clean_quote("Designed and shipped APIs in Rust", "Rust", false).as_deref(),
+            Some("Designed and shipped APIs in Rust")
         );
         let long = format!("{} Kafka {}", "x".repeat(300), "y".repeat(300));
         let q = clean_quote(&long, "Kafka", false).expect("quote");
