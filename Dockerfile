@@ -11,6 +11,8 @@ COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY benches ./benches
 COPY examples ./examples
+# The skills taxonomy is embedded in the binary (include_bytes!).
+COPY data ./data
 # Cache mounts keep the registry and compiled dependencies between builds.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
@@ -19,6 +21,8 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /ats-operator /usr/local/bin/ats-operator
+# ESCO's attribution travels with the data embedded in the binary.
+COPY --from=build /src/data/taxonomy/NOTICE /usr/share/doc/ats-operator/NOTICE-taxonomy
 # distroless's "nonroot" user, by number so runAsNonRoot can verify it.
 USER 65532:65532
 EXPOSE 8080

@@ -155,6 +155,10 @@ fn score(n: u8) -> Score {
         strengths: vec!["Has all 3 required skills: Rust, Go, SQL".into()],
         gaps: vec!["Missing nice-to-have skills: Kafka".into()],
         band: Band::GoodFit,
+        evidence: vec![],
+        requirements_found: true,
+        summary: String::new(),
+        candidate_summary: String::new(),
     }
 }
 

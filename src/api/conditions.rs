@@ -33,6 +33,8 @@ pub mod reason {
     pub const WRITE_ABANDONED: &str = "WriteAbandoned";
     pub const WORKER_FAILED: &str = "WorkerFailed";
     pub const OVERDUE: &str = "Overdue";
+    /// A job whose text states no requirement the scorer can read.
+    pub const NO_REQUIREMENTS_FOUND: &str = "NoRequirementsFound";
     /// A sharded replica's sync whose connection or profile is in another shard.
     pub const SHARD_MISMATCH: &str = "ShardMismatch";
 }

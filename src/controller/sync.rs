@@ -561,6 +561,18 @@ impl worker::Reporter for SyncReporter {
                             ));
                         }
                     }
+                    for (job, title) in report.jobs_without_requirements.iter().take(10) {
+                        events.push((
+                            EventType::Warning,
+                            reason::NO_REQUIREMENTS_FOUND,
+                            format!(
+                                "Job {job} ({}): no requirements found in the job; its \
+                                 applications are scored without the skills component. Add \
+                                 requirements to the job, or mustHaveSkills to the scoring profile",
+                                title.chars().take(80).collect::<String>()
+                            ),
+                        ));
+                    }
                     for (app, error) in &report.abandoned {
                         events.push((
                             EventType::Warning,

@@ -4,8 +4,9 @@
 //! ledger), so the audit can still count one application's decisions together
 //! but nobody can recover the vendor's id, and someone holding a vendor id
 //! cannot test it against the ledger without the key. Explanations
-//! (strengths, gaps) quote what the resume says and are removed; the score,
-//! its components and band stay.
+//! (strengths, gaps, cited sentences, summaries) quote or describe what the
+//! resume says and are removed; the score, its components, band and which
+//! requirements were met stay.
 
 use hmac::{Hmac, Mac};
 use rand::RngCore;
@@ -41,6 +42,12 @@ pub(super) fn scrub_score_json(json: &str) -> Result<String, LedgerError> {
     let mut score: Score = serde_json::from_str(json)?;
     score.strengths.clear();
     score.gaps.clear();
+    score.summary.clear();
+    score.candidate_summary.clear();
+    for e in &mut score.evidence {
+        e.sentence = None;
+        e.note = None;
+    }
     Ok(serde_json::to_string(&score)?)
 }
 
@@ -61,6 +68,14 @@ mod tests {
     }
 
     #[test]
+    fn old_rows_without_explanations_still_read() {
+        let old = r#"{"score":70,"components":{"skills":70,"experience":null,"title":null,"education":null},"strengths":[],"gaps":[],"band":"good_fit"}"#;
+        let s: Score = serde_json::from_str(old).unwrap();
+        assert!(s.requirements_found && s.evidence.is_empty() && s.summary.is_empty());
+        assert!(scrub_score_json(old).is_ok());
+    }
+
+    #[test]
     fn scrubbing_keeps_the_score_and_drops_explanations() {
         let s = Score {
             score: 81,
@@ -73,6 +88,17 @@ mod tests {
             strengths: vec!["Has all 3 required skills: Rust, Go, SQL".into()],
             gaps: vec!["Missing nice-to-have skills: Kafka".into()],
             band: Band::StrongFit,
+            evidence: vec![crate::model::Evidence {
+                requirement: "Rust".into(),
+                kind: crate::model::EvidenceKind::Must,
+                matched: true,
+                strength: 100,
+                sentence: Some("Built Rust services".into()),
+                note: Some("counted in part".into()),
+            }],
+            requirements_found: true,
+            summary: "81/100, strong fit.".into(),
+            candidate_summary: "An automated tool".into(),
         };
         let scrubbed: Score =
             serde_json::from_str(&scrub_score_json(&serde_json::to_string(&s).unwrap()).unwrap())
@@ -82,7 +108,14 @@ mod tests {
             Score {
                 strengths: vec![],
                 gaps: vec![],
-                ..s
+                evidence: vec![crate::model::Evidence {
+                    sentence: None,
+                    note: None,
+                    ..s.evidence[0].clone()
+                }],
+                summary: String::new(),
+                candidate_summary: String::new(),
+                ..s.clone()
             }
         );
     }

@@ -215,6 +215,52 @@ fn without_years(line: &str) -> String {
     out
 }
 
+/// The last parenthesised part of a position header when it holds only dates
+/// ("Feb 2009 - Nov 2013", "03/2019 - present"): no place or employer words.
+pub(crate) fn dates_only(line: &str) -> Option<&str> {
+    const WORDS: [&str; 30] = [
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "may",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "january",
+        "february",
+        "march",
+        "april",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "present",
+        "current",
+        "now",
+        "to",
+        "date",
+        "today",
+    ];
+    let open = line.rfind('(')?;
+    let inner = &line[open + 1..];
+    let inner = inner[..inner.find(')')?].trim();
+    let ok = inner.chars().any(|c| c.is_ascii_digit())
+        && inner
+            .split(|c: char| !c.is_alphabetic())
+            .filter(|w| !w.is_empty())
+            .all(|w| WORDS.contains(&w.to_lowercase().trim_end_matches('.')));
+    ok.then_some(inner)
+}
+
 /// The redacted text with employers, schools and education years removed
 /// line by line, and header lines that held only personal data dropped.
 fn blind_text(redacted: &str) -> String {
@@ -235,9 +281,11 @@ fn blind_text(redacted: &str) -> String {
                 let end = w
                     .end_year
                     .map_or_else(|| "present".to_string(), |y| y.to_string());
-                match w.start_year {
-                    Some(s) => format!("{} ({s} - {end})", w.title),
-                    None => w.title,
+                match (w.start_year, dates_only(line)) {
+                    // Months kept: experience and recency are month-precise.
+                    (Some(_), Some(dates)) => format!("{} ({dates})", w.title),
+                    (Some(s), None) => format!("{} ({s} - {end})", w.title),
+                    (None, _) => w.title,
                 }
             }),
             Some(Section::Education) if !is_bullet(line) => parse_education_line(line)

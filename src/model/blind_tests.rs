@@ -496,3 +496,18 @@ fn blind_cost() {
         bytes / cands.len().max(1)
     );
 }
+
+#[test]
+fn position_headers_keep_months_but_not_places() {
+    use crate::model::blind::dates_only;
+    assert_eq!(
+        dates_only("Engineer, Acme (Feb 2009 - Nov 2013)"),
+        Some("Feb 2009 - Nov 2013")
+    );
+    assert_eq!(
+        dates_only("Engineer (03/2019 - present)"),
+        Some("03/2019 - present")
+    );
+    assert_eq!(dates_only("Engineer, Acme (Berlin, 2019 - 2021)"), None);
+    assert_eq!(dates_only("Engineer, Acme"), None);
+}

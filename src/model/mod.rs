@@ -255,6 +255,9 @@ pub struct ComponentScores {
 }
 
 /// The scorer's explainable result for one application.
+///
+/// Fields after `band` were added with scorer version 2; they default when an
+/// older ledger row is read.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Score {
     pub score: u8,
@@ -262,6 +265,74 @@ pub struct Score {
     pub strengths: Vec<String>,
     pub gaps: Vec<String>,
     pub band: Band,
+    /// One entry per requirement the job states, matched or not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<Evidence>,
+    /// Whether skill or certification requirements were found in the job;
+    /// when not, the skills component is absent. Old rows: assumed found.
+    #[serde(default = "yes")]
+    pub requirements_found: bool,
+    /// Plain-language summary for the recruiter.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub summary: String,
+    /// Plain-language notice fit to give the candidate (NYC LL144 notice
+    /// elements, EU AI Act Art. 86 explanation).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub candidate_summary: String,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Score {
+    /// A score with no explanation beyond its numbers (tests, benches).
+    pub fn bare(score: u8, components: ComponentScores, band: Band) -> Score {
+        Score {
+            score,
+            components,
+            strengths: Vec::new(),
+            gaps: Vec::new(),
+            band,
+            evidence: Vec::new(),
+            requirements_found: true,
+            summary: String::new(),
+            candidate_summary: String::new(),
+        }
+    }
+}
+
+/// What a requirement is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceKind {
+    /// A required skill.
+    Must,
+    /// A preferred skill.
+    Nice,
+    /// Years of experience.
+    Years,
+    /// A certification.
+    Cert,
+    /// An education level.
+    Education,
+}
+
+/// One requirement of the job and what the resume shows for it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// The requirement as the explanation names it ("Kubernetes", "5+ years of experience").
+    pub requirement: String,
+    pub kind: EvidenceKind,
+    pub matched: bool,
+    /// 0-100: how fully it counts (context, recency, share of years).
+    pub strength: u8,
+    /// The resume sentence that matched, trimmed and bounded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sentence: Option<String>,
+    /// Why it counts less than fully, in plain words ("familiar with", "last used over 5 years ago").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// One page-independent batch of what changed in a tenant since a watermark.

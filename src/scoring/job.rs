@@ -1,7 +1,12 @@
 //! What a job asks for, read from its text: skills (must-have and
-//! nice-to-have), years of experience and education level.
+//! nice-to-have), certifications, years of experience and education level.
+//!
+//! Skills come from the taxonomy (curated aliases and ESCO) in required,
+//! preferred and unstructured text; context parts (responsibilities, about
+//! us) contribute curated technology terms only, as nice-to-haves.
 
-use super::skills::{Skill, find_skills, skill_from_name};
+use super::certs;
+use super::skills::{Skill, find_skills_where, skill_from_name};
 use crate::api::ScoringProfileSpec;
 use crate::model::{EducationLevel, Job};
 
@@ -37,14 +42,31 @@ pub struct EducationAsk {
     pub preferred_only: bool,
 }
 
+/// A certification the job names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertAsk {
+    pub name: String,
+    /// Named outside a nice-to-have part.
+    pub required: bool,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct JobAsk {
     pub must: Vec<Skill>,
     pub nice: Vec<Skill>,
+    pub certs: Vec<CertAsk>,
     pub years: Option<YearsAsk>,
     pub education: Option<EducationAsk>,
     /// All job text, lowercase, for discipline relatedness.
     pub text_lower: String,
+}
+
+impl JobAsk {
+    /// Whether any skill or certification requirement was found; without
+    /// one the skills component is absent and the explanation says so.
+    pub fn requirements_found(&self) -> bool {
+        !(self.must.is_empty() && self.nice.is_empty() && self.certs.is_empty())
+    }
 }
 
 const NICE_HEADINGS: &[&str] = &[
@@ -61,6 +83,9 @@ const NICE_HEADINGS: &[&str] = &[
     "would be nice",
     "it would be great",
     "ideally",
+    "desired",
+    "optional",
+    "additional qualifications",
 ];
 
 const REQUIRED_HEADINGS: &[&str] = &[
@@ -81,6 +106,10 @@ const REQUIRED_HEADINGS: &[&str] = &[
     "must have",
     "must-have",
     "must haves",
+    "minimum requirements",
+    "essential",
+    "essentials",
+    "technical requirements",
     "you have",
     "you'll have",
     "you bring",
@@ -219,6 +248,7 @@ pub fn analyze(job: &Job, profile: &ScoringProfileSpec) -> JobAsk {
     let mut edu_nice: Option<EducationLevel> = None;
     let mut equivalent_ok = false;
     let mut text_lower = job.title.to_lowercase();
+    let mut cert_asks: Vec<CertAsk> = Vec::new();
 
     for (line, p) in &lines {
         let lower = line.to_lowercase();
@@ -244,10 +274,24 @@ pub fn analyze(job: &Job, profile: &ScoringProfileSpec) -> JobAsk {
         {
             years = Some(y);
         }
+        let cert_mentions = certs::find(line);
+        let cert_spans: Vec<(usize, usize)> =
+            cert_mentions.iter().map(|c| (c.start, c.end)).collect();
+        for c in cert_mentions {
+            let required = *p != Some(Part::Nice);
+            match cert_asks.iter_mut().find(|x| x.name == c.name) {
+                Some(x) => x.required |= required,
+                None => cert_asks.push(CertAsk {
+                    name: c.name,
+                    required,
+                }),
+            }
+        }
         if is_education_line(&lower) {
             continue;
         }
-        for name in find_skills(line) {
+        let found = find_skills_where(line, *p == Some(Part::Neutral), &cert_spans);
+        for name in found.into_iter().filter(|n| !certs::is_cert_name(n)) {
             let s = Skill {
                 name: name.to_string(),
                 known: true,
@@ -259,19 +303,24 @@ pub fn analyze(job: &Job, profile: &ScoringProfileSpec) -> JobAsk {
             }
         }
     }
-    for s in profile
-        .must_have_skills
-        .iter()
-        .filter_map(|s| skill_from_name(s))
-    {
-        push(&mut must, s);
-    }
-    for s in profile
-        .nice_to_have_skills
-        .iter()
-        .filter_map(|s| skill_from_name(s))
-    {
-        push(&mut nice, s);
+    // The profile's lists; a certification named there is asked as one.
+    for (list, required) in [
+        (&profile.must_have_skills, true),
+        (&profile.nice_to_have_skills, false),
+    ] {
+        for entry in list {
+            if let Some(c) = certs::find(entry).into_iter().next() {
+                match cert_asks.iter_mut().find(|x| x.name == c.name) {
+                    Some(x) => x.required |= required,
+                    None => cert_asks.push(CertAsk {
+                        name: c.name,
+                        required,
+                    }),
+                }
+            } else if let Some(s) = skill_from_name(entry) {
+                push(if required { &mut must } else { &mut nice }, s);
+            }
+        }
     }
     // Skills only mentioned in context (responsibilities, intro) help a little.
     for s in neutral {
@@ -295,6 +344,7 @@ pub fn analyze(job: &Job, profile: &ScoringProfileSpec) -> JobAsk {
     JobAsk {
         must,
         nice,
+        certs: cert_asks,
         years,
         education,
         text_lower,
@@ -464,6 +514,74 @@ mod tests {
         let a = analyze(&j, &ScoringProfileSpec::default());
         assert_eq!(names(&a.must), vec!["Go"]);
         assert_eq!(names(&a.nice), vec!["Helm", "Kafka", "Rust"]);
+    }
+
+    #[test]
+    fn certifications_required_and_preferred() {
+        let j = job(
+            "Platform Engineer",
+            "Requirements:\n- CKA or equivalent\n- AWS Certified Solutions Architect\n\n\
+             Preferred:\n- PMP\n- PRINCE2 certification",
+        );
+        let profile = ScoringProfileSpec {
+            must_have_skills: vec!["CISSP".into()],
+            ..Default::default()
+        };
+        let a = analyze(&j, &profile);
+        let certs: Vec<(&str, bool)> = a
+            .certs
+            .iter()
+            .map(|c| (c.name.as_str(), c.required))
+            .collect();
+        assert_eq!(
+            certs,
+            vec![
+                ("CKA", true),
+                ("AWS Certified Solutions Architect", true),
+                ("PMP", false),
+                ("PRINCE2", false),
+                ("CISSP", true)
+            ]
+        );
+        // A certification is not also a skill.
+        assert!(
+            a.must
+                .iter()
+                .chain(&a.nice)
+                .all(|s| !certs::is_cert_name(&s.name)),
+            "{a:?}"
+        );
+        assert!(a.requirements_found());
+    }
+
+    #[test]
+    fn esco_terms_in_requirements_but_not_in_context() {
+        let j = job(
+            "Economist",
+            "About us:\nWe value communication and energy.\n\nMust have:\n- Microeconomics\n\
+             - Strong communication skills\n\nBonus:\n- SPARQL",
+        );
+        let a = analyze(&j, &ScoringProfileSpec::default());
+        assert_eq!(names(&a.must), vec!["microeconomics", "Communication"]);
+        assert_eq!(names(&a.nice), vec!["SPARQL"]);
+    }
+
+    #[test]
+    fn no_requirements_found() {
+        for text in [
+            "",
+            "We are a friendly team.\n\nBenefits:\n- Lunch",
+            "About the role:\nYou will help customers.",
+        ] {
+            let a = analyze(&job("Associate", text), &ScoringProfileSpec::default());
+            assert!(!a.requirements_found(), "{text:?}: {a:?}");
+        }
+        // The profile's own lists are requirements.
+        let p = ScoringProfileSpec {
+            nice_to_have_skills: vec!["Kafka".into()],
+            ..Default::default()
+        };
+        assert!(analyze(&job("Associate", ""), &p).requirements_found());
     }
 
     #[test]

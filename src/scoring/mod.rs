@@ -1,12 +1,22 @@
-//! Explainable scoring of one application against one job (v0: deterministic,
-//! rule based, no models).
+//! Explainable scoring of one application against one job: deterministic,
+//! rule based, no models. Requirements come from the job ([`job`]), skills
+//! from the shipped taxonomy ([`taxonomy`]), and every requirement is answered
+//! with evidence from the resume ([`evidence`]) that the explanation cites
+//! ([`explain`]).
 //!
 //! The scorer only ever sees a [`BlindCandidate`]: names, contact details and
 //! addresses cannot influence a score because they are not in its input.
 
+pub mod certs;
+pub mod context;
+pub mod evidence;
+pub mod explain;
 pub mod jd_check;
 pub mod job;
+pub mod layout;
 pub mod skills;
+pub mod taxonomy;
+pub mod timeline;
 
 use std::collections::BTreeSet;
 
@@ -15,17 +25,30 @@ use sha2::{Digest, Sha256};
 
 use crate::api::ScoringProfileSpec;
 use crate::model::{
-    Application, Band, BlindCandidate, BlindPosition, ComponentScores, EducationLevel, Job, Score,
+    Application, Band, BlindCandidate, BlindPosition, ComponentScores, EducationLevel, Evidence,
+    EvidenceKind, Job, Score,
 };
+use evidence::ResumeEvidence;
 use job::{EducationAsk, JobAsk, YearsAsk, analyze};
-use skills::{CandidateSkills, Skill};
+use skills::Skill;
+use timeline::YearMonth;
 
 /// Bumped whenever scoring logic changes, so fingerprints change and every
-/// application is re-scored with the new logic.
-pub const SCORER_VERSION: u32 = 1;
+/// application is re-scored with the new logic. 2: taxonomy (ESCO + aliases),
+/// context and recency, certifications, month-precise experience, evidence.
+pub const SCORER_VERSION: u32 = 2;
 
 /// At most this many strengths and gaps are reported.
 const MAX_REASONS: usize = 5;
+
+/// A component beyond the built-in four (e.g. a semantic similarity),
+/// combined with its own weight. `value: None` means it could not be computed
+/// and is left out, like a component with weight 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExtraComponent {
+    pub weight: u32,
+    pub value: Option<u8>,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScoringError {
@@ -125,15 +148,15 @@ impl Reasons {
     }
 }
 
-/// Scores one candidate for one job. Pure and deterministic; `now_year` is
-/// the year "present" positions run to.
+/// Scores one candidate for one job. Pure and deterministic; `now` is the
+/// month (or year: its January) "present" positions run to.
 pub fn score(
     job: &Job,
     candidate: &BlindCandidate,
     profile: &ScoringProfileSpec,
-    now_year: i32,
+    now: impl Into<YearMonth>,
 ) -> Score {
-    score_with(&analyze(job, profile), job, candidate, profile, now_year)
+    score_with(&analyze(job, profile), job, candidate, profile, now)
 }
 
 /// [`score`] with the job already analysed: a sync analyses each job once for
@@ -143,7 +166,20 @@ pub fn score_with(
     job: &Job,
     candidate: &BlindCandidate,
     profile: &ScoringProfileSpec,
-    now_year: i32,
+    now: impl Into<YearMonth>,
+) -> Score {
+    score_with_extra(ask, job, candidate, profile, now.into(), &[])
+}
+
+/// [`score_with`] plus extra components, each with its own weight, combined
+/// into the total exactly like the built-in ones.
+pub fn score_with_extra(
+    ask: &JobAsk,
+    job: &Job,
+    candidate: &BlindCandidate,
+    profile: &ScoringProfileSpec,
+    now: YearMonth,
+    extra: &[ExtraComponent],
 ) -> Score {
     let w = &profile.weights;
     let mut r = Reasons {
@@ -154,7 +190,8 @@ pub fn score_with(
     let mut components = ComponentScores::default();
     let mut weighted = 0u64;
     let mut total_weight = 0u64;
-    let mut add = |weight: u32, value: u8| -> Option<u8> {
+    let mut add = |weight: u32, value: Option<u8>| -> Option<u8> {
+        let value = value?;
         (weight > 0).then(|| {
             weighted += u64::from(weight) * u64::from(value);
             total_weight += u64::from(weight);
@@ -162,26 +199,56 @@ pub fn score_with(
         })
     };
 
-    // Each component only contributes reasons when the profile weighs it.
+    let resume = ResumeEvidence::new(candidate, now);
+    let mut evidence: Vec<Evidence> = Vec::new();
+    // Each component only contributes reasons and evidence when the profile weighs it.
     let mut sink = Reasons {
         strengths: Vec::new(),
         gaps: Vec::new(),
     };
-    let skills_value = skills_component(ask, candidate, reasons_for(w.skills, &mut r, &mut sink));
+    let mut no_evidence = Vec::new();
+    let skills_value = skills_component(
+        ask,
+        &resume,
+        reasons_for(w.skills, &mut r, &mut sink),
+        if w.skills > 0 {
+            &mut evidence
+        } else {
+            &mut no_evidence
+        },
+    );
     components.skills = add(w.skills, skills_value);
     let exp_value = experience_component(
         ask,
         job,
         candidate,
-        now_year,
+        &resume,
+        now,
         reasons_for(w.experience, &mut r, &mut sink),
+        if w.experience > 0 {
+            &mut evidence
+        } else {
+            &mut no_evidence
+        },
     );
-    components.experience = add(w.experience, exp_value);
+    components.experience = add(w.experience, Some(exp_value));
     let title_value = title_component(job, candidate, reasons_for(w.title, &mut r, &mut sink));
-    components.title = add(w.title, title_value);
-    let edu_value =
-        education_component(ask, candidate, reasons_for(w.education, &mut r, &mut sink));
-    components.education = add(w.education, edu_value);
+    components.title = add(w.title, Some(title_value));
+    let edu_value = education_component(
+        ask,
+        candidate,
+        reasons_for(w.education, &mut r, &mut sink),
+        if w.education > 0 {
+            &mut evidence
+        } else {
+            &mut no_evidence
+        },
+    );
+    components.education = add(w.education, Some(edu_value));
+    // The hook for components computed elsewhere (semantic similarity).
+    for x in extra {
+        add(x.weight, x.value);
+    }
 
     let total = if total_weight == 0 {
         0
@@ -189,13 +256,21 @@ pub fn score_with(
         // Integer rounding keeps the result identical on every platform.
         ((weighted * 2 + total_weight) / (total_weight * 2)).min(100) as u8
     };
-    Score {
+    let band = band(total, profile);
+    let mut score = Score {
         score: total,
-        band: band(total, profile),
+        band,
         components,
         strengths: Reasons::finish(r.strengths),
         gaps: Reasons::finish(r.gaps),
-    }
+        evidence,
+        requirements_found: ask.requirements_found(),
+        summary: String::new(),
+        candidate_summary: String::new(),
+    };
+    score.summary = explain::recruiter_summary(&score);
+    score.candidate_summary = explain::candidate_summary(&score, job);
+    score
 }
 
 fn reasons_for<'a>(weight: u32, r: &'a mut Reasons, sink: &'a mut Reasons) -> &'a mut Reasons {
@@ -233,11 +308,95 @@ fn pct(num: u64, den: u64) -> u8 {
 
 // ---------------------------------------------------------------- skills
 
-fn skills_component(ask: &JobAsk, c: &BlindCandidate, r: &mut Reasons) -> u8 {
-    let title = c.title.clone().unwrap_or_default();
-    let have = CandidateSkills::new(&c.structured.skills, &c.resume_text, &[&title]);
-    let (must_yes, must_no) = split_by(&ask.must, &have);
-    let (nice_yes, nice_no) = split_by(&ask.nice, &have);
+/// Credit weights: a required skill or certification counts twice as much as
+/// a preferred one.
+const MUST_WEIGHT: u64 = 2;
+const NICE_WEIGHT: u64 = 1;
+
+/// The skills component, `None` when the job states no skill or
+/// certification requirement (no evidence either way: left out, not 50).
+fn skills_component(
+    ask: &JobAsk,
+    resume: &ResumeEvidence<'_>,
+    r: &mut Reasons,
+    evidence: &mut Vec<Evidence>,
+) -> Option<u8> {
+    if !ask.requirements_found() {
+        r.gaps.push((5, explain::NO_REQUIREMENTS.to_string()));
+        return None;
+    }
+    let mut got = 0u64;
+    let mut asked = 0u64;
+    let mut must_yes: Vec<&str> = Vec::new();
+    let mut must_no: Vec<&str> = Vec::new();
+    let mut nice_yes: Vec<&str> = Vec::new();
+    let mut nice_no: Vec<&str> = Vec::new();
+    let mut partly: Vec<String> = Vec::new();
+    let skill_lists: [(&[Skill], EvidenceKind); 2] = [
+        (&ask.must, EvidenceKind::Must),
+        (&ask.nice, EvidenceKind::Nice),
+    ];
+    for (list, kind) in skill_lists {
+        for s in list {
+            let f = resume.skill(s);
+            let weight = if kind == EvidenceKind::Must {
+                MUST_WEIGHT
+            } else {
+                NICE_WEIGHT
+            };
+            got += weight * u64::from(f.strength);
+            asked += weight * 100;
+            let matched = f.strength > 0;
+            let (yes, no) = if kind == EvidenceKind::Must {
+                (&mut must_yes, &mut must_no)
+            } else {
+                (&mut nice_yes, &mut nice_no)
+            };
+            if matched {
+                yes.push(s.name.as_str());
+            } else {
+                no.push(s.name.as_str());
+            }
+            if matched && f.strength < 100 {
+                partly.push(s.name.clone());
+            }
+            evidence.push(Evidence {
+                requirement: s.name.clone(),
+                kind,
+                matched,
+                strength: f.strength,
+                sentence: f.sentence,
+                note: f.note,
+            });
+        }
+    }
+    let mut certs_yes: Vec<&str> = Vec::new();
+    let mut certs_no: Vec<&str> = Vec::new();
+    for c in &ask.certs {
+        let f = resume.cert(&c.name);
+        let weight = if c.required { MUST_WEIGHT } else { NICE_WEIGHT };
+        got += weight * u64::from(f.strength);
+        asked += weight * 100;
+        let matched = f.strength > 0;
+        if matched {
+            certs_yes.push(c.name.as_str());
+        } else if c.required {
+            certs_no.push(c.name.as_str());
+        }
+        evidence.push(Evidence {
+            requirement: if c.required {
+                c.name.clone()
+            } else {
+                format!("{} (preferred)", c.name)
+            },
+            kind: EvidenceKind::Cert,
+            matched,
+            strength: f.strength,
+            sentence: f.sentence,
+            note: f.note,
+        });
+    }
+
     let (m, mt) = (must_yes.len(), ask.must.len());
     if mt > 0 {
         if m == mt {
@@ -256,6 +415,26 @@ fn skills_component(ask: &JobAsk, c: &BlindCandidate, r: &mut Reasons) -> u8 {
                 .push((10, format!("Missing required skills: {}", list(&must_no))));
         }
     }
+    if !certs_yes.is_empty() {
+        r.strengths
+            .push((15, format!("Holds certifications: {}", list(&certs_yes))));
+    }
+    if !certs_no.is_empty() {
+        r.gaps.push((
+            15,
+            format!("Missing required certifications: {}", list(&certs_no)),
+        ));
+    }
+    if !partly.is_empty() {
+        let names: Vec<&str> = partly.iter().map(String::as_str).collect();
+        r.gaps.push((
+            45,
+            format!(
+                "Shown only in part (basic use or long ago): {}",
+                list(&names)
+            ),
+        ));
+    }
     if !nice_yes.is_empty() {
         r.strengths.push((
             50,
@@ -268,58 +447,14 @@ fn skills_component(ask: &JobAsk, c: &BlindCandidate, r: &mut Reasons) -> u8 {
             format!("Missing nice-to-have skills: {}", list(&nice_no)),
         ));
     }
-    if mt + ask.nice.len() == 0 {
-        // The job names no skills we recognise: no evidence either way.
-        return 50;
-    }
-    // Must-haves count twice as much as nice-to-haves.
-    let got = 2 * m as u64 + nice_yes.len() as u64;
-    let asked = 2 * mt as u64 + ask.nice.len() as u64;
-    pct(got, asked)
-}
-
-fn split_by<'s>(list: &'s [Skill], have: &CandidateSkills<'_>) -> (Vec<&'s str>, Vec<&'s str>) {
-    let mut yes = Vec::new();
-    let mut no = Vec::new();
-    for s in list {
-        if have.has(s) {
-            yes.push(s.name.as_str());
-        } else {
-            no.push(s.name.as_str());
-        }
-    }
-    (yes, no)
+    Some(pct(got, asked))
 }
 
 // ------------------------------------------------------------ experience
 
 /// Total years worked, counting overlapping positions once.
 pub fn total_years(work: &[BlindPosition], now_year: i32) -> u32 {
-    let mut spans: Vec<(i32, i32)> = work
-        .iter()
-        .filter_map(|w| {
-            let start = w.start_year?;
-            let end = w.end_year.unwrap_or(now_year).min(now_year);
-            (end >= start).then_some((start, end))
-        })
-        .collect();
-    spans.sort_unstable();
-    let mut total = 0i32;
-    let mut current: Option<(i32, i32)> = None;
-    for (s, e) in spans {
-        match current {
-            Some((cs, ce)) if s <= ce => current = Some((cs, ce.max(e))),
-            Some((cs, ce)) => {
-                total += ce - cs;
-                current = Some((s, e));
-            }
-            None => current = Some((s, e)),
-        }
-    }
-    if let Some((cs, ce)) = current {
-        total += ce - cs;
-    }
-    total.max(0) as u32
+    timeline::total_months(&timeline::periods_of(work), YearMonth::from(now_year)) / 12
 }
 
 /// Seniority level of a title: 0 intern .. 9 executive; 2 when unmarked.
@@ -359,16 +494,23 @@ fn experience_component(
     ask: &JobAsk,
     job: &Job,
     c: &BlindCandidate,
-    now_year: i32,
+    resume: &ResumeEvidence<'_>,
+    now: YearMonth,
     r: &mut Reasons,
+    evidence: &mut Vec<Evidence>,
 ) -> u8 {
-    let dated = c
-        .structured
-        .work_experience
-        .iter()
-        .any(|w| w.start_year.is_some());
-    let years = if dated {
-        total_years(&c.structured.work_experience, now_year)
+    // Dated positions in the text carry months; the structured history is
+    // the fallback (vendor data without text dates).
+    let text_periods = resume.periods();
+    let structured = timeline::periods_of(&c.structured.work_experience);
+    let periods = if text_periods.is_empty() {
+        structured
+    } else {
+        text_periods
+    };
+    let dated = !periods.is_empty();
+    let months = if dated {
+        timeline::total_months(&periods, now)
     } else {
         // No dated history: fall back on "7 years of experience" in the text.
         c.resume_text
@@ -376,10 +518,11 @@ fn experience_component(
             .map(str::to_lowercase)
             .filter(|l| l.contains("experience"))
             .filter_map(|l| job::years_mention(&l))
-            .map(|y| y.min)
+            .map(|y| y.min.saturating_mul(12))
             .max()
             .unwrap_or(0)
     };
+    let years = months / 12;
     let (needed, label) = match ask.years {
         Some(y @ YearsAsk { min, .. }) => (min, format!("{y} asked")),
         None => {
@@ -391,10 +534,14 @@ fn experience_component(
     if !dated && years == 0 {
         r.gaps.push((20, "No dated work history found".to_string()));
     }
+    let needed_months = needed.saturating_mul(12);
     let value = if needed == 0 {
         100
     } else {
-        pct(u64::from(years.min(needed)), u64::from(needed))
+        pct(
+            u64::from(months.min(needed_months)),
+            u64::from(needed_months),
+        )
     };
     let sentence = format!("{} of experience ({label})", plural_years(years));
     if value >= 100 {
@@ -403,6 +550,16 @@ fn experience_component(
         }
     } else if dated || years > 0 {
         r.gaps.push((20, sentence));
+    }
+    if let Some(y) = ask.years {
+        evidence.push(Evidence {
+            requirement: format!("{y} years of experience"),
+            kind: EvidenceKind::Years,
+            matched: value >= 100,
+            strength: value,
+            sentence: None,
+            note: Some(format!("{} found", plural_years(years))),
+        });
     }
     value
 }
@@ -642,13 +799,45 @@ fn related_discipline<'a>(ask: &JobAsk, c: &'a BlindCandidate) -> Option<&'a str
         })
 }
 
-fn education_component(ask: &JobAsk, c: &BlindCandidate, r: &mut Reasons) -> u8 {
-    let highest = c
-        .structured
+fn education_component(
+    ask: &JobAsk,
+    c: &BlindCandidate,
+    r: &mut Reasons,
+    evidence: &mut Vec<Evidence>,
+) -> u8 {
+    let value = education_value(ask, c, r);
+    if let Some(a) = ask.education {
+        let highest = highest_level(c);
+        let met = highest.is_some_and(|h| level_rank(h) >= level_rank(a.level));
+        evidence.push(Evidence {
+            requirement: format!(
+                "{}{}",
+                level_name(a.level),
+                if a.preferred_only { " (preferred)" } else { "" }
+            ),
+            kind: EvidenceKind::Education,
+            matched: met,
+            strength: if met { 100 } else { value.min(99) },
+            sentence: None,
+            note: Some(match highest {
+                Some(h) => format!("holds {}", level_phrase(h)),
+                None => "no education listed".to_string(),
+            }),
+        });
+    }
+    value
+}
+
+fn highest_level(c: &BlindCandidate) -> Option<EducationLevel> {
+    c.structured
         .education
         .iter()
         .filter_map(|e| e.level)
-        .max_by_key(|l| level_rank(*l));
+        .max_by_key(|l| level_rank(*l))
+}
+
+fn education_value(ask: &JobAsk, c: &BlindCandidate, r: &mut Reasons) -> u8 {
+    let highest = highest_level(c);
     let related = related_discipline(ask, c);
     if let Some(d) = related {
         r.strengths

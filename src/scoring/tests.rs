@@ -1,6 +1,7 @@
 use super::*;
 use crate::api::{Bands, Weights};
 use crate::model::{ApplicationStatus, Candidate, PersonalInfo, Resume, resume::parse_resume};
+use timeline::YearMonth;
 
 const NOW: i32 = 2026;
 
@@ -423,4 +424,414 @@ fn current_title_from_ats_field() {
         s.strengths
             .contains(&"Current title closely matches: Senior Backend Engineer".into())
     );
+}
+
+// ------------------------------------------------ requirements and evidence
+
+fn text_candidate(text: &str) -> BlindCandidate {
+    BlindCandidate::from_candidate(&candidate(text, "Jane", "jane.doe@example.com"))
+}
+
+#[test]
+fn a_job_without_requirements_says_so_and_leaves_skills_out() {
+    let j = Job::from_text(
+        "job-9",
+        "Backend Engineer",
+        "We are a friendly team.\n\nBenefits:\n- Lunch\n",
+    );
+    let p = ScoringProfileSpec::default();
+    let strong = score(&j, &blind(STRONG), &p, NOW);
+    let weak = score(&j, &blind(WEAK), &p, NOW);
+    for s in [&strong, &weak] {
+        assert!(!s.requirements_found);
+        assert_eq!(s.components.skills, None, "{s:?}");
+        assert!(
+            s.summary.contains("No requirements found in the job"),
+            "{}",
+            s.summary
+        );
+        assert!(
+            s.gaps
+                .iter()
+                .any(|g| g.starts_with("No requirements found in the job"))
+        );
+        assert!(
+            s.candidate_summary
+                .contains("no skill or certification requirements")
+        );
+        assert!(s.evidence.is_empty(), "{:?}", s.evidence);
+    }
+    // Not one middling score for everyone: the other components still differ.
+    assert!(strong.score > weak.score, "{strong:?} {weak:?}");
+}
+
+#[test]
+fn negated_and_partial_mentions() {
+    let j = Job::from_text(
+        "job-2",
+        "Platform Engineer",
+        "Requirements:\n- Kubernetes\n- Terraform\n- Go\n",
+    );
+    let text = "SUMMARY\nNo experience with Kubernetes. Familiar with Terraform.\n\
+                EXPERIENCE\nPlatform Engineer, Acme (Jan 2022 - present)\n- Built services in Go\n\
+                SKILLS\nGo, Rust\n";
+    let s = score(
+        &j,
+        &text_candidate(text),
+        &ScoringProfileSpec::default(),
+        NOW,
+    );
+    let e = |name: &str| {
+        s.evidence
+            .iter()
+            .find(|e| e.requirement == name)
+            .cloned()
+            .expect("evidence")
+    };
+    let k8s = e("Kubernetes");
+    assert!(!k8s.matched);
+    assert_eq!(k8s.note.as_deref(), Some("mentioned only as not used"));
+    let tf = e("Terraform");
+    assert!(tf.matched && tf.strength == 50, "{tf:?}");
+    assert_eq!(tf.sentence.as_deref(), Some("Familiar with Terraform."));
+    let go = e("Go");
+    assert_eq!(go.strength, 100);
+    // The position's sentence, not the skills list, is quoted.
+    assert_eq!(go.sentence.as_deref(), Some("Built services in Go"));
+    // Skills: (2*0 + 2*50 + 2*100) / (2*300) = 50.
+    assert_eq!(s.components.skills, Some(50));
+    assert!(
+        s.gaps
+            .contains(&"Missing required skills: Kubernetes".to_string()),
+        "{s:?}"
+    );
+    assert!(
+        s.summary
+            .contains("Meets 2 of 3 required skills; missing: Kubernetes")
+    );
+}
+
+#[test]
+fn stale_skills_count_less_and_months_count() {
+    let j = Job::from_text(
+        "job-3",
+        "Engineer",
+        "Requirements:\n- Perl\n- 3+ years of experience\n",
+    );
+    let recent = "EXPERIENCE\nEngineer, Acme (Jan 2024 - present)\n- Wrote Perl tools\n";
+    let old = "EXPERIENCE\nEngineer, Acme (Feb 2009 - Nov 2013)\n- Wrote Perl tools\n";
+    let p = ScoringProfileSpec::default();
+    let now = YearMonth::new(2026, 6);
+    let r = score(&j, &text_candidate(recent), &p, now);
+    let o = score(&j, &text_candidate(old), &p, now);
+    assert_eq!(r.components.skills, Some(100));
+    assert_eq!(o.components.skills, Some(50));
+    assert!(
+        o.evidence[0].note.as_deref() == Some("last used 12 years ago"),
+        "{o:?}"
+    );
+    // Jan 2024 - Jun 2026: 29 months of 36.
+    assert_eq!(r.components.experience, Some(81));
+    let years = r
+        .evidence
+        .iter()
+        .find(|e| e.kind == EvidenceKind::Years)
+        .expect("years");
+    assert_eq!(years.requirement, "3+ years of experience");
+    assert!(!years.matched);
+    // Feb 2009 - Nov 2013 inclusive: 58 months, enough.
+    assert_eq!(o.components.experience, Some(100));
+}
+
+#[test]
+fn strong_candidate_evidence_and_summaries() {
+    let s = score(&job(), &blind(STRONG), &ScoringProfileSpec::default(), NOW);
+    let kafka = s
+        .evidence
+        .iter()
+        .find(|e| e.requirement == "Kafka")
+        .expect("kafka");
+    assert_eq!(
+        kafka.sentence.as_deref(),
+        Some("Built a high-throughput event pipeline using Kafka")
+    );
+    let tf = s
+        .evidence
+        .iter()
+        .find(|e| e.requirement == "Terraform")
+        .expect("terraform");
+    assert!(!tf.matched && tf.kind == EvidenceKind::Must);
+    assert!(
+        s.evidence
+            .iter()
+            .any(|e| e.kind == EvidenceKind::Years && e.matched)
+    );
+    assert!(
+        s.evidence
+            .iter()
+            .any(|e| e.kind == EvidenceKind::Education && e.requirement == "bachelor's degree")
+    );
+    assert!(
+        s.summary
+            .starts_with(&format!("{}/100, strong fit.", s.score)),
+        "{}",
+        s.summary
+    );
+    assert!(s.summary.contains("missing: Terraform"));
+    assert!(s.summary.contains("a person reviews"));
+    let c = &s.candidate_summary;
+    for part in [
+        "automated tool",
+        "Senior Backend Engineer",
+        "Qualifications used: Rust, Kubernetes",
+        "Required skills not found in your application: Terraform",
+        "as received from the employer's applicant tracking system",
+        "a person at the employer reviews",
+        "alternative selection process or a reasonable accommodation",
+        "how long it is kept",
+    ] {
+        assert!(c.contains(part), "{part:?} not in {c}");
+    }
+    assert!(c.chars().count() <= 1500);
+}
+
+#[test]
+fn certifications_are_requirements() {
+    let j = Job::from_text(
+        "job-4",
+        "Cloud Engineer",
+        "Requirements:\n- CKA\n- AWS Certified (any)\n\nNice to have:\n- PMP\n",
+    );
+    let text = "SUMMARY\nHolds the CKA and AWS Certified Developer - Associate.\n";
+    let s = score(
+        &j,
+        &text_candidate(text),
+        &ScoringProfileSpec::default(),
+        NOW,
+    );
+    let certs: Vec<(&str, bool)> = s
+        .evidence
+        .iter()
+        .filter(|e| e.kind == EvidenceKind::Cert)
+        .map(|e| (e.requirement.as_str(), e.matched))
+        .collect();
+    assert_eq!(
+        certs,
+        vec![
+            ("CKA", true),
+            ("AWS Certified", true),
+            ("PMP (preferred)", false)
+        ]
+    );
+    // (2*100 + 2*100 + 0) / (2+2+1)*100 = 80.
+    assert_eq!(s.components.skills, Some(80));
+    assert!(
+        s.strengths
+            .contains(&"Holds certifications: CKA, AWS Certified".to_string())
+    );
+}
+
+#[test]
+fn extra_component_hook_weighs_in() {
+    let p = ScoringProfileSpec::default();
+    let ask = job::analyze(&job(), &p);
+    let base = score_with(&ask, &job(), &blind(STRONG), &p, NOW);
+    let same = score_with_extra(
+        &ask,
+        &job(),
+        &blind(STRONG),
+        &p,
+        NOW.into(),
+        &[ExtraComponent {
+            weight: 50,
+            value: None,
+        }],
+    );
+    assert_eq!(base, same, "an absent extra component changes nothing");
+    let low = score_with_extra(
+        &ask,
+        &job(),
+        &blind(STRONG),
+        &p,
+        NOW.into(),
+        &[ExtraComponent {
+            weight: 100,
+            value: Some(0),
+        }],
+    );
+    assert!(low.score < base.score);
+}
+
+/// Words that would state or hint at a protected or proxy attribute.
+const ATTRIBUTE_WORDS: &[&str] = &[
+    "age",
+    "aged",
+    "old",
+    "young",
+    "born",
+    "birth",
+    "gender",
+    "male",
+    "female",
+    "man",
+    "woman",
+    "he",
+    "she",
+    "his",
+    "her",
+    "him",
+    "married",
+    "pregnant",
+    "pregnancy",
+    "religion",
+    "nationality",
+    "ethnicity",
+    "race",
+    "disability",
+    "citizen",
+    "graduated",
+    "graduation",
+    "university",
+    "college",
+    "school name",
+    "employer name",
+    "lives",
+    "located",
+    "address",
+];
+
+#[test]
+fn explanations_never_mention_protected_or_proxy_attributes() {
+    let people = [
+        (
+            "Maria",
+            "Gonzalez",
+            "she",
+            "Universidad de Sevilla",
+            "Iberia Bank",
+            "Madrid",
+            "2009",
+        ),
+        (
+            "Kwame",
+            "Mensah",
+            "he",
+            "University of Ghana",
+            "Ashanti Gold",
+            "Accra",
+            "1994",
+        ),
+        (
+            "Ruby",
+            "Swift",
+            "she",
+            "Wellesley College",
+            "Hooli",
+            "Boston",
+            "2016",
+        ),
+        (
+            "Mark",
+            "Jenkins",
+            "he",
+            "Ohio State University",
+            "Globex",
+            "Columbus",
+            "2001",
+        ),
+    ];
+    let jobs = [
+        job(),
+        Job::from_text(
+            "j2",
+            "Data Analyst",
+            "Requirements:\n- SQL\n- Tableau\n- Statistics\n- 2+ years of experience\n- Bachelor's degree\nNice to have:\n- Python\n- CPA",
+        ),
+        Job::from_text("j3", "Office Manager", "We are a friendly team."),
+    ];
+    let p = ScoringProfileSpec::default();
+    let mut scanned = 0usize;
+    for (first, last, pronoun, school, employer, city, grad) in people {
+        let text = format!(
+            "{first} {last}\n{first}.{last}@example.com | +1 555 0199 | 1 Main St, {city}\n\n\
+             SUMMARY\n{first} is a data engineer; {pronoun} built Kafka and SQL pipelines in {city}.\n\n\
+             EXPERIENCE\nData Engineer, {employer} ({grad} - present)\n\
+             - At {employer} {pronoun} led the Rust rewrite\n\
+             - Familiar with Tableau\n\n\
+             EDUCATION\nBachelor of Science in Statistics, {school} (2005 - {grad})\n\n\
+             SKILLS\nRust, SQL, Kafka, Python\n"
+        );
+        let c = BlindCandidate::from_candidate(&candidate(
+            &text,
+            first,
+            &format!("{first}.{last}@example.com"),
+        ));
+        for j in &jobs {
+            let s = score(j, &c, &p, NOW);
+            let mut texts: Vec<String> = vec![s.summary.clone(), s.candidate_summary.clone()];
+            texts.extend(s.strengths.iter().cloned());
+            texts.extend(s.gaps.iter().cloned());
+            for e in &s.evidence {
+                texts.push(e.requirement.clone());
+                texts.extend(e.sentence.clone());
+                texts.extend(e.note.clone());
+            }
+            let values = [
+                first,
+                last,
+                school,
+                employer,
+                city,
+                grad,
+                "example.com",
+                "555",
+            ];
+            for t in &texts {
+                scanned += 1;
+                let lower = t.to_lowercase();
+                let words: Vec<&str> = lower
+                    .split(|c: char| !c.is_alphanumeric() && c != '.')
+                    .map(|w| w.trim_end_matches('.'))
+                    .collect();
+                for v in values {
+                    assert!(!lower.contains(&v.to_lowercase()), "{v:?} in {t:?}");
+                }
+                for w in ATTRIBUTE_WORDS {
+                    if w.contains(' ') {
+                        assert!(!lower.contains(w), "{w:?} in {t:?}");
+                    } else {
+                        assert!(!words.contains(w), "{w:?} in {t:?}");
+                    }
+                }
+            }
+        }
+    }
+    assert!(scanned > 100, "{scanned}");
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    /// Hostile text never panics, and quotes stay bounded.
+    #[test]
+    fn hostile_text_scores_without_panicking(
+        resume in "(\\PC|\n|Go|R&D|C\\+\\+|\\.NET|never |familiar with |\\(20[0-9]{2} - [A-Z][a-z]{2} 20[0-9]{2}\\)|EXPERIENCE\n|- ){0,60}",
+        desc in "(\\PC|\n|Requirements:\n|Nice to have:\n|- |CKA |AWS Certified |[0-9]{1,3}\\+ years ){0,40}",
+    ) {
+        let j = Job::from_text("j", "Engineer", desc);
+        let c = BlindCandidate {
+            title: Some(resume.chars().take(30).collect()),
+            resume_text: resume,
+            structured: crate::model::BlindResume::default(),
+        };
+        let s = score(&j, &c, &ScoringProfileSpec::default(), NOW);
+        proptest::prop_assert!(s.score <= 100);
+        for e in &s.evidence {
+            if let Some(q) = &e.sentence {
+                proptest::prop_assert!(q.chars().count() <= evidence::MAX_SENTENCE + 2);
+            }
+            proptest::prop_assert!(e.strength <= 100);
+        }
+        proptest::prop_assert!(s.summary.chars().count() <= 700);
+        proptest::prop_assert!(s.candidate_summary.chars().count() <= 1500);
+    }
 }

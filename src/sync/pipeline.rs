@@ -96,6 +96,9 @@ pub struct RunReport {
     pub write_failure: Option<String>,
     /// Job-description checks of the jobs this run pulled, by job id.
     pub job_checks: BTreeMap<String, scoring::jd_check::JobCheck>,
+    /// Jobs scored in this run whose text states no requirement the scorer
+    /// can read: (job id, title). Their applications have no skills component.
+    pub jobs_without_requirements: Vec<(String, String)>,
 }
 
 fn outcome(spec: &SyncSpec) -> DecisionOutcome {
@@ -458,11 +461,16 @@ async fn process_batch(
             counts.unchanged += 1;
             continue;
         }
-        let ask = state
-            .asks
-            .entry(job.id.clone())
-            .or_insert_with(|| scoring::job::analyze(job, &spec.profile));
-        let score = scoring::score_with(ask, job, &blind, &spec.profile, now.year());
+        let ask = state.asks.entry(job.id.clone()).or_insert_with(|| {
+            let ask = scoring::job::analyze(job, &spec.profile);
+            if !ask.requirements_found() {
+                report
+                    .jobs_without_requirements
+                    .push((job.id.clone(), job.title.clone()));
+            }
+            ask
+        });
+        let score = scoring::score_with(ask, job, &blind, &spec.profile, now);
         let mut outcome = outcome(spec);
         let unconfirmed = decide::unconfirmed(previous.as_ref(), state.verify_before);
         if outcome == DecisionOutcome::ToWrite

@@ -186,6 +186,14 @@ impl WriteBackRequest {
         if !parts.is_empty() {
             body.push_str(&format!("Components: {}\n", parts.join(", ")));
         }
+        if !s.summary.is_empty() {
+            body.push_str(&format!("Summary: {}\n", s.summary));
+        }
+        let evidence = note_evidence(&s.evidence);
+        if !evidence.is_empty() {
+            body.push_str("Evidence:\n");
+            body.push_str(&evidence);
+        }
         if !s.strengths.is_empty() {
             body.push_str("Strengths:\n");
             for x in &s.strengths {
@@ -219,6 +227,55 @@ impl WriteBackRequest {
 }
 
 const MARKER_PREFIX: &str = "[ats-operator:";
+
+/// Evidence lines in a note: at most this many, each at most this long.
+const NOTE_EVIDENCE_LINES: usize = 12;
+const NOTE_LINE_CHARS: usize = 240;
+
+/// Pure: the evidence part of a note, bounded: "+" met, "~" met in part,
+/// "-" not met, each with the resume sentence it rests on.
+pub fn note_evidence(evidence: &[crate::model::Evidence]) -> String {
+    use crate::model::EvidenceKind;
+    let mut out = String::new();
+    for e in evidence.iter().take(NOTE_EVIDENCE_LINES) {
+        let mark = match (e.matched, e.strength) {
+            (false, _) => '-',
+            (true, s) if s < 100 => '~',
+            _ => '+',
+        };
+        let kind = match e.kind {
+            EvidenceKind::Must => "required",
+            EvidenceKind::Nice => "nice to have",
+            EvidenceKind::Years => "experience",
+            EvidenceKind::Cert => "certification",
+            EvidenceKind::Education => "education",
+        };
+        let mut line = format!("{mark} {} ({kind})", e.requirement);
+        if let Some(n) = &e.note {
+            line.push_str(&format!(", {n}"));
+        }
+        match (&e.sentence, e.matched) {
+            (Some(q), _) => line.push_str(&format!(": \"{q}\"")),
+            (None, false) if e.kind == EvidenceKind::Must || e.kind == EvidenceKind::Nice => {
+                line.push_str(": not found")
+            }
+            _ => {}
+        }
+        if line.chars().count() > NOTE_LINE_CHARS {
+            line = line.chars().take(NOTE_LINE_CHARS - 1).collect();
+            line.push('…');
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    if evidence.len() > NOTE_EVIDENCE_LINES {
+        out.push_str(&format!(
+            "({} more requirements not shown)\n",
+            evidence.len() - NOTE_EVIDENCE_LINES
+        ));
+    }
+    out
+}
 
 /// The key line of one of the operator's notes, parsed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -594,6 +651,10 @@ mod tests {
                 strengths: vec![],
                 gaps: vec![],
                 band,
+                evidence: vec![],
+                requirements_found: true,
+                summary: String::new(),
+                candidate_summary: String::new(),
             },
             note: true,
             custom_field: None,
@@ -602,6 +663,44 @@ mod tests {
             decided_at: DateTime::from_timestamp(at, 0).unwrap_or_default(),
             profile: "default (generation 3)".into(),
         }
+    }
+
+    #[test]
+    fn the_note_shows_evidence_bounded() {
+        use crate::model::{Evidence, EvidenceKind};
+        let mut r = req("k1", 64, Band::ModerateFit, 1_700_000_000);
+        r.score.summary = "64/100, moderate fit.".into();
+        let ev = |name: &str, matched, strength, sentence: Option<&str>| Evidence {
+            requirement: name.into(),
+            kind: EvidenceKind::Must,
+            matched,
+            strength,
+            sentence: sentence.map(str::to_string),
+            note: (strength > 0 && strength < 100).then(|| "counted in part".to_string()),
+        };
+        r.score.evidence = vec![
+            ev("Kafka", true, 100, Some("Built a pipeline using Kafka")),
+            ev(
+                "Terraform",
+                true,
+                50,
+                Some(&"Familiar with Terraform ".repeat(40)),
+            ),
+            ev("Kubernetes", false, 0, None),
+        ];
+        for i in 0..20 {
+            r.score
+                .evidence
+                .push(ev(&format!("Skill{i}"), false, 0, None));
+        }
+        let body = r.note_body();
+        assert!(body.contains("Summary: 64/100, moderate fit."));
+        assert!(body.contains("+ Kafka (required): \"Built a pipeline using Kafka\""));
+        assert!(body.contains("~ Terraform (required), counted in part: \"Familiar with"));
+        assert!(body.contains("- Kubernetes (required): not found"));
+        assert!(body.contains("(11 more requirements not shown)"), "{body}");
+        assert!(body.lines().all(|l| l.chars().count() <= 240), "{body}");
+        assert!(NoteMark::parse(&body).is_some());
     }
 
     #[test]
