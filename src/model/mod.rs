@@ -4,8 +4,11 @@
 //! Personal fields live in [`PersonalInfo`] and never reach the scorer: the
 //! scorer takes a [`BlindCandidate`], which is built without them.
 
+pub mod readability;
 pub mod resume;
 pub mod text;
+
+pub use readability::{DocumentFormat, Readability};
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
@@ -173,6 +176,9 @@ pub struct Resume {
     pub url: Option<String>,
     pub parsed_text: String,
     pub structured: StructuredResume,
+    /// Whether the resume file could be read (older data: missing).
+    #[serde(default)]
+    pub readability: Readability,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

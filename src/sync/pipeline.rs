@@ -96,8 +96,10 @@ pub struct RunReport {
     pub write_failure: Option<String>,
 }
 
-fn outcome(spec: &SyncSpec) -> DecisionOutcome {
+fn outcome(spec: &SyncSpec, score: &crate::model::Score) -> DecisionOutcome {
     let (note, field, tag) = decide::writes(spec);
+    let labels = decide::labels_allowed(score);
+    let (field, tag) = (field && labels, tag && labels);
     if spec.write_back.dry_run {
         DecisionOutcome::DryRun
     } else if !note && !field && !tag {
@@ -116,6 +118,8 @@ fn profile_label(spec: &SyncSpec) -> String {
 
 fn request(spec: &SyncSpec, application: Application, d: &Decision) -> WriteBackRequest {
     let (note, field, tag) = decide::writes(spec);
+    let labels = decide::labels_allowed(&d.score);
+    let (field, tag) = (field && labels, tag && labels);
     WriteBackRequest {
         application,
         score: d.score.clone(),
@@ -454,7 +458,8 @@ async fn process_batch(
             .entry(job.id.clone())
             .or_insert_with(|| scoring::job::analyze(job, &spec.profile));
         let score = scoring::score_with(ask, job, &blind, &spec.profile, now.year());
-        let mut outcome = outcome(spec);
+        let score = decide::explain_readability(score, &candidate.resume.readability);
+        let mut outcome = outcome(spec, &score);
         let unconfirmed = decide::unconfirmed(previous.as_ref(), state.verify_before);
         if outcome == DecisionOutcome::ToWrite
             && !unconfirmed
