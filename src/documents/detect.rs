@@ -82,16 +82,23 @@ fn looks_like_html(s: &str) -> bool {
         .take(1024)
         .collect::<String>()
         .to_ascii_lowercase();
-    if start.starts_with("<!doctype html") || start.starts_with("<html") {
-        return true;
-    }
-    ["<html", "<body", "<head"]
+    // A text resume may name HTML ("<html>, CSS") but does not open with markup.
+    start.starts_with('<')
+        && [
+            "<!doctype html",
+            "<html",
+            "<body",
+            "<head",
+            "<p>",
+            "<div",
+            "<br",
+            "<li>",
+            "<h1",
+            "<h2",
+            "<table",
+        ]
         .iter()
         .any(|t| start.contains(t))
-        || (start.starts_with('<')
-            && ["<p>", "<div", "<br", "<li>", "<h1", "<h2", "<table"]
-                .iter()
-                .any(|t| start.contains(t)))
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -137,7 +144,11 @@ mod tests {
                 "{s}"
             );
         }
-        for s in ["Jane Doe\nSKILLS\nRust, C++ <3", "a < b and <c> d"] {
+        for s in [
+            "Jane Doe\nSKILLS\nRust, C++ <3",
+            "a < b and <c> d",
+            "Jane\nSKILLS\n<html>, <body> and <div> layouts",
+        ] {
             assert!(
                 matches!(detect(s.as_bytes()).unwrap(), Detected::Text(_)),
                 "{s}"

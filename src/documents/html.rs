@@ -31,7 +31,7 @@ mod tests {
                     <h2>SKILLS</h2><p>Rust, Go</p></body></html>";
         assert_eq!(
             extract(html),
-            "EXPERIENCE\nEngineer, Acme (2019 - present)\n\n- Built & ran\n\nSKILLS\nRust, Go"
+            "EXPERIENCE\n\nEngineer, Acme (2019 - present)\n\n- Built & ran\n\nSKILLS\n\nRust, Go"
         );
     }
 }

@@ -55,7 +55,10 @@ pub fn extract(bytes: &[u8], budget: &Budget) -> Result<(String, Option<usize>),
             // A page that cannot be read leaves the others readable.
             Err(_) => {}
         }
-        text.push('\n');
+        // Each page ends its last line (text objects end with one).
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
         if text.len() > limits.max_chars.saturating_mul(4) {
             break;
         }

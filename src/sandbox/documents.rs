@@ -412,23 +412,26 @@ mod tests {
     #[test]
     fn pdf_xref_offsets_point_at_objects() {
         let bytes = pdf("one\ntwo\n", 5);
-        let s = String::from_utf8_lossy(&bytes);
-        let xref = s.rfind("xref\n").unwrap();
-        let entries: Vec<usize> = s[xref..]
+        let rfind = |needle: &[u8]| bytes.windows(needle.len()).rposition(|w| w == needle);
+        let xref = rfind(b"\nxref\n").unwrap() + 1;
+        // The table is ASCII from here on.
+        let table = std::str::from_utf8(&bytes[xref..]).unwrap();
+        let entries: Vec<usize> = table
             .lines()
             .skip(3)
             .take_while(|l| l.ends_with(" n "))
             .map(|l| l[..10].parse().unwrap())
             .collect();
-        assert!(!entries.is_empty());
+        assert_eq!(entries.len(), 5);
         for (i, off) in entries.iter().enumerate() {
+            let head = format!("{} 0 obj", i + 1);
             assert!(
-                s[*off..].starts_with(&format!("{} 0 obj", i + 1)),
+                bytes[*off..].starts_with(head.as_bytes()),
                 "object {}",
                 i + 1
             );
         }
-        let startxref: usize = s[s.rfind("startxref\n").unwrap() + 10..]
+        let startxref: usize = table[table.rfind("startxref\n").unwrap() + 10..]
             .lines()
             .next()
             .unwrap()
