@@ -92,7 +92,7 @@ fn paragraphs(xml: &[u8], budget: &Budget) -> Result<String, DocumentError> {
     let mut events = 0u32;
     loop {
         events = events.wrapping_add(1);
-        if events % 4096 == 0 {
+        if events.is_multiple_of(4096) {
             budget.check()?;
         }
         let event = reader
