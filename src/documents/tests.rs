@@ -76,6 +76,23 @@ fn multi_page_pdf_keeps_every_line_in_order() {
 }
 
 #[test]
+fn pdf_lines_come_from_positions_not_text_objects() {
+    // As pdfTeX writes: one text object, lines by `Td`/`T*`/`'`, words in
+    // `TJ` arrays with kerning and word gaps; then words placed one by one on
+    // a line by `Tm`, as office suites do.
+    let page = "BT /F1 10 Tf 14 TL 72 720 Td [(EXP)20(ERIENCE)] TJ \
+                0 -14 Td [(Engineer,)-333(Acme)-250(\\(2019)-333(-)-333(present\\))] TJ \
+                T* (- Built) Tj ( it) Tj (SKILLS) ' ET \
+                BT /F1 10 Tf 1 0 0 1 72 664 Tm (Rust,) Tj 1 0 0 1 100 664 Tm (Go) Tj ET \
+                BT /F1 10 Tf 1 0 0 1 72 663 Tm [(x)] TJ 1 0 0 1 72 640 Tm (end) Tj ET";
+    let e = read_ok(&files::helvetica_pdf(&[page.to_string()], 1));
+    assert_eq!(
+        e.text,
+        "EXPERIENCE\nEngineer, Acme (2019 - present)\n- Built it\nSKILLS\nRust, Go x\nend"
+    );
+}
+
+#[test]
 fn a_scan_has_no_text() {
     assert_eq!(
         read(&files::scanned_pdf(3), &Limits::default()),

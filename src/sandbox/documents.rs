@@ -185,9 +185,14 @@ pub fn pdf(text: &str, seed: u64) -> Vec<u8> {
     } else {
         pages
     };
+    helvetica_pdf(&pages, seed)
+}
+
+/// A PDF of the given page content streams, with Helvetica as font `/F1`.
+pub fn helvetica_pdf(pages: &[String], seed: u64) -> Vec<u8> {
     let font = "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>";
     write_pdf(
-        &pages,
+        pages,
         &format!("/Font << /F1 {} >>", "3 0 R"),
         &[font.as_bytes().to_vec()],
         seed,
