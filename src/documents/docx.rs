@@ -82,13 +82,14 @@ fn check_ratio(size: u64, compressed: u64, max_ratio: u64) -> Result<(), Documen
 }
 
 /// WordprocessingML to text: `w:t` runs joined, a line per `w:p`, tabs and
-/// breaks kept. Field codes (`w:instrText`) and deleted text (`w:delText`)
-/// are not text.
+/// breaks kept. Field codes (`w:instrText`), deleted text (`w:delText`) and
+/// the fallback copies of text boxes are not text.
 fn paragraphs(xml: &[u8], budget: &Budget) -> Result<String, DocumentError> {
     let mut reader = Reader::from_reader(xml);
     let mut buf = Vec::new();
     let mut out = String::new();
     let mut in_text = false;
+    let mut fallback = 0u32;
     let mut events = 0u32;
     loop {
         events = events.wrapping_add(1);
@@ -98,21 +99,29 @@ fn paragraphs(xml: &[u8], budget: &Budget) -> Result<String, DocumentError> {
         let event = reader
             .read_event_into(&mut buf)
             .map_err(|_| malformed("invalid XML in word/document.xml"))?;
+        // A text box is written twice (`mc:Choice` for new readers, `mc:Fallback`
+        // for old ones): the fallback copy is skipped.
+        let skipping = fallback > 0;
         match event {
             Event::Start(e) => match e.local_name().as_ref() {
+                "Fallback" => fallback = fallback.saturating_add(1),
+                _ if skipping => {}
                 "t" => in_text = true,
                 "tab" => out.push('\t'),
                 "br" | "cr" => out.push('\n'),
                 _ => {}
             },
+            Event::End(e) => match e.local_name().as_ref() {
+                "Fallback" => fallback = fallback.saturating_sub(1),
+                "t" => in_text = false,
+                _ if skipping => {}
+                "p" => out.push('\n'),
+                _ => {}
+            },
+            _ if skipping => {}
             Event::Empty(e) => match e.local_name().as_ref() {
                 "tab" => out.push('\t'),
                 "br" | "cr" | "p" => out.push('\n'),
-                _ => {}
-            },
-            Event::End(e) => match e.local_name().as_ref() {
-                "t" => in_text = false,
-                "p" => out.push('\n'),
                 _ => {}
             },
             Event::Text(t) if in_text => out.push_str(&t.xml10_content()),

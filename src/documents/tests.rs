@@ -261,7 +261,10 @@ fn docx_runs_tabs_breaks_and_field_codes() {
     let xml = r#"<?xml version="1.0"?><w:document xmlns:w="w"><w:body>
         <w:p><w:r><w:t>Senior </w:t></w:r><w:r><w:rPr><w:b/></w:rPr><w:t>Engineer</w:t></w:r><w:r><w:tab/><w:t>2019</w:t></w:r></w:p>
         <w:p><w:r><w:instrText>HYPERLINK "x"</w:instrText><w:t>R&amp;D</w:t><w:br/><w:t>Go</w:t></w:r></w:p>
-        <w:p/><w:p><w:r><w:delText>gone</w:delText><w:t>end</w:t></w:r></w:p></w:body></w:document>"#;
+        <w:p/><w:p><w:r><w:delText>gone</w:delText><w:t>end</w:t></w:r></w:p>
+        <w:p><w:r><mc:AlternateContent><mc:Choice><w:txbxContent><w:p><w:r><w:t>Box</w:t></w:r></w:p></w:txbxContent></mc:Choice>
+        <mc:Fallback><w:pict><w:txbxContent><w:p><w:r><w:t>Box</w:t></w:r></w:p></w:txbxContent></w:pict></mc:Fallback></mc:AlternateContent></w:r></w:p>
+        </w:body></w:document>"#;
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     zip.start_file(
         "word/document.xml",
@@ -272,7 +275,7 @@ fn docx_runs_tabs_breaks_and_field_codes() {
     let bytes = zip.finish().unwrap().into_inner();
     assert_eq!(
         read_ok(&bytes).text,
-        "Senior Engineer\t2019\nR&D\nGo\n\nend"
+        "Senior Engineer\t2019\nR&D\nGo\n\nend\nBox"
     );
 }
 
