@@ -5,6 +5,7 @@ pub mod controller;
 pub mod demo;
 pub mod devcluster;
 pub mod devdb;
+pub mod documents;
 pub mod http;
 pub mod ledger;
 pub mod metrics;

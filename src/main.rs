@@ -50,6 +50,12 @@ enum Command {
         /// `REQUESTS/SECONDS` such as `50/30`, or `off`.
         #[arg(long, default_value = "50/30")]
         rate_limit: String,
+        /// Serve every resume as plain text instead of PDF, DOCX and HTML files.
+        #[arg(long)]
+        text_resumes: bool,
+        /// Percent of candidates whose resume file cannot be read (scans, damaged files).
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(0..=100))]
+        unreadable_resumes: u8,
     },
     /// Start a local control plane, a sandbox and the operator; print status and scores.
     Demo {
@@ -258,7 +264,24 @@ async fn main() -> std::process::ExitCode {
             jobs,
             seed,
             rate_limit,
-        } => serve_sandbox(&vendor, listen, applications, jobs, seed, &rate_limit).await,
+            text_resumes,
+            unreadable_resumes,
+        } => {
+            let resumes = sandbox::documents::ResumeRule {
+                documents: !text_resumes,
+                unreadable_percent: unreadable_resumes,
+            };
+            serve_sandbox(
+                &vendor,
+                listen,
+                applications,
+                jobs,
+                seed,
+                &rate_limit,
+                resumes,
+            )
+            .await
+        }
         Command::Demo { applications, keep } => demo::run(applications, keep)
             .await
             .map_err(|e| e.to_string()),
@@ -397,6 +420,7 @@ async fn serve_sandbox(
     jobs: usize,
     seed: u64,
     rate_limit: &str,
+    resumes: sandbox::documents::ResumeRule,
 ) -> Result<(), String> {
     let kind: VendorKind = serde_json::from_value(serde_json::Value::String(vendor.to_string()))
         .map_err(|_| format!("--vendor {vendor:?}: use greenhouse, lever or workable"))?;
@@ -405,6 +429,7 @@ async fn serve_sandbox(
         jobs,
         applications,
         rate_limit: parse_rate_limit(rate_limit)?,
+        resumes,
         ..Default::default()
     };
     let running = sandbox::start(kind, listen, opts)

@@ -499,8 +499,18 @@ async fn filters() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(header(&r, "content-type").starts_with("text/plain"));
-    let text = r.text().await.unwrap();
+    // The file as uploaded (PDF, Word, HTML or text), with its content type.
+    let content_type = header(&r, "content-type").to_string();
+    let bytes = r.bytes().await.unwrap();
+    let read = ats_operator::documents::read(&bytes, &Default::default()).expect("readable");
+    let expected = match read.format {
+        ats_operator::model::DocumentFormat::Pdf => "application/pdf",
+        ats_operator::model::DocumentFormat::Docx => "application/vnd.openxmlformats",
+        ats_operator::model::DocumentFormat::Html => "text/html",
+        ats_operator::model::DocumentFormat::Text => "text/plain",
+    };
+    assert!(content_type.starts_with(expected), "{content_type}");
+    let text = read.text;
     for h in ["SUMMARY", "EXPERIENCE", "EDUCATION", "SKILLS"] {
         assert!(text.lines().any(|l| l == h), "{h}");
     }

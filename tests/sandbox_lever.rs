@@ -477,19 +477,30 @@ async fn resumes_with_parsed_data_and_download() {
         assert!(p0["end"].is_null(), "the latest position is current");
         let url = r["file"]["downloadUrl"].as_str().unwrap();
         assert!(url.starts_with(&s.sb.base_url));
-        let text = s
+        let bytes = s
             .http
             .get(url)
             .basic_auth(s.key(), Some(""))
             .send()
             .await
             .unwrap()
-            .text()
+            .bytes()
             .await
             .unwrap();
+        assert_eq!(r["file"]["size"], bytes.len());
+        // The file is in the format its extension names, and reads as the resume.
+        let read = ats_operator::documents::read(&bytes, &Default::default()).expect("readable");
+        let ext = r["file"]["ext"].as_str().unwrap();
+        assert_eq!(
+            ext,
+            match read.format.as_str() {
+                "text" => "txt",
+                other => other,
+            }
+        );
+        let text = read.text;
         assert!(text.starts_with(o["name"].as_str().unwrap()), "{text}");
         assert!(text.contains(p0["org"].as_str().unwrap()));
-        assert_eq!(r["file"]["size"], text.len());
         let anon = s.http.get(url).send().await.unwrap();
         assert_eq!(anon.status(), StatusCode::UNAUTHORIZED);
         checked += 1;

@@ -556,7 +556,11 @@ async fn candidate_detail_is_wrapped_with_profile_and_resume() {
     let url = c["resume_url"].as_str().unwrap();
     let r = reqwest::get(url).await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let text = r.text().await.unwrap();
+    let bytes = r.bytes().await.unwrap();
+    // The CV as uploaded (PDF, Word, HTML or text): it reads as the resume.
+    let text = ats_operator::documents::read(&bytes, &Default::default())
+        .expect("readable CV")
+        .text;
     assert!(text.starts_with(c["name"].as_str().unwrap()), "{text}");
     assert!(text.contains("EXPERIENCE") && text.contains("SKILLS"));
 

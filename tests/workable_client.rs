@@ -112,12 +112,22 @@ async fn full_pull_matches_the_sandbox() {
         assert!(r.parsed_text.contains("SKILLS"));
         // The profile built from the detail is the one in the CV file.
         let url = r.url.as_deref().unwrap_or_default();
-        let cv = reqwest::get(url)
+        let bytes = reqwest::get(url)
             .await
             .expect("cv")
-            .text()
+            .bytes()
             .await
-            .expect("cv text");
+            .expect("cv bytes");
+        // The CV file (PDF, Word, HTML or text) is what the scorer reads.
+        let cv = ats_operator::documents::read(&bytes, &Default::default())
+            .expect("readable CV")
+            .text;
+        assert_eq!(r.parsed_text, cv, "text of {}", cand.id);
+        assert!(
+            matches!(r.readability, ats_operator::model::Readability::Read { .. }),
+            "{:?}",
+            r.readability
+        );
         let from_cv = parse_resume(&cv);
         assert_eq!(r.structured.skills, from_cv.skills, "skills of {}", cand.id);
         assert_eq!(

@@ -31,6 +31,7 @@ fn candidate(text: &str, p: PersonalInfo) -> Candidate {
             url: None,
             parsed_text: text.into(),
             structured: parse_resume(text),
+            readability: Default::default(),
         },
         source: None,
         updated_at: None,

@@ -7,11 +7,13 @@
 pub mod blind;
 #[cfg(test)]
 mod blind_tests;
+pub mod readability;
 pub mod redact;
 pub mod resume;
 pub mod text;
 
 pub use blind::{BlindCandidate, BlindEducation, BlindPosition, BlindResume};
+pub use readability::{DocumentFormat, Readability};
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
@@ -179,6 +181,9 @@ pub struct Resume {
     pub url: Option<String>,
     pub parsed_text: String,
     pub structured: StructuredResume,
+    /// Whether the resume file could be read (older data: missing).
+    #[serde(default)]
+    pub readability: Readability,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

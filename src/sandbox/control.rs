@@ -70,12 +70,26 @@ pub trait Control: Gate + Sized {
     /// One record of `GET /_sandbox/applications`: the vendor's own JSON plus
     /// the contract's `job_id` and `job_status`.
     fn application_json(&self, a: &GenApplication) -> Value;
+    /// [`application_json`](Self::application_json) with the contract's
+    /// `resume_file`: the kind of file the candidate uploaded (`pdf`, `docx`,
+    /// `html`, `text`, or unreadable: `scanned_pdf`, `damaged_docx`).
+    fn record(&self, a: &GenApplication) -> Value {
+        let mut v = self.application_json(a);
+        let file = self
+            .tenant()
+            .candidate(a.candidate_id)
+            .map(|c| c.resume_file);
+        if let (Some(o), Some(file)) = (v.as_object_mut(), file) {
+            o.insert("resume_file".into(), json!(file.as_str()));
+        }
+        v
+    }
     /// Every application, in the order the vendor lists them.
     fn list(&self) -> Vec<Value> {
         self.tenant()
             .applications
             .iter()
-            .map(|a| self.application_json(a))
+            .map(|a| self.record(a))
             .collect()
     }
     /// What the operator wrote: `{"notes", "tags", "custom_fields"}`.
@@ -343,7 +357,7 @@ async fn application<S: Control>(
 ) -> Result<Json<Value>> {
     let g = lock(&s);
     let a = find(&*g, &id)?;
-    Ok(Json(g.application_json(a)))
+    Ok(Json(g.record(a)))
 }
 
 async fn writes<S: Control>(

@@ -11,6 +11,8 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
+pub use super::documents::{ResumeFile, ResumeRule};
+
 /// Job families; each has its own titles, skill vocabulary and ladder.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Family {
@@ -637,6 +639,8 @@ pub struct GenCandidate {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub last_activity_at: DateTime<Utc>,
+    /// The kind of file the resume is uploaded as (see [`ResumeRule`]).
+    pub resume_file: ResumeFile,
 }
 
 impl GenCandidate {
@@ -648,9 +652,19 @@ impl GenCandidate {
         format!("{} {}", self.first_name, self.last_name)
     }
 
-    /// Resume file name, e.g. `Jane_Doe_Resume.txt`.
+    /// Resume file name, e.g. `Jane_Doe_Resume.pdf`.
     pub fn resume_filename(&self) -> String {
-        format!("{}_{}_Resume.txt", self.first_name, self.last_name)
+        format!(
+            "{}_{}_Resume.{}",
+            self.first_name,
+            self.last_name,
+            self.resume_file.extension()
+        )
+    }
+
+    /// The resume file's bytes, in its kind's format.
+    pub fn resume_bytes(&self) -> Vec<u8> {
+        super::documents::render(self)
     }
 
     /// The resume in the plain-text format the resume parser reads.
@@ -750,6 +764,8 @@ pub struct Tenant {
     /// Application indices by candidate id.
     by_candidate: HashMap<u64, Vec<usize>>,
     rng: StdRng,
+    /// Which resume files candidates have, those added later too.
+    resume_rule: ResumeRule,
 }
 
 /// The first moment of generated history; all generated timestamps lie in 2025,
@@ -841,6 +857,7 @@ impl Tenant {
             applications: Vec::with_capacity(applications),
             by_candidate: HashMap::new(),
             rng,
+            resume_rule: ResumeRule::default(),
         };
         // Spread application history across 2025 (days 100..360), id order = time order.
         let start = epoch() + Duration::days(100);
@@ -854,6 +871,15 @@ impl Tenant {
             t.add_application_at(millis(at), millis(updated));
         }
         t
+    }
+
+    /// Sets which resume files candidates have (the file kinds do not draw
+    /// from the generator, so the rest of the tenant is unchanged).
+    pub fn set_resume_rule(&mut self, rule: ResumeRule) {
+        self.resume_rule = rule;
+        for c in &mut self.candidates {
+            c.resume_file = rule.file_for(c.id);
+        }
     }
 
     /// Jobs applications may go to (not drafts).
@@ -940,7 +966,8 @@ impl Tenant {
                 + self.rng.gen_range(1..10);
             let created = millis(at - Duration::minutes(self.rng.gen_range(0..30)));
             let idx = self.candidates.len();
-            let c = gen_candidate(&mut self.rng, cid, idx, &self.jobs[job_idx], fit, created);
+            let mut c = gen_candidate(&mut self.rng, cid, idx, &self.jobs[job_idx], fit, created);
+            c.resume_file = self.resume_rule.file_for(cid);
             self.candidates.push(c);
             (idx, job_idx, fit)
         };
@@ -1407,6 +1434,7 @@ fn gen_candidate(
         created_at,
         updated_at: created_at,
         last_activity_at: created_at,
+        resume_file: ResumeFile::default(),
     }
 }
 

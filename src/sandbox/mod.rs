@@ -29,7 +29,7 @@
 //! | `POST /_sandbox/touch` `{"application_ids": [..]}` or `{"count": n}` | changes the resume behind each (so its score input changes) and bumps `updated_at`; answers `{"application_ids": [..]}` |
 //! | `POST /_sandbox/applications` `{"count": n}` | adds applications to open jobs; answers `{"application_ids": [..]}` |
 //! | `POST /_sandbox/delete` `{"application_ids": [..]}` | deletes them as a user of the ATS would; answers `{"application_ids": [..]}` |
-//! | `GET /_sandbox/applications` | `[{"id": "<string>", "job_id": "<string>", "job_status": "open\|closed\|draft", ...}]` |
+//! | `GET /_sandbox/applications` | `[{"id": "<string>", "job_id": "<string>", "job_status": "open\|closed\|draft", "resume_file": "pdf\|docx\|html\|text\|scanned_pdf\|damaged_docx", ...}]` |
 //! | `GET /_sandbox/applications/{id}` | one of those |
 //! | `GET /_sandbox/applications/{id}/writes` | what the operator wrote: `{"notes": ["<body>", ..], "tags": ["..", ..], "custom_fields": {"<key>": value}}` |
 //!
@@ -45,6 +45,7 @@
 pub mod control;
 pub mod cursors;
 pub mod data;
+pub mod documents;
 pub mod errors;
 pub mod faults;
 pub mod greenhouse;

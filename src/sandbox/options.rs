@@ -8,6 +8,8 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::data::{ResumeRule, Tenant};
+
 /// How a sandbox is set up.
 #[derive(Clone)]
 pub struct SandboxOptions {
@@ -23,6 +25,18 @@ pub struct SandboxOptions {
     pub refresh_token_idle_ttl: Duration,
     pub client_id: String,
     pub client_secret: String,
+    /// Which resume files candidates have: real PDF and DOCX files for most
+    /// by default; a share may be unreadable.
+    pub resumes: ResumeRule,
+}
+
+impl SandboxOptions {
+    /// The generated tenant these options describe.
+    pub fn tenant(&self) -> Tenant {
+        let mut t = Tenant::generate(self.seed, self.jobs, self.applications);
+        t.set_resume_rule(self.resumes);
+        t
+    }
 }
 
 impl Default for SandboxOptions {
@@ -36,6 +50,7 @@ impl Default for SandboxOptions {
             refresh_token_idle_ttl: Duration::from_secs(90 * 24 * 3600),
             client_id: "sandbox-client-id".into(),
             client_secret: "sandbox-client-secret".into(),
+            resumes: ResumeRule::default(),
         }
     }
 }
@@ -51,6 +66,7 @@ impl fmt::Debug for SandboxOptions {
             .field("refresh_token_idle_ttl", &self.refresh_token_idle_ttl)
             .field("client_id", &self.client_id)
             .field("client_secret", &"***")
+            .field("resumes", &self.resumes)
             .finish()
     }
 }
@@ -127,6 +143,11 @@ pub(crate) fn validate(opts: &SandboxOptions) -> Result<(), SandboxError> {
     }
     if opts.token_ttl.is_zero() {
         return Err(SandboxError::Options("token_ttl must be positive".into()));
+    }
+    if opts.resumes.unreadable_percent > 100 {
+        return Err(SandboxError::Options(
+            "unreadable resume share is a percentage (0-100)".into(),
+        ));
     }
     if opts.client_id.is_empty() || opts.client_secret.is_empty() {
         return Err(SandboxError::Options(

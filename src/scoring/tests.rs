@@ -76,6 +76,7 @@ fn candidate(text: &str, first: &str, email: &str) -> Candidate {
             url: None,
             parsed_text: text.into(),
             structured: parse_resume(text),
+            readability: Default::default(),
         },
         source: None,
         updated_at: None,

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use super::SyncSpec;
 use crate::ledger::{Cursor, WriteState};
-use crate::model::Score;
+use crate::model::{Readability, Score};
 use crate::vendors::{self, VendorError};
 
 /// What to do with one application, decided from the ledger's write state.
@@ -73,7 +73,50 @@ pub fn write_key(ledger_key: &str, application_id: &str, decision_fp: &str) -> S
 /// What a write puts into the ATS, as far as a recruiter can tell: score, band
 /// and where it goes. Two decisions with the same mark need one write.
 pub fn mark(score: &Score, settings: &str) -> String {
-    format!("{}|{}|{settings}", score.score, score.band.as_str())
+    let base = format!("{}|{}|{settings}", score.score, score.band.as_str());
+    // Only unlabelled writes differ from marks recorded before labels could
+    // be withheld, so upgrading does not rewrite everything.
+    if labels_allowed(score) {
+        base
+    } else {
+        format!("{base}|unlabelled")
+    }
+}
+
+/// How the explanation begins when the resume file could not be read.
+pub const UNREADABLE_RESUME: &str = "Resume file could not be read";
+
+/// Pure: the score with its explanation saying how the resume was read. An
+/// unreadable file leads the gaps, with the reason (a fixed description,
+/// never file content), so the note tells what the score rests on.
+pub fn explain_readability(mut score: Score, readability: &Readability) -> Score {
+    if let Readability::Unreadable { reason } = readability {
+        score.gaps.insert(
+            0,
+            format!(
+                "{UNREADABLE_RESUME}: {reason}. Scored on what the ATS holds (its parsed profile, the title); \
+                 no band label or score field is written"
+            ),
+        );
+        // Both summaries say it first: the recruiter and the candidate read those.
+        score.summary = format!(
+            "The resume file could not be read; scored on what the ATS holds, without a band label. {}",
+            score.summary
+        );
+        score.candidate_summary = format!(
+            "Your resume file could not be read automatically, so the assessment used only the information in the application. {}",
+            score.candidate_summary
+        );
+    }
+    score
+}
+
+/// Pure: whether a write may carry labels (the band tag and the score
+/// field). A score resting on an unreadable resume is explained in the note
+/// only: a label would present a partial reading as a verdict. Decided from
+/// the score itself, so a write the ledger recovers later decides the same.
+pub fn labels_allowed(score: &Score) -> bool {
+    !score.gaps.iter().any(|g| g.starts_with(UNREADABLE_RESUME))
 }
 
 /// Pure: whether a new score needs a write, given what the last confirmed
@@ -277,6 +320,47 @@ impl vendors::Known for KnownVersions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn score(gaps: &[&str]) -> Score {
+        Score {
+            strengths: vec!["Rust".into()],
+            gaps: gaps.iter().map(|g| g.to_string()).collect(),
+            ..Score::bare(71, Default::default(), crate::model::Band::GoodFit)
+        }
+    }
+
+    #[test]
+    fn an_unreadable_resume_is_explained_and_unlabelled() {
+        let unreadable = Readability::Unreadable {
+            reason: "the pdf file has no text (a scan or an image?)".into(),
+        };
+        let s = explain_readability(score(&["Kafka"]), &unreadable);
+        assert!(s.gaps[0].starts_with(UNREADABLE_RESUME), "{:?}", s.gaps);
+        assert!(s.gaps[0].contains("no text (a scan"), "{:?}", s.gaps);
+        assert_eq!(s.gaps[1], "Kafka");
+        assert_eq!((s.score, s.band), (71, crate::model::Band::GoodFit));
+        assert!(!labels_allowed(&s));
+        assert!(s.summary.starts_with("The resume file could not be read"));
+        assert!(
+            s.candidate_summary
+                .starts_with("Your resume file could not be read")
+        );
+        // The mark tells an unlabelled write from a labelled one of the same score.
+        assert_ne!(mark(&s, "w"), mark(&score(&["Kafka"]), "w"));
+
+        for r in [
+            Readability::Missing,
+            Readability::Read {
+                format: crate::model::DocumentFormat::Docx,
+            },
+        ] {
+            let s = explain_readability(score(&["Kafka"]), &r);
+            assert_eq!(s, score(&["Kafka"]));
+            assert!(labels_allowed(&s));
+        }
+        // Marks of readable resumes are as they always were.
+        assert_eq!(mark(&score(&[]), "w"), "71|good_fit|w");
+    }
 
     #[test]
     fn unchanged_only_when_neither_record_nor_job_changed() {

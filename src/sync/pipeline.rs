@@ -101,8 +101,10 @@ pub struct RunReport {
     pub jobs_without_requirements: Vec<(String, String)>,
 }
 
-fn outcome(spec: &SyncSpec) -> DecisionOutcome {
+fn outcome(spec: &SyncSpec, score: &crate::model::Score) -> DecisionOutcome {
     let (note, field, tag) = decide::writes(spec);
+    let labels = decide::labels_allowed(score);
+    let (field, tag) = (field && labels, tag && labels);
     if spec.write_back.dry_run {
         DecisionOutcome::DryRun
     } else if !note && !field && !tag {
@@ -121,6 +123,8 @@ fn profile_label(spec: &SyncSpec) -> String {
 
 fn request(spec: &SyncSpec, application: Application, d: &Decision) -> WriteBackRequest {
     let (note, field, tag) = decide::writes(spec);
+    let labels = decide::labels_allowed(&d.score);
+    let (field, tag) = (field && labels, tag && labels);
     WriteBackRequest {
         application,
         score: d.score.clone(),
@@ -471,7 +475,8 @@ async fn process_batch(
             ask
         });
         let score = scoring::score_with(ask, job, &blind, &spec.profile, now);
-        let mut outcome = outcome(spec);
+        let score = decide::explain_readability(score, &candidate.resume.readability);
+        let mut outcome = outcome(spec, &score);
         let unconfirmed = decide::unconfirmed(previous.as_ref(), state.verify_before);
         if outcome == DecisionOutcome::ToWrite
             && !unconfirmed

@@ -10,6 +10,7 @@ pub mod http;
 pub mod lever;
 pub mod notes;
 pub mod registry;
+pub mod resume_file;
 pub mod workable;
 
 use std::collections::BTreeMap;

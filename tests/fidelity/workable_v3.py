@@ -111,7 +111,15 @@ check("candidate detail wrapped", d.get("candidate", {}).get("id") == cid, list(
 cand = d["candidate"]
 check("profile entries", cand["experience_entries"] is not None and cand["education_entries"], list(cand))
 resume = requests.get(cand["resume_url"])
-check("resume downloads without auth", resume.status_code == 200 and "SKILLS" in resume.text, resume.status_code)
+# The file as uploaded: PDF, Word, HTML or text, with its content type.
+kinds = {b"%PDF-": "application/pdf", b"PK\x03\x04": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
+magic = next((m for m in kinds if resume.content.startswith(m)), None)
+check(
+    "resume downloads without auth",
+    resume.status_code == 200
+    and (kinds[magic] == resume.headers.get("content-type") if magic else "SKILLS" in resume.text),
+    (resume.status_code, resume.headers.get("content-type")),
+)
 r = call("GET", f"{api}/candidates/ffffffff")
 check("unknown candidate 404", r.status_code == 404 and r.json() == {"error": "Not found"}, r.text)
 

@@ -533,8 +533,8 @@ pub(super) async fn file(
         .ok_or_else(|| ApiError::not_found("File not found"))?;
     Ok((
         StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        c.resume_text(),
+        [(header::CONTENT_TYPE, c.resume_file.content_type())],
+        c.resume_bytes(),
     )
         .into_response())
 }

@@ -98,7 +98,7 @@ impl Control for Gh {
             .applications
             .iter()
             .rev()
-            .map(|a| self.application_json(a))
+            .map(|a| self.record(a))
             .collect()
     }
 

@@ -194,7 +194,7 @@ struct Actor {
 /// Builds the router and the credentials it accepts. `base_url` is where it
 /// will be served (used in `Link` headers and attachment URLs).
 pub fn router(opts: &SandboxOptions, base_url: &str) -> (Router, SandboxCredentials) {
-    let tenant = Tenant::generate(opts.seed, opts.jobs, opts.applications);
+    let tenant = opts.tenant();
     let seeded_at = epoch();
     let tags = ["Referral", "Top Talent", "Rehire", "Internal"]
         .iter()

@@ -224,22 +224,23 @@ pub(super) async fn download_resume(
         .tenant
         .candidate(a.candidate_id)
         .ok_or_else(|| not_found(format!("resumes {resume} was not found")))?;
-    Ok(attachment(&c.resume_filename(), c.resume_text()))
+    Ok(attachment(
+        &c.resume_filename(),
+        c.resume_file.content_type(),
+        c.resume_bytes(),
+    ))
 }
 
-/// A file download: plain text, named by `Content-Disposition`.
-fn attachment(filename: &str, text: String) -> Response {
+/// A file download of `content_type`, named by `Content-Disposition`.
+fn attachment(filename: &str, content_type: &str, body: Vec<u8>) -> Response {
     let disposition = format!("attachment; filename=\"{filename}\"");
     (
         StatusCode::OK,
         [
-            (
-                header::CONTENT_TYPE,
-                "text/plain; charset=utf-8".to_string(),
-            ),
+            (header::CONTENT_TYPE, content_type.to_string()),
             (header::CONTENT_DISPOSITION, disposition),
         ],
-        text,
+        body,
     )
         .into_response()
 }
@@ -455,7 +456,11 @@ pub(super) async fn download_offer(
     let (name, text) = g
         .offer_letter(a, &offer)
         .ok_or_else(|| not_found(format!("offers {offer} was not found")))?;
-    Ok(attachment(&name, text))
+    Ok(attachment(
+        &name,
+        "text/plain; charset=utf-8",
+        text.into_bytes(),
+    ))
 }
 
 // ---------------------------------------------------------------------------

@@ -187,7 +187,7 @@ pub fn router(opts: &SandboxOptions, base_url: &str) -> (Router, SandboxCredenti
         client_id: opts.client_id.clone(),
         client_secret: opts.client_secret.clone(),
         api_key: api_key.clone(),
-        tenant: Tenant::generate(opts.seed, opts.jobs, opts.applications),
+        tenant: opts.tenant(),
         tokens: TokenAuthority::new("lever-sandbox", opts.token_ttl),
         refresh,
         limiter: bucket(

@@ -397,7 +397,17 @@ impl Lever {
         let oid = opportunity_id(a);
         let rid = Lever::resume_id(a);
         let month = 1 + (ids::hash(Kind::Resume, c.id) % 12) as u32;
-        let positions: Vec<Value> = c
+        // Lever's parser cannot read a scan or a damaged file either.
+        let parsed = if c.resume_file.readable() {
+            c.clone()
+        } else {
+            GenCandidate {
+                experience: Vec::new(),
+                education: Vec::new(),
+                ..c.clone()
+            }
+        };
+        let positions: Vec<Value> = parsed
             .experience
             .iter()
             .map(|e| {
@@ -412,7 +422,7 @@ impl Lever {
                 })
             })
             .collect();
-        let schools: Vec<Value> = c
+        let schools: Vec<Value> = parsed
             .education
             .iter()
             .map(|e| {
@@ -432,11 +442,11 @@ impl Lever {
             "createdAt": uploaded,
             "file": {
                 "name": c.resume_filename(),
-                "ext": "txt",
+                "ext": c.resume_file.extension(),
                 "downloadUrl": format!("{}/v1/opportunities/{oid}/resumes/{rid}/download", self.base_url),
                 "uploadedAt": uploaded,
                 "status": "processed",
-                "size": c.resume_text().len(),
+                "size": c.resume_bytes().len(),
             },
             "parsedData": {"positions": positions, "schools": schools},
         }))

@@ -444,8 +444,8 @@ pub(super) async fn resume_file(
         .ok_or_else(not_found_error)?;
     Ok((
         StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        c.resume_text(),
+        [(header::CONTENT_TYPE, c.resume_file.content_type())],
+        c.resume_bytes(),
     )
         .into_response())
 }

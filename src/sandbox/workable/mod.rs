@@ -170,7 +170,7 @@ struct Wk {
 /// will be served (used in `paging.next` and resume URLs).
 pub fn router(opts: &SandboxOptions, base_url: &str) -> (Router, SandboxCredentials) {
     let base = base_url.trim_end_matches('/').to_string();
-    let tenant = Tenant::generate(opts.seed, opts.jobs, opts.applications);
+    let tenant = opts.tenant();
     let mut job_order: Vec<usize> = (0..tenant.jobs.len()).collect();
     job_order.sort_by_key(|&i| (tenant.jobs[i].created_at, tenant.jobs[i].id));
     let mut job_num = vec![0; tenant.jobs.len()];

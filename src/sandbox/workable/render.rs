@@ -276,7 +276,7 @@ impl Wk {
             "updated_at": secs(updated_at(a)),
             "resume_metadata": c.map(|c| json!({
                 "filename": c.resume_filename(),
-                "filetype": "txt",
+                "filetype": c.resume_file.extension(),
                 "created_at": secs(a.attachment_created_at),
                 "updated_at": secs(self.resume_updated_at(a)),
             })),
@@ -291,6 +291,8 @@ impl Wk {
         };
         o.remove("resume_metadata");
         let c = self.person(a);
+        // Workable parses the profile from the CV: nothing from a file it cannot read.
+        let parsed = c.filter(|c| c.resume_file.readable());
         let hex = candidate_hex(a.id);
         let job_title = self
             .job_index(a.job_id)
@@ -300,7 +302,7 @@ impl Wk {
             .id
             .is_multiple_of(3)
             .then(|| format!("I am excited to apply for the {job_title} role at {ACCOUNT_NAME}."));
-        let education: Vec<Value> = c
+        let education: Vec<Value> = parsed
             .map(|c| {
                 c.education
                     .iter()
@@ -316,7 +318,7 @@ impl Wk {
                     .collect()
             })
             .unwrap_or_default();
-        let experience: Vec<Value> = c
+        let experience: Vec<Value> = parsed
             .map(|c| {
                 c.experience
                     .iter()
@@ -334,7 +336,7 @@ impl Wk {
                     .collect()
             })
             .unwrap_or_default();
-        let skills: Vec<Value> = c
+        let skills: Vec<Value> = parsed
             .map(|c| c.skills.iter().map(|s| json!({"name": s})).collect())
             .unwrap_or_default();
         let writes = self.writes.get(&a.id);

@@ -14,11 +14,11 @@ use tracing::{Instrument, debug, info_span, warn};
 use url::Url;
 
 use super::mapping::{self, GhApplication, GhAttachment, GhCandidate, GhJob, GhJobPost};
-use crate::model::{Application, Candidate, ChangeSet};
+use crate::model::{Application, Candidate, ChangeSet, Readability};
 use crate::vendors::http::{ClientCredentials, RateLimiter, RetryPolicy, Transport, VendorHttp};
 use crate::vendors::{
     AtsClient, ConnectionConfig, Known, PullScope, VendorError, WriteBackRequest, batches, given,
-    notes,
+    notes, resume_file,
 };
 
 pub const DEFAULT_BASE_URL: &str = "https://harvest.greenhouse.io";
@@ -126,22 +126,29 @@ impl GreenhouseClient {
         c: GhCandidate,
         url: Option<String>,
     ) -> Result<Candidate, VendorError> {
-        let text = match &url {
-            Some(u) => Some(self.download(u, c.id).await?),
-            None => None,
+        let (text, readability) = match &url {
+            Some(u) => self.download(u, c.id).await?,
+            None => (None, Readability::Missing),
         };
-        Ok(mapping::candidate(&c, url, text))
+        let mut candidate = mapping::candidate(&c, url, text);
+        candidate.resume.readability = readability;
+        Ok(candidate)
     }
 
-    /// A resume's text. A file that is gone or refused reads as empty (the
-    /// application is still scored, and re-scored when the resume changes); a
-    /// flaky one fails the pull so the next one retries.
-    async fn download(&self, url: &str, candidate: i64) -> Result<String, VendorError> {
+    /// A resume's text, read from whatever format the file is in. A file
+    /// that is gone or refused is missing (the application is still scored,
+    /// and re-scored when the resume changes); a flaky one fails the pull so
+    /// the next one retries.
+    async fn download(
+        &self,
+        url: &str,
+        candidate: i64,
+    ) -> Result<(Option<String>, Readability), VendorError> {
         match self.http.download(url).await {
-            Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+            Ok(bytes) => Ok(resume_file::read(bytes, &candidate.to_string()).await),
             Err(e @ (VendorError::Rejected { .. } | VendorError::Forbidden(_))) => {
                 warn!(candidate, error = %e, "resume attachment not available; scoring without it");
-                Ok(String::new())
+                Ok((None, Readability::Missing))
             }
             Err(e) => Err(e),
         }

@@ -4,10 +4,11 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::model::resume::parse_resume;
+use crate::model::resume::{education_level, parse_resume};
 use crate::model::text::html_to_text;
 use crate::model::{
-    Application, ApplicationStatus, Candidate, EmploymentType, Job, JobStatus, PersonalInfo, Resume,
+    Application, ApplicationStatus, Candidate, Education, EmploymentType, Job, JobStatus,
+    PersonalInfo, Resume, StructuredResume, WorkExperience,
 };
 
 #[derive(Clone, Debug, Deserialize)]
@@ -68,6 +69,39 @@ pub struct GhCandidate {
     pub addresses: Vec<GhValue>,
     #[serde(default)]
     pub updated_at: Option<DateTime<Utc>>,
+    /// Entered by the candidate or a recruiter (Harvest's candidate
+    /// object); `null` or absent where the account does not collect them.
+    #[serde(default)]
+    pub employments: Option<Vec<GhEmployment>>,
+    #[serde(default)]
+    pub educations: Option<Vec<GhEducation>>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct GhEmployment {
+    #[serde(default)]
+    pub company_name: Option<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub start_date: Option<String>,
+    /// Absent or `null` for the current position.
+    #[serde(default)]
+    pub end_date: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct GhEducation {
+    #[serde(default)]
+    pub school_name: Option<String>,
+    #[serde(default)]
+    pub degree: Option<String>,
+    #[serde(default)]
+    pub discipline: Option<String>,
+    #[serde(default)]
+    pub start_date: Option<String>,
+    #[serde(default)]
+    pub end_date: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -205,13 +239,120 @@ fn first(v: &[GhValue]) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-/// A candidate; personal fields go only into [`PersonalInfo`].
+/// The year of a Harvest date (`2012-08-15T00:00:00.000Z` or `2012-08-15`).
+fn year(date: Option<&str>) -> Option<i32> {
+    let y = date?.trim().get(..4)?.parse().ok()?;
+    (1900..=2200).contains(&y).then_some(y)
+}
+
+fn non_empty(s: Option<&str>) -> Option<String> {
+    s.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// The candidate's employments and educations as the resume parser would
+/// have read them.
+pub fn profile(c: &GhCandidate) -> StructuredResume {
+    let work_experience = c
+        .employments
+        .iter()
+        .flatten()
+        .filter_map(|e| {
+            Some(WorkExperience {
+                title: non_empty(e.title.as_deref())?,
+                company: non_empty(e.company_name.as_deref()),
+                start_year: year(e.start_date.as_deref()),
+                end_year: year(e.end_date.as_deref()),
+            })
+        })
+        .collect();
+    let education = c
+        .educations
+        .iter()
+        .flatten()
+        .filter(|e| e.school_name.is_some() || e.degree.is_some())
+        .map(|e| {
+            let degree = non_empty(e.degree.as_deref());
+            Education {
+                school: non_empty(e.school_name.as_deref()),
+                level: degree.as_deref().and_then(education_level),
+                degree,
+                discipline: non_empty(e.discipline.as_deref()),
+            }
+        })
+        .collect();
+    StructuredResume {
+        work_experience,
+        education,
+        skills: Vec::new(),
+    }
+}
+
+/// A profile as resume text in the layout the parser reads, so a candidate
+/// whose file is unreadable is scored on what Greenhouse holds.
+fn profile_text(p: &StructuredResume) -> String {
+    let mut s = String::new();
+    if !p.work_experience.is_empty() {
+        s.push_str("EXPERIENCE\n");
+        for w in &p.work_experience {
+            s.push_str(&w.title);
+            if let Some(co) = &w.company {
+                s.push_str(&format!(", {co}"));
+            }
+            if let Some(start) = w.start_year {
+                match w.end_year {
+                    Some(end) => s.push_str(&format!(" ({start} - {end})")),
+                    None => s.push_str(&format!(" ({start} - present)")),
+                }
+            }
+            s.push('\n');
+        }
+    }
+    if !p.education.is_empty() {
+        if !s.is_empty() {
+            s.push('\n');
+        }
+        s.push_str("EDUCATION\n");
+        for e in &p.education {
+            let degree = e.degree.as_deref().unwrap_or("");
+            let mut line = match &e.discipline {
+                Some(d) if !degree.is_empty() => format!("{degree} in {d}"),
+                Some(d) => d.clone(),
+                None => degree.to_string(),
+            };
+            if let Some(school) = &e.school {
+                if !line.is_empty() {
+                    line.push_str(", ");
+                }
+                line.push_str(school);
+            }
+            s.push_str(&line);
+            s.push('\n');
+        }
+    }
+    s
+}
+
+/// A candidate; personal fields go only into [`PersonalInfo`]. The resume
+/// file's text wins; Greenhouse's employments and educations fill what it
+/// lacks, and stand in for it when there is no readable file.
 pub fn candidate(
     c: &GhCandidate,
     resume_url: Option<String>,
     resume_text: Option<String>,
 ) -> Candidate {
-    let text = resume_text.unwrap_or_default();
+    let profile = profile(c);
+    let text = resume_text
+        .filter(|t| !t.trim().is_empty())
+        .unwrap_or_else(|| profile_text(&profile));
+    let mut structured = parse_resume(&text);
+    if structured.work_experience.is_empty() {
+        structured.work_experience = profile.work_experience;
+    }
+    if structured.education.is_empty() {
+        structured.education = profile.education;
+    }
     Candidate {
         id: c.id.to_string(),
         personal: PersonalInfo {
@@ -224,8 +365,9 @@ pub fn candidate(
         title: c.title.clone(),
         resume: Resume {
             url: resume_url,
-            structured: parse_resume(&text),
+            structured,
             parsed_text: text,
+            readability: Default::default(),
         },
         source: None,
         updated_at: c.updated_at,
@@ -378,6 +520,49 @@ mod tests {
         assert!(m.description.contains("5+ years of Rust"));
         let without = job(&j, None);
         assert_eq!(without.description.trim(), "Dig.");
+    }
+
+    /// The v1 candidate object's `employments` and `educations` (reference doc).
+    const PROFILED: &str = r#"{"id": 53883394, "first_name": "John", "last_name": "Locke", "title": "Engineer",
+     "educations": [{"id": 561227, "school_name": "University of Michigan - Ann Arbor", "degree": "Bachelor's Degree",
+                     "discipline": "Computer Science", "start_date": "2012-08-15T00:00:00.000Z", "end_date": "2016-05-15T00:00:00.000Z"}],
+     "employments": [{"id": 8485064, "company_name": "Greenhouse", "title": "Engineer",
+                      "start_date": "2016-08-15T00:00:00.000Z", "end_date": null}]}"#;
+
+    #[test]
+    fn employments_and_educations_stand_in_for_an_unreadable_file() {
+        let c: GhCandidate = serde_json::from_str(PROFILED).unwrap();
+        let m = candidate(&c, Some("https://files/x.pdf".into()), None);
+        let s = &m.resume.structured;
+        assert_eq!(s.work_experience.len(), 1);
+        assert_eq!(s.work_experience[0].company.as_deref(), Some("Greenhouse"));
+        assert_eq!(s.work_experience[0].start_year, Some(2016));
+        assert_eq!(s.work_experience[0].end_year, None);
+        assert_eq!(
+            s.education[0].level,
+            Some(crate::model::EducationLevel::Bachelor)
+        );
+        assert_eq!(
+            s.education[0].discipline.as_deref(),
+            Some("Computer Science")
+        );
+        // The text the scorer reads says the same.
+        assert_eq!(
+            parse_resume(&m.resume.parsed_text).work_experience,
+            s.work_experience
+        );
+        // A readable file wins; the profile fills only what it lacks.
+        let file = "SKILLS\nRust\n\nEXPERIENCE\nStaff Engineer, Acme (2019 - present)\n";
+        let m = candidate(&c, None, Some(file.into()));
+        assert_eq!(m.resume.parsed_text, file);
+        assert_eq!(
+            m.resume.structured.work_experience[0].title,
+            "Staff Engineer"
+        );
+        assert_eq!(m.resume.structured.education.len(), 1);
+        // Null or absent lists are empty.
+        let bare: GhCandidate = serde_json::from_str(r#"{"id": 1, "employments": null}"#).unwrap();
+        assert_eq!(profile(&bare), StructuredResume::default());
     }
 
     #[test]

@@ -17,14 +17,14 @@ use url::Url;
 use super::mapping::{
     self, LvArchiveReason, LvDeleted, LvNote, LvOpportunity, LvPage, LvPosting, LvResume,
 };
-use crate::model::{Application, Candidate, ChangeSet};
+use crate::model::{Application, Candidate, ChangeSet, Readability};
 use crate::vendors::http::{
     Auth, RateLimiter, RefreshTokenAuth, RetryPolicy, StaticAuth, Transport, VendorHttp, api_url,
     decode,
 };
 use crate::vendors::{
     AtsClient, BandTag, ConnectionConfig, CredentialStore, Known, PullScope, VendorError,
-    WriteBackRequest, batches, given, notes,
+    WriteBackRequest, batches, given, notes, resume_file,
 };
 
 pub const DEFAULT_BASE_URL: &str = "https://api.lever.co";
@@ -38,8 +38,6 @@ const RESUMES_IN_FLIGHT: usize = 6;
 /// Up to this many postings in scope, opportunities are filtered server-side.
 const POSTING_FILTER_MAX: usize = 20;
 const MAX_PAGES: usize = 100_000;
-/// Largest resume file read as text.
-const MAX_RESUME_BYTES: usize = 5 * 1024 * 1024;
 
 const FORBIDDEN_HINT: &str = "the API key needs access to postings, opportunities, resumes, notes, \
 tags, archive reasons and users; with OAuth, the app needs the scopes postings:read:admin, \
@@ -210,14 +208,14 @@ impl LeverClient {
         }
     }
 
-    /// A resume file as text. A file that is gone or refused reads as absent
-    /// (the candidate is scored on `parsedData`); a flaky one fails the pull
-    /// so the next one retries.
+    /// A resume file's text, whatever its format. A file that is gone or
+    /// refused is missing (the candidate is scored on `parsedData`); a flaky
+    /// one fails the pull so the next one retries.
     async fn resume_file(
         &self,
         opportunity: &str,
         resume: &str,
-    ) -> Result<Option<String>, VendorError> {
+    ) -> Result<(Option<String>, Readability), VendorError> {
         let url = self.url(
             &["opportunities", opportunity, "resumes", resume, "download"],
             &[],
@@ -226,33 +224,39 @@ impl LeverClient {
             Ok(r) => r,
             Err(e @ (VendorError::Rejected { .. } | VendorError::Forbidden(_))) => {
                 warn!(opportunity, error = %e, "resume file not available; using the parsed resume");
-                return Ok(None);
+                return Ok((None, Readability::Missing));
             }
             Err(e) => return Err(e),
         };
         // Read through the cap as it arrives: an endless body stops there.
-        let bytes =
-            match crate::vendors::http::read_capped(resp, MAX_RESUME_BYTES, "resume file").await {
-                Ok(b) => b,
-                Err(VendorError::Decode(_)) => {
-                    warn!(
-                        opportunity,
-                        "resume file too large; using the parsed resume"
-                    );
-                    return Ok(None);
-                }
-                Err(e) => return Err(e),
-            };
-        Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
+        let bytes = match crate::vendors::http::read_capped(
+            resp,
+            crate::documents::MAX_RESUME_BYTES,
+            "resume file",
+        )
+        .await
+        {
+            Ok(b) => b,
+            Err(VendorError::Decode(_)) => {
+                warn!(
+                    opportunity,
+                    "resume file too large; using the parsed resume"
+                );
+                return Ok((None, resume_file::too_large()));
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(resume_file::read(bytes, opportunity).await)
     }
 
     async fn candidate(&self, p: Contact<'_>) -> Result<Candidate, VendorError> {
-        let text = match p.resume {
-            Some(r) if r.is_text() => self.resume_file(&p.opportunity.id, &r.id).await?,
-            _ => None,
+        let (text, readability) = match p.resume {
+            Some(r) if r.file.is_some() => self.resume_file(&p.opportunity.id, &r.id).await?,
+            _ => (None, Readability::Missing),
         };
         let mut c = mapping::candidate(p.opportunity, p.resume, text);
         c.updated_at = mapping::ms(p.updated_at);
+        c.resume.readability = readability;
         Ok(c)
     }
 

@@ -313,24 +313,6 @@ impl LvResume {
             &self.id,
         )
     }
-
-    /// Whether the file is plain text, so downloading it gives the full
-    /// resume (skills included); PDFs and Word files rely on `parsedData`.
-    pub fn is_text(&self) -> bool {
-        let Some(f) = &self.file else { return false };
-        let ext = f
-            .ext
-            .clone()
-            .or_else(|| {
-                f.name
-                    .as_deref()
-                    .and_then(|n| n.rsplit_once('.'))
-                    .map(|(_, e)| e.to_string())
-            })
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        matches!(ext.as_str(), "txt" | "text" | "md")
-    }
 }
 
 /// The most recently uploaded resume.
@@ -653,7 +635,7 @@ fn split_name(name: Option<&str>) -> (Option<String>, Option<String>) {
 }
 
 /// A candidate from an opportunity and its newest resume. `file_text` is the
-/// resume file when it could be read as text; otherwise the text is built
+/// resume file's text when it could be read (PDF, DOCX, HTML or text); otherwise the text is built
 /// from Lever's `parsedData`. Name, emails, phones and location go only into
 /// [`PersonalInfo`]; the headline (often a list of employers) is not used as
 /// the title: the current position's title is.
@@ -711,6 +693,7 @@ pub fn candidate(
                 .and_then(|f| f.download_url.clone()),
             parsed_text: text,
             structured,
+            readability: Default::default(),
         },
         source: o
             .sources
@@ -889,7 +872,6 @@ mod tests {
     #[test]
     fn resume_parsed_data_becomes_history_and_text() {
         let r: LvResume = serde_json::from_str(RESUME).unwrap();
-        assert!(!r.is_text());
         let c = candidate(&opp(), Some(&r), None);
         let w = &c.resume.structured.work_experience;
         assert_eq!(w.len(), 2);
@@ -926,11 +908,7 @@ mod tests {
 
     #[test]
     fn text_file_supplies_skills() {
-        let mut r: LvResume = serde_json::from_str(RESUME).unwrap();
-        if let Some(f) = &mut r.file {
-            f.ext = Some("txt".into());
-        }
-        assert!(r.is_text());
+        let r: LvResume = serde_json::from_str(RESUME).unwrap();
         let file = "Nango Test Candidate\ntest@nango.dev\n\nEXPERIENCE\nHead of Growth, Lever (2016 - present)\n\nSKILLS\nSQL, Tableau\n";
         let c = candidate(&opp(), Some(&r), Some(file.into()));
         assert_eq!(c.resume.structured.skills, vec!["SQL", "Tableau"]);

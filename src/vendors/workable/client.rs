@@ -16,14 +16,14 @@ use tracing::{Instrument, debug, info_span, warn};
 use url::Url;
 
 use super::mapping::{self, WkCandidate, WkCandidateEnvelope, WkCandidateItem, WkJob};
-use crate::model::{Application, Candidate, ChangeSet};
+use crate::model::{Application, Candidate, ChangeSet, Readability};
 use crate::vendors::http::paging::follow_next;
 use crate::vendors::http::{
     RateLimiter, RetryPolicy, StaticAuth, Transport, VendorHttp, api_url, decode,
 };
 use crate::vendors::{
     AtsClient, ConnectionConfig, Known, PullScope, VendorError, WriteBackRequest, batches, given,
-    notes,
+    notes, resume_file,
 };
 
 /// Workable's maximum page size.
@@ -121,15 +121,6 @@ fn ts(t: DateTime<Utc>) -> String {
 
 fn hint(e: VendorError) -> VendorError {
     e.with_hint(FORBIDDEN_HINT)
-}
-
-/// Whether downloaded CV bytes are text we can read (Workable CVs are often
-/// PDF or Word files, whose content the detail's parsed profile already holds).
-fn cv_text(bytes: &[u8]) -> Option<String> {
-    if bytes.starts_with(b"%PDF") || bytes.starts_with(b"PK\x03\x04") || bytes.contains(&0) {
-        return None;
-    }
-    std::str::from_utf8(bytes).ok().map(str::to_string)
 }
 
 impl WorkableClient {
@@ -348,44 +339,36 @@ impl WorkableClient {
         }
     }
 
-    /// A CV's text, downloaded from its presigned URL (no token sent). A file
-    /// that is gone, refused or not text reads as none; a flaky one fails the
-    /// pull so the next one retries.
-    async fn download_cv(&self, url: &str, candidate: &str) -> Result<Option<String>, VendorError> {
+    /// A CV's text, downloaded from its presigned URL (no token sent) and
+    /// read whatever its format. A file that is gone or refused is missing;
+    /// a flaky one fails the pull so the next one retries.
+    async fn download_cv(
+        &self,
+        url: &str,
+        candidate: &str,
+    ) -> Result<(Option<String>, Readability), VendorError> {
         match self.http.download(url).await {
-            Ok(bytes) => {
-                let text = cv_text(&bytes);
-                if text.is_none() {
-                    debug!(
-                        candidate,
-                        "CV is not plain text; using the parsed profile only"
-                    );
-                }
-                Ok(text)
-            }
+            Ok(bytes) => Ok(resume_file::read(bytes, candidate).await),
             Err(e @ (VendorError::Rejected { .. } | VendorError::Forbidden(_))) => {
                 warn!(candidate, error = %e, "CV not available; scoring without it");
-                Ok(None)
+                Ok((None, Readability::Missing))
             }
             Err(e) => Err(e),
         }
     }
 
-    /// Detail, CV when the detail has no profile, and the mapping.
+    /// Detail, CV, and the mapping.
     async fn fetch(&self, item: WkCandidateItem) -> Result<Fetched, VendorError> {
         let Some(c) = self.detail(&item.id).await? else {
             debug!(candidate = %item.id, "candidate gone between list and detail");
             return Ok(Fetched::Gone(item.id));
         };
-        let cv = match c
-            .resume_url
-            .as_deref()
-            .filter(|_| !mapping::has_profile(&c))
-        {
+        let (cv, readability) = match c.resume_url.as_deref().filter(|u| !u.trim().is_empty()) {
             Some(u) => self.download_cv(u, &c.id).await?,
-            None => None,
+            None => (None, Readability::Missing),
         };
-        let candidate = mapping::candidate(&c, cv.as_deref());
+        let mut candidate = mapping::candidate(&c, cv.as_deref());
+        candidate.resume.readability = readability;
         match mapping::application(&c, item.shortcode()) {
             Some(app) => Ok(Fetched::Found(Box::new((candidate, app)))),
             // Moved to the talent pool since it was listed.
@@ -658,13 +641,5 @@ mod tests {
             ts(t + chrono::Duration::milliseconds(1)),
             "2026-07-23T18:58:15.001Z"
         );
-    }
-
-    #[test]
-    fn cv_bytes() {
-        assert_eq!(cv_text(b"SKILLS\nRust").as_deref(), Some("SKILLS\nRust"));
-        assert_eq!(cv_text(b"%PDF-1.7 ..."), None);
-        assert_eq!(cv_text(b"PK\x03\x04..."), None);
-        assert_eq!(cv_text(&[0xff, 0xfe, 0]), None);
     }
 }

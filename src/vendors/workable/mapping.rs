@@ -526,17 +526,16 @@ fn merge(detail: StructuredResume, parsed: StructuredResume) -> StructuredResume
 
 /// The candidate (the person behind this per-job record). Personal fields go
 /// only into [`PersonalInfo`]; the photo (`image_url`) is not kept at all.
-/// `cv_text` is the downloaded CV, when the detail had no profile.
+/// `cv_text` is the CV file's text when it could be read: it is what the
+/// scorer reads, and Workable's parsed profile (which wins for the
+/// structured history) fills what the CV's parse lacks. Without it, the
+/// profile is the resume.
 pub fn candidate(c: &WkCandidate, cv_text: Option<&str>) -> Candidate {
-    let mut text = resume_text(c);
-    let mut structured = structured(c);
-    if let Some(cv) = cv_text.map(str::trim).filter(|t| !t.is_empty()) {
-        structured = merge(structured, parse_resume(cv));
-        if !text.is_empty() {
-            text.push_str("\n\n");
-        }
-        text.push_str(cv);
-    }
+    let profile = structured(c);
+    let (text, structured) = match cv_text.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(cv) => (cv.to_string(), merge(profile, parse_resume(cv))),
+        None => (resume_text(c), profile),
+    };
     Candidate {
         id: c.id.clone(),
         personal: PersonalInfo {
@@ -551,6 +550,7 @@ pub fn candidate(c: &WkCandidate, cv_text: Option<&str>) -> Candidate {
             url: non_empty(c.resume_url.as_deref()).map(str::to_string),
             parsed_text: text,
             structured,
+            readability: Default::default(),
         },
         source: non_empty(c.common_source.as_deref())
             .filter(|s| !s.eq_ignore_ascii_case("unknown"))
