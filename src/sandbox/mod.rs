@@ -45,6 +45,7 @@
 pub mod control;
 pub mod cursors;
 pub mod data;
+pub mod demographics;
 pub mod errors;
 pub mod faults;
 pub mod greenhouse;

@@ -37,12 +37,19 @@ pub(crate) fn hex_sha(s: &str) -> String {
 pub fn write_settings(spec: &SyncSpec) -> String {
     let wb = &spec.write_back;
     hex_sha(&format!(
-        "{}|{:?}|{}|{}|{}",
+        "{}|{:?}|{}|{}|{}{}",
         spec.source_identity(),
         wb.mode,
         wb.custom_field_key,
         wb.band_tag,
-        wb.tag_prefix
+        wb.tag_prefix,
+        // Labels held back until an audit passes: a pass (or a lapse) is a
+        // change of what lands in the ATS.
+        if spec.labels_allowed {
+            ""
+        } else {
+            "|no-labels"
+        }
     ))[..16]
         .to_string()
 }
@@ -219,9 +226,52 @@ pub fn writes(spec: &SyncSpec) -> (bool, bool, bool) {
     let wb = &spec.write_back;
     (
         wb.mode.note() && caps.note,
-        wb.mode.custom_field() && caps.custom_field,
-        wb.band_tag && caps.band_tag,
+        wb.mode.custom_field() && caps.custom_field && spec.labels_allowed,
+        wb.band_tag && caps.band_tag && spec.labels_allowed,
     )
+}
+
+/// What the gate knows of a profile's last `BiasAudit`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuditVerdict {
+    /// Computed, and no category below the four-fifths line.
+    pub passed: bool,
+    pub at: DateTime<Utc>,
+}
+
+/// Pure: the last audit of `profile` among the audits' (profiles covered,
+/// passed, when) records; an audit not yet computed counts for nothing.
+pub fn last_audit<'a>(
+    audits: impl IntoIterator<Item = (&'a [String], bool, Option<DateTime<Utc>>)>,
+    profile: &str,
+) -> Option<AuditVerdict> {
+    audits
+        .into_iter()
+        .filter(|(profiles, _, _)| profiles.iter().any(|p| p == profile))
+        .filter_map(|(_, passed, at)| at.map(|at| AuditVerdict { passed, at }))
+        // The newest; at equal times a failure wins.
+        .max_by_key(|v| (v.at, !v.passed))
+}
+
+/// Pure: whether band labels (tags) and the score custom field may be
+/// written for a profile. LL144 asks for a bias audit under a year old before
+/// a tool's output is used; the note with its evidence is always written
+/// (see [`writes`]). Kept apart from the per-application conditions (an
+/// unreadable resume): this one is the profile's.
+pub fn labels_allowed(
+    policy: crate::api::LabelPolicy,
+    last: Option<AuditVerdict>,
+    now: DateTime<Utc>,
+) -> bool {
+    match policy {
+        crate::api::LabelPolicy::Always => true,
+        crate::api::LabelPolicy::AuditPassed => last.is_some_and(|a| {
+            a.passed
+                && a.at
+                    .checked_add_months(chrono::Months::new(12))
+                    .is_some_and(|expires| now <= expires)
+        }),
+    }
 }
 
 /// Pure: whether an application listed with `listed` (its vendor
@@ -277,6 +327,55 @@ impl vendors::Known for KnownVersions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_only_after_a_passing_audit_under_a_year_old() {
+        use crate::api::LabelPolicy::{Always, AuditPassed};
+        let now = at(12);
+        let v = |passed, days: i64| {
+            Some(AuditVerdict {
+                passed,
+                at: now - chrono::Duration::days(days),
+            })
+        };
+        assert!(labels_allowed(Always, None, now));
+        assert!(labels_allowed(Always, v(false, 1), now));
+        assert!(!labels_allowed(AuditPassed, None, now));
+        assert!(!labels_allowed(AuditPassed, v(false, 1), now));
+        assert!(labels_allowed(AuditPassed, v(true, 1), now));
+        assert!(labels_allowed(AuditPassed, v(true, 365), now));
+        assert!(!labels_allowed(AuditPassed, v(true, 367), now));
+    }
+
+    #[test]
+    fn the_last_audit_of_the_profile_decides() {
+        let t = |h| Some(at(h));
+        let p = |names: &[&str]| names.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let (a, b, c) = (p(&["x"]), p(&["x", "y"]), p(&["y"]));
+        let audits = vec![
+            (a.as_slice(), true, t(9)),
+            (b.as_slice(), false, t(10)),
+            (c.as_slice(), true, t(11)),
+        ];
+        assert_eq!(
+            last_audit(audits.clone(), "x"),
+            Some(AuditVerdict {
+                passed: false,
+                at: at(10)
+            })
+        );
+        assert_eq!(
+            last_audit(audits.clone(), "y").map(|v| v.passed),
+            Some(true)
+        );
+        assert_eq!(last_audit(audits.clone(), "z"), None);
+        // Not yet computed: nothing.
+        let pending = vec![(a.as_slice(), true, None)];
+        assert_eq!(last_audit(pending, "x"), None);
+        // A tie: the failure wins.
+        let tie = vec![(a.as_slice(), true, t(9)), (a.as_slice(), false, t(9))];
+        assert_eq!(last_audit(tie, "x").map(|v| v.passed), Some(false));
+    }
 
     #[test]
     fn unchanged_only_when_neither_record_nor_job_changed() {

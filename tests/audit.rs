@@ -1,0 +1,214 @@
+//! A bias audit end to end, against the real kube-apiserver and the
+//! Greenhouse sandbox: a sync scores applications under a profile that waits
+//! for an audit (notes, no score field); a `BiasAudit` over it writes the
+//! LL144 report to a ConfigMap and flags the sandbox's built-in disparity;
+//! once the disparity is gone the audit passes and the score field follows.
+
+mod support;
+
+use std::time::Duration;
+
+use ats_operator::api::{BiasAudit, ScoringProfile};
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, Patch, PatchParams};
+use reqwest::Method;
+use serde_json::{Value, json};
+use support::tenant::*;
+
+const AUDIT: &str = "ll144";
+
+fn opts() -> ats_operator::sandbox::SandboxOptions {
+    ats_operator::sandbox::SandboxOptions {
+        applications: 400,
+        jobs: 6,
+        ..small()
+    }
+}
+
+async fn wait_audit(t: &Tenant, what: &str, pred: impl Fn(&BiasAudit) -> bool) -> BiasAudit {
+    let api = Api::<BiasAudit>::namespaced(t.client.clone(), &t.ns);
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let a = api.get(AUDIT).await.expect("audit");
+        if pred(&a) {
+            return a;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}: {:?}",
+            a.status
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn condition(a: &BiasAudit, t: &str) -> Option<(String, String)> {
+    a.status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == t)
+        .map(|c| (c.status.clone(), c.reason.clone()))
+}
+
+async fn score_fields(t: &Tenant) -> (usize, usize, usize) {
+    let ids = t.in_scope().await;
+    let (mut notes, mut fields) = (0, 0);
+    for id in &ids {
+        let w = t.writes(id).await;
+        notes += usize::from(w.notes > 0);
+        fields += usize::from(w.custom_field.is_some());
+    }
+    (ids.len(), notes, fields)
+}
+
+#[tokio::test]
+async fn audit_flags_the_disparity_and_gates_the_labels() {
+    let t = Tenant::new(Setup::greenhouse(), opts()).await;
+    t.apply("24h").await;
+    // The fixtures write labels without an audit; this profile waits for one.
+    Api::<ScoringProfile>::namespaced(t.client.clone(), &t.ns)
+        .patch(
+            "profile",
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"spec": {"labels": "auditPassed"}})),
+        )
+        .await
+        .unwrap();
+    let _op = t.start_operator();
+    t.synced().await;
+    let (apps, notes, fields) = score_fields(&t).await;
+    assert!(apps > 100, "{apps} applications in scope");
+    assert_eq!(
+        (notes, fields),
+        (apps, 0),
+        "notes, but no score field before an audit"
+    );
+
+    let audit: BiasAudit = serde_json::from_value(json!({
+        "apiVersion": "ats.dev/v1alpha1", "kind": "BiasAudit",
+        "metadata": {"name": AUDIT, "namespace": t.ns},
+        "spec": {
+            "syncs": [SYNC],
+            "outcome": "scoringRate",
+            "unknownInMedian": true,
+            "excludeUnder2Percent": {"justification": "Categories under 2% of a few hundred applicants are too small for a meaningful ratio."},
+            "distributionDate": "2026-01-05",
+        }
+    }))
+    .unwrap();
+    let audits = Api::<BiasAudit>::namespaced(t.client.clone(), &t.ns);
+    audits
+        .patch(
+            AUDIT,
+            &PatchParams::apply("test").force(),
+            &Patch::Apply(&audit),
+        )
+        .await
+        .unwrap();
+    let a = wait_audit(&t, "the first audit", |a| {
+        condition(a, "Ready").is_some_and(|(s, _)| s == "True")
+    })
+    .await;
+    let st = a.status.clone().unwrap();
+    assert_eq!(
+        condition(&a, "Passed"),
+        Some(("False".into(), "AdverseImpact".into()))
+    );
+    assert!(
+        st.flagged_categories.iter().any(|c| c == "Sex: Female"),
+        "{:?}",
+        st.flagged_categories
+    );
+    let sample = st.sample_size.unwrap();
+    assert!(
+        sample > 100 && sample as usize <= apps,
+        "{sample} of {apps}"
+    );
+    assert_eq!(st.profiles, ["profile"]);
+
+    // The report: JSON and the published summary's Markdown, owned by the audit.
+    let cm = Api::<ConfigMap>::namespaced(t.client.clone(), &t.ns)
+        .get(&format!("{AUDIT}-report"))
+        .await
+        .unwrap();
+    let owner = &cm.metadata.owner_references.as_ref().unwrap()[0];
+    assert_eq!(
+        (owner.kind.as_str(), owner.name.as_str()),
+        ("BiasAudit", AUDIT)
+    );
+    let data = cm.data.unwrap();
+    let report: Value = serde_json::from_str(&data["report.json"]).unwrap();
+    assert_eq!(report["result"]["sampleSize"], json!(sample));
+    let dims = report["result"]["dimensions"].as_array().unwrap();
+    assert_eq!(dims.len(), 3);
+    assert!(dims.iter().all(|d| d["unknown"].as_u64().is_some()));
+    assert_eq!(dims[2]["rows"].as_array().unwrap().len(), 14);
+    let md = &data["report.md"];
+    for needle in [
+        "Date of audit:",
+        "Distribution date of the tool:** 2026-01-05",
+        "Number of individuals in the unknown category (Sex):",
+        "| Female **(below 0.80)** |",
+        "Impact ratio",
+        "excluded from the impact ratios",
+    ] {
+        assert!(md.contains(needle), "{needle} missing from\n{md}");
+    }
+    // Counts, never people: no candidate name or application id in the report.
+    let apps_json = get(
+        &t.http,
+        &format!("{}/_sandbox/applications", t.sandbox.base_url),
+    )
+    .await;
+    let first = id_str(&apps_json[0]["id"]);
+    assert!(!data["report.json"].contains(&first) && !md.contains(&first));
+    let (_, _, fields) = score_fields(&t).await;
+    assert_eq!(fields, 0, "a failed audit opens no labels");
+
+    // The disparity removed, the audit re-run (a spec change): it passes, and
+    // the sync writes the score field.
+    control(
+        &t.http,
+        &t.sandbox,
+        Method::PUT,
+        "demographics",
+        json!({"disparity": 0}),
+    )
+    .await;
+    audits
+        .patch(
+            AUDIT,
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"spec": {"distributionDate": "2026-01-06"}})),
+        )
+        .await
+        .unwrap();
+    let a = wait_audit(&t, "a passing audit", |a| {
+        condition(a, "Passed").is_some_and(|(s, _)| s == "True")
+            || a.status.as_ref().is_some_and(|s| {
+                s.observed_generation == a.metadata.generation
+                    && condition(a, "Passed").is_some_and(|(s, _)| s == "False")
+                    && !s.flagged_categories.iter().any(|c| c == "Sex: Female")
+            })
+    })
+    .await;
+    assert_eq!(
+        condition(&a, "Passed"),
+        Some(("True".into(), "NoAdverseImpact".into())),
+        "{:?}",
+        a.status
+    );
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let (apps, _, fields) = score_fields(&t).await;
+        if fields == apps {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{fields} of {apps} score fields"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
