@@ -199,7 +199,7 @@ mod tests {
             "unknown category (Race/Ethnicity):** 4",
             "| Female **(below 0.80)** | 10 | 0.0% | 0.00 |",
             "| Male | 10 | 100.0% | 1.00 |",
-            "| Asian Female | 8 |",
+            "| Asian Female **(below 0.80)** | 8 | 0.0% | 0.00 |",
             "| Hispanic or Latino | 0 | n/a | n/a |",
             "ns/a\\|b",
             "below 0.80 for Sex: Female",

@@ -127,8 +127,9 @@ mod tests {
         assert!(four_fifths_adverse(45, 100, 60, 100)); // 0.75
         assert!(!four_fifths_adverse(48, 100, 60, 100)); // 0.80 exactly
         assert!(!four_fifths_adverse(51, 100, 60, 100)); // 0.85
-        // Floats would say 0.48/0.6 = 0.7999999999999999 < 0.8.
-        assert!(0.48f64 / 0.6 < 0.8);
+        // Floats would call 4% against 5% adverse (0.7999999999999999).
+        assert!(0.04f64 / 0.05 < 0.8);
+        assert!(!four_fifths_adverse(4, 100, 5, 100));
     }
 
     #[test]
