@@ -93,6 +93,8 @@ async fn audit_flags_the_disparity_and_gates_the_labels() {
             "outcome": "scoringRate",
             "unknownInMedian": true,
             "excludeUnder2Percent": {"justification": "Categories under 2% of a few hundred applicants are too small for a meaningful ratio."},
+            // Small intersectional cells: flag what is also significant (UGESP 1607.4(D)).
+            "significanceLevel": 0.05,
             "distributionDate": "2026-01-05",
         }
     }))

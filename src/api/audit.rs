@@ -66,6 +66,12 @@ pub struct BiasAuditSpec {
     /// are still reported with their counts and rates).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclude_under2_percent: Option<Exclusion>,
+    /// Flag a category below four fifths only when the two-proportion test
+    /// also finds the difference significant at this level (e.g. `0.05`):
+    /// UGESP 1607.4(D) on small numbers. Unset: the four-fifths rule alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub significance_level: Option<f64>,
     /// When the employer began using the tool (for the published summary).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub distribution_date: Option<String>,

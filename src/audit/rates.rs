@@ -29,12 +29,18 @@ pub enum Outcome {
     SelectionRate,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AuditConfig {
     pub outcome: Outcome,
     /// Exclude categories under 2% of the data from the impact ratios, with
     /// this justification (recorded in the report). `None`: no exclusion.
     pub exclude_under_2_percent: Option<String>,
+    /// Flag a category only when its shortfall is also statistically
+    /// significant (two-sided p below this level). UGESP 1607.4(D): greater
+    /// differences "may not constitute adverse impact where the differences
+    /// are based on small numbers and are not statistically significant".
+    /// `None`: the four-fifths rule alone.
+    pub significance_level: Option<f64>,
 }
 
 /// One category's line of the report.
@@ -55,6 +61,8 @@ pub struct CategoryRow {
     pub excluded: bool,
     /// Impact ratio strictly below 0.8 (compared in integers).
     pub adverse_impact: bool,
+    /// Adverse impact, and significant when the audit asks for significance.
+    pub flagged: bool,
     /// Two-proportion z-test against the highest-rate category.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub z: Option<f64>,
@@ -188,12 +196,18 @@ pub fn audit(samples: &[Sample], cfg: &AuditConfig) -> AuditResult {
                 p.saturating_add(u64::from(positive(s))),
             )
         });
-        let dim = dimension(name, &counts, total, cfg.exclude_under_2_percent.is_some());
+        let dim = dimension(
+            name,
+            &counts,
+            total,
+            cfg.exclude_under_2_percent.is_some(),
+            cfg.significance_level,
+        );
         any_excluded |= dim.rows.iter().any(|r| r.excluded);
         flagged.extend(
             dim.rows
                 .iter()
-                .filter(|r| r.adverse_impact)
+                .filter(|r| r.flagged)
                 .map(|r| format!("{name}: {}", r.category)),
         );
         Dimension {
@@ -221,6 +235,7 @@ pub fn dimension(
     counts: &[(String, u64, u64)],
     total: u64,
     exclude: bool,
+    significance_level: Option<f64>,
 ) -> Dimension {
     // Under 2% of the data: n/total < 2/100.
     let excluded = |n: u64| exclude && n > 0 && (n as u128) * 100 < (total as u128) * 2;
@@ -257,6 +272,8 @@ pub fn dimension(
                 impact_ratio,
                 excluded: ex,
                 adverse_impact: adverse,
+                flagged: adverse
+                    && significance_level.is_none_or(|l| z.is_some_and(|t| t.p_value < l)),
                 z: z.map(|t| t.z),
                 p_value: z.map(|t| t.p_value),
             }
@@ -307,6 +324,7 @@ mod tests {
         let cfg = |unknown_in_median| AuditConfig {
             outcome: Outcome::ScoringRate { unknown_in_median },
             exclude_under_2_percent: None,
+            significance_level: None,
         };
         let known = audit(&s, &cfg(false));
         assert_eq!(known.median, Some(60.0));
@@ -343,7 +361,7 @@ mod tests {
             ("Male".to_string(), 1000, 543),
             ("Female".to_string(), 1000, 447),
         ];
-        let d = dimension("Sex", &sex, 2000, false);
+        let d = dimension("Sex", &sex, 2000, false, None);
         let ir: Vec<String> = d
             .rows
             .iter()
@@ -357,7 +375,7 @@ mod tests {
             ("Native Hawaiian or Pacific Islander".to_string(), 1000, 625),
             ("Asian".to_string(), 1000, 417),
         ];
-        let d = dimension("Race/Ethnicity", &race, 5000, false);
+        let d = dimension("Race/Ethnicity", &race, 5000, false, None);
         let ir: Vec<String> = d
             .rows
             .iter()
@@ -401,6 +419,7 @@ mod tests {
             &AuditConfig {
                 outcome: Outcome::SelectionRate,
                 exclude_under_2_percent: None,
+                significance_level: None,
             },
         );
         let b = row(&r, "Race/Ethnicity", "Black or African American");
@@ -437,15 +456,37 @@ mod tests {
             ],
             400,
             false,
+            None,
         );
         let adverse: Vec<bool> = d.rows.iter().map(|r| r.adverse_impact).collect();
         assert_eq!(adverse, [false, true, false, false]);
     }
 
     #[test]
+    fn a_significance_level_spares_small_numbers() {
+        // 0 of 3 against 50 of 97: below 0.8, but p is about 0.08.
+        let counts = [
+            ("A".to_string(), 97u64, 50u64),
+            ("B".to_string(), 3u64, 0u64),
+        ];
+        let d = dimension("Sex", &counts, 100, false, Some(0.05));
+        assert!(d.rows[1].adverse_impact && !d.rows[1].flagged);
+        assert!(d.rows[1].p_value.is_some_and(|p| p > 0.05));
+        let d = dimension("Sex", &counts, 100, false, None);
+        assert!(d.rows[1].flagged);
+        // The EEOC example is significant: flagged either way.
+        let eeoc = [
+            ("W".to_string(), 80u64, 48u64),
+            ("B".to_string(), 40u64, 12u64),
+        ];
+        let d = dimension("Race", &eeoc, 120, false, Some(0.05));
+        assert!(d.rows[1].flagged && d.rows[1].p_value.is_some_and(|p| p < 0.01));
+    }
+
+    #[test]
     fn all_rates_zero_is_not_applicable() {
         let c = |l: &str| (l.to_string(), 10u64, 0u64);
-        let d = dimension("Sex", &[c("Male"), c("Female")], 20, false);
+        let d = dimension("Sex", &[c("Male"), c("Female")], 20, false, None);
         assert!(
             d.rows
                 .iter()
@@ -461,12 +502,12 @@ mod tests {
             ("White".to_string(), 99u64, 50u64),
             ("Asian".to_string(), 1u64, 0u64),
         ];
-        let d = dimension("Race/Ethnicity", &counts, 100, true);
+        let d = dimension("Race/Ethnicity", &counts, 100, true, None);
         assert!(d.rows[1].excluded && !d.rows[1].adverse_impact);
         assert_eq!(d.rows[1].impact_ratio, None);
         // Its n and rate are still reported.
         assert_eq!((d.rows[1].applicants, d.rows[1].rate), (1, Some(0.0)));
-        let d = dimension("Race/Ethnicity", &counts, 100, false);
+        let d = dimension("Race/Ethnicity", &counts, 100, false, None);
         assert!(!d.rows[1].excluded && d.rows[1].adverse_impact);
         // Exactly 2% is not under 2%.
         let d = dimension(
@@ -474,6 +515,7 @@ mod tests {
             &[("A".into(), 98, 50), ("B".into(), 2, 0)],
             100,
             true,
+            None,
         );
         assert!(!d.rows[1].excluded);
     }
@@ -503,6 +545,7 @@ mod tests {
             &AuditConfig {
                 outcome: Outcome::SelectionRate,
                 exclude_under_2_percent: Some("too few to be meaningful".into()),
+                significance_level: None,
             },
         );
         assert_eq!(

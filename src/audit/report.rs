@@ -115,8 +115,10 @@ pub fn markdown(r: &Report) -> String {
             if row.excluded {
                 name.push_str(" (excluded, <2%)");
             }
-            if row.adverse_impact {
+            if row.flagged {
                 name.push_str(" **(below 0.80)**");
+            } else if row.adverse_impact {
+                name.push_str(" (below 0.80, not significant)");
             }
             out.push_str(&format!(
                 "| {name} | {} | {} | {} |\n",
@@ -176,6 +178,7 @@ mod tests {
                     unknown_in_median: true,
                 },
                 exclude_under_2_percent: None,
+                significance_level: None,
             },
         );
         let r = Report {

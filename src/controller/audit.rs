@@ -74,6 +74,7 @@ pub fn config(spec: &BiasAuditSpec) -> AuditConfig {
             .as_ref()
             .map(|e| e.justification.trim().to_string())
             .filter(|j| !j.is_empty()),
+        significance_level: spec.significance_level.filter(|l| *l > 0.0 && *l < 1.0),
     }
 }
 

@@ -529,8 +529,15 @@ async fn carry_out(client: &dyn AtsClient, job: &Job, fence: &Fence) -> Result<D
             .await?
         {
             Ok(bodies) => {
-                if NoteMark::latest(bodies.iter().map(String::as_str))
-                    .is_some_and(|m| m.says(&job.req))
+                // A field the write adds (labels after a passing audit) must
+                // be there too: the note alone does not say it was written.
+                let field_there = job.req.custom_field.as_ref().is_none_or(|k| {
+                    job.req.application.number_fields.get(k)
+                        == Some(&i64::from(job.req.score.score))
+                });
+                if field_there
+                    && NoteMark::latest(bodies.iter().map(String::as_str))
+                        .is_some_and(|m| m.says(&job.req))
                 {
                     return Ok(Done::Adopted);
                 }
