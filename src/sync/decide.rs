@@ -231,6 +231,12 @@ pub fn writes(spec: &SyncSpec) -> (bool, bool, bool) {
     )
 }
 
+/// Whether the vendor's pulled applications report the score field's value
+/// (Greenhouse application custom fields), so a recovery can see it is there.
+pub fn field_pulled(spec: &SyncSpec) -> bool {
+    spec.connection.vendor == crate::model::VendorKind::Greenhouse
+}
+
 /// What the gate knows of a profile's last `BiasAudit`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AuditVerdict {

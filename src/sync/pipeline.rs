@@ -134,6 +134,9 @@ struct Job {
     settings: String,
     /// The ledger does not know this application: adopt a matching note.
     check_first: bool,
+    /// The pulled record reports the score field: adopting a note also needs
+    /// the field there (it may be new: labels after a passing audit).
+    field_pulled: bool,
     /// Attempts before this one.
     attempts: u32,
 }
@@ -483,6 +486,7 @@ async fn process_batch(
                 req: request(spec, app.clone(), &decision),
                 settings: settings.to_string(),
                 check_first: unconfirmed,
+                field_pulled: decide::field_pulled(spec),
                 attempts: 0,
             });
         }
@@ -531,10 +535,11 @@ async fn carry_out(client: &dyn AtsClient, job: &Job, fence: &Fence) -> Result<D
             Ok(bodies) => {
                 // A field the write adds (labels after a passing audit) must
                 // be there too: the note alone does not say it was written.
-                let field_there = job.req.custom_field.as_ref().is_none_or(|k| {
-                    job.req.application.number_fields.get(k)
-                        == Some(&i64::from(job.req.score.score))
-                });
+                let field_there = !job.field_pulled
+                    || job.req.custom_field.as_ref().is_none_or(|k| {
+                        job.req.application.number_fields.get(k)
+                            == Some(&i64::from(job.req.score.score))
+                    });
                 if field_there
                     && NoteMark::latest(bodies.iter().map(String::as_str))
                         .is_some_and(|m| m.says(&job.req))
@@ -743,6 +748,8 @@ async fn recovery_job(
     Ok(Some(Job {
         // The note is written last, so when it is there the whole write landed.
         check_first: req.note,
+        // As it was decided: the note is the proof.
+        field_pulled: false,
         settings: state.settings.clone(),
         attempts: state.attempts,
         req,
