@@ -214,3 +214,102 @@ async fn audit_flags_the_disparity_and_gates_the_labels() {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 }
+
+/// Applies the audit `AUDIT` over the tenant's sync.
+async fn apply_audit(t: &Tenant) {
+    let audit: BiasAudit = serde_json::from_value(json!({
+        "apiVersion": "ats.dev/v1alpha1", "kind": "BiasAudit",
+        "metadata": {"name": AUDIT, "namespace": t.ns},
+        "spec": {"syncs": [SYNC], "significanceLevel": 0.05, "period": {"lastDays": 30}},
+    }))
+    .unwrap();
+    Api::<BiasAudit>::namespaced(t.client.clone(), &t.ns)
+        .patch(
+            AUDIT,
+            &PatchParams::apply("test").force(),
+            &Patch::Apply(&audit),
+        )
+        .await
+        .unwrap();
+}
+
+/// The tenant's profile waits for an audit.
+async fn gate_labels(t: &Tenant) {
+    Api::<ScoringProfile>::namespaced(t.client.clone(), &t.ns)
+        .patch(
+            "profile",
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"spec": {"labels": "auditPassed"}})),
+        )
+        .await
+        .unwrap();
+}
+
+/// Lever: EEO responses from `/eeo/responses/pii`; band tags wait for the audit.
+#[tokio::test]
+async fn lever_audit_reads_eeo_responses_and_tags_wait() {
+    let t = Tenant::new(
+        Setup::lever(),
+        ats_operator::sandbox::SandboxOptions {
+            applications: 240,
+            jobs: 4,
+            ..small()
+        },
+    )
+    .await;
+    t.apply("24h").await;
+    gate_labels(&t).await;
+    let _op = t.start_operator();
+    t.synced().await;
+    let ids = t.in_scope().await;
+    assert!(ids.len() > 50, "{} in scope", ids.len());
+    for id in &ids {
+        let w = t.writes(id).await;
+        assert!(w.notes == 1 && w.band_tags.is_empty(), "{id}: {w:?}");
+    }
+    apply_audit(&t).await;
+    let a = wait_audit(&t, "the audit", |a| condition(a, "Ready").is_some()).await;
+    assert_eq!(
+        condition(&a, "Ready"),
+        Some(("True".into(), "Audited".into())),
+        "{:?}",
+        a.status
+    );
+    let st = a.status.unwrap();
+    assert!(
+        st.flagged_categories.iter().any(|c| c == "Sex: Female"),
+        "{st:?}"
+    );
+    assert!(
+        st.sample_size
+            .is_some_and(|n| n as usize <= ids.len() && n > 50),
+        "{st:?}"
+    );
+}
+
+/// Workable has no API for self-identification: the audit says so, and
+/// the profile's labels stay closed.
+#[tokio::test]
+async fn workable_has_no_demographics_api() {
+    let t = Tenant::new(Setup::workable(), small()).await;
+    t.apply("24h").await;
+    gate_labels(&t).await;
+    let _op = t.start_operator();
+    t.synced().await;
+    apply_audit(&t).await;
+    let a = wait_audit(&t, "the audit", |a| condition(a, "Ready").is_some()).await;
+    assert_eq!(
+        condition(&a, "Ready"),
+        Some(("False".into(), "DemographicsUnavailable".into()))
+    );
+    let message = &a.status.as_ref().unwrap().conditions[0].message;
+    assert!(message.contains("workable has no API"), "{message}");
+    assert_eq!(condition(&a, "Passed"), None);
+    for id in t.in_scope().await {
+        let w = t.writes(&id).await;
+        assert!(
+            w.notes == 1 && w.band_tags.is_empty() && w.custom_field.is_none(),
+            "{id}: {w:?}"
+        );
+    }
+}
