@@ -111,6 +111,10 @@ fn known(d: &Demographics) -> bool {
     d.sex.is_some() && d.race.is_some()
 }
 
+/// Whether a person is in a category; `None`: unknown in that dimension.
+type Membership = Box<dyn Fn(&Demographics) -> Option<bool>>;
+type Categories = Vec<(String, Membership)>;
+
 /// Pure: the audit of `samples` under `cfg`.
 pub fn audit(samples: &[Sample], cfg: &AuditConfig) -> AuditResult {
     let (median, median_n) = match cfg.outcome {
@@ -129,27 +133,25 @@ pub fn audit(samples: &[Sample], cfg: &AuditConfig) -> AuditResult {
         Outcome::SelectionRate => s.selected,
     };
     let total = samples.len() as u64;
-    let sex_cats: Vec<(String, Box<dyn Fn(&Demographics) -> Option<bool>>)> = Sex::ALL
+    let sex_cats: Categories = Sex::ALL
         .iter()
         .map(|&x| {
             (
                 x.label().to_string(),
-                Box::new(move |d: &Demographics| d.sex.map(|s| s == x))
-                    as Box<dyn Fn(&Demographics) -> Option<bool>>,
+                Box::new(move |d: &Demographics| d.sex.map(|s| s == x)) as Membership,
             )
         })
         .collect();
-    let race_cats: Vec<(String, Box<dyn Fn(&Demographics) -> Option<bool>>)> = Race::ALL
+    let race_cats: Categories = Race::ALL
         .iter()
         .map(|&x| {
             (
                 x.label().to_string(),
-                Box::new(move |d: &Demographics| d.race.map(|r| r == x))
-                    as Box<dyn Fn(&Demographics) -> Option<bool>>,
+                Box::new(move |d: &Demographics| d.race.map(|r| r == x)) as Membership,
             )
         })
         .collect();
-    let mut inter_cats: Vec<(String, Box<dyn Fn(&Demographics) -> Option<bool>>)> = Vec::new();
+    let mut inter_cats: Categories = Vec::new();
     for &r in &Race::ALL {
         for &s in &Sex::ALL {
             inter_cats.push((

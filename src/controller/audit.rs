@@ -140,6 +140,9 @@ pub fn select_syncs<'a>(
     (chosen, missing)
 }
 
+/// What the gate reads of one audit: (profiles covered, passed, when).
+type AuditRecord<'a> = (&'a [String], bool, Option<DateTime<Utc>>);
+
 /// Pure: whether a profile's labels may be written, from the audits of its
 /// namespace (see [`decide::labels_allowed`]).
 pub fn labels_allowed(
@@ -148,7 +151,7 @@ pub fn labels_allowed(
     policy: LabelPolicy,
     now: DateTime<Utc>,
 ) -> bool {
-    let records: Vec<(&[String], bool, Option<DateTime<Utc>>)> = audits
+    let records: Vec<AuditRecord> = audits
         .iter()
         .filter_map(|a| a.status.as_ref())
         .map(|st| {
@@ -508,6 +511,28 @@ async fn finish(
     })
 }
 
+/// Whether the sync's profile may have labels written, read from the
+/// namespace's audits now. A cluster without the `BiasAudit` CRD has no audits.
+pub async fn labels_allowed_now(
+    client: &kube::Client,
+    ns: &str,
+    profile: &str,
+    policy: LabelPolicy,
+) -> Result<bool, ControllerError> {
+    if policy == LabelPolicy::Always {
+        return Ok(true);
+    }
+    let audits = match Api::<BiasAudit>::namespaced(client.clone(), ns)
+        .list(&ListParams::default())
+        .await
+    {
+        Ok(l) => l.items,
+        Err(kube::Error::Api(s)) if s.code == 404 => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(labels_allowed(&audits, profile, policy, Utc::now()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -644,26 +669,4 @@ mod tests {
         assert!(labels_allowed(&[], "p", LabelPolicy::Always, now));
         assert!(!labels_allowed(&[], "p", LabelPolicy::AuditPassed, now));
     }
-}
-
-/// Whether the sync's profile may have labels written, read from the
-/// namespace's audits now. A cluster without the `BiasAudit` CRD has no audits.
-pub async fn labels_allowed_now(
-    client: &kube::Client,
-    ns: &str,
-    profile: &str,
-    policy: LabelPolicy,
-) -> Result<bool, ControllerError> {
-    if policy == LabelPolicy::Always {
-        return Ok(true);
-    }
-    let audits = match Api::<BiasAudit>::namespaced(client.clone(), ns)
-        .list(&ListParams::default())
-        .await
-    {
-        Ok(l) => l.items,
-        Err(kube::Error::Api(s)) if s.code == 404 => Vec::new(),
-        Err(e) => return Err(e.into()),
-    };
-    Ok(labels_allowed(&audits, profile, policy, Utc::now()))
 }
