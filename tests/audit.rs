@@ -147,6 +147,7 @@ async fn audit_flags_the_disparity_and_gates_the_labels() {
     assert!(dims.iter().all(|d| d["unknown"].as_u64().is_some()));
     assert_eq!(dims[2]["rows"].as_array().unwrap().len(), 14);
     let md = &data["report.md"];
+    println!("{md}");
     for needle in [
         "Date of audit:",
         "Distribution date of the tool:** 2026-01-05",
