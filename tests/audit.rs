@@ -314,3 +314,90 @@ async fn workable_has_no_demographics_api() {
         );
     }
 }
+
+/// The vendor clients read every application's answers through the
+/// vendors' paging (Greenhouse: `application_ids` in batches of 50; Lever:
+/// 100 a page and signed offsets), and an unauthenticated request gets nothing.
+#[tokio::test]
+async fn clients_read_self_identification_through_paging_and_auth() {
+    use ats_operator::model::VendorKind;
+    use support::spec::described;
+    for (vendor, keys) in [
+        (VendorKind::Greenhouse, &["clientId", "clientSecret"][..]),
+        (VendorKind::Lever, &["apiKey"][..]),
+    ] {
+        let opts = ats_operator::sandbox::SandboxOptions {
+            applications: 230,
+            jobs: 3,
+            rate_limit: None,
+            ..Default::default()
+        };
+        let (sandbox, http, creds) = start_sandbox(vendor, opts).await;
+        let cfg = described(vendor, &creds, keys);
+        let client = ats_operator::vendors::connect(&cfg, None).expect("client");
+        let apps = get(
+            &http,
+            &format!("{}/_sandbox/applications", sandbox.base_url),
+        )
+        .await;
+        let ids: Vec<String> = apps
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| id_str(&a["id"]))
+            .collect();
+        assert!(ids.len() >= 230, "{vendor}: {}", ids.len());
+        let found = client
+            .demographics(&ids)
+            .await
+            .expect("demographics")
+            .expect("an API");
+        assert_eq!(
+            found.len(),
+            ids.len(),
+            "{vendor}: one record per application"
+        );
+        let known_sex = found.values().filter(|d| d.sex.is_some()).count();
+        let known_race = found.values().filter(|d| d.race.is_some()).count();
+        // Most answer; some decline or skip (the unknown category).
+        assert!(
+            known_sex * 100 > ids.len() * 75 && known_sex < ids.len(),
+            "{vendor}: {known_sex}"
+        );
+        assert!(
+            known_race * 100 > ids.len() * 70 && known_race < ids.len(),
+            "{vendor}: {known_race}"
+        );
+        let stats = get(&http, &format!("{}/_sandbox/stats", sandbox.base_url)).await;
+        let pages = match vendor {
+            VendorKind::Greenhouse => stats["requests"]["GET /v3/eeoc"].as_u64(),
+            _ => stats["requests"]["GET /v1/eeo/responses/pii"].as_u64(),
+        };
+        assert!(pages.is_some_and(|n| n >= 3), "{vendor}: {stats}");
+        // A subset asks for that subset only.
+        let some = client.demographics(&ids[..7]).await.unwrap().unwrap();
+        assert_eq!(some.len(), 7, "{vendor}");
+        let path = match vendor {
+            VendorKind::Greenhouse => "/v3/eeoc",
+            _ => "/v1/eeo/responses/pii",
+        };
+        let r = http
+            .get(format!("{}{path}", sandbox.base_url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{vendor}: unauthenticated {path}");
+    }
+    // Workable: no API for it.
+    let (sandbox, _http, creds) = start_sandbox(VendorKind::Workable, small()).await;
+    let cfg = described(VendorKind::Workable, &creds, &["apiKey"]);
+    let client = ats_operator::vendors::connect(&cfg, None).expect("client");
+    assert!(
+        client
+            .demographics(&["1".to_string()])
+            .await
+            .unwrap()
+            .is_none()
+    );
+    drop(sandbox);
+}
