@@ -106,6 +106,15 @@ pub fn wait(
     if st.observed_generation != generation {
         return None;
     }
+    // The last attempt failed (a vendor outage, a missing sync): try again
+    // now; `finish` spaces the retries.
+    if st
+        .conditions
+        .iter()
+        .any(|c| c.type_ == READY && !c.is_true() && !settled(&c.reason))
+    {
+        return None;
+    }
     let last = st
         .last_audit_time
         .as_deref()
@@ -113,6 +122,12 @@ pub fn wait(
         .with_timezone(&Utc);
     let due = last + chrono::Duration::from_std(every).ok()?;
     (due > now).then(|| (due - now).to_std().unwrap_or(Duration::ZERO))
+}
+
+/// Reasons an audit ends with that another try soon would not change (the
+/// vendor has no API for self-identification). Retried at `every`.
+fn settled(reason: &str) -> bool {
+    reason == audit_reason::DEMOGRAPHICS_UNAVAILABLE
 }
 
 /// Pure: the syncs an audit names or selects, and the names it gives that do not exist.
@@ -500,8 +515,8 @@ async fn finish(
         .find(|c| c.type_ == READY && !c.is_true())
     {
         warn!(audit = %name, reason = %c.reason, "bias audit not computed");
-        // Retry soon unless the spec must change first.
-        if c.reason != reason::INVALID_SPEC {
+        // Retry soon unless the spec must change first or a retry would not help.
+        if c.reason != reason::INVALID_SPEC && !settled(&c.reason) {
             return Ok(Action::requeue(Duration::from_secs(60)));
         }
     }
@@ -605,6 +620,11 @@ mod tests {
             Some(Duration::from_secs(23 * 3600))
         );
         assert_eq!(wait(Some(&st), Some(2), day, now), None);
+        let failed = BiasAuditStatus {
+            conditions: vec![Condition::new(READY, false, "VendorUnavailable", "down")],
+            ..st.clone()
+        };
+        assert_eq!(wait(Some(&failed), Some(1), day, now), None);
         let old = BiasAuditStatus {
             last_audit_time: Some(ts(now - chrono::Duration::days(2))),
             ..st

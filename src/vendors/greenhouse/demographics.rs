@@ -18,7 +18,8 @@ struct Answer {
 
 #[derive(Deserialize)]
 struct EeocRow {
-    application_id: i64,
+    #[serde(default)]
+    application_id: Option<i64>,
     #[serde(default)]
     gender: Option<Answer>,
     #[serde(default)]
@@ -44,10 +45,13 @@ impl GreenhouseClient {
             .iter()
             .filter_map(|id| id.trim().parse().ok())
             .collect();
-        let rows: Vec<EeocRow> = self.list_by_ids("eeoc", "application_ids", &ids).await?;
+        let rows: Vec<EeocRow> = self
+            .list_by_ids("eeoc", "application_ids", &ids)
+            .await
+            .map_err(|e| e.with_hint("a bias audit also needs the harvest:eeoc:list scope"))?;
         Ok(rows
             .iter()
-            .map(|r| (r.application_id.to_string(), map(r)))
+            .filter_map(|r| Some((r.application_id?.to_string(), map(r))))
             .collect())
     }
 }
