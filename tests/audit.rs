@@ -214,6 +214,10 @@ async fn audit_flags_the_disparity_and_gates_the_labels() {
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+    // The field, not a second note.
+    for id in t.in_scope().await {
+        assert_eq!(t.writes(&id).await.notes, 1, "{id}");
+    }
 }
 
 /// Applies the audit `AUDIT` over the tenant's sync.
@@ -286,6 +290,50 @@ async fn lever_audit_reads_eeo_responses_and_tags_wait() {
             .is_some_and(|n| n as usize <= ids.len() && n > 50),
         "{st:?}"
     );
+
+    // Without the disparity the audit passes, and the band tags follow: the
+    // notes already there do not stand for them.
+    control(
+        &t.http,
+        &t.sandbox,
+        Method::PUT,
+        "demographics",
+        json!({"disparity": 0}),
+    )
+    .await;
+    Api::<BiasAudit>::namespaced(t.client.clone(), &t.ns)
+        .patch(
+            AUDIT,
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"spec": {"distributionDate": "2026-02-01"}})),
+        )
+        .await
+        .unwrap();
+    let a = wait_audit(&t, "the second audit", |a| {
+        a.status.as_ref().is_some_and(|s| {
+            s.observed_generation == a.metadata.generation
+                && !s.flagged_categories.iter().any(|c| c == "Sex: Female")
+        }) && condition(a, "Passed").is_some()
+    })
+    .await;
+    assert_eq!(
+        condition(&a, "Passed"),
+        Some(("True".into(), "NoAdverseImpact".into())),
+        "{:?}",
+        a.status
+    );
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    for id in &ids {
+        loop {
+            let w = t.writes(id).await;
+            if w.band_tags.len() == 1 {
+                assert_eq!(w.notes, 1, "{id}: the tag, not a second note: {w:?}");
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{id}: {w:?}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
 }
 
 /// Workable has no API for self-identification: the audit says so, and

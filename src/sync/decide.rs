@@ -35,6 +35,11 @@ pub(crate) fn hex_sha(s: &str) -> String {
 /// what lands in the ATS, and the source (vendor, account). `dryRun` and the
 /// profile are not part of it: they change whether and what is scored.
 pub fn write_settings(spec: &SyncSpec) -> String {
+    write_settings_with(spec, spec.labels_allowed)
+}
+
+/// [`write_settings`] as they would be with the labels open or not.
+pub fn write_settings_with(spec: &SyncSpec, labels_allowed: bool) -> String {
     let wb = &spec.write_back;
     hex_sha(&format!(
         "{}|{:?}|{}|{}|{}{}",
@@ -45,11 +50,7 @@ pub fn write_settings(spec: &SyncSpec) -> String {
         wb.tag_prefix,
         // Labels held back until an audit passes: a pass (or a lapse) is a
         // change of what lands in the ATS.
-        if spec.labels_allowed {
-            ""
-        } else {
-            "|no-labels"
-        }
+        if labels_allowed { "" } else { "|no-labels" }
     ))[..16]
         .to_string()
 }
@@ -237,6 +238,27 @@ pub fn field_pulled(spec: &SyncSpec) -> bool {
     spec.connection.vendor == crate::model::VendorKind::Greenhouse
 }
 
+/// Pure: whether the labels have opened since this ledger last decided the
+/// application (its settings were those with the labels held back, `closed`).
+/// The operator's note in the ATS then says the score but not that the labels
+/// are there, so it must not be adopted as the write.
+pub fn labels_opened(previous: Option<&WriteState>, labels_allowed: bool, closed: &str) -> bool {
+    labels_allowed && previous.is_some_and(|p| p.settings == closed)
+}
+
+/// Pure: whether all a write would add is the labels: they opened, and the
+/// last confirmed write (under `closed` settings) put this score and band in
+/// the ATS. The note is there already; only the labels are written.
+pub fn labels_only(
+    previous: Option<&WriteState>,
+    labels_allowed: bool,
+    closed: &str,
+    score: &Score,
+) -> bool {
+    labels_allowed
+        && previous.and_then(|p| p.written_mark.as_deref()) == Some(mark(score, closed).as_str())
+}
+
 /// What the gate knows of a profile's last `BiasAudit`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AuditVerdict {
@@ -351,6 +373,45 @@ mod tests {
         assert!(labels_allowed(AuditPassed, v(true, 1), now));
         assert!(labels_allowed(AuditPassed, v(true, 365), now));
         assert!(!labels_allowed(AuditPassed, v(true, 367), now));
+    }
+
+    #[test]
+    fn opened_labels_are_not_adopted_from_the_note() {
+        let state = |settings: &str| WriteState {
+            application_id: "a".into(),
+            fingerprint: "f".into(),
+            profile_generation: 1,
+            write_key: "k".into(),
+            state: crate::ledger::WriteStatus::Done,
+            attempts: 1,
+            deleted: false,
+            written_mark: None,
+            settings: settings.into(),
+            written_at: None,
+        };
+        assert!(labels_opened(Some(&state("closed")), true, "closed"));
+        assert!(!labels_opened(Some(&state("open")), true, "closed"));
+        assert!(!labels_opened(Some(&state("closed")), false, "closed"));
+        assert!(!labels_opened(None, true, "closed"));
+        let score = |n: u8| Score {
+            score: n,
+            components: Default::default(),
+            strengths: vec![],
+            gaps: vec![],
+            band: crate::model::Band::GoodFit,
+        };
+        let mut written = state("closed");
+        written.written_mark = Some(mark(&score(70), "closed"));
+        assert!(labels_only(Some(&written), true, "closed", &score(70)));
+        // A new score is a new note.
+        assert!(!labels_only(Some(&written), true, "closed", &score(71)));
+        assert!(!labels_only(Some(&written), false, "closed", &score(70)));
+        assert!(!labels_only(
+            Some(&state("closed")),
+            true,
+            "closed",
+            &score(70)
+        ));
     }
 
     #[test]

@@ -396,6 +396,8 @@ async fn process_batch(
 ) -> Result<Vec<Job>, SyncError> {
     let lkey = spec.key.ledger_key();
     let settings = state.settings;
+    // The settings with the labels held back (see `decide::labels_opened`).
+    let closed = decide::write_settings_with(spec, false);
     let jobs: HashMap<&str, &crate::model::Job> =
         changes.jobs.iter().map(|j| (j.id.as_str(), j)).collect();
     let candidates: HashMap<&str, &crate::model::Candidate> = changes
@@ -457,8 +459,11 @@ async fn process_batch(
             .entry(job.id.clone())
             .or_insert_with(|| scoring::job::analyze(job, &spec.profile));
         let score = scoring::score_with(ask, job, &blind, &spec.profile, now.year());
+        let labels_only =
+            decide::labels_only(previous.as_ref(), spec.labels_allowed, &closed, &score);
         let mut outcome = outcome(spec);
-        let unconfirmed = decide::unconfirmed(previous.as_ref(), state.verify_before);
+        let unconfirmed = decide::unconfirmed(previous.as_ref(), state.verify_before)
+            && !decide::labels_opened(previous.as_ref(), spec.labels_allowed, &closed);
         if outcome == DecisionOutcome::ToWrite
             && !unconfirmed
             && !decide::worth_writing(previous.as_ref(), &decide::mark(&score, settings))
@@ -482,8 +487,13 @@ async fn process_batch(
         };
         counts.scored += 1;
         if decision.outcome == DecisionOutcome::ToWrite {
+            let mut req = request(spec, app.clone(), &decision);
+            // Labels opened by a passing audit: the note is there already.
+            if labels_only && (req.custom_field.is_some() || req.band_tag.is_some()) {
+                req.note = false;
+            }
             to_write.push(Job {
-                req: request(spec, app.clone(), &decision),
+                req,
                 settings: settings.to_string(),
                 check_first: unconfirmed,
                 field_pulled: decide::field_pulled(spec),
