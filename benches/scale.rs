@@ -121,6 +121,8 @@ async fn apply_tenant(client: &Client, ns: &str, v: &Vendor, syncs: usize, sched
         ats_operator::demo::example_resources("http://x", "http://x").expect("example profile");
     profile.metadata.namespace = Some(ns.to_string());
     profile.metadata.name = Some("profile".into());
+    // Labels without a bias audit, as the figures were measured.
+    profile.spec.labels = ats_operator::api::LabelPolicy::Always;
     let pp = PatchParams::apply(FIELD_MANAGER).force();
     Api::<AtsConnection>::namespaced(client.clone(), ns)
         .patch("ats", &pp, &Patch::Apply(&conn))

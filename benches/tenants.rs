@@ -132,6 +132,8 @@ async fn apply_tenant(
         ats_operator::demo::example_resources("http://x", "http://x").expect("example profile");
     profile.metadata.namespace = Some(ns.to_string());
     profile.metadata.name = Some("profile".into());
+    // Labels without a bias audit, as the figures were measured.
+    profile.spec.labels = ats_operator::api::LabelPolicy::Always;
     let sync: AtsSync = serde_json::from_value(json!({
         "apiVersion": "ats.dev/v1alpha1", "kind": "AtsSync",
         "metadata": {"name": SYNC, "namespace": ns},

@@ -1,6 +1,7 @@
 //! ats-operator: runs each tenant's ATS integration and scores applications explainably.
 
 pub mod api;
+pub mod audit;
 pub mod controller;
 pub mod demo;
 pub mod devcluster;

@@ -28,9 +28,12 @@ const CONTROLLER_RULES: &[(&str, &str)] = &[
     ("ats.dev/atssyncs", "list,watch,patch"),
     ("ats.dev/atsconnections", "get,list,watch"),
     ("ats.dev/scoringprofiles", "get,list,watch"),
+    ("ats.dev/biasaudits", "list,watch"),
     ("ats.dev/atssyncs/status", "patch"),
     ("ats.dev/atsconnections/status", "patch"),
     ("ats.dev/scoringprofiles/status", "patch"),
+    ("ats.dev/biasaudits/status", "patch"),
+    ("/configmaps", "create,patch"),
     ("/secrets", "get,list,watch,patch"),
     ("coordination.k8s.io/leases", "get,create,update"),
     ("events.k8s.io/events", "create,patch"),
@@ -107,6 +110,7 @@ fn default_render_grants_only_what_the_code_calls() {
         BTreeSet::from([
             "atsconnections.ats.dev",
             "atssyncs.ats.dev",
+            "biasaudits.ats.dev",
             "scoringprofiles.ats.dev"
         ])
     );

@@ -99,6 +99,8 @@ impl Tenant {
         for m in [&mut c.metadata, &mut p.metadata, &mut s.metadata] {
             m.namespace = Some(self.ns.clone());
         }
+        // Labels without a bias audit, as before audits gated them.
+        p.spec.labels = ats_operator::api::LabelPolicy::Always;
         edit(&mut c, &mut p, &mut s);
         tenant::apply_resources(&self.client, &self.ns, &c, &p, &s).await;
     }

@@ -1,5 +1,6 @@
 //! Custom resources of group `ats.dev`, version `v1alpha1`, and their conditions.
 
+pub mod audit;
 pub mod conditions;
 pub mod job_ads;
 
@@ -9,6 +10,7 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use audit::{BiasAudit, BiasAuditSpec, BiasAuditStatus};
 pub use conditions::Condition;
 
 use crate::model::VendorKind;
@@ -185,6 +187,21 @@ pub struct ScoringProfileSpec {
     pub nice_to_have_skills: Vec<String>,
     #[serde(default)]
     pub bands: Bands,
+    /// When band labels (tags) and the score custom field are written; the
+    /// note with its evidence is always written.
+    #[serde(default)]
+    pub labels: LabelPolicy,
+}
+
+/// Whether a profile's band labels and score field reach the ATS.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum LabelPolicy {
+    /// Only while the profile's last `BiasAudit` passed and is under a year old.
+    #[default]
+    AuditPassed,
+    /// Always (the employer takes responsibility for auditing elsewhere).
+    Always,
 }
 
 /// Relative weights of the component scores; they need not sum to 100.
@@ -468,7 +485,12 @@ pub fn crds()
 -> Vec<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition>
 {
     use kube::CustomResourceExt;
-    vec![AtsConnection::crd(), ScoringProfile::crd(), AtsSync::crd()]
+    vec![
+        AtsConnection::crd(),
+        ScoringProfile::crd(),
+        AtsSync::crd(),
+        BiasAudit::crd(),
+    ]
 }
 
 /// The CRDs as one multi-document YAML stream, as in `crds/`.

@@ -7,6 +7,7 @@
 //! They share one `error_policy`, publish Events via a `Recorder` and write
 //! status by server-side apply only when it changed.
 
+pub mod audit;
 pub mod connection;
 pub mod credentials;
 pub mod leadership;
@@ -36,7 +37,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
 use tracing::{info, warn};
 
-use crate::api::{AtsConnection, AtsSync, ScoringProfile};
+use crate::api::{AtsConnection, AtsSync, BiasAudit, ScoringProfile};
 use crate::ledger::Ledger;
 use crate::sync::SyncKey;
 use crate::sync::fence::Fence;
@@ -493,7 +494,7 @@ async fn run_controllers(
         store.clone(),
         Duration::from_secs(2),
     ));
-    let (s1, s2, s3) = (store.clone(), store.clone(), store);
+    let (s1, s2, s3, s4) = (store.clone(), store.clone(), store.clone(), store);
     let syncs = syncs
         .watches(scoped::<AtsConnection>(&client, ns), wc.clone(), move |c| {
             sync::referencing(&s1, &c.namespace().unwrap_or_default(), |s| {
@@ -509,6 +510,14 @@ async fn run_controllers(
                 })
             },
         )
+        // A bias audit's verdict opens or closes its profiles' labels.
+        .watches(scoped::<BiasAudit>(&client, ns), wc.clone(), move |a| {
+            let ns = a.namespace().unwrap_or_default();
+            let profiles = a.status.map(|s| s.profiles).unwrap_or_default();
+            sync::referencing(&s4, &ns, |s| {
+                profiles.contains(&s.spec.scoring_profile_ref.name)
+            })
+        })
         .watches(scoped::<Secret>(&client, ns), secrets_wc, move |sec| {
             let names: Vec<String> = using(&cstore, &sec).iter().map(|c| c.name_any()).collect();
             sync::referencing(&s3, &sec.namespace().unwrap_or_default(), |s| {
@@ -518,6 +527,12 @@ async fn run_controllers(
         .graceful_shutdown_on(stop())
         .run(sync::reconcile, error_policy, ctx.clone())
         .for_each(|r| async move { log_watch_error("AtsSync", r) });
+
+    let audits = term
+        .controller(scoped::<BiasAudit>(&client, ns), wc.clone())
+        .graceful_shutdown_on(stop())
+        .run(audit::reconcile, error_policy, ctx.clone())
+        .for_each(|r| async move { log_watch_error("BiasAudit", r) });
 
     let profiles = term
         .controller(scoped::<ScoringProfile>(&client, ns), wc)
@@ -532,7 +547,7 @@ async fn run_controllers(
     });
     shutdown::bounded(
         async {
-            futures::join!(syncs, conns, profiles);
+            futures::join!(syncs, conns, profiles, audits);
         },
         stop(),
     )

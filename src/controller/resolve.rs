@@ -286,6 +286,8 @@ pub fn resolve_sync(
         profile_generation: generation,
         deletion_guard_percent: sync.spec.deletion_guard_percent,
         full_sync_every,
+        // The audit state is the caller's to add (see `controller::sync`).
+        labels_allowed: profile.spec.labels == crate::api::LabelPolicy::Always,
     })
 }
 

@@ -266,6 +266,20 @@ async fn apply(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, Controll
             &policy,
         ),
     };
+    // Labels (band tags, the score field) wait for a passing bias audit.
+    let resolved = match resolved {
+        Ok(mut spec) if !spec.labels_allowed => {
+            spec.labels_allowed = super::audit::labels_allowed_now(
+                client,
+                ns,
+                &spec.profile_name,
+                spec.profile.labels,
+            )
+            .await?;
+            Ok(spec)
+        }
+        other => other,
+    };
     let desired = match &resolved {
         Ok(spec) if !sync.spec.suspend => Some((spec.clone(), resolve::spec_hash(spec))),
         _ => None,

@@ -29,6 +29,7 @@ fn spec(ns: &str, name: &str, vendor: VendorKind) -> SyncSpec {
         profile_generation: 1,
         deletion_guard_percent: 20,
         full_sync_every: Duration::from_secs(86_400),
+        labels_allowed: true,
     }
 }
 

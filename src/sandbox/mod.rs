@@ -40,11 +40,15 @@
 //! /_sandbox/oauth/callback` (the partner app's registered redirect URI: it
 //! shows the `code` and `state` it was sent); Lever `POST
 //! /_sandbox/refresh_tokens/expire` and `.../reissue`, `PUT|GET
-//! /_sandbox/token_ttl` `{"seconds"}`.
+//! /_sandbox/token_ttl` `{"seconds"}`. Greenhouse and Lever: `PUT
+//! /_sandbox/demographics` `{"disparity": 0..50}`, the built-in disparity of
+//! the self-identification answers they serve (`GET /v3/eeoc`, `GET
+//! /v1/eeo/responses/pii`; see [`demographics`]).
 
 pub mod control;
 pub mod cursors;
 pub mod data;
+pub mod demographics;
 pub mod documents;
 pub mod errors;
 pub mod faults;

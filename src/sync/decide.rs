@@ -35,14 +35,22 @@ pub(crate) fn hex_sha(s: &str) -> String {
 /// what lands in the ATS, and the source (vendor, account). `dryRun` and the
 /// profile are not part of it: they change whether and what is scored.
 pub fn write_settings(spec: &SyncSpec) -> String {
+    write_settings_with(spec, spec.labels_allowed)
+}
+
+/// [`write_settings`] as they would be with the labels open or not.
+pub fn write_settings_with(spec: &SyncSpec, labels_allowed: bool) -> String {
     let wb = &spec.write_back;
     hex_sha(&format!(
-        "{}|{:?}|{}|{}|{}",
+        "{}|{:?}|{}|{}|{}{}",
         spec.source_identity(),
         wb.mode,
         wb.custom_field_key,
         wb.band_tag,
-        wb.tag_prefix
+        wb.tag_prefix,
+        // Labels held back until an audit passes: a pass (or a lapse) is a
+        // change of what lands in the ATS.
+        if labels_allowed { "" } else { "|no-labels" }
     ))[..16]
         .to_string()
 }
@@ -76,7 +84,7 @@ pub fn mark(score: &Score, settings: &str) -> String {
     let base = format!("{}|{}|{settings}", score.score, score.band.as_str());
     // Only unlabelled writes differ from marks recorded before labels could
     // be withheld, so upgrading does not rewrite everything.
-    if labels_allowed(score) {
+    if resume_allows_labels(score) {
         base
     } else {
         format!("{base}|unlabelled")
@@ -115,7 +123,7 @@ pub fn explain_readability(mut score: Score, readability: &Readability) -> Score
 /// field). A score resting on an unreadable resume is explained in the note
 /// only: a label would present a partial reading as a verdict. Decided from
 /// the score itself, so a write the ledger recovers later decides the same.
-pub fn labels_allowed(score: &Score) -> bool {
+pub fn resume_allows_labels(score: &Score) -> bool {
     !score.gaps.iter().any(|g| g.starts_with(UNREADABLE_RESUME))
 }
 
@@ -262,9 +270,81 @@ pub fn writes(spec: &SyncSpec) -> (bool, bool, bool) {
     let wb = &spec.write_back;
     (
         wb.mode.note() && caps.note,
-        wb.mode.custom_field() && caps.custom_field,
-        wb.band_tag && caps.band_tag,
+        wb.mode.custom_field() && caps.custom_field && spec.labels_allowed,
+        wb.band_tag && caps.band_tag && spec.labels_allowed,
     )
+}
+
+/// Whether the vendor's pulled applications report the score field's value
+/// (Greenhouse application custom fields), so a recovery can see it is there.
+pub fn field_pulled(spec: &SyncSpec) -> bool {
+    spec.connection.vendor == crate::model::VendorKind::Greenhouse
+}
+
+/// Pure: whether the labels have opened since this ledger last decided the
+/// application (its settings were those with the labels held back, `closed`).
+/// The operator's note in the ATS then says the score but not that the labels
+/// are there, so it must not be adopted as the write.
+pub fn labels_opened(previous: Option<&WriteState>, labels_allowed: bool, closed: &str) -> bool {
+    labels_allowed && previous.is_some_and(|p| p.settings == closed)
+}
+
+/// Pure: whether all a write would add is the labels: they opened, and the
+/// last confirmed write (under `closed` settings) put this score and band in
+/// the ATS. The note is there already; only the labels are written.
+pub fn labels_only(
+    previous: Option<&WriteState>,
+    labels_allowed: bool,
+    closed: &str,
+    score: &Score,
+) -> bool {
+    // A score on an unreadable resume gets no labels, so nothing to add.
+    labels_allowed
+        && resume_allows_labels(score)
+        && previous.and_then(|p| p.written_mark.as_deref()) == Some(mark(score, closed).as_str())
+}
+
+/// What the gate knows of a profile's last `BiasAudit`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuditVerdict {
+    /// Computed, and no category below the four-fifths line.
+    pub passed: bool,
+    pub at: DateTime<Utc>,
+}
+
+/// Pure: the last audit of `profile` among the audits' (profiles covered,
+/// passed, when) records; an audit not yet computed counts for nothing.
+pub fn last_audit<'a>(
+    audits: impl IntoIterator<Item = (&'a [String], bool, Option<DateTime<Utc>>)>,
+    profile: &str,
+) -> Option<AuditVerdict> {
+    audits
+        .into_iter()
+        .filter(|(profiles, _, _)| profiles.iter().any(|p| p == profile))
+        .filter_map(|(_, passed, at)| at.map(|at| AuditVerdict { passed, at }))
+        // The newest; at equal times a failure wins.
+        .max_by_key(|v| (v.at, !v.passed))
+}
+
+/// Pure: whether band labels (tags) and the score custom field may be
+/// written for a profile. LL144 asks for a bias audit under a year old before
+/// a tool's output is used; the note with its evidence is always written
+/// (see [`writes`]). Kept apart from the per-application conditions (an
+/// unreadable resume): this one is the profile's.
+pub fn labels_allowed(
+    policy: crate::api::LabelPolicy,
+    last: Option<AuditVerdict>,
+    now: DateTime<Utc>,
+) -> bool {
+    match policy {
+        crate::api::LabelPolicy::Always => true,
+        crate::api::LabelPolicy::AuditPassed => last.is_some_and(|a| {
+            a.passed
+                && a.at
+                    .checked_add_months(chrono::Months::new(12))
+                    .is_some_and(|expires| now <= expires)
+        }),
+    }
 }
 
 /// Pure: whether an application listed with `listed` (its vendor
@@ -339,7 +419,7 @@ mod tests {
         assert!(s.gaps[0].contains("no text (a scan"), "{:?}", s.gaps);
         assert_eq!(s.gaps[1], "Kafka");
         assert_eq!((s.score, s.band), (71, crate::model::Band::GoodFit));
-        assert!(!labels_allowed(&s));
+        assert!(!resume_allows_labels(&s));
         assert!(s.summary.starts_with("The resume file could not be read"));
         assert!(
             s.candidate_summary
@@ -356,10 +436,102 @@ mod tests {
         ] {
             let s = explain_readability(score(&["Kafka"]), &r);
             assert_eq!(s, score(&["Kafka"]));
-            assert!(labels_allowed(&s));
+            assert!(resume_allows_labels(&s));
         }
         // Marks of readable resumes are as they always were.
         assert_eq!(mark(&score(&[]), "w"), "71|good_fit|w");
+    }
+
+    #[test]
+    fn labels_only_after_a_passing_audit_under_a_year_old() {
+        use crate::api::LabelPolicy::{Always, AuditPassed};
+        let now = at(12);
+        let v = |passed, days: i64| {
+            Some(AuditVerdict {
+                passed,
+                at: now - chrono::Duration::days(days),
+            })
+        };
+        assert!(labels_allowed(Always, None, now));
+        assert!(labels_allowed(Always, v(false, 1), now));
+        assert!(!labels_allowed(AuditPassed, None, now));
+        assert!(!labels_allowed(AuditPassed, v(false, 1), now));
+        assert!(labels_allowed(AuditPassed, v(true, 1), now));
+        assert!(labels_allowed(AuditPassed, v(true, 365), now));
+        assert!(!labels_allowed(AuditPassed, v(true, 367), now));
+    }
+
+    #[test]
+    fn opened_labels_are_not_adopted_from_the_note() {
+        let state = |settings: &str| WriteState {
+            application_id: "a".into(),
+            fingerprint: "f".into(),
+            profile_generation: 1,
+            write_key: "k".into(),
+            state: crate::ledger::WriteStatus::Done,
+            attempts: 1,
+            deleted: false,
+            written_mark: None,
+            settings: settings.into(),
+            written_at: None,
+        };
+        assert!(labels_opened(Some(&state("closed")), true, "closed"));
+        assert!(!labels_opened(Some(&state("open")), true, "closed"));
+        assert!(!labels_opened(Some(&state("closed")), false, "closed"));
+        assert!(!labels_opened(None, true, "closed"));
+        let score = |n: u8| Score::bare(n, Default::default(), crate::model::Band::GoodFit);
+        let mut written = state("closed");
+        written.written_mark = Some(mark(&score(70), "closed"));
+        assert!(labels_only(Some(&written), true, "closed", &score(70)));
+        // An unreadable resume's score gets no labels: nothing to add.
+        let unreadable = explain_readability(
+            score(70),
+            &Readability::Unreadable {
+                reason: "a scan".into(),
+            },
+        );
+        written.written_mark = Some(mark(&unreadable, "closed"));
+        assert!(!labels_only(Some(&written), true, "closed", &unreadable));
+        written.written_mark = Some(mark(&score(70), "closed"));
+        // A new score is a new note.
+        assert!(!labels_only(Some(&written), true, "closed", &score(71)));
+        assert!(!labels_only(Some(&written), false, "closed", &score(70)));
+        assert!(!labels_only(
+            Some(&state("closed")),
+            true,
+            "closed",
+            &score(70)
+        ));
+    }
+
+    #[test]
+    fn the_last_audit_of_the_profile_decides() {
+        let t = |h| Some(at(h));
+        let p = |names: &[&str]| names.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let (a, b, c) = (p(&["x"]), p(&["x", "y"]), p(&["y"]));
+        let audits = vec![
+            (a.as_slice(), true, t(9)),
+            (b.as_slice(), false, t(10)),
+            (c.as_slice(), true, t(11)),
+        ];
+        assert_eq!(
+            last_audit(audits.clone(), "x"),
+            Some(AuditVerdict {
+                passed: false,
+                at: at(10)
+            })
+        );
+        assert_eq!(
+            last_audit(audits.clone(), "y").map(|v| v.passed),
+            Some(true)
+        );
+        assert_eq!(last_audit(audits.clone(), "z"), None);
+        // Not yet computed: nothing.
+        let pending = vec![(a.as_slice(), true, None)];
+        assert_eq!(last_audit(pending, "x"), None);
+        // A tie: the failure wins.
+        let tie = vec![(a.as_slice(), true, t(9)), (a.as_slice(), false, t(9))];
+        assert_eq!(last_audit(tie, "x").map(|v| v.passed), Some(false));
     }
 
     #[test]

@@ -48,6 +48,9 @@ pub struct SyncSpec {
     pub deletion_guard_percent: u32,
     /// How often a full sync replaces the incremental one.
     pub full_sync_every: std::time::Duration,
+    /// Band labels and the score field may be written: the profile says
+    /// `labels: always`, or its last `BiasAudit` passed (see `decide::labels_allowed`).
+    pub labels_allowed: bool,
 }
 
 impl SyncSpec {

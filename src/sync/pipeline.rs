@@ -103,7 +103,7 @@ pub struct RunReport {
 
 fn outcome(spec: &SyncSpec, score: &crate::model::Score) -> DecisionOutcome {
     let (note, field, tag) = decide::writes(spec);
-    let labels = decide::labels_allowed(score);
+    let labels = decide::resume_allows_labels(score);
     let (field, tag) = (field && labels, tag && labels);
     if spec.write_back.dry_run {
         DecisionOutcome::DryRun
@@ -123,7 +123,7 @@ fn profile_label(spec: &SyncSpec) -> String {
 
 fn request(spec: &SyncSpec, application: Application, d: &Decision) -> WriteBackRequest {
     let (note, field, tag) = decide::writes(spec);
-    let labels = decide::labels_allowed(&d.score);
+    let labels = decide::resume_allows_labels(&d.score);
     let (field, tag) = (field && labels, tag && labels);
     WriteBackRequest {
         application,
@@ -143,6 +143,9 @@ struct Job {
     settings: String,
     /// The ledger does not know this application: adopt a matching note.
     check_first: bool,
+    /// The pulled record reports the score field: adopting a note also needs
+    /// the field there (it may be new: labels after a passing audit).
+    field_pulled: bool,
     /// Attempts before this one.
     attempts: u32,
 }
@@ -402,6 +405,8 @@ async fn process_batch(
 ) -> Result<Vec<Job>, SyncError> {
     let lkey = spec.key.ledger_key();
     let settings = state.settings;
+    // The settings with the labels held back (see `decide::labels_opened`).
+    let closed = decide::write_settings_with(spec, false);
     let jobs: HashMap<&str, &crate::model::Job> =
         changes.jobs.iter().map(|j| (j.id.as_str(), j)).collect();
     let candidates: HashMap<&str, &crate::model::Candidate> = changes
@@ -476,8 +481,11 @@ async fn process_batch(
         });
         let score = scoring::score_with(ask, job, &blind, &spec.profile, now);
         let score = decide::explain_readability(score, &candidate.resume.readability);
+        let labels_only =
+            decide::labels_only(previous.as_ref(), spec.labels_allowed, &closed, &score);
         let mut outcome = outcome(spec, &score);
-        let unconfirmed = decide::unconfirmed(previous.as_ref(), state.verify_before);
+        let unconfirmed = decide::unconfirmed(previous.as_ref(), state.verify_before)
+            && !decide::labels_opened(previous.as_ref(), spec.labels_allowed, &closed);
         if outcome == DecisionOutcome::ToWrite
             && !unconfirmed
             && !decide::worth_writing(previous.as_ref(), &decide::mark(&score, settings))
@@ -501,10 +509,16 @@ async fn process_batch(
         };
         counts.scored += 1;
         if decision.outcome == DecisionOutcome::ToWrite {
+            let mut req = request(spec, app.clone(), &decision);
+            // Labels opened by a passing audit: the note is there already.
+            if labels_only && (req.custom_field.is_some() || req.band_tag.is_some()) {
+                req.note = false;
+            }
             to_write.push(Job {
-                req: request(spec, app.clone(), &decision),
+                req,
                 settings: settings.to_string(),
                 check_first: unconfirmed,
+                field_pulled: decide::field_pulled(spec),
                 attempts: 0,
             });
         }
@@ -551,8 +565,16 @@ async fn carry_out(client: &dyn AtsClient, job: &Job, fence: &Fence) -> Result<D
             .await?
         {
             Ok(bodies) => {
-                if NoteMark::latest(bodies.iter().map(String::as_str))
-                    .is_some_and(|m| m.says(&job.req))
+                // A field the write adds (labels after a passing audit) must
+                // be there too: the note alone does not say it was written.
+                let field_there = !job.field_pulled
+                    || job.req.custom_field.as_ref().is_none_or(|k| {
+                        job.req.application.number_fields.get(k)
+                            == Some(&i64::from(job.req.score.score))
+                    });
+                if field_there
+                    && NoteMark::latest(bodies.iter().map(String::as_str))
+                        .is_some_and(|m| m.says(&job.req))
                 {
                     return Ok(Done::Adopted);
                 }
@@ -758,6 +780,8 @@ async fn recovery_job(
     Ok(Some(Job {
         // The note is written last, so when it is there the whole write landed.
         check_first: req.note,
+        // As it was decided: the note is the proof.
+        field_pulled: false,
         settings: state.settings.clone(),
         attempts: state.attempts,
         req,

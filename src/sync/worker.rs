@@ -462,6 +462,7 @@ mod tests {
             profile_generation: 1,
             deletion_guard_percent: 20,
             full_sync_every: Duration::from_secs(86_400),
+            labels_allowed: true,
         };
         let reporter = Arc::new(Flaky {
             started: Default::default(),

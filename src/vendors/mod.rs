@@ -477,6 +477,18 @@ pub trait AtsClient: Send + Sync {
 
     /// Checks that the credentials work (obtains a token, or makes one cheap call).
     async fn verify(&self) -> Result<(), VendorError>;
+
+    /// The candidates' voluntary self-identification for `application_ids`,
+    /// by application id, for bias audits only (never for scoring, never
+    /// stored). `None`: the vendor has no API for it.
+    async fn demographics(
+        &self,
+        application_ids: &[String],
+    ) -> Result<Option<std::collections::HashMap<String, crate::audit::Demographics>>, VendorError>
+    {
+        let _ = application_ids;
+        Ok(None)
+    }
 }
 
 /// What a vendor can write back.

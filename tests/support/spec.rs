@@ -5,7 +5,7 @@
 //! `#[path = "../tests/support/spec.rs"] mod spec;`.
 #![allow(dead_code)]
 
-use ats_operator::api::{ScoringProfileSpec, WriteBackSpec};
+use ats_operator::api::{LabelPolicy, ScoringProfileSpec, WriteBackSpec};
 use ats_operator::model::{JobStatus, VendorKind};
 use ats_operator::sync::{Schedule, SyncKey, SyncSpec};
 use ats_operator::vendors::guard::EndpointPolicy;
@@ -86,11 +86,16 @@ pub fn sync(
             job_ids: vec![],
         },
         write_back: WriteBackSpec::default(),
-        profile: ScoringProfileSpec::default(),
+        // Labels without an audit, as before audits gated them.
+        profile: ScoringProfileSpec {
+            labels: LabelPolicy::Always,
+            ..ScoringProfileSpec::default()
+        },
         profile_identity: format!("{profile}/1"),
         profile_name: profile.into(),
         profile_generation: 1,
         deletion_guard_percent: 20,
         full_sync_every: std::time::Duration::from_secs(86_400),
+        labels_allowed: true,
     }
 }

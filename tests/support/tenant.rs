@@ -220,6 +220,8 @@ impl Tenant {
         profile.metadata.namespace = Some(self.ns.clone());
         profile.metadata.name = Some("profile".into());
         profile.metadata.labels = serde_json::from_value(self.labels.clone()).ok();
+        // Labels without a bias audit, as before audits gated them.
+        profile.spec.labels = ats_operator::api::LabelPolicy::Always;
         let mut spec = json!({
             "connectionRef": {"name": "ats"},
             "scoringProfileRef": {"name": "profile"},

@@ -11,6 +11,7 @@
 mod api;
 mod auth;
 mod control;
+mod eeoc;
 mod errors;
 mod oauth;
 mod query;
@@ -182,6 +183,8 @@ struct Gh {
     next_note_id: u64,
     next_tag_id: u64,
     next_applied_tag_id: u64,
+    /// The built-in disparity of the EEOC answers (see `sandbox::demographics`).
+    disparity: u8,
 }
 
 /// The acting user of an authenticated `/v3` request.
@@ -227,6 +230,7 @@ pub fn router(opts: &SandboxOptions, base_url: &str) -> (Router, SandboxCredenti
         app_fields: HashMap::new(),
         next_note_id: 700_000_000,
         next_applied_tag_id: 8_000_000,
+        disparity: crate::sandbox::demographics::DEFAULT_DISPARITY,
     };
     let base = base_url.trim_end_matches('/');
     let creds = SandboxCredentials {
@@ -252,6 +256,7 @@ pub fn router(opts: &SandboxOptions, base_url: &str) -> (Router, SandboxCredenti
         .route("/v3/applications", get(api::list_applications))
         .route("/v3/applications/{id}", patch(api::patch_application))
         .route("/v3/attachments", get(api::list_attachments))
+        .route("/v3/eeoc", get(eeoc::list_eeoc))
         .route("/v3/notes", get(api::list_notes).post(api::create_note))
         .route(
             "/v3/candidate_tags",
@@ -271,6 +276,10 @@ pub fn router(opts: &SandboxOptions, base_url: &str) -> (Router, SandboxCredenti
         .route("/token", post(oauth::token))
         .route("/authorize", get(oauth::authorize))
         .route("/files/{id}/{filename}", get(api::file))
+        .route(
+            "/_sandbox/demographics",
+            axum::routing::put(eeoc::set_demographics),
+        )
         .merge(v3);
     let router = super::control::app(vendor, state, errors::not_found, errors::method_not_allowed);
     (router, creds)

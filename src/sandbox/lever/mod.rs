@@ -20,6 +20,7 @@
 mod api;
 mod auth;
 mod control;
+mod eeo;
 mod errors;
 mod ids;
 mod interviews;
@@ -159,6 +160,8 @@ struct Lever {
     deleted: Vec<Deleted>,
     /// Signs `offset` tokens, so only tokens this sandbox issued are accepted.
     cursor_key: [u8; 32],
+    /// The built-in disparity of the EEO answers (see `sandbox::demographics`).
+    disparity: u8,
 }
 
 /// Who an authenticated `/v1` request acts as (before `perform_as`).
@@ -202,6 +205,7 @@ pub fn router(opts: &SandboxOptions, base_url: &str) -> (Router, SandboxCredenti
         written_tags: HashMap::new(),
         deleted: Vec::new(),
         cursor_key: rand::random(),
+        disparity: crate::sandbox::demographics::DEFAULT_DISPARITY,
     };
     let creds = SandboxCredentials {
         secret: [
@@ -280,6 +284,7 @@ pub fn router(opts: &SandboxOptions, base_url: &str) -> (Router, SandboxCredenti
         .route("/v1/tags", get(api::list_tags))
         .route("/v1/stages", get(api::list_stages))
         .route("/v1/archive_reasons", get(api::list_archive_reasons))
+        .route("/v1/eeo/responses/pii", get(eeo::list_eeo_pii))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             guard::<Lever>,
@@ -287,6 +292,10 @@ pub fn router(opts: &SandboxOptions, base_url: &str) -> (Router, SandboxCredenti
 
     let vendor = Router::new()
         .route("/oauth/token", post(oauth::token))
+        .route(
+            "/_sandbox/demographics",
+            axum::routing::put(eeo::set_demographics),
+        )
         .merge(v1);
     let router = super::control::app(
         vendor,

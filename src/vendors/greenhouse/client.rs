@@ -89,7 +89,7 @@ impl GreenhouseClient {
 
     /// Every page of a list: filters and `per_page` on the first request, then
     /// `Link rel="next"` URLs exactly as given (the cursor must be their only parameter).
-    async fn list<T: DeserializeOwned>(
+    pub(super) async fn list<T: DeserializeOwned>(
         &self,
         path: &str,
         filters: &[(&str, String)],
@@ -101,7 +101,7 @@ impl GreenhouseClient {
     }
 
     /// `list` with an id-list filter, in batches of 50.
-    async fn list_by_ids<T: DeserializeOwned>(
+    pub(super) async fn list_by_ids<T: DeserializeOwned>(
         &self,
         path: &str,
         filter: &str,
@@ -475,6 +475,13 @@ fn candidate_key(a: &Application) -> i64 {
 
 #[async_trait]
 impl AtsClient for GreenhouseClient {
+    async fn demographics(
+        &self,
+        application_ids: &[String],
+    ) -> Result<Option<HashMap<String, crate::audit::Demographics>>, VendorError> {
+        self.eeoc(application_ids).await.map(Some)
+    }
+
     /// Batches of about [`crate::vendors::batches::BATCH`] applications, by candidate: the listings
     /// once, then each batch's resumes, so a large tenant's resumes are never
     /// held at once. Resumes after the last candidate of a finished batch.

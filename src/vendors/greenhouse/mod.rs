@@ -2,6 +2,7 @@
 //! switched off on 2026-08-31.
 
 pub mod client;
+pub mod demographics;
 pub mod mapping;
 
 pub use client::GreenhouseClient;

@@ -141,7 +141,7 @@ impl LeverClient {
 
     /// Every page of a list. Lever's `offset` carries only the position, so
     /// each page repeats the filters.
-    async fn list<T: DeserializeOwned>(
+    pub(super) async fn list<T: DeserializeOwned>(
         &self,
         segments: &[&str],
         filters: &[(&str, String)],
@@ -493,6 +493,13 @@ impl LeverClient {
 
 #[async_trait]
 impl AtsClient for LeverClient {
+    async fn demographics(
+        &self,
+        application_ids: &[String],
+    ) -> Result<Option<HashMap<String, crate::audit::Demographics>>, VendorError> {
+        self.eeo(application_ids).await.map(Some)
+    }
+
     /// Batches of about [`crate::vendors::batches::BATCH`] opportunities, by contact: the listings
     /// once, then each batch's resumes. Resumes after the last contact of a
     /// finished batch.

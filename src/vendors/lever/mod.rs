@@ -1,6 +1,7 @@
 //! Lever API v1: client and mapping to the common model.
 
 pub mod client;
+pub mod demographics;
 pub mod mapping;
 
 pub use client::LeverClient;
