@@ -184,6 +184,12 @@ pub struct ScoringProfileSpec {
     pub nice_to_have_skills: Vec<String>,
     #[serde(default)]
     pub bands: Bands,
+    /// Adds a semantic component: all-MiniLM-L6-v2 similarity between the
+    /// job's requirements and the resume's sentences (weight `weights.semantic`,
+    /// default 20). Needs the operator's `--model-dir`; without it the profile
+    /// says so in its `SemanticModel` condition and scores without it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub semantic: bool,
 }
 
 /// Relative weights of the component scores; they need not sum to 100.
@@ -198,6 +204,10 @@ pub struct Weights {
     pub title: u32,
     #[schemars(range(min = 0, max = 100))]
     pub education: u32,
+    /// Only with `semantic: true`; unset: 20.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 100))]
+    pub semantic: Option<u32>,
 }
 
 impl Default for Weights {
@@ -207,6 +217,7 @@ impl Default for Weights {
             experience: 30,
             title: 20,
             education: 10,
+            semantic: None,
         }
     }
 }

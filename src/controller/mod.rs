@@ -89,6 +89,8 @@ pub struct Context {
     pub verified: std::sync::Mutex<HashMap<(String, String), (String, std::time::Instant)>>,
     /// This replica's shard (`--shard`); `None`: unsharded.
     pub shard: Option<String>,
+    /// See [`Options::semantic`].
+    pub semantic: Option<Arc<crate::scoring::semantic::SemanticScorer>>,
 }
 
 /// How the operator runs.
@@ -115,6 +117,9 @@ pub struct Options {
     pub shard: Option<String>,
     /// Where `/metrics`, `/healthz` and `/readyz` are served; `None`: nowhere.
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// The semantic component's model (`--model-dir`); `None`: profiles with
+    /// `semantic: true` score without it and say so.
+    pub semantic: Option<Arc<crate::scoring::semantic::SemanticScorer>>,
 }
 
 impl Options {
@@ -130,6 +135,7 @@ impl Options {
             watch_label_selector: None,
             shard: None,
             metrics_addr: None,
+            semantic: None,
         }
     }
 }
@@ -152,6 +158,7 @@ impl Context {
         fence: Fence,
         admin: policy::Admin,
         shard: Option<String>,
+        semantic: Option<Arc<crate::scoring::semantic::SemanticScorer>>,
     ) -> Arc<Self> {
         let reporter = Reporter {
             controller: MANAGER.into(),
@@ -169,6 +176,7 @@ impl Context {
             clients: crate::vendors::registry::ClientRegistry::new(),
             verified: std::sync::Mutex::new(HashMap::new()),
             shard,
+            semantic,
         })
     }
 
@@ -424,6 +432,7 @@ async fn run_controllers(
         fence,
         admin,
         opts.shard.clone(),
+        opts.semantic.clone(),
     );
 
     // Secrets are watched only where they opted in (the label), and an event

@@ -69,6 +69,7 @@ mod tests {
                 experience: Some(70),
                 title: None,
                 education: Some(60),
+                semantic: None,
             },
             strengths: vec!["Has all 3 required skills: Rust, Go, SQL".into()],
             gaps: vec!["Missing nice-to-have skills: Kafka".into()],

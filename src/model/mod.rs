@@ -276,6 +276,9 @@ pub struct ComponentScores {
     pub experience: Option<u8>,
     pub title: Option<u8>,
     pub education: Option<u8>,
+    /// Only when the profile asks for it and the model is loaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub semantic: Option<u8>,
 }
 
 /// The scorer's explainable result for one application.

@@ -5,6 +5,7 @@
 //! addresses cannot influence a score because they are not in its input.
 
 pub mod job;
+pub mod semantic;
 pub mod skills;
 
 use std::collections::BTreeSet;
@@ -93,7 +94,7 @@ pub fn validate_profile(spec: &ScoringProfileSpec) -> Result<(), ScoringError> {
             return Err(ScoringError::EmptySkill { field, index });
         }
     }
-    Ok(())
+    semantic::validate(spec)
 }
 
 /// The band a total score falls in.
@@ -144,6 +145,19 @@ pub fn score_with(
     profile: &ScoringProfileSpec,
     now_year: i32,
 ) -> Score {
+    score_with_semantic(ask, job, candidate, profile, now_year, None)
+}
+
+/// [`score_with`] plus the semantic component's value (see [`semantic`]):
+/// weighed only when the profile asks for it and the model gave a value.
+pub fn score_with_semantic(
+    ask: &JobAsk,
+    job: &Job,
+    candidate: &BlindCandidate,
+    profile: &ScoringProfileSpec,
+    now_year: i32,
+    semantic_value: Option<u8>,
+) -> Score {
     let w = &profile.weights;
     let mut r = Reasons {
         strengths: Vec::new(),
@@ -181,6 +195,7 @@ pub fn score_with(
     let edu_value =
         education_component(ask, candidate, reasons_for(w.education, &mut r, &mut sink));
     components.education = add(w.education, edu_value);
+    components.semantic = semantic_value.and_then(|v| add(semantic::weight(profile), v));
 
     let total = if total_weight == 0 {
         0

@@ -172,6 +172,7 @@ fn zero_weights_drop_components() {
             experience: 0,
             title: 0,
             education: 0,
+            semantic: None,
         },
         ..Default::default()
     };
@@ -182,7 +183,8 @@ fn zero_weights_drop_components() {
             skills: Some(75),
             experience: None,
             title: None,
-            education: None
+            education: None,
+            semantic: None
         }
     );
     assert_eq!(s.score, 75);
@@ -276,6 +278,7 @@ fn profile_validation_messages() {
             experience: 0,
             title: 0,
             education: 0,
+            semantic: None,
         },
         ..Default::default()
     };

@@ -70,6 +70,8 @@ pub struct RunInput {
     pub verify_before: Option<DateTime<Utc>>,
     /// The `ats.dev/confirm-deletions` annotation.
     pub confirmed_deletions: Option<String>,
+    /// The semantic component's model, for profiles with `semantic: true`.
+    pub semantic: Option<std::sync::Arc<scoring::semantic::SemanticScorer>>,
 }
 
 impl Default for RunInput {
@@ -78,6 +80,7 @@ impl Default for RunInput {
             fence: Fence::open(),
             verify_before: None,
             confirmed_deletions: None,
+            semantic: None,
         }
     }
 }
@@ -217,6 +220,7 @@ pub async fn run_once(
         seen: HashSet::new(),
         asks: HashMap::new(),
         job_fps: HashMap::new(),
+        semantic: input.semantic.clone().filter(|_| spec.profile.semantic),
     };
     // Details of records unchanged since they were processed are not fetched
     // again, unless what decides (the profile, the write settings) changed.
@@ -379,6 +383,8 @@ struct BatchState<'a> {
     asks: HashMap<String, scoring::job::JobAsk>,
     /// And fingerprinted once.
     job_fps: HashMap<String, String>,
+    /// The semantic component's model, when the profile asks for it.
+    semantic: Option<std::sync::Arc<scoring::semantic::SemanticScorer>>,
 }
 
 /// Scores and records one batch; returns the writes it decided.
@@ -453,7 +459,12 @@ async fn process_batch(
             .asks
             .entry(job.id.clone())
             .or_insert_with(|| scoring::job::analyze(job, &spec.profile));
-        let score = scoring::score_with(ask, job, &blind, &spec.profile, now.year());
+        let semantic = match &state.semantic {
+            Some(s) => s.clone().value_off_thread(job, &blind).await,
+            None => None,
+        };
+        let score =
+            scoring::score_with_semantic(ask, job, &blind, &spec.profile, now.year(), semantic);
         let mut outcome = outcome(spec);
         let unconfirmed = decide::unconfirmed(previous.as_ref(), state.verify_before);
         if outcome == DecisionOutcome::ToWrite

@@ -590,6 +590,7 @@ mod tests {
                     experience: None,
                     title: None,
                     education: None,
+                    semantic: None,
                 },
                 strengths: vec![],
                 gaps: vec![],

