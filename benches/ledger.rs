@@ -55,6 +55,7 @@ fn decision(i: usize) -> Decision {
             ],
             gaps: vec!["Missing nice-to-have skills: Roadmapping, Scrum".into()],
             band: Band::GoodFit,
+            semantic_model: None,
         },
         write_key: hex(i, 20),
         outcome: DecisionOutcome::ToWrite,

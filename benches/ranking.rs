@@ -106,13 +106,13 @@ fn main() {
     assert!(queries.iter().all(|q| q.resumes.len() == per));
     // Same seed, same set.
     let again = generate(&occupations, jobs, seed);
-    assert!(
-        queries
-            .iter()
-            .zip(&again)
-            .all(|(a, b)| a.job.description == b.job.description
-                && a.resumes.iter().zip(&b.resumes).all(|(x, y)| x.candidate == y.candidate))
-    );
+    assert!(queries.iter().zip(&again).all(|(a, b)| {
+        a.job.description == b.job.description
+            && a.resumes
+                .iter()
+                .zip(&b.resumes)
+                .all(|(x, y)| x.candidate == y.candidate)
+    }));
     println!(
         "ESCO-based set: {} occupations available, {} jobs x {per} resumes (seed {seed}); \
          grades 3/2/1/0 by construction",
@@ -126,7 +126,9 @@ fn main() {
         match SemanticScorer::load(&model_dir()) {
             Ok(s) => Some(s),
             Err(e) => {
-                eprintln!("{e}\nfetch the model with: bash scripts/model.sh (or pass --lexical-only)");
+                eprintln!(
+                    "{e}\nfetch the model with: bash scripts/model.sh (or pass --lexical-only)"
+                );
                 std::process::exit(2);
             }
         }
@@ -191,7 +193,10 @@ fn main() {
         "| {:<44} | nDCG@10 | MRR   | mean score: strong | partial | weak | neighbour | unrelated |",
         "ranking by"
     );
-    println!("|{}|---------|-------|------|------|------|------|------|", "-".repeat(46));
+    println!(
+        "|{}|---------|-------|------|------|------|------|------|",
+        "-".repeat(46)
+    );
     text_only.print();
     listed.print();
     if semantic.is_some() {

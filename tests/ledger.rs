@@ -156,6 +156,7 @@ fn score(n: u8) -> Score {
         strengths: vec!["Has all 3 required skills: Rust, Go, SQL".into()],
         gaps: vec!["Missing nice-to-have skills: Kafka".into()],
         band: Band::GoodFit,
+        semantic_model: None,
     }
 }
 

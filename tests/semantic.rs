@@ -5,21 +5,33 @@
 //! The model comes from scripts/model.sh's cache (scripts/test.sh fetches it
 //! first) or `ATS_MODEL_DIR`.
 
+mod support;
+
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use ats_operator::api::ScoringProfileSpec;
+use ats_operator::ledger::Ledger;
+use ats_operator::model::JobStatus;
 use ats_operator::model::{BlindCandidate, Candidate, Job, PersonalInfo, Resume};
+use ats_operator::sandbox;
 use ats_operator::scoring::semantic::{Embedder, SemanticScorer, similarity};
 use ats_operator::scoring::{job::analyze, score_with, score_with_semantic};
+use ats_operator::sync::pipeline::{self, RunInput};
+use ats_operator::vendors;
+use chrono::Utc;
+use serde_json::Value;
+use support::spec;
 
 fn model_dir() -> PathBuf {
     if let Ok(d) = std::env::var("ATS_MODEL_DIR") {
         return PathBuf::from(d);
     }
-    let cache = std::env::var("ATS_MODEL_CACHE").map(PathBuf::from).unwrap_or_else(|_| {
-        PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/ats-operator/models")
-    });
+    let cache = std::env::var("ATS_MODEL_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/ats-operator/models")
+        });
     cache.join("all-MiniLM-L6-v2")
 }
 
@@ -63,11 +75,15 @@ fn reproduces_the_reference_numbers() {
     assert_eq!(e.dim(), 384);
     assert_eq!(
         e.token_ids(S0).unwrap(),
-        [101, 3026, 18399, 3992, 2007, 13970, 5677, 7159, 2229, 6872, 3325, 102]
+        [
+            101, 3026, 18399, 3992, 2007, 13970, 5677, 7159, 2229, 6872, 3325, 102
+        ]
     );
     assert_eq!(
         e.token_ids(S1).unwrap(),
-        [101, 2328, 21257, 1999, 18399, 2005, 13970, 5677, 7159, 2229, 12906, 102]
+        [
+            101, 2328, 21257, 1999, 18399, 2005, 13970, 5677, 7159, 2229, 12906, 102
+        ]
     );
     assert_eq!(
         e.token_ids(S2).unwrap(),
@@ -77,9 +93,27 @@ fn reproduces_the_reference_numbers() {
     let v = e.embed(&[S0, S1, S2]).unwrap();
     assert_eq!(v.len(), 3);
     let expected = [
-        [-0.077304356, 0.035569184, 0.09441276, 0.026617095, -0.049457047],
-        [-0.049841873, -0.04102084, 0.004129345, 0.03863479, 0.0375922],
-        [-0.016163409, -0.020764396, 0.007152774, 0.011343976, -0.09634672],
+        [
+            -0.077304356,
+            0.035569184,
+            0.09441276,
+            0.026617095,
+            -0.049457047,
+        ],
+        [
+            -0.049841873,
+            -0.04102084,
+            0.004129345,
+            0.03863479,
+            0.0375922,
+        ],
+        [
+            -0.016163409,
+            -0.020764396,
+            0.007152774,
+            0.011343976,
+            -0.09634672,
+        ],
     ];
     for (got, want) in v.iter().zip(expected) {
         assert!(close(&got[..5], &want), "{:?} vs {want:?}", &got[..5]);
@@ -139,7 +173,10 @@ fn component_ranks_related_resumes_higher_and_is_deterministic() {
     let s = scorer();
     let j = job();
     let good = s.score(&j, &candidate(RELEVANT)).unwrap().expect("a value");
-    let bad = s.score(&j, &candidate(UNRELATED)).unwrap().expect("a value");
+    let bad = s
+        .score(&j, &candidate(UNRELATED))
+        .unwrap()
+        .expect("a value");
     assert!(good >= 60, "relevant resume: {good}");
     assert!(bad <= 15, "unrelated resume: {bad}");
     // An empty resume meets nothing; a job without text has nothing to compare.
@@ -150,19 +187,22 @@ fn component_ranks_related_resumes_higher_and_is_deterministic() {
         None
     );
 
-    // Same inputs, same value: from the cache, and recomputed by a fresh scorer.
-    let (hits, _) = s.cache_counts();
-    assert_eq!(s.score(&j, &candidate(RELEVANT)).unwrap(), Some(good));
-    assert_eq!(s.cache_counts().0, hits + 1);
+    // Same inputs, same value: recomputed by a fresh scorer (other tests
+    // share `s`), then served from its cache.
     let fresh = SemanticScorer::load(&model_dir()).unwrap();
     assert_eq!(fresh.score(&j, &candidate(RELEVANT)).unwrap(), Some(good));
     assert_eq!(fresh.cache_counts(), (0, 1));
+    assert_eq!(fresh.score(&j, &candidate(RELEVANT)).unwrap(), Some(good));
+    assert_eq!(fresh.cache_counts(), (1, 1));
     // A new job revision is a new key: not served from the old entry.
     let mut edited = j.clone();
     edited.requirements.push("Pastry and dessert menus".into());
-    let v = fresh.score(&edited, &candidate(RELEVANT)).unwrap().expect("a value");
+    let v = fresh
+        .score(&edited, &candidate(RELEVANT))
+        .unwrap()
+        .expect("a value");
     assert!(v < good, "{v} >= {good}");
-    assert_eq!(fresh.cache_counts(), (0, 2));
+    assert_eq!(fresh.cache_counts(), (1, 2));
 }
 
 #[test]
@@ -211,4 +251,68 @@ fn a_missing_model_directory_is_a_clear_error() {
         std::fs::write(dir.path().join(f), b"{}").unwrap();
     }
     assert!(SemanticScorer::load(dir.path()).is_err());
+}
+
+async fn get(url: String) -> Value {
+    reqwest::get(url).await.unwrap().json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_sync_records_the_component_and_the_model_or_scores_without_it() {
+    let sb = sandbox::start_greenhouse(
+        "127.0.0.1:0".parse().unwrap(),
+        support::sandbox::unlimited(12, 2),
+    )
+    .await
+    .unwrap();
+    let creds = get(format!("{}/_sandbox/credentials", sb.base_url)).await;
+    let mut spec = spec::sync(
+        spec::greenhouse(&sb.base_url, &creds),
+        ("tenant", "semantic"),
+        "p",
+        vec![JobStatus::Open],
+    );
+    spec.profile.semantic = true;
+    spec.write_back.dry_run = true;
+    let client = vendors::connect(&spec.connection, None).unwrap();
+    let apps = get(format!("{}/_sandbox/applications", sb.base_url)).await;
+    let open: Vec<String> = apps
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["job_status"] == "open")
+        .map(|a| a["id"].to_string().trim_matches('"').to_string())
+        .collect();
+    assert!(!open.is_empty());
+
+    let s = scorer();
+    for (semantic, expect_component) in [(Some(s.clone()), true), (None, false)] {
+        let ledger = Ledger::open_in_memory().unwrap();
+        let input = RunInput {
+            semantic,
+            ..Default::default()
+        };
+        let report = pipeline::run_once(client.as_ref(), &ledger, &spec, Utc::now(), &input)
+            .await
+            .unwrap();
+        assert_eq!(
+            report.counts.scored as usize,
+            open.len(),
+            "{:?}",
+            report.counts
+        );
+        for id in &open {
+            let d = ledger.decisions("tenant/semantic", id).await.unwrap();
+            let score = &d.last().expect("a decision").score;
+            if expect_component {
+                let v = score.components.semantic.expect("the semantic component");
+                assert!(v <= 100);
+                assert_eq!(score.semantic_model.as_deref(), Some(s.model_id()));
+            } else {
+                // The profile asks, the operator has no model: scored without it.
+                assert_eq!(score.components.semantic, None);
+                assert_eq!(score.semantic_model, None);
+            }
+        }
+    }
 }

@@ -119,10 +119,7 @@ pub fn load_occupations(csv_path: &Path) -> Result<Vec<Occupation>, String> {
         .collect();
     let with_neighbour = big
         .iter()
-        .filter(|o| {
-            big.iter()
-                .any(|n| n.parent == o.parent && n.code != o.code)
-        })
+        .filter(|o| big.iter().any(|n| n.parent == o.parent && n.code != o.code))
         .cloned()
         .collect();
     Ok(with_neighbour)
@@ -309,7 +306,9 @@ pub fn generate(occupations: &[Occupation], jobs: usize, seed: u64) -> Vec<Query
 }
 
 fn sample_refs<'a>(from: &[&'a Skill], n: usize, rng: &mut StdRng) -> Vec<&'a Skill> {
-    from.choose_multiple(rng, n.min(from.len())).copied().collect()
+    from.choose_multiple(rng, n.min(from.len()))
+        .copied()
+        .collect()
 }
 
 /// Formats a resume may be rendered to before scoring.
@@ -359,10 +358,12 @@ pub fn esco_csv() -> std::path::PathBuf {
     if let Ok(p) = std::env::var("ATS_ESCO_CSV") {
         return p.into();
     }
-    let cache = std::env::var("ATS_ESCO_CACHE").map(std::path::PathBuf::from).unwrap_or_else(|_| {
-        std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default())
-            .join(".cache/ats-operator/esco")
-    });
+    let cache = std::env::var("ATS_ESCO_CACHE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| {
+            std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default())
+                .join(".cache/ats-operator/esco")
+        });
     cache.join("esco_v_1_1_1_data_formatted.csv")
 }
 
@@ -371,9 +372,11 @@ pub fn model_dir() -> std::path::PathBuf {
     if let Ok(d) = std::env::var("ATS_MODEL_DIR") {
         return d.into();
     }
-    let cache = std::env::var("ATS_MODEL_CACHE").map(std::path::PathBuf::from).unwrap_or_else(|_| {
-        std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default())
-            .join(".cache/ats-operator/models")
-    });
+    let cache = std::env::var("ATS_MODEL_CACHE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| {
+            std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default())
+                .join(".cache/ats-operator/models")
+        });
     cache.join("all-MiniLM-L6-v2")
 }

@@ -74,6 +74,7 @@ mod tests {
             strengths: vec!["Has all 3 required skills: Rust, Go, SQL".into()],
             gaps: vec!["Missing nice-to-have skills: Kafka".into()],
             band: Band::StrongFit,
+            semantic_model: None,
         };
         let scrubbed: Score =
             serde_json::from_str(&scrub_score_json(&serde_json::to_string(&s).unwrap()).unwrap())

@@ -289,6 +289,10 @@ pub struct Score {
     pub strengths: Vec<String>,
     pub gaps: Vec<String>,
     pub band: Band,
+    /// The model behind `components.semantic` (`all-MiniLM-L6-v2@sha256:...`):
+    /// recorded with the decision next to the scorer version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub semantic_model: Option<String>,
 }
 
 /// One page-independent batch of what changed in a tenant since a watermark.

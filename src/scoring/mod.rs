@@ -206,6 +206,7 @@ pub fn score_with_semantic(
     Score {
         score: total,
         band: band(total, profile),
+        semantic_model: None,
         components,
         strengths: Reasons::finish(r.strengths),
         gaps: Reasons::finish(r.gaps),

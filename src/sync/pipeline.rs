@@ -463,8 +463,11 @@ async fn process_batch(
             Some(s) => s.clone().value_off_thread(job, &blind).await,
             None => None,
         };
-        let score =
+        let mut score =
             scoring::score_with_semantic(ask, job, &blind, &spec.profile, now.year(), semantic);
+        if score.components.semantic.is_some() {
+            score.semantic_model = state.semantic.as_ref().map(|s| s.model_id().to_string());
+        }
         let mut outcome = outcome(spec);
         let unconfirmed = decide::unconfirmed(previous.as_ref(), state.verify_before);
         if outcome == DecisionOutcome::ToWrite

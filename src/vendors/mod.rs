@@ -595,6 +595,7 @@ mod tests {
                 strengths: vec![],
                 gaps: vec![],
                 band,
+                semantic_model: None,
             },
             note: true,
             custom_field: None,

@@ -223,6 +223,7 @@ pub fn write_request(app: &Application, key: &str, band: Band) -> WriteBackReque
             strengths: vec!["Rust".into()],
             gaps: vec!["Kafka".into()],
             band,
+            semantic_model: None,
         },
         note: true,
         custom_field: Some("ai_score".into()),

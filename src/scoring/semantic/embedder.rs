@@ -59,8 +59,8 @@ impl Embedder {
         let config: Config =
             serde_json::from_slice(&config).map_err(|e| SemanticError::Config(e.to_string()))?;
         let tokenizer = read(dir, "tokenizer.json")?;
-        let mut tokenizer =
-            Tokenizer::from_bytes(&tokenizer).map_err(|e| SemanticError::Tokenizer(e.to_string()))?;
+        let mut tokenizer = Tokenizer::from_bytes(&tokenizer)
+            .map_err(|e| SemanticError::Tokenizer(e.to_string()))?;
         tokenizer.with_padding(Some(PaddingParams::default()));
         tokenizer
             .with_truncation(Some(TruncationParams {
@@ -138,7 +138,11 @@ impl Embedder {
         let summed = hidden.broadcast_mul(&m)?.sum(1)?;
         let counts = m.sum(1)?.clamp(1e-9f32, f32::MAX)?;
         let mean = summed.broadcast_div(&counts)?;
-        let norm = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12f32, f32::MAX)?;
+        let norm = mean
+            .sqr()?
+            .sum_keepdim(1)?
+            .sqrt()?
+            .clamp(1e-12f32, f32::MAX)?;
         Ok(mean.broadcast_div(&norm)?.to_vec2::<f32>()?)
     }
 }

@@ -109,7 +109,10 @@ mod tests {
         );
         assert!(c.message.contains("--model-dir"), "{}", c.message);
         let c = model_condition(&p, Some("all-MiniLM-L6-v2@sha256:ab")).expect("a condition");
-        assert_eq!((c.status.as_str(), c.reason.as_str()), ("True", "ModelLoaded"));
+        assert_eq!(
+            (c.status.as_str(), c.reason.as_str()),
+            ("True", "ModelLoaded")
+        );
     }
 
     #[test]

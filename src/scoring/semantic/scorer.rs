@@ -103,7 +103,11 @@ impl SemanticScorer {
         )
     }
 
-    fn job_vectors(&self, key: &str, reqs: &[Requirement]) -> Result<Arc<JobVectors>, SemanticError> {
+    fn job_vectors(
+        &self,
+        key: &str,
+        reqs: &[Requirement],
+    ) -> Result<Arc<JobVectors>, SemanticError> {
         if let Some(v) = self.jobs.get(&key.to_string()) {
             return Ok(v);
         }
@@ -132,7 +136,11 @@ impl SemanticScorer {
 
     /// The component value, 0-100, or `None` when the job has no text to
     /// compare with. Deterministic: a function of the two texts and the model.
-    pub fn score(&self, job: &Job, candidate: &BlindCandidate) -> Result<Option<u8>, SemanticError> {
+    pub fn score(
+        &self,
+        job: &Job,
+        candidate: &BlindCandidate,
+    ) -> Result<Option<u8>, SemanticError> {
         let reqs = job_requirements(job);
         if reqs.is_empty() {
             return Ok(None);
