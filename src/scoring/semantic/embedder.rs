@@ -13,8 +13,8 @@ use super::SemanticError;
 
 /// The model's own limit (sentence_bert_config.json: max_seq_length 256).
 const MAX_TOKENS: usize = 256;
-/// Sentences per forward pass: bounds memory; batches are cut in document
-/// order, so a document always gets the same batches (and the same floats).
+/// Sentences per forward pass: bounds memory; a document's batches depend on
+/// its sentences alone, so it always gets the same batches (and floats).
 pub const BATCH: usize = 16;
 
 /// The files a model directory must hold.
@@ -105,11 +105,18 @@ impl Embedder {
         Ok(enc.get_ids().to_vec())
     }
 
-    /// Unit-length embeddings, one per text, in batches of [`BATCH`].
+    /// Unit-length embeddings, one per text, in batches of [`BATCH`]. Texts
+    /// are batched by length (less padding to compute), a stable order that
+    /// depends on the texts alone.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, SemanticError> {
-        let mut out = Vec::with_capacity(texts.len());
-        for chunk in texts.chunks(BATCH) {
-            out.extend(self.embed_batch(chunk)?);
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| texts[i].len());
+        let mut out: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
+        for chunk in order.chunks(BATCH) {
+            let batch: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
+            for (&i, v) in chunk.iter().zip(self.embed_batch(&batch)?) {
+                out[i] = v;
+            }
         }
         Ok(out)
     }
