@@ -316,3 +316,84 @@ async fn a_sync_records_the_component_and_the_model_or_scores_without_it() {
         }
     }
 }
+
+/// The operator in-process with `semantic` as its model, until `stop` is sent.
+fn start_operator(
+    client: &kube::Client,
+    ns: &str,
+    ledger: &std::path::Path,
+    semantic: Option<Arc<SemanticScorer>>,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    let ledger = Arc::new(Ledger::open(ledger).expect("ledger"));
+    let mut opts = ats_operator::controller::Options::namespaced(ns);
+    opts.semantic = semantic;
+    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+    let run = ats_operator::controller::run(client.clone(), ledger, opts, async move {
+        let _ = rx.await;
+    });
+    (
+        stop,
+        tokio::spawn(async move { run.await.expect("operator") }),
+    )
+}
+
+/// Waits until the profile's `SemanticModel` condition has `reason`.
+async fn semantic_condition(
+    api: &kube::Api<ats_operator::api::ScoringProfile>,
+    reason: &str,
+) -> ats_operator::api::conditions::Condition {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let p = api.get("semantic").await.unwrap();
+        let found = p.status.as_ref().and_then(|s| {
+            ats_operator::api::conditions::find(&s.conditions, "SemanticModel").cloned()
+        });
+        if let Some(c) = found.filter(|c| c.reason == reason) {
+            // Ready stays true: the profile is valid either way.
+            let st = p.status.as_ref().unwrap();
+            let ready = ats_operator::api::conditions::find(&st.conditions, "Ready").unwrap();
+            assert!(ready.is_true(), "{ready:?}");
+            return c;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no SemanticModel condition with reason {reason}: {:?}",
+            p.status
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_profile_says_whether_the_operator_has_the_model() {
+    let (client, ns) = support::test_namespace("semantic").await;
+    let api: kube::Api<ats_operator::api::ScoringProfile> =
+        kube::Api::namespaced(client.clone(), &ns);
+    let profile: ats_operator::api::ScoringProfile = serde_json::from_value(serde_json::json!({
+        "apiVersion": "ats.dev/v1alpha1", "kind": "ScoringProfile",
+        "metadata": {"name": "semantic", "namespace": ns},
+        "spec": {"semantic": true, "weights": {"skills": 40, "experience": 30, "title": 20, "education": 10, "semantic": 25}},
+    }))
+    .unwrap();
+    api.create(&Default::default(), &profile).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger.db");
+
+    let (stop, join) = start_operator(&client, &ns, &ledger, None);
+    let c = semantic_condition(&api, "SemanticModelUnavailable").await;
+    assert_eq!(c.status, "False");
+    assert!(c.message.contains("--model-dir"), "{}", c.message);
+    let _ = stop.send(());
+    let _ = join.await;
+
+    let s = scorer();
+    let (stop, join) = start_operator(&client, &ns, &ledger, Some(s.clone()));
+    let c = semantic_condition(&api, "ModelLoaded").await;
+    assert_eq!(c.status, "True");
+    assert!(c.message.contains(s.model_id()), "{}", c.message);
+    let _ = stop.send(());
+    let _ = join.await;
+}
