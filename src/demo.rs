@@ -150,6 +150,7 @@ pub async fn run(applications: usize, keep: bool) -> Result<(), DemoError> {
         watch_label_selector: None,
         shard: None,
         metrics_addr: None,
+        semantic: None,
     };
     let operator = tokio::spawn(crate::controller::run(
         client.clone(),

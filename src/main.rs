@@ -139,6 +139,12 @@ struct RunArgs {
     /// The operator's HTTP port: `/metrics`, `/healthz`, `/readyz` (and webhooks).
     #[arg(long, env = "ATS_METRICS_ADDR", default_value = "0.0.0.0:8080")]
     metrics_addr: SocketAddr,
+    /// Directory of all-MiniLM-L6-v2 (config.json, tokenizer.json,
+    /// model.safetensors; scripts/model.sh fetches it) for profiles with
+    /// `semantic: true`. Read at start; nothing is ever downloaded. Unset:
+    /// such profiles score without the semantic component and say so.
+    #[arg(long, env = "ATS_MODEL_DIR")]
+    model_dir: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -329,6 +335,17 @@ async fn run_command(args: RunArgs) -> Result<(), String> {
         Some(sel) => CustomEndpoints::Matching(sel.to_string()),
     };
     let download_hosts = controller::policy::parse_hosts(&args.resume_download_hosts)?;
+    // A model asked for but unreadable stops the start: better than scores
+    // silently lacking the component.
+    let semantic = match args.model_dir.as_deref() {
+        Some(dir) => {
+            let scorer = ats_operator::scoring::semantic::SemanticScorer::load(dir)
+                .map_err(|e| format!("--model-dir: {e}"))?;
+            tracing::info!(model = scorer.model_id(), "semantic model loaded");
+            Some(Arc::new(scorer))
+        }
+        None => None,
+    };
     let opts = controller::Options {
         namespace: args.namespace,
         leader,
@@ -339,6 +356,7 @@ async fn run_command(args: RunArgs) -> Result<(), String> {
         watch_label_selector: args.watch_label_selector.filter(|s| !s.trim().is_empty()),
         shard,
         metrics_addr: Some(args.metrics_addr),
+        semantic,
     };
     run(&args.ledger, opts).await
 }

@@ -794,3 +794,46 @@ async fn without_list_on_secrets_the_log_names_the_permission_and_syncs_go_on() 
         inst.operator.log_text()
     );
 }
+
+#[test]
+fn semantic_model_dir_renders_the_flag_and_a_read_only_volume() {
+    let values = json!({"scoring": {"semantic": {
+        "modelDir": "/models/all-MiniLM-L6-v2",
+        "volume": {"persistentVolumeClaim": {"claimName": "minilm"}},
+    }}});
+    let objects = render(&values, "ats", "ats-system").expect("render");
+    let d = find(&objects, "Deployment", "ats-ats-operator");
+    assert!(
+        args(d).contains(&"--model-dir=/models/all-MiniLM-L6-v2".to_string()),
+        "{:?}",
+        args(d)
+    );
+    let c = container(d);
+    let mount = c["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "model")
+        .expect("the model's mount");
+    assert_eq!(mount["mountPath"], "/models/all-MiniLM-L6-v2");
+    assert_eq!(mount["readOnly"], true);
+    let volume = d["spec"]["template"]["spec"]["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "model")
+        .expect("the model's volume");
+    assert_eq!(volume["persistentVolumeClaim"]["claimName"], "minilm");
+    // Unset by default: no flag, no volume.
+    let objects = render(&json!({}), "ats", "ats-system").expect("render");
+    let d = find(&objects, "Deployment", "ats-ats-operator");
+    assert!(!args(d).iter().any(|a| a.starts_with("--model-dir")));
+    // Only absolute paths.
+    let err = render(
+        &json!({"scoring": {"semantic": {"modelDir": "models"}}}),
+        "ats",
+        "ats-system",
+    )
+    .unwrap_err();
+    assert!(err.contains("/scoring/semantic/modelDir"), "{err}");
+}

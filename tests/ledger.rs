@@ -151,6 +151,7 @@ fn score(n: u8) -> Score {
             experience: None,
             title: Some(50),
             education: Some(90),
+            semantic: None,
         },
         strengths: vec!["Has all 3 required skills: Rust, Go, SQL".into()],
         gaps: vec!["Missing nice-to-have skills: Kafka".into()],
@@ -159,6 +160,7 @@ fn score(n: u8) -> Score {
         requirements_found: true,
         summary: String::new(),
         candidate_summary: String::new(),
+        semantic_model: None,
     }
 }
 

@@ -187,6 +187,12 @@ pub struct ScoringProfileSpec {
     pub nice_to_have_skills: Vec<String>,
     #[serde(default)]
     pub bands: Bands,
+    /// Adds a semantic component: all-MiniLM-L6-v2 similarity between the
+    /// job's requirements and the resume's sentences (weight `weights.semantic`,
+    /// default 20). Needs the operator's `--model-dir`; without it the profile
+    /// says so in its `SemanticModel` condition and scores without it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub semantic: bool,
     /// When band labels (tags) and the score custom field are written; the
     /// note with its evidence is always written.
     #[serde(default)]
@@ -216,6 +222,10 @@ pub struct Weights {
     pub title: u32,
     #[schemars(range(min = 0, max = 100))]
     pub education: u32,
+    /// Only with `semantic: true`; unset: 20.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 100))]
+    pub semantic: Option<u32>,
 }
 
 impl Default for Weights {
@@ -225,6 +235,7 @@ impl Default for Weights {
             experience: 30,
             title: 20,
             education: 10,
+            semantic: None,
         }
     }
 }

@@ -90,6 +90,8 @@ pub struct Context {
     pub verified: std::sync::Mutex<HashMap<(String, String), (String, std::time::Instant)>>,
     /// This replica's shard (`--shard`); `None`: unsharded.
     pub shard: Option<String>,
+    /// See [`Options::semantic`].
+    pub semantic: Option<Arc<crate::scoring::semantic::SemanticScorer>>,
 }
 
 /// How the operator runs.
@@ -116,6 +118,9 @@ pub struct Options {
     pub shard: Option<String>,
     /// Where `/metrics`, `/healthz` and `/readyz` are served; `None`: nowhere.
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// The semantic component's model (`--model-dir`); `None`: profiles with
+    /// `semantic: true` score without it and say so.
+    pub semantic: Option<Arc<crate::scoring::semantic::SemanticScorer>>,
 }
 
 impl Options {
@@ -131,6 +136,7 @@ impl Options {
             watch_label_selector: None,
             shard: None,
             metrics_addr: None,
+            semantic: None,
         }
     }
 }
@@ -153,6 +159,7 @@ impl Context {
         fence: Fence,
         admin: policy::Admin,
         shard: Option<String>,
+        semantic: Option<Arc<crate::scoring::semantic::SemanticScorer>>,
     ) -> Arc<Self> {
         let reporter = Reporter {
             controller: MANAGER.into(),
@@ -170,6 +177,7 @@ impl Context {
             clients: crate::vendors::registry::ClientRegistry::new(),
             verified: std::sync::Mutex::new(HashMap::new()),
             shard,
+            semantic,
         })
     }
 
@@ -425,6 +433,7 @@ async fn run_controllers(
         fence,
         admin,
         opts.shard.clone(),
+        opts.semantic.clone(),
     );
 
     // Secrets are watched only where they opted in (the label), and an event

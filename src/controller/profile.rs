@@ -24,8 +24,12 @@ pub async fn reconcile(
 ) -> Result<Action, ControllerError> {
     let ns = profile.namespace().ok_or(ControllerError::NoNamespace)?;
     let previous = profile.status.clone().unwrap_or_default();
+    let model = ctx.semantic.as_deref().map(|s| s.model_id());
+    let semantic = crate::scoring::semantic::model_condition(&profile.spec, model);
     let status = previous.merged(
-        vec![ready_condition(&profile)],
+        std::iter::once(ready_condition(&profile))
+            .chain(semantic)
+            .collect(),
         &ts(Utc::now()),
         profile.metadata.generation,
     );

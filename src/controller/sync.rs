@@ -280,6 +280,14 @@ async fn apply(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, Controll
         }
         other => other,
     };
+    let model = ctx.semantic.as_deref().map(|s| s.model_id());
+    // The model in use is part of what decides a semantic profile's scores.
+    let resolved = resolved.map(|mut spec| {
+        let mut identity = std::mem::take(&mut spec.profile_identity);
+        crate::scoring::semantic::tag_identity(&mut identity, &spec.profile, model);
+        spec.profile_identity = identity;
+        spec
+    });
     let desired = match &resolved {
         Ok(spec) if !sync.spec.suspend => Some((spec.clone(), resolve::spec_hash(spec))),
         _ => None,
@@ -309,6 +317,7 @@ async fn apply(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, Controll
                         gate: ctx.gate.clone(),
                         fence: ctx.fence.clone(),
                         clients: ctx.clients.clone(),
+                        semantic: ctx.semantic.clone(),
                     };
                     let st = sync.status.clone().unwrap_or_default();
                     // Unchanged since its last run: keep the schedule (an operator

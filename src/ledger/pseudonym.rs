@@ -84,6 +84,7 @@ mod tests {
                 experience: Some(70),
                 title: None,
                 education: Some(60),
+                semantic: None,
             },
             strengths: vec!["Has all 3 required skills: Rust, Go, SQL".into()],
             gaps: vec!["Missing nice-to-have skills: Kafka".into()],
@@ -99,6 +100,7 @@ mod tests {
             requirements_found: true,
             summary: "81/100, strong fit.".into(),
             candidate_summary: "An automated tool".into(),
+            semantic_model: None,
         };
         let scrubbed: Score =
             serde_json::from_str(&scrub_score_json(&serde_json::to_string(&s).unwrap()).unwrap())

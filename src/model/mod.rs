@@ -257,6 +257,9 @@ pub struct ComponentScores {
     pub experience: Option<u8>,
     pub title: Option<u8>,
     pub education: Option<u8>,
+    /// Only when the profile asks for it and the model is loaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub semantic: Option<u8>,
 }
 
 /// The scorer's explainable result for one application.
@@ -284,6 +287,10 @@ pub struct Score {
     /// elements, EU AI Act Art. 86 explanation).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub candidate_summary: String,
+    /// The model behind `components.semantic` (`all-MiniLM-L6-v2@sha256:...`):
+    /// recorded with the decision next to the scorer version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub semantic_model: Option<String>,
 }
 
 fn yes() -> bool {
@@ -303,6 +310,7 @@ impl Score {
             requirements_found: true,
             summary: String::new(),
             candidate_summary: String::new(),
+            semantic_model: None,
         }
     }
 }

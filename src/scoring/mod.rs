@@ -14,6 +14,7 @@ pub mod explain;
 pub mod jd_check;
 pub mod job;
 pub mod layout;
+pub mod semantic;
 pub mod skills;
 pub mod taxonomy;
 pub mod timeline;
@@ -40,15 +41,6 @@ pub const SCORER_VERSION: u32 = 2;
 
 /// At most this many strengths and gaps are reported.
 const MAX_REASONS: usize = 5;
-
-/// A component beyond the built-in four (e.g. a semantic similarity),
-/// combined with its own weight. `value: None` means it could not be computed
-/// and is left out, like a component with weight 0.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ExtraComponent {
-    pub weight: u32,
-    pub value: Option<u8>,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScoringError {
@@ -117,7 +109,7 @@ pub fn validate_profile(spec: &ScoringProfileSpec) -> Result<(), ScoringError> {
             return Err(ScoringError::EmptySkill { field, index });
         }
     }
-    Ok(())
+    semantic::validate(spec)
 }
 
 /// The band a total score falls in.
@@ -168,19 +160,20 @@ pub fn score_with(
     profile: &ScoringProfileSpec,
     now: impl Into<YearMonth>,
 ) -> Score {
-    score_with_extra(ask, job, candidate, profile, now.into(), &[])
+    score_with_semantic(ask, job, candidate, profile, now.into(), None)
 }
 
-/// [`score_with`] plus extra components, each with its own weight, combined
-/// into the total exactly like the built-in ones.
-pub fn score_with_extra(
+/// [`score_with`] plus the semantic component's value (see [`semantic`]):
+/// weighed only when the profile asks for it and the model gave a value.
+pub fn score_with_semantic(
     ask: &JobAsk,
     job: &Job,
     candidate: &BlindCandidate,
     profile: &ScoringProfileSpec,
-    now: YearMonth,
-    extra: &[ExtraComponent],
+    now: impl Into<YearMonth>,
+    semantic_value: Option<u8>,
 ) -> Score {
+    let now: YearMonth = now.into();
     let w = &profile.weights;
     let mut r = Reasons {
         strengths: Vec::new(),
@@ -245,10 +238,7 @@ pub fn score_with_extra(
         },
     );
     components.education = add(w.education, Some(edu_value));
-    // The hook for components computed elsewhere (semantic similarity).
-    for x in extra {
-        add(x.weight, x.value);
-    }
+    components.semantic = add(semantic::weight(profile), semantic_value);
 
     let total = if total_weight == 0 {
         0
@@ -260,6 +250,7 @@ pub fn score_with_extra(
     let mut score = Score {
         score: total,
         band,
+        semantic_model: None,
         components,
         strengths: Reasons::finish(r.strengths),
         gaps: Reasons::finish(r.gaps),

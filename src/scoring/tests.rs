@@ -171,6 +171,7 @@ fn zero_weights_drop_components() {
             experience: 0,
             title: 0,
             education: 0,
+            semantic: None,
         },
         ..Default::default()
     };
@@ -181,7 +182,8 @@ fn zero_weights_drop_components() {
             skills: Some(75),
             experience: None,
             title: None,
-            education: None
+            education: None,
+            semantic: None
         }
     );
     assert_eq!(s.score, 75);
@@ -275,6 +277,7 @@ fn profile_validation_messages() {
             experience: 0,
             title: 0,
             education: 0,
+            semantic: None,
         },
         ..Default::default()
     };
@@ -633,34 +636,20 @@ fn certifications_are_requirements() {
 }
 
 #[test]
-fn extra_component_hook_weighs_in() {
+fn semantic_component_weighs_in_only_when_asked() {
     let p = ScoringProfileSpec::default();
     let ask = job::analyze(&job(), &p);
     let base = score_with(&ask, &job(), &blind(STRONG), &p, NOW);
-    let same = score_with_extra(
-        &ask,
-        &job(),
-        &blind(STRONG),
-        &p,
-        NOW.into(),
-        &[ExtraComponent {
-            weight: 50,
-            value: None,
-        }],
-    );
-    assert_eq!(base, same, "an absent extra component changes nothing");
-    let low = score_with_extra(
-        &ask,
-        &job(),
-        &blind(STRONG),
-        &p,
-        NOW.into(),
-        &[ExtraComponent {
-            weight: 100,
-            value: Some(0),
-        }],
-    );
+    let same = score_with_semantic(&ask, &job(), &blind(STRONG), &p, NOW, Some(0));
+    assert_eq!(base, same, "a profile without `semantic` ignores the value");
+    let mut sp = p.clone();
+    sp.semantic = true;
+    sp.weights.semantic = Some(100);
+    let absent = score_with_semantic(&ask, &job(), &blind(STRONG), &sp, NOW, None);
+    assert_eq!(base.score, absent.score, "no model value, no component");
+    let low = score_with_semantic(&ask, &job(), &blind(STRONG), &sp, NOW, Some(0));
     assert!(low.score < base.score);
+    assert_eq!(low.components.semantic, Some(0));
 }
 
 /// Words that would state or hint at a protected or proxy attribute.

@@ -70,6 +70,8 @@ pub struct RunInput {
     pub verify_before: Option<DateTime<Utc>>,
     /// The `ats.dev/confirm-deletions` annotation.
     pub confirmed_deletions: Option<String>,
+    /// The semantic component's model, for profiles with `semantic: true`.
+    pub semantic: Option<std::sync::Arc<scoring::semantic::SemanticScorer>>,
 }
 
 impl Default for RunInput {
@@ -78,6 +80,7 @@ impl Default for RunInput {
             fence: Fence::open(),
             verify_before: None,
             confirmed_deletions: None,
+            semantic: None,
         }
     }
 }
@@ -229,6 +232,7 @@ pub async fn run_once(
         seen: HashSet::new(),
         asks: HashMap::new(),
         job_fps: HashMap::new(),
+        semantic: input.semantic.clone().filter(|_| spec.profile.semantic),
     };
     // Details of records unchanged since they were processed are not fetched
     // again, unless what decides (the profile, the write settings) changed.
@@ -391,6 +395,8 @@ struct BatchState<'a> {
     asks: HashMap<String, scoring::job::JobAsk>,
     /// And fingerprinted once.
     job_fps: HashMap<String, String>,
+    /// The semantic component's model, when the profile asks for it.
+    semantic: Option<std::sync::Arc<scoring::semantic::SemanticScorer>>,
 }
 
 /// Scores and records one batch; returns the writes it decided.
@@ -479,7 +485,15 @@ async fn process_batch(
             }
             ask
         });
-        let score = scoring::score_with(ask, job, &blind, &spec.profile, now);
+        let semantic = match &state.semantic {
+            Some(s) => s.clone().value_off_thread(job, &blind).await,
+            None => None,
+        };
+        let mut score =
+            scoring::score_with_semantic(ask, job, &blind, &spec.profile, now, semantic);
+        if score.components.semantic.is_some() {
+            score.semantic_model = state.semantic.as_ref().map(|s| s.model_id().to_string());
+        }
         let score = decide::explain_readability(score, &candidate.resume.readability);
         let labels_only =
             decide::labels_only(previous.as_ref(), spec.labels_allowed, &closed, &score);

@@ -46,6 +46,8 @@ pub struct WorkerEnv {
     pub fence: Fence,
     /// The shared client of each vendor account.
     pub clients: Arc<vendors::registry::ClientRegistry>,
+    /// The semantic component's model, when the operator has one.
+    pub semantic: Option<Arc<crate::scoring::semantic::SemanticScorer>>,
 }
 
 /// When and how urgently the first run starts.
@@ -305,6 +307,7 @@ async fn run_loop(mut l: Loop, first: FirstRun) {
             fence: l.env.fence.stopping(l.stop.clone()),
             verify_before: l.verify_before,
             confirmed_deletions: l.confirm.borrow().clone(),
+            semantic: l.env.semantic.clone(),
         };
         let result = match &client {
             Ok(client) => {
@@ -475,6 +478,7 @@ mod tests {
             gate: Gate::new(1),
             fence: Fence::open(),
             clients: vendors::registry::ClientRegistry::new(),
+            semantic: None,
         };
         let first = FirstRun {
             at: Utc::now(),

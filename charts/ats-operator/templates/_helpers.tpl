@@ -166,6 +166,9 @@ ats.dev/shard: {{ default "default" .inst.shard }}
 {{- with $v.resumeDownloadHosts }}
 - --resume-download-hosts={{ join "," . }}
 {{- end }}
+{{- with $v.scoring.semantic.modelDir }}
+- --model-dir={{ . }}
+{{- end }}
 {{- range $k, $val := $v.extraArgs }}
 {{- if or (eq (toString $val) "") (kindIs "invalid" $val) }}
 - --{{ $k }}
