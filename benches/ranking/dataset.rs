@@ -128,6 +128,9 @@ pub fn load_occupations(csv_path: &Path) -> Result<Vec<Occupation>, String> {
 /// One resume with its relevance grade (0-3) for its query's job.
 pub struct Judged {
     pub candidate: BlindCandidate,
+    /// The resume's text and the title it carries, for rendering to files.
+    pub text: String,
+    pub title: String,
     pub relevance: u8,
     pub kind: &'static str,
 }
@@ -201,7 +204,7 @@ fn sample<'a>(from: &'a [Skill], n: usize, rng: &mut StdRng) -> Vec<&'a Skill> {
 
 /// Turns a resume's text into what the scorer sees, through the same
 /// constructor a sync uses.
-fn blind(id: usize, title: &str, text: String) -> BlindCandidate {
+pub fn blind(id: usize, title: &str, text: String) -> BlindCandidate {
     BlindCandidate::from_candidate(&Candidate {
         id: format!("c{id}"),
         personal: PersonalInfo::default(),
@@ -287,7 +290,9 @@ pub fn generate(occupations: &[Occupation], jobs: usize, seed: u64) -> Vec<Query
                 };
                 let text = resume_text(&own_title, &skills, &mut rng);
                 resumes.push(Judged {
-                    candidate: blind(next_id, &own_title, text),
+                    candidate: blind(next_id, &own_title, text.clone()),
+                    text,
+                    title: own_title,
                     relevance: grade,
                     kind,
                 });
@@ -320,13 +325,15 @@ pub enum Format {
     Docx,
 }
 
-/// The resume as a file of `format`; `None` while no writer exists for it
-/// (PDF and DOCX come with the sandbox's document writer and `src/documents`:
-/// render there, read back with the documents reader, score the text read).
-pub fn render(text: &str, format: Format) -> Option<Vec<u8>> {
+/// The resume as a file of `format`, written by the sandbox's document
+/// writers (the files the sandboxes serve); the bench reads it back with
+/// `src/documents` and scores what was read.
+pub fn render(text: &str, format: Format) -> Vec<u8> {
+    use ats_operator::sandbox::documents;
     match format {
-        Format::Text => Some(text.as_bytes().to_vec()),
-        Format::Pdf | Format::Docx => None,
+        Format::Text => text.as_bytes().to_vec(),
+        Format::Pdf => documents::pdf(text, 7),
+        Format::Docx => documents::docx(text),
     }
 }
 
