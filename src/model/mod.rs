@@ -262,6 +262,23 @@ pub struct ComponentScores {
     pub semantic: Option<u8>,
 }
 
+impl ComponentScores {
+    /// "skills 80, experience 100, ...": the components present, in order.
+    pub fn listed(&self) -> String {
+        [
+            ("skills", self.skills),
+            ("experience", self.experience),
+            ("title", self.title),
+            ("education", self.education),
+            ("semantic", self.semantic),
+        ]
+        .into_iter()
+        .filter_map(|(n, v)| v.map(|v| format!("{n} {v}")))
+        .collect::<Vec<_>>()
+        .join(", ")
+    }
+}
+
 /// The scorer's explainable result for one application.
 ///
 /// Fields after `band` were added with scorer version 2; they default when an

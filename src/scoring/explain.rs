@@ -93,18 +93,9 @@ pub fn recruiter_summary(score: &Score) -> String {
             ));
         }
     }
-    let c = &score.components;
-    let parts: Vec<String> = [
-        ("skills", c.skills),
-        ("experience", c.experience),
-        ("title", c.title),
-        ("education", c.education),
-    ]
-    .into_iter()
-    .filter_map(|(n, v)| v.map(|v| format!("{n} {v}")))
-    .collect();
+    let parts = score.components.listed();
     if !parts.is_empty() {
-        s.push_str(&format!("Components: {}. ", parts.join(", ")));
+        s.push_str(&format!("Components: {parts}. "));
     }
     s.push_str("Advisory only: a person reviews the application and decides.");
     bounded(s, MAX_SUMMARY)

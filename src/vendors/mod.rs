@@ -174,18 +174,9 @@ impl WriteBackRequest {
             s.score,
             s.band.as_str().replace('_', " ")
         );
-        let c = &s.components;
-        let parts: Vec<String> = [
-            ("skills", c.skills),
-            ("experience", c.experience),
-            ("title", c.title),
-            ("education", c.education),
-        ]
-        .into_iter()
-        .filter_map(|(n, v)| v.map(|v| format!("{n} {v}")))
-        .collect();
+        let parts = s.components.listed();
         if !parts.is_empty() {
-            body.push_str(&format!("Components: {}\n", parts.join(", ")));
+            body.push_str(&format!("Components: {parts}\n"));
         }
         if !s.summary.is_empty() {
             body.push_str(&format!("Summary: {}\n", s.summary));
