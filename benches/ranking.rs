@@ -3,19 +3,21 @@
 //! only and with the semantic component.
 //!
 //! bash scripts/esco.sh && bash scripts/model.sh
-//! cargo bench --bench ranking [-- --jobs 30 --seed 7 --lexical-only]
+//! cargo bench --bench ranking [-- --jobs 30 --seed 7 --lexical-only | --static-only]
 
 #[path = "ranking/dataset.rs"]
 mod dataset;
+#[path = "ranking/paraphrase.rs"]
+mod paraphrase;
 
 use std::time::Instant;
 
 use ats_operator::api::ScoringProfileSpec;
 use ats_operator::scoring::job::analyze;
-use ats_operator::scoring::semantic::SemanticScorer;
+use ats_operator::scoring::semantic::{EngineKind, SemanticScorer};
 use ats_operator::scoring::{score_with, score_with_semantic};
 use dataset::{
-    Format, Query, blind, esco_csv, generate, load_occupations, model_dir, ndcg_at,
+    Format, Query, Wording, blind, esco_csv, generate, load_occupations, model_dir, ndcg_at,
     reciprocal_rank, render,
 };
 
@@ -72,7 +74,7 @@ impl Tally {
             })
             .collect();
         println!(
-            "| {:<44} | {:>7.3} | {:>5.3} | {} |",
+            "| {:<46} | {:>7.3} | {:>5.3} | {} |",
             self.name,
             self.ndcg / self.n.max(1) as f64,
             self.mrr / self.n.max(1) as f64,
@@ -103,50 +105,87 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let queries = generate(&occupations, jobs, seed);
     let per = dataset::per_query();
-    assert_eq!(queries.len(), jobs);
-    assert!(queries.iter().all(|q| q.resumes.len() == per));
-    // Same seed, same set.
-    let again = generate(&occupations, jobs, seed);
-    assert!(queries.iter().zip(&again).all(|(a, b)| {
-        a.job.description == b.job.description
-            && a.resumes
-                .iter()
-                .zip(&b.resumes)
-                .all(|(x, y)| x.candidate == y.candidate)
-    }));
-    println!(
-        "ESCO-based set: {} occupations available, {} jobs x {per} resumes (seed {seed}); \
-         grades 3/2/1/0 by construction",
-        occupations.len(),
-        queries.len()
-    );
-
-    let semantic = if lexical_only {
-        None
+    // Each engine (static, transformer) loaded once for both sets.
+    let engines: Vec<(&'static str, SemanticScorer)> = if lexical_only {
+        Vec::new()
     } else {
-        match SemanticScorer::load(&model_dir()) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                eprintln!(
-                    "{e}\nfetch the model with: bash scripts/model.sh (or pass --lexical-only)"
-                );
-                std::process::exit(2);
-            }
+        let mut kinds = vec![("static", EngineKind::Static)];
+        if !std::env::args().any(|a| a == "--static-only") {
+            kinds.push(("transformer", EngineKind::Transformer));
         }
+        kinds
+            .into_iter()
+            .map(|(name, kind)| match SemanticScorer::load(&model_dir(), kind) {
+                Ok(s) => (name, s),
+                Err(e) => {
+                    eprintln!(
+                        "{e}\nfetch the model with: bash scripts/model.sh (or pass --lexical-only)"
+                    );
+                    std::process::exit(2);
+                }
+            })
+            .collect()
     };
+    for wording in [Wording::EscoLabels, Wording::OwnWords] {
+        let (queries, (own, all)) = generate(&occupations, jobs, seed, wording);
+        assert_eq!(queries.len(), jobs);
+        assert!(queries.iter().all(|q| q.resumes.len() == per));
+        // Same seed, same set.
+        let (again, _) = generate(&occupations, jobs, seed, wording);
+        assert!(queries.iter().zip(&again).all(|(a, b)| {
+            a.job.description == b.job.description
+                && a.resumes
+                    .iter()
+                    .zip(&b.resumes)
+                    .all(|(x, y)| x.candidate == y.candidate)
+        }));
+        println!(
+            "\n{} set: {} occupations available, {} jobs x {per} resumes (seed {seed}); grades \
+             3/2/1/0 by construction; {own} of {all} skill mentions ({:.0}%) in words the taxonomy \
+             does not know",
+            match wording {
+                Wording::EscoLabels => "ESCO-labels",
+                Wording::OwnWords => "Own-words",
+            },
+            occupations.len(),
+            queries.len(),
+            100.0 * own as f64 / all.max(1) as f64
+        );
+        evaluate(&queries, &engines, smoke);
+    }
+    if smoke {
+        println!("ranking: the full run is `cargo bench --bench ranking`");
+    }
+}
 
+fn evaluate(queries: &[Query], engines: &[(&'static str, SemanticScorer)], smoke: bool) {
     let mut text_only = Tally::new("lexical, skills read from the job text");
     let mut listed = Tally::new("lexical, profile lists the job's skills");
     let mut from_pdf = Tally::new("lexical (listed), resumes read from PDF");
     let mut from_docx = Tally::new("lexical (listed), resumes read from DOCX");
     let mut unreadable = 0usize;
-    let mut with_sem = Tally::new("lexical (listed) + semantic, weight 20");
-    let mut with_sem50 = Tally::new("lexical (listed) + semantic, weight 50");
-    let mut sem_only = Tally::new("semantic component alone");
+    let names: Vec<[&'static str; 3]> = engines
+        .iter()
+        .map(|(name, _)| match *name {
+            "static" => [
+                "lexical (listed) + static semantic, w 20",
+                "lexical (listed) + static semantic, w 50",
+                "static semantic component alone",
+            ],
+            _ => [
+                "lexical (listed) + transformer semantic, w 20",
+                "lexical (listed) + transformer semantic, w 50",
+                "transformer semantic component alone",
+            ],
+        })
+        .collect();
+    let mut sem: Vec<[Tally; 3]> = names
+        .iter()
+        .map(|n| [Tally::new(n[0]), Tally::new(n[1]), Tally::new(n[2])])
+        .collect();
     let started = Instant::now();
-    for q in &queries {
+    for q in queries {
         let plain = ScoringProfileSpec::default();
         let listed_p = ScoringProfileSpec {
             must_have_skills: q.must.clone(),
@@ -191,50 +230,51 @@ fn main() {
                 .collect();
             tally.add(q, &s);
         }
-        let Some(sem) = &semantic else { continue };
-        let values: Vec<Option<u8>> = q
-            .resumes
-            .iter()
-            .map(|r| sem.score(&q.job, &r.candidate).unwrap_or(None))
-            .collect();
-        for (tally, weight) in [(&mut with_sem, 20), (&mut with_sem50, 50)] {
-            let mut p = listed_p.clone();
-            p.semantic = true;
-            p.weights.semantic = Some(weight);
-            let s: Vec<u32> = q
+        for ((_, scorer), tallies) in engines.iter().zip(&mut sem) {
+            let values: Vec<Option<u8>> = q
                 .resumes
                 .iter()
-                .zip(&values)
-                .map(|(r, v)| {
-                    u32::from(
-                        score_with_semantic(&ask_listed, &q.job, &r.candidate, &p, 2026, *v).score,
-                    )
-                })
+                .map(|r| scorer.score(&q.job, &r.candidate).unwrap_or(None))
                 .collect();
-            tally.add(q, &s);
+            let [w20, w50, alone] = tallies;
+            for (tally, weight) in [(w20, 20), (w50, 50)] {
+                let mut p = listed_p.clone();
+                p.semantic = true;
+                p.weights.semantic = Some(weight);
+                let s: Vec<u32> = q
+                    .resumes
+                    .iter()
+                    .zip(&values)
+                    .map(|(r, v)| {
+                        u32::from(
+                            score_with_semantic(&ask_listed, &q.job, &r.candidate, &p, 2026, *v)
+                                .score,
+                        )
+                    })
+                    .collect();
+                tally.add(q, &s);
+            }
+            let s: Vec<u32> = values.iter().map(|v| u32::from(v.unwrap_or(0))).collect();
+            alone.add(q, &s);
         }
-        let s: Vec<u32> = values.iter().map(|v| u32::from(v.unwrap_or(0))).collect();
-        sem_only.add(q, &s);
     }
-    println!();
     println!(
-        "| {:<44} | nDCG@10 | MRR   | mean score: strong | partial | weak | neighbour | unrelated |",
+        "| {:<46} | nDCG@10 | MRR   | mean score: strong | partial | weak | neighbour | unrelated |",
         "ranking by"
     );
     println!(
         "|{}|---------|-------|------|------|------|------|------|",
-        "-".repeat(46)
+        "-".repeat(48)
     );
     text_only.print();
     listed.print();
     from_pdf.print();
     from_docx.print();
-    if semantic.is_some() {
-        with_sem.print();
-        with_sem50.print();
-        sem_only.print();
+    for tallies in &sem {
+        for t in tallies {
+            t.print();
+        }
     }
-    println!();
     println!(
         "MRR: reciprocal rank of the first grade-3 resume. {:.1} s in all.",
         started.elapsed().as_secs_f64()
@@ -245,7 +285,6 @@ fn main() {
         // Read from files, the ranking is the text's.
         assert!((from_pdf.ndcg - listed.ndcg).abs() < 1e-9);
         assert!((from_docx.ndcg - listed.ndcg).abs() < 1e-9);
-        assert!(ndcg > 0.5 && ndcg <= 1.0, "lexical nDCG@10 {ndcg}");
-        println!("ranking: the full run is `cargo bench --bench ranking`");
+        assert!(ndcg > 0.3 && ndcg <= 1.0, "lexical nDCG@10 {ndcg}");
     }
 }

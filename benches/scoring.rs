@@ -3,18 +3,20 @@
 //! semantic component from a cold cache and when re-scoring (cached).
 //!
 //! bash scripts/esco.sh && bash scripts/model.sh
-//! cargo bench --bench scoring [-- --jobs 30 --semantic-apps 120]
+//! cargo bench --bench scoring [-- --jobs 30 --semantic-apps 120 --static-only]
 
 #[path = "ranking/dataset.rs"]
 mod dataset;
+#[path = "ranking/paraphrase.rs"]
+mod paraphrase;
 
 use std::time::{Duration, Instant};
 
 use ats_operator::api::ScoringProfileSpec;
 use ats_operator::scoring::job::analyze;
-use ats_operator::scoring::semantic::SemanticScorer;
+use ats_operator::scoring::semantic::{EngineKind, SemanticScorer};
 use ats_operator::scoring::{score_with, score_with_semantic};
-use dataset::{esco_csv, generate, load_occupations, model_dir};
+use dataset::{Wording, esco_csv, generate, load_occupations, model_dir};
 
 fn arg(name: &str) -> Option<usize> {
     let args: Vec<String> = std::env::args().collect();
@@ -43,7 +45,7 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let queries = generate(&occupations, jobs, 7);
+    let (queries, _) = generate(&occupations, jobs, 7, Wording::EscoLabels);
     let apps: usize = queries.iter().map(|q| q.resumes.len()).sum();
     let words: usize = queries
         .iter()
@@ -79,48 +81,70 @@ fn main() {
     let lexical = n as f64 / t.elapsed().as_secs_f64();
     println!("lexical only:            {lexical:>8.0} applications/s per core (goal >= 2,000)");
 
-    let t = Instant::now();
-    let scorer = match SemanticScorer::load(&model_dir()) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{e}\nfetch the model with: bash scripts/model.sh");
-            std::process::exit(2);
-        }
-    };
-    println!(
-        "model load (read, sha256, weights): {:.2} s",
-        t.elapsed().as_secs_f64()
-    );
     let mut sem_profiles = profiles.clone();
     for p in &mut sem_profiles {
         p.semantic = true;
     }
-    let run = |limit: usize| -> (u64, f64) {
-        let t = Instant::now();
-        let mut n = 0u64;
-        'outer: for (q, p) in queries.iter().zip(&sem_profiles) {
-            let ask = analyze(&q.job, p);
-            for r in &q.resumes {
-                if n as usize >= limit {
-                    break 'outer;
-                }
-                let v = scorer.score(&q.job, &r.candidate).unwrap_or(None);
-                std::hint::black_box(score_with_semantic(&ask, &q.job, &r.candidate, p, 2026, v));
-                n += 1;
-            }
+    let transformer = !std::env::args().any(|a| a == "--static-only");
+    for (name, kind, limit) in [
+        ("static", EngineKind::Static, usize::MAX),
+        ("transformer", EngineKind::Transformer, semantic_apps),
+    ] {
+        if kind == EngineKind::Transformer && !transformer {
+            continue;
         }
-        (n, t.elapsed().as_secs_f64())
-    };
-    let (n, secs) = run(semantic_apps);
-    let cold = n as f64 / secs;
-    println!(
-        "with semantic, cold:     {cold:>8.1} applications/s per core (goal >= 50; {n} applications, \
-         each resume and job embedded once)"
-    );
-    let (n, secs) = run(semantic_apps);
-    let warm = n as f64 / secs;
-    println!(
-        "with semantic, re-score: {warm:>8.0} applications/s per core (cache hits: {:?})",
-        scorer.cache_counts()
-    );
+        let t = Instant::now();
+        let scorer = match SemanticScorer::load(&model_dir(), kind) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("{e}\nfetch the model with: bash scripts/model.sh");
+                std::process::exit(2);
+            }
+        };
+        println!(
+            "{name}: model load (read, sha256, weights{}): {:.2} s",
+            if kind == EngineKind::Static {
+                ", distilled table"
+            } else {
+                ""
+            },
+            t.elapsed().as_secs_f64()
+        );
+        let run = |limit: usize| -> (u64, f64) {
+            let t = Instant::now();
+            let mut n = 0u64;
+            'outer: for (q, p) in queries.iter().zip(&sem_profiles) {
+                let ask = analyze(&q.job, p);
+                for r in &q.resumes {
+                    if n as usize >= limit {
+                        break 'outer;
+                    }
+                    let v = scorer.score(&q.job, &r.candidate).unwrap_or(None);
+                    std::hint::black_box(score_with_semantic(
+                        &ask,
+                        &q.job,
+                        &r.candidate,
+                        p,
+                        2026,
+                        v,
+                    ));
+                    n += 1;
+                }
+            }
+            (n, t.elapsed().as_secs_f64())
+        };
+        let (n, secs) = run(limit);
+        let cold = n as f64 / secs;
+        println!(
+            "{name} semantic, cold:     {cold:>8.1} applications/s per core (goal >= 50; {n} \
+             applications, each resume and job embedded once)"
+        );
+        let (n, secs) = run(limit);
+        let warm = n as f64 / secs;
+        println!(
+            "{name} semantic, re-score: {warm:>8.0} applications/s per core ({n} applications; \
+             cache hits, misses: {:?})",
+            scorer.cache_counts()
+        );
+    }
 }

@@ -35,6 +35,13 @@ enum Command {
     },
     /// Print the CRDs as YAML.
     Crds,
+    /// Distil the static embedding table from all-MiniLM-L6-v2 and write it
+    /// into the model directory, so an operator reading the directory
+    /// read-only (`--semantic-engine static`) does not distil it at each start.
+    DistillModel {
+        #[arg(long, env = "ATS_MODEL_DIR")]
+        model_dir: PathBuf,
+    },
     /// Serve a vendor sandbox with generated data.
     Sandbox {
         #[arg(long, default_value = "greenhouse")]
@@ -145,6 +152,12 @@ struct RunArgs {
     /// such profiles score without the semantic component and say so.
     #[arg(long, env = "ATS_MODEL_DIR")]
     model_dir: Option<PathBuf>,
+    /// How the semantic component embeds text: `static`, a table distilled
+    /// from the model (fast; written to the model directory once when it is
+    /// writable, else distilled at each start, about a minute of CPU), or
+    /// `transformer`, the model itself (slower, better on paraphrases).
+    #[arg(long, env = "ATS_SEMANTIC_ENGINE", value_enum, default_value_t)]
+    semantic_engine: ats_operator::scoring::semantic::EngineKind,
 }
 
 #[derive(Subcommand)]
@@ -254,6 +267,7 @@ async fn main() -> std::process::ExitCode {
             .map(|y| print!("{y}"))
             .map_err(|e| e.to_string()),
         Command::Run(args) => run_command(*args).await,
+        Command::DistillModel { model_dir } => distill_command(&model_dir),
         Command::Ledger {
             command:
                 LedgerCommand::Export {
@@ -339,8 +353,9 @@ async fn run_command(args: RunArgs) -> Result<(), String> {
     // silently lacking the component.
     let semantic = match args.model_dir.as_deref() {
         Some(dir) => {
-            let scorer = ats_operator::scoring::semantic::SemanticScorer::load(dir)
-                .map_err(|e| format!("--model-dir: {e}"))?;
+            let scorer =
+                ats_operator::scoring::semantic::SemanticScorer::load(dir, args.semantic_engine)
+                    .map_err(|e| format!("--model-dir: {e}"))?;
             tracing::info!(model = scorer.model_id(), "semantic model loaded");
             Some(Arc::new(scorer))
         }
@@ -359,6 +374,26 @@ async fn run_command(args: RunArgs) -> Result<(), String> {
         semantic,
     };
     run(&args.ledger, opts).await
+}
+
+/// Writes the static table next to the model (or says it is already there).
+fn distill_command(dir: &std::path::Path) -> Result<(), String> {
+    use ats_operator::scoring::semantic::{Embedder, static_model};
+    let embedder = Embedder::load(dir).map_err(|e| format!("--model-dir: {e}"))?;
+    let (table, distilled) = static_model::StaticEmbedder::load_or_distill(dir, &embedder)
+        .map_err(|e| format!("distilling: {e}"))?;
+    let source = embedder.model_id().rsplit(':').next().unwrap_or_default();
+    let path = static_model::table_path(dir, source);
+    if !path.is_file() {
+        return Err(format!("{}: could not be written", path.display()));
+    }
+    println!(
+        "{} {} ({})",
+        if distilled { "wrote" } else { "kept" },
+        path.display(),
+        table.model_id()
+    );
+    Ok(())
 }
 
 /// Opens the ledger the flags name, migrating its schema. Neither the URL nor

@@ -808,6 +808,16 @@ fn semantic_model_dir_renders_the_flag_and_a_read_only_volume() {
         "{:?}",
         args(d)
     );
+    assert!(args(d).contains(&"--semantic-engine=static".to_string()));
+    let mut transformer = values.clone();
+    transformer["scoring"]["semantic"]["engine"] = json!("transformer");
+    let objects = render(&transformer, "ats", "ats-system").expect("render");
+    let d2 = find(&objects, "Deployment", "ats-ats-operator");
+    assert!(args(d2).contains(&"--semantic-engine=transformer".to_string()));
+    let mut unknown = values.clone();
+    unknown["scoring"]["semantic"]["engine"] = json!("onnx");
+    let err = render(&unknown, "ats", "ats-system").unwrap_err();
+    assert!(err.contains("/scoring/semantic/engine"), "{err}");
     let c = container(d);
     let mount = c["volumeMounts"]
         .as_array()

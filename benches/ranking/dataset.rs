@@ -32,6 +32,17 @@ pub const NICE: usize = 3;
 const MIN_SKILLS: usize = 16;
 /// Share of a resume's skills written with an alternative label.
 const PARAPHRASE: f64 = 0.5;
+/// Share written in the resume's own words ([`Wording::OwnWords`]).
+const OWN_WORDS: f64 = 0.8;
+
+/// How resumes name their skills.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wording {
+    /// ESCO's preferred or alternative labels (all in the taxonomy).
+    EscoLabels,
+    /// Mostly paraphrases the taxonomy does not know (paraphrase.rs).
+    OwnWords,
+}
 
 #[derive(Clone, Debug)]
 pub struct Skill {
@@ -165,7 +176,18 @@ const SENTENCES: &[&str] = &[
     "Trained colleagues to {}.",
 ];
 
-fn phrase(skill: &Skill, rng: &mut StdRng) -> String {
+/// Skill mentions written: (in own words, all).
+pub type Counts = (usize, usize);
+
+fn phrase(skill: &Skill, rng: &mut StdRng, wording: Wording, counts: &mut Counts) -> String {
+    counts.1 += 1;
+    if wording == Wording::OwnWords && rng.gen_bool(OWN_WORDS) {
+        if let Some(p) = super::paraphrase::outside_taxonomy(&skill.label, |n| rng.gen_range(0..n))
+        {
+            counts.0 += 1;
+            return p;
+        }
+    }
     if !skill.alts.is_empty() && rng.gen_bool(PARAPHRASE) {
         skill.alts[rng.gen_range(0..skill.alts.len())].clone()
     } else {
@@ -173,7 +195,13 @@ fn phrase(skill: &Skill, rng: &mut StdRng) -> String {
     }
 }
 
-fn resume_text(title: &str, skills: &[&Skill], rng: &mut StdRng) -> String {
+fn resume_text(
+    title: &str,
+    skills: &[&Skill],
+    rng: &mut StdRng,
+    wording: Wording,
+    counts: &mut Counts,
+) -> String {
     let start = rng.gen_range(2008..2018);
     let switch = rng.gen_range(start + 1..2022);
     let mut lines = vec![
@@ -188,12 +216,18 @@ fn resume_text(title: &str, skills: &[&Skill], rng: &mut StdRng) -> String {
     let (first, rest) = skills.split_at(skills.len() / 2);
     for s in first {
         let t = SENTENCES[rng.gen_range(0..SENTENCES.len())];
-        lines.push(format!("- {}", t.replace("{}", &phrase(s, rng))));
+        lines.push(format!(
+            "- {}",
+            t.replace("{}", &phrase(s, rng, wording, counts))
+        ));
     }
     lines.push(format!("Associate, Other Company ({start} - {switch})"));
     for s in rest {
         let t = SENTENCES[rng.gen_range(0..SENTENCES.len())];
-        lines.push(format!("- {}", t.replace("{}", &phrase(s, rng))));
+        lines.push(format!(
+            "- {}",
+            t.replace("{}", &phrase(s, rng, wording, counts))
+        ));
     }
     lines.join("\n")
 }
@@ -228,8 +262,15 @@ fn capitalise(s: &str) -> String {
     }
 }
 
-/// `jobs` queries of [`per_query`] resumes each, in a seeded random order.
-pub fn generate(occupations: &[Occupation], jobs: usize, seed: u64) -> Vec<Query> {
+/// `jobs` queries of [`per_query`] resumes each, in a seeded random order,
+/// and how many skill mentions were written in the resumes' own words.
+pub fn generate(
+    occupations: &[Occupation],
+    jobs: usize,
+    seed: u64,
+    wording: Wording,
+) -> (Vec<Query>, Counts) {
+    let mut counts: Counts = (0, 0);
     let mut rng = StdRng::seed_from_u64(seed);
     let mut picked: Vec<&Occupation> = occupations.iter().collect();
     picked.shuffle(&mut rng);
@@ -288,7 +329,7 @@ pub fn generate(occupations: &[Occupation], jobs: usize, seed: u64) -> Vec<Query
                     1 | 0 if n_nb > 0 => format!("Specialist in {}", nb.name),
                     _ => format!("Specialist in {}", fa.name),
                 };
-                let text = resume_text(&own_title, &skills, &mut rng);
+                let text = resume_text(&own_title, &skills, &mut rng, wording, &mut counts);
                 resumes.push(Judged {
                     candidate: blind(next_id, &own_title, text.clone()),
                     text,
@@ -308,7 +349,7 @@ pub fn generate(occupations: &[Occupation], jobs: usize, seed: u64) -> Vec<Query
             resumes,
         });
     }
-    out
+    (out, counts)
 }
 
 fn sample_refs<'a>(from: &[&'a Skill], n: usize, rng: &mut StdRng) -> Vec<&'a Skill> {

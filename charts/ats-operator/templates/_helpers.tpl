@@ -168,6 +168,7 @@ ats.dev/shard: {{ default "default" .inst.shard }}
 {{- end }}
 {{- with $v.scoring.semantic.modelDir }}
 - --model-dir={{ . }}
+- --semantic-engine={{ $v.scoring.semantic.engine | default "static" }}
 {{- end }}
 {{- range $k, $val := $v.extraArgs }}
 {{- if or (eq (toString $val) "") (kindIs "invalid" $val) }}

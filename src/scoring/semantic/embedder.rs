@@ -105,6 +105,41 @@ impl Embedder {
         Ok(enc.get_ids().to_vec())
     }
 
+    /// The tokenizer as loaded (padding and truncation set for batches).
+    pub fn tokenizer(&self) -> &Tokenizer {
+        &self.tokenizer
+    }
+
+    /// One vector per vocabulary id, for distilling a static model: each
+    /// token alone between the special tokens, `[SEP] token [CLS]` (Model2Vec
+    /// found the reversed order works better), mean of the three outputs.
+    /// Row-major, `vocab * dim` floats, in [`BATCH`]-independent chunks.
+    pub fn vocabulary_vectors(&self) -> Result<(usize, Vec<f32>), SemanticError> {
+        let special = |t: &str| {
+            self.tokenizer
+                .token_to_id(t)
+                .ok_or_else(|| SemanticError::Tokenizer(format!("no {t} token")))
+        };
+        let (cls, sep) = (special("[CLS]")?, special("[SEP]")?);
+        let vocab = u32::try_from(self.tokenizer.get_vocab_size(false))
+            .map_err(|_| SemanticError::Tokenizer("vocabulary too large".into()))?;
+        let mut out = Vec::with_capacity(vocab as usize * self.dim);
+        // Equal lengths: no padding, so each row depends on its token alone.
+        const CHUNK: u32 = 512;
+        let mut start = 0u32;
+        while start < vocab {
+            let end = start.saturating_add(CHUNK).min(vocab);
+            let ids: Vec<u32> = (start..end).flat_map(|id| [sep, id, cls]).collect();
+            let n = (end - start) as usize;
+            let ids = Tensor::from_vec(ids, (n, 3), &self.device)?;
+            let hidden = self.model.forward(&ids, &ids.zeros_like()?, None)?;
+            let mean = hidden.mean(1)?;
+            out.extend(mean.flatten_all()?.to_vec1::<f32>()?);
+            start = end;
+        }
+        Ok((vocab as usize, out))
+    }
+
     /// Unit-length embeddings, one per text, in batches of [`BATCH`]. Texts
     /// are batched by length (less padding to compute), a stable order that
     /// depends on the texts alone.

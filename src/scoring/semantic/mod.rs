@@ -1,6 +1,7 @@
 //! The optional semantic component (`semantic: true` in a profile):
 //! all-MiniLM-L6-v2 sentence embeddings, computed on the CPU with candle from a
-//! local model directory (`--model-dir`), never downloaded at run time.
+//! local model directory (`--model-dir`), never downloaded at run time; by
+//! default through a static table distilled from it (`--semantic-engine`).
 //!
 //! The value is a pure function of the job's text and the resume's text (fixed
 //! tokenisation, fixed batching per document, f32), so the same inputs give
@@ -8,12 +9,15 @@
 
 pub mod cache;
 pub mod embedder;
+pub mod engine;
 pub mod profile;
 pub mod scorer;
 pub mod similarity;
+pub mod static_model;
 pub mod text;
 
 pub use embedder::Embedder;
+pub use engine::{Engine, EngineKind};
 pub use profile::{DEFAULT_WEIGHT, model_condition, tag_identity, validate, weight};
 pub use scorer::SemanticScorer;
 

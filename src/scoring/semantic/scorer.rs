@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use sha2::{Digest, Sha256};
 
 use super::cache::Bounded;
-use super::embedder::Embedder;
+use super::engine::{Engine, EngineKind};
 use super::text::{Requirement, job_requirements, resume_sentences};
 use super::{SemanticError, similarity};
 use crate::model::{BlindCandidate, Job};
@@ -28,7 +28,7 @@ struct JobVectors {
 }
 
 pub struct SemanticScorer {
-    embedder: Embedder,
+    engine: Engine,
     jobs: Bounded<String, Arc<JobVectors>>,
     resumes: Bounded<String, Arc<Vec<Vec<f32>>>>,
     pairs: Bounded<(String, String), Option<u8>>,
@@ -39,7 +39,7 @@ pub struct SemanticScorer {
 impl std::fmt::Debug for SemanticScorer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SemanticScorer")
-            .field("model_id", &self.embedder.model_id())
+            .field("model_id", &self.engine.model_id())
             .finish_non_exhaustive()
     }
 }
@@ -55,14 +55,14 @@ fn digest(parts: impl IntoIterator<Item = impl AsRef<[u8]>>) -> String {
 }
 
 impl SemanticScorer {
-    /// Loads the model from `dir` (see [`Embedder::load`]).
-    pub fn load(dir: &Path) -> Result<Self, SemanticError> {
-        Ok(Self::new(Embedder::load(dir)?))
+    /// Loads the model from `dir` (see [`Engine::load`]).
+    pub fn load(dir: &Path, kind: EngineKind) -> Result<Self, SemanticError> {
+        Ok(Self::new(Engine::load(dir, kind)?))
     }
 
-    pub fn new(embedder: Embedder) -> Self {
+    pub fn new(engine: Engine) -> Self {
         SemanticScorer {
-            embedder,
+            engine,
             jobs: Bounded::new(JOBS),
             resumes: Bounded::new(RESUMES),
             pairs: Bounded::new(PAIRS),
@@ -72,11 +72,11 @@ impl SemanticScorer {
     }
 
     pub fn model_id(&self) -> &str {
-        self.embedder.model_id()
+        self.engine.model_id()
     }
 
-    pub fn embedder(&self) -> &Embedder {
-        &self.embedder
+    pub fn engine(&self) -> &Engine {
+        &self.engine
     }
 
     /// Pair values served from the cache, and computed.
@@ -113,7 +113,7 @@ impl SemanticScorer {
         }
         let texts: Vec<&str> = reqs.iter().map(|r| r.text.as_str()).collect();
         let v = Arc::new(JobVectors {
-            vectors: self.embedder.embed(&texts)?,
+            vectors: self.engine.embed(&texts)?,
             weights: reqs.iter().map(|r| r.weight).collect(),
         });
         self.jobs.put(key.to_string(), v.clone());
@@ -129,7 +129,7 @@ impl SemanticScorer {
             return Ok(v);
         }
         let texts: Vec<&str> = sentences.iter().map(String::as_str).collect();
-        let v = Arc::new(self.embedder.embed(&texts)?);
+        let v = Arc::new(self.engine.embed(&texts)?);
         self.resumes.put(key.to_string(), v.clone());
         Ok(v)
     }
@@ -154,7 +154,12 @@ impl SemanticScorer {
         self.misses.fetch_add(1, Ordering::Relaxed);
         let job_v = self.job_vectors(&pair.0, &reqs)?;
         let resume_v = self.resume_vectors(&pair.1, &sentences)?;
-        let v = similarity::value(&job_v.vectors, &job_v.weights, &resume_v);
+        let v = similarity::value(
+            &job_v.vectors,
+            &job_v.weights,
+            &resume_v,
+            self.engine.bounds(),
+        );
         self.pairs.put(pair, v);
         Ok(v)
     }
