@@ -423,7 +423,12 @@ fn static_engine_matches_paraphrases_like_the_transformer() {
     let cos = |a: usize, b: usize| similarity::cosine(&v[a], &v[b]);
     // Transformer: 0.70, 0.15, 0.00; distilled (measured): 0.64, 0.12, 0.06.
     assert!(cos(0, 1) > 0.55, "{}", cos(0, 1));
-    assert!(cos(0, 2) < 0.2 && cos(1, 2) < 0.2, "{} {}", cos(0, 2), cos(1, 2));
+    assert!(
+        cos(0, 2) < 0.2 && cos(1, 2) < 0.2,
+        "{} {}",
+        cos(0, 2),
+        cos(1, 2)
+    );
     // Paraphrases the taxonomy does not know, against unrelated sentences
     // (measured, static / transformer: 0.646 / 0.615, 0.565 / 0.689,
     // 0.528 / 0.513; unrelated at or below 0.085 for both).
@@ -496,5 +501,9 @@ fn damaged_static_table_is_distilled_again() {
     std::fs::write(table_path(dir.path(), &source), b"not a table").unwrap();
     let (fresh, distilled) = StaticEmbedder::load_or_distill(dir.path(), t).unwrap();
     assert!(distilled);
-    assert_eq!(fresh.model_id(), s.model_id(), "distilling is deterministic");
+    assert_eq!(
+        fresh.model_id(),
+        s.model_id(),
+        "distilling is deterministic"
+    );
 }

@@ -181,12 +181,12 @@ pub type Counts = (usize, usize);
 
 fn phrase(skill: &Skill, rng: &mut StdRng, wording: Wording, counts: &mut Counts) -> String {
     counts.1 += 1;
-    if wording == Wording::OwnWords && rng.gen_bool(OWN_WORDS) {
-        if let Some(p) = super::paraphrase::outside_taxonomy(&skill.label, |n| rng.gen_range(0..n))
-        {
-            counts.0 += 1;
-            return p;
-        }
+    if wording == Wording::OwnWords
+        && rng.gen_bool(OWN_WORDS)
+        && let Some(p) = super::paraphrase::outside_taxonomy(&skill.label, |n| rng.gen_range(0..n))
+    {
+        counts.0 += 1;
+        return p;
     }
     if !skill.alts.is_empty() && rng.gen_bool(PARAPHRASE) {
         skill.alts[rng.gen_range(0..skill.alts.len())].clone()

@@ -269,6 +269,9 @@ impl OperatorProcess {
             .arg(ledger)
             .args(extra)
             .env("KUBECONFIG", kubeconfig_path())
+            // scripts/test.sh exports the model for tests/semantic.rs; an
+            // operator process loads it only when a test passes --model-dir.
+            .env_remove("ATS_MODEL_DIR")
             .env("POD_NAME", identity)
             .env(
                 "RUST_LOG",

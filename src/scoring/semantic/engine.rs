@@ -23,8 +23,8 @@ pub enum EngineKind {
 }
 
 pub enum Engine {
-    Transformer(Embedder),
-    Static(StaticEmbedder),
+    Transformer(Box<Embedder>),
+    Static(Box<StaticEmbedder>),
 }
 
 impl std::fmt::Debug for Engine {
@@ -39,7 +39,7 @@ impl Engine {
     pub fn load(dir: &Path, kind: EngineKind) -> Result<Self, SemanticError> {
         let embedder = Embedder::load(dir)?;
         Ok(match kind {
-            EngineKind::Transformer => Engine::Transformer(embedder),
+            EngineKind::Transformer => Engine::Transformer(Box::new(embedder)),
             EngineKind::Static => {
                 let started = std::time::Instant::now();
                 let (s, distilled) = StaticEmbedder::load_or_distill(dir, &embedder)?;
@@ -50,7 +50,7 @@ impl Engine {
                         "distilled the static embedding table from the transformer"
                     );
                 }
-                Engine::Static(s)
+                Engine::Static(Box::new(s))
             }
         })
     }
