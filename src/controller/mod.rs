@@ -19,6 +19,7 @@ pub mod shutdown;
 pub mod standby;
 pub mod status;
 pub mod sync;
+pub mod webhooks;
 
 use std::collections::HashMap;
 use std::future::Future;

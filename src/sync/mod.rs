@@ -1,6 +1,7 @@
 //! Sync workers: pull, map, score, write back, record.
 
 pub mod decide;
+pub mod deliveries;
 pub mod fence;
 pub mod gate;
 pub mod pipeline;

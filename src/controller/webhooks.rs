@@ -1,0 +1,237 @@
+//! The controller's side of webhooks: where a connection's deliveries go, the
+//! keys that verify them, and which syncs process them.
+//!
+//! The sync reconciler (leader only) keeps one [`Route`] per connection
+//! that has syncs: the vendor, the verification keys (read from Secrets
+//! that carry the credentials label, like every Secret the operator reads),
+//! and each sync's worker signal. The HTTP intake reads routes from memory, so
+//! a delivery costs no API call before the ledger write.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::Secret;
+use tokio::sync::Notify;
+
+use super::resolve::{Problem, credentials_allowed};
+use crate::api::AtsConnection;
+use crate::model::VendorKind;
+use crate::sync::SyncKey;
+use crate::vendors::SecretValue;
+use crate::webhooks::Refusal;
+
+/// The path of a connection's webhook on the operator's HTTP port.
+pub fn path(namespace: &str, connection: &str) -> String {
+    format!("/webhooks/{namespace}/{connection}")
+}
+
+/// The URL to register with the vendor: the public base URL and the path,
+/// or the path alone when no base is given.
+pub fn url(public_base_url: Option<&str>, namespace: &str, connection: &str) -> String {
+    match public_base_url.map(|b| b.trim_end_matches('/')) {
+        Some(base) if !base.is_empty() => format!("{base}{}", path(namespace, connection)),
+        _ => path(namespace, connection),
+    }
+}
+
+/// The Secret the operator owns for a sync's registered signing tokens (Lever
+/// returns one per webhook, once): keys are registration ids.
+pub fn tokens_secret_name(sync: &str) -> String {
+    format!("{sync}-webhook-tokens")
+}
+
+/// The keys a delivery for `conn` may be signed with: the Secret key
+/// `spec.webhookSecretRef` names; for Workable without one, the API token it
+/// signs with; and the tokens of webhooks the operator registered. An
+/// unreadable ref is a problem for the connection's syncs to show.
+pub fn keys(
+    conn: &AtsConnection,
+    webhook_secret: Option<&Secret>,
+    credentials: &BTreeMap<String, SecretValue>,
+    registered: &[Secret],
+) -> Result<Vec<SecretValue>, Problem> {
+    let mut out = Vec::new();
+    if let Some(r) = &conn.spec.webhook_secret_ref {
+        let Some(secret) = webhook_secret else {
+            return Err(Problem::invalid(format!(
+                "Secret {:?} (spec.webhookSecretRef of AtsConnection {}) not found",
+                r.name,
+                kube::ResourceExt::name_any(conn)
+            )));
+        };
+        if !credentials_allowed(secret) {
+            return Err(Problem::invalid(format!(
+                "Secret {:?} (spec.webhookSecretRef) is not labelled {}={}",
+                r.name,
+                crate::api::CREDENTIALS_LABEL,
+                crate::api::CREDENTIALS_LABEL_VALUE
+            )));
+        }
+        match secret_value(secret, &r.key) {
+            Some(v) => out.push(v),
+            None => {
+                return Err(Problem::invalid(format!(
+                    "Secret {:?} has no non-empty key {:?} (spec.webhookSecretRef)",
+                    r.name, r.key
+                )));
+            }
+        }
+    } else if conn.spec.vendor == VendorKind::Workable
+        && let Some(token) = credentials.get("apiKey")
+    {
+        out.push(token.clone());
+    }
+    for s in registered.iter().filter(|s| credentials_allowed(s)) {
+        for (_, v) in s.data.iter().flatten() {
+            let v = String::from_utf8_lossy(&v.0).trim().to_string();
+            if !v.is_empty() {
+                out.push(SecretValue::new(v));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn secret_value(secret: &Secret, key: &str) -> Option<SecretValue> {
+    let v = secret.data.as_ref()?.get(key)?;
+    let v = String::from_utf8_lossy(&v.0).trim().to_string();
+    (!v.is_empty()).then(|| SecretValue::new(v))
+}
+
+/// A connection's deliveries: how to verify them, and the syncs they feed.
+#[derive(Clone)]
+pub struct Route {
+    pub vendor: VendorKind,
+    pub keys: Vec<SecretValue>,
+    /// Each sync using the connection, and its worker's delivery signal.
+    pub syncs: BTreeMap<SyncKey, Arc<Notify>>,
+}
+
+/// Refusals by connection since the start, for status and metrics.
+#[derive(Default)]
+pub struct Refusals {
+    counts: std::sync::Mutex<HashMap<(String, String), BTreeMap<Refusal, u64>>>,
+}
+
+impl Refusals {
+    pub fn add(&self, namespace: &str, connection: &str, r: Refusal) {
+        let mut m = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let e = m
+            .entry((namespace.to_string(), connection.to_string()))
+            .or_default()
+            .entry(r)
+            .or_default();
+        *e = e.saturating_add(1);
+    }
+
+    /// By reason name, as status shows them.
+    pub fn of(&self, namespace: &str, connection: &str) -> BTreeMap<String, u64> {
+        let m = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        m.get(&(namespace.to_string(), connection.to_string()))
+            .map(|c| {
+                c.iter()
+                    .map(|(r, n)| (r.as_str().to_string(), *n))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{AtsConnectionSpec, SecretKeyRef};
+    use k8s_openapi::ByteString;
+
+    fn secret(name: &str, labelled: bool, data: &[(&str, &str)]) -> Secret {
+        let mut s = Secret::default();
+        s.metadata.name = Some(name.into());
+        if labelled {
+            s.metadata.labels = Some(
+                [(
+                    crate::api::CREDENTIALS_LABEL.to_string(),
+                    crate::api::CREDENTIALS_LABEL_VALUE.to_string(),
+                )]
+                .into(),
+            );
+        }
+        s.data = Some(
+            data.iter()
+                .map(|(k, v)| (k.to_string(), ByteString(v.as_bytes().to_vec())))
+                .collect(),
+        );
+        s
+    }
+
+    fn conn(vendor: VendorKind, r: Option<SecretKeyRef>) -> AtsConnection {
+        AtsConnection::new(
+            "c",
+            AtsConnectionSpec {
+                vendor,
+                webhook_secret_ref: r,
+                ..Default::default()
+            },
+        )
+    }
+
+    #[test]
+    fn urls_and_paths() {
+        assert_eq!(path("t", "gh"), "/webhooks/t/gh");
+        assert_eq!(
+            url(Some("https://ats.example.com/"), "t", "gh"),
+            "https://ats.example.com/webhooks/t/gh"
+        );
+        assert_eq!(url(None, "t", "gh"), "/webhooks/t/gh");
+        assert_eq!(tokens_secret_name("nightly"), "nightly-webhook-tokens");
+    }
+
+    #[test]
+    fn keys_come_from_labelled_secrets_only() {
+        let r = SecretKeyRef {
+            name: "hook".into(),
+            key: "secret".into(),
+        };
+        let c = conn(VendorKind::Greenhouse, Some(r));
+        let ok = secret("hook", true, &[("secret", " s3cret\n")]);
+        let k = keys(&c, Some(&ok), &BTreeMap::new(), &[]).unwrap();
+        assert_eq!(k.len(), 1);
+        assert_eq!(k[0].expose(), "s3cret");
+        // Unlabelled, missing, or without the key: a problem, never a value in it.
+        let bare = secret("hook", false, &[("secret", "s3cret")]);
+        let e = keys(&c, Some(&bare), &BTreeMap::new(), &[]).unwrap_err();
+        assert!(e.message.contains("not labelled") && !e.message.contains("s3cret"));
+        assert!(keys(&c, None, &BTreeMap::new(), &[]).is_err());
+        let empty = secret("hook", true, &[("other", "x")]);
+        assert!(keys(&c, Some(&empty), &BTreeMap::new(), &[]).is_err());
+        // Greenhouse without a ref: no keys (deliveries are refused).
+        let none = conn(VendorKind::Greenhouse, None);
+        assert!(keys(&none, None, &BTreeMap::new(), &[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn workable_signs_with_its_api_token_and_lever_with_registered_tokens() {
+        let creds = BTreeMap::from([("apiKey".to_string(), SecretValue::new("tok"))]);
+        let w = keys(&conn(VendorKind::Workable, None), None, &creds, &[]).unwrap();
+        assert_eq!(w.iter().map(|k| k.expose()).collect::<Vec<_>>(), ["tok"]);
+        let reg = secret("s-webhook-tokens", true, &[("id1", "t1"), ("id2", "t2")]);
+        let l = keys(&conn(VendorKind::Lever, None), None, &creds, &[reg]).unwrap();
+        assert_eq!(
+            l.iter().map(|k| k.expose()).collect::<Vec<_>>(),
+            ["t1", "t2"]
+        );
+    }
+
+    #[test]
+    fn refusals_count_by_connection() {
+        let r = Refusals::default();
+        r.add("t", "gh", Refusal::BadSignature);
+        r.add("t", "gh", Refusal::BadSignature);
+        r.add("t", "gh", Refusal::Stale);
+        r.add("u", "gh", Refusal::Stale);
+        assert_eq!(
+            r.of("t", "gh"),
+            BTreeMap::from([("BadSignature".into(), 2), ("Stale".into(), 1)])
+        );
+        assert!(r.of("t", "other").is_empty());
+    }
+}
