@@ -137,6 +137,170 @@ impl Refusals {
     }
 }
 
+/// Where a delivery arriving at this replica goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LeaderRoute {
+    /// This replica leads: verify, record, process.
+    Here,
+    /// Another replica leads and published its address: forward there.
+    Forward(String),
+    /// No leader known (an election in progress): 503, the vendor retries.
+    Unknown,
+}
+
+/// Reads the Lease to find the leader's webhook address (cached briefly: a
+/// burst of deliveries reads it once).
+struct LeaseLookup {
+    api: kube::Api<k8s_openapi::api::coordination::v1::Lease>,
+    name: String,
+    identity: String,
+    cached: tokio::sync::Mutex<Option<(std::time::Instant, Option<String>)>>,
+}
+
+/// How long a standby trusts the leader address it read.
+const LEASE_CACHE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The webhook intake's view of the operator, shared by the HTTP server
+/// (which outlives leadership terms) and the controllers of the current term.
+pub struct Hub {
+    routes: std::sync::RwLock<HashMap<(String, String), Route>>,
+    /// The ledger while this replica leads; `None` on a standby.
+    leading: std::sync::RwLock<Option<Arc<crate::ledger::Ledger>>>,
+    pub refusals: Refusals,
+    lease: Option<LeaseLookup>,
+    /// Unprocessed deliveries a sync may hold before new ones get 503.
+    pub max_pending: u32,
+}
+
+/// Default bound of a sync's unprocessed deliveries.
+pub const DEFAULT_MAX_PENDING: u32 = 1000;
+
+impl Hub {
+    pub fn new(
+        client: Option<kube::Client>,
+        leader: Option<&super::leadership::LeaderConfig>,
+        max_pending: u32,
+    ) -> Arc<Self> {
+        let lease = match (client, leader) {
+            (Some(c), Some(cfg)) => Some(LeaseLookup {
+                api: kube::Api::namespaced(c, &cfg.namespace),
+                name: cfg.lease_name.clone(),
+                identity: cfg.identity.clone(),
+                cached: tokio::sync::Mutex::new(None),
+            }),
+            _ => None,
+        };
+        Arc::new(Hub {
+            routes: Default::default(),
+            leading: Default::default(),
+            refusals: Refusals::default(),
+            lease,
+            max_pending: max_pending.max(1),
+        })
+    }
+
+    /// The controllers of a term start (`Some`) or stop (`None`) leading.
+    pub fn set_leading(&self, ledger: Option<Arc<crate::ledger::Ledger>>) {
+        let mut l = self.leading.write().unwrap_or_else(|e| e.into_inner());
+        *l = ledger;
+        if l.is_none() {
+            self.routes
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .clear();
+        }
+    }
+
+    fn ledger(&self) -> Option<Arc<crate::ledger::Ledger>> {
+        self.leading
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Sets (or, with `None`, removes) one sync's part of its connection's route.
+    pub fn set_sync(
+        &self,
+        key: &SyncKey,
+        connection: &str,
+        route: Option<(VendorKind, Vec<SecretValue>, Arc<Notify>)>,
+    ) {
+        let mut routes = self.routes.write().unwrap_or_else(|e| e.into_inner());
+        // A sync may have moved to another connection: leave the others.
+        for ((ns, _), r) in routes.iter_mut() {
+            if *ns == key.namespace {
+                r.syncs.remove(key);
+            }
+        }
+        if let Some((vendor, keys, notify)) = route {
+            let r = routes
+                .entry((key.namespace.clone(), connection.to_string()))
+                .or_insert_with(|| Route {
+                    vendor,
+                    keys: Vec::new(),
+                    syncs: BTreeMap::new(),
+                });
+            r.vendor = vendor;
+            r.keys = keys;
+            r.syncs.insert(key.clone(), notify);
+        }
+        routes.retain(|_, r| !r.syncs.is_empty());
+    }
+
+    pub async fn leader(&self) -> LeaderRoute {
+        if self.ledger().is_some() {
+            return LeaderRoute::Here;
+        }
+        let Some(l) = &self.lease else {
+            return LeaderRoute::Unknown;
+        };
+        let mut cached = l.cached.lock().await;
+        if let Some((at, addr)) = cached.as_ref()
+            && at.elapsed() < LEASE_CACHE
+        {
+            return addr
+                .clone()
+                .map_or(LeaderRoute::Unknown, LeaderRoute::Forward);
+        }
+        let addr = match l.api.get_opt(&l.name).await {
+            Ok(Some(lease)) => super::leadership::forward_address(&lease, &l.identity),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the leader Lease to forward a webhook");
+                None
+            }
+        };
+        *cached = Some((std::time::Instant::now(), addr.clone()));
+        addr.map_or(LeaderRoute::Unknown, LeaderRoute::Forward)
+    }
+
+    /// The vendor and keys of a connection; `None`: unknown here, or no key
+    /// to verify with.
+    pub fn keys(
+        &self,
+        namespace: &str,
+        connection: &str,
+    ) -> Option<(VendorKind, Vec<SecretValue>)> {
+        let routes = self.routes.read().unwrap_or_else(|e| e.into_inner());
+        let r = routes.get(&(namespace.to_string(), connection.to_string()))?;
+        (!r.keys.is_empty()).then(|| (r.vendor, r.keys.clone()))
+    }
+
+    /// The syncs a connection's deliveries feed.
+    pub fn syncs(&self, namespace: &str, connection: &str) -> Vec<(SyncKey, Arc<Notify>)> {
+        let routes = self.routes.read().unwrap_or_else(|e| e.into_inner());
+        routes
+            .get(&(namespace.to_string(), connection.to_string()))
+            .map(|r| {
+                r.syncs
+                    .iter()
+                    .map(|(k, n)| (k.clone(), n.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
