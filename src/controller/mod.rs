@@ -93,6 +93,8 @@ pub struct Context {
     pub shard: Option<String>,
     /// See [`Options::semantic`].
     pub semantic: Option<Arc<crate::scoring::semantic::SemanticScorer>>,
+    /// Webhook routes and signals, shared with the HTTP server.
+    pub webhooks: Arc<webhooks::Hub>,
 }
 
 /// How the operator runs.
@@ -161,6 +163,7 @@ impl Context {
         admin: policy::Admin,
         shard: Option<String>,
         semantic: Option<Arc<crate::scoring::semantic::SemanticScorer>>,
+        webhooks: Arc<webhooks::Hub>,
     ) -> Arc<Self> {
         let reporter = Reporter {
             controller: MANAGER.into(),
@@ -179,6 +182,7 @@ impl Context {
             verified: std::sync::Mutex::new(HashMap::new()),
             shard,
             semantic,
+            webhooks,
         })
     }
 
@@ -352,8 +356,13 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ControllerError> {
     let health = crate::http::health::Health::new();
+    let hub = webhooks::Hub::new(
+        Some(client.clone()),
+        opts.leader.as_ref(),
+        webhooks::DEFAULT_MAX_PENDING,
+    );
     let _server = match opts.metrics_addr {
-        Some(addr) => Some(crate::http::serve(addr, health.clone()).await?),
+        Some(addr) => Some(crate::http::serve(addr, health.clone(), hub.clone()).await?),
         None => None,
     };
     let (tx, rx) = tokio::sync::watch::channel(false);
@@ -368,7 +377,7 @@ pub async fn run(
             let stop = Box::pin(async move {
                 let _ = rx.wait_for(|s| *s).await;
             });
-            run_controllers(client, ledger, opts, gate, Fence::open(), stop, health).await
+            run_controllers(client, ledger, opts, gate, Fence::open(), stop, health, hub).await
         }
         Some(cfg) => {
             let check = standby::run(client.clone(), opts.clone(), cfg.clone(), health.clone());
@@ -382,6 +391,7 @@ pub async fn run(
                     fence,
                     stop,
                     health.clone(),
+                    hub.clone(),
                 )
             })
             .await;
@@ -400,6 +410,7 @@ async fn run_controllers(
     fence: Fence,
     stop_signal: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
     health: Arc<crate::http::health::Health>,
+    hub: Arc<webhooks::Hub>,
 ) {
     // Not ready until the caches list; over when this function returns.
     let term = health.begin_term();
@@ -435,7 +446,10 @@ async fn run_controllers(
         admin,
         opts.shard.clone(),
         opts.semantic.clone(),
+        hub.clone(),
     );
+    // Deliveries are accepted while this term leads.
+    hub.set_leading(Some(ctx.ledger.clone()));
 
     // Secrets are watched only where they opted in (the label), and an event
     // reaches only the connections that name the Secret, and their syncs.
@@ -449,7 +463,11 @@ async fn run_controllers(
             .into_iter()
             .filter(|c| {
                 c.namespace().as_deref() == Some(ns.as_str())
-                    && c.spec.auth.secret_name == sec.name_any()
+                    && (c.spec.auth.secret_name == sec.name_any()
+                        || c.spec
+                            .webhook_secret_ref
+                            .as_ref()
+                            .is_some_and(|r| r.name == sec.name_any()))
             })
             .collect::<Vec<_>>()
     };
@@ -563,6 +581,7 @@ async fn run_controllers(
     )
     .await;
     chores.abort();
+    hub.set_leading(None);
     let workers: Vec<WorkerHandle> = ctx.workers.lock().await.drain().map(|(_, w)| w).collect();
     shutdown::stop_workers(workers).await;
     info!("controllers stopped");

@@ -128,6 +128,7 @@ pub async fn forget(ctx: &Context, key: &SyncKey) {
         info!(tenant = %key.namespace, sync = %key.name, "sync gone; worker stopped");
     }
     ctx.forget_slot(key);
+    ctx.webhooks.forget(key);
     crate::metrics::global().forget_sync(key);
 }
 
@@ -318,6 +319,7 @@ async fn apply(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, Controll
                         fence: ctx.fence.clone(),
                         clients: ctx.clients.clone(),
                         semantic: ctx.semantic.clone(),
+                        deliveries: Some(ctx.webhooks.signal(&key)),
                     };
                     let st = sync.status.clone().unwrap_or_default();
                     // Unchanged since its last run: keep the schedule (an operator
@@ -364,6 +366,8 @@ async fn apply(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, Controll
         action
     };
 
+    let hook_url = webhook_route(&ctx, &sync, connection.as_ref(), resolved.as_ref().ok()).await?;
+
     let slot = ctx.slot(&key);
     let (new_problem, triggered) = {
         let mut slot = slot.lock().await;
@@ -379,6 +383,16 @@ async fn apply(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, Controll
             .as_ref()
             .is_ok_and(|spec| spec.connection.quotes_vendor_text());
         view.suspended = sync.spec.suspend;
+        match (&hook_url, &mut view.webhooks) {
+            (Some(url), Some(w)) => w.url = Some(url.clone()),
+            (Some(url), w) => {
+                *w = Some(crate::api::WebhookStatus {
+                    url: Some(url.clone()),
+                    ..Default::default()
+                })
+            }
+            (None, w) => *w = None,
+        }
         let problem = resolved.as_ref().err().cloned();
         let new_problem = problem.clone().filter(|p| view.problem.as_ref() != Some(p));
         view.problem = problem;
@@ -458,6 +472,60 @@ async fn apply(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, Controll
         Err(p) if !p.stalled => Action::requeue(Duration::from_secs(30)),
         _ => Action::requeue(RECHECK),
     })
+}
+
+/// Keeps the sync's part of its connection's webhook route: the keys that
+/// verify deliveries (from labelled Secrets only), or no route when the sync
+/// cannot run. Returns the URL to show in status, when the sync asks for
+/// webhooks or its connection has a webhook secret.
+async fn webhook_route(
+    ctx: &Context,
+    sync: &AtsSync,
+    connection: Option<&AtsConnection>,
+    spec: Option<&crate::sync::SyncSpec>,
+) -> Result<Option<String>, ControllerError> {
+    use super::webhooks;
+    let key = key_of(sync);
+    let (Some(conn), Some(spec)) = (connection, spec) else {
+        ctx.webhooks.set_sync(&key, "", None);
+        return Ok(None);
+    };
+    let ns = &key.namespace;
+    let webhook_secret = match &conn.spec.webhook_secret_ref {
+        Some(r) => super::credentials::fetch_secret(&ctx.client, ns, &r.name).await?,
+        None => None,
+    };
+    let tokens =
+        super::credentials::fetch_secret(&ctx.client, ns, &webhooks::tokens_secret_name(&key.name))
+            .await?;
+    let keys = webhooks::keys(
+        conn,
+        webhook_secret.as_ref(),
+        &spec.connection.credentials,
+        tokens.as_slice(),
+    );
+    let wanted = sync.spec.webhooks.is_some() || conn.spec.webhook_secret_ref.is_some();
+    match keys {
+        Ok(keys) if !keys.is_empty() => {
+            ctx.webhooks
+                .set_sync(&key, &conn.name_any(), Some((conn.spec.vendor, keys)));
+        }
+        Ok(_) => ctx.webhooks.set_sync(&key, "", None),
+        Err(p) => {
+            warn!(message = %p.message, "webhook deliveries cannot be verified");
+            ctx.webhooks.set_sync(&key, "", None);
+        }
+    }
+    Ok(wanted.then(|| {
+        webhooks::url(
+            sync.spec
+                .webhooks
+                .as_ref()
+                .and_then(|w| w.public_base_url.as_deref()),
+            ns,
+            &conn.name_any(),
+        )
+    }))
 }
 
 /// Renders and applies the status of `key` if it changed.

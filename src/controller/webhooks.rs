@@ -103,8 +103,8 @@ fn secret_value(secret: &Secret, key: &str) -> Option<SecretValue> {
 pub struct Route {
     pub vendor: VendorKind,
     pub keys: Vec<SecretValue>,
-    /// Each sync using the connection, and its worker's delivery signal.
-    pub syncs: BTreeMap<SyncKey, Arc<Notify>>,
+    /// Each sync using the connection.
+    pub syncs: std::collections::BTreeSet<SyncKey>,
 }
 
 /// Refusals by connection since the start, for status and metrics.
@@ -167,6 +167,8 @@ pub struct Hub {
     /// The ledger while this replica leads; `None` on a standby.
     leading: std::sync::RwLock<Option<Arc<crate::ledger::Ledger>>>,
     pub refusals: Refusals,
+    /// Each sync worker's signal: deliveries are waiting in the ledger.
+    signals: std::sync::Mutex<HashMap<SyncKey, Arc<Notify>>>,
     lease: Option<LeaseLookup>,
     /// Unprocessed deliveries a sync may hold before new ones get 503.
     pub max_pending: u32,
@@ -194,6 +196,7 @@ impl Hub {
             routes: Default::default(),
             leading: Default::default(),
             refusals: Refusals::default(),
+            signals: Default::default(),
             lease,
             max_pending: max_pending.max(1),
         })
@@ -218,12 +221,25 @@ impl Hub {
             .clone()
     }
 
+    /// The signal of a sync's worker (the same for the sync's lifetime).
+    pub fn signal(&self, key: &SyncKey) -> Arc<Notify> {
+        let mut m = self.signals.lock().unwrap_or_else(|e| e.into_inner());
+        m.entry(key.clone()).or_default().clone()
+    }
+
+    /// A sync is gone: no route, no signal.
+    pub fn forget(&self, key: &SyncKey) {
+        self.set_sync(key, "", None);
+        let mut m = self.signals.lock().unwrap_or_else(|e| e.into_inner());
+        m.remove(key);
+    }
+
     /// Sets (or, with `None`, removes) one sync's part of its connection's route.
     pub fn set_sync(
         &self,
         key: &SyncKey,
         connection: &str,
-        route: Option<(VendorKind, Vec<SecretValue>, Arc<Notify>)>,
+        route: Option<(VendorKind, Vec<SecretValue>)>,
     ) {
         let mut routes = self.routes.write().unwrap_or_else(|e| e.into_inner());
         // A sync may have moved to another connection: leave the others.
@@ -232,17 +248,17 @@ impl Hub {
                 r.syncs.remove(key);
             }
         }
-        if let Some((vendor, keys, notify)) = route {
+        if let Some((vendor, keys)) = route {
             let r = routes
                 .entry((key.namespace.clone(), connection.to_string()))
                 .or_insert_with(|| Route {
                     vendor,
                     keys: Vec::new(),
-                    syncs: BTreeMap::new(),
+                    syncs: Default::default(),
                 });
             r.vendor = vendor;
             r.keys = keys;
-            r.syncs.insert(key.clone(), notify);
+            r.syncs.insert(key.clone());
         }
         routes.retain(|_, r| !r.syncs.is_empty());
     }
@@ -287,16 +303,11 @@ impl Hub {
     }
 
     /// The syncs a connection's deliveries feed.
-    pub fn syncs(&self, namespace: &str, connection: &str) -> Vec<(SyncKey, Arc<Notify>)> {
+    pub fn syncs(&self, namespace: &str, connection: &str) -> Vec<SyncKey> {
         let routes = self.routes.read().unwrap_or_else(|e| e.into_inner());
         routes
             .get(&(namespace.to_string(), connection.to_string()))
-            .map(|r| {
-                r.syncs
-                    .iter()
-                    .map(|(k, n)| (k.clone(), n.clone()))
-                    .collect()
-            })
+            .map(|r| r.syncs.iter().cloned().collect())
             .unwrap_or_default()
     }
 }

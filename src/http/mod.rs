@@ -47,7 +47,8 @@ impl Drop for Server {
 }
 
 /// The routes, for `health` and the process's metrics.
-pub fn router(health: Arc<Health>) -> Router {
+pub fn router(health: Arc<Health>, hub: Arc<crate::controller::webhooks::Hub>) -> Router {
+    let _ = &hub;
     let registry =
         crate::metrics::global().registry(vec![Box::new(SyncConditions::new(health.clone()))]);
     Router::new()
@@ -63,14 +64,18 @@ pub fn router(health: Arc<Health>) -> Router {
 /// Binds `addr` (a failure is a start-up error) and serves until dropped.
 /// Logs the bound address (`... on http://ADDR`): with port 0 that is how a
 /// test finds it.
-pub async fn serve(addr: SocketAddr, health: Arc<Health>) -> Result<Server, HttpError> {
+pub async fn serve(
+    addr: SocketAddr,
+    health: Arc<Health>,
+    hub: Arc<crate::controller::webhooks::Hub>,
+) -> Result<Server, HttpError> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| HttpError::Bind { addr, source })?;
     let bound = listener
         .local_addr()
         .map_err(|source| HttpError::Bind { addr, source })?;
-    let app = router(health);
+    let app = router(health, hub);
     let task = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "the metrics and health server stopped");
@@ -116,7 +121,8 @@ mod tests {
     #[tokio::test]
     async fn serves_health_readiness_and_metrics_on_one_port() {
         let health = Health::new();
-        let server = serve("127.0.0.1:0".parse().unwrap(), health.clone())
+        let hub = crate::controller::webhooks::Hub::new(None, None, 10);
+        let server = serve("127.0.0.1:0".parse().unwrap(), health.clone(), hub)
             .await
             .unwrap();
         assert_ne!(server.addr.port(), 0, "the bound port is reported");
@@ -148,7 +154,11 @@ mod tests {
     async fn a_port_in_use_is_a_clear_error() {
         let taken = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = taken.local_addr().unwrap();
-        let err = serve(addr, Health::new()).await.err().expect("bind fails");
+        let hub = crate::controller::webhooks::Hub::new(None, None, 10);
+        let err = serve(addr, Health::new(), hub)
+            .await
+            .err()
+            .expect("bind fails");
         let text = err.to_string();
         assert!(
             text.contains(&addr.to_string()) && text.contains("--metrics-addr"),

@@ -48,6 +48,8 @@ pub struct WorkerEnv {
     pub clients: Arc<vendors::registry::ClientRegistry>,
     /// The semantic component's model, when the operator has one.
     pub semantic: Option<Arc<crate::scoring::semantic::SemanticScorer>>,
+    /// Signalled when webhook deliveries for this sync wait in the ledger.
+    pub deliveries: Option<Arc<Notify>>,
 }
 
 /// When and how urgently the first run starts.
@@ -479,6 +481,7 @@ mod tests {
             fence: Fence::open(),
             clients: vendors::registry::ClientRegistry::new(),
             semantic: None,
+            deliveries: None,
         };
         let first = FirstRun {
             at: Utc::now(),
