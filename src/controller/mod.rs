@@ -365,6 +365,14 @@ pub async fn run(
         Some(addr) => Some(crate::http::serve(addr, health.clone(), hub.clone()).await?),
         None => None,
     };
+    // Standbys forward webhook deliveries to the leader's published address.
+    let mut opts = opts;
+    if let (Some(server), Some(cfg)) = (&_server, opts.leader.as_mut())
+        && cfg.advertise.is_none()
+    {
+        cfg.advertise =
+            webhooks::advertise_address(std::env::var("POD_IP").ok().as_deref(), server.addr);
+    }
     let (tx, rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;

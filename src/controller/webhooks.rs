@@ -34,6 +34,20 @@ pub fn url(public_base_url: Option<&str>, namespace: &str, connection: &str) -> 
     }
 }
 
+/// Where this replica is reached by the others: the Pod IP (the chart sets
+/// `POD_IP`) with the bound port, else the bound address when it names one.
+pub fn advertise_address(pod_ip: Option<&str>, bound: std::net::SocketAddr) -> Option<String> {
+    let ip = match pod_ip.and_then(|p| p.trim().parse::<std::net::IpAddr>().ok()) {
+        Some(ip) => ip,
+        None if !bound.ip().is_unspecified() => bound.ip(),
+        None => return None,
+    };
+    Some(format!(
+        "http://{}",
+        std::net::SocketAddr::new(ip, bound.port())
+    ))
+}
+
 /// The Secret the operator owns for a sync's registered signing tokens (Lever
 /// returns one per webhook, once): keys are registration ids.
 pub fn tokens_secret_name(sync: &str) -> String {
@@ -358,6 +372,21 @@ mod tests {
         );
         assert_eq!(url(None, "t", "gh"), "/webhooks/t/gh");
         assert_eq!(tokens_secret_name("nightly"), "nightly-webhook-tokens");
+        let any: std::net::SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        let lo: std::net::SocketAddr = "127.0.0.1:41234".parse().unwrap();
+        assert_eq!(
+            advertise_address(Some("10.1.2.3"), any).as_deref(),
+            Some("http://10.1.2.3:8080")
+        );
+        assert_eq!(
+            advertise_address(Some("fd00::5"), any).as_deref(),
+            Some("http://[fd00::5]:8080")
+        );
+        assert_eq!(advertise_address(None, any), None);
+        assert_eq!(
+            advertise_address(Some("junk"), lo).as_deref(),
+            Some("http://127.0.0.1:41234")
+        );
     }
 
     #[test]
