@@ -8,6 +8,7 @@
 //! `parse` (payloads) and `route` (the HTTP answers) build on it.
 
 pub mod parse;
+pub mod route;
 pub mod verify;
 
 use chrono::{DateTime, Utc};
