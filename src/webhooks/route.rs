@@ -25,7 +25,8 @@
 //! 7. Lever only: `triggeredAt` outside the window → 401 `Stale`; a token
 //!    accepted before with another body ([`SeenTokens`], then the ledger) →
 //!    401 `Replayed`;
-//! 8. [`Intake::accept`] records it durably → 202
+//! 8. [`Intake::accept`] records it durably → 202 (200 for Greenhouse and
+//!    Workable, which retry anything but 200: [`accepted_status`])
 //!    `{"status":"accepted","deliveryId":...,"duplicate":bool}`, or its
 //!    refusal (503 `QueueFull` with `Retry-After`, 401 `Replayed`...).
 //!
@@ -152,8 +153,8 @@ impl Default for IntakeOptions {
             lever_window: verify::LEVER_WINDOW,
             forward_timeout: Duration::from_secs(5),
             retry_after: Duration::from_secs(10),
-            // 200 deliveries a second over a 10-minute window (both sides).
-            seen_tokens: NonZeroUsize::new(120_000).unwrap_or(NonZeroUsize::MIN),
+            // About 5 minutes at 200 deliveries a second, ~11 MB at most.
+            seen_tokens: NonZeroUsize::new(65_536).unwrap_or(NonZeroUsize::MIN),
         }
     }
 }
@@ -416,9 +417,21 @@ async fn deliver(
                 s.seen.remember(ns, conn, &signed.token, &body_sha);
             }
             let answer = json!({"status": "accepted", "deliveryId": id, "duplicate": !new});
-            (StatusCode::ACCEPTED, axum::Json(answer)).into_response()
+            (accepted_status(vendor), axum::Json(answer)).into_response()
         }
         Err(r) => refuse(r),
+    }
+}
+
+/// The status of an accepted (or duplicate) delivery: 202, except where the
+/// vendor counts anything but 200 as a failure and would retry a delivery
+/// already recorded — Greenhouse ("a non HTTP 200 response" is retried 6
+/// times over 15 hours) and Workable ("response status should be 200").
+/// Lever retries only non-2xx.
+pub fn accepted_status(vendor: VendorKind) -> StatusCode {
+    match vendor {
+        VendorKind::Greenhouse | VendorKind::Workable => StatusCode::OK,
+        VendorKind::Lever | VendorKind::Ashby | VendorKind::SmartRecruiters => StatusCode::ACCEPTED,
     }
 }
 

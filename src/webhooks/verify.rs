@@ -213,7 +213,9 @@ pub fn replay_verdict(stored_body_sha: Option<&str>, this_body_sha: &str) -> Rep
 /// there); tokens older than the window are refused as stale anyway, so the
 /// capacity only needs to cover the window's deliveries.
 pub struct SeenTokens {
-    seen: Mutex<LruCache<(String, String, String), String>>,
+    /// Keyed by a digest of (namespace, connection, token): a fixed 32 bytes
+    /// per entry whatever the names, so the capacity bounds the memory.
+    seen: Mutex<LruCache<[u8; 32], String>>,
 }
 
 impl SeenTokens {
@@ -221,6 +223,18 @@ impl SeenTokens {
         SeenTokens {
             seen: Mutex::new(LruCache::new(capacity)),
         }
+    }
+
+    fn key(namespace: &str, connection: &str, token: &str) -> [u8; 32] {
+        // NUL cannot occur in Kubernetes names: the parts cannot run together.
+        Sha256::new()
+            .chain_update(namespace)
+            .chain_update([0])
+            .chain_update(connection)
+            .chain_update([0])
+            .chain_update(token)
+            .finalize()
+            .into()
     }
 
     /// The verdict for `token` of `namespace/connection` with this body.
@@ -231,11 +245,7 @@ impl SeenTokens {
         token: &str,
         body_sha: &str,
     ) -> ReplayVerdict {
-        let key = (
-            namespace.to_owned(),
-            connection.to_owned(),
-            token.to_owned(),
-        );
+        let key = Self::key(namespace, connection, token);
         let Ok(mut seen) = self.seen.lock() else {
             // A poisoned cache only loses the shortcut: the ledger decides.
             return ReplayVerdict::New;
@@ -247,14 +257,7 @@ impl SeenTokens {
     /// delivery's retry must reach the ledger again).
     pub fn remember(&self, namespace: &str, connection: &str, token: &str, body_sha: &str) {
         if let Ok(mut seen) = self.seen.lock() {
-            seen.put(
-                (
-                    namespace.to_owned(),
-                    connection.to_owned(),
-                    token.to_owned(),
-                ),
-                body_sha.to_owned(),
-            );
+            seen.put(Self::key(namespace, connection, token), body_sha.to_owned());
         }
     }
 }

@@ -196,17 +196,18 @@ fn assert_refused(a: &Answer, status: u16, reason: &str) {
 
 #[tokio::test]
 async fn accepted_once_then_duplicate_and_ping_answered() {
+    // Greenhouse and Workable get 200 (they retry anything else), Lever 202.
     let fake = Fake::new(Leader::Here);
     let addr = serve(fake.clone(), IntakeOptions::default()).await;
     let body = gh_body("candidate_stage_change");
     let a = post(addr, GH, &gh_headers(&body, "ev-1"), &body).await;
-    assert_eq!(a.status, 202, "{}", a.text);
+    assert_eq!(a.status, 200, "{}", a.text);
     assert_eq!(
         a.json,
         json!({"status": "accepted", "deliveryId": "ev-1", "duplicate": false})
     );
     let a = post(addr, GH, &gh_headers(&body, "ev-1"), &body).await;
-    assert_eq!(a.status, 202);
+    assert_eq!(a.status, 200);
     assert_eq!(a.json["duplicate"], true);
     assert_eq!(fake.accepted(), 1);
     let d = fake.accepted.lock().unwrap()[0].clone();
@@ -233,10 +234,17 @@ async fn accepted_once_then_duplicate_and_ping_answered() {
     let wk = r#"{"event_type":"candidate_created","data":{"id":"27273038"}}"#;
     let sig = hmac_hex(WK_SECRET, &[wk.as_bytes()]);
     let a = post(addr, WK, &[("x-workable-signature", sig)], wk).await;
-    assert_eq!(a.status, 202, "{}", a.text);
+    assert_eq!(a.status, 200, "{}", a.text);
     assert_eq!(a.json["deliveryId"], verify::body_sha256(wk.as_bytes()));
     assert_eq!(fake.accepted(), 3);
     assert!(fake.refusals().is_empty());
+}
+
+#[test]
+fn accepted_status_per_vendor() {
+    assert_eq!(accepted_status(VendorKind::Greenhouse), StatusCode::OK);
+    assert_eq!(accepted_status(VendorKind::Workable), StatusCode::OK);
+    assert_eq!(accepted_status(VendorKind::Lever), StatusCode::ACCEPTED);
 }
 
 #[tokio::test]
@@ -398,7 +406,7 @@ async fn a_standby_forwards_to_the_leader_once() {
 
     let body = gh_body("reject_candidate");
     let a = post(standby_addr, GH, &gh_headers(&body, "ev-f"), &body).await;
-    assert_eq!(a.status, 202, "{}", a.text);
+    assert_eq!(a.status, 200, "{}", a.text);
     assert_eq!(
         a.json,
         json!({"status": "accepted", "deliveryId": "ev-f", "duplicate": false})
