@@ -7,6 +7,10 @@
 //! This module holds the vendor-neutral event model; `verify` (signatures),
 //! `parse` (payloads) and `route` (the HTTP answers) build on it.
 
+pub mod parse;
+pub mod route;
+pub mod verify;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
