@@ -15,10 +15,12 @@ use tokio::sync::Notify;
 
 use super::resolve::{Problem, credentials_allowed};
 use crate::api::AtsConnection;
+use crate::ledger::Acceptance;
 use crate::model::VendorKind;
 use crate::sync::SyncKey;
 use crate::vendors::SecretValue;
-use crate::webhooks::Refusal;
+use crate::webhooks::route::{ConnectionKeys, Intake, Leader};
+use crate::webhooks::{Delivery, EventKind, Refusal};
 
 /// The path of a connection's webhook on the operator's HTTP port.
 pub fn path(namespace: &str, connection: &str) -> String {
@@ -151,17 +153,6 @@ impl Refusals {
     }
 }
 
-/// Where a delivery arriving at this replica goes.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum LeaderRoute {
-    /// This replica leads: verify, record, process.
-    Here,
-    /// Another replica leads and published its address: forward there.
-    Forward(String),
-    /// No leader known (an election in progress): 503, the vendor retries.
-    Unknown,
-}
-
 /// Reads the Lease to find the leader's webhook address (cached briefly: a
 /// burst of deliveries reads it once).
 struct LeaseLookup {
@@ -186,10 +177,14 @@ pub struct Hub {
     lease: Option<LeaseLookup>,
     /// Unprocessed deliveries a sync may hold before new ones get 503.
     pub max_pending: u32,
+    /// Largest delivery body accepted (413 above).
+    pub body_limit: usize,
 }
 
 /// Default bound of a sync's unprocessed deliveries.
 pub const DEFAULT_MAX_PENDING: u32 = 1000;
+/// Default limit of a delivery's body: 1 MiB.
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
 impl Hub {
     pub fn new(
@@ -213,6 +208,7 @@ impl Hub {
             signals: Default::default(),
             lease,
             max_pending: max_pending.max(1),
+            body_limit: DEFAULT_BODY_LIMIT,
         })
     }
 
@@ -277,20 +273,18 @@ impl Hub {
         routes.retain(|_, r| !r.syncs.is_empty());
     }
 
-    pub async fn leader(&self) -> LeaderRoute {
+    async fn leader_route(&self) -> Leader {
         if self.ledger().is_some() {
-            return LeaderRoute::Here;
+            return Leader::Here;
         }
         let Some(l) = &self.lease else {
-            return LeaderRoute::Unknown;
+            return Leader::Unknown;
         };
         let mut cached = l.cached.lock().await;
         if let Some((at, addr)) = cached.as_ref()
             && at.elapsed() < LEASE_CACHE
         {
-            return addr
-                .clone()
-                .map_or(LeaderRoute::Unknown, LeaderRoute::Forward);
+            return forward_to(addr.as_deref());
         }
         let addr = match l.api.get_opt(&l.name).await {
             Ok(Some(lease)) => super::leadership::forward_address(&lease, &l.identity),
@@ -301,12 +295,12 @@ impl Hub {
             }
         };
         *cached = Some((std::time::Instant::now(), addr.clone()));
-        addr.map_or(LeaderRoute::Unknown, LeaderRoute::Forward)
+        forward_to(addr.as_deref())
     }
 
     /// The vendor and keys of a connection; `None`: unknown here, or no key
     /// to verify with.
-    pub fn keys(
+    pub fn route_keys(
         &self,
         namespace: &str,
         connection: &str,
@@ -323,6 +317,97 @@ impl Hub {
             .get(&(namespace.to_string(), connection.to_string()))
             .map(|r| r.syncs.iter().cloned().collect())
             .unwrap_or_default()
+    }
+}
+
+fn forward_to(addr: Option<&str>) -> Leader {
+    match addr.and_then(|a| url::Url::parse(a).ok()) {
+        Some(u) => Leader::Forward(u),
+        None => Leader::Unknown,
+    }
+}
+
+#[async_trait::async_trait]
+impl Intake for Hub {
+    async fn leader(&self) -> Leader {
+        self.leader_route().await
+    }
+
+    async fn keys(&self, namespace: &str, connection: &str) -> Option<ConnectionKeys> {
+        self.route_keys(namespace, connection)
+            .map(|(vendor, keys)| ConnectionKeys { vendor, keys })
+    }
+
+    async fn accept(
+        &self,
+        namespace: &str,
+        connection: &str,
+        delivery: Delivery,
+    ) -> Result<bool, Refusal> {
+        let vendor = Some(delivery.vendor);
+        let metrics = crate::metrics::global();
+        // Events the operator does not act on are acknowledged, not kept.
+        if matches!(delivery.event.kind, EventKind::Ignored | EventKind::Ping) {
+            metrics.webhook_delivery(namespace, connection, vendor, "ignored");
+            return Ok(true);
+        }
+        let Some(ledger) = self.ledger() else {
+            self.refused(namespace, connection, Refusal::NotLeader);
+            return Err(Refusal::NotLeader);
+        };
+        let syncs = self.syncs(namespace, connection);
+        if syncs.is_empty() {
+            self.refused(namespace, connection, Refusal::UnknownConnection);
+            return Err(Refusal::UnknownConnection);
+        }
+        let keys: Vec<String> = syncs.iter().map(SyncKey::ledger_key).collect();
+        match ledger
+            .accept_delivery(&keys, &delivery, self.max_pending)
+            .await
+        {
+            Ok(Acceptance::New) => {
+                metrics.webhook_delivery(namespace, connection, vendor, "accepted");
+                for k in &syncs {
+                    self.signal(k).notify_one();
+                }
+                Ok(true)
+            }
+            Ok(Acceptance::Duplicate) => {
+                metrics.webhook_delivery(namespace, connection, vendor, "duplicate");
+                Ok(false)
+            }
+            Ok(Acceptance::Replayed) => {
+                self.refused(namespace, connection, Refusal::Replayed);
+                Err(Refusal::Replayed)
+            }
+            Err(crate::ledger::LedgerError::QueueFull { .. }) => {
+                self.refused(namespace, connection, Refusal::QueueFull);
+                Err(Refusal::QueueFull)
+            }
+            Err(e) => {
+                // Not recorded: the vendor must retry (a 503).
+                tracing::error!(tenant = %namespace, connection, error = %e, "could not record a webhook delivery");
+                self.refused(namespace, connection, Refusal::QueueFull);
+                Err(Refusal::QueueFull)
+            }
+        }
+    }
+
+    fn refused(&self, namespace: &str, connection: &str, refusal: Refusal) {
+        // Only connections this replica routes get their own series and
+        // counts: a name in a URL is arbitrary input.
+        let vendor = self.route_keys(namespace, connection).map(|(v, _)| v);
+        let known = {
+            let routes = self.routes.read().unwrap_or_else(|e| e.into_inner());
+            routes.contains_key(&(namespace.to_string(), connection.to_string()))
+        };
+        let metrics = crate::metrics::global();
+        if known {
+            self.refusals.add(namespace, connection, refusal);
+            metrics.webhook_delivery(namespace, connection, vendor, refusal.as_str());
+        } else {
+            metrics.webhook_delivery("", "", None, refusal.as_str());
+        }
     }
 }
 

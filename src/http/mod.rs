@@ -1,6 +1,8 @@
 //! The operator's own HTTP port (`--metrics-addr`): `/metrics` (Prometheus
-//! text format), `/healthz` (liveness) and `/readyz` (readiness, see
-//! [`health`]). The chart points its probes and its ServiceMonitor here.
+//! text format), `/healthz` (liveness), `/readyz` (readiness, see
+//! [`health`]) and `POST /webhooks/{namespace}/{connection}` (see
+//! [`crate::webhooks`]). The chart points its probes, its ServiceMonitor and
+//! its webhook Service here.
 
 pub mod health;
 
@@ -25,6 +27,8 @@ pub enum HttpError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Webhooks(#[from] crate::webhooks::route::RouteError),
 }
 
 #[derive(Clone)]
@@ -46,12 +50,19 @@ impl Drop for Server {
     }
 }
 
-/// The routes, for `health` and the process's metrics.
-pub fn router(health: Arc<Health>, hub: Arc<crate::controller::webhooks::Hub>) -> Router {
-    let _ = &hub;
+/// The routes, for `health`, the process's metrics and the webhooks `hub` takes in.
+pub fn router(
+    health: Arc<Health>,
+    hub: Arc<crate::controller::webhooks::Hub>,
+) -> Result<Router, HttpError> {
     let registry =
         crate::metrics::global().registry(vec![Box::new(SyncConditions::new(health.clone()))]);
-    Router::new()
+    let options = crate::webhooks::route::IntakeOptions {
+        body_limit: hub.body_limit,
+        ..Default::default()
+    };
+    let hooks = crate::webhooks::route::router(hub, options)?;
+    Ok(Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -59,6 +70,7 @@ pub fn router(health: Arc<Health>, hub: Arc<crate::controller::webhooks::Hub>) -
             registry: Arc::new(registry),
             health,
         })
+        .merge(hooks))
 }
 
 /// Binds `addr` (a failure is a start-up error) and serves until dropped.
@@ -75,7 +87,7 @@ pub async fn serve(
     let bound = listener
         .local_addr()
         .map_err(|source| HttpError::Bind { addr, source })?;
-    let app = router(health, hub);
+    let app = router(health, hub)?;
     let task = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "the metrics and health server stopped");
