@@ -71,6 +71,8 @@ pub struct SyncSlot {
     pub view: SyncView,
     pub applied: Option<crate::api::AtsSyncStatus>,
     pub object_ref: Option<ObjectReference>,
+    /// The sync's connection (for its webhook refusals).
+    pub connection: Option<String>,
 }
 
 pub struct Context {

@@ -218,6 +218,7 @@ fn seed_view(sync: &AtsSync) -> SyncView {
         last_handled_sync_request: st.last_handled_sync_request.clone(),
         first_sync_time: parse(&st.first_sync_time),
         job_ads: st.job_ads.clone(),
+        webhooks: st.webhooks.clone(),
         ..Default::default()
     }
 }
@@ -376,6 +377,7 @@ async fn apply(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, Controll
             slot.applied = sync.status.clone();
         }
         slot.object_ref = Some(object_ref.clone());
+        slot.connection = Some(sync.spec.connection_ref.name.clone());
         let view = &mut slot.view;
         view.generation = sync.metadata.generation;
         view.vendor = connection.as_ref().map(|c| c.spec.vendor);
@@ -418,6 +420,7 @@ async fn apply(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, Controll
             w.trigger();
         }
     }
+    refresh_webhook_counts(&ctx, &key).await;
     super::sync::publish(&ctx, &key).await?;
 
     match action {
@@ -528,6 +531,37 @@ async fn webhook_route(
     }))
 }
 
+/// Puts the ledger's delivery counts and the refusals of the sync's
+/// connection into its view (when the sync has a webhook).
+async fn refresh_webhook_counts(ctx: &Context, key: &SyncKey) {
+    let counts = ctx.ledger.delivery_counts(&key.ledger_key()).await.ok();
+    let totals = ctx.ledger.totals(&key.ledger_key()).await.ok();
+    let slot = ctx.slot(key);
+    let mut slot = slot.lock().await;
+    let connection = slot.connection.clone();
+    let Some(w) = slot.view.webhooks.as_mut() else {
+        return;
+    };
+    if let Some(c) = counts {
+        w.accepted = c.accepted;
+        w.processed = c.processed.saturating_add(c.skipped);
+        w.pending = c.pending;
+        w.last_delivery_time = c.last_received_at.map(status::ts);
+    }
+    if let Some(conn) = connection {
+        w.refused = ctx.webhooks.refusals.of(&key.namespace, &conn);
+    }
+    if let Some(t) = totals {
+        let view = &mut slot.view;
+        let mut totals = view.totals.clone().unwrap_or_default();
+        totals.scored = t.scored;
+        totals.written_back = t.written_back;
+        totals.failed = t.failed;
+        totals.abandoned = t.abandoned;
+        view.totals = Some(totals);
+    }
+}
+
 /// Renders and applies the status of `key` if it changed.
 pub async fn publish(ctx: &Context, key: &SyncKey) -> Result<(), kube::Error> {
     let slot = ctx.slot(key);
@@ -590,6 +624,21 @@ impl worker::Reporter for SyncReporter {
                 message,
             )
             .await;
+        }
+    }
+
+    async fn deliveries_processed(
+        &self,
+        key: &SyncKey,
+        result: &Result<crate::sync::webhook_run::DrainReport, SyncError>,
+    ) {
+        let Some(ctx) = self.0.upgrade() else { return };
+        if let Err(e) = result {
+            warn!(error = %e, "webhook deliveries failed");
+        }
+        refresh_webhook_counts(&ctx, key).await;
+        if let Err(e) = publish(&ctx, key).await {
+            warn!(error = %e, "could not publish status");
         }
     }
 

@@ -6,6 +6,7 @@ pub mod fence;
 pub mod gate;
 pub mod pipeline;
 pub mod schedule;
+pub mod webhook_run;
 pub mod worker;
 
 use crate::api::{ScoringProfileSpec, WriteBackSpec};

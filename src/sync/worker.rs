@@ -34,6 +34,14 @@ pub trait Reporter: Send + Sync {
     async fn run_finished(&self, key: &SyncKey, outcome: RunOutcome);
     /// The worker panicked; it restarts after `restart_in`.
     async fn worker_failed(&self, key: &SyncKey, message: String, restart_in: Duration);
+    /// Webhook deliveries were processed (or a drain failed).
+    async fn deliveries_processed(
+        &self,
+        key: &SyncKey,
+        result: &Result<super::webhook_run::DrainReport, SyncError>,
+    ) {
+        let _ = (key, result);
+    }
 }
 
 /// What a worker shares with the rest of the operator.
@@ -286,11 +294,32 @@ async fn run_loop(mut l: Loop, first: FirstRun) {
     let mut transient_failures = 0u32;
     let mut next = first.at;
     let mut priority = first.priority;
+    let deliveries = l.env.deliveries.clone();
+    // What a restart left between a delivery's 202 and its processing.
+    if deliveries.is_some() {
+        drain_deliveries(&l, &spec, &client).await;
+    }
     loop {
         let wait = (next - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+        let signalled = async {
+            match &deliveries {
+                Some(n) => n.notified().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = l.trigger.notified() => priority = Priority::Urgent,
+            _ = signalled => {
+                // Real time: no gate (a delivery is one application, and
+                // must not queue behind other tenants' full syncs).
+                if l.creds.has_changed().unwrap_or(false) {
+                    connection.credentials = l.creds.borrow_and_update().clone();
+                    client = l.env.clients.client(&ns, &connection, l.env.store.clone());
+                }
+                drain_deliveries(&l, &spec, &client).await;
+                continue;
+            }
             _ = l.stop.changed() => break,
         }
         let _permit = tokio::select! {
@@ -365,6 +394,10 @@ async fn run_loop(mut l: Loop, first: FirstRun) {
             }
         }
         drop(_permit);
+        // Deliveries that arrived during the run.
+        if deliveries.is_some() {
+            drain_deliveries(&l, &spec, &client).await;
+        }
         next = next_run(&spec, finished, transient_failures);
         l.env
             .reporter
@@ -380,6 +413,42 @@ async fn run_loop(mut l: Loop, first: FirstRun) {
             .await;
     }
     info!("worker stopped");
+}
+
+/// Processes the webhook deliveries waiting in the ledger and reports them.
+async fn drain_deliveries(
+    l: &Loop,
+    spec: &SyncSpec,
+    client: &Result<Arc<dyn vendors::AtsClient>, vendors::VendorError>,
+) {
+    let Ok(client) = client else { return };
+    let input = RunInput {
+        fence: l.env.fence.stopping(l.stop.clone()),
+        verify_before: l.verify_before,
+        confirmed_deletions: None,
+        semantic: l.env.semantic.clone(),
+    };
+    let result = super::webhook_run::drain(client.as_ref(), &l.env.ledger, spec, &input)
+        .instrument(info_span!("webhook_deliveries"))
+        .await;
+    match &result {
+        Ok(r) if r.finished > 0 => {
+            crate::metrics::global().webhooks_processed(spec, &r.waited);
+            info!(
+                deliveries = r.finished,
+                scored = r.run.counts.scored,
+                written = r.run.counts.written_back,
+                left = r.left,
+                "webhook deliveries processed"
+            );
+        }
+        Ok(_) => {}
+        Err(e) => warn!(error = %e, "webhook deliveries not processed; retried at the next signal or run"),
+    }
+    l.env
+        .reporter
+        .deliveries_processed(&spec.key, &result)
+        .await;
 }
 
 #[cfg(test)]
