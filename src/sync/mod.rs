@@ -5,6 +5,7 @@ pub mod fence;
 pub mod gate;
 pub mod pipeline;
 pub mod schedule;
+pub mod targeted;
 pub mod worker;
 
 use crate::api::{ScoringProfileSpec, WriteBackSpec};
