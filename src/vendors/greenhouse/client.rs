@@ -414,7 +414,7 @@ impl GreenhouseClient {
             missing.difference(&have_resume).copied().collect()
         };
         let (more_cands, more_atts) = futures::try_join!(
-            self.list_by_ids::<GhCandidate>("candidates", "candidate_ids", &missing),
+            self.list_by_ids::<GhCandidate>("candidates", "ids", &missing),
             self.list_by_ids::<GhAttachment>("attachments", "candidate_ids", &no_resume),
         )?;
         cands.extend(more_cands);
