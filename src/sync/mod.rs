@@ -7,6 +7,7 @@ pub mod gate;
 pub mod pipeline;
 pub mod schedule;
 pub mod webhook_run;
+pub mod targeted;
 pub mod worker;
 
 use crate::api::{ScoringProfileSpec, WriteBackSpec};

@@ -449,6 +449,26 @@ pub trait AtsClient: Send + Sync {
         self.pull_known(since, scope, &NothingKnown).await
     }
 
+    /// The current state of applications `ids`, as a webhook names them: each
+    /// with its candidate (the resume read as [`AtsClient::pull_batches`] reads
+    /// it) and its job. An application whose job is outside `scope` (or that
+    /// has none) is listed in [`ChangeSet::out_of_scope_application_ids`] and
+    /// nothing more is fetched for it; one the vendor no longer has (404, or
+    /// absent from an id filter) or has anonymized is listed in
+    /// [`ChangeSet::deleted_application_ids`]. At most [`batches::BY_ID`] ids
+    /// per request; more are fetched in chunks. The result carries no
+    /// watermark and no resume token: it is not a pull of what changed.
+    async fn pull_applications(
+        &self,
+        ids: &[String],
+        scope: &PullScope,
+    ) -> Result<ChangeSet, VendorError> {
+        let _ = (ids, scope);
+        Err(VendorError::Config(
+            "this vendor's client cannot fetch applications by id".into(),
+        ))
+    }
+
     /// Writes a score back.
     async fn write_back(&self, req: &WriteBackRequest) -> Result<(), VendorError>;
 
