@@ -114,14 +114,16 @@ pub trait Intake: Send + Sync {
     async fn keys(&self, namespace: &str, connection: &str) -> Option<ConnectionKeys>;
     /// Durably records a verified delivery; Ok(true) new, Ok(false) duplicate
     /// (same id and body). Err: the refusal answered (`QueueFull` → 503,
-    /// `Replayed` → 401...).
+    /// `Replayed` → 401...), which the route then reports to
+    /// [`Intake::refused`]: `accept` must not count it itself.
     async fn accept(
         &self,
         namespace: &str,
         connection: &str,
         delivery: Delivery,
     ) -> Result<bool, Refusal>;
-    /// Counts a refusal (metrics, status). Called for well-formed names only,
+    /// Counts a refusal (metrics, status). The route calls it once for every
+    /// refusal it answers, `accept`'s included. Called for well-formed names only,
     /// but before the connection is known for `TooLarge` and `NotLeader` and
     /// for `UnknownConnection` itself: do not create per-connection series
     /// for connections that do not exist.
