@@ -344,6 +344,7 @@ impl Intake for Hub {
         connection: &str,
         delivery: Delivery,
     ) -> Result<bool, Refusal> {
+        // A refusal returned here is counted by the route (`refused`).
         let vendor = Some(delivery.vendor);
         let metrics = crate::metrics::global();
         // Events the operator does not act on are acknowledged, not kept.
@@ -352,12 +353,10 @@ impl Intake for Hub {
             return Ok(true);
         }
         let Some(ledger) = self.ledger() else {
-            self.refused(namespace, connection, Refusal::NotLeader);
             return Err(Refusal::NotLeader);
         };
         let syncs = self.syncs(namespace, connection);
         if syncs.is_empty() {
-            self.refused(namespace, connection, Refusal::UnknownConnection);
             return Err(Refusal::UnknownConnection);
         }
         let keys: Vec<String> = syncs.iter().map(SyncKey::ledger_key).collect();
@@ -376,18 +375,11 @@ impl Intake for Hub {
                 metrics.webhook_delivery(namespace, connection, vendor, "duplicate");
                 Ok(false)
             }
-            Ok(Acceptance::Replayed) => {
-                self.refused(namespace, connection, Refusal::Replayed);
-                Err(Refusal::Replayed)
-            }
-            Err(crate::ledger::LedgerError::QueueFull { .. }) => {
-                self.refused(namespace, connection, Refusal::QueueFull);
-                Err(Refusal::QueueFull)
-            }
+            Ok(Acceptance::Replayed) => Err(Refusal::Replayed),
+            Err(crate::ledger::LedgerError::QueueFull { .. }) => Err(Refusal::QueueFull),
             Err(e) => {
                 // Not recorded: the vendor must retry (a 503).
                 tracing::error!(tenant = %namespace, connection, error = %e, "could not record a webhook delivery");
-                self.refused(namespace, connection, Refusal::QueueFull);
                 Err(Refusal::QueueFull)
             }
         }

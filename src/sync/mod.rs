@@ -6,8 +6,8 @@ pub mod fence;
 pub mod gate;
 pub mod pipeline;
 pub mod schedule;
-pub mod webhook_run;
 pub mod targeted;
+pub mod webhook_run;
 pub mod worker;
 
 use crate::api::{ScoringProfileSpec, WriteBackSpec};

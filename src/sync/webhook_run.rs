@@ -111,9 +111,8 @@ pub async fn drain(
         }
         let mut outcomes = BTreeMap::new();
         if !plan.fetch.is_empty() {
-            let t =
-                targeted::run_for_applications(client, ledger, spec, now, input, &plan.fetch)
-                    .await?;
+            let t = targeted::run_for_applications(client, ledger, spec, now, input, &plan.fetch)
+                .await?;
             absorb(&mut out.run, &t.run);
             outcomes = t.outcomes;
         }
@@ -121,7 +120,10 @@ pub async fn drain(
         for p in &pending {
             match result(p, &plan, &outcomes) {
                 Some(r) => {
-                    if ledger.finish_delivery(&lkey, &p.delivery.id, done, r).await? {
+                    if ledger
+                        .finish_delivery(&lkey, &p.delivery.id, done, r)
+                        .await?
+                    {
                         out.finished += 1;
                         out.waited
                             .push((done - p.delivery.received_at).to_std().unwrap_or_default());
@@ -191,13 +193,22 @@ mod tests {
             ("half".to_string(), Outcome::Incomplete),
         ]);
         let r = |k, apps: &[&str]| result(&pending("d", k, apps), &plan, &outcomes);
-        assert_eq!(r(EventKind::ApplicationChanged, &["a"]), Some(DeliveryResult::Processed));
+        assert_eq!(
+            r(EventKind::ApplicationChanged, &["a"]),
+            Some(DeliveryResult::Processed)
+        );
         assert_eq!(
             r(EventKind::ApplicationChanged, &["out"]),
             Some(DeliveryResult::Skipped("outOfScope"))
         );
-        assert_eq!(r(EventKind::Outcome, &["out", "a"]), Some(DeliveryResult::Processed));
-        assert_eq!(r(EventKind::Erased, &["gone"]), Some(DeliveryResult::Processed));
+        assert_eq!(
+            r(EventKind::Outcome, &["out", "a"]),
+            Some(DeliveryResult::Processed)
+        );
+        assert_eq!(
+            r(EventKind::Erased, &["gone"]),
+            Some(DeliveryResult::Processed)
+        );
         assert_eq!(r(EventKind::ApplicationChanged, &["half"]), None);
         assert_eq!(
             r(EventKind::Ignored, &[]),

@@ -443,7 +443,9 @@ async fn drain_deliveries(
             );
         }
         Ok(_) => {}
-        Err(e) => warn!(error = %e, "webhook deliveries not processed; retried at the next signal or run"),
+        Err(e) => {
+            warn!(error = %e, "webhook deliveries not processed; retried at the next signal or run")
+        }
     }
     l.env
         .reporter
