@@ -28,6 +28,9 @@ pub struct SandboxOptions {
     /// Which resume files candidates have: real PDF and DOCX files for most
     /// by default; a share may be unreadable.
     pub resumes: ResumeRule,
+    /// Time scale of webhook retries and timeouts (1 = the vendor's; 0.001
+    /// turns Greenhouse's 15 hours into under a minute).
+    pub webhook_time_scale: f64,
 }
 
 impl SandboxOptions {
@@ -51,6 +54,7 @@ impl Default for SandboxOptions {
             client_id: "sandbox-client-id".into(),
             client_secret: "sandbox-client-secret".into(),
             resumes: ResumeRule::default(),
+            webhook_time_scale: 1.0,
         }
     }
 }
@@ -67,6 +71,7 @@ impl fmt::Debug for SandboxOptions {
             .field("client_id", &self.client_id)
             .field("client_secret", &"***")
             .field("resumes", &self.resumes)
+            .field("webhook_time_scale", &self.webhook_time_scale)
             .finish()
     }
 }
@@ -147,6 +152,11 @@ pub(crate) fn validate(opts: &SandboxOptions) -> Result<(), SandboxError> {
     if opts.resumes.unreadable_percent > 100 {
         return Err(SandboxError::Options(
             "unreadable resume share is a percentage (0-100)".into(),
+        ));
+    }
+    if !super::webhooks::control::valid_scale(opts.webhook_time_scale) {
+        return Err(SandboxError::Options(
+            "webhook time scale must be above 0 and at most 100".into(),
         ));
     }
     if opts.client_id.is_empty() || opts.client_secret.is_empty() {
