@@ -558,3 +558,88 @@ async fn the_time_scale_is_a_control() {
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     }
 }
+
+#[tokio::test]
+async fn a_full_queue_drops_the_oldest_and_counts_them() {
+    let sb = Sb::launch(
+        VendorKind::Workable,
+        SandboxOptions {
+            webhook_queue_cap: 5,
+            ..opts(FAST)
+        },
+    )
+    .await;
+    let app = sb.active_app().await;
+    // A receiver that takes half a second to answer (within the sender's
+    // timeout): its slots fill up.
+    let slow = axum::Router::new().route(
+        "/hooks",
+        axum::routing::post(|| async {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            "ok"
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, slow).await.unwrap() });
+    assert_eq!(
+        workable_subscribe(&sb, &url, "candidate_moved")
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    for _ in 0..40 {
+        let (status, _) = sb
+            .post_control(
+                "webhooks/emit",
+                json!({"event": "candidate_moved", "applicationId": app}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let c = sb.deliveries().await["counts"].clone();
+    assert!(c["queued"].as_u64().unwrap() <= 5, "{c}");
+    // 16 in flight at most, 5 waiting: the rest was dropped (fewer when a
+    // loaded machine emits slower than the receiver answers).
+    assert!(c["dropped"].as_u64().unwrap() > 0, "{c}");
+    let c = sb.settled(10).await["counts"].clone();
+    assert_eq!(c["enqueued"], 40);
+    assert_eq!(
+        c["delivered"].as_u64().unwrap() + c["dropped"].as_u64().unwrap(),
+        40,
+        "{c}"
+    );
+}
+
+/// The integrator's benchmark sends 200 events per second through `emit`;
+/// the sandbox must keep up with far more.
+#[tokio::test]
+async fn emit_delivers_well_above_200_events_per_second() {
+    let sb = Sb::launch(VendorKind::Lever, opts(FAST)).await;
+    let app = sb.active_app().await;
+    let (rx, url) = Receiver::start(&[], 200).await;
+    assert_eq!(
+        lever_create(&sb, &url, "candidateStageChange")
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    const N: usize = 1_000;
+    let started = Instant::now();
+    for _ in 0..N {
+        sb.post_control(
+            "webhooks/emit",
+            json!({"event": "candidateStageChange", "applicationId": app}),
+        )
+        .await;
+    }
+    let got = rx.wait("event", "candidateStageChange", N, 30).await;
+    let rate = N as f64 / started.elapsed().as_secs_f64();
+    println!("emit → signed delivery: {rate:.0} events/s over {N} events (debug build)");
+    assert_eq!(got.len(), N);
+    // Each delivery has its own token.
+    let tokens: std::collections::HashSet<String> =
+        got.iter().map(|g| g.json()["token"].to_string()).collect();
+    assert_eq!(tokens.len(), N);
+    assert!(rate > 200.0, "{rate:.0} events/s");
+}

@@ -234,10 +234,7 @@ pub fn router(opts: &SandboxOptions, base_url: &str) -> (Router, SandboxCredenti
         next_note_id: 700_000_000,
         next_applied_tag_id: 8_000_000,
         disparity: crate::sandbox::demographics::DEFAULT_DISPARITY,
-        hooks: crate::sandbox::webhooks::Webhooks::new(
-            crate::model::VendorKind::Greenhouse,
-            opts.webhook_time_scale,
-        ),
+        hooks: crate::sandbox::webhooks::Webhooks::new(crate::model::VendorKind::Greenhouse, opts),
     };
     let base = base_url.trim_end_matches('/');
     let creds = SandboxCredentials {

@@ -209,10 +209,7 @@ pub fn router(opts: &SandboxOptions, base_url: &str) -> (Router, SandboxCredenti
         deleted: Vec::new(),
         cursor_key: rand::random(),
         disparity: crate::sandbox::demographics::DEFAULT_DISPARITY,
-        hooks: crate::sandbox::webhooks::Webhooks::new(
-            crate::model::VendorKind::Lever,
-            opts.webhook_time_scale,
-        ),
+        hooks: crate::sandbox::webhooks::Webhooks::new(crate::model::VendorKind::Lever, opts),
     };
     let creds = SandboxCredentials {
         secret: [

@@ -102,12 +102,12 @@ pub struct Webhooks {
 
 impl Webhooks {
     /// Starts the sender task (needs a tokio runtime).
-    pub fn new(vendor: VendorKind, scale: f64) -> Webhooks {
+    pub fn new(vendor: VendorKind, opts: &crate::sandbox::SandboxOptions) -> Webhooks {
         Webhooks {
             vendor,
             subs: Vec::new(),
             next_id: 1,
-            sender: Sender::start(vendor, scale, sender::QUEUE_CAP),
+            sender: Sender::start(vendor, opts.webhook_time_scale, opts.webhook_queue_cap),
         }
     }
 

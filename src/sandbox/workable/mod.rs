@@ -210,10 +210,7 @@ pub fn router(opts: &SandboxOptions, base_url: &str) -> (Router, SandboxCredenti
         next_comment_id: COMMENT_ID_START,
         origin: HashMap::new(),
         frozen: HashMap::new(),
-        hooks: crate::sandbox::webhooks::Webhooks::new(
-            crate::model::VendorKind::Workable,
-            opts.webhook_time_scale,
-        ),
+        hooks: crate::sandbox::webhooks::Webhooks::new(crate::model::VendorKind::Workable, opts),
     };
     wk.rebuild_origin();
     let creds = SandboxCredentials {
