@@ -63,6 +63,10 @@ enum Command {
         /// Percent of candidates whose resume file cannot be read (scans, damaged files).
         #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(0..=100))]
         unreadable_resumes: u8,
+        /// Time scale of webhook retries and timeouts: 1 is the vendor's
+        /// schedule, 0.001 turns Greenhouse's 15 hours into under a minute.
+        #[arg(long, default_value_t = 1.0)]
+        webhook_time_scale: f64,
     },
     /// Start a local control plane, a sandbox and the operator; print status and scores.
     Demo {
@@ -286,6 +290,7 @@ async fn main() -> std::process::ExitCode {
             rate_limit,
             text_resumes,
             unreadable_resumes,
+            webhook_time_scale,
         } => {
             let resumes = sandbox::documents::ResumeRule {
                 documents: !text_resumes,
@@ -299,6 +304,7 @@ async fn main() -> std::process::ExitCode {
                 seed,
                 &rate_limit,
                 resumes,
+                webhook_time_scale,
             )
             .await
         }
@@ -474,6 +480,7 @@ async fn serve_sandbox(
     seed: u64,
     rate_limit: &str,
     resumes: sandbox::documents::ResumeRule,
+    webhook_time_scale: f64,
 ) -> Result<(), String> {
     let kind: VendorKind = serde_json::from_value(serde_json::Value::String(vendor.to_string()))
         .map_err(|_| format!("--vendor {vendor:?}: use greenhouse, lever or workable"))?;
@@ -483,6 +490,7 @@ async fn serve_sandbox(
         applications,
         rate_limit: parse_rate_limit(rate_limit)?,
         resumes,
+        webhook_time_scale,
         ..Default::default()
     };
     let running = sandbox::start(kind, listen, opts)

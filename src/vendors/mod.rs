@@ -11,6 +11,7 @@ pub mod lever;
 pub mod notes;
 pub mod registry;
 pub mod resume_file;
+pub mod webhooks;
 pub mod workable;
 
 use std::collections::BTreeMap;
@@ -499,6 +500,39 @@ pub trait AtsClient: Send + Sync {
     {
         let _ = application_ids;
         Ok(None)
+    }
+
+    /// Registers a webhook to `url` for each event the operator needs
+    /// (idempotent: existing registrations for `url` are adopted or
+    /// replaced, see [`webhooks::plan`]). Vendors without an API for it
+    /// (Greenhouse) answer [`webhooks::unsupported`].
+    async fn register_webhooks(
+        &self,
+        url: &str,
+    ) -> Result<Vec<webhooks::WebhookRegistration>, VendorError> {
+        self.register_webhooks_known(url, &[]).await
+    }
+
+    /// As [`register_webhooks`](Self::register_webhooks), adopting the
+    /// registrations in `known` whose signing tokens the caller holds.
+    async fn register_webhooks_known(
+        &self,
+        url: &str,
+        known: &[webhooks::WebhookRegistration],
+    ) -> Result<Vec<webhooks::WebhookRegistration>, VendorError> {
+        let _ = (url, known);
+        Err(webhooks::unsupported())
+    }
+
+    /// Removes registrations by id; one already gone counts as removed.
+    async fn unregister_webhooks(&self, ids: &[String]) -> Result<(), VendorError> {
+        let _ = ids;
+        Err(webhooks::unsupported())
+    }
+
+    /// The webhooks the vendor holds (all URLs), without signing tokens.
+    async fn list_webhooks(&self) -> Result<Vec<webhooks::WebhookRegistration>, VendorError> {
+        Err(webhooks::unsupported())
     }
 }
 

@@ -9,6 +9,7 @@ pub mod client;
 pub mod hostile;
 pub mod lease;
 pub mod postgres;
+pub mod receiver;
 pub mod sandbox;
 pub mod spec;
 pub mod tenant;

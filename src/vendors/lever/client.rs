@@ -45,7 +45,7 @@ opportunities:read:admin, opportunities:write:admin, resumes:read:admin, notes:r
 notes:write:admin, archive_reasons:read:admin, users:read:admin and offline_access";
 
 pub struct LeverClient {
-    http: VendorHttp,
+    pub(super) http: VendorHttp,
     /// The API root, `<baseUrl>/v1`.
     base: Url,
     /// The acting user for writes (`perform_as`).
@@ -123,7 +123,11 @@ impl LeverClient {
     }
 
     /// `<base>/v1/<segments...>?<params>`; segments are escaped (ids come from data).
-    fn url(&self, segments: &[&str], params: &[(&str, String)]) -> Result<Url, VendorError> {
+    pub(super) fn url(
+        &self,
+        segments: &[&str],
+        params: &[(&str, String)],
+    ) -> Result<Url, VendorError> {
         api_url(&self.base, segments, params)
     }
 
@@ -687,6 +691,24 @@ impl AtsClient for LeverClient {
         }
         .instrument(span)
         .await
+    }
+
+    async fn register_webhooks_known(
+        &self,
+        url: &str,
+        known: &[crate::vendors::webhooks::WebhookRegistration],
+    ) -> Result<Vec<crate::vendors::webhooks::WebhookRegistration>, VendorError> {
+        self.register(url, known).await
+    }
+
+    async fn unregister_webhooks(&self, ids: &[String]) -> Result<(), VendorError> {
+        self.delete_webhooks(ids).await
+    }
+
+    async fn list_webhooks(
+        &self,
+    ) -> Result<Vec<crate::vendors::webhooks::WebhookRegistration>, VendorError> {
+        self.webhooks().await
     }
 
     async fn verify(&self) -> Result<(), VendorError> {

@@ -58,7 +58,7 @@ enum Fetched {
 /// users, and what `scope.jobIds` lists); applications and candidates by the
 /// per-job candidate id.
 pub struct WorkableClient {
-    http: VendorHttp,
+    pub(super) http: VendorHttp,
     /// `https://{subdomain}.workable.com/spi/v3`, or `{baseUrl}/spi/v3`.
     api: Url,
     /// The acting member: comments are posted as them.
@@ -146,7 +146,11 @@ impl WorkableClient {
     }
 
     /// `{api}/{segments...}?{params}`; segments are escaped (ids come from outside).
-    fn url(&self, segments: &[&str], params: &[(&str, &str)]) -> Result<Url, VendorError> {
+    pub(super) fn url(
+        &self,
+        segments: &[&str],
+        params: &[(&str, &str)],
+    ) -> Result<Url, VendorError> {
         api_url(&self.api, segments, params)
     }
 
@@ -658,6 +662,24 @@ impl AtsClient for WorkableClient {
         }
         .instrument(span)
         .await
+    }
+
+    async fn register_webhooks_known(
+        &self,
+        url: &str,
+        known: &[crate::vendors::webhooks::WebhookRegistration],
+    ) -> Result<Vec<crate::vendors::webhooks::WebhookRegistration>, VendorError> {
+        self.register(url, known).await
+    }
+
+    async fn unregister_webhooks(&self, ids: &[String]) -> Result<(), VendorError> {
+        self.unsubscribe(ids).await
+    }
+
+    async fn list_webhooks(
+        &self,
+    ) -> Result<Vec<crate::vendors::webhooks::WebhookRegistration>, VendorError> {
+        self.subscriptions().await
     }
 
     async fn verify(&self) -> Result<(), VendorError> {
