@@ -13,6 +13,7 @@ pub mod credentials;
 pub mod leadership;
 pub mod policy;
 pub mod profile;
+pub mod registration;
 pub mod resolve;
 pub mod shard;
 pub mod shutdown;

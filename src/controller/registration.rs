@@ -15,7 +15,8 @@ use kube::{Resource, ResourceExt};
 use super::{Context, ControllerError, MANAGER};
 use crate::api::AtsSync;
 use crate::model::VendorKind;
-use crate::vendors::{AtsClient, VendorError, WebhookRegistration};
+use crate::vendors::webhooks::WebhookRegistration;
+use crate::vendors::{AtsClient, VendorError};
 
 /// Held while the sync has registrations at the vendor.
 pub const FINALIZER: &str = "ats.dev/webhooks";
@@ -97,7 +98,11 @@ async fn patch_finalizers(
         "resourceVersion": sync.resource_version(),
     }});
     match api
-        .patch(&sync.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+        .patch(
+            &sync.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
         .await
     {
         Ok(_) => Ok(()),
@@ -114,12 +119,63 @@ pub async fn register(
     url: &str,
 ) -> Result<Result<Vec<String>, VendorError>, ControllerError> {
     hold(ctx, sync).await?;
-    let regs = match client.register_webhooks(url).await {
+    // Tokens already stored (a crash after registering, before status):
+    // those registrations are adopted, not made twice.
+    let known = stored_tokens(ctx, sync).await?;
+    let regs = match client.register_webhooks_known(url, &known).await {
         Ok(r) => r,
         Err(e) => return Ok(Err(e)),
     };
     store_tokens(ctx, sync, &regs).await?;
     Ok(Ok(regs.into_iter().map(|r| r.id).collect()))
+}
+
+/// The registrations whose tokens the sync's Secret holds.
+async fn stored_tokens(
+    ctx: &Context,
+    sync: &AtsSync,
+) -> Result<Vec<WebhookRegistration>, ControllerError> {
+    let ns = sync.namespace().unwrap_or_default();
+    let name = super::webhooks::tokens_secret_name(&sync.name_any());
+    let Some(secret) = super::credentials::fetch_secret(&ctx.client, &ns, &name).await? else {
+        return Ok(Vec::new());
+    };
+    Ok(secret
+        .data
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(id, v)| WebhookRegistration {
+            id,
+            event: String::new(),
+            url: String::new(),
+            signing_token: Some(crate::vendors::SecretValue::new(
+                String::from_utf8_lossy(&v.0).trim().to_string(),
+            )),
+        })
+        .collect())
+}
+
+/// Removes the registrations (a 404 counts as removed) and the tokens.
+pub async fn remove(
+    ctx: &Context,
+    sync: &AtsSync,
+    client: &dyn AtsClient,
+    ids: &[String],
+) -> Result<Result<(), VendorError>, ControllerError> {
+    if let Err(e) = client.unregister_webhooks(ids).await {
+        return Ok(Err(e));
+    }
+    let ns = sync.namespace().unwrap_or_default();
+    let name = super::webhooks::tokens_secret_name(&sync.name_any());
+    match Api::<Secret>::namespaced(ctx.client.clone(), &ns)
+        .delete(&name, &Default::default())
+        .await
+    {
+        Ok(_) => {}
+        Err(kube::Error::Api(e)) if e.code == 404 => {}
+        Err(e) => return Err(e.into()),
+    }
+    Ok(Ok(()))
 }
 
 /// Writes the signing tokens into the Secret the sync owns (labelled, so the
@@ -132,9 +188,12 @@ async fn store_tokens(
     let data: BTreeMap<String, ByteString> = regs
         .iter()
         .filter_map(|r| {
-            r.signing_token
-                .as_ref()
-                .map(|t| (secret_key(&r.id), ByteString(t.expose().as_bytes().to_vec())))
+            r.signing_token.as_ref().map(|t| {
+                (
+                    secret_key(&r.id),
+                    ByteString(t.expose().as_bytes().to_vec()),
+                )
+            })
         })
         .collect();
     if data.is_empty() {
@@ -204,9 +263,9 @@ mod tests {
         );
         s.metadata.namespace = Some("t".into());
         if deleting {
-            s.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
-                chrono::Utc::now(),
-            ));
+            s.metadata.deletion_timestamp = Some(
+                k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(chrono::Utc::now()),
+            );
         }
         s
     }
@@ -225,7 +284,10 @@ mod tests {
             need(&sync(false, base, false), lever, &ids),
             Need::Remove(ids.clone())
         );
-        assert_eq!(need(&sync(true, base, true), lever, &ids), Need::Remove(ids.clone()));
+        assert_eq!(
+            need(&sync(true, base, true), lever, &ids),
+            Need::Remove(ids.clone())
+        );
         // Greenhouse: configured in its UI; no URL: nothing to register.
         let gh = Some(VendorKind::Greenhouse);
         assert_eq!(need(&sync(true, base, false), gh, &[]), Need::Nothing);

@@ -24,7 +24,7 @@ use crate::api::{
 use crate::sync::SyncKey;
 use crate::sync::pipeline::SyncError;
 use crate::sync::worker::{self, RunOutcome, WorkerEnv};
-use crate::vendors::CredentialStore;
+use crate::vendors::{CredentialStore, VendorError};
 
 /// Pure: what of an `AtsSync` calls for a reconcile: its spec (generation),
 /// annotations (a requested sync, confirmed deletions), labels (its shard),
@@ -66,6 +66,15 @@ pub async fn reconcile(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, 
         if sync.finalizers().iter().any(|f| f == FINALIZER) {
             return strip_finalizer(&sync, &ctx, &ns).await;
         }
+        if sync.metadata.deletion_timestamp.is_some()
+            && sync
+                .finalizers()
+                .iter()
+                .any(|f| f == super::registration::FINALIZER)
+        {
+            forget(&ctx, &key_of(&sync)).await;
+            return unregister_deleted(&sync, &ctx, &ns).await;
+        }
         if sync.metadata.deletion_timestamp.is_some() {
             // Deleted, held by someone else's finalizer: nothing to run.
             forget(&ctx, &key_of(&sync)).await;
@@ -75,6 +84,163 @@ pub async fn reconcile(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, 
     }
     .instrument(span)
     .await
+}
+
+/// A deleted sync's webhook registrations are removed from the vendor before
+/// its finalizer goes. Without a usable connection (deleted, no Secret)
+/// nothing can be removed: the finalizer goes with a Warning naming the ids,
+/// rather than holding the namespace. A vendor that fails is retried for
+/// ten minutes, then given up the same way.
+async fn unregister_deleted(
+    sync: &AtsSync,
+    ctx: &Arc<Context>,
+    ns: &str,
+) -> Result<Action, ControllerError> {
+    use super::registration;
+    let ids = sync
+        .status
+        .as_ref()
+        .and_then(|s| s.webhooks.as_ref())
+        .map(|w| w.registered.clone())
+        .unwrap_or_default();
+    let object_ref = sync.object_ref(&());
+    if ids.is_empty() {
+        registration::release(ctx, sync).await?;
+        return Ok(Action::await_change());
+    }
+    let connection = Api::<AtsConnection>::namespaced(ctx.client.clone(), ns)
+        .get_opt(&sync.spec.connection_ref.name)
+        .await?;
+    let listed = ids.join(", ");
+    let give_up = |why: String| async move {
+        ctx.event(
+            &object_ref,
+            EventType::Warning,
+            "WebhookRegistrationLeft",
+            "Unregister",
+            format!(
+                "Webhook registrations {listed} could not be removed from the vendor ({why}); remove them in the vendor's settings"
+            ),
+        )
+        .await;
+        registration::release(ctx, sync).await?;
+        Ok::<Action, ControllerError>(Action::await_change())
+    };
+    let Some(conn) = connection else {
+        return give_up("the connection is gone".into()).await;
+    };
+    let secret =
+        super::credentials::fetch_secret(&ctx.client, ns, &conn.spec.auth.secret_name).await?;
+    let custom = super::policy::uses_custom_endpoints(&conn);
+    let policy = ctx.admin.policy_for(&ctx.client, ns, custom).await?;
+    let cfg = match resolve::resolve_connection(&conn, secret.as_ref(), &policy) {
+        Ok(c) => c,
+        Err(p) => return give_up(p.message).await,
+    };
+    let store = SecretStore::for_connection(ctx.client.clone(), &conn)
+        .ok()
+        .map(|s| Arc::new(s) as Arc<dyn CredentialStore>);
+    let client = match ctx.clients.client(ns, &cfg, store) {
+        Ok(c) => c,
+        Err(e) => return give_up(e.to_string()).await,
+    };
+    match registration::remove(ctx, sync, client.as_ref(), &ids).await? {
+        Ok(()) => {
+            info!(registrations = ids.len(), "webhook registrations removed");
+            registration::release(ctx, sync).await?;
+            Ok(Action::await_change())
+        }
+        Err(e) => {
+            let deleted_for = sync
+                .metadata
+                .deletion_timestamp
+                .as_ref()
+                .and_then(|t| DateTime::from_timestamp(t.0.as_second(), 0))
+                .map(|t| Utc::now() - t)
+                .unwrap_or_default();
+            if e.is_transient() && deleted_for < chrono::Duration::minutes(10) {
+                warn!(error = %e, "removing webhook registrations failed; retrying");
+                Ok(Action::requeue(Duration::from_secs(15)))
+            } else {
+                give_up(e.to_string()).await
+            }
+        }
+    }
+}
+
+/// Registers or removes the sync's webhooks with the vendor as its spec
+/// asks; returns the registration ids now in force, or `None` when nothing
+/// changed. A vendor failure is a Warning Event; the next reconcile retries.
+async fn reconcile_registration(
+    ctx: &Context,
+    sync: &AtsSync,
+    connection: Option<&AtsConnection>,
+    spec: Option<&crate::sync::SyncSpec>,
+    registered: &[String],
+) -> Result<Option<Vec<String>>, ControllerError> {
+    use super::registration::{self, Need};
+    let need = registration::need(sync, connection.map(|c| c.spec.vendor), registered);
+    if need == Need::Nothing {
+        if registered.is_empty() {
+            registration::release(ctx, sync).await?;
+        }
+        return Ok(None);
+    }
+    let (Some(conn), Some(spec)) = (connection, spec) else {
+        return Ok(None);
+    };
+    let ns = sync.namespace().unwrap_or_default();
+    let store = SecretStore::for_connection(ctx.client.clone(), conn)
+        .ok()
+        .map(|s| Arc::new(s) as Arc<dyn CredentialStore>);
+    let client = match ctx.clients.client(&ns, &spec.connection, store) {
+        Ok(c) => c,
+        Err(e) => {
+            warn!(error = %e, "no client to register webhooks with");
+            return Ok(None);
+        }
+    };
+    let object_ref = sync.object_ref(&());
+    let failed = |what: &'static str, e: VendorError| async move {
+        warn!(error = %e, what, "webhook registration failed; retried at the next reconcile");
+        ctx.event(
+            &object_ref,
+            EventType::Warning,
+            "WebhookRegistrationFailed",
+            what,
+            format!("Webhook registration with the vendor failed: {e}"),
+        )
+        .await;
+    };
+    match need {
+        Need::Register(url) => {
+            match registration::register(ctx, sync, client.as_ref(), &url).await? {
+                Ok(ids) => {
+                    info!(
+                        registrations = ids.len(),
+                        "webhooks registered with the vendor"
+                    );
+                    Ok(Some(ids))
+                }
+                Err(e) => {
+                    failed("Register", e).await;
+                    Ok(None)
+                }
+            }
+        }
+        Need::Remove(ids) => match registration::remove(ctx, sync, client.as_ref(), &ids).await? {
+            Ok(()) => {
+                info!(registrations = ids.len(), "webhook registrations removed");
+                registration::release(ctx, sync).await?;
+                Ok(Some(Vec::new()))
+            }
+            Err(e) => {
+                failed("Unregister", e).await;
+                Ok(None)
+            }
+        },
+        Need::Nothing => Ok(None),
+    }
 }
 
 /// Removes the finalizer earlier versions added. Its cleanup only stopped
@@ -367,6 +533,31 @@ async fn apply(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, Controll
         action
     };
 
+    let registered: Vec<String> = {
+        let slot = ctx.slot(&key);
+        let slot = slot.lock().await;
+        let from_view = slot.view.webhooks.as_ref().map(|w| w.registered.clone());
+        let from_status = sync
+            .status
+            .as_ref()
+            .and_then(|s| s.webhooks.as_ref())
+            .map(|w| w.registered.clone());
+        if slot.applied.is_some() {
+            from_view
+        } else {
+            from_status
+        }
+        .unwrap_or_default()
+    };
+    let now_registered = reconcile_registration(
+        &ctx,
+        &sync,
+        connection.as_ref(),
+        resolved.as_ref().ok(),
+        &registered,
+    )
+    .await?;
+    // After registering, the route takes the new signing tokens.
     let hook_url = webhook_route(&ctx, &sync, connection.as_ref(), resolved.as_ref().ok()).await?;
 
     let slot = ctx.slot(&key);
@@ -385,11 +576,23 @@ async fn apply(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, Controll
             .as_ref()
             .is_ok_and(|spec| spec.connection.quotes_vendor_text());
         view.suspended = sync.spec.suspend;
+        let registered = now_registered.clone().unwrap_or(registered.clone());
         match (&hook_url, &mut view.webhooks) {
-            (Some(url), Some(w)) => w.url = Some(url.clone()),
+            (Some(url), Some(w)) => {
+                w.url = Some(url.clone());
+                w.registered = registered;
+            }
             (Some(url), w) => {
                 *w = Some(crate::api::WebhookStatus {
                     url: Some(url.clone()),
+                    registered,
+                    ..Default::default()
+                })
+            }
+            // Registrations outlive the spec asking for them until removed.
+            (None, w) if !registered.is_empty() => {
+                *w = Some(crate::api::WebhookStatus {
+                    registered,
                     ..Default::default()
                 })
             }
