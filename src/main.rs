@@ -162,6 +162,13 @@ struct RunArgs {
     /// `transformer`, the model itself (slower, better on paraphrases).
     #[arg(long, env = "ATS_SEMANTIC_ENGINE", value_enum, default_value_t)]
     semantic_engine: ats_operator::scoring::semantic::EngineKind,
+    /// Webhook deliveries a sync may hold unprocessed before new ones are
+    /// answered 503 (the vendor retries).
+    #[arg(long, env = "ATS_WEBHOOK_MAX_PENDING", default_value_t = controller::webhooks::DEFAULT_MAX_PENDING)]
+    webhook_max_pending: u32,
+    /// Largest webhook body accepted, in bytes (413 above).
+    #[arg(long, env = "ATS_WEBHOOK_BODY_LIMIT", default_value_t = controller::webhooks::DEFAULT_BODY_LIMIT)]
+    webhook_body_limit: usize,
 }
 
 #[derive(Subcommand)]
@@ -378,6 +385,8 @@ async fn run_command(args: RunArgs) -> Result<(), String> {
         shard,
         metrics_addr: Some(args.metrics_addr),
         semantic,
+        webhook_max_pending: args.webhook_max_pending,
+        webhook_body_limit: args.webhook_body_limit,
     };
     run(&args.ledger, opts).await
 }

@@ -127,6 +127,10 @@ pub struct Options {
     /// The semantic component's model (`--model-dir`); `None`: profiles with
     /// `semantic: true` score without it and say so.
     pub semantic: Option<Arc<crate::scoring::semantic::SemanticScorer>>,
+    /// Unprocessed webhook deliveries a sync may hold before new ones get 503.
+    pub webhook_max_pending: u32,
+    /// Largest webhook body accepted (413 above).
+    pub webhook_body_limit: usize,
 }
 
 impl Options {
@@ -143,6 +147,8 @@ impl Options {
             shard: None,
             metrics_addr: None,
             semantic: None,
+            webhook_max_pending: webhooks::DEFAULT_MAX_PENDING,
+            webhook_body_limit: webhooks::DEFAULT_BODY_LIMIT,
         }
     }
 }
@@ -362,7 +368,8 @@ pub async fn run(
     let hub = webhooks::Hub::new(
         Some(client.clone()),
         opts.leader.as_ref(),
-        webhooks::DEFAULT_MAX_PENDING,
+        opts.webhook_max_pending,
+        opts.webhook_body_limit,
     );
     let _server = match opts.metrics_addr {
         Some(addr) => Some(crate::http::serve(addr, health.clone(), hub.clone()).await?),

@@ -191,6 +191,7 @@ impl Hub {
         client: Option<kube::Client>,
         leader: Option<&super::leadership::LeaderConfig>,
         max_pending: u32,
+        body_limit: usize,
     ) -> Arc<Self> {
         let lease = match (client, leader) {
             (Some(c), Some(cfg)) => Some(LeaseLookup {
@@ -208,7 +209,7 @@ impl Hub {
             signals: Default::default(),
             lease,
             max_pending: max_pending.max(1),
-            body_limit: DEFAULT_BODY_LIMIT,
+            body_limit: body_limit.max(1024),
         })
     }
 

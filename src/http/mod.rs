@@ -133,7 +133,7 @@ mod tests {
     #[tokio::test]
     async fn serves_health_readiness_and_metrics_on_one_port() {
         let health = Health::new();
-        let hub = crate::controller::webhooks::Hub::new(None, None, 10);
+        let hub = crate::controller::webhooks::Hub::new(None, None, 10, 1 << 20);
         let server = serve("127.0.0.1:0".parse().unwrap(), health.clone(), hub)
             .await
             .unwrap();
@@ -166,7 +166,7 @@ mod tests {
     async fn a_port_in_use_is_a_clear_error() {
         let taken = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = taken.local_addr().unwrap();
-        let hub = crate::controller::webhooks::Hub::new(None, None, 10);
+        let hub = crate::controller::webhooks::Hub::new(None, None, 10, 1 << 20);
         let err = serve(addr, Health::new(), hub)
             .await
             .err()
