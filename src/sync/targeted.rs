@@ -25,11 +25,10 @@ use super::SyncSpec;
 use super::decide;
 use super::fence::Lost;
 use super::pipeline::{
-    BatchState, Plan, Processed, RunInput, RunReport, SyncError, process_batch, recover_unfinished,
+    BatchState, Plan, Processed, RunInput, RunReport, SyncError, decide_batch, recover_unfinished,
     write_all,
 };
 use crate::ledger::{Attempt, DecisionOutcome, Ledger, Settlement};
-use crate::metrics;
 use crate::vendors::AtsClient;
 
 /// What a targeted run did with one application, so the caller can finish
@@ -81,7 +80,6 @@ pub async fn run_for_applications(
     input: &RunInput,
     ids: &[String],
 ) -> Result<TargetedReport, SyncError> {
-    let lkey = spec.key.ledger_key();
     let settings = decide::write_settings(spec);
     let wanted: HashSet<String> = ids.iter().cloned().collect();
     let mut report = RunReport {
@@ -116,34 +114,17 @@ pub async fn run_for_applications(
         out_of_scope = changes.out_of_scope_application_ids.len(),
         "fetched applications by id"
     );
-    let mut state = BatchState {
-        verify_before: input.verify_before,
-        settings: &settings,
-        seen: HashSet::new(),
-        asks: HashMap::new(),
-        job_fps: HashMap::new(),
-        semantic: input.semantic.clone().filter(|_| spec.profile.semantic),
-        processed: Some(HashMap::new()),
-    };
-    let mut plan = Plan::targeted(now);
-    let to_write = process_batch(
+    let mut state = BatchState::new(spec, &settings, input, true);
+    let to_write = decide_batch(
         ledger,
         spec,
         &changes,
         now,
         &mut state,
-        &mut plan,
+        &mut Plan::targeted(now),
         &mut report,
     )
     .await?;
-    metrics::global().applications(spec, report.counts.applications_seen, report.counts.scored);
-    report.counts.deleted += ledger
-        .record_erasures(
-            &lkey,
-            &changes.deleted_application_ids,
-            "reported deleted or anonymized by the vendor",
-        )
-        .await?;
     write_all(client, ledger, spec, to_write, now, input, &mut report).await?;
 
     let written = report.settlements.take().unwrap_or_default();
