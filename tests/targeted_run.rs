@@ -289,8 +289,14 @@ async fn crash_between_decision_and_write(vendor: VendorKind) {
         hung: AtomicUsize::new(0),
     };
     let input = RunInput::default();
-    let run = run_for_applications(&crashing, &h.ledger, &h.spec, Utc::now(), &input, &ids);
-    tokio::pin!(run);
+    let mut run = Box::pin(run_for_applications(
+        &crashing,
+        &h.ledger,
+        &h.spec,
+        Utc::now(),
+        &input,
+        &ids,
+    ));
     // Four writes run at once: the crash comes when all of them hang.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while crashing.hung.load(Ordering::SeqCst) < 4 {
@@ -303,6 +309,7 @@ async fn crash_between_decision_and_write(vendor: VendorKind) {
             _ = tokio::time::sleep(Duration::from_millis(20)) => {}
         }
     }
+    // The crash: the run and its writes in flight are gone.
     drop(run);
     let landed = h.notes_created().await;
     assert_eq!(landed, 2, "every other write landed");
