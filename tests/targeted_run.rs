@@ -19,7 +19,7 @@ use ats_operator::model::{Application, ChangeSet, JobStatus, VendorKind};
 use ats_operator::sandbox::{self, RunningSandbox};
 use ats_operator::sync::SyncSpec;
 use ats_operator::sync::pipeline::{self, RunInput};
-use ats_operator::sync::targeted::{Outcome, run_for_applications};
+use ats_operator::sync::targeted::{Outcome, TargetedReport, run_for_applications};
 use ats_operator::vendors::{self, AtsClient, PullScope, VendorError, WriteBackRequest};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -107,24 +107,28 @@ impl Harness {
         s["notes_created"].as_u64().unwrap()
     }
 
-    async fn targeted(
-        &self,
-        client: &dyn AtsClient,
-        ids: &[String],
-        now: DateTime<Utc>,
-    ) -> BTreeMap<String, Outcome> {
-        let r = run_for_applications(
-            client,
-            &self.ledger,
-            &self.spec,
-            now,
-            &RunInput::default(),
-            ids,
-        )
-        .await
-        .unwrap();
+    /// A scheduled run, now.
+    async fn scheduled(&self) -> pipeline::RunReport {
+        let input = RunInput::default();
+        let client = self.client.as_ref();
+        pipeline::run_once(client, &self.ledger, &self.spec, Utc::now(), &input)
+            .await
+            .unwrap()
+    }
+
+    /// A targeted run for `ids` with the real client, now.
+    async fn targeted_report(&self, ids: &[String]) -> TargetedReport {
+        let input = RunInput::default();
+        let client = self.client.as_ref();
+        let r = run_for_applications(client, &self.ledger, &self.spec, Utc::now(), &input, ids)
+            .await
+            .unwrap();
         assert!(r.run.watermark.is_none() && !r.run.full, "{:?}", r.run);
-        r.outcomes
+        r
+    }
+
+    async fn targeted(&self, ids: &[String]) -> BTreeMap<String, Outcome> {
+        self.targeted_report(ids).await.outcomes
     }
 
     /// Each of `ids` carries the notes its ledger implies: one per change of
@@ -150,15 +154,7 @@ async fn get(http: &reqwest::Client, url: &str) -> Value {
 /// ids are reported; cursor and checkpoint stay as the scheduled run left them.
 async fn targeted_after_scheduled(vendor: VendorKind) {
     let h = Harness::start(vendor).await;
-    let first = pipeline::run_once(
-        h.client.as_ref(),
-        &h.ledger,
-        &h.spec,
-        Utc::now(),
-        &RunInput::default(),
-    )
-    .await
-    .unwrap();
+    let first = h.scheduled().await;
     assert!(first.counts.written_back > 0, "{:?}", first.counts);
     let cursor = h.ledger.cursor(KEY).await.unwrap();
     assert!(cursor.is_some());
@@ -170,9 +166,7 @@ async fn targeted_after_scheduled(vendor: VendorKind) {
 
     // Unchanged: nothing scored, nothing written.
     let notes = h.notes_created().await;
-    let o = h
-        .targeted(h.client.as_ref(), std::slice::from_ref(&id), Utc::now())
-        .await;
+    let o = h.targeted(std::slice::from_ref(&id)).await;
     assert_eq!(o[&id], Outcome::Unchanged);
     assert_eq!(h.notes_created().await, notes);
 
@@ -182,9 +176,7 @@ async fn targeted_after_scheduled(vendor: VendorKind) {
     for _ in 0..8 {
         let decisions = h.ledger.decisions(KEY, &id).await.unwrap().len();
         h.control("touch", json!({"application_ids": [id]})).await;
-        let o = h
-            .targeted(h.client.as_ref(), std::slice::from_ref(&id), Utc::now())
-            .await;
+        let o = h.targeted(std::slice::from_ref(&id)).await;
         assert_eq!(
             h.ledger.decisions(KEY, &id).await.unwrap().len(),
             decisions + 1
@@ -192,9 +184,7 @@ async fn targeted_after_scheduled(vendor: VendorKind) {
         h.assert_notes_match_ledger(std::slice::from_ref(&id)).await;
         // The same change again (a retried delivery): nothing.
         let notes = h.notes_created().await;
-        let again = h
-            .targeted(h.client.as_ref(), std::slice::from_ref(&id), Utc::now())
-            .await;
+        let again = h.targeted(std::slice::from_ref(&id)).await;
         assert_eq!(again[&id], Outcome::Unchanged);
         assert_eq!(h.notes_created().await, notes);
         match o[&id] {
@@ -219,16 +209,7 @@ async fn targeted_after_scheduled(vendor: VendorKind) {
         open[2].clone(),
     ];
     let notes = h.notes_created().await;
-    let r = run_for_applications(
-        h.client.as_ref(),
-        &h.ledger,
-        &h.spec,
-        Utc::now(),
-        &RunInput::default(),
-        &ids,
-    )
-    .await
-    .unwrap();
+    let r = h.targeted_report(&ids).await;
     assert_eq!(r.outcomes[&gone], Outcome::Deleted);
     assert_eq!(r.outcomes["no-such-application"], Outcome::Deleted);
     assert_eq!(r.outcomes[&closed[0]], Outcome::Skipped);
@@ -248,15 +229,7 @@ async fn targeted_after_scheduled(vendor: VendorKind) {
     assert!(h.ledger.checkpoint(KEY).await.unwrap().is_none());
 
     // The next scheduled run finds nothing left to write.
-    let next = pipeline::run_once(
-        h.client.as_ref(),
-        &h.ledger,
-        &h.spec,
-        Utc::now(),
-        &RunInput::default(),
-    )
-    .await
-    .unwrap();
+    let next = h.scheduled().await;
     assert_eq!(next.counts.written_back, 0, "{:?}", next.counts);
     let alive: Vec<String> = open.iter().filter(|i| **i != gone).cloned().collect();
     h.assert_notes_match_ledger(&alive).await;
@@ -316,8 +289,14 @@ async fn crash_between_decision_and_write(vendor: VendorKind) {
         hung: AtomicUsize::new(0),
     };
     let input = RunInput::default();
-    let run = run_for_applications(&crashing, &h.ledger, &h.spec, Utc::now(), &input, &ids);
-    tokio::pin!(run);
+    let mut run = Box::pin(run_for_applications(
+        &crashing,
+        &h.ledger,
+        &h.spec,
+        Utc::now(),
+        &input,
+        &ids,
+    ));
     // Four writes run at once: the crash comes when all of them hang.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while crashing.hung.load(Ordering::SeqCst) < 4 {
@@ -330,13 +309,14 @@ async fn crash_between_decision_and_write(vendor: VendorKind) {
             _ = tokio::time::sleep(Duration::from_millis(20)) => {}
         }
     }
+    // The crash: the run and its writes in flight are gone.
     drop(run);
     let landed = h.notes_created().await;
     assert_eq!(landed, 2, "every other write landed");
     let pending = h.ledger.pending_writes(KEY, Utc::now()).await.unwrap();
     assert_eq!(pending.len(), ids.len(), "every decision is Pending");
 
-    let o = h.targeted(h.client.as_ref(), &ids, Utc::now()).await;
+    let o = h.targeted(&ids).await;
     let adopted = o
         .values()
         .filter(|v| **v == Outcome::Written { adopted: true })
@@ -357,7 +337,7 @@ async fn crash_between_decision_and_write(vendor: VendorKind) {
             .is_empty()
     );
     // And once more, as a retried delivery: nothing.
-    let o = h.targeted(h.client.as_ref(), &ids, Utc::now()).await;
+    let o = h.targeted(&ids).await;
     assert!(o.values().all(|v| *v == Outcome::Unchanged), "{o:?}");
     assert_eq!(h.notes_created().await, ids.len() as u64);
 }

@@ -265,15 +265,7 @@ pub async fn run_once(
     };
     report.full = plan.since.is_none();
 
-    let mut state = BatchState {
-        verify_before: input.verify_before,
-        settings: &settings,
-        seen: HashSet::new(),
-        asks: HashMap::new(),
-        job_fps: HashMap::new(),
-        semantic: input.semantic.clone().filter(|_| spec.profile.semantic),
-        processed: None,
-    };
+    let mut state = BatchState::new(spec, &settings, input, false);
     // Details of records unchanged since they were processed are not fetched
     // again, unless what decides (the profile, the write settings) changed.
     let known: Box<dyn crate::vendors::Known> = match &cursor {
@@ -302,8 +294,7 @@ pub async fn run_once(
             applications = changes.applications.len(),
             "pulled changes"
         );
-        let (seen, scored) = (report.counts.applications_seen, report.counts.scored);
-        let to_write = process_batch(
+        let to_write = decide_batch(
             ledger,
             spec,
             &changes,
@@ -313,21 +304,6 @@ pub async fn run_once(
             &mut report,
         )
         .await?;
-        metrics::global().applications(
-            spec,
-            report.counts.applications_seen.saturating_sub(seen),
-            report.counts.scored.saturating_sub(scored),
-        );
-        // Deleted or anonymized in the ATS: tombstoned, and the person's rows
-        // pseudonymized (a full sync's absences below may be scope changes,
-        // and are only tombstoned).
-        report.counts.deleted += ledger
-            .record_erasures(
-                &lkey,
-                &changes.deleted_application_ids,
-                "reported deleted or anonymized by the vendor",
-            )
-            .await?;
         // The batch's records are not needed while writing: the writes hold
         // what they send.
         let (batch_watermark, resume_after) = (changes.high_watermark, changes.resume_after);
@@ -428,21 +404,40 @@ fn compact_held(held: &[Option<DateTime<Utc>>]) -> Vec<Option<DateTime<Utc>>> {
 
 /// What a run carries from batch to batch.
 pub(super) struct BatchState<'a> {
-    pub(super) verify_before: Option<DateTime<Utc>>,
-    pub(super) settings: &'a str,
-    pub(super) seen: HashSet<String>,
+    verify_before: Option<DateTime<Utc>>,
+    settings: &'a str,
+    seen: HashSet<String>,
     /// Each job's text is analysed once for all of its applications.
-    pub(super) asks: HashMap<String, scoring::job::JobAsk>,
+    asks: HashMap<String, scoring::job::JobAsk>,
     /// And fingerprinted once.
-    pub(super) job_fps: HashMap<String, String>,
+    job_fps: HashMap<String, String>,
     /// The semantic component's model, when the profile asks for it.
-    pub(super) semantic: Option<std::sync::Arc<scoring::semantic::SemanticScorer>>,
+    semantic: Option<std::sync::Arc<scoring::semantic::SemanticScorer>>,
     /// Per application, what processing did: kept by targeted runs only (a
     /// scheduled run's would grow with the tenant).
     pub(super) processed: Option<HashMap<String, Processed>>,
 }
 
-impl BatchState<'_> {
+impl<'a> BatchState<'a> {
+    /// A run's state before its first batch; `per_application` keeps what
+    /// processing did with each application (targeted runs).
+    pub(super) fn new(
+        spec: &SyncSpec,
+        settings: &'a str,
+        input: &RunInput,
+        per_application: bool,
+    ) -> Self {
+        BatchState {
+            verify_before: input.verify_before,
+            settings,
+            seen: HashSet::new(),
+            asks: HashMap::new(),
+            job_fps: HashMap::new(),
+            semantic: input.semantic.clone().filter(|_| spec.profile.semantic),
+            processed: per_application.then(HashMap::new),
+        }
+    }
+
     fn note(&mut self, id: &str, p: Processed) {
         if let Some(m) = &mut self.processed {
             m.insert(id.to_string(), p);
@@ -450,8 +445,38 @@ impl BatchState<'_> {
     }
 }
 
+/// Takes in one batch: scores and records it ([`process_batch`]), counts it
+/// in the metrics, and records what the vendor reported deleted or anonymized
+/// (tombstoned, and the person's rows pseudonymized; a full sync's absences
+/// may be scope changes, and are only tombstoned). Returns the writes it decided.
+pub(super) async fn decide_batch(
+    ledger: &Ledger,
+    spec: &SyncSpec,
+    changes: &crate::model::ChangeSet,
+    now: DateTime<Utc>,
+    state: &mut BatchState<'_>,
+    plan: &mut Plan,
+    report: &mut RunReport,
+) -> Result<Vec<Job>, SyncError> {
+    let (seen, scored) = (report.counts.applications_seen, report.counts.scored);
+    let to_write = process_batch(ledger, spec, changes, now, state, plan, report).await?;
+    metrics::global().applications(
+        spec,
+        report.counts.applications_seen.saturating_sub(seen),
+        report.counts.scored.saturating_sub(scored),
+    );
+    report.counts.deleted += ledger
+        .record_erasures(
+            &spec.key.ledger_key(),
+            &changes.deleted_application_ids,
+            "reported deleted or anonymized by the vendor",
+        )
+        .await?;
+    Ok(to_write)
+}
+
 /// Scores and records one batch; returns the writes it decided.
-pub(super) async fn process_batch(
+async fn process_batch(
     ledger: &Ledger,
     spec: &SyncSpec,
     changes: &crate::model::ChangeSet,

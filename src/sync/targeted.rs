@@ -25,12 +25,11 @@ use super::SyncSpec;
 use super::decide;
 use super::fence::Lost;
 use super::pipeline::{
-    BatchState, Plan, Processed, RunInput, RunReport, SyncError, process_batch, recover_unfinished,
+    BatchState, Plan, Processed, RunInput, RunReport, SyncError, decide_batch, recover_unfinished,
     write_all,
 };
 use crate::ledger::{Attempt, DecisionOutcome, Ledger, Settlement};
-use crate::metrics;
-use crate::vendors::AtsClient;
+use crate::vendors::{AtsClient, batches};
 
 /// What a targeted run did with one application, so the caller can finish
 /// the delivery that named it.
@@ -71,8 +70,10 @@ pub struct TargetedReport {
 /// and records erasures for those the vendor no longer has. Pending writes
 /// of these applications left by an earlier run (a crash between decision
 /// and write) are finished first, asking the ATS whether they landed. A
-/// vendor error fails the run (nothing of its decisions is half-recorded:
-/// they are recorded before any write); failed writes do not.
+/// vendor error fails the run (what earlier chunks of [`batches::BY_ID`]
+/// ids decided and wrote stays recorded, so a retry writes none of it again);
+/// failed writes do not. The caller must not run a scheduled run of the same
+/// sync at the same time (see the module's documentation).
 pub async fn run_for_applications(
     client: &dyn AtsClient,
     ledger: &Ledger,
@@ -81,7 +82,6 @@ pub async fn run_for_applications(
     input: &RunInput,
     ids: &[String],
 ) -> Result<TargetedReport, SyncError> {
-    let lkey = spec.key.ledger_key();
     let settings = decide::write_settings(spec);
     let wanted: HashSet<String> = ids.iter().cloned().collect();
     let mut report = RunReport {
@@ -105,53 +105,45 @@ pub async fn run_for_applications(
     }
     let recovered = report.settlements.replace(Vec::new()).unwrap_or_default();
 
-    let changes = tokio::select! {
-        c = client.pull_applications(ids, &spec.scope) => c?,
-        _ = input.fence.until_stopped() => return Err(Lost.into()),
-    };
-    info!(
-        requested = wanted.len(),
-        applications = changes.applications.len(),
-        deleted = changes.deleted_application_ids.len(),
-        out_of_scope = changes.out_of_scope_application_ids.len(),
-        "fetched applications by id"
-    );
-    let mut state = BatchState {
-        verify_before: input.verify_before,
-        settings: &settings,
-        seen: HashSet::new(),
-        asks: HashMap::new(),
-        job_fps: HashMap::new(),
-        semantic: input.semantic.clone().filter(|_| spec.profile.semantic),
-        processed: Some(HashMap::new()),
-    };
-    let mut plan = Plan::targeted(now);
-    let to_write = process_batch(
-        ledger,
-        spec,
-        &changes,
-        now,
-        &mut state,
-        &mut plan,
-        &mut report,
-    )
-    .await?;
-    metrics::global().applications(spec, report.counts.applications_seen, report.counts.scored);
-    report.counts.deleted += ledger
-        .record_erasures(
-            &lkey,
-            &changes.deleted_application_ids,
-            "reported deleted or anonymized by the vendor",
+    // A chunk at a time, so a long list holds one chunk's resumes at once.
+    let mut state = BatchState::new(spec, &settings, input, true);
+    let (mut out_of_scope, mut deleted) = (Vec::new(), Vec::new());
+    for chunk in batches::id_chunks(ids) {
+        let changes = tokio::select! {
+            c = client.pull_applications(&chunk, &spec.scope) => c?,
+            _ = input.fence.until_stopped() => return Err(Lost.into()),
+        };
+        info!(
+            requested = chunk.len(),
+            applications = changes.applications.len(),
+            deleted = changes.deleted_application_ids.len(),
+            out_of_scope = changes.out_of_scope_application_ids.len(),
+            "fetched applications by id"
+        );
+        let to_write = decide_batch(
+            ledger,
+            spec,
+            &changes,
+            now,
+            &mut state,
+            &mut Plan::targeted(now),
+            &mut report,
         )
         .await?;
-    write_all(client, ledger, spec, to_write, now, input, &mut report).await?;
+        // The records are not needed while writing: the writes hold what they send.
+        out_of_scope.extend(changes.out_of_scope_application_ids);
+        deleted.extend(changes.deleted_application_ids);
+        drop(changes.candidates);
+        drop(changes.applications);
+        write_all(client, ledger, spec, to_write, now, input, &mut report).await?;
+    }
 
     let written = report.settlements.take().unwrap_or_default();
     let outcomes = outcomes(
         ids,
-        state.processed.unwrap_or_default(),
-        &changes.out_of_scope_application_ids,
-        &changes.deleted_application_ids,
+        state.processed.take().unwrap_or_default(),
+        &out_of_scope,
+        &deleted,
         &recovered,
         &written,
     );
