@@ -643,3 +643,42 @@ async fn emit_delivers_well_above_200_events_per_second() {
     assert_eq!(tokens.len(), N);
     assert!(rate > 200.0, "{rate:.0} events/s");
 }
+
+#[tokio::test]
+async fn anonymizing_a_candidate_is_an_event_in_greenhouse_only() {
+    let gh = Sb::launch(VendorKind::Greenhouse, opts(FAST)).await;
+    let app = gh.active_app().await;
+    let (rx, url) = Receiver::start(&[], 200).await;
+    gh_hook(&gh, &url, "s").await;
+    let (status, v) = gh
+        .post_control(
+            &format!("applications/{app}/anonymize_candidate"),
+            json!({}),
+        )
+        .await;
+    assert_eq!((status, &v["events"]), (StatusCode::OK, &json!(1)));
+    let got = rx.wait("action", "candidate_anonymized", 1, 5).await;
+    gh_signed(&got[0], "s");
+    assert!(got[0].json()["payload"]["anonymized_fields"].is_array());
+
+    // Lever sends nothing, but the opportunity says it is anonymized.
+    let lv = Sb::launch(VendorKind::Lever, opts(FAST)).await;
+    let app = lv.active_app().await;
+    let (_, v) = lv
+        .post_control(
+            &format!("applications/{app}/anonymize_candidate"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(v["events"], 0);
+    let r = lv
+        .http
+        .get(lv.url(&format!("/v1/opportunities/{app}")))
+        .basic_auth(lever_key(&lv), Some(""))
+        .send()
+        .await
+        .unwrap();
+    let opp = ok_json(r, "GET opportunity").await;
+    assert_eq!(opp["data"]["isAnonymized"], true);
+    assert_ne!(opp["data"]["emails"][0], json!(null));
+}
