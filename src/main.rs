@@ -299,21 +299,15 @@ async fn main() -> std::process::ExitCode {
             unreadable_resumes,
             webhook_time_scale,
         } => {
-            let resumes = sandbox::documents::ResumeRule {
-                documents: !text_resumes,
-                unreadable_percent: unreadable_resumes,
-            };
-            serve_sandbox(
-                &vendor,
-                listen,
-                applications,
-                jobs,
-                seed,
-                &rate_limit,
-                resumes,
+            let base = sandbox::SandboxOptions {
+                resumes: sandbox::documents::ResumeRule {
+                    documents: !text_resumes,
+                    unreadable_percent: unreadable_resumes,
+                },
                 webhook_time_scale,
-            )
-            .await
+                ..Default::default()
+            };
+            serve_sandbox(&vendor, listen, applications, jobs, seed, &rate_limit, base).await
         }
         Command::Demo { applications, keep } => demo::run(applications, keep)
             .await
@@ -488,8 +482,7 @@ async fn serve_sandbox(
     jobs: usize,
     seed: u64,
     rate_limit: &str,
-    resumes: sandbox::documents::ResumeRule,
-    webhook_time_scale: f64,
+    base: sandbox::SandboxOptions,
 ) -> Result<(), String> {
     let kind: VendorKind = serde_json::from_value(serde_json::Value::String(vendor.to_string()))
         .map_err(|_| format!("--vendor {vendor:?}: use greenhouse, lever or workable"))?;
@@ -498,9 +491,7 @@ async fn serve_sandbox(
         jobs,
         applications,
         rate_limit: parse_rate_limit(rate_limit)?,
-        resumes,
-        webhook_time_scale,
-        ..Default::default()
+        ..base
     };
     let running = sandbox::start(kind, listen, opts)
         .await

@@ -287,6 +287,18 @@ async fn lever_create(sb: &Sb, url: &str, event: &str) -> reqwest::Response {
         .unwrap()
 }
 
+/// `GET path` with the API key, which must answer 200; its JSON.
+async fn lever_get(sb: &Sb, path: &str) -> Value {
+    let r = sb
+        .http
+        .get(sb.url(path))
+        .basic_auth(lever_key(sb), Some(""))
+        .send()
+        .await
+        .unwrap();
+    ok_json(r, path).await
+}
+
 fn lever_signed(g: &Got, token: &str) {
     let v = g.json();
     let msg = format!("{}{}", v["token"].as_str().unwrap(), v["triggeredAt"]);
@@ -323,14 +335,7 @@ async fn lever_registers_through_its_api_and_signs_token_and_time() {
         tokens.insert(event.to_string(), token);
     }
     // Listing never shows the token again.
-    let r = sb
-        .http
-        .get(sb.url("/v1/webhooks"))
-        .basic_auth(lever_key(&sb), Some(""))
-        .send()
-        .await
-        .unwrap();
-    let list = ok_json(r, "GET /v1/webhooks").await;
+    let list = lever_get(&sb, "/v1/webhooks").await;
     assert_eq!(list["data"].as_array().unwrap().len(), 3);
     assert!(
         list["data"]
@@ -357,14 +362,7 @@ async fn lever_registers_through_its_api_and_signs_token_and_time() {
     lever_signed(&hired[0], &tokens["candidateHired"]);
     lever_signed(&archived[0], &tokens["candidateArchiveChange"]);
     // A fetch after the webhook sees it.
-    let r = sb
-        .http
-        .get(sb.url(&format!("/v1/opportunities/{app}")))
-        .basic_auth(lever_key(&sb), Some(""))
-        .send()
-        .await
-        .unwrap();
-    let opp = ok_json(r, "GET opportunity").await;
+    let opp = lever_get(&sb, &format!("/v1/opportunities/{app}")).await;
     assert_eq!(
         opp["data"]["archived"]["reason"],
         archived[0].json()["data"]["toArchived"]["reason"]
@@ -642,4 +640,36 @@ async fn emit_delivers_well_above_200_events_per_second() {
         got.iter().map(|g| g.json()["token"].to_string()).collect();
     assert_eq!(tokens.len(), N);
     assert!(rate > 200.0, "{rate:.0} events/s");
+}
+
+#[tokio::test]
+async fn anonymizing_a_candidate_is_an_event_in_greenhouse_only() {
+    let gh = Sb::launch(VendorKind::Greenhouse, opts(FAST)).await;
+    let app = gh.active_app().await;
+    let (rx, url) = Receiver::start(&[], 200).await;
+    gh_hook(&gh, &url, "s").await;
+    let (status, v) = gh
+        .post_control(
+            &format!("applications/{app}/anonymize_candidate"),
+            json!({}),
+        )
+        .await;
+    assert_eq!((status, &v["events"]), (StatusCode::OK, &json!(1)));
+    let got = rx.wait("action", "candidate_anonymized", 1, 5).await;
+    gh_signed(&got[0], "s");
+    assert!(got[0].json()["payload"]["anonymized_fields"].is_array());
+
+    // Lever sends nothing, but the opportunity says it is anonymized.
+    let lv = Sb::launch(VendorKind::Lever, opts(FAST)).await;
+    let app = lv.active_app().await;
+    let (_, v) = lv
+        .post_control(
+            &format!("applications/{app}/anonymize_candidate"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(v["events"], 0);
+    let opp = lever_get(&lv, &format!("/v1/opportunities/{app}")).await;
+    assert_eq!(opp["data"]["isAnonymized"], true);
+    assert_ne!(opp["data"]["emails"][0], json!(null));
 }

@@ -149,6 +149,7 @@ impl Tenant {
         c.phone = String::new();
         c.street = String::new();
         c.summary = String::new();
+        c.anonymized = true;
         c.updated_at = at;
         c.last_activity_at = at;
         let apps = self.applications_of(candidate);

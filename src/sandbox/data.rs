@@ -641,6 +641,8 @@ pub struct GenCandidate {
     pub last_activity_at: DateTime<Utc>,
     /// The kind of file the resume is uploaded as (see [`ResumeRule`]).
     pub resume_file: ResumeFile,
+    /// Personal data erased on request (see [`Tenant::anonymize_candidate`]).
+    pub anonymized: bool,
 }
 
 impl GenCandidate {
@@ -1471,6 +1473,7 @@ fn gen_candidate(
         updated_at: created_at,
         last_activity_at: created_at,
         resume_file: ResumeFile::default(),
+        anonymized: false,
     }
 }
 

@@ -301,7 +301,7 @@ impl Lever {
                 "list": format!("{}/candidates", self.base_url),
                 "show": format!("{}/candidates/{id}", self.base_url),
             },
-            "isAnonymized": false,
+            "isAnonymized": c.is_some_and(|c| c.anonymized),
             "dataProtection": null,
             "opportunityLocation": job.map(|j| j.location.clone()),
         })
@@ -312,7 +312,7 @@ impl Lever {
             "id": ids::uuid(Kind::Contact, c.id),
             "name": c.full_name(),
             "headline": headline(c),
-            "isAnonymized": false,
+            "isAnonymized": c.anonymized,
             "location": {"name": format!("{}, {}", c.city, c.state)},
             "emails": [c.email],
             "phones": [{"type": "mobile", "value": c.phone}],

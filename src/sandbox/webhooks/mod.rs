@@ -69,7 +69,7 @@ impl Subscription {
     /// Whether `out` goes to this subscription.
     pub fn wants(&self, out: &Outgoing) -> bool {
         self.active
-            && (self.events.is_empty() || self.events.iter().any(|e| *e == out.event))
+            && (self.events.is_empty() || self.events.contains(&out.event))
             && self.conditions.iter().all(|(key, values)| {
                 values.is_empty()
                     || values.iter().any(|v| v.is_empty())

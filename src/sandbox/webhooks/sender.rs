@@ -27,6 +27,8 @@ const IN_FLIGHT: usize = 16;
 /// A receiver's time to answer, at time scale 1 (then scaled, within bounds).
 const TIMEOUT: Duration = Duration::from_secs(10);
 const MIN_TIMEOUT: Duration = Duration::from_secs(1);
+/// What is read of a receiver's answer at most.
+const MAX_ANSWER: usize = 64 * 1024;
 
 /// One attempt, as the deliveries log shows it (no body, no signature).
 #[derive(Clone, Debug, Serialize)]
@@ -259,6 +261,18 @@ async fn deliver(inner: Arc<Inner>, job: Job) {
     inner.wake.notify_one();
 }
 
+/// Reads (and drops) up to [`MAX_ANSWER`] of an answer, so a short one lets
+/// the connection be reused and a huge one costs no memory.
+async fn drain(mut resp: reqwest::Response) {
+    let mut read = 0usize;
+    while let Ok(Some(chunk)) = resp.chunk().await {
+        read = read.saturating_add(chunk.len());
+        if read > MAX_ANSWER {
+            return;
+        }
+    }
+}
+
 /// One POST; records it in the log. Success is any 2xx.
 async fn attempt(inner: &Inner, p: &Prepared, n: u32) -> bool {
     let timeout = lock(&inner.q).timeout();
@@ -273,8 +287,7 @@ async fn attempt(inner: &Inner, p: &Prepared, n: u32) -> bool {
     let (status, error) = match req.send().await {
         Ok(resp) => {
             let status = resp.status().as_u16();
-            // Read (and drop) a bounded answer so the connection is reused.
-            let _ = tokio::time::timeout(timeout, resp.bytes()).await;
+            let _ = tokio::time::timeout(timeout, drain(resp)).await;
             (Some(status), None)
         }
         // The kind only: reqwest's text could quote the URL's query.

@@ -286,9 +286,12 @@ impl Wk {
 
     /// The profile a candidate (application) shows.
     fn person(&self, a: &GenApplication) -> Option<&GenCandidate> {
+        let current = self.tenant.candidate(a.candidate_id);
         match self.frozen.get(&a.id) {
+            // Anonymization erases every copy.
+            _ if current.is_some_and(|c| c.anonymized) => current,
             Some(f) => Some(&f.person),
-            None => self.tenant.candidate(a.candidate_id),
+            None => current,
         }
     }
 

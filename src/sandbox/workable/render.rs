@@ -259,7 +259,7 @@ impl Wk {
             "stage": stage,
             "stage_kind": slug,
             "disqualified": a.state == AppState::Rejected,
-            "anonymized": false,
+            "anonymized": c.is_some_and(|c| c.anonymized),
             "disqualification_reason": (a.state == AppState::Rejected).then_some(match a.rejection {
                 Some(RejectReason::Withdrew) => "Candidate withdrew",
                 Some(RejectReason::PositionFilled) => "Position filled",
