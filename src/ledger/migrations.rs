@@ -155,9 +155,8 @@ CREATE TABLE outcomes (
     reason_category TEXT,
     occurred_at     TEXT,
     recorded_at     TEXT NOT NULL,
-    UNIQUE (sync_key, delivery_id, application_id)
+    UNIQUE (sync_key, application_id, delivery_id)
 );
-CREATE INDEX outcomes_by_application ON outcomes (sync_key, application_id);
 CREATE INDEX outcomes_by_time ON outcomes (recorded_at);
 "#,
 ];
@@ -294,9 +293,8 @@ CREATE TABLE outcomes (
     reason_category TEXT,
     occurred_at     TIMESTAMPTZ,
     recorded_at     TIMESTAMPTZ NOT NULL,
-    UNIQUE (sync_key, delivery_id, application_id)
+    UNIQUE (sync_key, application_id, delivery_id)
 );
-CREATE INDEX outcomes_by_application ON outcomes (sync_key, application_id);
 CREATE INDEX outcomes_by_time ON outcomes (recorded_at);
 "#,
 ];

@@ -227,14 +227,14 @@ pub(super) const DELIVERY_COUNT_DUPLICATE: &str =
 /// order their first delivery arrived, each in the events' own order. Only
 /// the applications of the `$2` oldest can come first (see
 /// `webhooks::tests::the_head_holds_every_group_that_comes_first`), so
-/// the grouping never reads the whole queue.
+/// only their deliveries are read (`CROSS JOIN` keeps SQLite to that order).
 pub(super) const DELIVERIES_PENDING: &str =
     "WITH head AS (SELECT application_id, seq FROM deliveries
             WHERE sync_key = $1 AND finished_at IS NULL ORDER BY seq LIMIT $2),
         groups AS (SELECT application_id, MIN(seq) AS first FROM head GROUP BY application_id)
      SELECT d.seq, d.delivery_id, d.vendor, d.body_sha256, d.event, d.received_at
-     FROM deliveries d JOIN groups g ON g.application_id = d.application_id
-     WHERE d.sync_key = $1 AND d.finished_at IS NULL
+     FROM groups g CROSS JOIN deliveries d
+     WHERE d.application_id = g.application_id AND d.sync_key = $1 AND d.finished_at IS NULL
      ORDER BY g.first, d.order_at, d.received_at, d.delivery_id
      LIMIT $2";
 pub(super) const DELIVERY_FINISH: &str =
@@ -252,7 +252,7 @@ pub(super) const OUTCOME_INSERT: &str =
     "INSERT INTO outcomes (sync_key, application_id, delivery_id, category, stage,
         reason_category, occurred_at, recorded_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-     ON CONFLICT (sync_key, delivery_id, application_id) DO NOTHING";
+     ON CONFLICT (sync_key, application_id, delivery_id) DO NOTHING";
 pub(super) const OUTCOMES: &str =
     "SELECT application_id, delivery_id, category, stage, reason_category, occurred_at,
         recorded_at
@@ -303,8 +303,8 @@ pub(super) const ERASE_DELIVERY_APPLICATIONS: &str =
 /// An earlier erasure's outcome under the same pseudonym gives way to the newer.
 pub(super) const ERASE_DROP_OUTCOMES: &str =
     "DELETE FROM outcomes WHERE sync_key = $1 AND application_id = $3
-        AND delivery_id IN (SELECT delivery_id FROM outcomes
-                            WHERE sync_key = $1 AND application_id = $2)";
+        AND EXISTS (SELECT 1 FROM outcomes o2 WHERE o2.sync_key = $1
+            AND o2.delivery_id = outcomes.delivery_id AND o2.application_id = $2)";
 pub(super) const ERASE_OUTCOMES: &str =
     "UPDATE outcomes SET application_id = $3 WHERE sync_key = $1 AND application_id = $2";
 
