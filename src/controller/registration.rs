@@ -263,9 +263,10 @@ mod tests {
         );
         s.metadata.namespace = Some("t".into());
         if deleting {
-            s.metadata.deletion_timestamp = Some(
-                k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(chrono::Utc::now()),
-            );
+            s.metadata.deletion_timestamp =
+                Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                    k8s_openapi::jiff::Timestamp::now(),
+                ));
         }
         s
     }

@@ -24,7 +24,7 @@
 pub mod export;
 mod migrations;
 mod postgres;
-mod pseudonym;
+pub(crate) mod pseudonym;
 pub mod retention;
 mod sql;
 mod sqlite;
