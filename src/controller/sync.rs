@@ -339,6 +339,7 @@ pub async fn housekeeping(ctx: Arc<Context>, store: Store<AtsSync>, every: Durat
         for key in gone(&keys, present) {
             forget(&ctx, &key).await;
         }
+        refresh_refusals(&ctx).await;
         if refreshed.elapsed() >= REFRESH {
             refreshed = tokio::time::Instant::now();
             let slots: Vec<SyncKey> = {
@@ -732,6 +733,34 @@ async fn webhook_route(
             &conn.name_any(),
         )
     }))
+}
+
+/// Puts each webhook sync's refusal counts (in memory) into its status when
+/// they changed: at most one status write per sync and housekeeping tick,
+/// however many forged deliveries arrive.
+async fn refresh_refusals(ctx: &Context) {
+    let slots: Vec<(SyncKey, Arc<tokio::sync::Mutex<super::SyncSlot>>)> = {
+        let slots = ctx.slots.lock().unwrap_or_else(|e| e.into_inner());
+        slots.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    };
+    for (key, slot) in slots {
+        let changed = {
+            let mut slot = slot.lock().await;
+            let Some(conn) = slot.connection.clone() else {
+                continue;
+            };
+            let Some(w) = slot.view.webhooks.as_mut() else {
+                continue;
+            };
+            let refused = ctx.webhooks.refusals.of(&key.namespace, &conn);
+            let changed = w.refused != refused;
+            w.refused = refused;
+            changed && slot.applied.is_some()
+        };
+        if changed && let Err(e) = publish(ctx, &key).await {
+            warn!(tenant = %key.namespace, sync = %key.name, error = %e, "could not publish status");
+        }
+    }
 }
 
 /// Puts the ledger's delivery counts and the refusals of the sync's

@@ -295,16 +295,26 @@ async fn run_loop(mut l: Loop, first: FirstRun) {
     let mut next = first.at;
     let mut priority = first.priority;
     let deliveries = l.env.deliveries.clone();
+    // Deliveries left pending by a failed drain are tried again after a
+    // backoff: with a full queue no new delivery would signal them.
+    let mut drain_failures = 0u32;
     // What a restart left between a delivery's 202 and its processing.
-    if deliveries.is_some() {
-        drain_deliveries(&l, &spec, &client).await;
+    if deliveries.is_some() && !drain_deliveries(&l, &spec, &client).await {
+        drain_failures = 1;
     }
     loop {
         let wait = (next - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+        let retry_in = (drain_failures > 0).then(|| drain_retry_delay(drain_failures));
         let signalled = async {
-            match &deliveries {
-                Some(n) => n.notified().await,
-                None => std::future::pending().await,
+            match (&deliveries, retry_in) {
+                (Some(n), Some(d)) => {
+                    tokio::select! {
+                        _ = n.notified() => {}
+                        _ = tokio::time::sleep(d) => {}
+                    }
+                }
+                (Some(n), None) => n.notified().await,
+                (None, _) => std::future::pending().await,
             }
         };
         tokio::select! {
@@ -317,7 +327,11 @@ async fn run_loop(mut l: Loop, first: FirstRun) {
                     connection.credentials = l.creds.borrow_and_update().clone();
                     client = l.env.clients.client(&ns, &connection, l.env.store.clone());
                 }
-                drain_deliveries(&l, &spec, &client).await;
+                drain_failures = if drain_deliveries(&l, &spec, &client).await {
+                    0
+                } else {
+                    drain_failures.saturating_add(1)
+                };
                 continue;
             }
             _ = l.stop.changed() => break,
@@ -396,7 +410,11 @@ async fn run_loop(mut l: Loop, first: FirstRun) {
         drop(_permit);
         // Deliveries that arrived during the run.
         if deliveries.is_some() {
-            drain_deliveries(&l, &spec, &client).await;
+            drain_failures = if drain_deliveries(&l, &spec, &client).await {
+                0
+            } else {
+                drain_failures.saturating_add(1)
+            };
         }
         next = next_run(&spec, finished, transient_failures);
         l.env
@@ -415,13 +433,19 @@ async fn run_loop(mut l: Loop, first: FirstRun) {
     info!("worker stopped");
 }
 
-/// Processes the webhook deliveries waiting in the ledger and reports them.
+/// Backoff before retrying deliveries a drain left: 2 s, 4 s, ... up to 2 min.
+pub fn drain_retry_delay(failures: u32) -> Duration {
+    Duration::from_secs(2u64 << failures.saturating_sub(1).min(6)).min(Duration::from_secs(120))
+}
+
+/// Processes the webhook deliveries waiting in the ledger and reports them;
+/// false when some are left for a retry.
 async fn drain_deliveries(
     l: &Loop,
     spec: &SyncSpec,
     client: &Result<Arc<dyn vendors::AtsClient>, vendors::VendorError>,
-) {
-    let Ok(client) = client else { return };
+) -> bool {
+    let Ok(client) = client else { return false };
     let input = RunInput {
         fence: l.env.fence.stopping(l.stop.clone()),
         verify_before: l.verify_before,
@@ -451,6 +475,7 @@ async fn drain_deliveries(
         .reporter
         .deliveries_processed(&spec.key, &result)
         .await;
+    matches!(&result, Ok(r) if r.left == 0)
 }
 
 #[cfg(test)]
@@ -464,6 +489,9 @@ mod tests {
         assert_eq!(retry_delay(20), Duration::from_secs(600));
         assert_eq!(restart_delay(1), Duration::from_secs(1));
         assert_eq!(restart_delay(30), Duration::from_secs(256));
+        assert_eq!(drain_retry_delay(1), Duration::from_secs(2));
+        assert_eq!(drain_retry_delay(3), Duration::from_secs(8));
+        assert_eq!(drain_retry_delay(40), Duration::from_secs(120));
     }
 
     #[test]
