@@ -367,3 +367,143 @@ async fn a_restart_between_acceptance_and_processing_loses_nothing() {
     wait_status(&t, "nothing pending", |s| webhooks(s).pending == 0).await;
     op.stop().await;
 }
+
+fn lever_body(token: &str, key: &str, triggered_at: i64, opportunity: &str) -> Vec<u8> {
+    use hmac::{Hmac, Mac};
+    let mut m = Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).unwrap();
+    m.update(format!("{token}{triggered_at}").as_bytes());
+    let signature = hex::encode(m.finalize().into_bytes());
+    serde_json::to_vec(&json!({
+        "triggeredAt": triggered_at,
+        "event": "applicationCreated",
+        "data": {"opportunityId": opportunity, "candidateId": opportunity},
+        "token": token,
+        "signature": signature,
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn lever_webhooks_are_registered_verified_and_removed_with_the_sync() {
+    let t = Tenant::new(Setup::lever(), small()).await;
+    let port = free_port();
+    t.apply_spec(
+        json!({"webhooks": {"enabled": true, "publicBaseUrl": format!("http://127.0.0.1:{port}")}}),
+    )
+    .await;
+    let op = Operator::serving(&t.client, &t.ns, &t.ledger, port, |_| {});
+    t.synced().await;
+    control(
+        &t.http,
+        &t.sandbox,
+        Method::PUT,
+        "webhook_timing",
+        json!({"scale": 0.0001}),
+    )
+    .await;
+    let s = wait_status(&t, "webhooks registered", |s| {
+        !webhooks(s).registered.is_empty()
+    })
+    .await;
+    assert_eq!(
+        webhooks(&s).url.as_deref(),
+        Some(hook_url(&t, port).as_str())
+    );
+    let synced: AtsSync = t.syncs().get(tenant::SYNC).await.unwrap();
+    assert!(
+        synced
+            .metadata
+            .finalizers
+            .unwrap_or_default()
+            .contains(&"ats.dev/webhooks".to_string())
+    );
+    // The signing tokens Lever returned are in a Secret the sync owns.
+    let tokens = t
+        .secrets()
+        .get(&format!("{}-webhook-tokens", tenant::SYNC))
+        .await
+        .unwrap();
+    assert_eq!(
+        tokens.metadata.owner_references.unwrap_or_default()[0].kind,
+        "AtsSync"
+    );
+    let data = tokens.data.unwrap_or_default();
+    assert_eq!(data.len(), webhooks(&s).registered.len());
+
+    // A new opportunity arrives signed by one of those tokens, and is written once.
+    let ids = new_applications(&t, 4).await;
+    assert!(!ids.is_empty());
+    one_note_each(&t, &ids, Duration::from_secs(30)).await;
+
+    // Lever's signature does not cover the body: a token seen before with
+    // another body is a replay, and an old triggeredAt is stale.
+    let key = String::from_utf8(data.values().next().unwrap().0.clone()).unwrap();
+    let now = chrono::Utc::now().timestamp_millis();
+    let http = reqwest::Client::new();
+    let send = |body: Vec<u8>| {
+        let (http, url) = (http.clone(), hook_url(&t, port));
+        async move {
+            let r = http
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let st = r.status().as_u16();
+            (st, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (st, v) = send(lever_body("tok-a", &key, now, &ids[0])).await;
+    assert_eq!(st, 202, "{v}");
+    let (st, v) = send(lever_body("tok-a", &key, now, &ids[0])).await;
+    assert_eq!((st, v["duplicate"].as_bool()), (202, Some(true)), "{v}");
+    let other = ids.get(1).unwrap_or(&ids[0]);
+    let forged = lever_body("tok-c", "not-the-token", now, other);
+    let (st, v) = send(forged).await;
+    assert_eq!(
+        (st, v["reason"].as_str()),
+        (401, Some("BadSignature")),
+        "{v}"
+    );
+    let replay = {
+        // Same token and signature, another opportunity: the body differs.
+        let mut b: Value =
+            serde_json::from_slice(&lever_body("tok-a", &key, now, &ids[0])).unwrap();
+        b["data"]["opportunityId"] = json!(other);
+        b["data"]["candidateId"] = json!("someone-else");
+        serde_json::to_vec(&b).unwrap()
+    };
+    let (st, v) = send(replay).await;
+    assert_eq!((st, v["reason"].as_str()), (401, Some("Replayed")), "{v}");
+    let stale = now - 10 * 60 * 1000;
+    let (st, v) = send(lever_body("tok-b", &key, stale, &ids[0])).await;
+    assert_eq!((st, v["reason"].as_str()), (401, Some("Stale")), "{v}");
+    for id in &ids {
+        assert_eq!(t.writes(id).await.notes, 1);
+    }
+
+    // Deleting the sync removes the registrations, then the finalizer.
+    t.syncs()
+        .delete(tenant::SYNC, &Default::default())
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while t.syncs().get_opt(tenant::SYNC).await.unwrap().is_some() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the sync was not released"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let before = sandbox_deliveries(&t).await["attempts"]
+        .as_array()
+        .map_or(0, Vec::len);
+    t.control("applications", json!({"count": 2})).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = sandbox_deliveries(&t).await["attempts"]
+        .as_array()
+        .map_or(0, Vec::len);
+    assert_eq!(before, after, "Lever still sends to a removed webhook");
+    op.stop().await;
+}
