@@ -289,9 +289,8 @@ async fn forged_malformed_oversized_and_unknown_deliveries_change_nothing() {
     let (st, v) = post(other, Some(sign("whsec-greenhouse", body)), body.to_vec()).await;
     assert_eq!((st, v["reason"].as_str()), (404, Some("UnknownConnection")));
     // No answer holds the secret.
-    for (_, v) in [post(url.clone(), Some(sign("x", body)), body.to_vec()).await] {
-        assert!(!v.to_string().contains("whsec-greenhouse"));
-    }
+    let (_, v) = post(url.clone(), Some(sign("x", body)), body.to_vec()).await;
+    assert!(!v.to_string().contains("whsec-greenhouse"));
 
     let s = wait_status(&t, "refusals counted", |s| {
         let r = webhooks(s).refused;

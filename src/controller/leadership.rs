@@ -310,11 +310,13 @@ mod tests {
     #[test]
     fn standbys_forward_only_to_the_current_holders_address() {
         let lease = |holder: &str, ann: Option<&str>| {
-            let mut l = Lease::default();
-            l.spec = Some(k8s_openapi::api::coordination::v1::LeaseSpec {
-                holder_identity: Some(holder.into()),
+            let mut l = Lease {
+                spec: Some(k8s_openapi::api::coordination::v1::LeaseSpec {
+                    holder_identity: Some(holder.into()),
+                    ..Default::default()
+                }),
                 ..Default::default()
-            });
+            };
             if let Some(a) = ann {
                 l.metadata.annotations =
                     Some([(WEBHOOK_ADDRESS_ANNOTATION.to_string(), a.to_string())].into());

@@ -170,10 +170,10 @@ impl Context {
         gate: Arc<Gate>,
         fence: Fence,
         admin: policy::Admin,
-        shard: Option<String>,
-        semantic: Option<Arc<crate::scoring::semantic::SemanticScorer>>,
+        opts: &Options,
         webhooks: Arc<webhooks::Hub>,
     ) -> Arc<Self> {
+        let (shard, semantic) = (opts.shard.clone(), opts.semantic.clone());
         let reporter = Reporter {
             controller: MANAGER.into(),
             instance: std::env::var("POD_NAME").ok(),
@@ -395,7 +395,16 @@ pub async fn run(
             let stop = Box::pin(async move {
                 let _ = rx.wait_for(|s| *s).await;
             });
-            run_controllers(client, ledger, opts, gate, Fence::open(), stop, health, hub).await
+            run_controllers(
+                client,
+                ledger,
+                opts,
+                gate,
+                Fence::open(),
+                stop,
+                (health, hub),
+            )
+            .await
         }
         Some(cfg) => {
             let check = standby::run(client.clone(), opts.clone(), cfg.clone(), health.clone());
@@ -408,8 +417,7 @@ pub async fn run(
                     gate.clone(),
                     fence,
                     stop,
-                    health.clone(),
-                    hub.clone(),
+                    (health.clone(), hub.clone()),
                 )
             })
             .await;
@@ -427,8 +435,7 @@ async fn run_controllers(
     gate: Arc<Gate>,
     fence: Fence,
     stop_signal: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
-    health: Arc<crate::http::health::Health>,
-    hub: Arc<webhooks::Hub>,
+    (health, hub): (Arc<crate::http::health::Health>, Arc<webhooks::Hub>),
 ) {
     // Not ready until the caches list; over when this function returns.
     let term = health.begin_term();
@@ -462,8 +469,7 @@ async fn run_controllers(
         gate,
         fence,
         admin,
-        opts.shard.clone(),
-        opts.semantic.clone(),
+        &opts,
         hub.clone(),
     );
     // Deliveries are accepted while this term leads.
