@@ -12,16 +12,23 @@
 //! 2. Bytes on disk per 100,000 decisions: the SQLite file with its WAL;
 //!    PostgreSQL's `pg_total_relation_size` of the ledger's tables (indexes
 //!    and TOAST included).
+//! 3. Webhook deliveries: accepted (one transaction each, as the endpoint
+//!    records one before its 202) and finished (one each, as the worker
+//!    does), per second and the latency of an accept (p50, p99).
 //!
 //! Run: `cargo bench --bench ledger` (`BENCH_LEDGER_DECISIONS`, default
-//! 100,000; `BENCH_LEDGER_BACKENDS=sqlite,postgres`).
+//! 100,000, 0 skips them; `BENCH_LEDGER_DELIVERIES`, default 2,000;
+//! `BENCH_LEDGER_BACKENDS=sqlite,postgres`).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use ats_operator::devdb::{DevPostgres, DevPostgresOptions};
-use ats_operator::ledger::{Attempt, Decision, DecisionOutcome, Ledger, Settlement};
+use ats_operator::ledger::{
+    Acceptance, Attempt, Decision, DecisionOutcome, DeliveryResult, Ledger, Settlement,
+};
 use ats_operator::model::{Band, ComponentScores, Score, VendorKind};
 use ats_operator::sync::pipeline::{DECISION_BATCH, SETTLE_BATCH};
+use ats_operator::webhooks::{Delivery, Event, EventKind};
 use chrono::Utc;
 
 const SYNC: &str = "tenant-bench/greenhouse-open-jobs";
@@ -137,6 +144,101 @@ async fn bench(name: &str, ledger: &Ledger, n: usize) {
     );
 }
 
+/// A delivery as Greenhouse sends one for a stage change: an event id, a
+/// body hash, one application, the vendor's time.
+fn delivery(i: usize) -> Delivery {
+    Delivery {
+        id: format!(
+            "{:032x}",
+            (i as u128).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835)
+        ),
+        vendor: VendorKind::Greenhouse,
+        body_sha256: format!("{:064x}", i),
+        event: Event {
+            name: "candidate_stage_change".into(),
+            kind: EventKind::ApplicationChanged,
+            // A few deliveries per application, as recruiters move people on.
+            application_ids: vec![format!("{}", 90_000_000 + i / 3)],
+            candidate_id: Some(format!("{}", 70_000_000 + i / 3)),
+            occurred_at: Some(Utc::now()),
+            outcome: None,
+        },
+        received_at: Utc::now(),
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+async fn bench_deliveries(name: &str, ledger: &Ledger, n: usize) {
+    let syncs = vec![SYNC.to_string()];
+    let deliveries: Vec<Delivery> = (0..n).map(delivery).collect();
+    let mut latencies = Vec::with_capacity(n);
+    let started = Instant::now();
+    for d in &deliveries {
+        let t = Instant::now();
+        let a = ledger
+            .accept_delivery(&syncs, d, u32::MAX)
+            .await
+            .expect("accept");
+        latencies.push(t.elapsed());
+        assert_eq!(a, Acceptance::New);
+    }
+    let accept = started.elapsed().as_secs_f64();
+    latencies.sort();
+    // The worker's loop: a page of pending deliveries, each finished.
+    let started = Instant::now();
+    let mut finished = 0;
+    loop {
+        let page = ledger.pending_deliveries(SYNC, 100).await.expect("pending");
+        if page.is_empty() {
+            break;
+        }
+        for p in &page {
+            ledger
+                .finish_delivery(SYNC, &p.delivery.id, Utc::now(), DeliveryResult::Processed)
+                .await
+                .expect("finish");
+            finished += 1;
+        }
+    }
+    let finish = started.elapsed().as_secs_f64();
+    assert_eq!(finished, n);
+    // Retries: each a duplicate.
+    let sample = n.min(1_000);
+    let started = Instant::now();
+    for d in &deliveries[..sample] {
+        ledger
+            .accept_delivery(&syncs, d, u32::MAX)
+            .await
+            .expect("retry");
+    }
+    let retry = started.elapsed().as_secs_f64();
+
+    println!("{name}, webhook deliveries:");
+    println!(
+        "  accepted and finished:       {} ({n} deliveries in {:.2} s; a transaction each)",
+        per_sec(n, accept + finish),
+        accept + finish
+    );
+    println!(
+        "  accepting alone:             {} (p50 {:.2} ms, p99 {:.2} ms per accept)",
+        per_sec(n, accept),
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99)
+    );
+    println!(
+        "  finishing alone:             {} (pages of 100 pending)",
+        per_sec(n, finish)
+    );
+    println!(
+        "  duplicates (retries):        {} ({sample})",
+        per_sec(sample, retry)
+    );
+}
+
 #[tokio::main]
 async fn main() {
     // `cargo test --all-targets` runs benches too, without `--bench`: stay quick there.
@@ -148,12 +250,22 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
+    let deliveries: usize = std::env::var("BENCH_LEDGER_DELIVERIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000);
     let backends =
         std::env::var("BENCH_LEDGER_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
     if backends.contains("sqlite") {
         let dir = tempfile::tempdir().expect("temp dir");
         let ledger = Ledger::open(&dir.path().join("ledger.db")).expect("SQLite ledger");
-        bench("SQLite (WAL, synchronous=FULL)", &ledger, n).await;
+        let name = "SQLite (WAL, synchronous=FULL)";
+        if n > 0 {
+            bench(name, &ledger, n).await;
+        }
+        if deliveries > 0 {
+            bench_deliveries(name, &ledger, deliveries).await;
+        }
     }
     if backends.contains("postgres") {
         let server = DevPostgres::start(DevPostgresOptions {
@@ -165,6 +277,12 @@ async fn main() {
         let ledger = Ledger::connect_postgres(&url)
             .await
             .expect("PostgreSQL ledger");
-        bench("PostgreSQL (local, fsync on)", &ledger, n).await;
+        let name = "PostgreSQL (local, fsync on)";
+        if n > 0 {
+            bench(name, &ledger, n).await;
+        }
+        if deliveries > 0 {
+            bench_deliveries(name, &ledger, deliveries).await;
+        }
     }
 }

@@ -151,6 +151,8 @@ pub async fn run(applications: usize, keep: bool) -> Result<(), DemoError> {
         shard: None,
         metrics_addr: None,
         semantic: None,
+        webhook_max_pending: crate::controller::webhooks::DEFAULT_MAX_PENDING,
+        webhook_body_limit: crate::controller::webhooks::DEFAULT_BODY_LIMIT,
     };
     let operator = tokio::spawn(crate::controller::run(
         client.clone(),

@@ -16,3 +16,4 @@ pub mod scoring;
 pub mod supervised;
 pub mod sync;
 pub mod vendors;
+pub mod webhooks;

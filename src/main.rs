@@ -63,6 +63,10 @@ enum Command {
         /// Percent of candidates whose resume file cannot be read (scans, damaged files).
         #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(0..=100))]
         unreadable_resumes: u8,
+        /// Time scale of webhook retries and timeouts: 1 is the vendor's
+        /// schedule, 0.001 turns Greenhouse's 15 hours into under a minute.
+        #[arg(long, default_value_t = 1.0)]
+        webhook_time_scale: f64,
     },
     /// Start a local control plane, a sandbox and the operator; print status and scores.
     Demo {
@@ -158,6 +162,13 @@ struct RunArgs {
     /// `transformer`, the model itself (slower, better on paraphrases).
     #[arg(long, env = "ATS_SEMANTIC_ENGINE", value_enum, default_value_t)]
     semantic_engine: ats_operator::scoring::semantic::EngineKind,
+    /// Webhook deliveries a sync may hold unprocessed before new ones are
+    /// answered 503 (the vendor retries).
+    #[arg(long, env = "ATS_WEBHOOK_MAX_PENDING", default_value_t = controller::webhooks::DEFAULT_MAX_PENDING)]
+    webhook_max_pending: u32,
+    /// Largest webhook body accepted, in bytes (413 above).
+    #[arg(long, env = "ATS_WEBHOOK_BODY_LIMIT", default_value_t = controller::webhooks::DEFAULT_BODY_LIMIT)]
+    webhook_body_limit: usize,
 }
 
 #[derive(Subcommand)]
@@ -286,21 +297,17 @@ async fn main() -> std::process::ExitCode {
             rate_limit,
             text_resumes,
             unreadable_resumes,
+            webhook_time_scale,
         } => {
-            let resumes = sandbox::documents::ResumeRule {
-                documents: !text_resumes,
-                unreadable_percent: unreadable_resumes,
+            let base = sandbox::SandboxOptions {
+                resumes: sandbox::documents::ResumeRule {
+                    documents: !text_resumes,
+                    unreadable_percent: unreadable_resumes,
+                },
+                webhook_time_scale,
+                ..Default::default()
             };
-            serve_sandbox(
-                &vendor,
-                listen,
-                applications,
-                jobs,
-                seed,
-                &rate_limit,
-                resumes,
-            )
-            .await
+            serve_sandbox(&vendor, listen, applications, jobs, seed, &rate_limit, base).await
         }
         Command::Demo { applications, keep } => demo::run(applications, keep)
             .await
@@ -372,6 +379,8 @@ async fn run_command(args: RunArgs) -> Result<(), String> {
         shard,
         metrics_addr: Some(args.metrics_addr),
         semantic,
+        webhook_max_pending: args.webhook_max_pending,
+        webhook_body_limit: args.webhook_body_limit,
     };
     run(&args.ledger, opts).await
 }
@@ -473,7 +482,7 @@ async fn serve_sandbox(
     jobs: usize,
     seed: u64,
     rate_limit: &str,
-    resumes: sandbox::documents::ResumeRule,
+    base: sandbox::SandboxOptions,
 ) -> Result<(), String> {
     let kind: VendorKind = serde_json::from_value(serde_json::Value::String(vendor.to_string()))
         .map_err(|_| format!("--vendor {vendor:?}: use greenhouse, lever or workable"))?;
@@ -482,8 +491,7 @@ async fn serve_sandbox(
         jobs,
         applications,
         rate_limit: parse_rate_limit(rate_limit)?,
-        resumes,
-        ..Default::default()
+        ..base
     };
     let running = sandbox::start(kind, listen, opts)
         .await

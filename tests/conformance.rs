@@ -210,6 +210,99 @@ async fn exactly_once_across_restart(setup: Setup) {
     op.stop().await;
 }
 
+/// Applications fetched by id, as a webhook names them
+/// (`AtsClient::pull_applications`): each in scope with its candidate, resume
+/// and job exactly as the batch pull maps them (same scoring fingerprint and
+/// version); a touched one as it is now; one deleted, and an id the vendor
+/// never had, reported deleted; those of jobs out of scope reported so; more
+/// ids than one request takes (50) fetched in chunks.
+async fn pull_applications_by_id(setup: Setup) {
+    use ats_operator::model::{BlindCandidate, ChangeSet, JobStatus};
+    use ats_operator::scoring::fingerprint;
+    use ats_operator::vendors::PullScope;
+
+    // Eight jobs: the seventh is closed.
+    let opts = ats_operator::sandbox::SandboxOptions {
+        applications: 60,
+        jobs: 8,
+        ..small()
+    };
+    let t = Tenant::new(setup, opts).await;
+    let conn = support::spec::described(t.setup.vendor, &t.creds, t.setup.secret_keys);
+    let client = ats_operator::vendors::connect(&conn, None).unwrap();
+    let scope = PullScope {
+        job_statuses: vec![JobStatus::Open],
+        job_ids: vec![],
+    };
+    let url = format!("{}/_sandbox/applications", t.sandbox.base_url);
+    let all = get(&t.http, &url).await.as_array().unwrap().clone();
+    let ids_where = |open: bool| -> Vec<String> {
+        all.iter()
+            .filter(|a| (a["job_status"] == "open") == open)
+            .map(|a| id_str(&a["id"]))
+            .collect()
+    };
+    let (open, closed) = (ids_where(true), ids_where(false));
+    assert!(
+        all.len() > 50 && !closed.is_empty(),
+        "one chunk, or nothing out of scope"
+    );
+    let fp = |c: &ChangeSet, id: &str| {
+        let app = c.applications.iter().find(|a| a.id == id).expect("fetched");
+        let job = c.jobs.iter().find(|j| j.id == app.job_id).expect("its job");
+        let cand = c
+            .candidates
+            .iter()
+            .find(|x| x.id == app.candidate_id)
+            .expect("its candidate");
+        (
+            fingerprint(job, &BlindCandidate::from_candidate(cand), app),
+            app.updated_at,
+        )
+    };
+
+    let (touched, gone) = (open[0].clone(), open[1].clone());
+    let before = client
+        .pull_applications(std::slice::from_ref(&touched), &scope)
+        .await
+        .unwrap();
+    t.control("touch", json!({"application_ids": [touched]}))
+        .await;
+    t.control("delete", json!({"application_ids": [gone]}))
+        .await;
+    let pulled = client.pull(None, &scope).await.unwrap();
+
+    let mut ids: Vec<String> = all.iter().map(|a| id_str(&a["id"])).collect();
+    ids.push("no-such-application".into());
+    ids.push(touched.clone());
+    let got = client.pull_applications(&ids, &scope).await.unwrap();
+
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    assert_eq!(
+        sorted(got.deleted_application_ids.clone()),
+        sorted(vec![gone.clone(), "no-such-application".into()])
+    );
+    assert_eq!(
+        sorted(got.out_of_scope_application_ids.clone()),
+        sorted(closed)
+    );
+    let fetched: Vec<String> = got.applications.iter().map(|a| a.id.clone()).collect();
+    let expected: Vec<String> = open.iter().filter(|id| **id != gone).cloned().collect();
+    assert_eq!(sorted(fetched), sorted(expected.clone()), "each once");
+    for id in &expected {
+        assert_eq!(fp(&got, id), fp(&pulled, id), "application {id}");
+    }
+    assert_ne!(
+        fp(&got, &touched),
+        fp(&before, &touched),
+        "the touch is seen"
+    );
+    assert!(got.high_watermark.is_none() && got.resume_after.is_none());
+}
+
 /// The common scenarios, plus the named ones that apply to this vendor only.
 macro_rules! conformance {
     ($vendor:ident $(, $extra:ident)*) => {
@@ -223,7 +316,8 @@ macro_rules! conformance {
                 rate_limit_honoured,
                 server_errors_retried,
                 revoked_credentials,
-                exactly_once_across_restart
+                exactly_once_across_restart,
+                pull_applications_by_id
                 $(, $extra)*
             );
         }

@@ -946,7 +946,7 @@ async fn sqlite_commits_are_synced_to_disk_in_wal_mode() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 5);
+    assert_eq!(version, 6);
 }
 
 // --- `ats-operator ledger export` and the backend flags, as a user runs them.
@@ -1210,3 +1210,8 @@ fn postgres_over_tls_verifies_the_server() {
     assert!(err.contains("TLS handshake"), "{err}");
     assert!(!err.contains(server.password()), "{err}");
 }
+
+// --- Webhook deliveries and recruiters' outcomes.
+
+#[path = "ledger/webhooks.rs"]
+mod webhooks;

@@ -450,9 +450,14 @@ async fn filters() {
         .await;
     assert_eq!(ids(arr(&v)), vec![c["id"].as_u64().unwrap()]);
     let v = s
-        .get_json(&tok, &format!("/v3/candidates?candidate_ids={}", c["id"]))
+        .get_json(&tok, &format!("/v3/candidates?ids={}", c["id"]))
         .await;
     assert_eq!(v.as_array().unwrap().len(), 1);
+    // v1's `candidate_ids` is no v3 candidates filter.
+    let r = s
+        .bearer(&tok, &format!("/v3/candidates?candidate_ids={}", c["id"]))
+        .await;
+    assert_message(r, StatusCode::UNPROCESSABLE_ENTITY, "candidate_ids is not").await;
     assert!(v[0].get("applications").is_none());
     for k in [
         "first_name",

@@ -308,6 +308,29 @@ pub struct AtsSyncSpec {
     #[serde(default = "default_deletion_guard_percent")]
     #[schemars(range(min = 0, max = 100))]
     pub deletion_guard_percent: u32,
+    /// Real-time scoring from the vendor's signed webhooks, beside the schedule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhooks: Option<WebhooksSpec>,
+}
+
+/// Webhooks of a sync. Deliveries arrive at
+/// `<publicBaseUrl>/webhooks/<namespace>/<connection>` and are verified with
+/// the connection's `webhookSecretRef` (Greenhouse: the secret key typed into
+/// its webhook form; Workable: the API token, when no ref is set) or with the
+/// signing tokens the operator registered (Lever).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhooksSpec {
+    /// Register the webhooks with the vendor (Lever, Workable) and remove
+    /// them when the sync is deleted. Greenhouse webhooks are created in its
+    /// UI: status shows the URL to paste.
+    #[serde(default)]
+    pub enabled: bool,
+    /// The operator's public https base URL as the vendor reaches it (an
+    /// Ingress or Gateway in front of the operator's HTTP port), without the path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(r"^https?://[^\s/?#]+(/[^\s?#]*)?$"))]
+    pub public_base_url: Option<String>,
 }
 
 fn default_deletion_guard_percent() -> u32 {
@@ -469,6 +492,37 @@ pub struct AtsSyncStatus {
     /// phrases, pay range, inflated experience) of the jobs last pulled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_ads: Option<job_ads::JobAdFindings>,
+    /// Webhook deliveries of the sync's connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhooks: Option<WebhookStatus>,
+}
+
+/// What the webhook endpoint received for a sync, and where to point the vendor.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookStatus {
+    /// The URL to register with the vendor (with `spec.webhooks.publicBaseUrl`),
+    /// else the path on the operator's HTTP port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Registrations the operator made with the vendor (ids), removed with the sync.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub registered: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_delivery_time: Option<String>,
+    /// Deliveries accepted (recorded before the 202), duplicates excluded.
+    #[serde(default)]
+    pub accepted: u64,
+    /// Accepted deliveries processed (scored, written back, recorded).
+    #[serde(default)]
+    pub processed: u64,
+    /// Accepted and not processed yet.
+    #[serde(default)]
+    pub pending: u64,
+    /// Refused deliveries since the operator started, by reason
+    /// (`BadSignature`, `Stale`, `Replayed`, `Malformed`, `TooLarge`, `QueueFull`...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub refused: BTreeMap<String, u64>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

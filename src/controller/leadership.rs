@@ -35,7 +35,14 @@ pub struct LeaderConfig {
     pub renew_deadline: Duration,
     /// How often the Lease is read to confirm the renewals.
     pub retry_period: Duration,
+    /// Where standbys forward webhook deliveries to this replica while it
+    /// leads (`http://POD_IP:PORT`), published on the Lease as
+    /// [`WEBHOOK_ADDRESS_ANNOTATION`] (`<identity> <address>`); `None`: not published.
+    pub advertise: Option<String>,
 }
+
+/// The Lease annotation naming the leader's webhook address.
+pub const WEBHOOK_ADDRESS_ANNOTATION: &str = "ats.dev/webhook-address";
 
 impl LeaderConfig {
     pub fn new(lease_name: String, namespace: String, identity: String) -> Self {
@@ -46,6 +53,7 @@ impl LeaderConfig {
             lease_duration: Duration::from_secs(15),
             renew_deadline: Duration::from_secs(10),
             retry_period: Duration::from_secs(1),
+            advertise: None,
         }
     }
 
@@ -71,6 +79,44 @@ impl LeaderConfig {
             .as_secs()
             .max(1)
     }
+}
+
+/// Publishes this leader's webhook address on the Lease (a merge patch of one
+/// annotation: the lease manager applies only the spec). A failure is logged:
+/// standbys then answer 503 and the vendors retry.
+async fn advertise(api: &Api<Lease>, cfg: &LeaderConfig, addr: &str) {
+    // The holder's identity goes with the address: a new leader's standbys
+    // never forward to the previous one's.
+    let value = format!("{} {addr}", cfg.identity);
+    let patch =
+        serde_json::json!({"metadata": {"annotations": {WEBHOOK_ADDRESS_ANNOTATION: value}}});
+    if let Err(e) = api
+        .patch(
+            &cfg.lease_name,
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&patch),
+        )
+        .await
+    {
+        warn!(error = %e, "could not publish the webhook address on the Lease; standbys answer 503");
+    }
+}
+
+/// Pure: where a standby forwards deliveries, from the Lease as read: the
+/// holder's published address, unless the holder is this replica.
+pub fn forward_address(lease: &Lease, identity: &str) -> Option<String> {
+    let holder = lease.spec.as_ref()?.holder_identity.as_deref()?;
+    if holder == identity {
+        return None;
+    }
+    let value = lease
+        .metadata
+        .annotations
+        .as_ref()?
+        .get(WEBHOOK_ADDRESS_ANNOTATION)?;
+    let (who, addr) = value.split_once(' ')?;
+    (who == holder && (addr.starts_with("http://") || addr.starts_with("https://")))
+        .then(|| addr.to_string())
 }
 
 /// Pure: how much longer the fence may stay open, given the Lease as read:
@@ -185,6 +231,9 @@ pub async fn run_elected<F, Fut>(
             }
             if fence.held() {
                 info!(identity = %cfg.identity, "became the leader");
+                if let Some(addr) = &cfg.advertise {
+                    advertise(&api, &cfg, addr).await;
+                }
                 let (lost_tx, lost_rx) = watch::channel(false);
                 let watchdog = {
                     let (api, cfg, fence) = (api.clone(), cfg.clone(), fence.clone());
@@ -256,5 +305,35 @@ mod tests {
         assert_eq!(c.grace_secs(), 10);
         c.renew_deadline = Duration::from_secs(15);
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn standbys_forward_only_to_the_current_holders_address() {
+        let lease = |holder: &str, ann: Option<&str>| {
+            let mut l = Lease {
+                spec: Some(k8s_openapi::api::coordination::v1::LeaseSpec {
+                    holder_identity: Some(holder.into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+            if let Some(a) = ann {
+                l.metadata.annotations =
+                    Some([(WEBHOOK_ADDRESS_ANNOTATION.to_string(), a.to_string())].into());
+            }
+            l
+        };
+        let l = lease("pod-a", Some("pod-a http://10.0.0.5:8080"));
+        assert_eq!(
+            forward_address(&l, "pod-b").as_deref(),
+            Some("http://10.0.0.5:8080")
+        );
+        // The leader itself, a stale annotation of the previous leader, none, or junk.
+        assert_eq!(forward_address(&l, "pod-a"), None);
+        let stale = lease("pod-c", Some("pod-a http://10.0.0.5:8080"));
+        assert_eq!(forward_address(&stale, "pod-b"), None);
+        assert_eq!(forward_address(&lease("pod-a", None), "pod-b"), None);
+        let junk = lease("pod-a", Some("pod-a file:///etc/passwd"));
+        assert_eq!(forward_address(&junk, "pod-b"), None);
     }
 }

@@ -13,12 +13,14 @@ pub mod credentials;
 pub mod leadership;
 pub mod policy;
 pub mod profile;
+pub mod registration;
 pub mod resolve;
 pub mod shard;
 pub mod shutdown;
 pub mod standby;
 pub mod status;
 pub mod sync;
+pub mod webhooks;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -70,6 +72,8 @@ pub struct SyncSlot {
     pub view: SyncView,
     pub applied: Option<crate::api::AtsSyncStatus>,
     pub object_ref: Option<ObjectReference>,
+    /// The sync's connection (for its webhook refusals).
+    pub connection: Option<String>,
 }
 
 pub struct Context {
@@ -92,6 +96,8 @@ pub struct Context {
     pub shard: Option<String>,
     /// See [`Options::semantic`].
     pub semantic: Option<Arc<crate::scoring::semantic::SemanticScorer>>,
+    /// Webhook routes and signals, shared with the HTTP server.
+    pub webhooks: Arc<webhooks::Hub>,
 }
 
 /// How the operator runs.
@@ -121,6 +127,10 @@ pub struct Options {
     /// The semantic component's model (`--model-dir`); `None`: profiles with
     /// `semantic: true` score without it and say so.
     pub semantic: Option<Arc<crate::scoring::semantic::SemanticScorer>>,
+    /// Unprocessed webhook deliveries a sync may hold before new ones get 503.
+    pub webhook_max_pending: u32,
+    /// Largest webhook body accepted (413 above).
+    pub webhook_body_limit: usize,
 }
 
 impl Options {
@@ -137,6 +147,8 @@ impl Options {
             shard: None,
             metrics_addr: None,
             semantic: None,
+            webhook_max_pending: webhooks::DEFAULT_MAX_PENDING,
+            webhook_body_limit: webhooks::DEFAULT_BODY_LIMIT,
         }
     }
 }
@@ -158,9 +170,10 @@ impl Context {
         gate: Arc<Gate>,
         fence: Fence,
         admin: policy::Admin,
-        shard: Option<String>,
-        semantic: Option<Arc<crate::scoring::semantic::SemanticScorer>>,
+        opts: &Options,
+        webhooks: Arc<webhooks::Hub>,
     ) -> Arc<Self> {
+        let (shard, semantic) = (opts.shard.clone(), opts.semantic.clone());
         let reporter = Reporter {
             controller: MANAGER.into(),
             instance: std::env::var("POD_NAME").ok(),
@@ -178,6 +191,7 @@ impl Context {
             verified: std::sync::Mutex::new(HashMap::new()),
             shard,
             semantic,
+            webhooks,
         })
     }
 
@@ -351,10 +365,24 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ControllerError> {
     let health = crate::http::health::Health::new();
+    let hub = webhooks::Hub::new(
+        Some(client.clone()),
+        opts.leader.as_ref(),
+        opts.webhook_max_pending,
+        opts.webhook_body_limit,
+    );
     let _server = match opts.metrics_addr {
-        Some(addr) => Some(crate::http::serve(addr, health.clone()).await?),
+        Some(addr) => Some(crate::http::serve(addr, health.clone(), hub.clone()).await?),
         None => None,
     };
+    // Standbys forward webhook deliveries to the leader's published address.
+    let mut opts = opts;
+    if let (Some(server), Some(cfg)) = (&_server, opts.leader.as_mut())
+        && cfg.advertise.is_none()
+    {
+        cfg.advertise =
+            webhooks::advertise_address(std::env::var("POD_IP").ok().as_deref(), server.addr);
+    }
     let (tx, rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;
@@ -367,7 +395,16 @@ pub async fn run(
             let stop = Box::pin(async move {
                 let _ = rx.wait_for(|s| *s).await;
             });
-            run_controllers(client, ledger, opts, gate, Fence::open(), stop, health).await
+            run_controllers(
+                client,
+                ledger,
+                opts,
+                gate,
+                Fence::open(),
+                stop,
+                (health, hub),
+            )
+            .await
         }
         Some(cfg) => {
             let check = standby::run(client.clone(), opts.clone(), cfg.clone(), health.clone());
@@ -380,7 +417,7 @@ pub async fn run(
                     gate.clone(),
                     fence,
                     stop,
-                    health.clone(),
+                    (health.clone(), hub.clone()),
                 )
             })
             .await;
@@ -398,7 +435,7 @@ async fn run_controllers(
     gate: Arc<Gate>,
     fence: Fence,
     stop_signal: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
-    health: Arc<crate::http::health::Health>,
+    (health, hub): (Arc<crate::http::health::Health>, Arc<webhooks::Hub>),
 ) {
     // Not ready until the caches list; over when this function returns.
     let term = health.begin_term();
@@ -432,9 +469,11 @@ async fn run_controllers(
         gate,
         fence,
         admin,
-        opts.shard.clone(),
-        opts.semantic.clone(),
+        &opts,
+        hub.clone(),
     );
+    // Deliveries are accepted while this term leads.
+    hub.set_leading(Some(ctx.ledger.clone()));
 
     // Secrets are watched only where they opted in (the label), and an event
     // reaches only the connections that name the Secret, and their syncs.
@@ -448,7 +487,11 @@ async fn run_controllers(
             .into_iter()
             .filter(|c| {
                 c.namespace().as_deref() == Some(ns.as_str())
-                    && c.spec.auth.secret_name == sec.name_any()
+                    && (c.spec.auth.secret_name == sec.name_any()
+                        || c.spec
+                            .webhook_secret_ref
+                            .as_ref()
+                            .is_some_and(|r| r.name == sec.name_any()))
             })
             .collect::<Vec<_>>()
     };
@@ -562,6 +605,7 @@ async fn run_controllers(
     )
     .await;
     chores.abort();
+    hub.set_leading(None);
     let workers: Vec<WorkerHandle> = ctx.workers.lock().await.drain().map(|(_, w)| w).collect();
     shutdown::stop_workers(workers).await;
     info!("controllers stopped");

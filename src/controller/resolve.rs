@@ -24,7 +24,7 @@ pub struct Problem {
 }
 
 impl Problem {
-    fn invalid(message: impl Into<String>) -> Self {
+    pub(crate) fn invalid(message: impl Into<String>) -> Self {
         Problem {
             reason: reason::INVALID_SPEC,
             message: message.into(),

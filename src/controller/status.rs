@@ -39,6 +39,8 @@ pub struct SyncView {
     pub held_deletions: Option<SuspiciousDeletions>,
     /// Job-description checks of the jobs the last run that pulled jobs saw.
     pub job_ads: Option<crate::api::job_ads::JobAdFindings>,
+    /// Webhook deliveries of the sync's connection (when it has a webhook).
+    pub webhooks: Option<crate::api::WebhookStatus>,
 }
 
 pub fn ts(t: DateTime<Utc>) -> String {
@@ -174,6 +176,7 @@ pub fn render(view: &SyncView, previous: &[Condition], now: DateTime<Utc>) -> At
         last_handled_sync_request: view.last_handled_sync_request.clone(),
         first_sync_time: view.first_sync_time.map(ts),
         job_ads: view.job_ads.clone(),
+        webhooks: view.webhooks.clone(),
     }
 }
 

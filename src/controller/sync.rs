@@ -24,7 +24,7 @@ use crate::api::{
 use crate::sync::SyncKey;
 use crate::sync::pipeline::SyncError;
 use crate::sync::worker::{self, RunOutcome, WorkerEnv};
-use crate::vendors::CredentialStore;
+use crate::vendors::{CredentialStore, VendorError};
 
 /// Pure: what of an `AtsSync` calls for a reconcile: its spec (generation),
 /// annotations (a requested sync, confirmed deletions), labels (its shard),
@@ -66,6 +66,15 @@ pub async fn reconcile(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, 
         if sync.finalizers().iter().any(|f| f == FINALIZER) {
             return strip_finalizer(&sync, &ctx, &ns).await;
         }
+        if sync.metadata.deletion_timestamp.is_some()
+            && sync
+                .finalizers()
+                .iter()
+                .any(|f| f == super::registration::FINALIZER)
+        {
+            forget(&ctx, &key_of(&sync)).await;
+            return unregister_deleted(&sync, &ctx, &ns).await;
+        }
         if sync.metadata.deletion_timestamp.is_some() {
             // Deleted, held by someone else's finalizer: nothing to run.
             forget(&ctx, &key_of(&sync)).await;
@@ -75,6 +84,163 @@ pub async fn reconcile(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, 
     }
     .instrument(span)
     .await
+}
+
+/// A deleted sync's webhook registrations are removed from the vendor before
+/// its finalizer goes. Without a usable connection (deleted, no Secret)
+/// nothing can be removed: the finalizer goes with a Warning naming the ids,
+/// rather than holding the namespace. A vendor that fails is retried for
+/// ten minutes, then given up the same way.
+async fn unregister_deleted(
+    sync: &AtsSync,
+    ctx: &Arc<Context>,
+    ns: &str,
+) -> Result<Action, ControllerError> {
+    use super::registration;
+    let ids = sync
+        .status
+        .as_ref()
+        .and_then(|s| s.webhooks.as_ref())
+        .map(|w| w.registered.clone())
+        .unwrap_or_default();
+    let object_ref = sync.object_ref(&());
+    if ids.is_empty() {
+        registration::release(ctx, sync).await?;
+        return Ok(Action::await_change());
+    }
+    let connection = Api::<AtsConnection>::namespaced(ctx.client.clone(), ns)
+        .get_opt(&sync.spec.connection_ref.name)
+        .await?;
+    let listed = ids.join(", ");
+    let give_up = |why: String| async move {
+        ctx.event(
+            &object_ref,
+            EventType::Warning,
+            "WebhookRegistrationLeft",
+            "Unregister",
+            format!(
+                "Webhook registrations {listed} could not be removed from the vendor ({why}); remove them in the vendor's settings"
+            ),
+        )
+        .await;
+        registration::release(ctx, sync).await?;
+        Ok::<Action, ControllerError>(Action::await_change())
+    };
+    let Some(conn) = connection else {
+        return give_up("the connection is gone".into()).await;
+    };
+    let secret =
+        super::credentials::fetch_secret(&ctx.client, ns, &conn.spec.auth.secret_name).await?;
+    let custom = super::policy::uses_custom_endpoints(&conn);
+    let policy = ctx.admin.policy_for(&ctx.client, ns, custom).await?;
+    let cfg = match resolve::resolve_connection(&conn, secret.as_ref(), &policy) {
+        Ok(c) => c,
+        Err(p) => return give_up(p.message).await,
+    };
+    let store = SecretStore::for_connection(ctx.client.clone(), &conn)
+        .ok()
+        .map(|s| Arc::new(s) as Arc<dyn CredentialStore>);
+    let client = match ctx.clients.client(ns, &cfg, store) {
+        Ok(c) => c,
+        Err(e) => return give_up(e.to_string()).await,
+    };
+    match registration::remove(ctx, sync, client.as_ref(), &ids).await? {
+        Ok(()) => {
+            info!(registrations = ids.len(), "webhook registrations removed");
+            registration::release(ctx, sync).await?;
+            Ok(Action::await_change())
+        }
+        Err(e) => {
+            let deleted_for = sync
+                .metadata
+                .deletion_timestamp
+                .as_ref()
+                .and_then(|t| DateTime::from_timestamp(t.0.as_second(), 0))
+                .map(|t| Utc::now() - t)
+                .unwrap_or_default();
+            if e.is_transient() && deleted_for < chrono::Duration::minutes(10) {
+                warn!(error = %e, "removing webhook registrations failed; retrying");
+                Ok(Action::requeue(Duration::from_secs(15)))
+            } else {
+                give_up(e.to_string()).await
+            }
+        }
+    }
+}
+
+/// Registers or removes the sync's webhooks with the vendor as its spec
+/// asks; returns the registration ids now in force, or `None` when nothing
+/// changed. A vendor failure is a Warning Event; the next reconcile retries.
+async fn reconcile_registration(
+    ctx: &Context,
+    sync: &AtsSync,
+    connection: Option<&AtsConnection>,
+    spec: Option<&crate::sync::SyncSpec>,
+    registered: &[String],
+) -> Result<Option<Vec<String>>, ControllerError> {
+    use super::registration::{self, Need};
+    let need = registration::need(sync, connection.map(|c| c.spec.vendor), registered);
+    if need == Need::Nothing {
+        if registered.is_empty() {
+            registration::release(ctx, sync).await?;
+        }
+        return Ok(None);
+    }
+    let (Some(conn), Some(spec)) = (connection, spec) else {
+        return Ok(None);
+    };
+    let ns = sync.namespace().unwrap_or_default();
+    let store = SecretStore::for_connection(ctx.client.clone(), conn)
+        .ok()
+        .map(|s| Arc::new(s) as Arc<dyn CredentialStore>);
+    let client = match ctx.clients.client(&ns, &spec.connection, store) {
+        Ok(c) => c,
+        Err(e) => {
+            warn!(error = %e, "no client to register webhooks with");
+            return Ok(None);
+        }
+    };
+    let object_ref = sync.object_ref(&());
+    let failed = |what: &'static str, e: VendorError| async move {
+        warn!(error = %e, what, "webhook registration failed; retried at the next reconcile");
+        ctx.event(
+            &object_ref,
+            EventType::Warning,
+            "WebhookRegistrationFailed",
+            what,
+            format!("Webhook registration with the vendor failed: {e}"),
+        )
+        .await;
+    };
+    match need {
+        Need::Register(url) => {
+            match registration::register(ctx, sync, client.as_ref(), &url).await? {
+                Ok(ids) => {
+                    info!(
+                        registrations = ids.len(),
+                        "webhooks registered with the vendor"
+                    );
+                    Ok(Some(ids))
+                }
+                Err(e) => {
+                    failed("Register", e).await;
+                    Ok(None)
+                }
+            }
+        }
+        Need::Remove(ids) => match registration::remove(ctx, sync, client.as_ref(), &ids).await? {
+            Ok(()) => {
+                info!(registrations = ids.len(), "webhook registrations removed");
+                registration::release(ctx, sync).await?;
+                Ok(Some(Vec::new()))
+            }
+            Err(e) => {
+                failed("Unregister", e).await;
+                Ok(None)
+            }
+        },
+        Need::Nothing => Ok(None),
+    }
 }
 
 /// Removes the finalizer earlier versions added. Its cleanup only stopped
@@ -128,6 +294,7 @@ pub async fn forget(ctx: &Context, key: &SyncKey) {
         info!(tenant = %key.namespace, sync = %key.name, "sync gone; worker stopped");
     }
     ctx.forget_slot(key);
+    ctx.webhooks.forget(key);
     crate::metrics::global().forget_sync(key);
 }
 
@@ -172,6 +339,7 @@ pub async fn housekeeping(ctx: Arc<Context>, store: Store<AtsSync>, every: Durat
         for key in gone(&keys, present) {
             forget(&ctx, &key).await;
         }
+        refresh_refusals(&ctx).await;
         if refreshed.elapsed() >= REFRESH {
             refreshed = tokio::time::Instant::now();
             let slots: Vec<SyncKey> = {
@@ -217,6 +385,7 @@ fn seed_view(sync: &AtsSync) -> SyncView {
         last_handled_sync_request: st.last_handled_sync_request.clone(),
         first_sync_time: parse(&st.first_sync_time),
         job_ads: st.job_ads.clone(),
+        webhooks: st.webhooks.clone(),
         ..Default::default()
     }
 }
@@ -318,6 +487,7 @@ async fn apply(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, Controll
                         fence: ctx.fence.clone(),
                         clients: ctx.clients.clone(),
                         semantic: ctx.semantic.clone(),
+                        deliveries: Some(ctx.webhooks.signal(&key)),
                     };
                     let st = sync.status.clone().unwrap_or_default();
                     // Unchanged since its last run: keep the schedule (an operator
@@ -364,6 +534,33 @@ async fn apply(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, Controll
         action
     };
 
+    let registered: Vec<String> = {
+        let slot = ctx.slot(&key);
+        let slot = slot.lock().await;
+        let from_view = slot.view.webhooks.as_ref().map(|w| w.registered.clone());
+        let from_status = sync
+            .status
+            .as_ref()
+            .and_then(|s| s.webhooks.as_ref())
+            .map(|w| w.registered.clone());
+        if slot.applied.is_some() {
+            from_view
+        } else {
+            from_status
+        }
+        .unwrap_or_default()
+    };
+    let now_registered = reconcile_registration(
+        &ctx,
+        &sync,
+        connection.as_ref(),
+        resolved.as_ref().ok(),
+        &registered,
+    )
+    .await?;
+    // After registering, the route takes the new signing tokens.
+    let hook_url = webhook_route(&ctx, &sync, connection.as_ref(), resolved.as_ref().ok()).await?;
+
     let slot = ctx.slot(&key);
     let (new_problem, triggered) = {
         let mut slot = slot.lock().await;
@@ -372,6 +569,7 @@ async fn apply(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, Controll
             slot.applied = sync.status.clone();
         }
         slot.object_ref = Some(object_ref.clone());
+        slot.connection = Some(sync.spec.connection_ref.name.clone());
         let view = &mut slot.view;
         view.generation = sync.metadata.generation;
         view.vendor = connection.as_ref().map(|c| c.spec.vendor);
@@ -379,6 +577,28 @@ async fn apply(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, Controll
             .as_ref()
             .is_ok_and(|spec| spec.connection.quotes_vendor_text());
         view.suspended = sync.spec.suspend;
+        let registered = now_registered.clone().unwrap_or(registered.clone());
+        match (&hook_url, &mut view.webhooks) {
+            (Some(url), Some(w)) => {
+                w.url = Some(url.clone());
+                w.registered = registered;
+            }
+            (Some(url), w) => {
+                *w = Some(crate::api::WebhookStatus {
+                    url: Some(url.clone()),
+                    registered,
+                    ..Default::default()
+                })
+            }
+            // Registrations outlive the spec asking for them until removed.
+            (None, w) if !registered.is_empty() => {
+                *w = Some(crate::api::WebhookStatus {
+                    registered,
+                    ..Default::default()
+                })
+            }
+            (None, w) => *w = None,
+        }
         let problem = resolved.as_ref().err().cloned();
         let new_problem = problem.clone().filter(|p| view.problem.as_ref() != Some(p));
         view.problem = problem;
@@ -404,6 +624,7 @@ async fn apply(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, Controll
             w.trigger();
         }
     }
+    refresh_webhook_counts(&ctx, &key).await;
     super::sync::publish(&ctx, &key).await?;
 
     match action {
@@ -458,6 +679,119 @@ async fn apply(sync: Arc<AtsSync>, ctx: Arc<Context>) -> Result<Action, Controll
         Err(p) if !p.stalled => Action::requeue(Duration::from_secs(30)),
         _ => Action::requeue(RECHECK),
     })
+}
+
+/// Keeps the sync's part of its connection's webhook route: the keys that
+/// verify deliveries (from labelled Secrets only), or no route when the sync
+/// cannot run. Returns the URL to show in status, when the sync asks for
+/// webhooks or its connection has a webhook secret.
+async fn webhook_route(
+    ctx: &Context,
+    sync: &AtsSync,
+    connection: Option<&AtsConnection>,
+    spec: Option<&crate::sync::SyncSpec>,
+) -> Result<Option<String>, ControllerError> {
+    use super::webhooks;
+    let key = key_of(sync);
+    let (Some(conn), Some(spec)) = (connection, spec) else {
+        ctx.webhooks.set_sync(&key, "", None);
+        return Ok(None);
+    };
+    let ns = &key.namespace;
+    let webhook_secret = match &conn.spec.webhook_secret_ref {
+        Some(r) => super::credentials::fetch_secret(&ctx.client, ns, &r.name).await?,
+        None => None,
+    };
+    let tokens =
+        super::credentials::fetch_secret(&ctx.client, ns, &webhooks::tokens_secret_name(&key.name))
+            .await?;
+    let keys = webhooks::keys(
+        conn,
+        webhook_secret.as_ref(),
+        &spec.connection.credentials,
+        tokens.as_slice(),
+    );
+    let wanted = sync.spec.webhooks.is_some() || conn.spec.webhook_secret_ref.is_some();
+    match keys {
+        Ok(keys) if !keys.is_empty() => {
+            ctx.webhooks
+                .set_sync(&key, &conn.name_any(), Some((conn.spec.vendor, keys)));
+        }
+        Ok(_) => ctx.webhooks.set_sync(&key, "", None),
+        Err(p) => {
+            warn!(message = %p.message, "webhook deliveries cannot be verified");
+            ctx.webhooks.set_sync(&key, "", None);
+        }
+    }
+    Ok(wanted.then(|| {
+        webhooks::url(
+            sync.spec
+                .webhooks
+                .as_ref()
+                .and_then(|w| w.public_base_url.as_deref()),
+            ns,
+            &conn.name_any(),
+        )
+    }))
+}
+
+/// Puts each webhook sync's refusal counts (in memory) into its status when
+/// they changed: at most one status write per sync and housekeeping tick,
+/// however many forged deliveries arrive.
+async fn refresh_refusals(ctx: &Context) {
+    let slots: Vec<(SyncKey, Arc<tokio::sync::Mutex<super::SyncSlot>>)> = {
+        let slots = ctx.slots.lock().unwrap_or_else(|e| e.into_inner());
+        slots.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    };
+    for (key, slot) in slots {
+        let changed = {
+            let mut slot = slot.lock().await;
+            let Some(conn) = slot.connection.clone() else {
+                continue;
+            };
+            let Some(w) = slot.view.webhooks.as_mut() else {
+                continue;
+            };
+            let refused = ctx.webhooks.refusals.of(&key.namespace, &conn);
+            let changed = w.refused != refused;
+            w.refused = refused;
+            changed && slot.applied.is_some()
+        };
+        if changed && let Err(e) = publish(ctx, &key).await {
+            warn!(tenant = %key.namespace, sync = %key.name, error = %e, "could not publish status");
+        }
+    }
+}
+
+/// Puts the ledger's delivery counts and the refusals of the sync's
+/// connection into its view (when the sync has a webhook).
+async fn refresh_webhook_counts(ctx: &Context, key: &SyncKey) {
+    let counts = ctx.ledger.delivery_counts(&key.ledger_key()).await.ok();
+    let totals = ctx.ledger.totals(&key.ledger_key()).await.ok();
+    let slot = ctx.slot(key);
+    let mut slot = slot.lock().await;
+    let connection = slot.connection.clone();
+    let Some(w) = slot.view.webhooks.as_mut() else {
+        return;
+    };
+    if let Some(c) = counts {
+        w.accepted = c.accepted;
+        w.processed = c.processed.saturating_add(c.skipped);
+        w.pending = c.pending;
+        w.last_delivery_time = c.last_received_at.map(status::ts);
+    }
+    if let Some(conn) = connection {
+        w.refused = ctx.webhooks.refusals.of(&key.namespace, &conn);
+    }
+    if let Some(t) = totals {
+        let view = &mut slot.view;
+        let mut totals = view.totals.clone().unwrap_or_default();
+        totals.scored = t.scored;
+        totals.written_back = t.written_back;
+        totals.failed = t.failed;
+        totals.abandoned = t.abandoned;
+        view.totals = Some(totals);
+    }
 }
 
 /// Renders and applies the status of `key` if it changed.
@@ -522,6 +856,21 @@ impl worker::Reporter for SyncReporter {
                 message,
             )
             .await;
+        }
+    }
+
+    async fn deliveries_processed(
+        &self,
+        key: &SyncKey,
+        result: &Result<crate::sync::webhook_run::DrainReport, SyncError>,
+    ) {
+        let Some(ctx) = self.0.upgrade() else { return };
+        if let Err(e) = result {
+            warn!(error = %e, "webhook deliveries failed");
+        }
+        refresh_webhook_counts(&ctx, key).await;
+        if let Err(e) = publish(&ctx, key).await {
+            warn!(error = %e, "could not publish status");
         }
     }
 

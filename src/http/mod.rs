@@ -1,6 +1,8 @@
 //! The operator's own HTTP port (`--metrics-addr`): `/metrics` (Prometheus
-//! text format), `/healthz` (liveness) and `/readyz` (readiness, see
-//! [`health`]). The chart points its probes and its ServiceMonitor here.
+//! text format), `/healthz` (liveness), `/readyz` (readiness, see
+//! [`health`]) and `POST /webhooks/{namespace}/{connection}` (see
+//! [`crate::webhooks`]). The chart points its probes, its ServiceMonitor and
+//! its webhook Service here.
 
 pub mod health;
 
@@ -25,6 +27,8 @@ pub enum HttpError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Webhooks(#[from] crate::webhooks::route::RouteError),
 }
 
 #[derive(Clone)]
@@ -46,11 +50,19 @@ impl Drop for Server {
     }
 }
 
-/// The routes, for `health` and the process's metrics.
-pub fn router(health: Arc<Health>) -> Router {
+/// The routes, for `health`, the process's metrics and the webhooks `hub` takes in.
+pub fn router(
+    health: Arc<Health>,
+    hub: Arc<crate::controller::webhooks::Hub>,
+) -> Result<Router, HttpError> {
     let registry =
         crate::metrics::global().registry(vec![Box::new(SyncConditions::new(health.clone()))]);
-    Router::new()
+    let options = crate::webhooks::route::IntakeOptions {
+        body_limit: hub.body_limit,
+        ..Default::default()
+    };
+    let hooks = crate::webhooks::route::router(hub, options)?;
+    Ok(Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -58,19 +70,24 @@ pub fn router(health: Arc<Health>) -> Router {
             registry: Arc::new(registry),
             health,
         })
+        .merge(hooks))
 }
 
 /// Binds `addr` (a failure is a start-up error) and serves until dropped.
 /// Logs the bound address (`... on http://ADDR`): with port 0 that is how a
 /// test finds it.
-pub async fn serve(addr: SocketAddr, health: Arc<Health>) -> Result<Server, HttpError> {
+pub async fn serve(
+    addr: SocketAddr,
+    health: Arc<Health>,
+    hub: Arc<crate::controller::webhooks::Hub>,
+) -> Result<Server, HttpError> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| HttpError::Bind { addr, source })?;
     let bound = listener
         .local_addr()
         .map_err(|source| HttpError::Bind { addr, source })?;
-    let app = router(health);
+    let app = router(health, hub)?;
     let task = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "the metrics and health server stopped");
@@ -116,7 +133,8 @@ mod tests {
     #[tokio::test]
     async fn serves_health_readiness_and_metrics_on_one_port() {
         let health = Health::new();
-        let server = serve("127.0.0.1:0".parse().unwrap(), health.clone())
+        let hub = crate::controller::webhooks::Hub::new(None, None, 10, 1 << 20);
+        let server = serve("127.0.0.1:0".parse().unwrap(), health.clone(), hub)
             .await
             .unwrap();
         assert_ne!(server.addr.port(), 0, "the bound port is reported");
@@ -148,7 +166,11 @@ mod tests {
     async fn a_port_in_use_is_a_clear_error() {
         let taken = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = taken.local_addr().unwrap();
-        let err = serve(addr, Health::new()).await.err().expect("bind fails");
+        let hub = crate::controller::webhooks::Hub::new(None, None, 10, 1 << 20);
+        let err = serve(addr, Health::new(), hub)
+            .await
+            .err()
+            .expect("bind fails");
         let text = err.to_string();
         assert!(
             text.contains(&addr.to_string()) && text.contains("--metrics-addr"),

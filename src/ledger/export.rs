@@ -4,7 +4,9 @@
 //! Columns: when, which sync and vendor, the application and job ids, the
 //! score with its components and band, the profile generation and scorer
 //! version that produced it, what the decision asked for and what became of
-//! the write. Left out: the candidate id (it names a person across all their
+//! the write, and beside it what the recruiter decided about the application
+//! (its latest outcome: category, stage, reason category, when; appended
+//! after the original columns, empty before any). Left out: the candidate id (it names a person across all their
 //! applications, and an audit of decisions does not need it), the
 //! explanations (strengths and gaps quote the resume), fingerprints and
 //! settings. The application id stays: it is the vendor's id of a record,
@@ -47,6 +49,17 @@ pub struct ExportRow {
     pub write_back: String,
     /// The candidate was deleted or anonymized in the ATS: ids are pseudonyms.
     pub erased: bool,
+    /// The application's latest recruiter decision (as of the export, the
+    /// same on each of its decisions): `advanced`, `rejected`, `unrejected`,
+    /// `hired`; none before any.
+    pub recruiter_decision: Option<String>,
+    /// The stage it moved to (the vendor's stage id or name).
+    pub recruiter_stage: Option<String>,
+    /// The rejection reason's category (`rejected`, `withdrew`, `other`).
+    pub recruiter_reason: Option<String>,
+    /// When, by the vendor's clock (else when the ledger recorded it).
+    #[serde(serialize_with = "opt_micros")]
+    pub recruiter_decided_at: Option<DateTime<Utc>>,
 }
 
 /// The raw columns a backend reads; [`ExportRow::from_raw`] shapes them.
@@ -63,6 +76,11 @@ pub(super) struct RawRow {
     pub outcome: String,
     /// The latest event about this decision's write, if any.
     pub last_write_event: Option<String>,
+    /// The application's latest outcome: category, stage, reason, time.
+    pub recruiter_decision: Option<String>,
+    pub recruiter_stage: Option<String>,
+    pub recruiter_reason: Option<String>,
+    pub recruiter_decided_at: Option<DateTime<Utc>>,
 }
 
 /// Event kinds that say what became of a write (the export's subquery reads them).
@@ -101,6 +119,10 @@ impl ExportRow {
             scorer_version: r.scorer_version,
             outcome: r.outcome,
             write_back,
+            recruiter_decision: r.recruiter_decision,
+            recruiter_stage: r.recruiter_stage,
+            recruiter_reason: r.recruiter_reason,
+            recruiter_decided_at: r.recruiter_decided_at,
         })
     }
 }
@@ -140,6 +162,13 @@ fn micros<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Err
     s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Micros, true))
 }
 
+fn opt_micros<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => micros(t, s),
+        None => s.serialize_none(),
+    }
+}
+
 /// Writes the rows as they arrive; returns how many. `out` is flushed at the end.
 pub async fn write_rows(
     mut rows: BoxStream<'_, Result<ExportRow, LedgerError>>,
@@ -175,7 +204,7 @@ pub async fn write_rows(
     Ok(n)
 }
 
-const CSV_HEADER: [&str; 16] = [
+const CSV_HEADER: [&str; 20] = [
     "decided_at",
     "sync",
     "vendor",
@@ -192,10 +221,15 @@ const CSV_HEADER: [&str; 16] = [
     "outcome",
     "write_back",
     "erased",
+    "recruiter_decision",
+    "recruiter_stage",
+    "recruiter_reason",
+    "recruiter_decided_at",
 ];
 
-fn csv_record(r: &ExportRow) -> [String; 16] {
+fn csv_record(r: &ExportRow) -> [String; 20] {
     let opt = |v: Option<u8>| v.map(|v| v.to_string()).unwrap_or_default();
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
     [
         r.decided_at.to_rfc3339_opts(SecondsFormat::Micros, true),
         r.sync.clone(),
@@ -213,6 +247,12 @@ fn csv_record(r: &ExportRow) -> [String; 16] {
         r.outcome.clone(),
         r.write_back.clone(),
         r.erased.to_string(),
+        text(&r.recruiter_decision),
+        text(&r.recruiter_stage),
+        text(&r.recruiter_reason),
+        r.recruiter_decided_at
+            .map(|t| t.to_rfc3339_opts(SecondsFormat::Micros, true))
+            .unwrap_or_default(),
     ]
 }
 
@@ -239,6 +279,10 @@ mod tests {
             outcome: "to_write".into(),
             write_back: "written".into(),
             erased: false,
+            recruiter_decision: None,
+            recruiter_stage: None,
+            recruiter_reason: None,
+            recruiter_decided_at: None,
         }
     }
 
@@ -251,15 +295,29 @@ mod tests {
 
     #[tokio::test]
     async fn csv_has_a_header_and_one_line_per_decision() {
-        let text = render(ExportFormat::Csv, vec![row("a1"), row("a,2")]).await;
+        let mut decided = row("a3");
+        decided.recruiter_decision = Some("rejected".into());
+        decided.recruiter_stage = Some("Phone Screen".into());
+        decided.recruiter_reason = Some("withdrew".into());
+        decided.recruiter_decided_at = Some(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap());
+        let text = render(ExportFormat::Csv, vec![row("a1"), row("a,2"), decided]).await;
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 3);
+        assert_eq!(lines.len(), 4);
         assert_eq!(lines[0], CSV_HEADER.join(","));
+        // The original 16 columns first, unchanged; the recruiter's decision after.
+        assert!(lines[0].starts_with(
+            "decided_at,sync,vendor,application_id,job_id,score,skills,experience,title,education,band,profile_generation,scorer_version,outcome,write_back,erased,"
+        ));
         assert_eq!(
             lines[1],
-            "2026-03-01T12:00:00.000000Z,open-jobs,greenhouse,a1,j-1,70,80,,50,90,good_fit,3,1,to_write,written,false"
+            "2026-03-01T12:00:00.000000Z,open-jobs,greenhouse,a1,j-1,70,80,,50,90,good_fit,3,1,to_write,written,false,,,,"
         );
         assert!(lines[2].contains(",\"a,2\","), "quoted: {}", lines[2]);
+        assert!(
+            lines[3].ends_with(",false,rejected,Phone Screen,withdrew,2026-03-02T09:00:00.000000Z"),
+            "{}",
+            lines[3]
+        );
     }
 
     #[tokio::test]
@@ -274,6 +332,8 @@ mod tests {
         assert_eq!(objs[1]["application_id"], "a2");
         assert_eq!(objs[0]["experience"], serde_json::Value::Null);
         assert!(objs[0].get("candidate_id").is_none());
+        assert_eq!(objs[0]["recruiter_decision"], serde_json::Value::Null);
+        assert_eq!(objs[0]["recruiter_decided_at"], serde_json::Value::Null);
     }
 
     #[test]

@@ -103,10 +103,67 @@ CREATE TABLE ledger_meta (
     value TEXT NOT NULL
 );
 "#,
+    // 6: webhooks. Deliveries, deduplicated per sync by the vendor's
+    // delivery id and kept until processed (a restart between the 202 and
+    // processing loses nothing), the applications each one names (erasure
+    // finds them by id), per-sync counters (the queue bound and status read
+    // one row), and recruiters' outcomes beside the scores.
+    r#"
+CREATE TABLE deliveries (
+    seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+    sync_key       TEXT NOT NULL,
+    delivery_id    TEXT NOT NULL,
+    vendor         TEXT NOT NULL,
+    body_sha256    TEXT NOT NULL,
+    event          TEXT NOT NULL,
+    application_id TEXT NOT NULL,
+    order_at       TEXT NOT NULL,
+    received_at    TEXT NOT NULL,
+    finished_at    TEXT,
+    result         TEXT,
+    skip_reason    TEXT,
+    UNIQUE (sync_key, delivery_id)
+);
+CREATE INDEX deliveries_pending ON deliveries (sync_key, seq) WHERE finished_at IS NULL;
+CREATE INDEX deliveries_pending_by_application ON deliveries (sync_key, application_id)
+    WHERE finished_at IS NULL;
+CREATE INDEX deliveries_by_finish ON deliveries (finished_at);
+CREATE TABLE delivery_applications (
+    seq            INTEGER NOT NULL,
+    sync_key       TEXT NOT NULL,
+    application_id TEXT NOT NULL,
+    PRIMARY KEY (seq, application_id)
+);
+CREATE INDEX delivery_applications_by_application
+    ON delivery_applications (sync_key, application_id);
+CREATE TABLE delivery_counts (
+    sync_key         TEXT PRIMARY KEY,
+    accepted         INTEGER NOT NULL,
+    duplicates       INTEGER NOT NULL,
+    processed        INTEGER NOT NULL,
+    skipped          INTEGER NOT NULL,
+    pending          INTEGER NOT NULL,
+    last_received_at TEXT
+);
+CREATE TABLE outcomes (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    sync_key        TEXT NOT NULL,
+    application_id  TEXT NOT NULL,
+    delivery_id     TEXT NOT NULL,
+    category        TEXT NOT NULL,
+    stage           TEXT,
+    reason_category TEXT,
+    occurred_at     TEXT,
+    recorded_at     TEXT NOT NULL,
+    UNIQUE (sync_key, application_id, delivery_id)
+);
+CREATE INDEX outcomes_by_time ON outcomes (recorded_at);
+"#,
 ];
 
 /// PostgreSQL migrations; `ledger_schema.version` is the number applied.
-pub(super) const POSTGRES: &[&str] = &[r#"
+pub(super) const POSTGRES: &[&str] = &[
+    r#"
 CREATE TABLE cursors (
     sync_key          TEXT PRIMARY KEY,
     identity          TEXT NOT NULL,
@@ -187,7 +244,60 @@ CREATE TABLE ledger_meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
-"#];
+"#,
+    // 2: webhooks (see SQLite's 6).
+    r#"
+CREATE TABLE deliveries (
+    seq            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    sync_key       TEXT NOT NULL,
+    delivery_id    TEXT NOT NULL,
+    vendor         TEXT NOT NULL,
+    body_sha256    TEXT NOT NULL,
+    event          TEXT NOT NULL,
+    application_id TEXT NOT NULL,
+    order_at       TIMESTAMPTZ NOT NULL,
+    received_at    TIMESTAMPTZ NOT NULL,
+    finished_at    TIMESTAMPTZ,
+    result         TEXT,
+    skip_reason    TEXT,
+    UNIQUE (sync_key, delivery_id)
+);
+CREATE INDEX deliveries_pending ON deliveries (sync_key, seq) WHERE finished_at IS NULL;
+CREATE INDEX deliveries_pending_by_application ON deliveries (sync_key, application_id)
+    WHERE finished_at IS NULL;
+CREATE INDEX deliveries_by_finish ON deliveries (finished_at);
+CREATE TABLE delivery_applications (
+    seq            BIGINT NOT NULL,
+    sync_key       TEXT NOT NULL,
+    application_id TEXT NOT NULL,
+    PRIMARY KEY (seq, application_id)
+);
+CREATE INDEX delivery_applications_by_application
+    ON delivery_applications (sync_key, application_id);
+CREATE TABLE delivery_counts (
+    sync_key         TEXT PRIMARY KEY,
+    accepted         BIGINT NOT NULL,
+    duplicates       BIGINT NOT NULL,
+    processed        BIGINT NOT NULL,
+    skipped          BIGINT NOT NULL,
+    pending          BIGINT NOT NULL,
+    last_received_at TIMESTAMPTZ
+);
+CREATE TABLE outcomes (
+    id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    sync_key        TEXT NOT NULL,
+    application_id  TEXT NOT NULL,
+    delivery_id     TEXT NOT NULL,
+    category        TEXT NOT NULL,
+    stage           TEXT,
+    reason_category TEXT,
+    occurred_at     TIMESTAMPTZ,
+    recorded_at     TIMESTAMPTZ NOT NULL,
+    UNIQUE (sync_key, application_id, delivery_id)
+);
+CREATE INDEX outcomes_by_time ON outcomes (recorded_at);
+"#,
+];
 
 /// The tables of the ledger, for sizes and tests.
 pub(super) const TABLES: &[&str] = &[
@@ -198,6 +308,10 @@ pub(super) const TABLES: &[&str] = &[
     "deletions",
     "checkpoints",
     "ledger_meta",
+    "deliveries",
+    "delivery_applications",
+    "delivery_counts",
+    "outcomes",
 ];
 
 /// `ledger_meta` key of the secret that keys erased candidates' pseudonyms.

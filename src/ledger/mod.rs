@@ -24,10 +24,11 @@
 pub mod export;
 mod migrations;
 mod postgres;
-mod pseudonym;
+pub(crate) mod pseudonym;
 pub mod retention;
 mod sql;
 mod sqlite;
+pub mod webhooks;
 
 use std::path::Path;
 
@@ -39,6 +40,9 @@ use crate::model::{Score, VendorKind};
 
 pub use export::{ExportFormat, ExportRow};
 pub use retention::Pruned;
+pub use webhooks::{
+    Acceptance, DeliveryCounts, DeliveryResult, OutcomeRecord, PendingDelivery, ScoredOutcome,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
@@ -74,6 +78,10 @@ pub enum LedgerError {
     BadArgument(String),
     #[error("writing the export: {0}")]
     Write(String),
+    /// The sync already holds `max_pending` unprocessed webhook deliveries:
+    /// the delivery is refused (503) and the vendor retries.
+    #[error("the webhook queue of {sync_key} is full ({max_pending} unprocessed deliveries)")]
+    QueueFull { sync_key: String, max_pending: u32 },
 }
 
 /// Where a sync has got to at its source.
@@ -273,11 +281,14 @@ pub type Versions = std::collections::HashMap<String, (DateTime<Utc>, String)>;
 pub const MAX_ERROR_CHARS: usize = 500;
 
 /// Retention's statements, in the order of [`Pruned::from_counts`].
-const PRUNE_STATEMENTS: [&str; 4] = [
+const PRUNE_STATEMENTS: [&str; 7] = [
     sql::PRUNE_DECISIONS,
     sql::PRUNE_EVENTS,
     sql::PRUNE_DELETIONS,
     sql::PRUNE_TOMBSTONES,
+    sql::PRUNE_OUTCOMES,
+    sql::PRUNE_DELIVERY_APPLICATIONS,
+    sql::PRUNE_DELIVERIES,
 ];
 
 /// The start of an export without `--since`: before any decision.
@@ -335,7 +346,7 @@ fn settlement_kind(result: &Attempt, changed: bool) -> &'static str {
 
 /// What both backends implement; [`Ledger`] forwards to it.
 #[async_trait::async_trait]
-trait Store: Send + Sync {
+trait Store: webhooks::WebhookStore + Send + Sync {
     async fn cursor(&self, sync_key: &str) -> Result<Option<Cursor>, LedgerError>;
     async fn set_cursor(&self, sync_key: &str, cursor: &Cursor) -> Result<(), LedgerError>;
     async fn checkpoint(&self, sync_key: &str) -> Result<Option<Checkpoint>, LedgerError>;
@@ -539,7 +550,9 @@ impl Ledger {
     /// become stable keyed hashes (`anon-…`), the explanations (strengths and
     /// gaps, derived from the resume), fingerprints, versions and vendor error
     /// texts are removed. Score, components, band, times and outcomes stay,
-    /// for the aggregate audit. Returns how many were known and alive.
+    /// for the aggregate audit. The application's webhook deliveries and
+    /// recruiters' outcomes keep their times and categories under the same
+    /// pseudonyms (the candidate's too). Returns how many were known and alive.
     pub async fn record_erasures(
         &self,
         sync_key: &str,
@@ -735,9 +748,9 @@ impl Ledger {
         self.store.decisions(sync_key, application_id).await
     }
 
-    /// Deletes decisions, events and deletion records older than `before`, and
-    /// tombstones deleted before it, a chunk per transaction so writers are
-    /// never held up for long. Write states of live applications stay: they
+    /// Deletes decisions, events, deletion records and outcomes older than
+    /// `before`, tombstones deleted before it and webhook deliveries finished
+    /// before it, a chunk per transaction so writers are never held up for long. Write states of live applications stay: they
     /// carry no explanation and keep a write from being sent twice.
     pub async fn prune(&self, before: DateTime<Utc>) -> Result<Pruned, LedgerError> {
         self.store.prune(before, retention::PRUNE_CHUNK).await

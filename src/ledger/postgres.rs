@@ -25,6 +25,8 @@ use tokio_postgres::config::SslMode;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
+mod webhooks;
+
 use super::export::{ExportRow, RawRow};
 use super::migrations::{self, PSEUDONYM_KEY};
 use super::retention::Pruned;
@@ -258,7 +260,7 @@ async fn erase(
         .await?;
     tx.execute(sql::ERASE_DELETION, &[&sync_key, &app, &papp])
         .await?;
-    Ok(())
+    webhooks::erase(tx, key, sync_key, app, &papp).await
 }
 
 fn read_export_row(r: &Row) -> Result<ExportRow, LedgerError> {
@@ -274,6 +276,10 @@ fn read_export_row(r: &Row) -> Result<ExportRow, LedgerError> {
         scorer_version: r.try_get(8)?,
         outcome: r.try_get(9)?,
         last_write_event: r.try_get(10)?,
+        recruiter_decision: r.try_get(11)?,
+        recruiter_stage: r.try_get(12)?,
+        recruiter_reason: r.try_get(13)?,
+        recruiter_decided_at: r.try_get(14)?,
     })
 }
 
@@ -443,6 +449,10 @@ impl Store for PgStore {
                 "SELECT application_id FROM write_states
                     WHERE sync_key = $1 AND application_id = ANY($2)
                  UNION SELECT application_id FROM decisions
+                    WHERE sync_key = $1 AND application_id = ANY($2)
+                 UNION SELECT application_id FROM delivery_applications
+                    WHERE sync_key = $1 AND application_id = ANY($2)
+                 UNION SELECT application_id FROM outcomes
                     WHERE sync_key = $1 AND application_id = ANY($2)",
             )
             .await?;
@@ -802,7 +812,7 @@ impl Store for PgStore {
     async fn prune(&self, before: DateTime<Utc>, chunk: u32) -> Result<Pruned, LedgerError> {
         let chunk = i64::from(chunk.max(1));
         let client = self.client().await?;
-        let mut counts = [0u64; 4];
+        let mut counts = [0u64; 7];
         for (i, statement) in super::PRUNE_STATEMENTS.into_iter().enumerate() {
             let stmt = client.prepare_cached(statement).await?;
             loop {

@@ -1,6 +1,7 @@
-//! Retention: decisions and their events are kept for a configured number of
-//! days (three years by default, the longest record-keeping duty the scoring
-//! notes name), then pruned, at start and daily after.
+//! Retention: decisions, their events and recruiters' outcomes are kept for a
+//! configured number of days (three years by default, the longest
+//! record-keeping duty the scoring notes name), then pruned, at start and
+//! daily after; processed webhook deliveries as long.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,15 +29,33 @@ pub struct Pruned {
     /// deleted before the cut-off.
     pub deletions: u64,
     pub tombstones: u64,
+    /// Recruiters' outcomes recorded before the cut-off.
+    pub outcomes: u64,
+    /// Webhook deliveries finished before the cut-off (pending ones stay).
+    pub deliveries: u64,
 }
 
 impl Pruned {
-    pub(super) fn from_counts([decisions, events, deletions, tombstones]: [u64; 4]) -> Self {
+    /// In the order of the ledger's prune statements; the third from last
+    /// (the deliveries' application rows) is not reported.
+    pub(super) fn from_counts(
+        [
+            decisions,
+            events,
+            deletions,
+            tombstones,
+            outcomes,
+            _,
+            deliveries,
+        ]: [u64; 7],
+    ) -> Self {
         Pruned {
             decisions,
             events,
             deletions,
             tombstones,
+            outcomes,
+            deliveries,
         }
     }
 }
@@ -61,6 +80,8 @@ pub async fn prune_periodically(ledger: Arc<Ledger>, retention_days: u32, every:
                     events = p.events,
                     deletions = p.deletions,
                     tombstones = p.tombstones,
+                    outcomes = p.outcomes,
+                    deliveries = p.deliveries,
                     "ledger retention applied"
                 ),
                 Err(e) => warn!(error = %e, "ledger retention failed; trying again later"),

@@ -13,6 +13,8 @@ use futures::stream::BoxStream;
 use futures::{SinkExt, StreamExt};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
+mod webhooks;
+
 use super::export::{ExportRow, RawRow};
 use super::migrations::{self, PSEUDONYM_KEY};
 use super::retention::Pruned;
@@ -214,7 +216,7 @@ fn erase(tx: &Connection, key: &str, sync_key: &str, app: &str) -> Result<(), Le
         .execute(params![sync_key, papp])?;
     tx.prepare_cached(&q(sql::ERASE_DELETION))?
         .execute(params![sync_key, app, papp])?;
-    Ok(())
+    webhooks::erase(tx, key, sync_key, app, &papp)
 }
 
 fn read_export_row(r: &rusqlite::Row<'_>) -> Result<ExportRow, LedgerError> {
@@ -231,6 +233,10 @@ fn read_export_row(r: &rusqlite::Row<'_>) -> Result<ExportRow, LedgerError> {
         scorer_version: r.get(8)?,
         outcome: r.get(9)?,
         last_write_event: r.get(10)?,
+        recruiter_decision: r.get(11)?,
+        recruiter_stage: r.get(12)?,
+        recruiter_reason: r.get(13)?,
+        recruiter_decided_at: opt_ts(r.get(14)?)?,
     })
 }
 
@@ -706,7 +712,7 @@ impl Store for SqliteStore {
     async fn prune(&self, before: DateTime<Utc>, chunk: u32) -> Result<Pruned, LedgerError> {
         let chunk = chunk.max(1);
         let before = ts(before);
-        let mut counts = [0u64; 4];
+        let mut counts = [0u64; 7];
         for (i, statement) in super::PRUNE_STATEMENTS.into_iter().enumerate() {
             loop {
                 // One short statement per chunk, each taking the lock on its

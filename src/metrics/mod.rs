@@ -90,6 +90,23 @@ struct WaitLabels {
     reason: &'static str,
 }
 
+/// Webhook deliveries of one connection.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WebhookLabels {
+    namespace: String,
+    connection: String,
+    vendor: &'static str,
+    /// `accepted`, `duplicate`, `ignored`, or the refusal reason.
+    result: &'static str,
+}
+
+/// Latency buckets of webhook processing: the goal is well under a second.
+const WEBHOOK_BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+
+fn webhook_histogram() -> Histogram {
+    Histogram::new(WEBHOOK_BUCKETS)
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TokenLabels {
     vendor: &'static str,
@@ -209,6 +226,9 @@ pub struct Metrics {
     vendor_requests: Family<RequestLabels, Counter>,
     rate_limit_wait: Family<WaitLabels, Counter<f64, AtomicU64>>,
     token_refreshes: Family<TokenLabels, Counter>,
+    webhook_deliveries: Family<WebhookLabels, Counter>,
+    webhook_processed: Family<SyncLabels, Counter>,
+    webhook_latency: Family<SyncLabels, Histogram, fn() -> Histogram>,
 }
 
 impl Default for Metrics {
@@ -225,6 +245,9 @@ impl Default for Metrics {
             vendor_requests: Family::default(),
             rate_limit_wait: Family::default(),
             token_refreshes: Family::default(),
+            webhook_deliveries: Family::default(),
+            webhook_processed: Family::default(),
+            webhook_latency: Family::new_with_constructor(webhook_histogram),
         }
     }
 }
@@ -309,10 +332,58 @@ impl Metrics {
             "OAuth token requests by vendor and result (success, rejected, error)",
             self.token_refreshes.clone(),
         );
+        r.register(
+            "webhook_deliveries",
+            "Webhook deliveries received, by connection and result (accepted, duplicate, \
+             ignored, or the refusal: BadSignature, MissingSignature, Stale, Replayed, \
+             Malformed, TooLarge, UnknownConnection, QueueFull, NotLeader)",
+            self.webhook_deliveries.clone(),
+        );
+        r.register(
+            "webhook_deliveries_processed",
+            "Accepted webhook deliveries processed by a sync's worker",
+            self.webhook_processed.clone(),
+        );
+        r.register(
+            "webhook_processing_seconds",
+            "Seconds from a delivery's acceptance to its processing (scored, written back, \
+             recorded), by sync",
+            self.webhook_latency.clone(),
+        );
         for c in collectors {
             r.register_collector(c);
         }
         r
+    }
+
+    /// A webhook delivery arrived at a connection; `result` as in the family's help.
+    pub fn webhook_delivery(
+        &self,
+        namespace: &str,
+        connection: &str,
+        vendor: Option<VendorKind>,
+        result: &'static str,
+    ) {
+        self.webhook_deliveries
+            .get_or_create(&WebhookLabels {
+                namespace: namespace.to_string(),
+                connection: connection.to_string(),
+                vendor: vendor.map_or("unknown", VendorKind::as_str),
+                result,
+            })
+            .inc();
+    }
+
+    /// A sync's worker processed accepted deliveries, each `waited` after acceptance.
+    pub fn webhooks_processed(&self, spec: &SyncSpec, waited: &[Duration]) {
+        let labels = SyncLabels::of(spec);
+        self.webhook_processed
+            .get_or_create(&labels)
+            .inc_by(waited.len() as u64);
+        let h = self.webhook_latency.get_or_create(&labels);
+        for w in waited {
+            h.observe(w.as_secs_f64());
+        }
     }
 
     fn run_labels(key: &SyncKey, vendor: VendorKind, result: RunResult) -> RunLabels {
@@ -437,6 +508,8 @@ impl Metrics {
             self.applications_pulled.remove(&labels);
             self.applications_scored.remove(&labels);
             self.applications_written_back.remove(&labels);
+            self.webhook_processed.remove(&labels);
+            self.webhook_latency.remove(&labels);
         }
     }
 }

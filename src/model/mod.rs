@@ -380,6 +380,10 @@ pub struct ChangeSet {
     /// Applications listed but not fetched, as [`crate::vendors::Known`] said
     /// they did not change since they were last processed.
     pub unchanged_application_ids: Vec<String>,
+    /// In a pull by id ([`crate::vendors::AtsClient::pull_applications`]):
+    /// applications the vendor has whose job is outside the sync's scope (or
+    /// that have no job: prospects, leads, the talent pool); not scored.
+    pub out_of_scope_application_ids: Vec<String>,
 }
 
 impl ChangeSet {
@@ -391,6 +395,8 @@ impl ChangeSet {
             .extend(later.deleted_application_ids);
         self.unchanged_application_ids
             .extend(later.unchanged_application_ids);
+        self.out_of_scope_application_ids
+            .extend(later.out_of_scope_application_ids);
         self.high_watermark = self.high_watermark.max(later.high_watermark);
         self.resume_after = later.resume_after;
     }

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::changes::Change;
 use super::data::{GenApplication, Tenant, now};
 use super::errors::ApiError;
 use super::faults::Fault;
@@ -22,6 +23,8 @@ use super::request::parse_json;
 use super::server::log_request;
 use super::stats::Stats;
 use super::tokens::TokenAuthority;
+use super::webhooks::control::notify;
+use super::webhooks::{Outgoing, Webhooks};
 use super::{Shared, lock};
 
 /// What a vendor sandbox supplies so the shared control API can drive it.
@@ -107,6 +110,16 @@ pub trait Control: Gate + Sized {
     fn extra_routes() -> Router<Shared<Self>> {
         Router::new()
     }
+
+    /// The sandbox's webhook subscriptions and sender.
+    fn webhooks(&self) -> &Webhooks;
+    fn webhooks_mut(&mut self) -> &mut Webhooks;
+    /// The vendor's events for `change`, rendered from the state now: before
+    /// a deletion is applied, after any other change.
+    fn events(&self, change: &Change) -> Vec<Outgoing>;
+    /// Event `name` about application `a` as it is now (for
+    /// `/_sandbox/webhooks/emit`); `None` when the vendor has no such event.
+    fn event(&self, name: &str, a: &GenApplication) -> Option<Outgoing>;
 }
 
 /// A vendor sandbox's whole app: `vendor` (its API and extras) with the
@@ -157,6 +170,7 @@ pub fn routes<S: Control>() -> Router<Shared<S>> {
         .route("/_sandbox/applications/{id}", get(application::<S>))
         .route("/_sandbox/applications/{id}/writes", get(writes::<S>))
         .route("/_sandbox/delete", post(delete::<S>))
+        .merge(super::webhooks::control::routes::<S>())
         .merge(S::extra_routes())
 }
 
@@ -330,7 +344,11 @@ async fn add_applications<S: Control>(
     if r.count > 100_000 {
         return Err(unprocessable::<S>("count must be at most 100000"));
     }
-    let ids = lock(&s).add_applications(r.count, now());
+    let mut g = lock(&s);
+    let ids = g.add_applications(r.count, now());
+    for app in &ids {
+        notify(&*g, &Change::Created { app: *app });
+    }
     Ok(ids_json::<S>(&ids))
 }
 
@@ -343,6 +361,18 @@ async fn delete<S: Control>(State(s): State<Shared<S>>, body: Bytes) -> Result<J
     let r: DeleteReq = parse_json(&body)?;
     let mut g = lock(&s);
     let ids = resolve(&*g, &r.application_ids)?;
+    // The events describe what goes: rendered before the deletion.
+    for app in &ids {
+        if let Some(candidate) = g.tenant().application(*app).map(|a| a.candidate_id) {
+            notify(
+                &*g,
+                &Change::ApplicationDeleted {
+                    app: *app,
+                    candidate,
+                },
+            );
+        }
+    }
     g.delete(&ids, now());
     Ok(ids_json::<S>(&ids))
 }

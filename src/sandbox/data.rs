@@ -641,6 +641,8 @@ pub struct GenCandidate {
     pub last_activity_at: DateTime<Utc>,
     /// The kind of file the resume is uploaded as (see [`ResumeRule`]).
     pub resume_file: ResumeFile,
+    /// Personal data erased on request (see [`Tenant::anonymize_candidate`]).
+    pub anonymized: bool,
 }
 
 impl GenCandidate {
@@ -751,6 +753,41 @@ pub struct GenApplication {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub last_activity_at: DateTime<Utc>,
+    /// Why a recruiter rejected it through the control API; `None` for the
+    /// generated ones (each vendor derives a reason for those).
+    pub rejection: Option<RejectReason>,
+}
+
+/// A rejection reason, vendor neutral; each vendor renders its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RejectReason {
+    /// The company rejected the candidate.
+    Underqualified,
+    /// The candidate withdrew.
+    Withdrew,
+    /// Neither: the position was filled.
+    PositionFilled,
+}
+
+impl RejectReason {
+    pub const ALL: [RejectReason; 3] = [
+        RejectReason::Underqualified,
+        RejectReason::Withdrew,
+        RejectReason::PositionFilled,
+    ];
+
+    /// The control API's name: `underqualified`, `withdrew`, `position_filled`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectReason::Underqualified => "underqualified",
+            RejectReason::Withdrew => "withdrew",
+            RejectReason::PositionFilled => "position_filled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RejectReason> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
 }
 
 /// A whole generated tenant. Vectors are sorted by id ascending.
@@ -1006,6 +1043,7 @@ impl Tenant {
             created_at: at,
             updated_at: updated,
             last_activity_at: updated,
+            rejection: None,
         });
         id
     }
@@ -1435,6 +1473,7 @@ fn gen_candidate(
         updated_at: created_at,
         last_activity_at: created_at,
         resume_file: ResumeFile::default(),
+        anonymized: false,
     }
 }
 

@@ -33,6 +33,10 @@
 //! | `GET /_sandbox/applications/{id}` | one of those |
 //! | `GET /_sandbox/applications/{id}/writes` | what the operator wrote: `{"notes": ["<body>", ..], "tags": ["..", ..], "custom_fields": {"<key>": value}}` |
 //!
+//! Recruiter changes that send signed webhooks (stage, reject, hire, delete
+//! or anonymize a candidate), `emit`, the deliveries log and the time scale
+//! are in [`webhooks`].
+//!
 //! Vendor extras: Greenhouse `POST /_sandbox/jobs/{id}/status` `{"status":
 //! "open\|closed\|draft"}` (a recruiter opens or closes a job),
 //! `GET /_sandbox/applications/{id}/notes`, `POST
@@ -45,6 +49,7 @@
 //! the self-identification answers they serve (`GET /v3/eeoc`, `GET
 //! /v1/eeo/responses/pii`; see [`demographics`]).
 
+pub mod changes;
 pub mod control;
 pub mod cursors;
 pub mod data;
@@ -62,6 +67,7 @@ pub mod request;
 pub mod server;
 pub mod stats;
 pub mod tokens;
+pub mod webhooks;
 pub mod workable;
 
 use std::net::SocketAddr;

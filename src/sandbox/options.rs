@@ -28,6 +28,12 @@ pub struct SandboxOptions {
     /// Which resume files candidates have: real PDF and DOCX files for most
     /// by default; a share may be unreadable.
     pub resumes: ResumeRule,
+    /// Time scale of webhook retries and timeouts (1 = the vendor's; 0.001
+    /// turns Greenhouse's 15 hours into under a minute).
+    pub webhook_time_scale: f64,
+    /// Webhook deliveries waiting at most (first attempts and retries);
+    /// beyond it the oldest is dropped and counted.
+    pub webhook_queue_cap: usize,
 }
 
 impl SandboxOptions {
@@ -51,6 +57,8 @@ impl Default for SandboxOptions {
             client_id: "sandbox-client-id".into(),
             client_secret: "sandbox-client-secret".into(),
             resumes: ResumeRule::default(),
+            webhook_time_scale: 1.0,
+            webhook_queue_cap: super::webhooks::sender::QUEUE_CAP,
         }
     }
 }
@@ -67,6 +75,8 @@ impl fmt::Debug for SandboxOptions {
             .field("client_id", &self.client_id)
             .field("client_secret", &"***")
             .field("resumes", &self.resumes)
+            .field("webhook_time_scale", &self.webhook_time_scale)
+            .field("webhook_queue_cap", &self.webhook_queue_cap)
             .finish()
     }
 }
@@ -148,6 +158,17 @@ pub(crate) fn validate(opts: &SandboxOptions) -> Result<(), SandboxError> {
         return Err(SandboxError::Options(
             "unreadable resume share is a percentage (0-100)".into(),
         ));
+    }
+    if !super::webhooks::control::valid_scale(opts.webhook_time_scale) {
+        return Err(SandboxError::Options(
+            "webhook time scale must be above 0 and at most 100".into(),
+        ));
+    }
+    if !(1..=super::webhooks::sender::QUEUE_CAP).contains(&opts.webhook_queue_cap) {
+        return Err(SandboxError::Options(format!(
+            "webhook queue cap must be 1..={}",
+            super::webhooks::sender::QUEUE_CAP
+        )));
     }
     if opts.client_id.is_empty() || opts.client_secret.is_empty() {
         return Err(SandboxError::Options(

@@ -1,10 +1,13 @@
 //! Sync workers: pull, map, score, write back, record.
 
 pub mod decide;
+pub mod deliveries;
 pub mod fence;
 pub mod gate;
 pub mod pipeline;
 pub mod schedule;
+pub mod targeted;
+pub mod webhook_run;
 pub mod worker;
 
 use crate::api::{ScoringProfileSpec, WriteBackSpec};

@@ -102,6 +102,9 @@ pub struct RunReport {
     /// Jobs scored in this run whose text states no requirement the scorer
     /// can read: (job id, title). Their applications have no skills component.
     pub jobs_without_requirements: Vec<(String, String)>,
+    /// What each write came to, kept when `Some` (targeted runs: a scheduled
+    /// run's would grow with the tenant).
+    pub(super) settlements: Option<Vec<Settlement>>,
 }
 
 fn outcome(spec: &SyncSpec, score: &crate::model::Score) -> DecisionOutcome {
@@ -141,7 +144,7 @@ fn request(spec: &SyncSpec, application: Application, d: &Decision) -> WriteBack
 }
 
 /// One write to carry out, and whether to look in the ATS first.
-struct Job {
+pub(super) struct Job {
     req: WriteBackRequest,
     settings: String,
     /// The ledger does not know this application: adopt a matching note.
@@ -154,13 +157,39 @@ struct Job {
 }
 
 /// Where this run's pull starts: fresh, or resumed from a checkpoint.
-struct Plan {
+pub(super) struct Plan {
     since: Option<DateTime<Utc>>,
     full: bool,
     started: DateTime<Utc>,
     after: Option<String>,
     high_watermark: Option<DateTime<Utc>>,
     held: Vec<Option<DateTime<Utc>>>,
+}
+
+impl Plan {
+    /// A targeted run's ([`super::targeted`]): not a full pull, so it marks
+    /// nothing seen; nothing to resume; its times feed no watermark.
+    pub(super) fn targeted(now: DateTime<Utc>) -> Plan {
+        Plan {
+            since: Some(now),
+            full: false,
+            started: now,
+            after: None,
+            high_watermark: None,
+            held: Vec::new(),
+        }
+    }
+}
+
+/// What processing did with one application, for a targeted run's report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Processed {
+    /// Its inputs are as last decided: not scored.
+    Unchanged,
+    /// Scored, and decided so.
+    Decided(DecisionOutcome),
+    /// Its candidate did not come with it: not scored.
+    CandidateMissing,
 }
 
 /// Runs one sync. A vendor error in the pull aborts the run (the watermark
@@ -179,7 +208,17 @@ pub async fn run_once(
 
     // An emergency stop holds back pending writes too.
     if !spec.write_back.dry_run {
-        recover_unfinished(client, ledger, spec, &settings, now, input, &mut report).await?;
+        recover_unfinished(
+            client,
+            ledger,
+            spec,
+            &settings,
+            now,
+            input,
+            &mut report,
+            None,
+        )
+        .await?;
     }
 
     let identity = spec.source_identity();
@@ -226,14 +265,7 @@ pub async fn run_once(
     };
     report.full = plan.since.is_none();
 
-    let mut state = BatchState {
-        verify_before: input.verify_before,
-        settings: &settings,
-        seen: HashSet::new(),
-        asks: HashMap::new(),
-        job_fps: HashMap::new(),
-        semantic: input.semantic.clone().filter(|_| spec.profile.semantic),
-    };
+    let mut state = BatchState::new(spec, &settings, input, false);
     // Details of records unchanged since they were processed are not fetched
     // again, unless what decides (the profile, the write settings) changed.
     let known: Box<dyn crate::vendors::Known> = match &cursor {
@@ -262,8 +294,7 @@ pub async fn run_once(
             applications = changes.applications.len(),
             "pulled changes"
         );
-        let (seen, scored) = (report.counts.applications_seen, report.counts.scored);
-        let to_write = process_batch(
+        let to_write = decide_batch(
             ledger,
             spec,
             &changes,
@@ -273,21 +304,6 @@ pub async fn run_once(
             &mut report,
         )
         .await?;
-        metrics::global().applications(
-            spec,
-            report.counts.applications_seen.saturating_sub(seen),
-            report.counts.scored.saturating_sub(scored),
-        );
-        // Deleted or anonymized in the ATS: tombstoned, and the person's rows
-        // pseudonymized (a full sync's absences below may be scope changes,
-        // and are only tombstoned).
-        report.counts.deleted += ledger
-            .record_erasures(
-                &lkey,
-                &changes.deleted_application_ids,
-                "reported deleted or anonymized by the vendor",
-            )
-            .await?;
         // The batch's records are not needed while writing: the writes hold
         // what they send.
         let (batch_watermark, resume_after) = (changes.high_watermark, changes.resume_after);
@@ -387,7 +403,7 @@ fn compact_held(held: &[Option<DateTime<Utc>>]) -> Vec<Option<DateTime<Utc>>> {
 }
 
 /// What a run carries from batch to batch.
-struct BatchState<'a> {
+pub(super) struct BatchState<'a> {
     verify_before: Option<DateTime<Utc>>,
     settings: &'a str,
     seen: HashSet<String>,
@@ -397,6 +413,66 @@ struct BatchState<'a> {
     job_fps: HashMap<String, String>,
     /// The semantic component's model, when the profile asks for it.
     semantic: Option<std::sync::Arc<scoring::semantic::SemanticScorer>>,
+    /// Per application, what processing did: kept by targeted runs only (a
+    /// scheduled run's would grow with the tenant).
+    pub(super) processed: Option<HashMap<String, Processed>>,
+}
+
+impl<'a> BatchState<'a> {
+    /// A run's state before its first batch; `per_application` keeps what
+    /// processing did with each application (targeted runs).
+    pub(super) fn new(
+        spec: &SyncSpec,
+        settings: &'a str,
+        input: &RunInput,
+        per_application: bool,
+    ) -> Self {
+        BatchState {
+            verify_before: input.verify_before,
+            settings,
+            seen: HashSet::new(),
+            asks: HashMap::new(),
+            job_fps: HashMap::new(),
+            semantic: input.semantic.clone().filter(|_| spec.profile.semantic),
+            processed: per_application.then(HashMap::new),
+        }
+    }
+
+    fn note(&mut self, id: &str, p: Processed) {
+        if let Some(m) = &mut self.processed {
+            m.insert(id.to_string(), p);
+        }
+    }
+}
+
+/// Takes in one batch: scores and records it ([`process_batch`]), counts it
+/// in the metrics, and records what the vendor reported deleted or anonymized
+/// (tombstoned, and the person's rows pseudonymized; a full sync's absences
+/// may be scope changes, and are only tombstoned). Returns the writes it decided.
+pub(super) async fn decide_batch(
+    ledger: &Ledger,
+    spec: &SyncSpec,
+    changes: &crate::model::ChangeSet,
+    now: DateTime<Utc>,
+    state: &mut BatchState<'_>,
+    plan: &mut Plan,
+    report: &mut RunReport,
+) -> Result<Vec<Job>, SyncError> {
+    let (seen, scored) = (report.counts.applications_seen, report.counts.scored);
+    let to_write = process_batch(ledger, spec, changes, now, state, plan, report).await?;
+    metrics::global().applications(
+        spec,
+        report.counts.applications_seen.saturating_sub(seen),
+        report.counts.scored.saturating_sub(scored),
+    );
+    report.counts.deleted += ledger
+        .record_erasures(
+            &spec.key.ledger_key(),
+            &changes.deleted_application_ids,
+            "reported deleted or anonymized by the vendor",
+        )
+        .await?;
+    Ok(to_write)
 }
 
 /// Scores and records one batch; returns the writes it decided.
@@ -442,6 +518,7 @@ async fn process_batch(
             counts.applications_seen += 1;
             counts.unchanged += 1;
             seen_here.push(id.as_str());
+            state.note(id, Processed::Unchanged);
         }
     }
     for app in &changes.applications {
@@ -457,6 +534,7 @@ async fn process_batch(
             warn!(application = %app.id, candidate = %app.candidate_id, "candidate missing from pull; the watermark waits for it");
             counts.failed += 1;
             plan.held.push(app.updated_at);
+            state.note(&app.id, Processed::CandidateMissing);
             continue;
         };
         let blind = BlindCandidate::from_candidate(candidate);
@@ -474,6 +552,7 @@ async fn process_batch(
                 ledger.revive(&lkey, &app.id).await?;
             }
             counts.unchanged += 1;
+            state.note(&app.id, Processed::Unchanged);
             continue;
         }
         let ask = state.asks.entry(job.id.clone()).or_insert_with(|| {
@@ -522,6 +601,7 @@ async fn process_batch(
             settings: settings.to_string(),
         };
         counts.scored += 1;
+        state.note(&app.id, Processed::Decided(decision.outcome));
         if decision.outcome == DecisionOutcome::ToWrite {
             let mut req = request(spec, app.clone(), &decision);
             // Labels opened by a passing audit: the note is there already.
@@ -671,7 +751,7 @@ fn settlement(
 /// bound a fast vendor's writes. Exactly once does not rest on the timing: a
 /// write that landed but is not yet recorded when the process dies is still
 /// Pending, and the next run asks the ATS (its marker) before writing again.
-async fn write_all(
+pub(super) async fn write_all(
     client: &dyn AtsClient,
     ledger: &Ledger,
     spec: &SyncSpec,
@@ -708,7 +788,11 @@ async fn write_all(
                 if settled.is_empty() {
                     flush_at = tokio::time::Instant::now() + SETTLE_DELAY;
                 }
-                settled.push(settlement(spec, &job, done, now, report));
+                let s = settlement(spec, &job, done, now, report);
+                if let Some(kept) = &mut report.settlements {
+                    kept.push(s.clone());
+                }
+                settled.push(s);
                 if settled.len() >= SETTLE_BATCH {
                     ledger.settle(&lkey, &std::mem::take(&mut settled)).await?;
                 }
@@ -725,9 +809,11 @@ async fn write_all(
     }
 }
 
-/// Finishes writes an earlier run recorded but did not confirm, each on its own.
-/// One whose settings or source no longer match is superseded, never sent.
-async fn recover_unfinished(
+/// Finishes writes an earlier run recorded but did not confirm, each on its own
+/// (those of the applications in `only`, when given). One whose settings or
+/// source no longer match is superseded, never sent.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn recover_unfinished(
     client: &dyn AtsClient,
     ledger: &Ledger,
     spec: &SyncSpec,
@@ -735,10 +821,14 @@ async fn recover_unfinished(
     now: DateTime<Utc>,
     input: &RunInput,
     report: &mut RunReport,
+    only: Option<&HashSet<String>>,
 ) -> Result<(), SyncError> {
     let lkey = spec.key.ledger_key();
     let mut jobs = Vec::new();
     for state in ledger.pending_writes(&lkey, now).await? {
+        if only.is_some_and(|o| !o.contains(&state.application_id)) {
+            continue;
+        }
         if state.settings != settings {
             ledger
                 .mark_superseded(

@@ -34,6 +34,14 @@ pub trait Reporter: Send + Sync {
     async fn run_finished(&self, key: &SyncKey, outcome: RunOutcome);
     /// The worker panicked; it restarts after `restart_in`.
     async fn worker_failed(&self, key: &SyncKey, message: String, restart_in: Duration);
+    /// Webhook deliveries were processed (or a drain failed).
+    async fn deliveries_processed(
+        &self,
+        key: &SyncKey,
+        result: &Result<super::webhook_run::DrainReport, SyncError>,
+    ) {
+        let _ = (key, result);
+    }
 }
 
 /// What a worker shares with the rest of the operator.
@@ -48,6 +56,8 @@ pub struct WorkerEnv {
     pub clients: Arc<vendors::registry::ClientRegistry>,
     /// The semantic component's model, when the operator has one.
     pub semantic: Option<Arc<crate::scoring::semantic::SemanticScorer>>,
+    /// Signalled when webhook deliveries for this sync wait in the ledger.
+    pub deliveries: Option<Arc<Notify>>,
 }
 
 /// When and how urgently the first run starts.
@@ -284,11 +294,46 @@ async fn run_loop(mut l: Loop, first: FirstRun) {
     let mut transient_failures = 0u32;
     let mut next = first.at;
     let mut priority = first.priority;
+    let deliveries = l.env.deliveries.clone();
+    // Deliveries left pending by a failed drain are tried again after a
+    // backoff: with a full queue no new delivery would signal them.
+    let mut drain_failures = 0u32;
+    // What a restart left between a delivery's 202 and its processing.
+    if deliveries.is_some() && !drain_deliveries(&l, &spec, &client).await {
+        drain_failures = 1;
+    }
     loop {
         let wait = (next - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+        let retry_in = (drain_failures > 0).then(|| drain_retry_delay(drain_failures));
+        let signalled = async {
+            match (&deliveries, retry_in) {
+                (Some(n), Some(d)) => {
+                    tokio::select! {
+                        _ = n.notified() => {}
+                        _ = tokio::time::sleep(d) => {}
+                    }
+                }
+                (Some(n), None) => n.notified().await,
+                (None, _) => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = l.trigger.notified() => priority = Priority::Urgent,
+            _ = signalled => {
+                // Real time: no gate (a delivery is one application, and
+                // must not queue behind other tenants' full syncs).
+                if l.creds.has_changed().unwrap_or(false) {
+                    connection.credentials = l.creds.borrow_and_update().clone();
+                    client = l.env.clients.client(&ns, &connection, l.env.store.clone());
+                }
+                drain_failures = if drain_deliveries(&l, &spec, &client).await {
+                    0
+                } else {
+                    drain_failures.saturating_add(1)
+                };
+                continue;
+            }
             _ = l.stop.changed() => break,
         }
         let _permit = tokio::select! {
@@ -363,6 +408,14 @@ async fn run_loop(mut l: Loop, first: FirstRun) {
             }
         }
         drop(_permit);
+        // Deliveries that arrived during the run.
+        if deliveries.is_some() {
+            drain_failures = if drain_deliveries(&l, &spec, &client).await {
+                0
+            } else {
+                drain_failures.saturating_add(1)
+            };
+        }
         next = next_run(&spec, finished, transient_failures);
         l.env
             .reporter
@@ -380,6 +433,51 @@ async fn run_loop(mut l: Loop, first: FirstRun) {
     info!("worker stopped");
 }
 
+/// Backoff before retrying deliveries a drain left: 2 s, 4 s, ... up to 2 min.
+pub fn drain_retry_delay(failures: u32) -> Duration {
+    Duration::from_secs(2u64 << failures.saturating_sub(1).min(6)).min(Duration::from_secs(120))
+}
+
+/// Processes the webhook deliveries waiting in the ledger and reports them;
+/// false when some are left for a retry.
+async fn drain_deliveries(
+    l: &Loop,
+    spec: &SyncSpec,
+    client: &Result<Arc<dyn vendors::AtsClient>, vendors::VendorError>,
+) -> bool {
+    let Ok(client) = client else { return false };
+    let input = RunInput {
+        fence: l.env.fence.stopping(l.stop.clone()),
+        verify_before: l.verify_before,
+        confirmed_deletions: None,
+        semantic: l.env.semantic.clone(),
+    };
+    let result = super::webhook_run::drain(client.as_ref(), &l.env.ledger, spec, &input)
+        .instrument(info_span!("webhook_deliveries"))
+        .await;
+    match &result {
+        Ok(r) if r.finished > 0 => {
+            crate::metrics::global().webhooks_processed(spec, &r.waited);
+            info!(
+                deliveries = r.finished,
+                scored = r.run.counts.scored,
+                written = r.run.counts.written_back,
+                left = r.left,
+                "webhook deliveries processed"
+            );
+        }
+        Ok(_) => {}
+        Err(e) => {
+            warn!(error = %e, "webhook deliveries not processed; retried at the next signal or run")
+        }
+    }
+    l.env
+        .reporter
+        .deliveries_processed(&spec.key, &result)
+        .await;
+    matches!(&result, Ok(r) if r.left == 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -391,6 +489,9 @@ mod tests {
         assert_eq!(retry_delay(20), Duration::from_secs(600));
         assert_eq!(restart_delay(1), Duration::from_secs(1));
         assert_eq!(restart_delay(30), Duration::from_secs(256));
+        assert_eq!(drain_retry_delay(1), Duration::from_secs(2));
+        assert_eq!(drain_retry_delay(3), Duration::from_secs(8));
+        assert_eq!(drain_retry_delay(40), Duration::from_secs(120));
     }
 
     #[test]
@@ -479,6 +580,7 @@ mod tests {
             fence: Fence::open(),
             clients: vendors::registry::ClientRegistry::new(),
             semantic: None,
+            deliveries: None,
         };
         let first = FirstRun {
             at: Utc::now(),

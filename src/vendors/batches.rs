@@ -77,9 +77,61 @@ where
     Box::pin(s)
 }
 
+/// Applications fetched by id per chunk of a pull by id: Greenhouse's id
+/// filters take at most 50, and a chunk's records are held at once.
+pub const BY_ID: usize = 50;
+
+/// Pure: `ids` without repeats (first occurrence kept), in chunks of [`BY_ID`].
+pub fn id_chunks(ids: &[String]) -> Vec<Vec<String>> {
+    let mut seen = std::collections::HashSet::new();
+    let unique: Vec<String> = ids
+        .iter()
+        .filter(|id| seen.insert(id.as_str()))
+        .cloned()
+        .collect();
+    unique.chunks(BY_ID).map(<[String]>::to_vec).collect()
+}
+
+/// A pull by id: `fetch` for each chunk of `ids`, one after the other, the
+/// results merged (jobs once each).
+pub async fn by_id<F, Fut>(ids: &[String], mut fetch: F) -> Result<ChangeSet, VendorError>
+where
+    F: FnMut(Vec<String>) -> Fut,
+    Fut: Future<Output = Result<ChangeSet, VendorError>>,
+{
+    let mut out = ChangeSet::default();
+    for chunk in id_chunks(ids) {
+        let mut more = fetch(chunk).await?;
+        let jobs = std::mem::take(&mut more.jobs);
+        for j in jobs {
+            if !out.jobs.iter().any(|k| k.id == j.id) {
+                out.jobs.push(j);
+            }
+        }
+        out.absorb(more);
+    }
+    // Not a pull of what changed: nothing to resume, no watermark.
+    out.high_watermark = None;
+    out.resume_after = None;
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn id_chunks_are_bounded_and_unique() {
+        let ids: Vec<String> = (0..120).chain(0..10).map(|i| i.to_string()).collect();
+        let chunks = id_chunks(&ids);
+        assert_eq!(
+            chunks.iter().map(Vec::len).collect::<Vec<_>>(),
+            vec![50, 50, 20]
+        );
+        assert_eq!(chunks[0][0], "0");
+        assert_eq!(chunks[2][19], "119");
+        assert!(id_chunks(&[]).is_empty());
+    }
 
     #[test]
     fn batches_never_split_a_key() {

@@ -11,6 +11,7 @@ pub mod lever;
 pub mod notes;
 pub mod registry;
 pub mod resume_file;
+pub mod webhooks;
 pub mod workable;
 
 use std::collections::BTreeMap;
@@ -449,6 +450,26 @@ pub trait AtsClient: Send + Sync {
         self.pull_known(since, scope, &NothingKnown).await
     }
 
+    /// The current state of applications `ids`, as a webhook names them: each
+    /// with its candidate (the resume read as [`AtsClient::pull_batches`] reads
+    /// it) and its job. An application whose job is outside `scope` (or that
+    /// has none) is listed in [`ChangeSet::out_of_scope_application_ids`] and
+    /// nothing more is fetched for it; one the vendor no longer has (404, or
+    /// absent from an id filter) or has anonymized is listed in
+    /// [`ChangeSet::deleted_application_ids`]. At most [`batches::BY_ID`] ids
+    /// per request; more are fetched in chunks. The result carries no
+    /// watermark and no resume token: it is not a pull of what changed.
+    async fn pull_applications(
+        &self,
+        ids: &[String],
+        scope: &PullScope,
+    ) -> Result<ChangeSet, VendorError> {
+        let _ = (ids, scope);
+        Err(VendorError::Config(
+            "this vendor's client cannot fetch applications by id".into(),
+        ))
+    }
+
     /// Writes a score back.
     async fn write_back(&self, req: &WriteBackRequest) -> Result<(), VendorError>;
 
@@ -479,6 +500,39 @@ pub trait AtsClient: Send + Sync {
     {
         let _ = application_ids;
         Ok(None)
+    }
+
+    /// Registers a webhook to `url` for each event the operator needs
+    /// (idempotent: existing registrations for `url` are adopted or
+    /// replaced, see [`webhooks::plan`]). Vendors without an API for it
+    /// (Greenhouse) answer [`webhooks::unsupported`].
+    async fn register_webhooks(
+        &self,
+        url: &str,
+    ) -> Result<Vec<webhooks::WebhookRegistration>, VendorError> {
+        self.register_webhooks_known(url, &[]).await
+    }
+
+    /// As [`register_webhooks`](Self::register_webhooks), adopting the
+    /// registrations in `known` whose signing tokens the caller holds.
+    async fn register_webhooks_known(
+        &self,
+        url: &str,
+        known: &[webhooks::WebhookRegistration],
+    ) -> Result<Vec<webhooks::WebhookRegistration>, VendorError> {
+        let _ = (url, known);
+        Err(webhooks::unsupported())
+    }
+
+    /// Removes registrations by id; one already gone counts as removed.
+    async fn unregister_webhooks(&self, ids: &[String]) -> Result<(), VendorError> {
+        let _ = ids;
+        Err(webhooks::unsupported())
+    }
+
+    /// The webhooks the vendor holds (all URLs), without signing tokens.
+    async fn list_webhooks(&self) -> Result<Vec<webhooks::WebhookRegistration>, VendorError> {
+        Err(webhooks::unsupported())
     }
 }
 

@@ -9,6 +9,7 @@ pub mod client;
 pub mod hostile;
 pub mod lease;
 pub mod postgres;
+pub mod receiver;
 pub mod sandbox;
 pub mod spec;
 pub mod tenant;
@@ -135,10 +136,38 @@ impl Operator {
         Operator { stop, join }
     }
 
+    /// As [`Operator::start`], serving its HTTP port (webhooks, metrics) on
+    /// `127.0.0.1:port`, with `tune` applied to its options.
+    pub fn serving(
+        client: &Client,
+        ns: &str,
+        ledger: &Path,
+        port: u16,
+        tune: impl FnOnce(&mut ats_operator::controller::Options),
+    ) -> Operator {
+        let ledger =
+            std::sync::Arc::new(ats_operator::ledger::Ledger::open(ledger).expect("ledger"));
+        let mut opts = ats_operator::controller::Options::namespaced(ns);
+        opts.metrics_addr = Some(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+        tune(&mut opts);
+        let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+        let run = ats_operator::controller::run(client.clone(), ledger, opts, async move {
+            let _ = rx.await;
+        });
+        let join = tokio::spawn(async move { run.await.expect("operator") });
+        Operator { stop, join }
+    }
+
     pub async fn stop(self) {
         let _ = self.stop.send(());
         let _ = self.join.await;
     }
+}
+
+/// A loopback port free now (the test binds it right after).
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    l.local_addr().expect("its address").port()
 }
 
 /// Notes the operator should have written for one application, from its ledger:

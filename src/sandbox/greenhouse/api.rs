@@ -118,9 +118,16 @@ fn dictionary<T>(
     Ok(req.page(base, items, id, |x| in_list(&ids, id(x)), render))
 }
 
+/// v3 candidates take the universal `ids` filter; `candidate_ids` (v1's) is
+/// not one of theirs, and a client that relies on it is refused here rather
+/// than handed every candidate.
 pub(super) async fn list_candidates(State(s): State<Shared<Gh>>, req: ListReq) -> ListResult {
     let common = req.common()?;
-    let candidate_ids = req.ids("candidate_ids")?;
+    if req.get("candidate_ids").is_some() {
+        return Err(ApiError::unprocessable(
+            "candidate_ids is not a filter of /v3/candidates; use ids",
+        ));
+    }
     let last_activity = req.time("last_activity_at")?;
     let email = req.get("email").map(|e| e.trim().to_lowercase());
     let g = lock(&s);
@@ -138,7 +145,6 @@ pub(super) async fn list_candidates(State(s): State<Shared<Gh>>, req: ListReq) -
         |c| c.id,
         |c| {
             common.matches(c.id, c.created_at, c.updated_at)
-                && in_list(&candidate_ids, c.id)
                 && last_activity
                     .as_ref()
                     .is_none_or(|f| f.matches(c.last_activity_at))

@@ -12,12 +12,14 @@ use serde_json::{Value, json};
 
 use super::render::note_json;
 use super::{BASIC_USER_ID, DEACTIVATED_USER_ID, Gh, INTEGRATION_USER_ID, SITE_ADMIN_USER_ID};
+use crate::sandbox::changes::Change;
 use crate::sandbox::control::{Control, find, limit_json};
 use crate::sandbox::data::{GenApplication, JobState, Tenant, now};
 use crate::sandbox::errors::ApiError;
 use crate::sandbox::ratelimit::Limit;
 use crate::sandbox::request::{parse_json, query_pairs};
 use crate::sandbox::tokens::TokenAuthority;
+use crate::sandbox::webhooks::{Outgoing, Webhooks};
 use crate::sandbox::{Shared, lock};
 
 impl Control for Gh {
@@ -137,6 +139,23 @@ impl Control for Gh {
                 "/_sandbox/refresh_tokens/expire",
                 post(expire_refresh_tokens),
             )
+            .merge(super::webhooks::routes())
+    }
+
+    fn webhooks(&self) -> &Webhooks {
+        &self.hooks
+    }
+
+    fn webhooks_mut(&mut self) -> &mut Webhooks {
+        &mut self.hooks
+    }
+
+    fn events(&self, change: &Change) -> Vec<Outgoing> {
+        self.hook_events(change)
+    }
+
+    fn event(&self, name: &str, a: &GenApplication) -> Option<Outgoing> {
+        self.hook_event(name, a)
     }
 }
 

@@ -16,6 +16,7 @@ mod errors;
 mod oauth;
 mod query;
 mod render;
+mod webhooks;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -185,6 +186,8 @@ struct Gh {
     next_applied_tag_id: u64,
     /// The built-in disparity of the EEOC answers (see `sandbox::demographics`).
     disparity: u8,
+    /// Web hooks (set up in Greenhouse's UI; here through `/_sandbox/webhooks`).
+    hooks: crate::sandbox::webhooks::Webhooks,
 }
 
 /// The acting user of an authenticated `/v3` request.
@@ -231,6 +234,7 @@ pub fn router(opts: &SandboxOptions, base_url: &str) -> (Router, SandboxCredenti
         next_note_id: 700_000_000,
         next_applied_tag_id: 8_000_000,
         disparity: crate::sandbox::demographics::DEFAULT_DISPARITY,
+        hooks: crate::sandbox::webhooks::Webhooks::new(crate::model::VendorKind::Greenhouse, opts),
     };
     let base = base_url.trim_end_matches('/');
     let creds = SandboxCredentials {

@@ -44,7 +44,7 @@ impl Gh {
             "referrer_id": null,
             "source_id": 1871,
             "rejected_at": rejected_at,
-            "rejection_reason_id": rejected_at.as_ref().map(|_| 3),
+            "rejection_reason_id": super::webhooks::reason_of(a).map(|r| super::webhooks::reason(r).0),
             "location_address": job.map(|j| j.location.clone()),
             "answers": [],
             "custom_fields": fields,
@@ -99,7 +99,7 @@ impl Gh {
     }
 }
 
-fn stage_id(a: &GenApplication) -> u64 {
+pub(super) fn stage_id(a: &GenApplication) -> u64 {
     // Stages are per job in Greenhouse.
     a.job_id * 10 + a.stage as u64
 }

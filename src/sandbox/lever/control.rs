@@ -15,12 +15,14 @@ use serde_json::{Value, json};
 use super::ids::{self, Kind};
 use super::render::{self, Expand, opportunity_id, posting_id};
 use super::{Deleted, Lever, bucket};
+use crate::sandbox::changes::Change;
 use crate::sandbox::control::{Control, limit_json};
 use crate::sandbox::data::{GenApplication, Tenant};
 use crate::sandbox::errors::ApiError;
 use crate::sandbox::ratelimit::Limit;
 use crate::sandbox::request::parse_json;
 use crate::sandbox::tokens::TokenAuthority;
+use crate::sandbox::webhooks::{Outgoing, Webhooks};
 use crate::sandbox::{Shared, lock};
 
 impl Control for Lever {
@@ -147,6 +149,22 @@ impl Control for Lever {
                 post(reissue_refresh_token),
             )
             .route("/_sandbox/token_ttl", put(set_token_ttl).get(get_token_ttl))
+    }
+
+    fn webhooks(&self) -> &Webhooks {
+        &self.hooks
+    }
+
+    fn webhooks_mut(&mut self) -> &mut Webhooks {
+        &mut self.hooks
+    }
+
+    fn events(&self, change: &Change) -> Vec<Outgoing> {
+        self.hook_events(change)
+    }
+
+    fn event(&self, name: &str, a: &GenApplication) -> Option<Outgoing> {
+        self.hook_event(name, a)
     }
 }
 

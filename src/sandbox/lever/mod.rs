@@ -27,6 +27,7 @@ mod interviews;
 mod oauth;
 mod query;
 mod render;
+mod webhooks;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -162,6 +163,8 @@ struct Lever {
     cursor_key: [u8; 32],
     /// The built-in disparity of the EEO answers (see `sandbox::demographics`).
     disparity: u8,
+    /// Webhooks registered through `/v1/webhooks`.
+    hooks: crate::sandbox::webhooks::Webhooks,
 }
 
 /// Who an authenticated `/v1` request acts as (before `perform_as`).
@@ -206,6 +209,7 @@ pub fn router(opts: &SandboxOptions, base_url: &str) -> (Router, SandboxCredenti
         deleted: Vec::new(),
         cursor_key: rand::random(),
         disparity: crate::sandbox::demographics::DEFAULT_DISPARITY,
+        hooks: crate::sandbox::webhooks::Webhooks::new(crate::model::VendorKind::Lever, opts),
     };
     let creds = SandboxCredentials {
         secret: [
@@ -285,6 +289,13 @@ pub fn router(opts: &SandboxOptions, base_url: &str) -> (Router, SandboxCredenti
         .route("/v1/stages", get(api::list_stages))
         .route("/v1/archive_reasons", get(api::list_archive_reasons))
         .route("/v1/eeo/responses/pii", get(eeo::list_eeo_pii))
+        .route(
+            "/v1/webhooks",
+            get(webhooks::list)
+                .post(webhooks::create)
+                .put(webhooks::update),
+        )
+        .route("/v1/webhooks/{id}", axum::routing::delete(webhooks::delete))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             guard::<Lever>,

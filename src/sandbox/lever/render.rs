@@ -6,7 +6,8 @@ use serde_json::{Value, json};
 use super::ids::{self, Kind};
 use super::{INTEGRATION_USER, Lever, Note, USERS, User, ms, user};
 use crate::sandbox::data::{
-    AppState, Family, GenApplication, GenCandidate, GenJob, JobState, STAGES, epoch, html_escape,
+    AppState, Family, GenApplication, GenCandidate, GenJob, JobState, RejectReason, STAGES, epoch,
+    html_escape,
 };
 
 /// Archive reasons: (number behind the id, text, type).
@@ -145,7 +146,12 @@ pub(super) fn updated_at(a: &GenApplication) -> Option<i64> {
 pub(super) fn archived(a: &GenApplication) -> Option<(u64, i64)> {
     match a.state {
         AppState::Rejected => Some((
-            2 + ids::hash(Kind::ArchiveReason, a.id) % 3,
+            match a.rejection {
+                Some(RejectReason::Underqualified) => 2,
+                Some(RejectReason::Withdrew) => 3,
+                Some(RejectReason::PositionFilled) => 4,
+                None => 2 + ids::hash(Kind::ArchiveReason, a.id) % 3,
+            },
             ms(a.updated_at),
         )),
         AppState::Hired => Some((1, ms(a.updated_at))),
@@ -295,7 +301,7 @@ impl Lever {
                 "list": format!("{}/candidates", self.base_url),
                 "show": format!("{}/candidates/{id}", self.base_url),
             },
-            "isAnonymized": false,
+            "isAnonymized": c.is_some_and(|c| c.anonymized),
             "dataProtection": null,
             "opportunityLocation": job.map(|j| j.location.clone()),
         })
@@ -306,7 +312,7 @@ impl Lever {
             "id": ids::uuid(Kind::Contact, c.id),
             "name": c.full_name(),
             "headline": headline(c),
-            "isAnonymized": false,
+            "isAnonymized": c.anonymized,
             "location": {"name": format!("{}, {}", c.city, c.state)},
             "emails": [c.email],
             "phones": [{"type": "mobile", "value": c.phone}],

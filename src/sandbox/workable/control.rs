@@ -8,10 +8,12 @@ use serde_json::{Value, json};
 use super::errors::error;
 use super::ids::{candidate_hex, parse_candidate_id};
 use super::{INTEGRATION_MEMBER_ID, SUBDOMAIN, Wk};
+use crate::sandbox::changes::Change;
 use crate::sandbox::control::{Control, limit_json};
 use crate::sandbox::data::{GenApplication, Tenant};
 use crate::sandbox::errors::ApiError;
 use crate::sandbox::ratelimit::Limit;
+use crate::sandbox::webhooks::{Outgoing, Webhooks};
 
 impl Control for Wk {
     const API_PREFIX: &'static str = "/spi/v3";
@@ -108,5 +110,21 @@ impl Control for Wk {
             self.frozen.remove(id);
         }
         self.rebuild_origin();
+    }
+
+    fn webhooks(&self) -> &Webhooks {
+        &self.hooks
+    }
+
+    fn webhooks_mut(&mut self) -> &mut Webhooks {
+        &mut self.hooks
+    }
+
+    fn events(&self, change: &Change) -> Vec<Outgoing> {
+        self.hook_events(change)
+    }
+
+    fn event(&self, name: &str, a: &GenApplication) -> Option<Outgoing> {
+        self.hook_event(name, a)
     }
 }

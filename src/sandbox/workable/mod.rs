@@ -17,6 +17,7 @@ mod errors;
 mod ids;
 mod query;
 mod render;
+mod webhooks;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -164,6 +165,8 @@ struct Wk {
     origin: HashMap<u64, u64>,
     /// By application id.
     frozen: HashMap<u64, Frozen>,
+    /// Subscriptions made through `/spi/v3/subscriptions`.
+    hooks: crate::sandbox::webhooks::Webhooks,
 }
 
 /// Builds the router and the credentials it accepts. `base_url` is where it
@@ -207,6 +210,7 @@ pub fn router(opts: &SandboxOptions, base_url: &str) -> (Router, SandboxCredenti
         next_comment_id: COMMENT_ID_START,
         origin: HashMap::new(),
         frozen: HashMap::new(),
+        hooks: crate::sandbox::webhooks::Webhooks::new(crate::model::VendorKind::Workable, opts),
     };
     wk.rebuild_origin();
     let creds = SandboxCredentials {
@@ -240,6 +244,11 @@ pub fn router(opts: &SandboxOptions, base_url: &str) -> (Router, SandboxCredenti
         .route("/members", get(api::list_members))
         .route("/recruiters", get(api::list_recruiters))
         .route("/custom_attributes", get(api::list_custom_attributes))
+        .route("/subscriptions", get(webhooks::list).post(webhooks::create))
+        .route(
+            "/subscriptions/{id}",
+            axum::routing::delete(webhooks::delete),
+        )
         .fallback(errors::api_not_found)
         .method_not_allowed_fallback(errors::method_not_allowed)
         // `layer`, not `route_layer`: unknown paths and methods under /spi/v3
@@ -277,9 +286,12 @@ impl Wk {
 
     /// The profile a candidate (application) shows.
     fn person(&self, a: &GenApplication) -> Option<&GenCandidate> {
+        let current = self.tenant.candidate(a.candidate_id);
         match self.frozen.get(&a.id) {
+            // Anonymization erases every copy.
+            _ if current.is_some_and(|c| c.anonymized) => current,
             Some(f) => Some(&f.person),
-            None => self.tenant.candidate(a.candidate_id),
+            None => current,
         }
     }
 

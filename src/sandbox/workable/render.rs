@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 
 use super::ids::{candidate_hex, candidate_num};
 use super::{ACCOUNT_NAME, APPLIED_ACTIVITY_BASE, MEMBERS, PIPELINE, POLICY_ROLES, SUBDOMAIN, Wk};
-use crate::sandbox::data::{AppState, GenApplication, GenJob, JobState, html_escape};
+use crate::sandbox::data::{AppState, GenApplication, GenJob, JobState, RejectReason, html_escape};
 use crate::sandbox::ts;
 
 /// Workable renders record timestamps to the second (`2026-04-11T03:36:38Z`).
@@ -259,8 +259,12 @@ impl Wk {
             "stage": stage,
             "stage_kind": slug,
             "disqualified": a.state == AppState::Rejected,
-            "anonymized": false,
-            "disqualification_reason": (a.state == AppState::Rejected).then_some("Not a good fit"),
+            "anonymized": c.is_some_and(|c| c.anonymized),
+            "disqualification_reason": (a.state == AppState::Rejected).then_some(match a.rejection {
+                Some(RejectReason::Withdrew) => "Candidate withdrew",
+                Some(RejectReason::PositionFilled) => "Position filled",
+                _ => "Not a good fit",
+            }),
             "hired_at": hired_at,
             "moved_to_offer_at": offer_at,
             "sourced": false,
@@ -350,7 +354,7 @@ impl Wk {
         let extra = json!({
             "image_url": null,
             "disqualified_at": rejected.then(|| secs(a.updated_at)),
-            "withdrew": false,
+            "withdrew": rejected && a.rejection == Some(RejectReason::Withdrew),
             "outbound_mailbox": format!("{hex}@outbound.sandbox.example.com"),
             "uploader_id": null,
             "cover_letter": cover_letter,

@@ -228,6 +228,44 @@ fn posts_by_job(posts: &[GhJobPost]) -> HashMap<i64, &GhJobPost> {
     post_of
 }
 
+/// When candidates and their resumes last changed: an application changes
+/// when it, its candidate or its resume does.
+struct ChangeTimes {
+    candidate: HashMap<i64, DateTime<Utc>>,
+    resume: HashMap<i64, DateTime<Utc>>,
+}
+
+impl ChangeTimes {
+    fn of(cands: &[GhCandidate], atts: &[GhAttachment]) -> Self {
+        ChangeTimes {
+            candidate: cands
+                .iter()
+                .filter_map(|c| Some((c.id, c.updated_at?)))
+                .collect(),
+            resume: latest_resumes(atts)
+                .into_iter()
+                .filter_map(|(c, a)| Some((c, a.updated_at?)))
+                .collect(),
+        }
+    }
+
+    /// Makes `a.updated_at` the newest of the three; false (and `a` as it
+    /// was) when its candidate's time is unknown.
+    fn take_in(&self, a: &mut Application) -> bool {
+        let Ok(cid) = a.candidate_id.parse::<i64>() else {
+            return false;
+        };
+        let Some(c) = self.candidate.get(&cid) else {
+            return false;
+        };
+        a.updated_at = a
+            .updated_at
+            .max(Some(*c))
+            .max(self.resume.get(&cid).copied());
+        true
+    }
+}
+
 /// An application as listed, mapped as its page arrives: a pull never holds
 /// a whole tenant's raw application records.
 #[derive(Deserialize)]
@@ -277,19 +315,7 @@ impl GreenhouseClient {
             self.list::<GhJob>("jobs", &[]),
             self.list::<GhJobPost>("job_posts", &[]),
         )?;
-        let departments = self.department_names(&gh_jobs).await?;
-        let post_of = posts_by_job(&posts);
-        let jobs: Vec<_> = gh_jobs
-            .iter()
-            .map(|j| {
-                let mut m = mapping::job(j, post_of.get(&j.id).copied());
-                if m.department.is_none() {
-                    m.department = j.department_id.and_then(|d| departments.get(&d).cloned());
-                }
-                m
-            })
-            .filter(|j| scope.includes_job(j))
-            .collect();
+        let jobs = self.jobs_in_scope(&gh_jobs, &posts, scope).await?;
         let in_scope: BTreeSet<i64> = jobs.iter().filter_map(|j| j.id.parse().ok()).collect();
         if in_scope.is_empty() {
             debug!("no job in scope");
@@ -351,25 +377,14 @@ impl GreenhouseClient {
             .filter_map(|l| l.application)
             .filter(|a| a.job_id.parse().is_ok_and(|j| in_scope.contains(&j)))
             .collect();
-        // Each application changes when it, its candidate or its resume does.
-        let cand_at: HashMap<i64, DateTime<Utc>> = cands
-            .iter()
-            .filter_map(|c| Some((c.id, c.updated_at?)))
-            .collect();
-        let resume_at: HashMap<i64, DateTime<Utc>> = latest_resumes(&atts)
-            .into_iter()
-            .filter_map(|(c, a)| Some((c, a.updated_at?)))
-            .collect();
+        let times = ChangeTimes::of(&cands, &atts);
         let job_of: HashMap<&str, &crate::model::Job> =
             jobs.iter().map(|j| (j.id.as_str(), j)).collect();
         let mut applications: Vec<Application> = Vec::with_capacity(all_applications.len());
         let mut unchanged_application_ids = Vec::new();
         for mut a in all_applications {
-            let cid: Option<i64> = a.candidate_id.parse().ok();
-            let others = cid.map(|c| (cand_at.get(&c).copied(), resume_at.get(&c).copied()));
             // A candidate not listed here (an incremental pull) is unknown: fetched.
-            if let Some((Some(c), r)) = others {
-                a.updated_at = a.updated_at.max(Some(c)).max(r);
+            if times.take_in(&mut a) {
                 let job = job_of.get(a.job_id.as_str());
                 if job.is_some_and(|j| known.unchanged(&a.id, j, a.updated_at)) {
                     unchanged_application_ids.push(a.id);
@@ -399,7 +414,7 @@ impl GreenhouseClient {
             missing.difference(&have_resume).copied().collect()
         };
         let (more_cands, more_atts) = futures::try_join!(
-            self.list_by_ids::<GhCandidate>("candidates", "candidate_ids", &missing),
+            self.list_by_ids::<GhCandidate>("candidates", "ids", &missing),
             self.list_by_ids::<GhAttachment>("attachments", "candidate_ids", &no_resume),
         )?;
         cands.extend(more_cands);
@@ -433,6 +448,105 @@ impl GreenhouseClient {
         })
     }
 
+    /// Jobs mapped with their posts' text and department names, those in `scope`.
+    async fn jobs_in_scope(
+        &self,
+        gh_jobs: &[GhJob],
+        posts: &[GhJobPost],
+        scope: &PullScope,
+    ) -> Result<Vec<crate::model::Job>, VendorError> {
+        let departments = self.department_names(gh_jobs).await?;
+        let post_of = posts_by_job(posts);
+        Ok(gh_jobs
+            .iter()
+            .map(|j| {
+                let mut m = mapping::job(j, post_of.get(&j.id).copied());
+                if m.department.is_none() {
+                    m.department = j.department_id.and_then(|d| departments.get(&d).cloned());
+                }
+                m
+            })
+            .filter(|j| scope.includes_job(j))
+            .collect())
+    }
+
+    /// One chunk of a pull by id (at most [`ID_BATCH`] ids): the applications
+    /// by `ids=`, then the jobs, candidates and resumes of those in scope,
+    /// mapped as a batch of a pull maps them.
+    async fn pull_by_id(
+        &self,
+        ids: Vec<String>,
+        scope: &PullScope,
+    ) -> Result<ChangeSet, VendorError> {
+        let mut deleted = Vec::new();
+        let mut out_of_scope = Vec::new();
+        let mut wanted = BTreeSet::new();
+        for id in ids {
+            match id.trim().parse::<i64>() {
+                Ok(n) => {
+                    wanted.insert(n);
+                }
+                // No Greenhouse application has it.
+                Err(_) => deleted.push(id),
+            }
+        }
+        let listed: Vec<Listed> = self.list_by_ids("applications", "ids", &wanted).await?;
+        let found: BTreeSet<i64> = listed.iter().map(|l| l.id).collect();
+        deleted.extend(wanted.difference(&found).map(i64::to_string));
+        let mut apps = Vec::with_capacity(listed.len());
+        for l in listed {
+            match l.application {
+                Some(a) => apps.push(a),
+                // A prospect: no job to score against.
+                None => out_of_scope.push(l.id.to_string()),
+            }
+        }
+        let job_ids: BTreeSet<i64> = apps.iter().filter_map(|a| a.job_id.parse().ok()).collect();
+        let (gh_jobs, posts) = futures::try_join!(
+            self.list_by_ids::<GhJob>("jobs", "ids", &job_ids),
+            self.list_by_ids::<GhJobPost>("job_posts", "job_ids", &job_ids),
+        )?;
+        let jobs = self.jobs_in_scope(&gh_jobs, &posts, scope).await?;
+        let (mut applications, outside): (Vec<_>, Vec<_>) = apps
+            .into_iter()
+            .partition(|a| jobs.iter().any(|j| j.id == a.job_id));
+        out_of_scope.extend(outside.into_iter().map(|a| a.id));
+
+        let needed: BTreeSet<i64> = applications
+            .iter()
+            .filter_map(|a| a.candidate_id.parse().ok())
+            .collect();
+        let (cands, atts) = futures::try_join!(
+            self.list_by_ids::<GhCandidate>("candidates", "ids", &needed),
+            self.list_by_ids::<GhAttachment>("attachments", "candidate_ids", &needed),
+        )?;
+        let times = ChangeTimes::of(&cands, &atts);
+        for a in &mut applications {
+            times.take_in(a);
+        }
+        applications.sort_by(|a, b| {
+            (candidate_key(a), a.id.as_str()).cmp(&(candidate_key(b), b.id.as_str()))
+        });
+        let plan = GhPlan {
+            jobs,
+            applications,
+            resumes: latest_resumes(&atts)
+                .into_iter()
+                .filter_map(|(c, a)| Some((c, a.url.clone()?)))
+                .collect(),
+            candidates: cands
+                .into_iter()
+                .filter(|c| needed.contains(&c.id))
+                .map(|c| (c.id, c))
+                .collect(),
+            ..GhPlan::default()
+        };
+        let mut out = self.batch(&plan, &plan.applications).await?;
+        out.deleted_application_ids = deleted;
+        out.out_of_scope_application_ids = out_of_scope;
+        Ok(out)
+    }
+
     /// One batch: its candidates with their resumes downloaded.
     async fn batch(&self, plan: &GhPlan, apps: &[Application]) -> Result<ChangeSet, VendorError> {
         let mut seen = BTreeSet::new();
@@ -463,6 +577,7 @@ impl GreenhouseClient {
             deleted_application_ids: Vec::new(),
             high_watermark: plan.high_watermark,
             unchanged_application_ids: Vec::new(),
+            out_of_scope_application_ids: Vec::new(),
             resume_after: apps.last().map(|a| a.candidate_id.clone()),
         })
     }
@@ -509,6 +624,19 @@ impl AtsClient for GreenhouseClient {
                 Box::pin(async move { self.batch(&p, &p.applications[r]).await })
             },
         )
+    }
+
+    /// `GET /v3/applications?ids=` (at most 50 a request), then the jobs,
+    /// job posts, candidates (`ids=`) and resumes of those in scope.
+    async fn pull_applications(
+        &self,
+        ids: &[String],
+        scope: &PullScope,
+    ) -> Result<ChangeSet, VendorError> {
+        let span = info_span!("greenhouse_pull_applications", applications = ids.len());
+        batches::by_id(ids, |chunk| self.pull_by_id(chunk, scope))
+            .instrument(span)
+            .await
     }
 
     async fn write_back(&self, req: &WriteBackRequest) -> Result<(), VendorError> {

@@ -3,7 +3,7 @@
 //! deletions, and score write-back as a note and a band tag. Transport
 //! concerns (tokens, rate limits, retries) live in [`crate::vendors::http`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -45,7 +45,7 @@ opportunities:read:admin, opportunities:write:admin, resumes:read:admin, notes:r
 notes:write:admin, archive_reasons:read:admin, users:read:admin and offline_access";
 
 pub struct LeverClient {
-    http: VendorHttp,
+    pub(super) http: VendorHttp,
     /// The API root, `<baseUrl>/v1`.
     base: Url,
     /// The acting user for writes (`perform_as`).
@@ -123,7 +123,11 @@ impl LeverClient {
     }
 
     /// `<base>/v1/<segments...>?<params>`; segments are escaped (ids come from data).
-    fn url(&self, segments: &[&str], params: &[(&str, String)]) -> Result<Url, VendorError> {
+    pub(super) fn url(
+        &self,
+        segments: &[&str],
+        params: &[(&str, String)],
+    ) -> Result<Url, VendorError> {
         api_url(&self.base, segments, params)
     }
 
@@ -350,6 +354,24 @@ fn contacts<'a>(kept: &[&'a LvOpportunity], resumes: &'a [Vec<LvResume>]) -> Vec
         .collect()
 }
 
+/// Opportunities ordered by contact, then id: a batch holds all of a
+/// contact's opportunities.
+fn by_contact(a: &LvOpportunity, b: &LvOpportunity) -> std::cmp::Ordering {
+    (a.contact_id(), a.id.as_str()).cmp(&(b.contact_id(), b.id.as_str()))
+}
+
+/// Whether `id` can be a Lever id (a UUID). Anything else names no record of
+/// Lever's, and must not become another path (`/opportunities/deleted`).
+fn lever_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+}
+
+/// One object: `{"data": {...}}`.
+#[derive(serde::Deserialize)]
+struct LvOne<T> {
+    data: T,
+}
+
 /// What a pull will fetch: the listings, read in full, and the changed
 /// opportunities whose resumes are still to be fetched.
 #[derive(Default)]
@@ -441,7 +463,7 @@ impl LeverClient {
                 kept.push(o);
             }
         }
-        kept.sort_by(|a, b| (a.contact_id(), a.id.as_str()).cmp(&(b.contact_id(), b.id.as_str())));
+        kept.sort_by(by_contact);
         Ok(LvPlan {
             jobs,
             hired,
@@ -450,6 +472,101 @@ impl LeverClient {
             deleted_application_ids,
             high_watermark,
         })
+    }
+
+    /// One object; `None` when Lever answers 404.
+    async fn one<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        params: &[(&str, String)],
+    ) -> Result<Option<T>, VendorError> {
+        let url = self.url(segments, params)?;
+        match self.http.get_json::<LvOne<T>>(&url).await {
+            Ok(o) => Ok(Some(o.data)),
+            Err(VendorError::Rejected { status: 404, .. }) => Ok(None),
+            Err(e) => Err(Self::hint(e)),
+        }
+    }
+
+    /// One chunk of a pull by id: each opportunity (`GET /opportunities/{id}`),
+    /// the postings of those with one, and the resumes of those in scope,
+    /// mapped as a batch of a pull maps them.
+    async fn pull_by_id(
+        &self,
+        ids: Vec<String>,
+        scope: &PullScope,
+    ) -> Result<ChangeSet, VendorError> {
+        let expand = [
+            ("expand", "applications".to_string()),
+            ("expand", "stage".to_string()),
+        ];
+        let fetches: Vec<_> = ids
+            .iter()
+            .map(|id| async {
+                match lever_id(id) {
+                    true => {
+                        self.one::<LvOpportunity>(&["opportunities", id], &expand)
+                            .await
+                    }
+                    false => Ok(None),
+                }
+            })
+            .collect();
+        let found: Vec<Option<LvOpportunity>> = futures::stream::iter(fetches)
+            .buffered(RESUMES_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        let (mut deleted, mut out_of_scope, mut opportunities) =
+            (Vec::new(), Vec::new(), Vec::new());
+        for (id, o) in ids.iter().zip(found) {
+            match o {
+                None => deleted.push(id.clone()),
+                // Data protection erased the person: forget it as the ATS did.
+                Some(o) if o.is_anonymized == Some(true) => deleted.push(id.clone()),
+                // A lead: no posting to score against.
+                Some(o) if o.posting_id().is_none() => out_of_scope.push(id.clone()),
+                Some(o) => opportunities.push(o),
+            }
+        }
+        let posting_ids: BTreeSet<&str> = opportunities
+            .iter()
+            .filter_map(LvOpportunity::posting_id)
+            .collect();
+        let fetches: Vec<_> = posting_ids
+            .iter()
+            .map(|p| async move { self.one::<LvPosting>(&["postings", p], &[]).await })
+            .collect();
+        let postings: Vec<Option<LvPosting>> = futures::stream::iter(fetches)
+            .buffered(RESUMES_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        let jobs: Vec<_> = postings
+            .iter()
+            .flatten()
+            .map(mapping::job)
+            .filter(|j| scope.includes_job(j))
+            .collect();
+        let (mut kept, outside): (Vec<_>, Vec<_>) = opportunities.into_iter().partition(|o| {
+            o.posting_id()
+                .is_some_and(|p| jobs.iter().any(|j| j.id == p))
+        });
+        out_of_scope.extend(outside.into_iter().map(|o| o.id));
+        // Archive reasons tell hired from rejected: needed for archived ones only.
+        let hired = match kept.iter().any(LvOpportunity::is_archived) {
+            true => self.hired_reasons().await?,
+            false => HashSet::new(),
+        };
+        kept.sort_by(by_contact);
+        let plan = LvPlan {
+            jobs,
+            hired,
+            kept,
+            ..LvPlan::default()
+        };
+        let mut out = self.batch(&plan, &plan.kept).await?;
+        out.deleted_application_ids = deleted;
+        out.out_of_scope_application_ids = out_of_scope;
+        Ok(out)
     }
 
     /// One batch: its opportunities' resumes, merged per contact.
@@ -486,6 +603,7 @@ impl LeverClient {
             deleted_application_ids: Vec::new(),
             high_watermark: plan.high_watermark,
             unchanged_application_ids: Vec::new(),
+            out_of_scope_application_ids: Vec::new(),
             resume_after: kept.last().map(|o| o.contact_id().to_string()),
         })
     }
@@ -530,6 +648,19 @@ impl AtsClient for LeverClient {
         )
     }
 
+    /// `GET /opportunities/{id}` each, then their postings, and the resumes
+    /// of those in scope as a pull reads them.
+    async fn pull_applications(
+        &self,
+        ids: &[String],
+        scope: &PullScope,
+    ) -> Result<ChangeSet, VendorError> {
+        let span = info_span!("lever_pull_applications", applications = ids.len());
+        batches::by_id(ids, |chunk| self.pull_by_id(chunk, scope))
+            .instrument(span)
+            .await
+    }
+
     async fn write_back(&self, req: &WriteBackRequest) -> Result<(), VendorError> {
         let span = info_span!("lever_write_back", application = %req.application.id);
         async move {
@@ -560,6 +691,24 @@ impl AtsClient for LeverClient {
         }
         .instrument(span)
         .await
+    }
+
+    async fn register_webhooks_known(
+        &self,
+        url: &str,
+        known: &[crate::vendors::webhooks::WebhookRegistration],
+    ) -> Result<Vec<crate::vendors::webhooks::WebhookRegistration>, VendorError> {
+        self.register(url, known).await
+    }
+
+    async fn unregister_webhooks(&self, ids: &[String]) -> Result<(), VendorError> {
+        self.delete_webhooks(ids).await
+    }
+
+    async fn list_webhooks(
+        &self,
+    ) -> Result<Vec<crate::vendors::webhooks::WebhookRegistration>, VendorError> {
+        self.webhooks().await
     }
 
     async fn verify(&self) -> Result<(), VendorError> {

@@ -3,6 +3,7 @@
 pub mod client;
 pub mod demographics;
 pub mod mapping;
+pub mod webhooks;
 
 pub use client::LeverClient;
 

@@ -58,7 +58,7 @@ enum Fetched {
 /// users, and what `scope.jobIds` lists); applications and candidates by the
 /// per-job candidate id.
 pub struct WorkableClient {
-    http: VendorHttp,
+    pub(super) http: VendorHttp,
     /// `https://{subdomain}.workable.com/spi/v3`, or `{baseUrl}/spi/v3`.
     api: Url,
     /// The acting member: comments are posted as them.
@@ -146,7 +146,11 @@ impl WorkableClient {
     }
 
     /// `{api}/{segments...}?{params}`; segments are escaped (ids come from outside).
-    fn url(&self, segments: &[&str], params: &[(&str, &str)]) -> Result<Url, VendorError> {
+    pub(super) fn url(
+        &self,
+        segments: &[&str],
+        params: &[(&str, &str)],
+    ) -> Result<Url, VendorError> {
         api_url(&self.api, segments, params)
     }
 
@@ -299,19 +303,7 @@ impl WorkableClient {
             .buffered(DETAILS_IN_FLIGHT)
             .try_collect()
             .await?;
-        let mut candidates = Vec::with_capacity(fetched.len());
-        let mut applications = Vec::with_capacity(fetched.len());
-        let mut deleted = Vec::new();
-        for f in fetched {
-            match f {
-                Fetched::Found(b) => {
-                    let (c, a) = *b;
-                    candidates.push(c);
-                    applications.push(a);
-                }
-                Fetched::Gone(id) => deleted.push(id),
-            }
-        }
+        let (candidates, applications, deleted) = split(fetched);
         // A detail can be newer than its list item.
         let high_watermark = applications
             .iter()
@@ -325,6 +317,7 @@ impl WorkableClient {
             deleted_application_ids: deleted,
             high_watermark,
             unchanged_application_ids: Vec::new(),
+            out_of_scope_application_ids: Vec::new(),
             resume_after: items.last().map(|c| c.id.clone()),
         })
     }
@@ -363,17 +356,109 @@ impl WorkableClient {
             debug!(candidate = %item.id, "candidate gone between list and detail");
             return Ok(Fetched::Gone(item.id));
         };
+        self.complete(c, item.shortcode(), item.id.clone()).await
+    }
+
+    /// A detailed candidate's CV, and the mapping; `id` is what it was asked by.
+    async fn complete(
+        &self,
+        c: WkCandidate,
+        shortcode: Option<&str>,
+        id: String,
+    ) -> Result<Fetched, VendorError> {
         let (cv, readability) = match c.resume_url.as_deref().filter(|u| !u.trim().is_empty()) {
             Some(u) => self.download_cv(u, &c.id).await?,
             None => (None, Readability::Missing),
         };
         let mut candidate = mapping::candidate(&c, cv.as_deref());
         candidate.resume.readability = readability;
-        match mapping::application(&c, item.shortcode()) {
+        match mapping::application(&c, shortcode) {
             Some(app) => Ok(Fetched::Found(Box::new((candidate, app)))),
             // Moved to the talent pool since it was listed.
-            None => Ok(Fetched::Gone(item.id)),
+            None => Ok(Fetched::Gone(id)),
         }
+    }
+
+    /// A job by shortcode (`GET /jobs/:shortcode`, unwrapped); `None` when gone.
+    async fn job(&self, shortcode: &str) -> Result<Option<WkJob>, VendorError> {
+        let url = self.url(&["jobs", shortcode], &[])?;
+        match self.http.send(|| self.http.client().get(url.clone())).await {
+            Ok(resp) => Ok(Some(decode::<WkJob>(resp).await?)),
+            Err(VendorError::Rejected { status: 404, .. }) => Ok(None),
+            Err(e) => Err(hint(e)),
+        }
+    }
+
+    /// One chunk of a pull by id: each candidate's record, the jobs of those
+    /// with one, and the CVs of those in scope, mapped as a pull maps them.
+    async fn pull_by_id(
+        &self,
+        ids: Vec<String>,
+        scope: &PullScope,
+    ) -> Result<ChangeSet, VendorError> {
+        let details: Vec<_> = ids
+            .iter()
+            .map(|id| async move {
+                match workable_id(id) {
+                    true => self.detail(id).await,
+                    false => Ok(None),
+                }
+            })
+            .collect();
+        let details: Vec<Option<WkCandidate>> = futures::stream::iter(details)
+            .buffered(DETAILS_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        let (mut deleted, mut out_of_scope, mut records) = (Vec::new(), Vec::new(), Vec::new());
+        for (id, c) in ids.into_iter().zip(details) {
+            match c {
+                None => deleted.push(id),
+                // GDPR erasure: forget it as the ATS did.
+                Some(c) if c.anonymized.unwrap_or(false) => deleted.push(id),
+                Some(c) => match c.job.as_ref().and_then(|j| j.shortcode.clone()) {
+                    Some(code) if !code.trim().is_empty() => records.push((id, code, c)),
+                    // The talent pool: no job to score against.
+                    _ => out_of_scope.push(id),
+                },
+            }
+        }
+        let codes: BTreeSet<&str> = records.iter().map(|(_, code, _)| code.as_str()).collect();
+        let fetches: Vec<_> = codes
+            .iter()
+            .map(|code| async move { self.job(code).await })
+            .collect();
+        let jobs: Vec<Option<WkJob>> = futures::stream::iter(fetches)
+            .buffered(DETAILS_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        let jobs: Vec<_> = jobs
+            .iter()
+            .flatten()
+            .map(mapping::job)
+            .filter(|j| scope.includes_job(j))
+            .collect();
+        let (kept, outside): (Vec<_>, Vec<_>) = records
+            .into_iter()
+            .partition(|(_, code, _)| jobs.iter().any(|j| &j.id == code));
+        out_of_scope.extend(outside.into_iter().map(|(id, _, _)| id));
+        let completions: Vec<_> = kept
+            .into_iter()
+            .map(|(id, code, c)| async move { self.complete(c, Some(&code), id).await })
+            .collect();
+        let fetched: Vec<Fetched> = futures::stream::iter(completions)
+            .buffered(DETAILS_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        let (candidates, applications, gone) = split(fetched);
+        deleted.extend(gone);
+        Ok(ChangeSet {
+            jobs,
+            candidates,
+            applications,
+            deleted_application_ids: deleted,
+            out_of_scope_application_ids: out_of_scope,
+            ..ChangeSet::default()
+        })
     }
 
     /// Tags: the candidate's own kept, ours replaced (PUT replaces the list).
@@ -446,6 +531,31 @@ impl WorkableClient {
     }
 }
 
+/// Fetched candidates as a change set's parts: candidates, applications,
+/// and the ids of those gone.
+fn split(fetched: Vec<Fetched>) -> (Vec<Candidate>, Vec<Application>, Vec<String>) {
+    let mut candidates = Vec::with_capacity(fetched.len());
+    let mut applications = Vec::with_capacity(fetched.len());
+    let mut gone = Vec::new();
+    for f in fetched {
+        match f {
+            Fetched::Found(b) => {
+                let (c, a) = *b;
+                candidates.push(c);
+                applications.push(a);
+            }
+            Fetched::Gone(id) => gone.push(id),
+        }
+    }
+    (candidates, applications, gone)
+}
+
+/// Whether `id` can be a Workable candidate id (lowercase hex): anything
+/// else names no record of Workable's.
+fn workable_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
 fn candidate_id(req: &WriteBackRequest) -> Result<&str, VendorError> {
     let id = req.application.id.trim();
     if id.is_empty() {
@@ -491,6 +601,19 @@ impl AtsClient for WorkableClient {
                 Box::pin(async move { self.batch(&p, &p.wanted[r]).await })
             },
         )
+    }
+
+    /// `GET /candidates/{id}` each, then their jobs (`GET /jobs/{shortcode}`),
+    /// and the CVs of those in scope as a pull reads them.
+    async fn pull_applications(
+        &self,
+        ids: &[String],
+        scope: &PullScope,
+    ) -> Result<ChangeSet, VendorError> {
+        let span = info_span!("workable_pull_applications", applications = ids.len());
+        batches::by_id(ids, |chunk| self.pull_by_id(chunk, scope))
+            .instrument(span)
+            .await
     }
 
     /// The custom attribute and the band tag first (idempotent), the comment
@@ -539,6 +662,24 @@ impl AtsClient for WorkableClient {
         }
         .instrument(span)
         .await
+    }
+
+    async fn register_webhooks_known(
+        &self,
+        url: &str,
+        known: &[crate::vendors::webhooks::WebhookRegistration],
+    ) -> Result<Vec<crate::vendors::webhooks::WebhookRegistration>, VendorError> {
+        self.register(url, known).await
+    }
+
+    async fn unregister_webhooks(&self, ids: &[String]) -> Result<(), VendorError> {
+        self.unsubscribe(ids).await
+    }
+
+    async fn list_webhooks(
+        &self,
+    ) -> Result<Vec<crate::vendors::webhooks::WebhookRegistration>, VendorError> {
+        self.subscriptions().await
     }
 
     async fn verify(&self) -> Result<(), VendorError> {

@@ -231,6 +231,9 @@ pub struct WkCandidate {
     pub created_at: Option<DateTime<Utc>>,
     #[serde(default, deserialize_with = "lenient_time")]
     pub updated_at: Option<DateTime<Utc>>,
+    /// GDPR-anonymised: the record stays, its personal data is gone.
+    #[serde(default)]
+    pub anonymized: Option<bool>,
 }
 
 fn non_empty(s: Option<&str>) -> Option<&str> {

@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod mapping;
+pub mod webhooks;
 
 pub use client::WorkableClient;
 
