@@ -34,7 +34,8 @@ const CONTROLLER_RULES: &[(&str, &str)] = &[
     ("ats.dev/scoringprofiles/status", "patch"),
     ("ats.dev/biasaudits/status", "patch"),
     ("/configmaps", "create,patch"),
-    ("/secrets", "get,list,watch,patch"),
+    // create/delete: the Lever webhook signing-token Secret the operator owns.
+    ("/secrets", "get,list,watch,patch,create,delete"),
     ("coordination.k8s.io/leases", "get,create,update"),
     ("events.k8s.io/events", "create,patch"),
 ];

@@ -347,6 +347,9 @@ impl ChartOperator {
                 match path {
                     "metadata.name" => pod_name.clone(),
                     "metadata.namespace" => ns.to_string(),
+                    // The operator binds loopback here; it advertises this address
+                    // to standbys for webhook forwarding.
+                    "status.podIP" => "127.0.0.1".to_string(),
                     other => panic!("env {name}: fieldRef {other} not simulated"),
                 }
             } else if let Some(sel) = e["valueFrom"]["secretKeyRef"].as_object() {
