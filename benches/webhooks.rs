@@ -77,7 +77,11 @@ fn histogram_quantile(text: &str, metric: &str, q: f64) -> f64 {
                 return prev.0;
             }
             let span = count - prev.1;
-            let frac = if span > 0.0 { (rank - prev.1) / span } else { 1.0 };
+            let frac = if span > 0.0 {
+                (rank - prev.1) / span
+            } else {
+                1.0
+            };
             return prev.0 + (le - prev.0) * frac;
         }
         prev = (le, count);
@@ -142,7 +146,10 @@ async fn main() {
         ("profile", serde_json::to_value(&profile).unwrap()),
         ("sync", serde_json::to_value(&sync).unwrap()),
     ] {
-        let name = value["metadata"]["name"].as_str().unwrap_or_default().to_string();
+        let name = value["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         let mut v = value;
         v["apiVersion"] = json!("ats.dev/v1alpha1");
         let api: Api<kube::api::DynamicObject> = Api::namespaced_with(
@@ -161,7 +168,9 @@ async fn main() {
                 .into(),
             },
         );
-        api.patch(&name, &pp, &Patch::Apply(&v)).await.expect("apply");
+        api.patch(&name, &pp, &Patch::Apply(&v))
+            .await
+            .expect("apply");
     }
 
     let dir = tempfile::tempdir().unwrap();
@@ -252,7 +261,10 @@ async fn main() {
                 latencies.push(ms);
                 break;
             }
-            assert!(Instant::now() < deadline, "application {id} not written back");
+            assert!(
+                Instant::now() < deadline,
+                "application {id} not written back"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }

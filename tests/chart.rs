@@ -168,7 +168,7 @@ fn default_render_grants_only_what_the_code_calls() {
         .iter()
         .map(|e| e["name"].as_str().unwrap())
         .collect();
-    assert_eq!(env, ["POD_NAME", "POD_NAMESPACE", "RUST_LOG"]);
+    assert_eq!(env, ["POD_NAME", "POD_NAMESPACE", "POD_IP", "RUST_LOG"]);
     assert_eq!(
         c["env"][0]["valueFrom"]["fieldRef"]["fieldPath"],
         "metadata.name"
@@ -177,7 +177,12 @@ fn default_render_grants_only_what_the_code_calls() {
         c["env"][1]["valueFrom"]["fieldRef"]["fieldPath"],
         "metadata.namespace"
     );
-    assert_eq!(c["env"][2]["value"], "info,kube=warn,hyper=warn");
+    // Standbys forward webhook deliveries to the address the leader advertises.
+    assert_eq!(
+        c["env"][2]["valueFrom"]["fieldRef"]["fieldPath"],
+        "status.podIP"
+    );
+    assert_eq!(c["env"][3]["value"], "info,kube=warn,hyper=warn");
     // Probes on the metrics port.
     assert_eq!(
         c["ports"],
