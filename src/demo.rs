@@ -16,6 +16,8 @@ use crate::ledger::Ledger;
 use crate::model::VendorKind;
 use crate::sandbox::{self, SandboxOptions};
 
+mod realtime;
+
 /// One tenant per vendor: (vendor, example, namespace, Secret name, Secret keys).
 struct DemoTenant {
     vendor: VendorKind,
@@ -54,6 +56,9 @@ const TENANTS: [DemoTenant; 3] = [
     },
 ];
 
+/// The key "typed into Greenhouse's webhook form" in the demo.
+const GREENHOUSE_WEBHOOK_KEY: &str = "demo-greenhouse-webhook-key";
+
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
     #[error("local control plane: {0}")]
@@ -79,8 +84,9 @@ pub fn example_resources(
     )
 }
 
-/// An example file with `${BASE_URL}`, `${TOKEN_URL}`, `${SUBDOMAIN}` and
-/// `${SUB}` filled in from a sandbox's `connection`.
+/// An example file with `${BASE_URL}`, `${TOKEN_URL}`, `${SUBDOMAIN}`,
+/// `${SUB}` and `${WEBHOOK_BASE_URL}` filled in from a sandbox's `connection`
+/// (plus `webhookBaseUrl`); without a webhook base URL, webhooks are left out.
 fn parse_example(
     text: &str,
     connection: &Value,
@@ -90,11 +96,16 @@ fn parse_example(
         .replace("${BASE_URL}", &field("baseUrl"))
         .replace("${TOKEN_URL}", &field("tokenUrl"))
         .replace("${SUBDOMAIN}", &field("subdomain"))
-        .replace("${SUB}", &field("sub"));
+        .replace("${SUB}", &field("sub"))
+        .replace("${WEBHOOK_BASE_URL}", &field("webhookBaseUrl"));
     let mut docs = text.split("\n---\n");
-    let conn = serde_yaml::from_str(docs.next().unwrap_or_default())?;
+    let mut conn: AtsConnection = serde_yaml::from_str(docs.next().unwrap_or_default())?;
     let profile = serde_yaml::from_str(docs.next().unwrap_or_default())?;
-    let sync = serde_yaml::from_str(docs.next().unwrap_or_default())?;
+    let mut sync: AtsSync = serde_yaml::from_str(docs.next().unwrap_or_default())?;
+    if field("webhookBaseUrl").is_empty() {
+        conn.spec.webhook_secret_ref = None;
+        sync.spec.webhooks = None;
+    }
     Ok((conn, profile, sync))
 }
 
@@ -107,6 +118,10 @@ pub async fn run(applications: usize, keep: bool) -> Result<(), DemoError> {
         .map_err(|e| DemoError::Other(e.to_string()))?;
     let http = reqwest::Client::new();
 
+    // The operator's HTTP port (metrics, health, webhooks): the vendors' webhooks
+    // reach it there, as through an Ingress in a cluster.
+    let http_addr = free_loopback_addr()?;
+    let webhook_base_url = format!("http://{http_addr}");
     let mut sandboxes = Vec::new();
     let mut syncs = Vec::new();
     for t in &TENANTS {
@@ -129,7 +144,7 @@ pub async fn run(applications: usize, keep: bool) -> Result<(), DemoError> {
         .await
         .map_err(|e| DemoError::Sandbox(e.to_string()))?;
         let creds = get_json(&http, &format!("{}/_sandbox/credentials", sb.base_url)).await?;
-        let sync = apply_tenant(&client, t, &creds).await?;
+        let sync = apply_tenant(&client, t, &creds, &webhook_base_url).await?;
         syncs.push((t, sync));
         sandboxes.push(sb);
     }
@@ -149,14 +164,15 @@ pub async fn run(applications: usize, keep: bool) -> Result<(), DemoError> {
         download_hosts: Vec::new(),
         watch_label_selector: None,
         shard: None,
-        metrics_addr: None,
+        metrics_addr: Some(http_addr),
         semantic: None,
         webhook_max_pending: crate::controller::webhooks::DEFAULT_MAX_PENDING,
         webhook_body_limit: crate::controller::webhooks::DEFAULT_BODY_LIMIT,
     };
+    let ledger = Arc::new(ledger);
     let operator = tokio::spawn(crate::controller::run(
         client.clone(),
-        Arc::new(ledger),
+        ledger.clone(),
         opts,
         async move {
             let _ = stop_rx.await;
@@ -171,6 +187,19 @@ pub async fn run(applications: usize, keep: bool) -> Result<(), DemoError> {
     print_status(&ready);
     for ((t, _), sb) in syncs.iter().zip(&sandboxes) {
         print_scores(&http, t.vendor, &sb.base_url).await?;
+    }
+    println!("\nWebhooks: a recruiter's change in the ATS, scored in real time");
+    for ((t, name), sb) in syncs.iter().zip(&sandboxes) {
+        realtime::show(
+            &client,
+            &http,
+            &ledger,
+            t.vendor,
+            t.namespace,
+            name,
+            &sb.base_url,
+        )
+        .await?;
     }
     if keep {
         println!(
@@ -188,7 +217,12 @@ pub async fn run(applications: usize, keep: bool) -> Result<(), DemoError> {
 }
 
 /// The tenant's namespace, Secret and example resources; returns the sync's name.
-async fn apply_tenant(client: &Client, t: &DemoTenant, creds: &Value) -> Result<String, DemoError> {
+async fn apply_tenant(
+    client: &Client,
+    t: &DemoTenant,
+    creds: &Value,
+    webhook_base_url: &str,
+) -> Result<String, DemoError> {
     let other = |e: serde_json::Error| DemoError::Other(e.to_string());
     Api::<Namespace>::all(client.clone())
         .create(
@@ -196,11 +230,14 @@ async fn apply_tenant(client: &Client, t: &DemoTenant, creds: &Value) -> Result<
             &serde_json::from_value(json!({"metadata": {"name": t.namespace}})).map_err(other)?,
         )
         .await?;
-    let data: serde_json::Map<String, Value> = t
+    let mut data: serde_json::Map<String, Value> = t
         .keys
         .iter()
         .map(|k| (k.to_string(), creds["secret"][*k].clone()))
         .collect();
+    if t.vendor == VendorKind::Greenhouse {
+        data.insert("webhookSecret".into(), json!(GREENHOUSE_WEBHOOK_KEY));
+    }
     let secret: Secret = serde_json::from_value(json!({
         "metadata": {"name": t.secret, "namespace": t.namespace, "labels": {"ats.dev/credentials": "true"}},
         "stringData": data,
@@ -209,7 +246,9 @@ async fn apply_tenant(client: &Client, t: &DemoTenant, creds: &Value) -> Result<
     Api::<Secret>::namespaced(client.clone(), t.namespace)
         .create(&PostParams::default(), &secret)
         .await?;
-    let (conn, profile, sync) = parse_example(t.example, &creds["connection"])?;
+    let mut connection = creds["connection"].clone();
+    connection["webhookBaseUrl"] = json!(webhook_base_url);
+    let (conn, profile, sync) = parse_example(t.example, &connection)?;
     let pp = PatchParams::apply("demo");
     Api::<AtsConnection>::namespaced(client.clone(), t.namespace)
         .patch(&conn.name_any(), &pp, &Patch::Apply(&conn))
@@ -221,6 +260,13 @@ async fn apply_tenant(client: &Client, t: &DemoTenant, creds: &Value) -> Result<
         .patch(&sync.name_any(), &pp, &Patch::Apply(&sync))
         .await?;
     Ok(sync.name_any())
+}
+
+/// A free port on loopback for the operator's HTTP server.
+fn free_loopback_addr() -> Result<std::net::SocketAddr, DemoError> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| DemoError::Other(format!("no free port on loopback: {e}")))
 }
 
 async fn get_json(http: &reqwest::Client, url: &str) -> Result<Value, DemoError> {

@@ -14,6 +14,7 @@ use kube::api::{Api, Patch, PatchParams};
 use reqwest::Method;
 use serde_json::{Value, json};
 use support::tenant::*;
+use support::webhooks::greenhouse_with_webhook;
 
 const AUDIT: &str = "ll144";
 
@@ -448,4 +449,128 @@ async fn clients_read_self_identification_through_paging_and_auth() {
             .is_none()
     );
     drop(sandbox);
+}
+
+/// Recruiters' decisions, reported by Greenhouse's webhooks, audited: the
+/// recruiter advances the better half of the scored applications and rejects
+/// the rest (one candidate withdraws, a tenth wait), so the sandbox's built-in
+/// disparity reaches the decisions and the audit flags it; the report names
+/// what it left out.
+#[tokio::test]
+async fn recruiters_decisions_from_webhooks_are_audited() {
+    let (t, _op, _port) = greenhouse_with_webhook(opts(), |_| {}).await;
+    let mut scored = Vec::new();
+    for id in t.in_scope().await {
+        let score = t.writes(&id).await.custom_field.and_then(|v| v.as_f64());
+        scored.push((score.expect("the score field (labels: always)"), id));
+    }
+    assert!(scored.len() > 100, "{} applications in scope", scored.len());
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let waiting = scored.len() / 10;
+    let decided = &scored[..scored.len() - waiting];
+    let half = decided.len() / 2;
+    for (i, (_, id)) in decided.iter().enumerate() {
+        let (path, body) = if i == half {
+            (
+                format!("applications/{id}/reject"),
+                json!({"reason": "withdrew"}),
+            )
+        } else if i < half {
+            (
+                format!("applications/{id}/stage"),
+                json!({"stage": "Technical Interview"}),
+            )
+        } else {
+            (
+                format!("applications/{id}/reject"),
+                json!({"reason": "underqualified"}),
+            )
+        };
+        t.control(&path, body).await;
+    }
+    // Every decision recorded (one delivery each, processed).
+    let ledger = ats_operator::ledger::Ledger::open(&t.ledger).unwrap();
+    let key = format!("{}/{SYNC}", t.ns);
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let mut recorded = 0;
+        for (_, id) in decided {
+            recorded += usize::from(!ledger.outcomes(&key, id).await.unwrap().is_empty());
+        }
+        if recorded == decided.len() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{recorded} of {} decisions recorded",
+            decided.len()
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+
+    let audit: BiasAudit = serde_json::from_value(json!({
+        "apiVersion": "ats.dev/v1alpha1", "kind": "BiasAudit",
+        "metadata": {"name": AUDIT, "namespace": t.ns},
+        "spec": {"syncs": [SYNC], "outcome": "recruiterSelectionRate"},
+    }))
+    .unwrap();
+    Api::<BiasAudit>::namespaced(t.client.clone(), &t.ns)
+        .patch(
+            AUDIT,
+            &PatchParams::apply("test").force(),
+            &Patch::Apply(&audit),
+        )
+        .await
+        .unwrap();
+    let a = wait_audit(&t, "the audit of recruiters' decisions", |a| {
+        condition(a, "Ready").is_some_and(|(s, _)| s == "True")
+    })
+    .await;
+    let st = a.status.clone().unwrap();
+    assert!(
+        st.flagged_categories.iter().any(|c| c == "Sex: Female"),
+        "{:?}",
+        st.flagged_categories
+    );
+    let cm = Api::<ConfigMap>::namespaced(t.client.clone(), &t.ns)
+        .get(&format!("{AUDIT}-report"))
+        .await
+        .unwrap();
+    let data = cm.data.unwrap();
+    let report: Value = serde_json::from_str(&data["report.json"]).unwrap();
+    assert_eq!(
+        report["result"]["outcome"]["kind"],
+        "recruiterSelectionRate"
+    );
+    assert_eq!(report["withdrawn"], json!(1));
+    // Those waiting, and those without a self-identification record, are left out.
+    let left_out =
+        report["undecided"].as_u64().unwrap() + report["withoutDemographics"].as_u64().unwrap();
+    let sample = report["result"]["sampleSize"].as_u64().unwrap();
+    assert!(report["undecided"].as_u64().unwrap() <= waiting as u64);
+    assert_eq!(sample + left_out + 1, scored.len() as u64, "{report}");
+    // Among those audited, the selected are exactly the advanced.
+    let positive: u64 = report["result"]["dimensions"][0]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["positive"].as_u64().unwrap())
+        .sum::<u64>()
+        + report["result"]["dimensions"][0]["unknownPositive"]
+            .as_u64()
+            .unwrap();
+    assert!(
+        positive > 0 && positive <= half as u64,
+        "{positive} of {half}"
+    );
+    let md = &data["report.md"];
+    println!("{md}");
+    for needle in [
+        "Selection rate (recruiters' decisions)",
+        "withdrawn by the candidate",
+        "recruiters' latest decisions the vendor's webhooks reported",
+        "| Female **(below 0.80)** |",
+    ] {
+        assert!(md.contains(needle), "{needle} missing from\n{md}");
+    }
 }

@@ -8,61 +8,19 @@ mod support;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use ats_operator::api::{AtsConnection, AtsSync};
+use ats_operator::api::AtsSync;
 use ats_operator::ledger::Ledger;
-use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, Patch, PatchParams};
 use reqwest::Method;
 use serde_json::{Value, json};
 use support::tenant::{self, Setup, Tenant, control, get, small};
+use support::webhooks::{greenhouse_with_webhook, hook_url, webhooks};
 use support::{Operator, free_port};
 
-const HOOK_SECRET: &str = "gh-webhook";
 const DEADLINE: Duration = Duration::from_secs(60);
-
-/// The Greenhouse tenant's webhook secret, and the connection pointing at it.
-async fn greenhouse_secret(t: &Tenant, value: &str) {
-    let s: Secret = serde_json::from_value(json!({
-        "metadata": {"name": HOOK_SECRET, "labels": {"ats.dev/credentials": "true"}},
-        "stringData": {"secret": value},
-    }))
-    .unwrap();
-    t.secrets()
-        .patch(
-            HOOK_SECRET,
-            &PatchParams::apply("test").force(),
-            &Patch::Apply(&s),
-        )
-        .await
-        .unwrap();
-    let conns: Api<AtsConnection> = Api::namespaced(t.client.clone(), &t.ns);
-    conns
-        .patch(
-            "ats",
-            &PatchParams::default(),
-            &Patch::Merge(
-                json!({"spec": {"webhookSecretRef": {"name": HOOK_SECRET, "key": "secret"}}}),
-            ),
-        )
-        .await
-        .unwrap();
-}
 
 /// Waits until `pred` holds for the sync's status.
 async fn wait_status(t: &Tenant, what: &str, pred: impl Fn(&AtsSync) -> bool) -> AtsSync {
     tenant::wait_for_sync(&t.syncs(), tenant::SYNC, DEADLINE, what, pred).await
-}
-
-fn webhooks(s: &AtsSync) -> ats_operator::api::WebhookStatus {
-    s.status
-        .as_ref()
-        .and_then(|st| st.webhooks.clone())
-        .unwrap_or_default()
-}
-
-/// The webhook URL the operator serves for the tenant's connection.
-fn hook_url(t: &Tenant, port: u16) -> String {
-    format!("http://127.0.0.1:{port}/webhooks/{}/ats", t.ns)
 }
 
 /// New applications in scope, created in the sandbox (which sends their
@@ -106,47 +64,9 @@ async fn sandbox_deliveries(t: &Tenant) -> Value {
     .await
 }
 
-/// A Greenhouse tenant synced once, its webhook configured in the sandbox
-/// as a Greenhouse admin would (the operator's URL and the shared secret).
-async fn greenhouse_with_webhook(
-    tune: impl FnOnce(&mut ats_operator::controller::Options),
-) -> (Tenant, Operator, u16) {
-    let t = Tenant::new(Setup::greenhouse(), small()).await;
-    t.apply("24h").await;
-    greenhouse_secret(&t, "whsec-greenhouse").await;
-    let port = free_port();
-    let op = Operator::serving(&t.client, &t.ns, &t.ledger, port, tune);
-    t.synced().await;
-    let s = wait_status(&t, "the webhook URL in status", |s| {
-        webhooks(s).url.is_some()
-    })
-    .await;
-    assert_eq!(
-        webhooks(&s).url.as_deref(),
-        Some(format!("/webhooks/{}/ats", t.ns).as_str())
-    );
-    // Retries in milliseconds rather than minutes.
-    control(
-        &t.http,
-        &t.sandbox,
-        Method::PUT,
-        "webhook_timing",
-        json!({"scale": 0.0001}),
-    )
-    .await;
-    let hook = t
-        .control(
-            "webhooks",
-            json!({"url": hook_url(&t, port), "secret": "whsec-greenhouse"}),
-        )
-        .await;
-    assert_eq!(hook["active"], true, "the ping was answered: {hook}");
-    (t, op, port)
-}
-
 #[tokio::test]
 async fn greenhouse_changes_arrive_by_webhook_and_are_written_once() {
-    let (t, op, _port) = greenhouse_with_webhook(|_| {}).await;
+    let (t, op, _port) = greenhouse_with_webhook(small(), |_| {}).await;
     let ids = new_applications(&t, 6).await;
     assert!(!ids.is_empty(), "no new application in scope");
     one_note_each(&t, &ids, Duration::from_secs(20)).await;
@@ -248,7 +168,8 @@ async fn greenhouse_changes_arrive_by_webhook_and_are_written_once() {
 
 #[tokio::test]
 async fn forged_malformed_oversized_and_unknown_deliveries_change_nothing() {
-    let (t, op, port) = greenhouse_with_webhook(|o| o.webhook_body_limit = 64 * 1024).await;
+    let (t, op, port) =
+        greenhouse_with_webhook(small(), |o| o.webhook_body_limit = 64 * 1024).await;
     let http = reqwest::Client::new();
     let notes_before = t.notes_created().await;
     let body = br#"{"action":"new_candidate_application","payload":{"application":{"id":1}}}"#;
@@ -308,7 +229,7 @@ async fn forged_malformed_oversized_and_unknown_deliveries_change_nothing() {
 #[tokio::test]
 async fn a_burst_beyond_the_queue_is_refused_then_retried_and_processed_once() {
     // A queue of two per sync: a burst of new applications overflows it.
-    let (t, op, _port) = greenhouse_with_webhook(|o| o.webhook_max_pending = 2).await;
+    let (t, op, _port) = greenhouse_with_webhook(small(), |o| o.webhook_max_pending = 2).await;
     // Retries a little slower (Greenhouse's seven attempts over about 55 s),
     // so the burst finds room again well before the vendor gives up.
     control(
@@ -342,7 +263,7 @@ async fn a_burst_beyond_the_queue_is_refused_then_retried_and_processed_once() {
 
 #[tokio::test]
 async fn a_restart_between_acceptance_and_processing_loses_nothing() {
-    let (t, op, port) = greenhouse_with_webhook(|_| {}).await;
+    let (t, op, port) = greenhouse_with_webhook(small(), |_| {}).await;
     // The vendor cannot serve applications: deliveries are accepted (the
     // ledger has them) but not processed.
     t.control(

@@ -110,6 +110,12 @@ pub enum AuditOutcome {
     ScoringRate,
     /// The share of each category assigned a band at or above `bandCutoff`.
     SelectionRate,
+    /// The share of each category a recruiter advanced or hired, as the
+    /// vendor's webhooks reported (stage changes, rejections, hires): what
+    /// people decided, beside the scores. Rejections by the company count as
+    /// not selected; withdrawals and applications without a decision yet are
+    /// left out and counted in the report.
+    RecruiterSelectionRate,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

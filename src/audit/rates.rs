@@ -13,7 +13,8 @@ use super::stats::{self, Median};
 pub struct Sample {
     pub score: u32,
     /// Selected to move forward (for a selection-rate audit: assigned a band
-    /// at or above the cut-off).
+    /// at or above the cut-off; for a recruiter-selection audit: advanced or
+    /// hired).
     pub selected: bool,
     pub demographics: Demographics,
 }
@@ -27,6 +28,8 @@ pub enum Outcome {
     ScoringRate { unknown_in_median: bool },
     /// The share selected to move forward.
     SelectionRate,
+    /// The share a recruiter advanced or hired, among those decided.
+    RecruiterSelectionRate,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -126,11 +129,11 @@ pub fn audit(samples: &[Sample], cfg: &AuditConfig) -> AuditResult {
                 .collect();
             (Median::of(&scores), scores.len() as u64)
         }
-        Outcome::SelectionRate => (None, 0),
+        Outcome::SelectionRate | Outcome::RecruiterSelectionRate => (None, 0),
     };
     let positive = |s: &Sample| match cfg.outcome {
         Outcome::ScoringRate { .. } => median.is_some_and(|m| m.below(s.score)),
-        Outcome::SelectionRate => s.selected,
+        Outcome::SelectionRate | Outcome::RecruiterSelectionRate => s.selected,
     };
     let total = samples.len() as u64;
     let sex_cats: Categories = Sex::ALL

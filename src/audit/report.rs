@@ -29,6 +29,13 @@ pub struct Report {
     /// Decisions in the period without a self-identification record (not the
     /// same as a declined answer, which is in the unknown category).
     pub without_demographics: u64,
+    /// Recruiter-selection audits: decisions in the period no recruiter had
+    /// acted on yet (left out).
+    #[serde(default)]
+    pub undecided: u64,
+    /// Recruiter-selection audits: applications the candidate withdrew (left out).
+    #[serde(default)]
+    pub withdrawn: u64,
     /// Anything that limits the audit (a vendor without an API for self-identification).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub limitations: Vec<String>,
@@ -54,6 +61,7 @@ pub fn markdown(r: &Report) -> String {
     let rate_name = match res.outcome {
         Outcome::ScoringRate { .. } => "Scoring rate",
         Outcome::SelectionRate => "Selection rate",
+        Outcome::RecruiterSelectionRate => "Selection rate (recruiters' decisions)",
     };
     let mut out = String::new();
     out.push_str(&format!("# Bias audit summary: {}\n\n", cell(&r.audit)));
@@ -91,6 +99,12 @@ pub fn markdown(r: &Report) -> String {
         Outcome::SelectionRate => out.push_str(
             "- **Outcome:** selection rate, the share assigned a band at or above the cut-off\n",
         ),
+        Outcome::RecruiterSelectionRate => out.push_str(&format!(
+            "- **Outcome:** selection rate from recruiters' decisions, the share advanced or hired \
+             among applications a recruiter decided (rejections by the company count as not \
+             selected); left out: {} without a decision yet, {} withdrawn by the candidate\n",
+            r.undecided, r.withdrawn
+        )),
     }
     out.push_str(&format!(
         "- **Applicants assessed:** {}; without a self-identification record: {}\n",
@@ -191,6 +205,8 @@ mod tests {
             data_source: "Greenhouse EEOC responses".into(),
             distribution_date: Some("2026-01-01".into()),
             without_demographics: 2,
+            undecided: 0,
+            withdrawn: 0,
             limitations: vec![],
             result,
         };
@@ -215,5 +231,59 @@ mod tests {
             json["result"]["dimensions"][0]["rows"][1]["impactRatio"],
             0.0
         );
+    }
+
+    #[test]
+    fn recruiter_selection_names_what_was_left_out() {
+        // EEOC's example: 48 of 80 against 12 of 40 selected (0.30 / 0.60 = 0.50).
+        let mut s = Vec::new();
+        for (sex, n, selected) in [(Sex::Male, 80u32, 48u32), (Sex::Female, 40, 12)] {
+            for i in 0..n {
+                s.push(Sample {
+                    score: 50,
+                    selected: i < selected,
+                    demographics: Demographics {
+                        sex: Some(sex),
+                        race: Some(Race::White),
+                    },
+                });
+            }
+        }
+        let result = audit(
+            &s,
+            &AuditConfig {
+                outcome: Outcome::RecruiterSelectionRate,
+                exclude_under_2_percent: None,
+                significance_level: None,
+            },
+        );
+        assert_eq!(
+            result.flagged.first().map(String::as_str),
+            Some("Sex: Female")
+        );
+        let r = Report {
+            audit: "ns/decisions".into(),
+            audit_date: "2026-12-05T00:00:00Z".into(),
+            period_from: "2026-01-01T00:00:00Z".into(),
+            period_to: "2026-12-05T00:00:00Z".into(),
+            syncs: vec!["gh".into()],
+            profiles: vec!["default".into()],
+            data_source: "ledger".into(),
+            distribution_date: None,
+            without_demographics: 0,
+            undecided: 7,
+            withdrawn: 3,
+            limitations: vec![],
+            result,
+        };
+        let md = markdown(&r);
+        for needle in [
+            "Selection rate (recruiters' decisions)",
+            "left out: 7 without a decision yet, 3 withdrawn by the candidate",
+            "| Female **(below 0.80)** | 40 | 30.0% | 0.50 |",
+            "| Male | 80 | 60.0% | 1.00 |",
+        ] {
+            assert!(md.contains(needle), "{needle} missing from\n{md}");
+        }
     }
 }

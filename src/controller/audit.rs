@@ -68,6 +68,7 @@ pub fn config(spec: &BiasAuditSpec) -> AuditConfig {
                 unknown_in_median: spec.unknown_in_median,
             },
             AuditOutcome::SelectionRate => Outcome::SelectionRate,
+            AuditOutcome::RecruiterSelectionRate => Outcome::RecruiterSelectionRate,
         },
         exclude_under_2_percent: spec
             .exclude_under2_percent
@@ -92,6 +93,31 @@ pub fn selected(band: &str, cutoff: BandCutoff) -> bool {
         BandCutoff::ModerateFit => 1,
     };
     rank(band) >= min
+}
+
+/// What a recruiter last decided about an application, for a
+/// recruiter-selection audit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecruiterDecision {
+    /// Advanced to a later stage or hired: selected to move forward.
+    Selected,
+    /// Rejected by the company.
+    NotSelected,
+    /// The candidate withdrew: not the employer's decision, left out.
+    Withdrawn,
+    /// No decision yet (or a rejection undone): left out.
+    Undecided,
+}
+
+/// Pure: the decision from the ledger's latest outcome (its category and
+/// the reason's category, as recorded from the vendor's webhooks).
+pub fn recruiter_decision(category: Option<&str>, reason: Option<&str>) -> RecruiterDecision {
+    match (category, reason) {
+        (Some("advanced" | "hired"), _) => RecruiterDecision::Selected,
+        (Some("rejected"), Some("withdrew")) => RecruiterDecision::Withdrawn,
+        (Some("rejected"), _) => RecruiterDecision::NotSelected,
+        _ => RecruiterDecision::Undecided,
+    }
 }
 
 /// Pure: how long until the audit is due again; `None`: now (never run, the
@@ -270,7 +296,7 @@ pub async fn reconcile(
     let mut audited: BTreeMap<String, String> = BTreeMap::new(); // sync -> vendor
     let mut limitations = Vec::new();
     let mut demographics: HashMap<(String, String), Demographics> = HashMap::new();
-    let mut decisions: HashMap<(String, String), (u8, String)> = HashMap::new();
+    let mut decisions: HashMap<(String, String), (u8, String, RecruiterDecision)> = HashMap::new();
     let mut clients = Vec::new();
     for sync in &chosen {
         let sname = sync.name_any();
@@ -345,9 +371,13 @@ pub async fn reconcile(
         if row.decided_at > to || !audited.contains_key(&row.sync) || row.erased {
             continue;
         }
+        let recruiter = recruiter_decision(
+            row.recruiter_decision.as_deref(),
+            row.recruiter_reason.as_deref(),
+        );
         decisions.insert(
             (row.sync.clone(), row.application_id.clone()),
-            (row.score, row.band.clone()),
+            (row.score, row.band.clone(), recruiter),
         );
     }
     for (sname, spec, client) in &clients {
@@ -376,21 +406,50 @@ pub async fn reconcile(
 
     let cutoff = audit.spec.band_cutoff;
     let mut samples = Vec::with_capacity(demographics.len());
-    let mut without = 0u64;
-    for (key, (score, band)) in &decisions {
-        match demographics.get(key) {
-            Some(d) => samples.push(Sample {
-                score: u32::from(*score),
-                selected: selected(band, cutoff),
-                demographics: *d,
-            }),
-            None => without += 1,
-        }
+    let by_recruiters = audit.spec.outcome == AuditOutcome::RecruiterSelectionRate;
+    let (mut without, mut undecided, mut withdrawn) = (0u64, 0u64, 0u64);
+    for (key, (score, band, recruiter)) in &decisions {
+        let Some(d) = demographics.get(key) else {
+            without += 1;
+            continue;
+        };
+        let selected = if by_recruiters {
+            match recruiter {
+                RecruiterDecision::Selected => true,
+                RecruiterDecision::NotSelected => false,
+                RecruiterDecision::Withdrawn => {
+                    withdrawn += 1;
+                    continue;
+                }
+                RecruiterDecision::Undecided => {
+                    undecided += 1;
+                    continue;
+                }
+            }
+        } else {
+            selected(band, cutoff)
+        };
+        samples.push(Sample {
+            score: u32::from(*score),
+            selected,
+            demographics: *d,
+        });
     }
     drop(demographics);
     let profiles: Vec<String> = profiles.into_iter().collect();
     if samples.is_empty() {
-        let (r, m) = if limitations.is_empty() {
+        let (r, m) = if by_recruiters && limitations.is_empty() && undecided + withdrawn > 0 {
+            (
+                audit_reason::NO_DATA,
+                format!(
+                    "no recruiter decision on the applications scored between {} and {} \
+                     ({undecided} undecided, {withdrawn} withdrawn): decisions come from the \
+                     vendor's webhooks (spec.webhooks of the AtsSync)",
+                    ts(from),
+                    ts(to)
+                ),
+            )
+        } else if limitations.is_empty() {
             (
                 audit_reason::NO_DATA,
                 format!(
@@ -419,12 +478,19 @@ pub async fn reconcile(
         syncs: audited.keys().cloned().collect(),
         profiles: profiles.clone(),
         data_source: format!(
-            "the scores recorded in the operator's decision ledger (latest decision per application), \
+            "the scores recorded in the operator's decision ledger (latest decision per application){}, \
              joined in memory with the candidates' voluntary self-identification from {} by application id",
+            if by_recruiters {
+                " with the recruiters' latest decisions the vendor's webhooks reported"
+            } else {
+                ""
+            },
             vendors.into_iter().cloned().collect::<Vec<_>>().join(", ")
         ),
         distribution_date: audit.spec.distribution_date.clone(),
         without_demographics: without,
+        undecided,
+        withdrawn,
         limitations,
         result,
     };
@@ -593,6 +659,28 @@ mod tests {
             ..Default::default()
         };
         assert!(period(&spec, now).unwrap_err().contains("spec.period.from"));
+    }
+
+    #[test]
+    fn recruiters_decisions_as_selections() {
+        use RecruiterDecision::*;
+        for (category, reason, want) in [
+            (Some("advanced"), None, Selected),
+            (Some("hired"), None, Selected),
+            (Some("rejected"), Some("rejected"), NotSelected),
+            (Some("rejected"), Some("other"), NotSelected),
+            (Some("rejected"), None, NotSelected),
+            (Some("rejected"), Some("withdrew"), Withdrawn),
+            (Some("unrejected"), None, Undecided),
+            (None, None, Undecided),
+            (Some("something new"), None, Undecided),
+        ] {
+            assert_eq!(
+                recruiter_decision(category, reason),
+                want,
+                "{category:?} {reason:?}"
+            );
+        }
     }
 
     #[test]

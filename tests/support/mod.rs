@@ -13,6 +13,7 @@ pub mod receiver;
 pub mod sandbox;
 pub mod spec;
 pub mod tenant;
+pub mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
