@@ -865,7 +865,10 @@ impl worker::Reporter for SyncReporter {
         result: &Result<crate::sync::webhook_run::DrainReport, SyncError>,
     ) {
         let Some(ctx) = self.0.upgrade() else { return };
-        if let Err(e) = result {
+        // A closed fence is not a failure: the deliveries wait in the ledger.
+        if let Err(e) = result
+            && !matches!(e, SyncError::Lost(_))
+        {
             warn!(error = %e, "webhook deliveries failed");
         }
         refresh_webhook_counts(&ctx, key).await;

@@ -14,8 +14,9 @@ use crate::api::{AtsSync, WebhookStatus};
 use crate::ledger::Ledger;
 use crate::model::VendorKind;
 
-/// The stage the demo moves the new application to.
-const STAGE: &str = "Technical Interview";
+/// The stages the demo moves an application to (the second when it is
+/// already in the first).
+const STAGES: [&str; 2] = ["Technical Interview", "Onsite Interview"];
 
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn show(
@@ -55,22 +56,24 @@ pub(super) async fn show(
         after.as_millis()
     );
 
-    post(
-        http,
-        &format!("{base}/_sandbox/applications/{id}/stage"),
-        &json!({"stage": STAGE}),
-    )
-    .await?;
+    // A recruiter moves an application on (the new one, if it is still in
+    // process: the sandbox creates some already decided, as real data is).
+    let (moved, stage) = move_one(http, base, &id).await?;
+    let note = if moved == id {
+        note
+    } else {
+        wait_note(http, base, &moved, Instant::now()).await?.1
+    };
     let key = format!("{namespace}/{sync}");
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let outcomes = ledger
-            .outcomes(&key, &id)
+            .outcomes(&key, &moved)
             .await
             .map_err(|e| DemoError::Other(e.to_string()))?;
         if let Some(o) = outcomes.last() {
             println!(
-                "  {vendor}: moved to {STAGE} -> ledger: outcome {} (stage {}) beside score {}",
+                "  {vendor}: application {moved} moved to {stage} -> ledger: outcome {} (stage {}) beside score {}",
                 o.outcome.category.as_str(),
                 o.outcome.stage.as_deref().unwrap_or("-"),
                 note_score(&note).unwrap_or_default(),
@@ -79,13 +82,25 @@ pub(super) async fn show(
         }
         if Instant::now() > deadline {
             return Err(DemoError::Other(format!(
-                "{vendor}: the stage change of {id} was not recorded"
+                "{vendor}: the stage change of {moved} was not recorded"
             )));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let s = api.get(sync).await?;
-    let w = s.status.and_then(|s| s.webhooks).unwrap_or_default();
+    // Status follows the processing by a moment.
+    let mut w = WebhookStatus::default();
+    for _ in 0..50 {
+        w = api
+            .get(sync)
+            .await?
+            .status
+            .and_then(|s| s.webhooks)
+            .unwrap_or_default();
+        if w.accepted >= 2 && w.processed == w.accepted {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     println!(
         "  {vendor}: status.webhooks: accepted {}, processed {}, pending {}",
         w.accepted, w.processed, w.pending
@@ -174,6 +189,41 @@ async fn wait_note(
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+}
+
+/// Moves `first` (else another application still in process) to a later
+/// stage; returns the application and the stage.
+async fn move_one(
+    http: &reqwest::Client,
+    base: &str,
+    first: &str,
+) -> Result<(String, &'static str), DemoError> {
+    let listed = get_json(http, &format!("{base}/_sandbox/applications")).await?;
+    let others = listed
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| match &a["id"] {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        });
+    for id in std::iter::once(first.to_string()).chain(others).take(200) {
+        for stage in STAGES {
+            let r = http
+                .post(format!("{base}/_sandbox/applications/{id}/stage"))
+                .json(&json!({"stage": stage}))
+                .send()
+                .await
+                .map_err(|e| DemoError::Sandbox(e.to_string()))?;
+            if r.status().is_success() {
+                return Ok((id, stage));
+            }
+        }
+    }
+    Err(DemoError::Sandbox(
+        "no application in process to move".into(),
+    ))
 }
 
 async fn post(http: &reqwest::Client, url: &str, body: &Value) -> Result<Value, DemoError> {

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
-use tracing::{Instrument, error, info, info_span, warn};
+use tracing::{Instrument, debug, error, info, info_span, warn};
 
 use super::gate::{Gate, Priority};
 use super::pipeline::{self, RunInput, RunReport, SyncError};
@@ -467,6 +467,10 @@ async fn drain_deliveries(
             );
         }
         Ok(_) => {}
+        // Stopping: what is left waits in the ledger for the next leader.
+        Err(SyncError::Lost(_)) if *l.stop.borrow() => {
+            debug!("webhook deliveries left for the next run: stopping")
+        }
         Err(e) => {
             warn!(error = %e, "webhook deliveries not processed; retried at the next signal or run")
         }
