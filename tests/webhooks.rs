@@ -303,6 +303,27 @@ fn lever_body(token: &str, key: &str, triggered_at: i64, opportunity: &str) -> V
     .unwrap()
 }
 
+/// The first application in scope that takes the recruiter change `action`
+/// (`hire`, `reject`): some are decided already, as in real data.
+async fn first_accepting(t: &Tenant, action: &str, body: Value) -> String {
+    for id in t.in_scope().await {
+        let r = t
+            .http
+            .post(format!(
+                "{}/_sandbox/applications/{id}/{action}",
+                t.sandbox.base_url
+            ))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        if r.status().is_success() {
+            return id;
+        }
+    }
+    panic!("no application in scope takes {action}")
+}
+
 #[tokio::test]
 async fn lever_webhooks_are_registered_verified_and_removed_with_the_sync() {
     let t = Tenant::new(Setup::lever(), small()).await;
@@ -402,6 +423,35 @@ async fn lever_webhooks_are_registered_verified_and_removed_with_the_sync() {
     for id in &ids {
         assert_eq!(t.writes(id).await.notes, 1);
     }
+
+    // Lever archives a hired candidate too, and its archive event names the
+    // reason by id only: resolved through /archive_reasons, both events
+    // record a hire. A withdrawal keeps its category.
+    let hired = first_accepting(&t, "hire", json!({})).await;
+    let withdrew = first_accepting(&t, "reject", json!({"reason": "withdrew"})).await;
+    let ledger = Ledger::open(&t.ledger).unwrap();
+    let key = format!("{}/{}", t.ns, tenant::SYNC);
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    let (hires, withdrawal) = loop {
+        let h = ledger.outcomes(&key, &hired).await.unwrap();
+        let w = ledger.outcomes(&key, &withdrew).await.unwrap();
+        if h.len() == 2 && !w.is_empty() {
+            break (h, w);
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "outcomes not recorded: {h:?} {w:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    for o in &hires {
+        assert_eq!(o.outcome.category.as_str(), "hired", "{o:?}");
+    }
+    let w = &withdrawal.last().unwrap().outcome;
+    assert_eq!(
+        (w.category.as_str(), w.reason_category.as_deref()),
+        ("rejected", Some("withdrew"))
+    );
 
     // Deleting the sync removes the registrations, then the finalizer.
     t.syncs()

@@ -158,6 +158,7 @@ impl NewDelivery {
         if let Some(o) = event.outcome.as_mut() {
             o.stage = o.stage.as_deref().map(category);
             o.reason_category = o.reason_category.as_deref().map(category);
+            o.reason_id = o.reason_id.as_deref().map(category);
         }
         let mut application_ids = event.application_ids.clone();
         application_ids.sort();
@@ -257,6 +258,7 @@ impl OutcomeColumns {
                 category: parse_category(&self.category)?,
                 stage: self.stage,
                 reason_category: self.reason_category,
+                reason_id: None,
             },
             occurred_at: self.occurred_at,
             recorded_at: self.recorded_at,
@@ -488,6 +490,7 @@ mod tests {
                     category: OutcomeCategory::Advanced,
                     stage: Some("s".repeat(300)),
                     reason_category: None,
+                    reason_id: None,
                 }),
             },
             received_at: Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap(),

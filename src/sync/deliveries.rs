@@ -108,6 +108,7 @@ mod tests {
                     category: OutcomeCategory::Rejected,
                     stage: None,
                     reason_category: Some("rejected".into()),
+                    reason_id: None,
                 }),
             },
             received_at: Utc::now(),

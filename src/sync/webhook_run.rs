@@ -5,7 +5,7 @@
 //! worker calls [`drain`] when signalled, after each scheduled run and when
 //! it starts (what a restart left between 202 and processing).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -15,8 +15,9 @@ use super::deliveries::{self, Plan};
 use super::pipeline::{RunInput, RunReport, SyncError};
 use super::targeted::{self, Outcome};
 use crate::ledger::{DeliveryResult, Ledger, PendingDelivery};
-use crate::vendors::AtsClient;
-use crate::webhooks::EventKind;
+use crate::vendors::{AtsClient, VendorError};
+use crate::webhooks::{EventKind, parse};
+use tracing::warn;
 
 /// Deliveries taken from the ledger at once.
 const BATCH: u32 = 100;
@@ -98,13 +99,14 @@ pub async fn drain(
                 .record_erasures(&lkey, &plan.erase, "deleted or anonymized (webhook)")
                 .await?;
         }
+        let reasons = rejection_reasons(client, &plan).await?;
         for o in &plan.outcomes {
             ledger
                 .record_outcome(
                     &lkey,
                     &o.application_id,
                     &o.delivery_id,
-                    &o.outcome,
+                    &parse::resolve_reason(&o.outcome, &reasons),
                     o.occurred_at,
                 )
                 .await?;
@@ -137,6 +139,26 @@ pub async fn drain(
     }
     out.left = waiting.len();
     Ok(out)
+}
+
+/// The vendor's rejection reasons when an outcome of `plan` names one by id
+/// only (Lever). Without permission to read them, the reason stays unknown
+/// (rejected, no category); another failure leaves the deliveries for a retry.
+async fn rejection_reasons(
+    client: &dyn AtsClient,
+    plan: &Plan,
+) -> Result<HashMap<String, parse::ReasonInfo>, SyncError> {
+    if !plan.outcomes.iter().any(|o| o.outcome.reason_id.is_some()) {
+        return Ok(HashMap::new());
+    }
+    match client.rejection_reasons().await {
+        Ok(r) => Ok(r.unwrap_or_default()),
+        Err(e @ VendorError::Forbidden(_)) => {
+            warn!(error = %e, "rejection reasons not readable; rejections recorded without a reason category");
+            Ok(HashMap::new())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn absorb(into: &mut RunReport, r: &RunReport) {

@@ -502,6 +502,17 @@ pub trait AtsClient: Send + Sync {
         Ok(None)
     }
 
+    /// The vendor's rejection (archive) reasons by id, for outcome events that
+    /// carry only a reason's id (Lever). `None`: the events carry what is needed.
+    async fn rejection_reasons(
+        &self,
+    ) -> Result<
+        Option<std::collections::HashMap<String, crate::webhooks::parse::ReasonInfo>>,
+        VendorError,
+    > {
+        Ok(None)
+    }
+
     /// Registers a webhook to `url` for each event the operator needs
     /// (idempotent: existing registrations for `url` are adopted or
     /// replaced, see [`webhooks::plan`]). Vendors without an API for it

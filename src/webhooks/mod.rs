@@ -76,6 +76,11 @@ pub struct Outcome {
     /// The rejection/archive reason's category: `rejected` (by the company),
     /// `withdrew` (by the candidate), `other`, or none.
     pub reason_category: Option<String>,
+    /// The vendor's reason id when the event carries only that (Lever): the
+    /// worker looks the reason up and sets `reason_category` (or, for a
+    /// reason of type hired, the category) before recording. Not recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_id: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -153,6 +153,7 @@ fn outcome(
         category,
         stage,
         reason_category: reason.map(str::to_owned),
+        reason_id: None,
     })
 }
 
@@ -409,7 +410,8 @@ struct LeverArchive {
 #[serde(untagged)]
 enum LeverReason {
     Object(LeverReasonObject),
-    Id(IgnoredAny),
+    Id(String),
+    Other(IgnoredAny),
 }
 
 impl LeverReason {
@@ -418,7 +420,15 @@ impl LeverReason {
             LeverReason::Object(o) => {
                 Some(lever_archive_category(o.text.as_deref(), o.kind.as_deref()))
             }
-            LeverReason::Id(_) => None,
+            LeverReason::Id(_) | LeverReason::Other(_) => None,
+        }
+    }
+
+    /// The id to look up when the event carries only that.
+    fn id(&self) -> Option<String> {
+        match self {
+            LeverReason::Id(id) if !id.is_empty() => Some(id.clone()),
+            _ => None,
         }
     }
 }
@@ -444,6 +454,42 @@ pub fn lever_archive_category(text: Option<&str>, kind: Option<&str>) -> &'stati
     } else {
         "other"
     }
+}
+
+/// What a vendor says about one of its rejection (archive) reasons.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReasonInfo {
+    pub text: Option<String>,
+    /// Lever: `hired` or `non-hired`.
+    pub kind: Option<String>,
+}
+
+/// Pure: `o` with its reason resolved from the vendor's reasons: a reason of
+/// type hired makes it a hire (Lever archives hired candidates too, and the
+/// two events may arrive in either order); another gets its category.
+/// Unchanged without a reason id, or when the id is unknown.
+pub fn resolve_reason(
+    o: &Outcome,
+    reasons: &std::collections::HashMap<String, ReasonInfo>,
+) -> Outcome {
+    let mut out = o.clone();
+    out.reason_id = None;
+    let Some(r) = o.reason_id.as_ref().and_then(|id| reasons.get(id)) else {
+        return out;
+    };
+    if o.category != OutcomeCategory::Rejected || o.reason_category.is_some() {
+        return out;
+    }
+    if r.kind
+        .as_deref()
+        .is_some_and(|k| k.eq_ignore_ascii_case("hired"))
+    {
+        out.category = OutcomeCategory::Hired;
+    } else {
+        out.reason_category =
+            Some(lever_archive_category(r.text.as_deref(), r.kind.as_deref()).to_string());
+    }
+    out
 }
 
 /// A Lever body → its event.
@@ -493,10 +539,16 @@ fn lever_with_token(body: &[u8]) -> Result<(String, Event), Refusal> {
             let o = match (to, from) {
                 (None, Some(_)) => outcome(OutcomeCategory::Unrejected, None, None),
                 (to, _) => {
-                    let reason = to
-                        .and_then(|a| a.reason.as_ref())
-                        .and_then(LeverReason::category);
-                    outcome(OutcomeCategory::Rejected, None, reason)
+                    let reason = to.and_then(|a| a.reason.as_ref());
+                    let mut o = outcome(
+                        OutcomeCategory::Rejected,
+                        None,
+                        reason.and_then(LeverReason::category),
+                    );
+                    if let Some(o) = o.as_mut() {
+                        o.reason_id = reason.and_then(LeverReason::id);
+                    }
+                    o
                 }
             };
             event(action, EventKind::Outcome, vec![required()?], cand, at, o)
@@ -888,8 +940,8 @@ mod tests {
             let o = lv(event, archived).unwrap().outcome.unwrap();
             // Only the reason's id is sent: its category is resolved later.
             assert_eq!(
-                (o.category, o.reason_category),
-                (OutcomeCategory::Rejected, None)
+                (o.category, o.reason_category, o.reason_id.as_deref()),
+                (OutcomeCategory::Rejected, None, Some("63dd55b2-a99f"))
             );
             let unarchived = r#"{"opportunityId":"o1","toArchived":null,"fromArchived":{"archivedAt":1,"reason":"r"}}"#;
             let o = lv(event, unarchived).unwrap().outcome.unwrap();
@@ -910,6 +962,64 @@ mod tests {
             "other"
         );
         assert_eq!(lever_archive_category(None, None), "other");
+    }
+
+    #[test]
+    fn lever_reasons_resolved_by_id() {
+        let reasons = std::collections::HashMap::from([
+            (
+                "h".to_string(),
+                ReasonInfo {
+                    text: Some("Hired".into()),
+                    kind: Some("hired".into()),
+                },
+            ),
+            (
+                "w".to_string(),
+                ReasonInfo {
+                    text: Some("Withdrew".into()),
+                    kind: Some("non-hired".into()),
+                },
+            ),
+            (
+                "u".to_string(),
+                ReasonInfo {
+                    text: Some("Underqualified".into()),
+                    kind: Some("non-hired".into()),
+                },
+            ),
+        ]);
+        let archived = |id: &str| Outcome {
+            category: OutcomeCategory::Rejected,
+            stage: None,
+            reason_category: None,
+            reason_id: Some(id.into()),
+        };
+        let r = |o: &Outcome| {
+            let o = resolve_reason(o, &reasons);
+            assert_eq!(o.reason_id, None, "never recorded");
+            (o.category, o.reason_category)
+        };
+        // A hire archives the opportunity too: both events then say hired,
+        // whichever arrives last.
+        assert_eq!(r(&archived("h")), (OutcomeCategory::Hired, None));
+        assert_eq!(
+            r(&archived("w")),
+            (OutcomeCategory::Rejected, Some("withdrew".into()))
+        );
+        assert_eq!(
+            r(&archived("u")),
+            (OutcomeCategory::Rejected, Some("rejected".into()))
+        );
+        // Unknown (a reason added since they were read): left unknown.
+        assert_eq!(r(&archived("new")), (OutcomeCategory::Rejected, None));
+        // What the event already says is kept.
+        let mut known = archived("h");
+        known.reason_category = Some("withdrew".into());
+        assert_eq!(
+            r(&known),
+            (OutcomeCategory::Rejected, Some("withdrew".into()))
+        );
     }
 
     #[test]

@@ -61,6 +61,7 @@ fn outcome(category: OutcomeCategory, stage: &str) -> Outcome {
         category,
         stage: Some(stage.into()),
         reason_category: (category == OutcomeCategory::Rejected).then(|| "withdrew".into()),
+        reason_id: None,
     }
 }
 

@@ -50,7 +50,15 @@ pub struct LeverClient {
     base: Url,
     /// The acting user for writes (`perform_as`).
     perform_as: Option<String>,
+    /// The archive reasons, for webhook outcomes, and when they were read.
+    reasons: std::sync::Mutex<Option<(std::time::Instant, Reasons)>>,
 }
+
+type Reasons = HashMap<String, crate::webhooks::parse::ReasonInfo>;
+
+/// How long the archive reasons read for webhook outcomes are reused (an
+/// account's reasons rarely change; a burst of archive events costs one read).
+const REASONS_TTL: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// A contact in a pull: the opportunity whose data stands for them, and
 /// their newest resume.
@@ -119,6 +127,7 @@ impl LeverClient {
             ),
             base,
             perform_as: given(cfg.sub.as_deref()).map(str::to_string),
+            reasons: std::sync::Mutex::new(None),
         })
     }
 
@@ -611,6 +620,35 @@ impl LeverClient {
 
 #[async_trait]
 impl AtsClient for LeverClient {
+    async fn rejection_reasons(
+        &self,
+    ) -> Result<Option<HashMap<String, crate::webhooks::parse::ReasonInfo>>, VendorError> {
+        let cached = |g: &Option<(std::time::Instant, Reasons)>| {
+            g.as_ref()
+                .filter(|(at, _)| at.elapsed() < REASONS_TTL)
+                .map(|(_, r)| r.clone())
+        };
+        if let Some(r) = self.reasons.lock().ok().and_then(|g| cached(&g)) {
+            return Ok(Some(r));
+        }
+        let reasons: Reasons = self
+            .list::<LvArchiveReason>(&["archive_reasons"], &[])
+            .await?
+            .into_iter()
+            .map(|r| {
+                let info = crate::webhooks::parse::ReasonInfo {
+                    text: r.text,
+                    kind: r.kind,
+                };
+                (r.id, info)
+            })
+            .collect();
+        if let Ok(mut g) = self.reasons.lock() {
+            *g = Some((std::time::Instant::now(), reasons.clone()));
+        }
+        Ok(Some(reasons))
+    }
+
     async fn demographics(
         &self,
         application_ids: &[String],

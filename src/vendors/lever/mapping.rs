@@ -363,6 +363,8 @@ pub struct LvDeleted {
 #[derive(Clone, Debug, Deserialize)]
 pub struct LvArchiveReason {
     pub id: String,
+    #[serde(default)]
+    pub text: Option<String>,
     #[serde(rename = "type", default)]
     pub kind: Option<String>,
 }
