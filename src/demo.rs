@@ -168,6 +168,7 @@ pub async fn run(applications: usize, keep: bool) -> Result<(), DemoError> {
         semantic: None,
         webhook_max_pending: crate::controller::webhooks::DEFAULT_MAX_PENDING,
         webhook_body_limit: crate::controller::webhooks::DEFAULT_BODY_LIMIT,
+        webhook_lever_window: crate::controller::webhooks::DEFAULT_LEVER_WINDOW,
     };
     let ledger = Arc::new(ledger);
     let operator = tokio::spawn(crate::controller::run(

@@ -169,6 +169,12 @@ struct RunArgs {
     /// Largest webhook body accepted, in bytes (413 above).
     #[arg(long, env = "ATS_WEBHOOK_BODY_LIMIT", default_value_t = controller::webhooks::DEFAULT_BODY_LIMIT)]
     webhook_body_limit: usize,
+    /// Lever deliveries whose `triggeredAt` is further than this from now
+    /// are refused as stale (an interval such as `5m`; at least `5s`).
+    /// Lever's retries keep the first `triggeredAt`: a longer window lets
+    /// more of them through, and captured deliveries replay longer.
+    #[arg(long, env = "ATS_WEBHOOK_LEVER_WINDOW", default_value = "5m", value_parser = parse_window)]
+    webhook_lever_window: std::time::Duration,
 }
 
 #[derive(Subcommand)]
@@ -225,6 +231,14 @@ async fn shutdown_signal() {
     {
         let _ = ctrl_c.await;
     }
+}
+
+fn parse_window(s: &str) -> Result<std::time::Duration, String> {
+    ats_operator::sync::schedule::parse_interval(s.trim())
+        .filter(|d| {
+            *d >= std::time::Duration::from_secs(5) && *d <= std::time::Duration::from_secs(86_400)
+        })
+        .ok_or_else(|| format!("{s:?} is not an interval from 5s to 24h, such as 5m"))
 }
 
 fn parse_rate_limit(s: &str) -> Result<Option<(u32, std::time::Duration)>, String> {
@@ -381,6 +395,7 @@ async fn run_command(args: RunArgs) -> Result<(), String> {
         semantic,
         webhook_max_pending: args.webhook_max_pending,
         webhook_body_limit: args.webhook_body_limit,
+        webhook_lever_window: args.webhook_lever_window,
     };
     run(&args.ledger, opts).await
 }

@@ -131,6 +131,10 @@ pub struct Options {
     pub webhook_max_pending: u32,
     /// Largest webhook body accepted (413 above).
     pub webhook_body_limit: usize,
+    /// Lever's `triggeredAt` window either side of now: older or newer
+    /// deliveries are refused `Stale` (Lever's signature does not cover the
+    /// body, so this bounds how long a captured delivery can be replayed).
+    pub webhook_lever_window: std::time::Duration,
 }
 
 impl Options {
@@ -149,6 +153,7 @@ impl Options {
             semantic: None,
             webhook_max_pending: webhooks::DEFAULT_MAX_PENDING,
             webhook_body_limit: webhooks::DEFAULT_BODY_LIMIT,
+            webhook_lever_window: webhooks::DEFAULT_LEVER_WINDOW,
         }
     }
 }
@@ -370,6 +375,7 @@ pub async fn run(
         opts.leader.as_ref(),
         opts.webhook_max_pending,
         opts.webhook_body_limit,
+        opts.webhook_lever_window,
     );
     let _server = match opts.metrics_addr {
         Some(addr) => Some(crate::http::serve(addr, health.clone(), hub.clone()).await?),

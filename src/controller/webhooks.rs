@@ -179,12 +179,16 @@ pub struct Hub {
     pub max_pending: u32,
     /// Largest delivery body accepted (413 above).
     pub body_limit: usize,
+    /// Lever's `triggeredAt` window, either side of now (`Stale` outside).
+    pub lever_window: std::time::Duration,
 }
 
 /// Default bound of a sync's unprocessed deliveries.
 pub const DEFAULT_MAX_PENDING: u32 = 1000;
 /// Default limit of a delivery's body: 1 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+/// Default Lever `triggeredAt` window: 5 minutes.
+pub const DEFAULT_LEVER_WINDOW: std::time::Duration = std::time::Duration::from_secs(300);
 
 impl Hub {
     pub fn new(
@@ -192,6 +196,7 @@ impl Hub {
         leader: Option<&super::leadership::LeaderConfig>,
         max_pending: u32,
         body_limit: usize,
+        lever_window: std::time::Duration,
     ) -> Arc<Self> {
         let lease = match (client, leader) {
             (Some(c), Some(cfg)) => Some(LeaseLookup {
@@ -210,6 +215,8 @@ impl Hub {
             lease,
             max_pending: max_pending.max(1),
             body_limit: body_limit.max(1024),
+            // Above a few seconds: Lever's clock and ours differ a little.
+            lever_window: lever_window.max(std::time::Duration::from_secs(5)),
         })
     }
 

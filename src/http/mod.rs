@@ -59,6 +59,8 @@ pub fn router(
         crate::metrics::global().registry(vec![Box::new(SyncConditions::new(health.clone()))]);
     let options = crate::webhooks::route::IntakeOptions {
         body_limit: hub.body_limit,
+        lever_window: chrono::TimeDelta::from_std(hub.lever_window)
+            .unwrap_or(crate::webhooks::verify::LEVER_WINDOW),
         ..Default::default()
     };
     let hooks = crate::webhooks::route::router(hub, options)?;
@@ -133,7 +135,13 @@ mod tests {
     #[tokio::test]
     async fn serves_health_readiness_and_metrics_on_one_port() {
         let health = Health::new();
-        let hub = crate::controller::webhooks::Hub::new(None, None, 10, 1 << 20);
+        let hub = crate::controller::webhooks::Hub::new(
+            None,
+            None,
+            10,
+            1 << 20,
+            crate::controller::webhooks::DEFAULT_LEVER_WINDOW,
+        );
         let server = serve("127.0.0.1:0".parse().unwrap(), health.clone(), hub)
             .await
             .unwrap();
@@ -166,7 +174,13 @@ mod tests {
     async fn a_port_in_use_is_a_clear_error() {
         let taken = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = taken.local_addr().unwrap();
-        let hub = crate::controller::webhooks::Hub::new(None, None, 10, 1 << 20);
+        let hub = crate::controller::webhooks::Hub::new(
+            None,
+            None,
+            10,
+            1 << 20,
+            crate::controller::webhooks::DEFAULT_LEVER_WINDOW,
+        );
         let err = serve(addr, Health::new(), hub)
             .await
             .err()
