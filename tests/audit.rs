@@ -86,10 +86,9 @@ async fn audit_flags_the_disparity_and_gates_the_labels() {
         "notes, but no score field before an audit"
     );
 
-    let audit: BiasAudit = serde_json::from_value(json!({
-        "apiVersion": "ats.dev/v1alpha1", "kind": "BiasAudit",
-        "metadata": {"name": AUDIT, "namespace": t.ns},
-        "spec": {
+    apply_audit(
+        &t,
+        json!({
             "syncs": [SYNC],
             "outcome": "scoringRate",
             "unknownInMedian": true,
@@ -97,18 +96,10 @@ async fn audit_flags_the_disparity_and_gates_the_labels() {
             // Small intersectional cells: flag what is also significant (UGESP 1607.4(D)).
             "significanceLevel": 0.05,
             "distributionDate": "2026-01-05",
-        }
-    }))
-    .unwrap();
+        }),
+    )
+    .await;
     let audits = Api::<BiasAudit>::namespaced(t.client.clone(), &t.ns);
-    audits
-        .patch(
-            AUDIT,
-            &PatchParams::apply("test").force(),
-            &Patch::Apply(&audit),
-        )
-        .await
-        .unwrap();
     let a = wait_audit(&t, "the first audit", |a| {
         condition(a, "Ready").is_some_and(|(s, _)| s == "True")
     })
@@ -221,12 +212,12 @@ async fn audit_flags_the_disparity_and_gates_the_labels() {
     }
 }
 
-/// Applies the audit `AUDIT` over the tenant's sync.
-async fn apply_audit(t: &Tenant) {
+/// Applies the audit `AUDIT` with `spec`.
+async fn apply_audit(t: &Tenant, spec: Value) {
     let audit: BiasAudit = serde_json::from_value(json!({
         "apiVersion": "ats.dev/v1alpha1", "kind": "BiasAudit",
         "metadata": {"name": AUDIT, "namespace": t.ns},
-        "spec": {"syncs": [SYNC], "significanceLevel": 0.05, "period": {"lastDays": 30}},
+        "spec": spec,
     }))
     .unwrap();
     Api::<BiasAudit>::namespaced(t.client.clone(), &t.ns)
@@ -237,6 +228,11 @@ async fn apply_audit(t: &Tenant) {
         )
         .await
         .unwrap();
+}
+
+/// The default audit over the tenant's sync, for 30 days.
+fn last_30_days() -> Value {
+    json!({"syncs": [SYNC], "significanceLevel": 0.05, "period": {"lastDays": 30}})
 }
 
 /// The tenant's profile waits for an audit.
@@ -273,7 +269,7 @@ async fn lever_audit_reads_eeo_responses_and_tags_wait() {
         let w = t.writes(id).await;
         assert!(w.notes == 1 && w.band_tags.is_empty(), "{id}: {w:?}");
     }
-    apply_audit(&t).await;
+    apply_audit(&t, last_30_days()).await;
     let a = wait_audit(&t, "the audit", |a| condition(a, "Ready").is_some()).await;
     assert_eq!(
         condition(&a, "Ready"),
@@ -346,7 +342,7 @@ async fn workable_has_no_demographics_api() {
     gate_labels(&t).await;
     let _op = t.start_operator();
     t.synced().await;
-    apply_audit(&t).await;
+    apply_audit(&t, last_30_days()).await;
     let a = wait_audit(&t, "the audit", |a| condition(a, "Ready").is_some()).await;
     assert_eq!(
         condition(&a, "Ready"),
@@ -534,20 +530,11 @@ async fn recruiters_decisions_from_webhooks_are_audited() {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 
-    let audit: BiasAudit = serde_json::from_value(json!({
-        "apiVersion": "ats.dev/v1alpha1", "kind": "BiasAudit",
-        "metadata": {"name": AUDIT, "namespace": t.ns},
-        "spec": {"syncs": [SYNC], "outcome": "recruiterSelectionRate"},
-    }))
-    .unwrap();
-    Api::<BiasAudit>::namespaced(t.client.clone(), &t.ns)
-        .patch(
-            AUDIT,
-            &PatchParams::apply("test").force(),
-            &Patch::Apply(&audit),
-        )
-        .await
-        .unwrap();
+    apply_audit(
+        &t,
+        json!({"syncs": [SYNC], "outcome": "recruiterSelectionRate"}),
+    )
+    .await;
     let a = wait_audit(&t, "the audit of recruiters' decisions", |a| {
         condition(a, "Ready").is_some_and(|(s, _)| s == "True")
     })

@@ -13,7 +13,7 @@ use ats_operator::ledger::Ledger;
 use reqwest::Method;
 use serde_json::{Value, json};
 use support::tenant::{self, Setup, Tenant, control, get, small};
-use support::webhooks::{greenhouse_with_webhook, hook_url, webhooks};
+use support::webhooks::{fast_retries, greenhouse_with_webhook, hook_url, webhooks};
 use support::{Operator, free_port};
 
 const DEADLINE: Duration = Duration::from_secs(60);
@@ -334,14 +334,7 @@ async fn lever_webhooks_are_registered_verified_and_removed_with_the_sync() {
     .await;
     let op = Operator::serving(&t.client, &t.ns, &t.ledger, port, |_| {});
     t.synced().await;
-    control(
-        &t.http,
-        &t.sandbox,
-        Method::PUT,
-        "webhook_timing",
-        json!({"scale": 0.0001}),
-    )
-    .await;
+    fast_retries(&t).await;
     let s = wait_status(&t, "webhooks registered", |s| {
         !webhooks(s).registered.is_empty()
     })

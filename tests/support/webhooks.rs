@@ -53,6 +53,18 @@ pub fn hook_url(t: &Tenant, port: u16) -> String {
     format!("http://127.0.0.1:{port}/webhooks/{}/ats", t.ns)
 }
 
+/// The sandbox's webhook retries in milliseconds rather than minutes.
+pub async fn fast_retries(t: &Tenant) {
+    control(
+        &t.http,
+        &t.sandbox,
+        Method::PUT,
+        "webhook_timing",
+        json!({"scale": 0.0001}),
+    )
+    .await;
+}
+
 /// A Greenhouse tenant synced once, its webhook configured in the sandbox
 /// as a Greenhouse admin would (the operator's URL and the shared secret).
 pub async fn greenhouse_with_webhook(
@@ -77,15 +89,7 @@ pub async fn greenhouse_with_webhook(
         webhooks(&s).url.as_deref(),
         Some(format!("/webhooks/{}/ats", t.ns).as_str())
     );
-    // Retries in milliseconds rather than minutes.
-    control(
-        &t.http,
-        &t.sandbox,
-        Method::PUT,
-        "webhook_timing",
-        json!({"scale": 0.0001}),
-    )
-    .await;
+    fast_retries(&t).await;
     let hook = t
         .control(
             "webhooks",
