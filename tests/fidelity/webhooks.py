@@ -71,6 +71,19 @@ def next_delivery(what, timeout=10):
         return None, None, None
 
 
+def patient(send):
+    """Retries 429s as the vendors ask (the check before this one may have spent
+    the rate limit's budget): waits Retry-After, else backs off."""
+    delay = 0.5
+    for _ in range(10):
+        r = send()
+        if r.status_code != 429:
+            return r
+        time.sleep(float(r.headers.get("Retry-After", delay)))
+        delay = min(delay * 2, 10)
+    return r
+
+
 def hexmac(key, msg):
     return hmac.new(key.encode(), msg, hashlib.sha256).hexdigest()
 
@@ -96,14 +109,18 @@ if vendor == "greenhouse":
 
 elif vendor == "lever":
     api = creds["connection"]["baseUrl"].rstrip("/") + "/v1"
-    r = requests.post(
-        f"{api}/webhooks",
-        json={"url": url, "event": "applicationCreated"},
-        auth=HTTPBasicAuth(secret["apiKey"], ""),
+    r = patient(
+        lambda: requests.post(
+            f"{api}/webhooks",
+            json={"url": url, "event": "applicationCreated"},
+            auth=HTTPBasicAuth(secret["apiKey"], ""),
+        )
     )
     check("webhook registered", r.status_code == 201, f"{r.status_code} {r.text[:200]}")
     token = r.json()["data"]["configuration"]["signatureToken"] if r.status_code == 201 else ""
-    listed = requests.get(f"{api}/webhooks", auth=HTTPBasicAuth(secret["apiKey"], "")).json()
+    listed = patient(
+        lambda: requests.get(f"{api}/webhooks", auth=HTTPBasicAuth(secret["apiKey"], ""))
+    ).json()
     check(
         "GET omits the signing token",
         all("signatureToken" not in (w.get("configuration") or {}) for w in listed["data"]),
@@ -120,8 +137,12 @@ elif vendor == "lever":
 else:
     api = f"{base}/spi/v3"
     auth = {"Authorization": f"Bearer {secret['apiKey']}"}
-    r = requests.post(
-        f"{api}/subscriptions", json={"target": url, "event": "candidate_created"}, headers=auth
+    r = patient(
+        lambda: requests.post(
+            f"{api}/subscriptions",
+            json={"target": url, "event": "candidate_created"},
+            headers=auth,
+        )
     )
     check("subscription created", r.status_code in (200, 201), f"{r.status_code} {r.text[:200]}")
     key = secret["apiKey"]
