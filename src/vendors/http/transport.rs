@@ -361,6 +361,18 @@ impl VendorHttp {
         self.send_with(make, true).await
     }
 
+    /// DELETEs each of `urls`; one already gone (404) counts as deleted, so
+    /// removing registrations twice is harmless.
+    pub async fn delete_each(&self, urls: &[reqwest::Url]) -> Result<(), VendorError> {
+        for url in urls {
+            match self.send(|| self.client().delete(url.clone())).await {
+                Ok(_) | Err(VendorError::Rejected { status: 404, .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
     /// As [`send`](Self::send); a non-idempotent request (a POST creating
     /// something) is not resent after a 5xx or a timeout, since it may have
     /// landed: the caller checks and decides.

@@ -89,18 +89,11 @@ impl LeverClient {
     }
 
     pub(super) async fn delete_webhooks(&self, ids: &[String]) -> Result<(), VendorError> {
-        for id in ids {
-            let url = self.url(&["webhooks", id], &[])?;
-            match self
-                .http
-                .send(|| self.http.client().delete(url.clone()))
-                .await
-            {
-                Ok(_) | Err(VendorError::Rejected { status: 404, .. }) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
+        let urls = ids
+            .iter()
+            .map(|id| self.url(&["webhooks", id], &[]))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.http.delete_each(&urls).await
     }
 
     pub(super) async fn register(

@@ -100,18 +100,11 @@ impl WorkableClient {
     }
 
     pub(super) async fn unsubscribe(&self, ids: &[String]) -> Result<(), VendorError> {
-        for id in ids {
-            let url = self.url(&["subscriptions", id], &[])?;
-            match self
-                .http
-                .send(|| self.http.client().delete(url.clone()))
-                .await
-            {
-                Ok(_) | Err(VendorError::Rejected { status: 404, .. }) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
+        let urls = ids
+            .iter()
+            .map(|id| self.url(&["subscriptions", id], &[]))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.http.delete_each(&urls).await
     }
 
     pub(super) async fn register(
